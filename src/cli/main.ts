@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// argv -> verb. Each verb lives in its own module, loaded only when used, so
+// that `nslab --version` and `nslab validate` start fast.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT, NslabError } from '../errors.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+type Verb = (...args: never[]) => Promise<number | void>;
+const lazy = (mod: string) => async (...args: unknown[]) => {
+  const m = (await import(mod)) as { run: Verb };
+  const code = await (m.run as (...a: unknown[]) => Promise<number | void>)(...args);
+  process.exitCode = code ?? 0;
+};
+
+export function buildProgram(): Command {
+  const program = new Command('nslab')
+    .description('Network labs from Linux namespaces and veth pairs: policy routing, traffic, and proof from packet captures.')
+    .version(pkg.version, '-V, --version')
+    .addHelpText('after', `
+Exit status: 0 all passed; 1 a test failed; 2 usage or lab-file error; 3 the
+environment cannot run it (not root, a tool missing); 130/143 interrupted.
+Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
+    .showHelpAfterError('(nslab --help lists the verbs)')
+    .exitOverride();
+
+  program.command('validate').argument('<lab...>', 'lab files or directories').description('parse and check lab files (no root needed)')
+    .action(lazy('./validate.js'));
+  program.command('plan').argument('<lab>').description('print the commands `up` would run, as a shell script')
+    .option('--stage <name>', 'include the apply of the stages up to this one').option('--json', 'print the plan as JSON')
+    .option('--instance <id>', 'plan for a concurrent copy with this id').action(lazy('./plan.js'));
+  program.command('up').argument('<lab>').description('create the lab and leave it running')
+    .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>-<node>')
+    .action(lazy('./up.js'));
+  program.command('down').argument('[lab]', 'lab file, lab name or instance name').description('remove a running lab')
+    .option('--all', 'remove every running lab').action(lazy('./down.js'));
+  program.command('ls').description('list running labs: nodes, owner process, age, service logs').option('--json', 'print as JSON')
+    .action(lazy('./ls.js'));
+  program.command('exec').argument('<lab>').argument('<node>').argument('<command...>').description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
+    .action(lazy('./exec.js'));
+  program.command('shell').argument('<lab>').argument('<node>').description('interactive shell inside a node').action(lazy('./shell.js'));
+  program.command('cleanup').description('remove what crashed or killed runs left behind').action(lazy('./cleanup.js'));
+  program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
+    .action(lazy('./doctor.js'));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
+    if (e instanceof NslabError) {
+      process.stderr.write(`nslab: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`nslab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+    return EXIT.failed;
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/nslab')) {
+  main(process.argv).then((code) => { process.exitCode = code; });
+}
+export { Option };

@@ -1,0 +1,15 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { Lab } from '../engine/lab.js';
+import { findInstance } from './common.js';
+
+export async function run(labArg: string, node: string): Promise<number> {
+  const lab = Lab.attach(findInstance(labArg).instance);
+  const prompt = `[nslab ${lab.instance}:${node}] \\w\\$ `;
+  const shell = existsSync('/bin/bash') ? ['/bin/bash', '--norc', '-i'] : ['/bin/sh', '-i'];
+  const r = spawnSync('ip', ['netns', 'exec', lab.ns(node), ...shell], {
+    stdio: 'inherit',
+    env: { ...process.env, PS1: prompt, NSLAB_LAB: lab.instance, NSLAB_NODE: node },
+  });
+  return r.status ?? 0;
+}

@@ -1,0 +1,125 @@
+// A running lab: bring it up from a checked model, run commands in its nodes,
+// apply stages, take it down. The same engine serves the CLI and the API.
+import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { CommandError, EnvironmentError, UsageError } from '../errors.js';
+import type { LabModel } from '../lab/model.js';
+import { buildPlan, buildStagePlan } from '../plan/build.js';
+import { instanceName, nsName } from '../plan/names.js';
+import type { Step } from '../plan/step.js';
+import { executeSteps } from './apply.js';
+import { isRoot, kernelFeatures, toolVersion, TOOLS } from './capabilities.js';
+import { startTime } from './proc.js';
+import { RealRunner, type Result, type Runner } from './runner.js';
+import { claim, logDirOf, me, readState, writeState, type LabState } from './state.js';
+import { teardown } from './teardown.js';
+
+export interface UpOptions {
+  /** Instance id for a concurrent copy; namespaces become nslab-<lab>.<id>-<node>. */
+  id?: string;
+  stage?: string;
+  runner?: Runner;
+  signal?: AbortSignal;
+  jobs?: number;
+  /** 'up' leaves the lab for the user; 'testing' marks it owned by this process (cleanup may remove it once we are gone). */
+  status?: 'up' | 'testing';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Lab {
+  private constructor(readonly model: LabModel | undefined, public state: LabState, readonly runner: Runner) {}
+
+  get instance(): string { return this.state.instance; }
+
+  static async up(model: LabModel, opts: UpOptions = {}): Promise<Lab> {
+    const runner = opts.runner ?? new RealRunner(opts.signal);
+    const plan = buildPlan(model, { instance: instanceName(model.name, opts.id), stage: opts.stage });
+    if (!opts.runner) await preflight(model, plan.steps);
+    const state: LabState = {
+      version: 1, instance: plan.instance, lab: model.name, file: model.file, status: 'creating', owner: me(),
+      createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
+    };
+    claim(state); // recorded before anything exists, so any failure can be unwound
+    const lab = new Lab(model, state, runner);
+    try {
+      await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal);
+      await lab.startServices(plan.steps);
+      opts.signal?.throwIfAborted();
+      lab.state.status = opts.status ?? 'up';
+      writeState(lab.state);
+      return lab;
+    } catch (e) {
+      await teardown(lab.state, runner);
+      throw e;
+    }
+  }
+
+  /** A lab that is already up, from its state file. */
+  static attach(instance: string, model?: LabModel, runner: Runner = new RealRunner()): Lab {
+    const state = readState(instance);
+    if (!state) throw new UsageError(`no lab instance '${instance}' is up`, "'nslab ls' lists the running labs");
+    return new Lab(model, state, runner);
+  }
+
+  ns(node: string): string {
+    if (!this.state.namespaces.some((n) => n.node === node))
+      throw new UsageError(`lab '${this.instance}' has no node '${node}'`, `nodes: ${this.state.namespaces.map((n) => n.node).join(', ')}`);
+    return nsName(this.instance, node);
+  }
+
+  /** Runs a command inside a node; never throws on a non-zero exit. */
+  exec(node: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+    return this.runner.run({ argv, ns: this.ns(node), ...opts });
+  }
+
+  /** Applies one stage's settings to the running lab. */
+  async applyStage(name: string, signal?: AbortSignal): Promise<void> {
+    if (!this.model) throw new Error('applyStage needs the lab model');
+    const steps = buildStagePlan(this.model, name, this.instance);
+    await executeSteps(steps, this.runner, availableParallelism(), signal);
+    await this.startServices(steps);
+    this.state.stages.push(name);
+    writeState(this.state);
+  }
+
+  async down(): Promise<void> {
+    this.state.status = 'removing';
+    writeState(this.state);
+    await teardown(this.state, this.runner);
+  }
+
+  private async startServices(steps: Step[]): Promise<void> {
+    const svc = steps.filter((s) => s.tool === 'service');
+    if (!svc.length) return;
+    mkdirSync(this.state.logDir, { recursive: true });
+    const started = svc.map((s) => {
+      const log = join(this.state.logDir, `${s.node}-${s.service}.log`);
+      const p = this.runner.start({ argv: s.args, ns: s.ns!, log });
+      // recorded at once: a crash from here on still leaves the pid for cleanup
+      this.state.services.push({ node: s.node!, name: s.service!, pid: p.pid, start: startTime(p.pid), log });
+      writeState(this.state);
+      return { s, p, log };
+    });
+    // A service that cannot start (no such program, bad flag) exits at once: report it, with its log.
+    const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => 'running' as const)])));
+    early.forEach((code, i) => {
+      if (code === 'running') return;
+      const { s } = started[i]!;
+      throw new CommandError(s.args, code ?? -1, '', s.node, `service '${s.service}' exited at once (status ${code}); see ${started[i]!.log}`);
+    });
+  }
+}
+
+async function preflight(model: LabModel, steps: Step[]): Promise<void> {
+  if (!isRoot()) throw new EnvironmentError('bringing a lab up needs root (network namespaces)', 'run it as root, or in a privileged container');
+  const tools = new Set(['ip', 'nsenter', ...steps.filter((s) => s.tool === 'tc' || s.tool === 'nft').map((s) => s.tool)]);
+  for (const t of tools)
+    if (!(await toolVersion(TOOLS[t]!))) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing, or apt-get install iproute2 nftables');
+  if (model.needs.length) {
+    const have = await kernelFeatures();
+    const missing = model.needs.filter((f) => !have[f]);
+    if (missing.length) throw new EnvironmentError(`this lab's links need ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`, "'nslab doctor' shows what the kernel has");
+  }
+}

@@ -1,0 +1,75 @@
+// Error classes carry the context a user needs to act: where in the lab file,
+// which node and command, and the exit status the CLI should end with.
+
+/** Exit statuses, as documented in PRODUCT.md and `nslab --help`. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, environment: 3, sigint: 130, sigterm: 143 } as const;
+
+export class NslabError extends Error {
+  readonly exitCode: number = EXIT.failed;
+}
+
+/** One problem in a lab file, pointing at the exact place. */
+export interface Problem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+  hint?: string;
+}
+
+export function formatProblem(p: Problem): string {
+  const head = `${p.file}:${p.line}:${p.col}: ${p.message}`;
+  return p.hint ? `${head}\n    hint: ${p.hint}` : head;
+}
+
+/** Every problem found in a lab file, all at once; nothing was created. */
+export class LabFileError extends NslabError {
+  override readonly exitCode = EXIT.usage;
+  constructor(readonly problems: Problem[]) {
+    super(problems.map(formatProblem).join('\n'));
+    this.name = 'LabFileError';
+  }
+}
+
+/** Wrong command-line use, or a request that contradicts the current state. */
+export class UsageError extends NslabError {
+  override readonly exitCode = EXIT.usage;
+  constructor(message: string, readonly hint?: string) {
+    super(hint ? `${message}\n    hint: ${hint}` : message);
+    this.name = 'UsageError';
+  }
+}
+
+/** The machine cannot run this: not root, a tool or kernel feature missing. */
+export class EnvironmentError extends NslabError {
+  override readonly exitCode = EXIT.environment;
+  constructor(message: string, readonly hint?: string) {
+    super(hint ? `${message}\n    hint: ${hint}` : message);
+    this.name = 'EnvironmentError';
+  }
+}
+
+/** A command that nslab ran failed; knows where and what it said. */
+export class CommandError extends NslabError {
+  constructor(
+    readonly argv: string[],
+    readonly exitCode_: number,
+    readonly stderr: string,
+    readonly node?: string,
+    readonly detail?: string,
+  ) {
+    const where = node ? ` in node '${node}'` : '';
+    super(`command failed${where} (exit ${exitCode_}): ${argv.join(' ')}\n${detail ?? stderr.trim()}`);
+    this.name = 'CommandError';
+  }
+}
+
+/** The run was interrupted by a signal; the exit status follows the shell convention. */
+export class InterruptedError extends NslabError {
+  override readonly exitCode: number;
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal}`);
+    this.name = 'InterruptedError';
+    this.exitCode = signal === 'SIGINT' ? EXIT.sigint : EXIT.sigterm;
+  }
+}

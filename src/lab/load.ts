@@ -1,0 +1,72 @@
+// Reads a lab file as YAML while keeping every value's position, so that each
+// later problem can be reported as file:line:col.
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import type { Problem } from '../errors.js';
+
+export type Path = (string | number)[];
+
+export interface LoadedFile {
+  file: string;
+  data: unknown;
+  /** Position of the value at `path` (or of its key, with `key`), falling back to the nearest parent. */
+  locate(path: Path, key?: boolean): { line: number; col: number };
+  problems: Problem[];
+}
+
+export function loadLabText(text: string, file: string): LoadedFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const problems: Problem[] = doc.errors.map((e) => {
+    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+    return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
+  });
+  const locate = (path: Path, key = false) => position(doc, lineCounter, path, key);
+  const data = problems.length ? undefined : doc.toJS({ maxAliasCount: 100 });
+  return { file, data, locate, problems };
+}
+
+export function loadLabFile(file: string): LoadedFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return {
+      file, data: undefined, locate: () => ({ line: 1, col: 1 }),
+      problems: [{ file, line: 1, col: 1, message: `cannot read lab file (${code ?? String(e)})`, hint: 'check the path' }],
+    };
+  }
+  return loadLabText(text, file);
+}
+
+function yamlHint(code: string): string | undefined {
+  switch (code) {
+    case 'DUPLICATE_KEY': return 'each key may appear once in a mapping; merge the two entries';
+    case 'BAD_INDENT':
+    case 'MISSING_CHAR': return 'check the indentation and the `:` after each key';
+    case 'TAB_AS_INDENT': return 'indent with spaces, not tabs';
+    default: return 'fix the YAML syntax at this place';
+  }
+}
+
+function position(doc: Document, lc: LineCounter, path: Path, key: boolean): { line: number; col: number } {
+  for (let n = path.length; n >= 0; n--) {
+    const sub = path.slice(0, n);
+    let node: YamlNode | undefined;
+    if (key && n === path.length && n > 0) {
+      const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
+      if (isMap(parent)) {
+        const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(sub[sub.length - 1]));
+        node = pair?.key as YamlNode | undefined;
+      }
+    }
+    node ??= (n === 0 ? doc.contents : doc.getIn(sub, true)) as YamlNode | undefined;
+    if (node && typeof node === 'object' && 'range' in node && node.range) {
+      const lp = lc.linePos(node.range[0]);
+      return { line: lp.line, col: lp.col };
+    }
+  }
+  return { line: 1, col: 1 };
+}

@@ -1,0 +1,86 @@
+// The checked lab: everything resolved and validated, ready for the planner.
+import type { Cidr } from './addr.js';
+import type { ExpectT, ProbeKind } from './schema.js';
+
+export interface Source { file: string; line: number; col: number }
+
+export interface InterfaceModel {
+  name: string;
+  addresses: Cidr[];
+  mtu?: number;
+  mac?: string;
+  up: boolean;
+}
+
+export interface Line { args: string[]; text: string; at: Source }
+
+export interface ServiceModel { name: string; argv: string[]; at: Source }
+
+/** Settings that a node's base configuration and a stage's apply have in common. */
+export interface NodeConfig {
+  addresses: { iface: string; cidr: Cidr }[];
+  interfaces: { name: string; mtu?: number; mac?: string }[];
+  sysctl: [string, string][];
+  routes: Line[];
+  rules: Line[];
+  nftables?: { text: string; at: Source };
+  masquerade: string[];
+  services: ServiceModel[];
+  up: string[];
+  down: string[];
+}
+
+export interface NodeModel {
+  name: string;
+  kind: 'host' | 'bridge';
+  /** Every interface the node has: created by links, plus lo. */
+  interfaces: InterfaceModel[];
+  tables: Record<string, number>;
+  config: NodeConfig;
+}
+
+export interface Endpoint { node: string; iface: string }
+
+export interface LinkModel {
+  a: Endpoint;
+  b: Endpoint;
+  mtu?: number;
+  rate?: string;
+  delay?: string;
+  loss?: string;
+  at: Source;
+}
+
+export type Feature = 'netem' | 'tbf' | 'htb';
+
+export interface TestModel {
+  name: string;
+  probe: ProbeKind;
+  spec: Record<string, unknown>;
+  expect: ExpectT;
+  requires: Feature[];
+  at: Source;
+}
+
+export interface StageModel {
+  name: string;
+  description?: string;
+  apply: Map<string, NodeConfig>;
+  tests: TestModel[];
+  at: Source;
+}
+
+export interface LabModel {
+  name: string;
+  description?: string;
+  file: string;
+  nodes: NodeModel[];
+  links: LinkModel[];
+  stages: StageModel[];
+  /** Kernel features that bringing the lab up needs (qdiscs on its links). */
+  needs: Feature[];
+}
+
+export function emptyConfig(): NodeConfig {
+  return { addresses: [], interfaces: [], sysctl: [], routes: [], rules: [], masquerade: [], services: [], up: [], down: [] };
+}

@@ -1,0 +1,380 @@
+// Raw lab file -> checked model. Collects every problem before failing: the
+// schema's, then the meaning's (links, interfaces, addresses, routes, tests).
+import { LabFileError, type Problem } from '../errors.js';
+import { parseAddress, parseCidr, type Cidr } from './addr.js';
+import { checkRoute, checkRule, BUILTIN_TABLES, type NodeView } from './iproute.js';
+import { loadLabFile, type LoadedFile, type Path } from './load.js';
+import { emptyConfig, type Endpoint, type Feature, type LabModel, type LinkModel, type NodeConfig, type NodeModel, type Source, type StageModel, type TestModel } from './model.js';
+import { ApplySpec, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpec, type ApplySpecT, type InterfaceSpecT, type NodeSpecT } from './schema.js';
+import { schemaProblems } from './schema-problems.js';
+import { suggest } from './suggest.js';
+
+const NODE_NAME = /^[a-z][a-z0-9_-]*$/;
+const IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const SYSCTL_KEY = /^net\.[a-z0-9_.\-]+$/i;
+
+/** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
+export function loadLab(file: string): LabModel {
+  const { model, problems } = checkLab(loadLabFile(file));
+  if (!model) throw new LabFileError(problems);
+  return model;
+}
+
+export function checkLab(loaded: LoadedFile): { model?: LabModel; problems: Problem[] } {
+  if (loaded.problems.length) return { problems: loaded.problems };
+  const parsed = LabSpec.safeParse(loaded.data);
+  const problems = parsed.success ? [] : schemaProblems(parsed.error.issues, loaded);
+  const r = new Resolver(loaded, problems);
+  const model = r.resolve();
+  problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  return problems.length ? { problems } : { model, problems };
+}
+
+/** Splits a command string into words, honouring simple quotes; no shell is involved. */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
+  for (const m of text.matchAll(re)) words.push(m[1] ?? m[2] ?? m[3]!);
+  return words;
+}
+
+/**
+ * Parses what is valid of an item: keys the schema rejected (already reported)
+ * are dropped one by one, so the meaning of the rest is still checked.
+ */
+function lenient<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; code: string; keys?: string[] }[] } } }, raw: unknown): T | undefined {
+  let v: unknown = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as object) } : raw;
+  for (let round = 0; round < 20; round++) {
+    const r = schema.safeParse(v);
+    if (r.success) return r.data;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
+    const obj = v as Record<string, unknown>;
+    let dropped = false;
+    for (const issue of r.error.issues) {
+      const keys = issue.path.length ? [String(issue.path[0])] : issue.code === 'unrecognized_keys' ? issue.keys ?? [] : [];
+      for (const k of keys) if (k in obj) { delete obj[k]; dropped = true; }
+    }
+    if (!dropped) return undefined;
+  }
+  return undefined;
+}
+
+function asRecord(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
+}
+
+function interfaceAddresses(spec: InterfaceSpecT): string[] {
+  if (typeof spec === 'string') return [spec];
+  if (Array.isArray(spec)) return spec;
+  const a = spec.addresses;
+  return a === undefined ? [] : typeof a === 'string' ? [a] : a;
+}
+
+class Resolver {
+  private raw: Record<string, unknown>;
+  private nodeNames: Set<string>;
+  /** Per node, every interface and its addresses as the lab evolves through stages. */
+  private views = new Map<string, NodeView>();
+  private addressOwner = new Map<string, string>();
+
+  constructor(private loaded: LoadedFile, private problems: Problem[]) {
+    this.raw = asRecord(loaded.data);
+    this.nodeNames = new Set(Object.keys(asRecord(this.raw.nodes)));
+  }
+
+  private at(path: Path, key = false): Source {
+    const p = this.loaded.locate(path, key);
+    return { file: this.loaded.file, line: p.line, col: p.col };
+  }
+
+  private problem(path: Path, message: string, hint?: string, key = false): void {
+    this.problems.push({ ...this.at(path, key), message, ...(hint ? { hint } : {}) });
+  }
+
+  resolve(): LabModel {
+    const rawNodes = asRecord(this.raw.nodes);
+    const nodeSpecs = new Map<string, NodeSpecT>();
+    for (const [name, raw] of Object.entries(rawNodes)) {
+      if (!NODE_NAME.test(name))
+        this.problem(['nodes', name], `node name '${name}' is not valid`, 'use a-z, 0-9, _ and -, starting with a letter', true);
+      const spec = lenient(NodeSpec, raw ?? {});
+      if (spec) nodeSpecs.set(name, spec);
+    }
+    if (this.nodeNames.size === 0 && this.raw.nodes !== undefined) this.problem(['nodes'], 'the lab has no nodes', 'declare at least one node');
+
+    const links = this.resolveLinks();
+    const nodes: NodeModel[] = [];
+    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, links));
+    const stages = this.resolveStages(nodes);
+    const needs = new Set<Feature>();
+    for (const l of links) {
+      if (l.delay || l.loss) needs.add('netem');
+      if (l.rate) needs.add('tbf');
+    }
+    return {
+      name: String(this.raw.name ?? ''),
+      description: typeof this.raw.description === 'string' ? this.raw.description : undefined,
+      file: this.loaded.file, nodes, links, stages, needs: [...needs],
+    };
+  }
+
+  // ---- links: which interfaces exist where ----
+  private linkIfaces = new Map<string, Map<string, number>>(); // node -> iface -> link index
+  private bridgePorts = new Map<string, number>();
+
+  private resolveLinks(): LinkModel[] {
+    const out: LinkModel[] = [];
+    const rawLinks = Array.isArray(this.raw.links) ? this.raw.links : [];
+    const rawNodes = asRecord(this.raw.nodes);
+    rawLinks.forEach((raw, i) => {
+      const data = lenient(LinkSpec, raw);
+      if (data === undefined) return;
+      const p = { data };
+      const spec = typeof p.data === 'string' ? { endpoints: p.data.trim().split(/\s+/) as [string, string] } : p.data;
+      const path: Path = typeof p.data === 'string' ? ['links', i] : ['links', i, 'endpoints'];
+      const ends: Endpoint[] = [];
+      spec.endpoints.forEach((ep, j) => {
+        const epPath = typeof p.data === 'string' ? path : [...path, j];
+        const [node, ifname] = ep.split(':') as [string, string | undefined];
+        if (!this.nodeNames.has(node)) {
+          this.problem(epPath, `link ${i + 1} names unknown node '${node}'`, suggest(node, [...this.nodeNames], 'nodes'));
+          return;
+        }
+        const isBridge = asRecord(rawNodes[node]).kind === 'bridge';
+        let iface = ifname;
+        if (iface === undefined) {
+          if (!isBridge) {
+            this.problem(epPath, `link ${i + 1}: endpoint '${node}' has no interface name`, `write it as ${node}:eth0`);
+            return;
+          }
+          const n = (this.bridgePorts.get(node) ?? 0) + 1;
+          this.bridgePorts.set(node, n);
+          iface = `p${n}`;
+        }
+        if (!this.checkIfname(iface, epPath)) return;
+        const have = this.linkIfaces.get(node) ?? new Map<string, number>();
+        this.linkIfaces.set(node, have);
+        if (have.has(iface)) {
+          this.problem(epPath, `interface ${node}:${iface} is in two links (links ${have.get(iface)! + 1} and ${i + 1})`, 'each interface is one end of one link; use another name, or a bridge node for a shared segment');
+          return;
+        }
+        have.set(iface, i);
+        ends.push({ node, iface });
+      });
+      if (ends.length === 2) {
+        const o: { mtu?: number; rate?: string; delay?: string; loss?: string } = typeof p.data === 'string' ? {} : p.data;
+        out.push({ a: ends[0]!, b: ends[1]!, mtu: o.mtu, rate: o.rate, delay: o.delay, loss: o.loss, at: this.at(['links', i]) });
+      }
+    });
+    return out;
+  }
+
+  private checkIfname(name: string, path: Path, key = false): boolean {
+    if (name.length > 15) {
+      this.problem(path, `interface name '${name}' is too long (${name.length} characters; Linux allows 15)`, 'use a shorter name such as eth0', key);
+      return false;
+    }
+    if (!IFNAME.test(name) || name === '.' || name === '..') {
+      this.problem(path, `interface name '${name}' is not valid`, 'use letters, digits, _, . and -', key);
+      return false;
+    }
+    return true;
+  }
+
+  // ---- nodes ----
+  private resolveNode(name: string, spec: NodeSpecT, links: LinkModel[]): NodeModel {
+    const base: Path = ['nodes', name];
+    const kind = spec.kind ?? 'host';
+    const created = this.linkIfaces.get(name) ?? new Map<string, number>();
+    const view: NodeView = { interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!]]]), tables: new Map() };
+    for (const ifname of created.keys()) view.interfaces.set(ifname, []);
+    this.views.set(name, view);
+    if (kind === 'bridge') {
+      for (const k of ['interfaces', 'routes', 'rules', 'tables', 'masquerade', 'nftables', 'services', 'forwarding', 'sysctl'] as const)
+        if (spec[k] !== undefined) this.problem([...base, k], `a bridge node takes no '${k}'`, 'a bridge only joins its links; put addresses and settings on the hosts', true);
+      if (created.size < 2) this.problem(base, `bridge '${name}' has ${created.size} link(s)`, 'a bridge joins two or more links', true);
+    }
+    const config = this.resolveConfig(name, spec, base, view, true);
+    const interfaces = [...created.keys()].map((ifname) => {
+      const s = spec.interfaces?.[ifname];
+      const o = s && typeof s === 'object' && !Array.isArray(s) ? s : {};
+      return { name: ifname, addresses: view.interfaces.get(ifname) ?? [], mtu: o.mtu ?? linkMtu(links, name, ifname), mac: o.mac, up: o.up ?? true };
+    });
+    const lo = config.addresses.filter((a) => a.iface === 'lo').map((a) => a.cidr);
+    interfaces.unshift({ name: 'lo', addresses: lo, mtu: undefined, mac: undefined, up: true });
+    return { name, kind, interfaces, tables: Object.fromEntries(view.tables), config };
+  }
+
+  /** Shared by a node's base settings and a stage's apply. */
+  private resolveConfig(node: string, spec: NodeSpecT | ApplySpecT, base: Path, view: NodeView, isBase: boolean): NodeConfig {
+    const c = emptyConfig();
+    for (const [tname, id] of Object.entries(spec.tables ?? {})) {
+      const p = [...base, 'tables', tname];
+      if (tname in BUILTIN_TABLES || ['all', 'unspec'].includes(tname) || /^\d+$/.test(tname) || !/^[A-Za-z][A-Za-z0-9_-]*$/.test(tname))
+        this.problem(p, `'${tname}' cannot be used as a table name`, 'choose a name such as isp1 or gateway1 (main, local, default are built in)', true);
+      else if (id < 1 || id > 0xffffffff || (id >= 253 && id <= 255))
+        this.problem(p, `table id ${id} is reserved or out of range`, 'use 1-252 or 256 and above (253-255 are default, main, local)');
+      else {
+        const clash = [...view.tables].find(([n, i]) => i === id && n !== tname);
+        if (clash) this.problem(p, `table id ${id} is already named '${clash[0]}'`, 'give each table its own id');
+        view.tables.set(tname, id);
+      }
+    }
+    for (const [ifname, ispec] of Object.entries(spec.interfaces ?? {})) {
+      const p = [...base, 'interfaces', ifname];
+      if (!this.checkIfname(ifname, p, true)) continue;
+      if (!view.interfaces.has(ifname)) {
+        const created = [...view.interfaces.keys()].filter((n) => n !== 'lo');
+        this.problem(p, `interface '${ifname}' of node '${node}' is created by no link`, created.length ? `add a link such as '${node}:${ifname} other:eth0', or use one of: ${created.join(', ')}` : `add a link such as '${node}:${ifname} other:eth0'`, true);
+        continue;
+      }
+      if (typeof ispec === 'object' && !Array.isArray(ispec)) {
+        if (ifname === 'lo' && (ispec.mtu || ispec.mac || ispec.up === false)) this.problem(p, 'lo takes addresses only', undefined, true);
+        if (!isBase && (ispec.mtu !== undefined || ispec.mac !== undefined)) c.interfaces.push({ name: ifname, mtu: ispec.mtu, mac: ispec.mac });
+        if (ispec.up === false && !isBase) c.down.push(ifname);
+        if (ispec.up === true && !isBase) c.up.push(ifname);
+      }
+      const list = interfaceAddresses(ispec);
+      list.forEach((text, k) => {
+        const ap: Path = typeof ispec === 'string' ? p : Array.isArray(ispec) ? [...p, k] : Array.isArray(ispec.addresses) ? [...p, 'addresses', k] : [...p, 'addresses'];
+        const cidr = parseCidr(text);
+        if (!cidr) {
+          this.problem(ap, `'${text}' is not a valid address with prefix length`, text.includes('/') ? 'check the address and the length (0-32 for IPv4, 0-128 for IPv6)' : `add the prefix length, e.g. ${text}/24`);
+          return;
+        }
+        const owner = this.addressOwner.get(cidr.address);
+        if (owner) {
+          this.problem(ap, `address ${cidr.address} is already used by ${owner}`, 'every address in a lab must be unique');
+          return;
+        }
+        this.addressOwner.set(cidr.address, `${node}:${ifname}`);
+        view.interfaces.get(ifname)!.push(cidr);
+        c.addresses.push({ iface: ifname, cidr });
+      });
+    }
+    for (const dir of ['up', 'down'] as const)
+      for (const [k, ifname] of ((spec as ApplySpecT)[dir] ?? []).entries()) {
+        if (!view.interfaces.has(ifname)) this.problem([...base, dir, k], `interface '${ifname}' does not exist in node '${node}'`, suggest(ifname, [...view.interfaces.keys()], 'interfaces'));
+        else c[dir].push(ifname);
+      }
+    if (spec.forwarding !== undefined) {
+      const v = spec.forwarding ? '1' : '0';
+      c.sysctl.push(['net.ipv4.ip_forward', v], ['net.ipv6.conf.all.forwarding', v]);
+    }
+    for (const [key, value] of Object.entries(spec.sysctl ?? {})) {
+      if (!SYSCTL_KEY.test(key) || key.includes('..')) this.problem([...base, 'sysctl', key], `sysctl '${key}' is not allowed`, 'only net.* keys can be set: they are the ones private to a namespace', true);
+      else c.sysctl.push([key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
+    }
+    (spec.routes ?? []).forEach((text, k) => {
+      const r = checkRoute(text, view);
+      for (const e of r.errors) this.problem([...base, 'routes', k], `route '${text}': ${e.message}`, e.hint);
+      c.routes.push({ args: r.args, text, at: this.at([...base, 'routes', k]) });
+    });
+    (spec.rules ?? []).forEach((text, k) => {
+      const r = checkRule(text, view);
+      for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${text}': ${e.message}`, e.hint);
+      c.rules.push({ args: r.args, text, at: this.at([...base, 'rules', k]) });
+    });
+    if (spec.nftables !== undefined) c.nftables = { text: spec.nftables, at: this.at([...base, 'nftables']) };
+    (spec.masquerade ?? []).forEach((ifname, k) => {
+      if (!view.interfaces.has(ifname) || ifname === 'lo') this.problem([...base, 'masquerade', k], `cannot masquerade out of '${ifname}': node '${node}' has no such interface`, suggest(ifname, [...view.interfaces.keys()].filter((n) => n !== 'lo'), 'interfaces'));
+      else c.masquerade.push(ifname);
+    });
+    (spec.services ?? []).forEach((s, k) => {
+      const argv = typeof s.command === 'string' ? splitWords(s.command) : s.command;
+      if (c.services.some((o) => o.name === s.name)) this.problem([...base, 'services', k, 'name'], `service '${s.name}' is declared twice in node '${node}'`);
+      c.services.push({ name: s.name, argv, at: this.at([...base, 'services', k]) });
+    });
+    return c;
+  }
+
+  // ---- stages and tests ----
+  private resolveStages(nodes: NodeModel[]): StageModel[] {
+    const out: StageModel[] = [];
+    const rawStages = Array.isArray(this.raw.stages) ? this.raw.stages : [];
+    const seen = new Set<string>();
+    rawStages.forEach((raw, i) => {
+      const base: Path = ['stages', i];
+      const rs = asRecord(raw);
+      if (typeof rs.name === 'string') {
+        if (seen.has(rs.name)) this.problem([...base, 'name'], `stage name '${rs.name}' is used twice`, 'give each stage its own name; --stage selects by name');
+        seen.add(rs.name);
+      }
+      const apply = new Map<string, NodeConfig>();
+      for (const [node, rawApply] of Object.entries(asRecord(rs.apply))) {
+        const p: Path = [...base, 'apply', node];
+        if (!this.nodeNames.has(node)) { this.problem(p, `stage applies to unknown node '${node}'`, suggest(node, [...this.nodeNames], 'nodes'), true); continue; }
+        const view = this.views.get(node);
+        const a = lenient(ApplySpec, rawApply ?? {});
+        if (!a || !view) continue;
+        if (nodes.find((n) => n.name === node)?.kind === 'bridge') { this.problem(p, `a bridge node takes no settings`, undefined, true); continue; }
+        apply.set(node, this.resolveConfig(node, a, p, view, false));
+      }
+      const tests: TestModel[] = [];
+      (Array.isArray(rs.tests) ? rs.tests : []).forEach((rt, k) => {
+        const t = this.resolveTest(rt, [...base, 'tests', k]);
+        if (t) tests.push(t);
+      });
+      const s = lenient(StageSpec, raw);
+      if (s) out.push({ name: s.name, description: s.description, apply, tests, at: this.at(base) });
+    });
+    return out;
+  }
+
+  private resolveTest(raw: unknown, path: Path): TestModel | undefined {
+    const rt = asRecord(raw);
+    const probes = PROBE_KINDS.filter((k) => k in rt);
+    if (probes.length !== 1) {
+      this.problem(path, probes.length ? `test has ${probes.length} probes (${probes.join(', ')})` : 'test has no probe', `give each test exactly one of: ${PROBE_KINDS.join(', ')}`);
+      return undefined;
+    }
+    const probe = probes[0]!;
+    const pr = asRecord(rt[probe]);
+    for (const key of ['from', 'node'] as const)
+      if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key] as string))
+        this.problem([...path, probe, key], `test names unknown node '${pr[key]}'`, suggest(pr[key] as string, [...this.nodeNames], 'nodes'));
+    const targets = Array.isArray(pr.to) ? pr.to : [pr.to];
+    targets.forEach((t, j) => {
+      if (typeof t !== 'string' || probe === 'route') return;
+      const tp = Array.isArray(pr.to) ? [...path, probe, 'to', j] : [...path, probe, 'to'];
+      if (!parseAddress(t)) this.checkRef(t, tp, false);
+    });
+    const ex = asRecord(rt.expect);
+    for (const key of ['reply-via', 'seen', 'not-seen', 'path', 'reply-path'] as const) {
+      const v = ex[key];
+      const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
+      list.forEach((ref, j) => typeof ref === 'string' && this.checkRef(ref, Array.isArray(v) ? [...path, 'expect', key, j] : [...path, 'expect', key], key === 'reply-via' || key.endsWith('seen')));
+    }
+    for (const ref of Object.keys(asRecord(ex.spread))) this.checkRef(ref, [...path, 'expect', 'spread', ref], true, true);
+    const t = lenient(TestSpec, raw);
+    if (!t) return undefined;
+    return { name: t.name, probe, spec: pr, expect: t.expect ?? {}, requires: t.requires ?? [], at: this.at(path) };
+  }
+
+  /** A reference to a node, or node:interface, in a test. */
+  private checkRef(ref: string, path: Path, needIface: boolean, key = false): void {
+    const [node, iface] = ref.split(':') as [string, string | undefined];
+    if (!this.nodeNames.has(node)) { this.problem(path, `test names unknown node '${node}'`, suggest(node, [...this.nodeNames], 'nodes'), key); return; }
+    if (needIface && iface === undefined) { this.problem(path, `'${ref}' needs an interface`, `write it as ${node}:eth0`, key); return; }
+    const view = this.views.get(node);
+    if (iface !== undefined && view && !view.interfaces.has(iface))
+      this.problem(path, `node '${node}' has no interface '${iface}'`, suggest(iface, [...view.interfaces.keys()], 'interfaces'), key);
+  }
+}
+
+function linkMtu(links: LinkModel[], node: string, iface: string): number | undefined {
+  return links.find((l) => (l.a.node === node && l.a.iface === iface) || (l.b.node === node && l.b.iface === iface))?.mtu;
+}
+
+/** A test's target: an address, or node / node:iface meaning its first address of the family. */
+export function resolveTarget(lab: LabModel, to: string, family: 4 | 6 = 4): string | undefined {
+  const a = parseAddress(to);
+  if (a) return a.address;
+  const [node, iface] = to.split(':');
+  const n = lab.nodes.find((x) => x.name === node);
+  const pick = (cs: Cidr[]) => cs.find((c) => c.family === family)?.address;
+  if (!n) return undefined;
+  if (iface) return pick(n.interfaces.find((i) => i.name === iface)?.addresses ?? []);
+  for (const i of n.interfaces) if (i.name !== 'lo') { const x = pick(i.addresses); if (x) return x; }
+  return undefined;
+}

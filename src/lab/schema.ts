@@ -1,0 +1,156 @@
+// The lab file format v1 as a zod schema: the single source for validation,
+// TypeScript types and the published JSON Schema (schema/nslab-lab.schema.json).
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9_-]*$/;
+const str = (description: string) => z.string().describe(description);
+
+export const LabName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+  error: 'lab name must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit',
+}).describe('Lab name; namespaces are called nslab-<name>-<node>');
+export const NodeName = z.string().regex(NAME, { error: 'node names use a-z, 0-9, _ and -, starting with a letter' });
+
+const Address = str('An address with its prefix length, e.g. 192.168.1.220/24 or 2001:db8::1/64');
+const Addresses = z.union([Address, z.array(Address)], { error: 'expected an address such as 10.0.0.1/24, or a list of them' });
+
+export const InterfaceObject = z.strictObject({
+  addresses: Addresses.optional(),
+  mtu: z.int().min(68).max(65535).optional().describe('MTU in bytes'),
+  mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, { error: 'mac must look like 02:00:00:00:00:01' }).optional(),
+  up: z.boolean().optional().describe('false leaves the interface down (default true)'),
+});
+export const InterfaceSpec = z.union([Address, z.array(Address), InterfaceObject], {
+  error: 'expected an address, a list of addresses, or an object with addresses, mtu, mac, up',
+});
+
+const SysctlValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a sysctl value is a string, number or boolean' });
+
+export const Service = z.strictObject({
+  name: z.string().regex(NAME, { error: 'service names use a-z, 0-9, _ and -' }),
+  command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' })
+    .describe('Program and arguments; split into words, never given to a shell'),
+});
+
+/** Settings shared by a node's base configuration and a stage's `apply`. */
+const nodeSettings = {
+  interfaces: z.record(z.string(), InterfaceSpec).optional().describe('Interface name to address(es) or settings'),
+  forwarding: z.boolean().optional().describe('Enable IPv4 and IPv6 forwarding'),
+  sysctl: z.record(z.string(), SysctlValue).optional().describe('net.* sysctls set inside the node'),
+  tables: z.record(z.string(), z.int()).optional().describe('Routing table names for ids, local to this node'),
+  routes: z.array(z.string()).optional().describe('Routes as written after `ip route add`'),
+  rules: z.array(z.string()).optional().describe('Rules as written after `ip rule add`'),
+  nftables: z.string().optional().describe('An nftables ruleset loaded with nft -f inside the node'),
+  masquerade: z.array(z.string()).optional().describe('Interfaces to masquerade (source NAT) traffic out of'),
+  services: z.array(Service).optional().describe('Long-running commands started in the node, stopped at teardown'),
+};
+
+export const NodeSpec = z.strictObject({
+  kind: z.enum(['host', 'bridge']).optional().describe('host (default) or bridge: a shared segment joining its links'),
+  description: z.string().optional(),
+  ...nodeSettings,
+});
+
+export const ApplySpec = z.strictObject({
+  ...nodeSettings,
+  up: z.array(z.string()).optional().describe('Interfaces to bring up'),
+  down: z.array(z.string()).optional().describe('Interfaces to bring down'),
+});
+
+const Endpoint = z.string().regex(/^[^\s:]+(:[^\s:]+)?$/, { error: 'an endpoint is written node:interface' });
+const Rate = z.string().regex(/^\d+(\.\d+)?([kmgt]?bit|[kmgt]?bps)$/i, { error: 'rate is a tc rate such as 10mbit or 500kbit' });
+const Duration = z.string().regex(/^\d+(\.\d+)?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' });
+const Percent = z.string().regex(/^\d+(\.\d+)?%$/, { error: 'loss is a percentage such as 1%' });
+
+export const LinkObject = z.strictObject({
+  endpoints: z.tuple([Endpoint, Endpoint], { error: 'endpoints is a list of two node:interface' }),
+  mtu: z.int().min(68).max(65535).optional(),
+  rate: Rate.optional().describe('Shape each direction with tbf'),
+  delay: Duration.optional().describe('Delay each direction with netem'),
+  loss: Percent.optional().describe('Drop this share of packets with netem'),
+});
+export const LinkSpec = z.union([
+  z.string().regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, { error: "a link is written 'a:eth0 b:eth1'" }),
+  LinkObject,
+], { error: "a link is 'a:eth0 b:eth1' or an object with endpoints" });
+
+// ---- tests: one probe each, and what is expected of its evidence ----
+const NodeRef = str('A node name');
+const Target = str('An address, or node or node:interface (its first address)');
+const Port = z.int().min(1).max(65535);
+
+export const Probes = {
+  ping: z.strictObject({
+    from: NodeRef, to: Target,
+    count: z.int().min(1).max(100).optional(),
+    source: z.string().optional().describe('Source address (ping -I ADDR)'),
+    interface: z.string().optional().describe('Send through this interface (ping -I IF)'),
+    ipv6: z.boolean().optional(),
+  }),
+  tcp: z.strictObject({ from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional() }),
+  udp: z.strictObject({ from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional() }),
+  route: z.strictObject({
+    node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
+    mark: z.union([z.int(), z.string()]).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
+  }),
+  exec: z.strictObject({ node: NodeRef, command: z.union([z.string().min(1), z.array(z.string()).min(1)]) }),
+  flows: z.strictObject({
+    from: NodeRef, to: z.union([Target, z.array(Target)]), count: z.int().min(1).max(1000).optional(),
+    proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'),
+  }),
+  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.5).max(30).optional(), proto: z.enum(['tcp', 'udp']).optional() }),
+} as const;
+export type ProbeKind = keyof typeof Probes;
+export const PROBE_KINDS = Object.keys(Probes) as ProbeKind[];
+
+const IfRef = str('node:interface');
+export const Expect = z.strictObject({
+  replies: z.int().min(0).optional(),
+  reachable: z.boolean().optional(),
+  connected: z.union([z.boolean(), z.enum(['connected', 'refused', 'timeout'])]).optional(),
+  path: z.array(z.string()).optional().describe('Nodes (or node:interface) the request crosses, in order'),
+  'reply-path': z.array(z.string()).optional(),
+  'reply-via': IfRef.optional().describe('The reply left the target through this interface'),
+  symmetric: z.boolean().optional(),
+  source: z.string().optional().describe('The source address the far end saw'),
+  seen: z.array(IfRef).optional(),
+  'not-seen': z.array(IfRef).optional(),
+  spread: z.record(z.string(), z.number().min(0)).optional().describe('node:interface to weight'),
+  tolerance: z.number().min(0).max(1).optional(),
+  sticky: z.boolean().optional(),
+  rate: z.strictObject({ min: Rate.optional(), max: Rate.optional() }).optional(),
+  dev: z.string().optional(), via: z.string().optional(), src: z.string().optional(),
+  table: z.union([z.string(), z.int()]).optional(),
+  exit: z.int().optional(), stdout: z.string().optional(), stderr: z.string().optional(),
+});
+
+export const TestSpec = z.strictObject({
+  name: z.string().min(1),
+  requires: z.array(z.enum(['netem', 'tbf', 'htb'])).optional().describe('Kernel features; the test is skipped without them'),
+  ...Object.fromEntries(PROBE_KINDS.map((k) => [k, Probes[k].optional()])) as { [K in ProbeKind]: z.ZodOptional<(typeof Probes)[K]> },
+  expect: Expect.optional(),
+});
+
+export const StageSpec = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().optional(),
+  apply: z.record(z.string(), ApplySpec).optional().describe('Node settings applied when the stage starts'),
+  tests: z.array(TestSpec).optional(),
+});
+
+export const LabSpec = z.strictObject({
+  $schema: z.string().optional(),
+  name: LabName,
+  description: z.string().optional(),
+  nodes: z.record(z.string(), NodeSpec),
+  links: z.array(LinkSpec).optional(),
+  stages: z.array(StageSpec).optional(),
+}).describe('An nslab lab file (format v1)');
+
+export type LabSpecT = z.infer<typeof LabSpec>;
+export type NodeSpecT = z.infer<typeof NodeSpec>;
+export type ApplySpecT = z.infer<typeof ApplySpec>;
+export type LinkSpecT = z.infer<typeof LinkSpec>;
+export type TestSpecT = z.infer<typeof TestSpec>;
+export type StageSpecT = z.infer<typeof StageSpec>;
+export type ExpectT = z.infer<typeof Expect>;
+export type InterfaceSpecT = z.infer<typeof InterfaceSpec>;

@@ -1,0 +1,77 @@
+// Steps that configure one node: sysctls, interfaces, addresses, routes, rules,
+// nftables. Used for a node's base settings and for a stage's apply.
+import type { LinkModel, NodeConfig, NodeModel } from '../lab/model.js';
+import { masqueradeRuleset } from './nft.js';
+import { shapingLines } from './shaping.js';
+import type { Step } from './step.js';
+
+interface Ctx { ns: string; node: string }
+
+function ip(ctx: Ctx, args: string[], at?: Step['at']): Step {
+  return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'ip', args, ...(at ? { at } : {}) };
+}
+
+/** Base configuration of a node, after its links exist. */
+export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string): Step[] {
+  const ctx = { ns, node: node.name };
+  const steps: Step[] = [];
+  const c = node.config;
+  if (c.sysctl.length) steps.push(sysctlStep(ctx, c.sysctl));
+  steps.push(ip(ctx, ['link', 'set', 'dev', 'lo', 'up']));
+  if (node.kind === 'bridge') {
+    steps.push(ip(ctx, ['link', 'add', 'name', 'br0', 'type', 'bridge']));
+    steps.push(ip(ctx, ['link', 'set', 'dev', 'br0', 'up']));
+  }
+  for (const i of node.interfaces) {
+    if (i.name === 'lo') continue;
+    const set = [...(i.mtu ? ['mtu', String(i.mtu)] : []), ...(i.mac ? ['address', i.mac] : []), ...(node.kind === 'bridge' ? ['master', 'br0'] : [])];
+    if (set.length) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, ...set]));
+  }
+  steps.push(...addressSteps(ctx, c));
+  for (const i of node.interfaces) if (i.name !== 'lo' && i.up) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, 'up']));
+  for (const r of c.routes) steps.push(ip(ctx, ['route', 'add', ...r.args], r.at));
+  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at));
+  for (const l of links)
+    for (const end of [l.a, l.b])
+      if (end.node === node.name)
+        for (const line of shapingLines(l, end.iface)) steps.push({ phase: 'configure', ns, node: node.name, tool: 'tc', args: line, at: l.at });
+  steps.push(...nftSteps(ctx, c));
+  return steps;
+}
+
+/** A stage's apply for one node: the same settings, routes replaced rather than added, and interfaces up/down. */
+export function applySteps(c: NodeConfig, ns: string, node: string): Step[] {
+  const ctx = { ns, node };
+  const steps: Step[] = [];
+  if (c.sysctl.length) steps.push(sysctlStep(ctx, c.sysctl));
+  for (const i of c.interfaces)
+    steps.push(ip(ctx, ['link', 'set', 'dev', i.name, ...(i.mtu ? ['mtu', String(i.mtu)] : []), ...(i.mac ? ['address', i.mac] : [])]));
+  steps.push(...addressSteps(ctx, c));
+  for (const i of c.down) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'down']));
+  for (const i of c.up) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'up']));
+  // A fix usually changes an existing route (a src on the default route): replace, which also adds.
+  for (const r of c.routes) steps.push(ip(ctx, ['route', 'replace', ...r.args], r.at));
+  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at));
+  steps.push(...nftSteps(ctx, c));
+  return steps;
+}
+
+function sysctlStep(ctx: Ctx, sysctl: [string, string][]): Step {
+  return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'sysctl', args: sysctl.map(([k, v]) => `${k}=${v}`) };
+}
+
+function addressSteps(ctx: Ctx, c: NodeConfig): Step[] {
+  // nodad: IPv6 addresses are usable at once, without the duplicate-address-detection wait
+  return c.addresses.map((a) => ip(ctx, ['addr', 'add', a.cidr.text, 'dev', a.iface, ...(a.cidr.family === 6 ? ['nodad'] : [])]));
+}
+
+function nftSteps(ctx: Ctx, c: NodeConfig): Step[] {
+  const steps: Step[] = [];
+  if (c.nftables) steps.push({ phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'nft', args: ['-f', '-'], input: c.nftables.text, at: c.nftables.at });
+  if (c.masquerade.length) steps.push({ phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'nft', args: ['-f', '-'], input: masqueradeRuleset(c.masquerade) });
+  return steps;
+}
+
+export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
+  return c.services.map((s) => ({ phase: 'services' as const, ns, node, tool: 'service' as const, args: s.argv, service: s.name, at: s.at }));
+}

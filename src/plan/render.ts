@@ -1,0 +1,42 @@
+// Renders a plan as a plain shell script a learner could run by hand, or as JSON.
+import type { Plan, Step } from './step.js';
+
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+export function shellQuote(arg: string): string {
+  return arg !== '' && SAFE.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+const q = (args: string[]) => args.map(shellQuote).join(' ');
+
+export function stepCommand(s: Step): string {
+  switch (s.tool) {
+    case 'ip': return s.ns ? `ip -n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
+    case 'tc': return `tc -n ${s.ns} ${q(s.args)}`;
+    case 'sysctl': return `ip netns exec ${s.ns} sysctl -q -w ${q(s.args)}`;
+    case 'nft': return `ip netns exec ${s.ns} nft ${q(s.args)} <<'EOF'\n${s.input?.trimEnd() ?? ''}\nEOF`;
+    case 'service': return `ip netns exec ${s.ns} ${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
+  }
+}
+
+export function renderScript(plan: Plan): string {
+  const out = [
+    '#!/bin/sh',
+    `# nslab plan for lab '${plan.lab}' (${plan.file})${plan.stages.length ? `, stages: ${plan.stages.join(', ')}` : ''}`,
+    '# The root namespace only gets `ip netns add` and veths created directly inside the lab namespaces.',
+    'set -e',
+  ];
+  let section = '';
+  for (const s of plan.steps) {
+    const title = s.phase === 'create' ? 'namespaces and links' : s.phase === 'services' ? 'services' : `node ${s.node}`;
+    if (title !== section) {
+      out.push('', `# ${title}`);
+      section = title;
+    }
+    out.push(stepCommand(s));
+  }
+  out.push('', `# tear down: ${plan.namespaces.map((n) => `ip netns del ${n.ns}`).join('; ')}`, '');
+  return out.join('\n');
+}
+
+export function renderJson(plan: Plan): string {
+  return JSON.stringify(plan, null, 2) + '\n';
+}
