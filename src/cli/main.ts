@@ -3,7 +3,7 @@
 // that `nslab --version` and `nslab validate` start fast.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, NslabError } from '../errors.js';
+import { EXIT, LabFileError, NslabError } from '../errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -52,6 +52,10 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
+    if (e instanceof LabFileError) {
+      process.stderr.write(`${e.message}\n`); // lines start with file:line:col, for editors and CI annotations
+      return e.exitCode;
+    }
     if (e instanceof NslabError) {
       process.stderr.write(`nslab: ${e.message}\n`);
       return e.exitCode;

@@ -11,6 +11,8 @@ export interface Command {
   ns?: string;
   input?: string;
   timeoutMs?: number;
+  /** Not stopped on interruption: for unwinding, which must run to the end. */
+  uninterruptible?: boolean;
 }
 
 export interface Result {
@@ -40,9 +42,15 @@ export class RealRunner implements Runner {
   async run(cmd: Command): Promise<Result> {
     const argv = inNamespace(cmd.ns, cmd.argv);
     const t0 = performance.now();
-    const r = await execa(argv[0]!, argv.slice(1), {
-      input: cmd.input ?? '', reject: false, timeout: cmd.timeoutMs, cancelSignal: this.signal, stripFinalNewline: false,
-    });
+    const sub = execa(argv[0]!, argv.slice(1), { input: cmd.input ?? '', reject: false, timeout: cmd.timeoutMs, stripFinalNewline: false });
+    // On interruption the child is stopped and *awaited*: unwinding must not
+    // start while a batch is still creating things.
+    const signal = cmd.uninterruptible ? undefined : this.signal;
+    const stop = () => sub.kill('SIGTERM');
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+    const r = await sub;
+    signal?.removeEventListener('abort', stop);
     return {
       argv, exitCode: r.exitCode ?? (r.signal ? 128 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.message ?? ''),
       durationMs: performance.now() - t0,

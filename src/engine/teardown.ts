@@ -1,7 +1,6 @@
 // Removing a lab: stop its services (only the processes we started, by pid and
 // start time), then delete every namespace in one batch. Deleting a namespace
 // removes its veths, addresses, routes, rules, qdiscs and nftables with it.
-import { existsSync } from 'node:fs';
 import { stopProcess } from './proc.js';
 import type { Runner } from './runner.js';
 import { removeState, type LabState } from './state.js';
@@ -13,8 +12,7 @@ export async function teardown(state: LabState, runner: Runner): Promise<void> {
 }
 
 export async function deleteNamespaces(names: string[], runner: Runner): Promise<void> {
-  const present = names.filter((ns) => existsSync(`/run/netns/${ns}`));
-  if (!present.length) return;
-  // -force: keep going past a namespace that vanished meanwhile
-  await runner.run({ argv: ['ip', '-force', '-batch', '-'], input: present.map((ns) => `netns del ${ns}\n`).join('') });
+  if (!names.length) return;
+  // -force: keep going past a namespace that was never created or vanished meanwhile
+  await runner.run({ argv: ['ip', '-force', '-batch', '-'], input: names.map((ns) => `netns del ${ns}\n`).join(''), uninterruptible: true });
 }

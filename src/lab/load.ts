@@ -16,7 +16,7 @@ export interface LoadedFile {
 
 export function loadLabText(text: string, file: string): LoadedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   const problems: Problem[] = doc.errors.map((e) => {
     const at = e.linePos?.[0] ?? { line: 1, col: 1 };
     const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');

@@ -198,7 +198,8 @@ class Resolver {
     const interfaces = [...created.keys()].map((ifname) => {
       const s = spec.interfaces?.[ifname];
       const o = s && typeof s === 'object' && !Array.isArray(s) ? s : {};
-      return { name: ifname, addresses: view.interfaces.get(ifname) ?? [], mtu: o.mtu ?? linkMtu(links, name, ifname), mac: o.mac, up: o.up ?? true };
+      // a copy: stages add to the view later
+      return { name: ifname, addresses: [...(view.interfaces.get(ifname) ?? [])], mtu: o.mtu ?? linkMtu(links, name, ifname), mac: o.mac, up: o.up ?? true };
     });
     const lo = config.addresses.filter((a) => a.iface === 'lo').map((a) => a.cidr);
     interfaces.unshift({ name: 'lo', addresses: lo, mtu: undefined, mac: undefined, up: true });

@@ -30,7 +30,7 @@ function contextAt(path: Path): { what: string; keys: string[] } {
   if (n === 0) return { what: 'the lab', keys: Object.keys(LabSpec.shape) };
   if (p[0] === 'nodes' && n === 2) return { what: `node '${last}'`, keys: Object.keys(NodeSpec.shape) };
   if (p[0] === 'nodes' && p[2] === 'interfaces' && n === 4) return { what: `interface '${last}' of node '${p[1]}'`, keys: Object.keys(InterfaceObject.shape) };
-  if (p[n - 3] === 'services' && n >= 4) return { what: 'a service', keys: Object.keys(Service.shape) };
+  if (p[n - 2] === 'services' && n >= 4) return { what: 'a service', keys: Object.keys(Service.shape) };
   if (p[0] === 'links' && n === 2) return { what: `link ${Number(last) + 1}`, keys: Object.keys(LinkObject.shape) };
   if (p[0] === 'stages' && n === 2) return { what: `stage ${Number(last) + 1}`, keys: Object.keys(StageSpec.shape) };
   if (p[2] === 'apply' && n === 4) return { what: `the apply of node '${last}'`, keys: Object.keys(ApplySpec.shape) };
@@ -55,40 +55,42 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
   const visit = (issue: Issue, base: Path) => {
     const path = [...base, ...(issue.path as Path)];
     const value = valueAt(loaded.data, path);
+    const last = path[path.length - 1];
+    const field = typeof last === 'string' ? `${last}: ` : '';
+    if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
+      push(path.slice(0, -1), `missing required key '${String(last)}'`, `add '${String(last)}:' here`);
+      return;
+    }
     switch (issue.code) {
       case 'unrecognized_keys': {
         const ctx = contextAt(path);
         for (const k of issue.keys) push([...path, k], `unknown key '${k}' in ${ctx.what}`, suggest(k, ctx.keys, 'keys'), true);
         return;
       }
-      case 'invalid_type': {
-        if (value === undefined) {
-          const field = path[path.length - 1];
-          push(path.slice(0, -1), `missing required key '${String(field)}'`, `add '${String(field)}:' here`);
-        } else push(path, `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describe(value)}`);
+      case 'invalid_type':
+        push(path, `${field}expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${describe(value)}`);
         return;
-      }
       case 'invalid_union': {
         // Where the value's shape picks one branch (a mapping for the object form),
         // its own problems are more useful than the union's summary.
         const isObj = value !== null && typeof value === 'object' && !Array.isArray(value);
         const branch = issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.code !== 'invalid_type' || e.path.length > 0));
         if (isObj && branch) { for (const e of branch) visit(e, path); return; }
-        push(path, issue.message);
+        push(path, issue.message === 'Invalid input' ? `${field}${describe(value)} is not valid here` : issue.message);
         return;
       }
       case 'too_small':
       case 'too_big': {
         const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
         const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
-        push(path, `${describe(value)} is out of range: must be ${bound}${unit}`);
+        push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
         return;
       }
       case 'invalid_value':
-        push(path, `${describe(value)} is not allowed`, `use one of: ${issue.values.map(String).join(', ')}`);
+        push(path, `${field}${describe(value)} is not allowed`, `use one of: ${issue.values.map(String).join(', ')}`);
         return;
       default:
-        push(path, issue.message.startsWith('Invalid') ? `${issue.message} (${describe(value)})` : issue.message);
+        push(path, issue.message.startsWith('Invalid') ? `${field}${describe(value)} is not valid here` : issue.message);
     }
   };
   for (const issue of issues) visit(issue, []);

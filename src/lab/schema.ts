@@ -69,7 +69,7 @@ export const LinkObject = z.strictObject({
   loss: Percent.optional().describe('Drop this share of packets with netem'),
 });
 export const LinkSpec = z.union([
-  z.string().regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, { error: "a link is written 'a:eth0 b:eth1'" }),
+  z.string().regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, { error: "a link is written as two endpoints, 'a:eth0 b:eth1'" }),
   LinkObject,
 ], { error: "a link is 'a:eth0 b:eth1' or an object with endpoints" });
 
@@ -92,7 +92,7 @@ export const Probes = {
     node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
     mark: z.union([z.int(), z.string()]).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
   }),
-  exec: z.strictObject({ node: NodeRef, command: z.union([z.string().min(1), z.array(z.string()).min(1)]) }),
+  exec: z.strictObject({ node: NodeRef, command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' }) }),
   flows: z.strictObject({
     from: NodeRef, to: z.union([Target, z.array(Target)]), count: z.int().min(1).max(1000).optional(),
     proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'),

@@ -1,0 +1,57 @@
+# Sourced by scripts/nslab and scripts/test: makes sure this machine has what
+# nslab needs, installing only what is missing, and says nothing when all is there.
+# Idempotent: a second run does no work.
+nslab_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+nslab_say() { printf 'nslab bootstrap: %s\n' "$*" >&2; }
+
+# command -> Debian package that provides it
+nslab_need_debs() {
+  local missing=() cmd pkg
+  for pair in ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump nft:nftables iperf3:iperf3; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    nslab_say "missing ${missing[*]}; run as root (or: sudo apt-get install ${missing[*]}) to install them"
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1; then
+    nslab_say "missing ${missing[*]}, and this is not a Debian-like system: install them with your package manager"
+    return 0
+  fi
+  nslab_say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  # the package lists of a fresh machine are empty: update once, then install
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/nslab-apt.log 2>&1; then
+    apt-get update -qq >>/tmp/nslab-apt.log 2>&1
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/nslab-apt.log 2>&1 \
+      || { nslab_say "apt-get failed; see /tmp/nslab-apt.log"; return 1; }
+  fi
+}
+
+nslab_need_npm() {
+  cd "$nslab_root" || return 1
+  # node_modules/.package-lock.json is npm's record of what is installed
+  if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    nslab_say "installing npm dependencies"
+    npm ci --no-audit --no-fund --loglevel=error >/tmp/nslab-npm.log 2>&1 \
+      || { cat /tmp/nslab-npm.log >&2; nslab_say "npm ci failed"; return 1; }
+  fi
+}
+
+nslab_need_build() {
+  cd "$nslab_root" || return 1
+  local stamp=dist/.build-stamp
+  if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
+    node_modules/.bin/tsc -p tsconfig.json || { nslab_say "build failed"; return 1; }
+    chmod +x dist/cli/main.js
+    touch "$stamp"
+  fi
+}
+
+nslab_bootstrap() {
+  command -v node >/dev/null 2>&1 || { nslab_say "Node.js >= 20 is required"; return 3; }
+  nslab_need_debs && nslab_need_npm && nslab_need_build
+}

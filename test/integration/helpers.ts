@@ -1,0 +1,36 @@
+// Shared by the privileged tests: real commands, real namespaces.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const isRoot = process.getuid?.() === 0;
+export const NOT_ROOT = 'needs root (network namespaces)';
+
+export function sh(argv: string[], input?: string): string {
+  return execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+export function json<T = any>(argv: string[]): T {
+  return JSON.parse(sh(argv) || 'null') as T;
+}
+
+/** nslab's namespaces whose names start with this prefix. */
+export function namespaces(prefix = 'nslab-'): string[] {
+  return sh(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
+}
+
+export const CLI = join(process.cwd(), 'dist/cli/main.js');
+
+/** Runs the built CLI with its own state directory. */
+export function cli(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync('node', [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, FORCE_COLOR: '0' } });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function tempStateDir(): string {
+  return mkdtempSync(join(tmpdir(), 'nslab-state-'));
+}
+
+export const uid = () => Math.random().toString(36).slice(2, 8);
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,132 @@
+// Failure, signals and crashes leave nothing behind; instances do not collide.
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cli, isRoot, namespaces, sh, sleep, tempStateDir, uid } from './helpers.js';
+
+/** A chain lab big enough that `up` takes a while, to interrupt it half-way. */
+function chainLab(name: string, n: number, extra = ''): string {
+  const file = join(tempStateDir(), `${name}.yaml`);
+  const nodes: string[] = [];
+  const links: string[] = [];
+  for (let i = 1; i <= n; i++) {
+    const ifs = [i > 1 ? `l: 10.${Math.floor((i - 1) / 250)}.${(i - 1) % 250}.2/24` : '', i < n ? `r: 10.${Math.floor(i / 250)}.${i % 250}.1/24` : ''].filter(Boolean);
+    nodes.push(`  n${i}: { interfaces: { ${ifs.join(', ')} } }`);
+    if (i < n) links.push(`  - n${i}:r n${i + 1}:l`);
+  }
+  writeFileSync(file, `name: ${name}\nnodes:\n${nodes.join('\n')}\n${extra}links:\n${links.join('\n')}\n`);
+  return file;
+}
+
+describe.skipIf(!isRoot)('nothing is left behind', () => {
+  let env: Record<string, string>;
+  beforeAll(() => { env = { NSLAB_STATE_DIR: tempStateDir() }; });
+
+  it('a step that fails half-way unwinds everything, with exit 1 and the failing command', () => {
+    const name = `bad${uid()}`;
+    const file = join(tempStateDir(), 'bad.yaml');
+    writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
+    const r = cli(['up', file], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/command failed in node 'a'/);
+    expect(namespaces(`nslab-${name}`)).toEqual([]);
+    expect(readdirSync(env.NSLAB_STATE_DIR!).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
+  it('a lab-file error creates nothing and exits 2', () => {
+    const r = cli(['up', 'test/fixtures/bad/many-problems.yaml'], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('test/fixtures/bad/many-problems.yaml:'))).toHaveLength(7);
+    expect(namespaces('nslab-many-')).toEqual([]);
+  });
+
+  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+    it(`${sig} during up unwinds and exits ${code}`, async () => {
+      const name = `sig${uid()}`;
+      const file = chainLab(name, 60);
+      const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
+      // wait until it has really started creating (the state file is written first)
+      for (let t = 0; t < 400 && !existsSync(join(env.NSLAB_STATE_DIR!, `${name}.json`)); t++) await sleep(5);
+      child.kill(sig);
+      const exit = await new Promise<number | null>((res) => child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))));
+      expect(exit).toBe(code);
+      expect(namespaces(`nslab-${name}-`)).toEqual([]);
+      expect(existsSync(join(env.NSLAB_STATE_DIR!, `${name}.json`))).toBe(false);
+    });
+  }
+
+  it('SIGKILL during up, then cleanup, leaves nothing (and spares a lab that is up on purpose)', async () => {
+    const keep = `keep${uid()}`;
+    expect(cli(['up', chainLab(keep, 2)], env).code).toBe(0);
+    const name = `kill${uid()}`;
+    const file = chainLab(name, 80);
+    const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
+    for (let t = 0; t < 400 && namespaces(`nslab-${name}-`).length === 0; t++) await sleep(5);
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('exit', res));
+    expect(namespaces(`nslab-${name}-`).length).toBeGreaterThan(0); // the crash really left something
+    const r = cli(['cleanup'], env);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`removed lab '${name}'`));
+    expect(namespaces(`nslab-${name}-`)).toEqual([]);
+    expect(namespaces(`nslab-${keep}-`)).toHaveLength(2);
+    expect(cli(['down', keep], env).code).toBe(0);
+    expect(namespaces(`nslab-${keep}-`)).toEqual([]);
+  });
+
+  it('two instances of the same lab run at once, isolated, and go down separately', () => {
+    const lab = 'labs/dual-nic-reply-path.yaml';
+    const a = uid();
+    const b = uid();
+    expect(cli(['up', lab, '--instance', a], env).code).toBe(0);
+    expect(cli(['up', lab, '--instance', b], env).code).toBe(0);
+    expect(cli(['up', lab, '--instance', b], env).code).toBe(2); // same instance twice: refused
+    const ping = (inst: string) => cli(['exec', `dual-nic-reply-path.${inst}`, 'pc2', '--', 'ping', '-c1', '-W2', '192.168.1.220'], env).code;
+    expect(ping(a)).toBe(0);
+    expect(ping(b)).toBe(0);
+    expect(cli(['down', `dual-nic-reply-path.${a}`], env).code).toBe(0);
+    expect(namespaces(`nslab-dual-nic-reply-path.${a}-`)).toEqual([]);
+    expect(ping(b)).toBe(0);
+    const ls = cli(['ls'], env).stdout;
+    expect(ls).toMatch(`dual-nic-reply-path.${b}`);
+    expect(ls).not.toMatch(`dual-nic-reply-path.${a}`);
+    expect(cli(['down', `dual-nic-reply-path.${b}`], env).code).toBe(0);
+    expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})-`))]));
+  });
+
+  it('exec runs inside the node and passes its exit status through', () => {
+    const id = uid();
+    expect(cli(['up', 'labs/dual-nic-reply-path.yaml', '--instance', id], env).code).toBe(0);
+    try {
+      const r = cli(['exec', `dual-nic-reply-path.${id}`, 'server', '--', 'ip', '-br', 'addr'], env);
+      expect(r.stdout).toMatch(/eth1@\S+\s+UP\s+192\.168\.1\.220\/24/);
+      expect(cli(['exec', `dual-nic-reply-path.${id}`, 'server', '--', 'sh', '-c', 'exit 7'], env).code).toBe(7);
+    } finally {
+      cli(['down', `dual-nic-reply-path.${id}`], env);
+    }
+  });
+});
+
+describe('doctor and validate', () => {
+  it('validate needs no root and reports a good lab', () => {
+    const r = cli(['validate', 'labs/']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ok labs\/dual-nic-reply-path.yaml/);
+  });
+  it.skipIf(!isRoot)('doctor reports the qdiscs the kernel really has', () => {
+    const r = cli(['doctor', '--json']);
+    const d = JSON.parse(r.stdout);
+    expect(d.root).toBe(true);
+    const probe = (q: string) => {
+      const ns = `nslab-doctor-${uid()}`;
+      try {
+        sh(['ip', 'netns', 'add', ns]);
+        sh(['ip', '-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b']);
+        try { sh(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'a', 'root', ...(q === 'netem' ? ['netem', 'delay', '1ms'] : ['tbf', 'rate', '1mbit', 'burst', '3200', 'latency', '50ms'])]); return true; } catch { return false; }
+      } finally { sh(['ip', 'netns', 'del', ns]); }
+    };
+    expect(d.qdiscs.netem).toBe(probe('netem'));
+    expect(d.qdiscs.tbf).toBe(probe('tbf'));
+  });
+});

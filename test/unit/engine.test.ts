@@ -1,0 +1,60 @@
+// The engine's batching, ordering and undo, with a recording runner (no root needed).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { batchesOf } from '../../src/engine/apply.js';
+import { Lab } from '../../src/engine/lab.js';
+import { RecordingRunner } from '../../src/engine/runner.js';
+import { listStates } from '../../src/engine/state.js';
+import { CommandError } from '../../src/errors.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import { buildPlan } from '../../src/plan/build.js';
+
+const lab = loadLab('labs/dual-nic-reply-path.yaml');
+
+beforeEach(() => { process.env.NSLAB_STATE_DIR = mkdtempSync(join(tmpdir(), 'nslab-state-')); });
+
+describe('batching', () => {
+  it('one root batch, and per namespace one batch per run of ip / tc lines', () => {
+    const { root, perNs } = batchesOf(buildPlan(lab).steps);
+    expect(root).toHaveLength(1);
+    expect(root[0]!.argv).toEqual(['ip', '-batch', '-']);
+    expect(root[0]!.input!.split('\n').filter(Boolean)).toHaveLength(6); // 3 netns add + 3 veths
+    const router = perNs.get('nslab-dual-nic-reply-path-router')!;
+    expect(router.map((b) => b.argv.slice(0, 3))).toEqual([['sysctl', '-q', '-w'], ['ip', '-n', 'nslab-dual-nic-reply-path-router'], ['tc', '-n', 'nslab-dual-nic-reply-path-router']]);
+  });
+});
+
+describe('Lab.up with a recording runner', () => {
+  it('runs the root batch first and records state until down', async () => {
+    const runner = new RecordingRunner();
+    const up = await Lab.up(lab, { runner, id: 'r1' });
+    expect(runner.calls[0]!.argv).toEqual(['ip', '-batch', '-']);
+    expect(runner.calls[0]!.input).toMatch(/^netns add nslab-dual-nic-reply-path.r1-pc2\n/);
+    expect(listStates().map((s) => [s.instance, s.status])).toEqual([['dual-nic-reply-path.r1', 'up']]);
+    await up.down();
+    expect(runner.calls.at(-1)!.input).toBe(['pc2', 'router', 'server'].map((n) => `netns del nslab-dual-nic-reply-path.r1-${n}\n`).join(''));
+    expect(listStates()).toEqual([]);
+  });
+
+  it('unwinds when a step fails half-way, and names the failing line and its source', async () => {
+    const runner = new RecordingRunner((cmd) =>
+      cmd.argv.includes('nslab-dual-nic-reply-path.r2-server') && cmd.argv[0] === 'ip'
+        ? { exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:7\n' } : {});
+    const err = await Lab.up(lab, { runner, id: 'r2' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommandError);
+    expect((err as Error).message).toMatch(/in node 'server'/);
+    expect((err as Error).message).toMatch(/while running: ip -n nslab-dual-nic-reply-path.r2-server route add default via 10.0.0.1/);
+    expect((err as Error).message).toMatch(/declared at: labs\/dual-nic-reply-path.yaml:17:/);
+    expect(runner.calls.at(-1)!.argv).toEqual(['ip', '-force', '-batch', '-']);
+    expect(runner.calls.at(-1)!.input).toMatch(/netns del nslab-dual-nic-reply-path.r2-server/);
+    expect(listStates()).toEqual([]);
+  });
+
+  it('refuses a second copy under the same instance name', async () => {
+    const runner = new RecordingRunner();
+    await Lab.up(lab, { runner });
+    await expect(Lab.up(lab, { runner })).rejects.toThrow(/already up/);
+  });
+});
