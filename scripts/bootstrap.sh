@@ -45,8 +45,7 @@ nslab_need_build() {
   cd "$nslab_root" || return 1
   local stamp=dist/.build-stamp
   if [ ! -f "$stamp" ] || [ -n "$(find src package.json tsconfig.json -newer "$stamp" -print -quit 2>/dev/null)" ]; then
-    node_modules/.bin/tsc -p tsconfig.json || { nslab_say "build failed"; return 1; }
-    chmod +x dist/cli/main.js
+    bash scripts/build.sh || { nslab_say "build failed"; return 1; }
     touch "$stamp"
   fi
 }

@@ -1,7 +1,6 @@
-import { execa } from 'execa';
 import { EnvironmentError } from '../errors.js';
 import { isRoot } from '../engine/capabilities.js';
-import { RealRunner } from '../engine/runner.js';
+import { RealRunner, runArgv } from '../engine/runner.js';
 import { listStates, ownerAlive, removeState } from '../engine/state.js';
 import { deleteNamespaces, teardown } from '../engine/teardown.js';
 import { PREFIX } from '../plan/names.js';
@@ -23,7 +22,7 @@ export async function run(): Promise<number> {
     removed++;
   }
   const known = new Set(listStates().flatMap((s) => s.namespaces.map((n) => n.ns)));
-  const list = await execa('ip', ['netns', 'list'], { reject: false });
+  const list = await runArgv(['ip', 'netns', 'list']);
   const orphans = String(list.stdout).split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(PREFIX) && !known.has(ns))
     .filter((ns) => {
       // a capability probe of a live nslab process is not an orphan

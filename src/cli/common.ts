@@ -1,8 +1,6 @@
 // Helpers the verbs share: finding lab files and running lab instances.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { readFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { listStates, readState, type LabState } from '../engine/state.js';
 
@@ -18,11 +16,12 @@ export function labFiles(args: string[]): string[] {
 }
 
 /** The running instance meant by LAB: an instance name, a lab name, or a lab file. */
-export function findInstance(arg: string): LabState {
+export async function findInstance(arg: string): Promise<LabState> {
   const direct = readState(arg);
   if (direct) return direct;
   let lab = arg;
   if (existsSync(arg) && statSync(arg).isFile()) {
+    const { parse } = await import('yaml'); // only when a file is named: down/exec by name stay light
     try { lab = String((parse(readFileSync(arg, 'utf8')) as { name?: unknown })?.name ?? arg); } catch { /* fall through */ }
     const own = readState(lab);
     if (own) return own;

@@ -6,7 +6,7 @@ import { findInstance } from './common.js';
 
 export async function run(lab: string | undefined, opts: { all?: boolean }): Promise<number> {
   if (!lab && !opts.all) throw new UsageError('name the lab to take down, or use --all', "'nslab ls' lists the running labs");
-  const states = opts.all ? listStates() : [findInstance(lab!)];
+  const states = opts.all ? listStates() : [await findInstance(lab!)];
   const runner = new RealRunner();
   for (const s of states) {
     await teardown(s, runner);

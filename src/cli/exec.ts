@@ -3,7 +3,7 @@ import { Lab } from '../engine/lab.js';
 import { findInstance } from './common.js';
 
 export async function run(labArg: string, node: string, command: string[]): Promise<number> {
-  const lab = Lab.attach(findInstance(labArg).instance);
+  const lab = Lab.attach((await findInstance(labArg)).instance);
   // `ip netns exec` (not nsenter) for users: it also shows the namespace's own /sys and /etc/netns files
   const r = spawnSync('ip', ['netns', 'exec', lab.ns(node), ...command], { stdio: 'inherit' });
   if (r.error) throw r.error;

@@ -7,10 +7,10 @@ import { EXIT, LabFileError, NslabError } from '../errors.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-type Verb = (...args: never[]) => Promise<number | void>;
-const lazy = (mod: string) => async (...args: unknown[]) => {
-  const m = (await import(mod)) as { run: Verb };
-  const code = await (m.run as (...a: unknown[]) => Promise<number | void>)(...args);
+// literal import() paths, so the build can bundle and split each verb
+type Verb = { run: (...a: any[]) => Promise<number | void> };
+const lazy = (load: () => Promise<Verb>) => async (...args: unknown[]) => {
+  const code = await (await load()).run(...args);
   process.exitCode = code ?? 0;
 };
 
@@ -26,23 +26,23 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .exitOverride();
 
   program.command('validate').argument('<lab...>', 'lab files or directories').description('parse and check lab files (no root needed)')
-    .action(lazy('./validate.js'));
+    .action(lazy(() => import('./validate.js')));
   program.command('plan').argument('<lab>').description('print the commands `up` would run, as a shell script')
     .option('--stage <name>', 'include the apply of the stages up to this one').option('--json', 'print the plan as JSON')
-    .option('--instance <id>', 'plan for a concurrent copy with this id').action(lazy('./plan.js'));
+    .option('--instance <id>', 'plan for a concurrent copy with this id').action(lazy(() => import('./plan.js')));
   program.command('up').argument('<lab>').description('create the lab and leave it running')
     .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>-<node>')
-    .action(lazy('./up.js'));
+    .action(lazy(() => import('./up.js')));
   program.command('down').argument('[lab]', 'lab file, lab name or instance name').description('remove a running lab')
-    .option('--all', 'remove every running lab').action(lazy('./down.js'));
+    .option('--all', 'remove every running lab').action(lazy(() => import('./down.js')));
   program.command('ls').description('list running labs: nodes, owner process, age, service logs').option('--json', 'print as JSON')
-    .action(lazy('./ls.js'));
+    .action(lazy(() => import('./ls.js')));
   program.command('exec').argument('<lab>').argument('<node>').argument('<command...>').description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
-    .action(lazy('./exec.js'));
-  program.command('shell').argument('<lab>').argument('<node>').description('interactive shell inside a node').action(lazy('./shell.js'));
-  program.command('cleanup').description('remove what crashed or killed runs left behind').action(lazy('./cleanup.js'));
+    .action(lazy(() => import('./exec.js')));
+  program.command('shell').argument('<lab>').argument('<node>').description('interactive shell inside a node').action(lazy(() => import('./shell.js')));
+  program.command('cleanup').description('remove what crashed or killed runs left behind').action(lazy(() => import('./cleanup.js')));
   program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
-    .action(lazy('./doctor.js'));
+    .action(lazy(() => import('./doctor.js')));
   return program;
 }
 

@@ -4,7 +4,7 @@ import { Lab } from '../engine/lab.js';
 import { findInstance } from './common.js';
 
 export async function run(labArg: string, node: string): Promise<number> {
-  const lab = Lab.attach(findInstance(labArg).instance);
+  const lab = Lab.attach((await findInstance(labArg)).instance);
   const prompt = `[nslab ${lab.instance}:${node}] \\w\\$ `;
   const shell = existsSync('/bin/bash') ? ['/bin/bash', '--norc', '-i'] : ['/bin/sh', '-i'];
   const r = spawnSync('ip', ['netns', 'exec', lab.ns(node), ...shell], {

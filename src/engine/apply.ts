@@ -38,10 +38,8 @@ function newBatch(s: Step): Batch {
   }
 }
 
-export async function runBatch(b: Batch, runner: Runner): Promise<void> {
-  // ip and tc address their namespace themselves (-n); sysctl and nft enter it
-  const ns = b.steps[0]!.tool === 'ip' || b.steps[0]!.tool === 'tc' ? undefined : b.ns ?? undefined;
-  const r = await runner.run({ argv: b.argv, ns, input: b.input });
+export async function runBatch(b: Batch, runner: Pick<Runner, 'run'>): Promise<void> {
+  const r = await runner.run(batchCommand(b));
   if (r.exitCode === 0) return;
   // `ip -batch` names the failing line: "Command failed -:3"
   const m = /Command failed -:(\d+)/.exec(r.stderr);
@@ -67,18 +65,80 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
   if (failure !== undefined) throw failure;
 }
 
-/** Executes non-service steps: root batch first, then every namespace in parallel. */
+/**
+ * Splits the root namespace's work into up to `jobs` parallel `ip -batch`
+ * processes (creating namespaces is kernel work that two processes do in half
+ * the time). Each process creates a share of the namespaces and then the veths
+ * between them; veths joining two shares follow in a second phase.
+ */
+export function rootChunks(root: Batch[], jobs: number): Batch[][] {
+  const steps = root.flatMap((b) => b.steps);
+  const netns = steps.filter((s) => s.args[0] === 'netns');
+  const links = steps.filter((s) => s.args[0] !== 'netns');
+  const n = Math.max(1, Math.min(jobs, Math.ceil(netns.length / 16)));
+  const size = Math.ceil(netns.length / n) || 1;
+  const shareOf = new Map(netns.map((s, i) => [s.args[2]!, Math.floor(i / size)]));
+  const shares: Step[][] = Array.from({ length: n }, (_, k) => netns.slice(k * size, (k + 1) * size));
+  const across: Step[] = [];
+  for (const l of links) {
+    // ip link add name A netns NS1 type veth peer name B netns NS2
+    const a = shareOf.get(l.args[l.args.indexOf('netns') + 1]!);
+    const b = shareOf.get(l.args[l.args.lastIndexOf('netns') + 1]!);
+    if (a !== undefined && a === b) shares[a]!.push(l);
+    else across.push(l);
+  }
+  const batch = (part: Step[]): Batch => ({ ns: null, steps: part, argv: ['ip', '-batch', '-'], input: part.map((s) => s.args.join(' ') + '\n').join('') });
+  const phases = [shares.filter((p) => p.length).map(batch)];
+  if (across.length) {
+    const m = Math.max(1, Math.min(jobs, Math.ceil(across.length / 16)));
+    const k = Math.ceil(across.length / m);
+    phases.push(Array.from({ length: m }, (_, i) => across.slice(i * k, (i + 1) * k)).filter((p) => p.length).map(batch));
+  }
+  return phases;
+}
+
+/** Executes non-service steps: the root namespace's work first, then every namespace in parallel. */
 export async function executeSteps(steps: Step[], runner: Runner, jobs: number, signal?: AbortSignal): Promise<void> {
   const { root, perNs } = batchesOf(steps);
-  for (const b of root) {
+  for (const phase of rootChunks(root, jobs)) {
     signal?.throwIfAborted();
-    await runBatch(b, runner);
+    const results = await Promise.allSettled(phase.map((b) => runBatch(b, runner)));
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
   }
-  await pool([...perNs.values()], jobs, async (batches) => {
-    for (const b of batches) {
-      signal?.throwIfAborted();
-      await runBatch(b, runner);
+  const work = [...perNs.values()];
+  if (!work.length) return;
+  const n = Math.max(1, Math.min(jobs, work.length));
+  // namespaces dealt out to lanes; a lane runs its namespaces' batches in order
+  const shares = Array.from({ length: n }, (_, k) => work.filter((_, i) => i % n === k));
+  let failure: unknown;
+  await Promise.all(shares.map(async (share) => {
+    const lane = runner.lane?.();
+    const stop = () => void lane?.close(true);
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      const queued: Promise<void>[] = [];
+      for (const batches of share)
+        for (const b of batches) {
+          if (failure !== undefined || signal?.aborted) break;
+          const p = runBatch(b, lane && lane.canQueue(batchCommand(b)) ? lane : runner);
+          if (lane && lane.canQueue(batchCommand(b))) queued.push(p.catch((e) => { failure ??= e; }));
+          else { await Promise.all(queued.splice(0)); await p; } // keep order around a command the lane cannot take
+        }
+      await Promise.all(queued);
+    } catch (e) {
+      failure ??= e;
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      await lane?.close(failure !== undefined || !!signal?.aborted); // nothing runs behind the unwinding
     }
-  }, signal);
+  }));
   signal?.throwIfAborted();
+  if (failure !== undefined) throw failure;
+}
+
+/** ip and tc address their namespace themselves (-n); sysctl and nft enter it. */
+function batchCommand(b: Batch) {
+  const ns = b.steps[0]!.tool === 'ip' || b.steps[0]!.tool === 'tc' ? undefined : b.ns ?? undefined;
+  return { argv: b.argv, ns, input: b.input };
 }

@@ -1,6 +1,7 @@
 // What this machine can do, detected at run time: never assumed, never faked.
-import { existsSync } from 'node:fs';
-import { execa } from 'execa';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { runArgv } from './runner.js';
 import type { Feature } from '../lab/model.js';
 import { PREFIX } from '../plan/names.js';
 
@@ -8,16 +9,18 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
+/** Whether a program is on PATH, without running it (preflight must be cheap). */
+export function onPath(program: string): boolean {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter))
+    try { accessSync(join(dir, program), constants.X_OK); return true; } catch { /* next */ }
+  return false;
+}
+
 export async function toolVersion(argv: string[]): Promise<string | undefined> {
-  try {
-    const r = await execa(argv[0]!, argv.slice(1), { reject: false, all: true });
-    if (r.exitCode !== 0 && !r.all) return undefined;
-    if (r.failed && (r as { code?: string }).code === 'ENOENT') return undefined;
-    const lines = String(r.all ?? '').split('\n').filter((l) => /\d/.test(l));
-    return (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
-  } catch {
-    return undefined;
-  }
+  if (!onPath(argv[0]!)) return undefined;
+  const r = await runArgv(argv);
+  const lines = (r.stdout + r.stderr).split('\n').filter((l) => /\d/.test(l));
+  return (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
 }
 
 export const TOOLS: Record<string, string[]> = {
@@ -49,16 +52,11 @@ async function probeFeatures(): Promise<Record<Feature, boolean>> {
   if (!unknown.length || !isRoot()) return out;
   const ns = `${PREFIX}probe-${process.pid}`;
   try {
-    await execa('ip', ['netns', 'add', ns]);
-    await execa('ip', ['-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b']);
-    for (const f of unknown) {
-      const r = await execa('tc', ['-n', ns, 'qdisc', 'replace', 'dev', 'a', 'root', ...QDISC_ARGS[f]], { reject: false });
-      out[f] = r.exitCode === 0;
-    }
-  } catch {
-    /* leave the unknown ones false */
+    if ((await runArgv(['ip', 'netns', 'add', ns])).exitCode !== 0) return out;
+    if ((await runArgv(['ip', '-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b'])).exitCode !== 0) return out;
+    for (const f of unknown) out[f] = (await runArgv(['tc', '-n', ns, 'qdisc', 'replace', 'dev', 'a', 'root', ...QDISC_ARGS[f]])).exitCode === 0;
   } finally {
-    await execa('ip', ['netns', 'del', ns], { reject: false });
+    await runArgv(['ip', 'netns', 'del', ns]);
   }
   return out;
 }

@@ -3,7 +3,10 @@
 // runner lets the engine's ordering and undo be tested without root.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
-import { execa } from 'execa';
+import { BatchWorker, workerJob } from './workers.js';
+
+// node:child_process directly rather than execa: execa costs ~70 ms to import,
+// more than node's own start-up, and `nslab down` must stay under 100 ms.
 
 export interface Command {
   argv: string[];
@@ -23,10 +26,22 @@ export interface Result {
   durationMs: number;
 }
 
+export interface Lane {
+  canQueue(cmd: Command): boolean;
+  run(cmd: Command): Promise<Result>;
+  /** Ends the lane after its current command (stop: skip what is still queued); resolves when nothing runs any more. */
+  close(stop?: boolean): Promise<void>;
+}
+
 export interface Started { pid: number; exited: Promise<number | null> }
 
 export interface Runner {
   run(cmd: Command): Promise<Result>;
+  /**
+   * A cheaper lane for many small commands (optional; run() otherwise). Commands
+   * queued on a lane run in order without waiting for each other's results.
+   */
+  lane?(): Lane;
   /** Starts a long-running program detached from nslab, output to a log file. */
   start(cmd: Command & { log: string }): Started;
 }
@@ -39,22 +54,15 @@ export function inNamespace(ns: string | undefined, argv: string[]): string[] {
 export class RealRunner implements Runner {
   constructor(private signal?: AbortSignal) {}
 
-  async run(cmd: Command): Promise<Result> {
+  run(cmd: Command): Promise<Result> {
     const argv = inNamespace(cmd.ns, cmd.argv);
-    const t0 = performance.now();
-    const sub = execa(argv[0]!, argv.slice(1), { input: cmd.input ?? '', reject: false, timeout: cmd.timeoutMs, stripFinalNewline: false });
-    // On interruption the child is stopped and *awaited*: unwinding must not
-    // start while a batch is still creating things.
     const signal = cmd.uninterruptible ? undefined : this.signal;
-    const stop = () => sub.kill('SIGTERM');
-    if (signal?.aborted) stop();
-    signal?.addEventListener('abort', stop, { once: true });
-    const r = await sub;
-    signal?.removeEventListener('abort', stop);
-    return {
-      argv, exitCode: r.exitCode ?? (r.signal ? 128 : 1), stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? r.message ?? ''),
-      durationMs: performance.now() - t0,
-    };
+    return runArgv(argv, { input: cmd.input, timeoutMs: cmd.timeoutMs, signal });
+  }
+
+  lane(): Lane {
+    const worker = new BatchWorker();
+    return { canQueue: (cmd) => !!workerJob(cmd), run: (cmd) => worker.run(cmd), close: (stop) => worker.close(stop) };
   }
 
   start(cmd: Command & { log: string }): Started {
@@ -89,4 +97,37 @@ export class RecordingRunner implements Runner {
     this.calls.push(cmd);
     return { pid: 999999, exited: new Promise(() => {}) };
   }
+}
+
+/**
+ * Runs an argv to completion and collects its output. On abort the child gets
+ * SIGTERM and is *awaited*: unwinding must not start while a batch is still
+ * creating things. Never rejects; a missing program is exit status 127.
+ */
+export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Result> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    const stop = () => child.kill('SIGTERM');
+    if (opts.signal?.aborted) stop();
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    const timer = opts.timeoutMs ? setTimeout(stop, opts.timeoutMs) : undefined;
+    let spawnError: Error | undefined;
+    child.on('error', (e) => { spawnError = e; });
+    child.stdin.on('error', () => { /* the program exited without reading its input */ });
+    child.stdin.end(opts.input ?? '');
+    child.on('close', (code, sig) => {
+      opts.signal?.removeEventListener('abort', stop);
+      if (timer) clearTimeout(timer);
+      const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `${spawnError.message}\n` : '');
+      resolve({
+        argv, stdout: Buffer.concat(out).toString('utf8'), stderr, durationMs: performance.now() - t0,
+        exitCode: spawnError ? 127 : code ?? 128 + (sig === 'SIGKILL' ? 9 : 15),
+      });
+    });
+  });
 }

@@ -20,7 +20,7 @@ export function namespaces(prefix = 'nslab-'): string[] {
   return sh(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
 }
 
-export const CLI = join(process.cwd(), 'dist/cli/main.js');
+export const CLI = join(process.cwd(), 'dist/bin/main.js');
 
 /** Runs the built CLI with its own state directory. */
 export function cli(args: string[], env: Record<string, string> = {}) {

@@ -35,7 +35,11 @@ export default function setup() {
     if (after !== before) {
       writeFileSync('/tmp/nslab-rootns-before.txt', before);
       writeFileSync('/tmp/nslab-rootns-after.txt', after);
-      throw new Error('the root network namespace changed during the suite: diff /tmp/nslab-rootns-before.txt /tmp/nslab-rootns-after.txt');
+      // vitest ignores an exception thrown here, so fail the run explicitly
+      console.error('FAIL root namespace guard: the root network namespace changed during the suite: diff /tmp/nslab-rootns-before.txt /tmp/nslab-rootns-after.txt');
+      process.exitCode = 1;
+    } else {
+      console.log('root namespace guard: links, addresses, routes, rules, nft ruleset and net.* sysctls unchanged');
     }
   };
 }
