@@ -40,6 +40,19 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
   program.command('exec').argument('<lab>').argument('<node>').argument('<command...>').description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
     .action(lazy(() => import('./exec.js')));
   program.command('shell').argument('<lab>').argument('<node>').description('interactive shell inside a node').action(lazy(() => import('./shell.js')));
+  program.command('test').argument('<lab...>', 'lab files or directories').description('bring labs up, run every stage\'s tests, take them down')
+    .option('--stage <name>', 'apply the stages up to this one and run only its tests')
+    .option('--grep <regex>', "only tests whose 'stage › test' name matches")
+    .option('--jobs <n>', 'labs run in parallel, each an isolated instance', '1')
+    .option('--keep', 'leave a lab up after a failure, for inspection')
+    .option('--artifacts <dir>', 'keep pcaps of failures, report.json and junit.xml here')
+    .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
+    .action(lazy(() => import('./test.js')));
+  program.command('check').argument('<lab>', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops)')
+    .option('--stage <name>', 'the stage whose tests to run (default: the last applied, else the first)')
+    .option('--artifacts <dir>', 'where to keep pcaps of failures')
+    .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
+    .action(lazy(() => import('./check.js')));
   program.command('cleanup').description('remove what crashed or killed runs left behind').action(lazy(() => import('./cleanup.js')));
   program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
     .action(lazy(() => import('./doctor.js')));
@@ -68,4 +81,3 @@ export async function main(argv: string[]): Promise<number> {
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/nslab')) {
   main(process.argv).then((code) => { process.exitCode = code; });
 }
-export { Option };

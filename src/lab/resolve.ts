@@ -106,6 +106,8 @@ class Resolver {
     const nodes: NodeModel[] = [];
     for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, links));
     const stages = this.resolveStages(nodes);
+    // table names a stage declares belong to the node too (route probes name them)
+    for (const n of nodes) n.tables = Object.fromEntries(this.views.get(n.name)?.tables ?? []);
     const needs = new Set<Feature>();
     for (const l of links) {
       if (l.delay || l.loss) needs.add('netem');

@@ -1,0 +1,60 @@
+// The evidence of one probe: a capture in every node of the lab while the
+// traffic runs, and the probe's own packets picked out of them.
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import type { Lab } from '../engine/lab.js';
+import { Capture, interfaceNames, randomPattern, sendMarker, type NodePacket } from './tcpdump.js';
+import { pathOf, type Hop } from './paths.js';
+
+const ifnameCache = new WeakMap<Lab, Map<string, Map<number, string>>>();
+
+async function ifnames(lab: Lab, node: string): Promise<Map<number, string>> {
+  let perLab = ifnameCache.get(lab);
+  if (!perLab) ifnameCache.set(lab, (perLab = new Map()));
+  let m = perLab.get(node);
+  if (!m) perLab.set(node, (m = await interfaceNames(lab.ns(node))));
+  return m;
+}
+
+export class Evidence {
+  private constructor(readonly captures: Capture[]) {}
+
+  /** Captures in every node of the lab while `traffic` runs. */
+  static async during<T>(lab: Lab, traffic: () => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
+    const nodes = lab.state.namespaces.map((n) => n.node);
+    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await ifnames(lab, node))));
+    const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const marker = randomPattern(16);
+    const stopAll = () => Promise.all(captures.map((c) => Promise.all([sendMarker(c.ns, marker), c.stop(marker)])));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      await stopAll().catch(() => {});
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    let result: T;
+    try {
+      result = await traffic();
+    } finally {
+      await stopAll();
+    }
+    return { result, evidence: new Evidence(captures) };
+  }
+
+  packets(match: (p: NodePacket) => boolean): NodePacket[] {
+    return this.captures.flatMap((c) => c.packets.filter(match));
+  }
+
+  path(match: (p: NodePacket) => boolean): Hop[] {
+    return pathOf(this.captures.flatMap((c) => c.observations(match)));
+  }
+
+  /** Writes one pcap per node; returns the file names. */
+  save(dir: string, prefix: string): string[] {
+    mkdirSync(dir, { recursive: true });
+    return this.captures.map((c) => {
+      const file = join(dir, `${prefix}-${c.node}.pcap`);
+      c.save(file);
+      return file;
+    });
+  }
+}

@@ -1,0 +1,74 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EnvironmentError, EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
+import { isRoot, onPath } from '../engine/capabilities.js';
+import { pool } from '../engine/apply.js';
+import { withSignals } from '../engine/signals.js';
+import type { LabModel } from '../lab/model.js';
+import { loadLab } from '../lab/resolve.js';
+import { consoleSummary, testLine } from '../report/console.js';
+import { jsonReport } from '../report/json.js';
+import { junitReport } from '../report/junit.js';
+import { tapReport } from '../report/tap.js';
+import { totals, type LabRun } from '../run/results.js';
+import { runLab, type RunOptions } from '../run/suite.js';
+import { labFiles } from './common.js';
+
+export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string }
+
+export const REPORTERS = ['console', 'json', 'junit', 'tap'] as const;
+
+/** Checks that running tests is possible here; exit 3 otherwise. */
+export function testPreflight(): void {
+  if (!isRoot()) throw new EnvironmentError('running tests needs root (network namespaces, packet capture)', 'run it as root, or in a privileged container');
+  for (const t of ['ip', 'nsenter', 'tcpdump', 'ping'])
+    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing');
+}
+
+export function render(runs: LabRun[], reporter: string): string {
+  switch (reporter) {
+    case 'json': return jsonReport(runs);
+    case 'junit': return junitReport(runs);
+    case 'tap': return tapReport(runs);
+    default: return consoleSummary(runs) + '\n';
+  }
+}
+
+export function exitFor(runs: LabRun[]): number {
+  const t = totals(runs);
+  return t.failed || t.errors ? EXIT.failed : EXIT.ok;
+}
+
+export async function run(args: string[], opts: TestOpts): Promise<number> {
+  const reporter = opts.reporter ?? 'console';
+  if (!(REPORTERS as readonly string[]).includes(reporter)) throw new UsageError(`unknown reporter '${reporter}'`, `use one of: ${REPORTERS.join(', ')}`);
+  const jobs = Number(opts.jobs ?? 1);
+  if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs takes a whole number, not '${opts.jobs}'`);
+  let grep: RegExp | undefined;
+  try { grep = opts.grep ? new RegExp(opts.grep) : undefined; } catch { throw new UsageError(`--grep '${opts.grep}' is not a valid regular expression`); }
+  // every lab file is checked before anything is created
+  const files = labFiles(args);
+  if (!files.length) throw new UsageError('no lab files found', 'name lab files, or a directory of *.yaml');
+  const problems: Problem[] = [];
+  const models: LabModel[] = [];
+  for (const f of files) {
+    try { models.push(loadLab(f)); } catch (e) { if (e instanceof LabFileError) problems.push(...e.problems); else throw e; }
+  }
+  if (problems.length) throw new LabFileError(problems);
+  if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  testPreflight();
+  const runs: LabRun[] = [];
+  await withSignals(async (signal) => {
+    const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
+      onResult: reporter === 'console' ? (r) => process.stdout.write(testLine(r) + '\n') : undefined };
+    await pool(models, jobs, async (m) => { runs.push(await runLab(m, o)); });
+  });
+  runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
+  process.stdout.write(render(runs, reporter));
+  if (opts.artifacts) {
+    mkdirSync(opts.artifacts, { recursive: true });
+    writeFileSync(join(opts.artifacts, 'report.json'), jsonReport(runs));
+    writeFileSync(join(opts.artifacts, 'junit.xml'), junitReport(runs));
+  }
+  return exitFor(runs);
+}

@@ -1,0 +1,35 @@
+// route: what the kernel would do (`ip -j route get`), no traffic.
+import { check, type Probe } from './types.js';
+
+interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; ipproto?: string; sport?: number; dport?: number }
+
+export interface RouteGet { dev?: string; gateway?: string; prefsrc?: string; table?: string; type?: string }
+
+/** Pure: `ip -j route get` output -> the route; table is a number string, main when absent. */
+export function parseRouteGet(stdout: string): RouteGet | undefined {
+  const r = (JSON.parse(stdout || '[]') as RouteGet[])[0];
+  return r && { ...r, table: r.table ?? '254' };
+}
+
+export const route: Probe = async ({ lab, model, test }) => {
+  const s = test.spec as unknown as RouteSpec;
+  const argv = ['ip', '-j', 'route', 'get', s.to];
+  for (const k of ['from', 'iif', 'oif', 'mark', 'ipproto', 'sport', 'dport'] as const) if (s[k] !== undefined) argv.push(k, String(s[k]));
+  const r = await lab.exec(s.node, argv);
+  const got = r.exitCode === 0 ? parseRouteGet(r.stdout) : undefined;
+  const e = test.expect;
+  const checks = [];
+  const observed = (v: string | undefined) => (got ? v ?? '(none)' : `no route: ${r.stderr.trim()}`);
+  if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, !!got && got.type !== 'unreachable'));
+  if (e.dev !== undefined) checks.push(check('dev', e.dev, observed(got?.dev)));
+  if (e.via !== undefined) checks.push(check('via', e.via, observed(got?.gateway)));
+  if (e.src !== undefined) checks.push(check('src', e.src, observed(got?.prefsrc)));
+  if (e.table !== undefined) {
+    const node = model.nodes.find((n) => n.name === s.node)!;
+    const tables: Record<string, number> = { main: 254, local: 255, default: 253, ...node.tables };
+    const want = typeof e.table === 'number' ? String(e.table) : /^\d+$/.test(e.table) ? e.table : String(tables[e.table] ?? e.table);
+    const name = Object.entries(tables).find(([, id]) => String(id) === got?.table)?.[0];
+    checks.push(check('table', e.table, got ? `${name ?? got.table}` : observed(undefined), got?.table === want));
+  }
+  return { checks, facts: { route: got ? JSON.stringify(got) : r.stderr.trim() } };
+};

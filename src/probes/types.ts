@@ -1,0 +1,34 @@
+// What every probe gets and gives back.
+import type { Evidence } from '../capture/evidence.js';
+import type { Hop } from '../capture/paths.js';
+import type { Lab } from '../engine/lab.js';
+import type { LabModel, TestModel } from '../lab/model.js';
+
+export interface ProbeContext {
+  lab: Lab;
+  model: LabModel;
+  test: TestModel;
+}
+
+/** One asserted property: what was expected and what was observed. */
+export interface Check {
+  name: string;
+  ok: boolean;
+  expected: string;
+  observed: string;
+}
+
+export interface ProbeOutcome {
+  checks: Check[];
+  evidence?: Evidence;
+  request?: Hop[];
+  reply?: Hop[];
+  /** Other facts worth showing with a failure (outcome, output). */
+  facts: Record<string, string>;
+}
+
+export type Probe = (ctx: ProbeContext) => Promise<ProbeOutcome>;
+
+export function check(name: string, expected: unknown, observed: unknown, ok = String(expected) === String(observed)): Check {
+  return { name, ok, expected: String(expected), observed: String(observed) };
+}

@@ -1,0 +1,30 @@
+// The readable reporter: a line per test as it finishes, the evidence of each
+// failure (expected vs observed, the observed paths, the kept pcaps), and the
+// closing `N passed, N failed` line.
+import chalk from 'chalk';
+import { summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
+
+export function testLine(r: TestResult): string {
+  const mark = r.status === 'passed' ? chalk.green('✓') : r.status === 'failed' ? chalk.red('✗') : chalk.yellow('-');
+  const ms = chalk.dim(`${Math.round(r.durationMs)} ms`);
+  const head = `${mark} ${r.lab} › ${r.stage} › ${r.name} ${r.status === 'skipped' ? chalk.yellow(`skipped: ${r.reason}`) : ms}`;
+  if (r.status !== 'failed') return head;
+  const lines = [head];
+  if (r.reason) lines.push(`    ${chalk.red(r.reason)}`);
+  for (const c of r.checks.filter((x) => !x.ok)) lines.push(`    ${c.name}: expected ${chalk.green(c.expected)}, observed ${chalk.red(c.observed)}`);
+  if (r.request !== undefined) lines.push(`    request path: ${r.request}`);
+  if (r.reply !== undefined) lines.push(`    reply path:   ${r.reply}`);
+  for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`    ${k}: ${v}`);
+  if (r.artifacts.length) lines.push(`    pcaps kept: ${r.artifacts.join(' ')}`);
+  lines.push(chalk.dim(`    at ${r.at}`));
+  return lines.join('\n');
+}
+
+export function consoleSummary(runs: LabRun[]): string {
+  const out: string[] = [];
+  for (const r of runs) if (r.error) out.push(chalk.red(`✗ ${r.lab}: ${r.error}`));
+  const t = totals(runs);
+  const line = summaryLine(runs);
+  out.push(t.failed || t.errors ? chalk.red(line) : chalk.green(line));
+  return out.join('\n');
+}

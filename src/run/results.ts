@@ -1,0 +1,48 @@
+// Results of a test run, shared by the runner and the reporters.
+import type { Check } from '../probes/types.js';
+
+export type Status = 'passed' | 'failed' | 'skipped';
+
+export interface TestResult {
+  lab: string;
+  file: string;
+  stage: string;
+  name: string;
+  probe: string;
+  status: Status;
+  durationMs: number;
+  checks: Check[];
+  /** Why it failed (an error) or was skipped. */
+  reason?: string;
+  request?: string;
+  reply?: string;
+  facts: Record<string, string>;
+  /** pcap files kept for a failed test. */
+  artifacts: string[];
+  at: string;
+}
+
+export interface LabRun {
+  lab: string;
+  file: string;
+  instance: string;
+  durationMs: number;
+  tests: TestResult[];
+  /** The lab itself could not be brought up or a stage not applied. */
+  error?: string;
+}
+
+export function totals(runs: LabRun[]): Record<Status, number> & { errors: number } {
+  const t = { passed: 0, failed: 0, skipped: 0, errors: 0 };
+  for (const r of runs) {
+    if (r.error) t.errors++;
+    for (const x of r.tests) t[x.status]++;
+  }
+  return t;
+}
+
+/** The closing line every reporter ends with: `N passed, N failed` (`, N skipped` where any). */
+export function summaryLine(runs: LabRun[]): string {
+  const t = totals(runs);
+  return `${t.passed} passed, ${t.failed + t.errors} failed${t.skipped ? `, ${t.skipped} skipped` : ''}`;
+}

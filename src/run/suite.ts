@@ -1,0 +1,123 @@
+// Runs a lab's stages in order: apply the stage, run its tests (probe ->
+// evidence -> checks), keep the captures of what failed, tear down.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { formatPath } from '../capture/paths.js';
+import { kernelFeatures } from '../engine/capabilities.js';
+import { Lab } from '../engine/lab.js';
+import { writeState } from '../engine/state.js';
+import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
+import { randomId } from '../plan/names.js';
+import { PROBES } from '../probes/index.js';
+import type { LabRun, TestResult } from './results.js';
+
+export interface RunOptions {
+  /** Apply the stages up to this one and run only its tests. */
+  stage?: string;
+  grep?: RegExp;
+  /** Leave the lab up when a test failed, for inspection. */
+  keep?: boolean;
+  artifacts?: string;
+  signal?: AbortSignal;
+  onResult?: (r: TestResult) => void;
+}
+
+const featureReason = (missing: Feature[]) => `needs ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`;
+
+function selected(model: LabModel, opts: RunOptions): { stage: StageModel; run: boolean }[] {
+  const last = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : model.stages.length - 1;
+  if (opts.stage && last < 0) throw new Error(`lab '${model.name}' has no stage '${opts.stage}' (stages: ${model.stages.map((s) => s.name).join(', ')})`);
+  return model.stages.slice(0, last + 1).map((stage) => ({ stage, run: !opts.stage || stage.name === opts.stage }));
+}
+
+/** `nslab test` for one lab: a fresh isolated instance, every stage, then down. */
+export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<LabRun> {
+  const t0 = performance.now();
+  const run: LabRun = { lab: model.name, file: model.file, instance: '', durationMs: 0, tests: [] };
+  const stages = selected(model, opts);
+  const have = await kernelFeatures();
+  const missing = model.needs.filter((f) => !have[f]);
+  if (missing.length) {
+    // the lab cannot even be built here: every test it has is skipped, with the reason
+    for (const { stage, run: r } of stages) if (r) for (const t of stage.tests) if (wanted(t, stage, opts)) report(run, skipped(model, stage, t, `lab ${featureReason(missing)}`), opts);
+    run.durationMs = performance.now() - t0;
+    return run;
+  }
+  let lab: Lab | undefined;
+  try {
+    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal });
+    run.instance = lab.instance;
+    for (const { stage, run: runIt } of stages) {
+      if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
+      if (runIt) await runStageTests(lab, model, stage, run, opts, have);
+    }
+  } catch (e) {
+    run.error = (e as Error).message;
+  } finally {
+    const failed = run.error || run.tests.some((t) => t.status === 'failed');
+    if (lab && opts.keep && failed && !opts.signal?.aborted) {
+      lab.state.status = 'up'; // handed over to the user: `nslab down` removes it
+      writeState(lab.state);
+      run.error = `${run.error ? `${run.error}\n` : ''}lab kept up for inspection as '${lab.instance}' (nslab shell ${lab.instance} NODE; nslab down ${lab.instance})`;
+    } else if (lab) await lab.down();
+  }
+  run.durationMs = performance.now() - t0;
+  return run;
+}
+
+/** `nslab check`: one stage's tests against a lab that is already up, nothing applied. */
+export async function checkStage(lab: Lab, model: LabModel, stageName: string, opts: RunOptions = {}): Promise<LabRun> {
+  const t0 = performance.now();
+  const stage = model.stages.find((s) => s.name === stageName);
+  if (!stage) throw new Error(`lab '${model.name}' has no stage '${stageName}'`);
+  const run: LabRun = { lab: model.name, file: model.file, instance: lab.instance, durationMs: 0, tests: [] };
+  await runStageTests(lab, model, stage, run, opts, await kernelFeatures());
+  run.durationMs = performance.now() - t0;
+  return run;
+}
+
+function wanted(t: TestModel, stage: StageModel, opts: RunOptions): boolean {
+  return !opts.grep || opts.grep.test(`${stage.name} › ${t.name}`);
+}
+
+function report(run: LabRun, r: TestResult, opts: RunOptions): void {
+  run.tests.push(r);
+  opts.onResult?.(r);
+}
+
+function skipped(model: LabModel, stage: StageModel, t: TestModel, reason: string): TestResult {
+  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status: 'skipped', durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}` };
+}
+
+async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
+  for (const t of stage.tests) {
+    if (opts.signal?.aborted) return;
+    if (!wanted(t, stage, opts)) continue;
+    const missing = t.requires.filter((f) => !have[f]);
+    if (missing.length) { report(run, skipped(model, stage, t, `test ${featureReason(missing)}`), opts); continue; }
+    const t0 = performance.now();
+    const r: TestResult = { ...skipped(model, stage, t, ''), status: 'passed', reason: undefined };
+    try {
+      const out = await PROBES[t.probe]({ lab, model, test: t });
+      r.checks = out.checks;
+      r.facts = out.facts;
+      if (out.request) r.request = formatPath(out.request);
+      if (out.reply) r.reply = formatPath(out.reply);
+      if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
+      else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
+      if (r.status === 'failed' && out.evidence) {
+        const dir = join(opts.artifacts ?? join(tmpdir(), 'nslab-artifacts'), lab.instance);
+        r.artifacts = out.evidence.save(dir, slug(`${stage.name}-${t.name}`));
+      }
+    } catch (e) {
+      r.status = 'failed';
+      r.reason = (e as Error).message;
+    }
+    r.durationMs = performance.now() - t0;
+    report(run, r, opts);
+  }
+}
+
+function slug(s: string): string {
+  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+}
