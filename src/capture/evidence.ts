@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import type { Lab } from '../engine/lab.js';
 import { Capture, interfaceNames, randomPattern, sendMarker, type NodePacket } from './tcpdump.js';
-import { pathOf, type Hop } from './paths.js';
+import { pathOf, type Hop, type Peers } from './paths.js';
+import type { LabModel } from '../lab/model.js';
 
 const ifnameCache = new WeakMap<Lab, Map<string, Map<number, string>>>();
 
@@ -16,8 +17,21 @@ async function ifnames(lab: Lab, node: string): Promise<Map<number, string>> {
   return m;
 }
 
+/** Both ends of every link, for following a packet from node to node. */
+export function peersOf(model: LabModel | undefined): Peers {
+  const peers: Peers = new Map();
+  for (const l of model?.links ?? []) {
+    peers.set(`${l.a.node}:${l.a.iface}`, l.b);
+    peers.set(`${l.b.node}:${l.b.iface}`, l.a);
+  }
+  return peers;
+}
+
 export class Evidence {
-  private constructor(readonly captures: Capture[]) {}
+  private peers: Peers;
+  private constructor(readonly captures: Capture[], model: LabModel | undefined) {
+    this.peers = peersOf(model);
+  }
 
   /** Captures in every node of the lab while `traffic` runs. */
   static async during<T>(lab: Lab, traffic: () => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
@@ -37,7 +51,7 @@ export class Evidence {
     } finally {
       await stopAll();
     }
-    return { result, evidence: new Evidence(captures) };
+    return { result, evidence: new Evidence(captures, lab.model) };
   }
 
   packets(match: (p: NodePacket) => boolean): NodePacket[] {
@@ -45,7 +59,7 @@ export class Evidence {
   }
 
   path(match: (p: NodePacket) => boolean): Hop[] {
-    return pathOf(this.captures.flatMap((c) => c.observations(match)));
+    return pathOf(this.captures.flatMap((c) => c.observations(match)), this.peers);
   }
 
   /** Writes one pcap per node; returns the file names. */

@@ -19,21 +19,58 @@ export interface Hop {
   dst: string;
 }
 
-/** Orders observations in time and folds them into hops: in at a node, then out of it. */
-export function pathOf(observations: Observation[]): Hop[] {
+/** node:iface -> the other end of its link. */
+export type Peers = Map<string, { node: string; iface: string }>;
+
+/**
+ * Folds one packet's observations into hops by following the lab's links: an
+ * `out` at one end of a link is followed by the `in` at its peer, then by an
+ * `out` of that node. Time only orders candidates; it cannot be trusted alone,
+ * as the two ends of a veth see a packet within the same microsecond.
+ * Without links (peers empty), observations are folded in time order.
+ */
+export function pathOf(observations: Observation[], peers: Peers = new Map()): Hop[] {
   // the first sighting at each interface and direction: retransmissions add nothing to the path
   const first = new Map<string, Observation>();
-  for (const o of [...observations].sort((a, b) => a.ts - b.ts)) if (o.iface !== 'lo') first.set(`${o.node}:${o.iface}:${o.dir}`, first.get(`${o.node}:${o.iface}:${o.dir}`) ?? o);
-  const obs = [...first.values()].sort((a, b) => a.ts - b.ts);
+  for (const o of [...observations].sort((a, b) => a.ts - b.ts)) {
+    const k = `${o.node}:${o.iface}:${o.dir}`;
+    if (o.iface !== 'lo' && !first.has(k)) first.set(k, o);
+  }
+  const obs = [...first.values()].sort((a, b) => a.ts - b.ts || (a.dir === 'out' ? -1 : 1));
+  if (!obs.length) return [];
+  if (!peers.size) return byTime(obs);
+  const used = new Set<Observation>();
+  const at = (node: string, iface: string, dir: 'in' | 'out') => first.get(`${node}:${iface}:${dir}`);
+  // the origin: the earliest `out` that no `in` on the same node precedes, else the earliest sighting
+  const origin = obs.find((o) => o.dir === 'out' && !obs.some((i) => i.node === o.node && i.dir === 'in' && i.ts < o.ts)) ?? obs[0]!;
+  const hops: Hop[] = [];
+  let cur: Observation | undefined = origin;
+  let hop: Hop | undefined;
+  while (cur && hops.length < 64) {
+    used.add(cur);
+    if (cur.dir === 'in') {
+      hop = { node: cur.node, in: cur.iface, src: cur.src, dst: cur.dst };
+      hops.push(hop);
+      const inObs: Observation = cur;
+      // where it left this node: the earliest unused `out` here, not before it came in
+      cur = obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6 && o.iface !== inObs.iface)
+        ?? obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6);
+    } else {
+      if (!hop || hop.node !== cur.node || hop.out) { hop = { node: cur.node, src: cur.src, dst: cur.dst }; hops.push(hop); }
+      hop.out = cur.iface;
+      const peer = peers.get(`${cur.node}:${cur.iface}`);
+      const next = peer && at(peer.node, peer.iface, 'in');
+      cur = next && !used.has(next) ? next : undefined;
+    }
+  }
+  return hops;
+}
+
+function byTime(obs: Observation[]): Hop[] {
   const hops: Hop[] = [];
   for (const o of obs) {
     const last = hops[hops.length - 1];
-    if (o.dir === 'out' && last && last.node === o.node && !last.out) {
-      last.out = o.iface;
-      continue;
-    }
-    if (o.dir === 'out' && last && last.node === o.node && last.out === o.iface) continue; // duplicate (e.g. bridge device)
-    if (o.dir === 'in' && last && last.node === o.node && last.in === o.iface) continue;
+    if (o.dir === 'out' && last && last.node === o.node && !last.out) { last.out = o.iface; continue; }
     hops.push({ node: o.node, ...(o.dir === 'in' ? { in: o.iface } : { out: o.iface }), src: o.src, dst: o.dst });
   }
   return hops;

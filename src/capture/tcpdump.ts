@@ -22,7 +22,7 @@ export class Capture {
   private exited: Promise<void>;
 
   private constructor(readonly node: string, readonly ns: string, private ifnames: Map<number, string>) {
-    const argv = inNamespace(ns, ['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']);
+    const argv = inNamespace(ns, ['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']);
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
       for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: this.ifnames.get(p.ifindex) ?? `if${p.ifindex}` });
