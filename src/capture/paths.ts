@@ -89,7 +89,8 @@ export function asymmetry(request: Hop[], reply: Hop[]): string | undefined {
   const back = [...reply].reverse();
   if (back.length !== request.length || back.some((h, i) => h.node !== request[i]!.node))
     return `the reply crossed ${reply.map((h) => h.node).join(', ')}; the request crossed ${request.map((h) => h.node).join(', ')}`;
-  for (let i = 0; i < request.length; i++) {
+  // from the target back: where a reply first leaves by another interface is the hop to name
+  for (let i = request.length - 1; i >= 0; i--) {
     const q = request[i]!;
     const r = back[i]!;
     if (q.in !== r.out) return `at ${q.node}: the request came in on ${q.in ?? '(origin)'}, the reply left through ${r.out ?? '(none)'}`;

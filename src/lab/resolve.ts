@@ -333,7 +333,7 @@ class Resolver {
     }
     const probe = probes[0]!;
     const pr = asRecord(rt[probe]);
-    for (const key of ['from', 'node'] as const)
+    for (const key of probe === 'route' ? ['node'] as const : ['from', 'node'] as const) // a route probe's from is an address
       if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key] as string))
         this.problem([...path, probe, key], `test names unknown node '${pr[key]}'`, suggest(pr[key] as string, [...this.nodeNames], 'nodes'));
     const targets = Array.isArray(pr.to) ? pr.to : [pr.to];

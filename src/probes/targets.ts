@@ -20,8 +20,8 @@ export function target(model: LabModel, to: string, ipv6?: boolean): string {
   return t;
 }
 
-/** The probe helper script, beside this module in dist/probes (bundled verbs live in dist/bin). */
-export const HELPER = fileURLToPath(new URL('../probes/helper.js', import.meta.url));
+/** The built probe helper: dist/probes/helper.js, found from src/probes, dist/probes and dist/bin alike. */
+export const HELPER = fileURLToPath(new URL('../../dist/probes/helper.js', import.meta.url));
 
 export function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 40000);
@@ -36,17 +36,30 @@ export async function startListener(lab: Lab, node: string, argv: string[], read
   const closed = new Promise<void>((res) => child.on('close', () => res()));
   child.stdout.setEncoding('utf8');
   child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  await new Promise<void>((res, rej) => {
-    const t = setTimeout(() => rej(new Error(`listener in node '${node}' did not start: ${err.trim()}`)), 5000);
+  const started = new Promise<void>((res, rej) => {
+    const t = setTimeout(() => rej(new Error(`listener in node '${node}' did not start within 5 s: ${err.trim() || out.trim() || 'no output'}`)), 5000);
     child.stdout.on('data', (d: string) => {
       out += d;
       if (ready.test(out)) { clearTimeout(t); res(); }
     });
     child.on('close', (code) => { clearTimeout(t); rej(new Error(`listener in node '${node}' exited (${code}): ${err.trim()}`)); });
   });
+  try {
+    await started;
+  } catch (e) {
+    child.kill('SIGKILL'); // never leave it behind
+    await closed;
+    throw e;
+  }
   return {
     lines: () => out.split('\n').filter(Boolean),
-    stop: async () => { child.kill('SIGTERM'); await closed; },
+    // our own child, by its handle; a program that ignores SIGTERM (iperf3 in some states) gets SIGKILL
+    stop: async () => {
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 1000);
+      await closed;
+      clearTimeout(t);
+    },
   };
 }
 

@@ -23,7 +23,7 @@ export const throughput: Probe = async ({ lab, model, test }) => {
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`throughput probe: ${to} is no address of a lab node`);
   const port = randomPort();
-  const server = await startListener(lab, owner, ['iperf3', '-s', '-1', '-p', String(port)], /Server listening/);
+  const server = await startListener(lab, owner, ['iperf3', '-s', '-1', '--forceflush', '-p', String(port)], /Server listening/);
   let bps: number | undefined;
   let raw = '';
   try {

@@ -1,0 +1,59 @@
+// Every assertion kind on a purpose-built lab: each "pass: ..." test must pass
+// and its "fail: ..." twin must fail, so no check passes whatever happens.
+import { existsSync } from 'node:fs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { kernelFeatures } from '../../src/engine/capabilities.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import type { LabRun, TestResult } from '../../src/run/results.js';
+import { runLab } from '../../src/run/suite.js';
+import { isRoot, namespaces, tempStateDir } from './helpers.js';
+
+describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin', () => {
+  let run: LabRun;
+  const byName = (n: string): TestResult => run.tests.find((t) => t.name === n)!;
+
+  beforeAll(async () => {
+    process.env.NSLAB_STATE_DIR = tempStateDir();
+    run = await runLab(loadLab('test/fixtures/labs/probes.yaml'), { artifacts: tempStateDir() });
+  }, 120_000);
+
+  it('brings the lab up and down without error, leaving nothing', () => {
+    expect(run.error).toBeUndefined();
+    expect(namespaces(`nslab-${run.instance}-`)).toEqual([]);
+  });
+
+  const lab = loadLab('test/fixtures/labs/probes.yaml');
+  for (const stage of lab.stages)
+    for (const t of stage.tests.filter((x) => /^(pass|fail): /.test(x.name)))
+      it(`${stage.name} › ${t.name}`, () => {
+        const r = byName(t.name);
+        const want = t.name.startsWith('pass') ? 'passed' : 'failed';
+        expect(r.status, `${r.status}: ${r.reason ?? ''} ${r.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`).join('; ')}`).toBe(want);
+        if (want === 'failed') expect(r.reason, 'a twin must fail on its assertion, not on an error').toBeUndefined();
+      });
+
+  it('a symmetric: true that fails names the hop where the reply went another way', () => {
+    const c = byName('fail: symmetric').checks.find((x) => x.name === 'symmetric')!;
+    expect(c.observed).toBe('false (at s: the request came in on eth1, the reply left through eth0)');
+    expect(byName('fail: symmetric').request).toBe('c>eth0 -> lan>r>n1 -> eth1>s');
+    expect(byName('fail: symmetric').reply).toBe('s>eth0 -> n0>r>lan -> eth0>c');
+  });
+
+  it('a failure keeps one pcap per node and names the files', () => {
+    const r = byName('fail: reply-via');
+    expect(r.artifacts.map((f) => f.split('-').pop())).toEqual(['c.pcap', 'r.pcap', 's.pcap']);
+    for (const f of r.artifacts) expect(existsSync(f)).toBe(true);
+    expect(byName('pass: reply-via').artifacts).toEqual([]);
+  });
+
+  it('reports what the far end saw and the tcp outcome', () => {
+    expect(byName('fail: tcp timeout').checks[0]).toMatchObject({ expected: 'timeout', observed: 'refused' });
+    expect(byName('fail: source').checks[0]!.observed).toBe('10.1.0.2 (at s)');
+  });
+
+  it('skips a test whose kernel feature is missing, with the reason, and never passes it', async () => {
+    const r = byName('needs netem');
+    if ((await kernelFeatures()).netem) expect(r.status).toBe('passed');
+    else expect(r).toMatchObject({ status: 'skipped', reason: 'test needs sch_netem, which this kernel lacks' });
+  });
+});

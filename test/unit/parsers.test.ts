@@ -1,0 +1,75 @@
+// Output parsers, on real output captured on a Debian 12 machine.
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { asymmetry, formatPath, pathOf, type Observation } from '../../src/capture/paths.js';
+import { readPcap } from '../../src/capture/pcap.js';
+import { matches } from '../../src/probes/exec.js';
+import { spreadChecks } from '../../src/probes/flows.js';
+import { parsePing } from '../../src/probes/ping.js';
+import { parseRouteGet } from '../../src/probes/route.js';
+import { parseIperf } from '../../src/probes/throughput.js';
+
+describe('ping output', () => {
+  it('reads transmitted and received', () => {
+    expect(parsePing('--- 192.168.1.220 ping statistics ---\n2 packets transmitted, 2 received, 0% packet loss, time 201ms\n')).toEqual({ transmitted: 2, received: 2 });
+    expect(parsePing('1 packets transmitted, 0 received, +1 errors, 100% packet loss, time 0ms')).toEqual({ transmitted: 1, received: 0 });
+    expect(parsePing('ping: connect: Network is unreachable')).toBeUndefined();
+  });
+});
+
+describe('ip -j route get', () => {
+  it('reports the table as a number, and main when absent', () => {
+    expect(parseRouteGet('[{"dst":"10.9.1.1","from":"10.0.0.2","gateway":"10.0.0.1","dev":"up","table":"201","flags":[],"uid":0,"cache":[]}]'))
+      .toMatchObject({ dev: 'up', gateway: '10.0.0.1', table: '201' });
+    expect(parseRouteGet('[{"dst":"10.0.0.5","dev":"up","prefsrc":"10.0.0.2","flags":[],"uid":0,"cache":[]}]')).toMatchObject({ prefsrc: '10.0.0.2', table: '254' });
+  });
+});
+
+describe('iperf3 -J', () => {
+  it('takes the rate the receiver saw', () => {
+    expect(parseIperf(JSON.stringify({ end: { sum_sent: { bits_per_second: 2e7 }, sum_received: { bits_per_second: 19180000 } } }))).toBe(19180000);
+    expect(parseIperf('iperf3: error - unable to connect')).toBeUndefined();
+  });
+});
+
+describe('pcap from tcpdump -i any (Linux cooked v2)', () => {
+  const packets = readPcap(readFileSync('test/fixtures/pcap/server-ping-pattern.pcap'));
+  it('decodes interface index, direction, addresses and ICMP fields', () => {
+    const echo = packets.filter((p) => p.proto === 'icmp' && (p.icmpType === 8 || p.icmpType === 0));
+    expect(echo.map((p) => [p.ifindex, p.dir, p.src, p.dst, p.icmpType, p.icmpSeq])).toEqual([
+      [3, 'in', '192.168.2.17', '192.168.1.220', 8, 1], [2, 'out', '192.168.1.220', '192.168.2.17', 0, 1],
+      [3, 'in', '192.168.2.17', '192.168.1.220', 8, 2], [2, 'out', '192.168.1.220', '192.168.2.17', 0, 2],
+    ]);
+    expect(echo.every((p) => p.payload.includes(Buffer.from('a1b2c3d4e5f6', 'hex')))).toBe(true);
+  });
+  it('decodes IPv6 with compressed addresses', () => {
+    expect(packets.find((p) => p.family === 6 && p.icmpType === 135)?.dst).toBe('ff02::1:ffe3:b060');
+  });
+});
+
+describe('paths', () => {
+  const o = (node: string, iface: string, dir: 'in' | 'out', ts: number): Observation => ({ node, iface, dir, ts, src: 'a', dst: 'b' });
+  const peers = new Map([['c:eth0', { node: 'r', iface: 'lan' }], ['r:lan', { node: 'c', iface: 'eth0' }], ['r:n1', { node: 's', iface: 'eth1' }], ['s:eth1', { node: 'r', iface: 'n1' }], ['r:n0', { node: 's', iface: 'eth0' }], ['s:eth0', { node: 'r', iface: 'n0' }]]);
+  it('follows links even when the two ends of a veth carry the same timestamp, or the peer an earlier one', () => {
+    const hops = pathOf([o('r', 'lan', 'in', 1), o('c', 'eth0', 'out', 1.000001), o('r', 'n1', 'out', 2), o('s', 'eth1', 'in', 2)], peers);
+    expect(formatPath(hops)).toBe('c>eth0 -> lan>r>n1 -> eth1>s');
+  });
+  it('names the hop where a reply is not the reverse of its request', () => {
+    const q = pathOf([o('c', 'eth0', 'out', 1), o('r', 'lan', 'in', 2), o('r', 'n1', 'out', 3), o('s', 'eth1', 'in', 4)], peers);
+    const r = pathOf([o('s', 'eth0', 'out', 5), o('r', 'n0', 'in', 6), o('r', 'lan', 'out', 7), o('c', 'eth0', 'in', 8)], peers);
+    expect(asymmetry(q, r)).toBe('at s: the request came in on eth1, the reply left through eth0');
+    expect(asymmetry(q, [...q].reverse().map((h) => ({ ...h, in: h.out, out: h.in })))).toBeUndefined();
+  });
+});
+
+describe('judging helpers', () => {
+  it('exec output: /regex/ or a plain substring', () => {
+    expect(matches('eth1 UP 10.3.0.2/24', '/10\\.3\\.0\\.2\\/24/')).toBe(true);
+    expect(matches('eth1 UP 10.3.0.2/24', '10.2.0.2')).toBe(false);
+  });
+  it('spread within a tolerance of the weights', () => {
+    const per = new Map([['r:n0', 18], ['r:n1', 22]]);
+    expect(spreadChecks(per, 40, { 'r:n0': 1, 'r:n1': 1 }, 0.1).every((c) => c.ok)).toBe(true);
+    expect(spreadChecks(per, 40, { 'r:n0': 3, 'r:n1': 1 }, 0.1).every((c) => c.ok)).toBe(false);
+  });
+});
