@@ -1,0 +1,23 @@
+// nslab's programmatic API: the same engine as the CLI, typed.
+export { loadLab, checkLab, resolveTarget } from './lab/resolve.js';
+export { loadLabFile, loadLabText } from './lab/load.js';
+export type { LabModel, NodeModel, LinkModel, StageModel, TestModel, NodeConfig, Feature } from './lab/model.js';
+export { LabSpec } from './lab/schema.js';
+export type { LabSpecT, ExpectT } from './lab/schema.js';
+export { buildPlan, buildStagePlan } from './plan/build.js';
+export { renderScript, renderJson } from './plan/render.js';
+export type { Plan, Step } from './plan/step.js';
+export { Lab, type UpOptions } from './engine/lab.js';
+export { RealRunner, RecordingRunner, type Runner, type Command, type Result } from './engine/runner.js';
+export { kernelFeatures } from './engine/capabilities.js';
+export { Evidence } from './capture/evidence.js';
+export { readPcap, PcapReader, type Packet } from './capture/pcap.js';
+export { pathOf, formatPath, asymmetry, type Hop } from './capture/paths.js';
+export { PROBES } from './probes/index.js';
+export type { Check, ProbeOutcome } from './probes/types.js';
+export { runLab, checkStage, type RunOptions } from './run/suite.js';
+export type { LabRun, TestResult } from './run/results.js';
+export { junitReport } from './report/junit.js';
+export { jsonReport } from './report/json.js';
+export { tapReport } from './report/tap.js';
+export { LabFileError, CommandError, EnvironmentError, UsageError, InterruptedError, NslabError, EXIT, type Problem } from './errors.js';
