@@ -86,8 +86,14 @@ export const Probes = {
     interface: z.string().optional().describe('Send through this interface (ping -I IF)'),
     ipv6: z.boolean().optional(),
   }),
-  tcp: z.strictObject({ from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional() }),
-  udp: z.strictObject({ from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional() }),
+  tcp: z.strictObject({
+    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
+    listen: z.boolean().optional().describe('false: a service of the lab listens on port; nslab starts no listener'),
+  }),
+  udp: z.strictObject({
+    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
+    listen: z.boolean().optional().describe('false: a service of the lab answers on port; nslab starts no responder'),
+  }),
   route: z.strictObject({
     node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
     mark: z.union([z.int(), z.string()]).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),

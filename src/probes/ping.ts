@@ -21,7 +21,8 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const count = spec.count ?? 3;
   const pattern = randomPattern(12);
   const via = spec.source ?? spec.interface;
-  const argv = ['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', '-w', String(Math.ceil(count * 0.2 + 2)), '-p', pattern,
+  const argv = ['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', '-p', pattern, // no -w: with it, -c counts replies and an unanswered ping keeps sending
+   
     ...(via ? ['-I', via] : []), ...(v6 ? ['-6'] : []), to];
   const { result, evidence } = await Evidence.during(lab, () => lab.exec(spec.from, argv));
   const counts = parsePing(result.stdout);

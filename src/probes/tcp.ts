@@ -8,7 +8,7 @@ import { pathChecks } from './judge-paths.js';
 import { durationMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
 import { check, type Probe } from './types.js';
 
-interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string }
+interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean }
 
 const SYN = 0x02, ACK = 0x10, RST = 0x04;
 
@@ -18,7 +18,8 @@ export const tcp: Probe = async ({ lab, model, test }) => {
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`tcp probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
   const port = spec.port ?? randomPort();
-  const listener = await startListener(lab, owner, ['node', HELPER, 'listen', 'tcp', String(port)], /^ready$/m);
+  if (spec.listen === false && spec.port === undefined) throw new Error('tcp probe: listen: false needs the port the lab\'s service listens on');
+  const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', 'tcp', String(port)], /^ready$/m);
   let outcome: { outcome: string; local?: string; error?: string } = { outcome: 'error' };
   let evidence: Evidence;
   try {

@@ -5,7 +5,7 @@ import { pathChecks } from './judge-paths.js';
 import { durationMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
 import { check, type Probe } from './types.js';
 
-interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string }
+interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean }
 
 export const udp: Probe = async ({ lab, model, test }) => {
   const spec = test.spec as unknown as L4Spec;
@@ -13,7 +13,8 @@ export const udp: Probe = async ({ lab, model, test }) => {
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`udp probe: ${to} is no address of a lab node, so nslab cannot start a responder for it`);
   const port = spec.port ?? randomPort();
-  const listener = await startListener(lab, owner, ['node', HELPER, 'listen', 'udp', String(port)], /^ready$/m);
+  if (spec.listen === false && spec.port === undefined) throw new Error('udp probe: listen: false needs the port the lab\'s service listens on');
+  const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', 'udp', String(port)], /^ready$/m);
   let outcome: { outcome: string; error?: string } = { outcome: 'error' };
   let evidence: Evidence;
   try {
