@@ -27,7 +27,9 @@ export const throughput: Probe = async ({ lab, model, test }) => {
   let bps: number | undefined;
   let raw = '';
   try {
-    const r = await lab.exec(s.from, ['iperf3', '-c', to, '-p', String(port), '-t', String(s.seconds ?? 2), '-J', ...(s.proto === 'udp' ? ['-u', '-b', '10G'] : [])], { timeoutMs: 60_000 });
+    // bounded: where the path is broken, iperf3 would otherwise wait for TCP's connect retries (minutes)
+    const seconds = s.seconds ?? 2;
+    const r = await lab.exec(s.from, ['iperf3', '-c', to, '-p', String(port), '-t', String(seconds), '-J', '--connect-timeout', '3000', ...(s.proto === 'udp' ? ['-u', '-b', '10G'] : [])], { timeoutMs: (seconds + 10) * 1000 });
     raw = r.stdout;
     bps = parseIperf(r.stdout);
   } finally {

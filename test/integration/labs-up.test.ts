@@ -32,6 +32,32 @@ function kernelRoutes(ns: string): string[] {
   return out.sort();
 }
 
+/** Interfaces down at the end of the lab's stages. */
+function finalDown(lab: LabModel, node: string): Set<string> {
+  const down = new Set<string>();
+  for (const s of lab.stages) {
+    const c = s.apply.get(node);
+    c?.down.forEach((i) => down.add(i));
+    c?.up.forEach((i) => down.delete(i));
+  }
+  return down;
+}
+
+/** The interfaces a route goes through: its dev, or the interface on its gateway's subnet. */
+function routeInterfaces(node: LabModel['nodes'][number], args: string[]): string[] {
+  const out = args.flatMap((t, i) => (t === 'dev' ? [args[i + 1]!] : []));
+  for (const gw of args.flatMap((t, i) => (t === 'via' ? [args[i + 1]!] : [])))
+    for (const i of node.interfaces) if (i.addresses.some((c) => c.family === 4 && sameSubnet(gw, c.address, c.prefix))) out.push(i.name);
+  return out;
+}
+
+function sameSubnet(a: string, b: string, prefix: number): boolean {
+  const n = (x: string) => x.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+  if (!a.includes('.') || !b.includes('.')) return false;
+  const mask = prefix === 0 ? 0 : 2 ** 32 - 2 ** (32 - prefix);
+  return (n(a) & mask) >>> 0 === (n(b) & mask) >>> 0;
+}
+
 /** Compares what the kernel has in every namespace with what the lab declares (stages included). */
 function readBack(lab: LabModel, up: Lab): void {
   for (const node of lab.nodes) {
@@ -46,15 +72,21 @@ function readBack(lab: LabModel, up: Lab): void {
       expect(have, `addresses of ${node.name}:${iface.name}`).toEqual(declared.map((c) => `${c.address}/${c.prefix}`).sort());
       if (iface.mtu) expect(k.mtu).toBe(iface.mtu);
       if (iface.mac) expect(k.address).toBe(iface.mac);
-      const downInStage = lab.stages.some((s) => s.apply.get(node.name)?.down.includes(iface.name));
-      expect(k.flags.includes('UP'), `${node.name}:${iface.name} up`).toBe(iface.up && !downInStage);
+      expect(k.flags.includes('UP'), `${node.name}:${iface.name} up`).toBe(iface.up && !finalDown(lab, node.name).has(iface.name));
       if (node.kind === 'bridge' && iface.name !== 'lo') expect(k.master).toBe('br0');
     }
     const stageCfg = lab.stages.map((s) => s.apply.get(node.name)).filter((c) => !!c);
     // routes: a stage's route replaces a base route with the same destination and table
+    // the kernel flushes routes through an interface taken down, and does not restore them
+    const lastDown = new Map<string, number>();
+    lab.stages.forEach((s, k) => s.apply.get(node.name)?.down.forEach((i) => lastDown.set(i, k)));
+    const down = finalDown(lab, node.name);
     const declared = new Map<string, string>();
-    for (const r of [...node.config.routes, ...stageCfg.flatMap((c) => c.routes)] as Line[]) {
+    const sources: [Line, number][] = [...node.config.routes.map((r) => [r, -1] as [Line, number]), ...lab.stages.flatMap((s, k) => (s.apply.get(node.name)?.routes ?? []).map((r) => [r, k] as [Line, number]))];
+    for (const [r, k] of sources) {
       const key = routeKey(r.args);
+      const ifs = routeInterfaces(node, r.args);
+      if (ifs.some((i) => down.has(i) || (lastDown.get(i) ?? -2) >= k)) { declared.delete(key.replace(/ via .*/, '')); continue; }
       declared.set(key.replace(/ via .*/, ''), key);
     }
     expect(kernelRoutes(ns), `routes of ${node.name}`).toEqual([...declared.values()].sort());
