@@ -1,0 +1,34 @@
+// The part tcp and udp probes share: a listener on the node owning the target
+// (unless a lab service listens), the client run under capture, its JSON outcome.
+import { Evidence } from '../capture/evidence.js';
+import type { Lab } from '../engine/lab.js';
+import type { LabModel } from '../lab/model.js';
+import { durationMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
+
+export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean }
+
+export interface Exchange {
+  port: number;
+  outcome: { outcome: string; local?: string; error?: string };
+  evidence: Evidence;
+  /** What the listener reported of its peers. */
+  peers: string[];
+}
+
+export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec, defaultTimeoutMs: number): Promise<Exchange> {
+  const to = target(model, spec.to);
+  const owner = ownerOf(model, to);
+  if (!owner) throw new Error(`${kind} probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
+  if (spec.listen === false && spec.port === undefined) throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
+  const port = spec.port ?? randomPort();
+  const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', kind, String(port)], /^ready$/m);
+  try {
+    const mode = kind === 'tcp' ? 'connect' : 'udp';
+    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(durationMs(spec.timeout, defaultTimeoutMs))]));
+    let outcome: Exchange['outcome'];
+    try { outcome = JSON.parse(r.result.stdout.trim().split('\n').pop()!); } catch { outcome = { outcome: 'error', error: r.result.stderr.trim() }; }
+    return { port, outcome, evidence: r.evidence, peers: listener.lines() };
+  } finally {
+    await listener.stop();
+  }
+}
