@@ -23,6 +23,7 @@ export function testLine(r: TestResult): string {
 export function consoleSummary(runs: LabRun[]): string {
   const out: string[] = [];
   for (const r of runs) if (r.error) out.push(chalk.red(`✗ ${r.lab}: ${r.error}`));
+  for (const r of runs) if (r.kept) out.push(chalk.yellow(`kept up for inspection: ${r.kept} (nslab shell ${r.kept} NODE; nslab down ${r.kept})`));
   const t = totals(runs);
   const line = summaryLine(runs);
   out.push(t.failed || t.errors ? chalk.red(line) : chalk.green(line));

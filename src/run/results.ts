@@ -30,6 +30,8 @@ export interface LabRun {
   tests: TestResult[];
   /** The lab itself could not be brought up or a stage not applied. */
   error?: string;
+  /** With --keep after a failure: the instance left up for inspection. */
+  kept?: string;
 }
 
 export function totals(runs: LabRun[]): Record<Status, number> & { errors: number } {

@@ -58,7 +58,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
     if (lab && opts.keep && failed && !opts.signal?.aborted) {
       lab.state.status = 'up'; // handed over to the user: `nslab down` removes it
       writeState(lab.state);
-      run.error = `${run.error ? `${run.error}\n` : ''}lab kept up for inspection as '${lab.instance}' (nslab shell ${lab.instance} NODE; nslab down ${lab.instance})`;
+      run.kept = lab.instance;
     } else if (lab) await lab.down();
   }
   run.durationMs = performance.now() - t0;

@@ -95,6 +95,19 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})-`))]));
   });
 
+  it('test --keep leaves a failed lab up for inspection, and down removes it', () => {
+    const file = join(tempStateDir(), 'keep.yaml');
+    writeFileSync(file, 'name: keepme\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\nstages:\n  - name: s\n    tests:\n      - { name: wrong on purpose, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 0 } }\n');
+    const r = cli(['test', file, '--keep'], env);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/0 passed, 1 failed\n$/);
+    const kept = /kept up for inspection: (keepme\.\w+)/.exec(r.stdout)?.[1];
+    expect(kept).toBeDefined();
+    expect(namespaces(`nslab-${kept}-`)).toHaveLength(2);
+    expect(cli(['down', kept!], env).code).toBe(0);
+    expect(namespaces(`nslab-${kept}-`)).toEqual([]);
+  });
+
   it('exec runs inside the node and passes its exit status through', () => {
     const id = uid();
     expect(cli(['up', 'labs/dual-nic-reply-path.yaml', '--instance', id], env).code).toBe(0);
