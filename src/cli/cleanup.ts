@@ -1,5 +1,4 @@
-import { EnvironmentError } from '../errors.js';
-import { isRoot } from '../engine/capabilities.js';
+import { requireRoot } from '../engine/capabilities.js';
 import { RealRunner, runArgv } from '../engine/runner.js';
 import { listStates, ownerAlive, removeState } from '../engine/state.js';
 import { deleteNamespaces, teardown } from '../engine/teardown.js';
@@ -11,7 +10,7 @@ import { PREFIX } from '../plan/names.js';
  * Labs left up on purpose by `nslab up` are not touched (use `nslab down`).
  */
 export async function run(): Promise<number> {
-  if (!isRoot()) throw new EnvironmentError('cleanup needs root', 'run it as root');
+  requireRoot('cleanup');
   const runner = new RealRunner();
   const states = listStates();
   let removed = 0;

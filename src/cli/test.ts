@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvironmentError, EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
-import { isRoot, onPath } from '../engine/capabilities.js';
+import { EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
+import { requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
@@ -20,9 +20,8 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap'] as const;
 
 /** Checks that running tests is possible here; exit 3 otherwise. */
 export function testPreflight(): void {
-  if (!isRoot()) throw new EnvironmentError('running tests needs root (network namespaces, packet capture)', 'run it as root, or in a privileged container');
-  for (const t of ['ip', 'nsenter', 'tcpdump', 'ping'])
-    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing');
+  requireRoot('running tests (network namespaces, packet capture)');
+  requireTools(['ip', 'nsenter', 'tcpdump', 'ping']);
 }
 
 export function render(runs: LabRun[], reporter: string): string {

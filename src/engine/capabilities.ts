@@ -2,6 +2,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { runArgv } from './runner.js';
+import { EnvironmentError } from '../errors.js';
 import type { Feature } from '../lab/model.js';
 import { PREFIX } from '../plan/names.js';
 
@@ -14,6 +15,17 @@ export function onPath(program: string): boolean {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter))
     try { accessSync(join(dir, program), constants.X_OK); return true; } catch { /* next */ }
   return false;
+}
+
+/** Exit 3 unless this process is root; `what` says what needs it. */
+export function requireRoot(what: string): void {
+  if (!isRoot()) throw new EnvironmentError(`${what} needs root`, 'run it as root, or in a privileged container');
+}
+
+/** Exit 3 naming the first of these programs that is not installed. */
+export function requireTools(tools: Iterable<string>): void {
+  for (const t of tools)
+    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing, or apt-get install iproute2 iputils-ping tcpdump nftables');
 }
 
 export async function toolVersion(argv: string[]): Promise<string | undefined> {

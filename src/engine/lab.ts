@@ -9,7 +9,7 @@ import { buildPlan, buildStagePlan } from '../plan/build.js';
 import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
 import { executeSteps } from './apply.js';
-import { isRoot, kernelFeatures, onPath } from './capabilities.js';
+import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { startTime } from './proc.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
 import { claim, logDirOf, me, readState, writeState, type LabState } from './state.js';
@@ -113,10 +113,8 @@ export class Lab {
 }
 
 async function preflight(model: LabModel, steps: Step[]): Promise<void> {
-  if (!isRoot()) throw new EnvironmentError('bringing a lab up needs root (network namespaces)', 'run it as root, or in a privileged container');
-  const tools = new Set(['ip', 'nsenter', ...steps.filter((s) => s.tool === 'tc' || s.tool === 'nft').map((s) => s.tool)]);
-  for (const t of tools)
-    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing, or apt-get install iproute2 nftables');
+  requireRoot('bringing a lab up (network namespaces)');
+  requireTools(new Set(['ip', 'nsenter', ...steps.filter((s) => s.tool === 'tc' || s.tool === 'nft').map((s) => s.tool)]));
   if (model.needs.length) {
     const have = await kernelFeatures();
     const missing = model.needs.filter((f) => !have[f]);
