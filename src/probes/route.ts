@@ -1,4 +1,5 @@
 // route: what the kernel would do (`ip -j route get`), no traffic.
+import { BUILTIN_TABLES } from '../lab/iproute.js';
 import { check, type Probe } from './types.js';
 
 interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; ipproto?: string; sport?: number; dport?: number }
@@ -26,7 +27,7 @@ export const route: Probe = async ({ lab, model, test }) => {
   if (e.src !== undefined) checks.push(check('src', e.src, observed(got?.prefsrc)));
   if (e.table !== undefined) {
     const node = model.nodes.find((n) => n.name === s.node)!;
-    const tables: Record<string, number> = { main: 254, local: 255, default: 253, ...node.tables };
+    const tables: Record<string, number> = { ...BUILTIN_TABLES, ...node.tables };
     const want = typeof e.table === 'number' ? String(e.table) : /^\d+$/.test(e.table) ? e.table : String(tables[e.table] ?? e.table);
     const name = Object.entries(tables).find(([, id]) => String(id) === got?.table)?.[0];
     checks.push(check('table', e.table, got ? `${name ?? got.table}` : observed(undefined), got?.table === want));
