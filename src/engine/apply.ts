@@ -121,9 +121,8 @@ export async function executeSteps(steps: Step[], runner: Runner, jobs: number, 
       for (const batches of share)
         for (const b of batches) {
           if (failure !== undefined || signal?.aborted) break;
-          const p = runBatch(b, lane && lane.canQueue(batchCommand(b)) ? lane : runner);
-          if (lane && lane.canQueue(batchCommand(b))) queued.push(p.catch((e) => { failure ??= e; }));
-          else { await Promise.all(queued.splice(0)); await p; } // keep order around a command the lane cannot take
+          if (lane?.canQueue(batchCommand(b))) queued.push(runBatch(b, lane).catch((e) => { failure ??= e; }));
+          else { await Promise.all(queued.splice(0)); await runBatch(b, runner); } // keep order around a command the lane cannot take
         }
       await Promise.all(queued);
     } catch (e) {
