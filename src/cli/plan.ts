@@ -1,8 +1,7 @@
 import { loadLab } from '../lab/resolve.js';
 import { buildPlan } from '../plan/build.js';
-import { instanceName } from '../plan/names.js';
+import { checkInstanceId, instanceName } from '../plan/names.js';
 import { renderJson, renderScript } from '../plan/render.js';
-import { checkInstanceId } from './up.js';
 
 export async function run(file: string, opts: { stage?: string; json?: boolean; instance?: string }): Promise<number> {
   const lab = loadLab(file);

@@ -1,14 +1,8 @@
 import chalk from 'chalk';
-import { UsageError } from '../errors.js';
 import { Lab } from '../engine/lab.js';
 import { withSignals } from '../engine/signals.js';
 import { loadLab } from '../lab/resolve.js';
-import { INSTANCE_ID } from '../plan/names.js';
-
-export function checkInstanceId(id: string | undefined): string | undefined {
-  if (id !== undefined && !INSTANCE_ID.test(id)) throw new UsageError(`instance id '${id}' is not valid`, 'use 1-12 characters of a-z and 0-9');
-  return id;
-}
+import { checkInstanceId } from '../plan/names.js';
 
 export async function run(file: string, opts: { stage?: string; instance?: string }): Promise<number> {
   const model = loadLab(file); // every lab-file problem is reported before anything is created
