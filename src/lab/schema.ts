@@ -78,6 +78,14 @@ const NodeRef = str('A node name');
 const Target = str('An address, or node or node:interface (its first address)');
 const Port = z.int().min(1).max(65535);
 
+/** tcp and udp probes: the same fields, a listener (or responder) on the target's node. */
+function l4Probe(listen: string) {
+  return z.strictObject({
+    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
+    listen: z.boolean().optional().describe(listen),
+  });
+}
+
 export const Probes = {
   ping: z.strictObject({
     from: NodeRef, to: Target,
@@ -86,14 +94,8 @@ export const Probes = {
     interface: z.string().optional().describe('Send through this interface (ping -I IF)'),
     ipv6: z.boolean().optional(),
   }),
-  tcp: z.strictObject({
-    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
-    listen: z.boolean().optional().describe('false: a service of the lab listens on port; nslab starts no listener'),
-  }),
-  udp: z.strictObject({
-    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
-    listen: z.boolean().optional().describe('false: a service of the lab answers on port; nslab starts no responder'),
-  }),
+  tcp: l4Probe('false: a service of the lab listens on port; nslab starts no listener'),
+  udp: l4Probe('false: a service of the lab answers on port; nslab starts no responder'),
   route: z.strictObject({
     node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
     mark: z.union([z.int(), z.string()]).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
