@@ -19,8 +19,7 @@ export class Capture {
   private child: ChildProcess;
   private stderr = '';
   private waiters: (() => void)[] = [];
-  /** Resolves when tcpdump has exited. */
-  readonly exited: Promise<void>;
+  private exited: Promise<void>;
 
   private constructor(readonly node: string, readonly ns: string, private ifnames: Map<number, string>) {
     const argv = inNamespace(ns, ['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']);

@@ -1,8 +1,9 @@
 // Per-namespace `ip -n NS -batch` / `tc -n NS -batch` processes started from a
 // small long-lived sh loop instead of from node: node's spawn costs ~1 ms of
 // main-thread time each (it forks a large process), which dominated `up` of big
-// labs. The loop's script is constant; it gets an index, a tool (ip or tc) and
-// a namespace name that nslab validated, and the batch text through a file.
+// labs. The loop's script is constant; it gets an index, a kind (ip, tc,
+// sysctl or nft) and a namespace name that nslab validated, and the input
+// through a file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -39,7 +39,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   const missing = model.needs.filter((f) => !have[f]);
   if (missing.length) {
     // the lab cannot even be built here: every test it has is skipped, with the reason
-    for (const { stage, run: r } of stages) if (r) for (const t of stage.tests) if (wanted(t, stage, opts)) report(run, skipped(model, stage, t, `lab ${featureReason(missing)}`), opts);
+    for (const { stage, run: r } of stages) if (r) for (const t of stage.tests) if (wanted(t, stage, opts)) report(run, resultOf(model, stage, t, 'skipped', `lab ${featureReason(missing)}`), opts);
     run.durationMs = performance.now() - t0;
     return run;
   }
@@ -85,8 +85,8 @@ function report(run: LabRun, r: TestResult, opts: RunOptions): void {
   opts.onResult?.(r);
 }
 
-function skipped(model: LabModel, stage: StageModel, t: TestModel, reason: string): TestResult {
-  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status: 'skipped', durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}` };
+function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: TestResult['status'], reason?: string): TestResult {
+  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status, durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}` };
 }
 
 async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
@@ -94,9 +94,9 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
     if (opts.signal?.aborted) return;
     if (!wanted(t, stage, opts)) continue;
     const missing = t.requires.filter((f) => !have[f]);
-    if (missing.length) { report(run, skipped(model, stage, t, `test ${featureReason(missing)}`), opts); continue; }
+    if (missing.length) { report(run, resultOf(model, stage, t, 'skipped', `test ${featureReason(missing)}`), opts); continue; }
     const t0 = performance.now();
-    const r: TestResult = { ...skipped(model, stage, t, ''), status: 'passed', reason: undefined };
+    const r = resultOf(model, stage, t, 'passed');
     try {
       const out = await PROBES[t.probe]({ lab, model, test: t });
       r.checks = out.checks;
