@@ -23,12 +23,15 @@ nslab_need_debs() {
   fi
   nslab_say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
+  # a private log (mktemp: never a fixed name in /tmp that someone else could have planted)
+  local log; log=$(mktemp "${TMPDIR:-/tmp}/nslab-apt.XXXXXX") || return 1
   # the package lists of a fresh machine are empty: update once, then install
-  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/nslab-apt.log 2>&1; then
-    apt-get update -qq >>/tmp/nslab-apt.log 2>&1
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >>/tmp/nslab-apt.log 2>&1 \
-      || { nslab_say "apt-get failed; see /tmp/nslab-apt.log"; return 1; }
+  if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+    apt-get update -qq >>"$log" 2>&1
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$log" 2>&1 \
+      || { nslab_say "apt-get failed; see $log"; return 1; }
   fi
+  rm -f "$log"
 }
 
 nslab_need_npm() {
@@ -36,8 +39,10 @@ nslab_need_npm() {
   # node_modules/.package-lock.json is npm's record of what is installed
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     nslab_say "installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error >/tmp/nslab-npm.log 2>&1 \
-      || { cat /tmp/nslab-npm.log >&2; nslab_say "npm ci failed"; return 1; }
+    local log; log=$(mktemp "${TMPDIR:-/tmp}/nslab-npm.XXXXXX") || return 1
+    npm ci --no-audit --no-fund --loglevel=error >"$log" 2>&1 \
+      || { cat "$log" >&2; rm -f "$log"; nslab_say "npm ci failed"; return 1; }
+    rm -f "$log"
   fi
 }
 

@@ -62,9 +62,9 @@ export class Evidence {
     return pathOf(this.captures.flatMap((c) => c.observations(match)), this.peers);
   }
 
-  /** Writes one pcap per node; returns the file names. */
+  /** Writes one pcap per node, readable by the owner only, never through an existing file or link; returns the file names. */
   save(dir: string, prefix: string): string[] {
-    mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     return this.captures.map((c) => {
       const file = join(dir, `${prefix}-${c.node}.pcap`);
       c.save(file);

@@ -72,7 +72,7 @@ export class Capture {
   }
 
   save(file: string): void {
-    writeFileSync(file, pcapBytes(this.reader));
+    writeFileSync(file, pcapBytes(this.reader), { flag: 'wx', mode: 0o600 });
   }
 
   observations(match: (p: NodePacket) => boolean): Observation[] {

@@ -13,12 +13,12 @@ import { exitFor, render, testPreflight, type TestOpts } from './test.js';
  * applying nothing. Default stage: the last one applied (by `up --stage`), else the first.
  */
 export async function run(labArg: string, opts: Pick<TestOpts, 'stage' | 'artifacts' | 'reporter'>): Promise<number> {
+  testPreflight();
   const state = await findInstance(labArg);
   const model = loadLab(state.file);
   const stage = opts.stage ?? state.stages.at(-1) ?? model.stages[0]?.name;
   if (!stage) throw new UsageError(`lab '${model.name}' has no stages, so there are no tests to check`);
   if (!model.stages.some((s) => s.name === stage)) throw new UsageError(`lab '${model.name}' has no stage '${stage}'`, `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`);
-  testPreflight();
   const reporter = opts.reporter ?? 'console';
   if (reporter === 'console') process.stdout.write(chalk.bold(`checking '${state.instance}' against the tests of stage '${stage}'\n`));
   const lab = Lab.attach(state.instance, model);

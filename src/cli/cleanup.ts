@@ -1,42 +1,67 @@
 import { requireRoot } from '../engine/capabilities.js';
+import { isSame } from '../engine/proc.js';
 import { RealRunner, runArgv } from '../engine/runner.js';
-import { listStates, ownerAlive, removeState } from '../engine/state.js';
-import { deleteNamespaces, teardown } from '../engine/teardown.js';
-import { PREFIX } from '../plan/names.js';
+import { ensureStateDir, listStates, listWorkDirs, ownerAlive, stateDir, workDirOwner, workRoot } from '../engine/state.js';
+import { deleteNamespaces, stopNamespaceProcesses, teardown } from '../engine/teardown.js';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseNsName, parseProbeNsName, PREFIX } from '../plan/names.js';
 
-/**
- * Removes what dead runs left: labs whose owner process is gone while they were
- * being created or tested, and nslab namespaces that no state file records.
- * Labs left up on purpose by `nslab up` are not touched (use `nslab down`).
- */
-export async function run(): Promise<number> {
-  requireRoot('cleanup');
-  const runner = new RealRunner();
-  const states = listStates();
-  let removed = 0;
-  for (const s of states) {
-    if (s.status === 'up' || ownerAlive(s)) continue;
-    await teardown(s, runner);
-    process.stdout.write(`removed lab '${s.instance}' (${s.status}, owner pid ${s.owner.pid} is gone)\n`);
-    removed++;
-  }
-  const known = new Set(listStates().flatMap((s) => s.namespaces.map((n) => n.ns)));
-  const list = await runArgv(['ip', 'netns', 'list']);
-  const orphans = String(list.stdout).split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(PREFIX) && !known.has(ns))
-    .filter((ns) => {
-      // a capability probe of a live nslab process is not an orphan
-      const m = /^nslab-probe-(\d+)$/.exec(ns);
-      return !(m && processExists(Number(m[1])));
-    });
-  if (orphans.length) {
-    await deleteNamespaces(orphans, runner);
-    process.stdout.write(`removed ${orphans.length} namespaces no state file recorded: ${orphans.join(' ')}\n`);
-  }
-  for (const s of listStates()) if (s.status === 'up' && !s.namespaces.length) removeState(s.instance);
-  if (!removed && !orphans.length) process.stdout.write('nothing to clean up\n');
-  return 0;
+/** Instance patterns: `*` matches any run of characters; everything else is literal. */
+function matcher(patterns: string[]): (instance: string) => boolean {
+  if (!patterns.length) return () => true;
+  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  return (i) => res.some((r) => r.test(i));
 }
 
-function processExists(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+/**
+ * Removes what dead runs left, and only what can be proved to be theirs: labs
+ * whose record says they were being created or tested by a process that is
+ * gone (pid and start time), the scratch directories and capability-probe
+ * namespaces of dead nslab processes. A lab left up on purpose (`nslab up`,
+ * `--keep`) is never touched; nor is a namespace no record of this state
+ * directory proves dead: it is listed, not removed.
+ *
+ * Order matters: namespaces are listed *before* the records are read. A lab is
+ * recorded before its first namespace exists, so every lab namespace seen in the
+ * list has a record by the time records are read, and one being created is
+ * owned by a live process.
+ */
+export async function run(patterns: string[] = []): Promise<number> {
+  requireRoot('cleanup');
+  ensureStateDir(false);
+  const wanted = matcher(patterns);
+  const runner = new RealRunner();
+  const list = await runArgv(['ip', 'netns', 'list']);
+  const present = String(list.stdout).split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(PREFIX));
+  const say = (s: string) => process.stdout.write(s + '\n');
+  const states = listStates((f) => say(`ignored ${f}: not a valid nslab record (left as it is)`));
+  let removed = 0;
+  for (const s of states) {
+    if (!wanted(s.instance) || s.status === 'up' || ownerAlive(s)) continue;
+    await teardown(s, runner);
+    say(`removed lab '${s.instance}' (${s.status}, owner pid ${s.owner.pid} is gone)`);
+    removed++;
+  }
+  // scratch space and capability probes of nslab processes that are gone: their names prove whose they are
+  if (!patterns.length) {
+    for (const d of listWorkDirs()) {
+      const o = workDirOwner(d);
+      if (o && !isSame(o.pid, o.start) && o.pid !== process.pid) { rmSync(join(workRoot(), d), { recursive: true, force: true }); removed++; }
+    }
+    const probes = present.filter((ns) => { const o = parseProbeNsName(ns); return o && !isSame(o.pid, o.start); });
+    if (probes.length) {
+      await stopNamespaceProcesses(probes);
+      await deleteNamespaces(probes, runner);
+      say(`removed ${probes.length} capability-probe namespaces of nslab processes that are gone`);
+      removed += probes.length;
+    }
+  }
+  const recorded = new Set(states.map((s) => s.instance));
+  const unknown = present.filter((ns) => { const p = parseNsName(ns); return !parseProbeNsName(ns) && (!p || (!recorded.has(p.instance) && wanted(p.instance))); });
+  if (unknown.length)
+    say(`left alone: ${unknown.length} nslab namespaces that no record in ${stateDir()} proves dead: ${unknown.slice(0, 10).join(' ')}${unknown.length > 10 ? ' …' : ''}\n` +
+      '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)');
+  if (!removed) say('nothing to clean up');
+  return 0;
 }

@@ -1,8 +1,11 @@
 // Helpers the verbs share: finding lab files and running lab instances.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import { listStates, readState, type LabState } from '../engine/state.js';
+import { LAB_NAME } from '../lab/grammar.js';
+import { checkInstanceName } from '../plan/names.js';
 
 /** Lab files named on the command line; a directory means its *.yaml / *.yml files. */
 export function labFiles(args: string[]): string[] {
@@ -15,17 +18,24 @@ export function labFiles(args: string[]): string[] {
   return out;
 }
 
-/** The running instance meant by LAB: an instance name, a lab name, or a lab file. */
+/** The lab name a lab file declares, without checking the rest of it. */
+function labNameOf(file: string): string {
+  let name: unknown;
+  try { name = (parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as { name?: unknown } | null)?.name; } catch { /* reported below */ }
+  if (typeof name !== 'string' || !LAB_NAME.test(name)) throw new UsageError(`${file} declares no valid lab name`, "'nslab validate' shows what is wrong with it");
+  return name;
+}
+
+/**
+ * The running instance meant by LAB: a lab file (the instance of its lab), an
+ * instance name, or a lab name. A name is only ever a name: it is checked
+ * against the instance grammar before it comes near a path.
+ */
 export async function findInstance(arg: string): Promise<LabState> {
-  const direct = readState(arg);
+  const isFile = existsSync(arg) && statSync(arg).isFile();
+  const lab = isFile ? labNameOf(arg) : checkInstanceName(arg);
+  const direct = readState(lab);
   if (direct) return direct;
-  let lab = arg;
-  if (existsSync(arg) && statSync(arg).isFile()) {
-    const { parse } = await import('yaml'); // only when a file is named: down/exec by name stay light
-    try { lab = String((parse(readFileSync(arg, 'utf8')) as { name?: unknown })?.name ?? arg); } catch { /* fall through */ }
-    const own = readState(lab);
-    if (own) return own;
-  }
   const matches = listStates().filter((s) => s.lab === lab);
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1)

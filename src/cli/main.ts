@@ -53,7 +53,9 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--artifacts <dir>', 'where to keep pcaps of failures')
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
     .action(lazy(() => import('./check.js')));
-  program.command('cleanup').description('remove what crashed or killed runs left behind').action(lazy(() => import('./cleanup.js')));
+  program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
+    .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
+    .action(lazy(() => import('./cleanup.js')));
   program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
     .action(lazy(() => import('./doctor.js')));
   return program;
@@ -73,11 +75,26 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`nslab: ${e.message}\n`);
       return e.exitCode;
     }
+    const code = (e as NodeJS.ErrnoException)?.code;
+    if (code === 'EACCES' || code === 'EPERM') {
+      process.stderr.write(`nslab: ${(e as Error).message}\n    hint: this needs root (or a privileged container)\n`);
+      return EXIT.environment;
+    }
     process.stderr.write(`nslab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
     return EXIT.failed;
   }
 }
 
+/** A reader that stops early (`nslab validate labs/ | head`) is no error: stop writing, quietly. */
+function quietOnEpipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+  });
+}
+
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/nslab')) {
+  quietOnEpipe(process.stdout);
+  quietOnEpipe(process.stderr);
   main(process.argv).then((code) => { process.exitCode = code; });
 }

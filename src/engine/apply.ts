@@ -3,7 +3,7 @@
 // per run of consecutive ip / tc lines, one sysctl, one nft per ruleset.
 import { CommandError } from '../errors.js';
 import { stepCommand } from '../plan/render.js';
-import type { Step } from '../plan/step.js';
+import { assertInert, type Step } from '../plan/step.js';
 import type { Runner } from './runner.js';
 
 /** A unit of execution: one process. */
@@ -15,6 +15,7 @@ export function batchesOf(steps: Step[]): { root: Batch[]; perNs: Map<string, Ba
   const perNs = new Map<string, Batch[]>();
   for (const s of steps) {
     if (s.tool === 'service') continue;
+    assertInert(s);
     const list = s.ns === null ? root : perNs.get(s.ns) ?? perNs.set(s.ns, []).get(s.ns)!;
     const last = list[list.length - 1];
     if (last && (s.tool === 'ip' || s.tool === 'tc' || s.tool === 'sysctl') && last.steps[0]!.tool === s.tool) {
@@ -44,11 +45,13 @@ export async function runBatch(b: Batch, runner: Pick<Runner, 'run'>): Promise<v
   // `ip -batch` names the failing line: "Command failed -:3"
   const m = /Command failed -:(\d+)/.exec(r.stderr);
   const step = m ? b.steps[Number(m[1]) - 1] : b.steps.length === 1 ? b.steps[0] : undefined;
+  // a batch stops at its first failing line; without one (interrupted), any line may have run
+  const done = m ? Number(m[1]) - 1 : b.steps.length;
   const said = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command failed')).join('\n') || `exit status ${r.exitCode}`;
   const detail = step
     ? `${said}\n    while running: ${stepCommand(step).split('\n')[0]}${step.at ? `\n    declared at: ${step.at.file}:${step.at.line}:${step.at.col}` : ''}`
     : said;
-  throw new CommandError(r.argv, r.exitCode, r.stderr, b.node, detail);
+  throw Object.assign(new CommandError(r.argv, r.exitCode, r.stderr, b.node, detail), { stepsDone: done });
 }
 
 /** Runs `fn` over items with at most `limit` at a time; the first failure stops new work and is thrown. */
@@ -97,12 +100,22 @@ export function rootChunks(root: Batch[], jobs: number): Batch[][] {
   return phases;
 }
 
-/** Executes non-service steps: the root namespace's work first, then every namespace in parallel. */
-export async function executeSteps(steps: Step[], runner: Runner, jobs: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Executes non-service steps: the root namespace's work first, then every
+ * namespace in parallel. `created` collects the namespaces this call really
+ * created (a batch stops at its first failing line, so those before it were),
+ * so that unwinding deletes no namespace of the same name made by someone else.
+ */
+export async function executeSteps(steps: Step[], runner: Runner, jobs: number, signal?: AbortSignal, created?: Set<string>): Promise<void> {
   const { root, perNs } = batchesOf(steps);
   for (const phase of rootChunks(root, jobs)) {
     signal?.throwIfAborted();
     const results = await Promise.allSettled(phase.map((b) => runBatch(b, runner)));
+    results.forEach((r, i) => {
+      const b = phase[i]!;
+      const done = r.status === 'fulfilled' ? b.steps.length : ((r.reason as { stepsDone?: number }).stepsDone ?? b.steps.length);
+      for (const s of b.steps.slice(0, done)) if (s.args[0] === 'netns' && s.args[1] === 'add') created?.add(s.args[2]!);
+    });
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
   }

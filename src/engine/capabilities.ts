@@ -4,7 +4,8 @@ import { delimiter, join } from 'node:path';
 import { runArgv } from './runner.js';
 import { EnvironmentError } from '../errors.js';
 import type { Feature } from '../lab/model.js';
-import { PREFIX } from '../plan/names.js';
+import { probeNsName } from '../plan/names.js';
+import { startTime } from './proc.js';
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -62,7 +63,7 @@ async function probeFeatures(): Promise<Record<Feature, boolean>> {
   const fast = { tbf: 'sch_tbf', htb: 'sch_htb', netem: 'sch_netem' } as const;
   const unknown = (Object.keys(out) as Feature[]).filter((f) => !(out[f] = existsSync(`/sys/module/${fast[f]}`)));
   if (!unknown.length || !isRoot()) return out;
-  const ns = `${PREFIX}probe-${process.pid}`;
+  const ns = probeNsName(process.pid, startTime(process.pid) ?? '0'); // names its owner: cleanup removes it only once we are gone
   try {
     if ((await runArgv(['ip', 'netns', 'add', ns])).exitCode !== 0) return out;
     if ((await runArgv(['ip', '-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b'])).exitCode !== 0) return out;

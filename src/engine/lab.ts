@@ -1,6 +1,5 @@
 // A running lab: bring it up from a checked model, run commands in its nodes,
 // apply stages, take it down. The same engine serves the CLI and the API.
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { CommandError, EnvironmentError, UsageError } from '../errors.js';
@@ -10,9 +9,9 @@ import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
 import { executeSteps } from './apply.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
-import { startTime } from './proc.js';
+import { netnsInode, startTime } from './proc.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
-import { claim, logDirOf, me, readState, writeState, type LabState } from './state.js';
+import { claim, logDirOf, me, mkdirPrivate, readState, removeState, writeState, type LabState } from './state.js';
 import { teardown } from './teardown.js';
 
 export interface UpOptions {
@@ -43,15 +42,24 @@ export class Lab {
     };
     claim(state); // recorded before anything exists, so any failure can be unwound
     const lab = new Lab(model, state, runner);
+    // Only what this run creates is ever unwound. A namespace of the same name
+    // can only exist if another state directory recorded this instance: refuse.
+    const created = new Set<string>();
+    const taken = opts.runner ? [] : plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined);
+    if (taken.length) {
+      removeState(state.instance);
+      throw new UsageError(`namespace ${taken[0]!.ns} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
+        `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`);
+    }
     try {
-      await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal);
+      await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
       await lab.startServices(plan.steps);
       opts.signal?.throwIfAborted();
       lab.state.status = opts.status ?? 'up';
       writeState(lab.state);
       return lab;
     } catch (e) {
-      await teardown(lab.state, runner);
+      await teardown(lab.state, runner, opts.runner ? undefined : created);
       throw e;
     }
   }
@@ -93,7 +101,7 @@ export class Lab {
   private async startServices(steps: Step[]): Promise<void> {
     const svc = steps.filter((s) => s.tool === 'service');
     if (!svc.length) return;
-    mkdirSync(this.state.logDir, { recursive: true });
+    mkdirPrivate(this.state.logDir);
     const started = svc.map((s) => {
       const log = join(this.state.logDir, `${s.node}-${s.service}.log`);
       const p = this.runner.start({ argv: s.args, ns: s.ns!, log });

@@ -1,16 +1,23 @@
-// Processes nslab started, identified by pid and start time so that a reused
-// pid is never mistaken for ours (and never killed).
-import { readFileSync } from 'node:fs';
+// Processes: those nslab started itself, identified by pid and start time so
+// that a reused pid is never mistaken for ours; and the processes of a lab,
+// which are exactly the processes inside its namespaces (what `ip netns pids`
+// reports), found through /proc without spawning anything.
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 
-/** The kernel's start time of a process (clock ticks since boot), or undefined if it is gone. */
-export function startTime(pid: number): string | undefined {
+/** The kernel's start time of a process (clock ticks since boot) and its state letter, or undefined if it is gone. */
+function stat(pid: number): { start: string; state: string } | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // the command name may contain spaces and parentheses: fields start after the last ')'
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    const f = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { state: f[0]!, start: f[19]! };
   } catch {
     return undefined;
   }
+}
+
+export function startTime(pid: number): string | undefined {
+  return stat(pid)?.start;
 }
 
 export function isSame(pid: number, start: string | undefined): boolean {
@@ -21,11 +28,43 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Stops a process we started: SIGTERM, then SIGKILL after a grace period. Only if it is still the same process. */
 export async function stopProcess(pid: number, start: string | undefined, graceMs = 1000): Promise<void> {
-  if (!isSame(pid, start)) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
-  for (let t = 0; t < graceMs; t += 20) {
-    await sleep(20);
-    if (!isSame(pid, start)) return;
+  await stopAll([{ pid, start }], graceMs);
+}
+
+export interface Proc { pid: number; start: string | undefined }
+
+/** The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist. */
+export function netnsInode(ns: string): number | undefined {
+  try { return statSync(`/run/netns/${ns}`).ino; } catch { return undefined; }
+}
+
+/** Every process whose network namespace is one of these (by inode), with its start time. */
+export function processesIn(inodes: Set<number>): Proc[] {
+  if (!inodes.size) return [];
+  const out: Proc[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    let link: string;
+    try { link = readlinkSync(`/proc/${d}/ns/net`); } catch { continue; } // gone, or a kernel thread
+    const m = /^net:\[(\d+)\]$/.exec(link);
+    if (m && inodes.has(Number(m[1]))) out.push({ pid: Number(d), start: startTime(Number(d)) });
   }
-  if (isSame(pid, start)) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  return out;
+}
+
+/**
+ * Stops processes: SIGTERM to all, then SIGKILL to those still there after the
+ * grace period. A process is only signalled while its pid still has the start
+ * time it had when it was found.
+ */
+export async function stopAll(procs: Proc[], graceMs = 1000): Promise<void> {
+  // a zombie has already let go of its namespace; only its parent can reap it
+  const live = () => procs.filter((p) => { const s = stat(p.pid); return !!s && s.start === p.start && s.state !== 'Z'; });
+  let left = live();
+  if (!left.length) return;
+  for (const p of left) try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
+  for (let t = 0; t < graceMs && (left = live()).length; t += 20) await sleep(20);
+  for (const p of live()) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  // a SIGKILLed process is gone from /proc once reaped; wait briefly so the namespace is free when we return
+  for (let t = 0; t < 1000 && live().length; t += 10) await sleep(10);
 }

@@ -3,28 +3,13 @@
 // runner lets the engine's ordering and undo be tested without root.
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
+import type { Command, Result } from './command.js';
 import { BatchWorker, workerJob } from './workers.js';
+
+export type { Command, Result } from './command.js';
 
 // node:child_process directly rather than execa: execa costs ~70 ms to import,
 // more than node's own start-up, and `nslab down` must stay under 100 ms.
-
-export interface Command {
-  argv: string[];
-  /** Run inside this network namespace (nsenter --net), not the caller's. */
-  ns?: string;
-  input?: string;
-  timeoutMs?: number;
-  /** Not stopped on interruption: for unwinding, which must run to the end. */
-  uninterruptible?: boolean;
-}
-
-export interface Result {
-  argv: string[];
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  durationMs: number;
-}
 
 export interface Lane {
   canQueue(cmd: Command): boolean;

@@ -1,8 +1,13 @@
 // What exists and who owns it. A state file is written *before* anything is
 // created, so a crash at any point leaves a record that `cleanup` can act on.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+// The state directory is private (0700, owned by us, no symlink), and every
+// state file is checked before anything acts on it: a record can only ever
+// name the namespaces that its own instance name yields.
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
+import { INSTANCE, nsName } from '../plan/names.js';
 import { isSame, startTime } from './proc.js';
 
 export interface ServiceState { node: string; name: string; pid: number; start?: string; log: string }
@@ -23,20 +28,54 @@ export interface LabState {
 }
 
 export function stateDir(): string {
-  return process.env.NSLAB_STATE_DIR ?? '/run/nslab';
+  return process.env.NSLAB_STATE_DIR || (process.getuid?.() === 0 ? '/run/nslab' : join(process.env.XDG_RUNTIME_DIR || '/tmp', `nslab-${process.getuid?.()}`));
 }
 
-const fileOf = (instance: string) => join(stateDir(), `${instance}.json`);
+const fileOf = (instance: string) => {
+  if (!INSTANCE.test(instance)) throw new UsageError(`'${instance}' is not a valid instance name`);
+  return join(stateDir(), `${instance}.json`);
+};
 export const logDirOf = (instance: string) => join(stateDir(), 'logs', instance);
+
+/**
+ * The state directory, created private if missing, and refused unless it is a
+ * real directory owned by us that nobody else can write: its files decide what
+ * nslab deletes and kills.
+ */
+export function ensureStateDir(create = true): string {
+  const dir = stateDir();
+  if (create) mkdirPrivate(dir);
+  checkPrivate(dir);
+  return dir;
+}
+
+export function mkdirPrivate(dir: string): void {
+  try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { throw fsError(e, dir); }
+}
+
+function checkPrivate(dir: string): void {
+  let st;
+  try { st = lstatSync(dir); } catch (e) { throw fsError(e, dir); }
+  const uid = process.getuid?.();
+  if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
+    throw new EnvironmentError(`state directory ${dir} is not private (it must be a directory owned by this user, writable by nobody else, not a link)`,
+      'remove it, or point NSLAB_STATE_DIR at a directory of your own with mode 0700');
+}
+
+function fsError(e: unknown, path: string): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return new EnvironmentError(`cannot use ${path} (${code})`, 'nslab keeps its records there: run it as root, or set NSLAB_STATE_DIR to a directory of your own');
+  return e as Error;
+}
 
 /** Claims an instance name atomically; fails if that instance is already up. */
 export function claim(state: LabState): void {
-  mkdirSync(stateDir(), { recursive: true });
+  ensureStateDir();
   let fd: number;
   try {
-    fd = openSync(fileOf(state.instance), 'wx');
+    fd = openSync(fileOf(state.instance), 'wx', 0o600);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, fileOf(state.instance));
     const other = readState(state.instance);
     const who = other ? ` (${other.status} since ${other.createdAt}, pid ${other.owner.pid})` : '';
     throw new UsageError(`lab instance '${state.instance}' is already up${who}`,
@@ -48,22 +87,68 @@ export function claim(state: LabState): void {
 
 export function writeState(state: LabState): void {
   const f = fileOf(state.instance);
-  writeFileSync(`${f}.tmp`, JSON.stringify(state, null, 2));
+  writeFileSync(`${f}.tmp`, JSON.stringify(state, null, 2), { mode: 0o600 });
   renameSync(`${f}.tmp`, f);
 }
 
+/** The record of an instance, or undefined if there is none or it is not a valid record of that instance. */
 export function readState(instance: string): LabState | undefined {
+  if (!INSTANCE.test(instance)) return undefined;
+  let text: string;
   try {
-    return JSON.parse(readFileSync(fileOf(instance), 'utf8')) as LabState;
+    checkPrivate(stateDir());
+    const f = fileOf(instance);
+    if (!lstatSync(f).isFile()) return undefined;
+    text = readFileSync(f, 'utf8');
+  } catch (e) {
+    if (e instanceof EnvironmentError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw fsError(e, stateDir());
+    return undefined;
+  }
+  try {
+    return validState(JSON.parse(text), instance);
   } catch {
     return undefined;
   }
 }
 
-export function listStates(): LabState[] {
+/**
+ * A parsed state file, checked field by field: its namespaces are exactly the
+ * names its instance and node names yield, its pids are numbers, its log
+ * directory is its own. Anything else is not a record nslab acts on.
+ */
+export function validState(s: unknown, instance: string): LabState | undefined {
+  const o = s as Partial<LabState> | null;
+  if (!o || typeof o !== 'object' || o.version !== 1 || o.instance !== instance) return undefined;
+  if (!['creating', 'up', 'testing', 'removing'].includes(o.status as string)) return undefined;
+  const pidOk = (p: unknown) => Number.isInteger(p) && (p as number) > 0;
+  if (!o.owner || !pidOk(o.owner.pid) || (o.owner.start !== undefined && !/^\d+$/.test(o.owner.start))) return undefined;
+  if (!Array.isArray(o.namespaces) || !o.namespaces.every((n) => n && NODE_NAME.test(n.node) && n.ns === nsName(instance, n.node))) return undefined;
+  if (!Array.isArray(o.services) || !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))) return undefined;
+  if (o.logDir !== logDirOf(instance) || !Array.isArray(o.stages) || typeof o.lab !== 'string' || typeof o.file !== 'string') return undefined;
+  return o as LabState;
+}
+
+/** Every valid record; invalid files are reported through `invalid` and otherwise ignored. */
+export function listStates(invalid?: (file: string) => void): LabState[] {
   let names: string[];
-  try { names = readdirSync(stateDir()); } catch { return []; }
-  return names.filter((n) => n.endsWith('.json')).map((n) => readState(n.slice(0, -5))).filter((s): s is LabState => !!s);
+  try {
+    checkPrivate(stateDir());
+    names = readdirSync(stateDir());
+  } catch (e) {
+    if (e instanceof EnvironmentError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw fsError(e, stateDir());
+    return [];
+  }
+  const out: LabState[] = [];
+  for (const n of names.filter((x) => x.endsWith('.json'))) {
+    const s = readState(n.slice(0, -5));
+    if (s) out.push(s);
+    else invalid?.(join(stateDir(), n));
+  }
+  return out;
 }
 
 export function removeState(instance: string): void {
@@ -77,4 +162,18 @@ export function ownerAlive(s: LabState): boolean {
 
 export function me(): { pid: number; start?: string } {
   return { pid: process.pid, start: startTime(process.pid) };
+}
+
+// ---- private scratch space of a running nslab process ----
+
+/** Scratch directories live in the state directory, named for their owner process: `cleanup` removes those of dead owners. */
+export const workRoot = () => join(stateDir(), 'work');
+
+export function workDirOwner(name: string): { pid: number; start: string } | undefined {
+  const m = /^(\d+)-(\d+)-[A-Za-z0-9]+$/.exec(name);
+  return m ? { pid: Number(m[1]), start: m[2]! } : undefined;
+}
+
+export function listWorkDirs(): string[] {
+  try { return readdirSync(workRoot()); } catch { return []; }
 }

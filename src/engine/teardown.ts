@@ -1,14 +1,32 @@
-// Removing a lab: stop its services (only the processes we started, by pid and
-// start time), then delete every namespace in one batch. Deleting a namespace
-// removes its veths, addresses, routes, rules, qdiscs and nftables with it.
-import { stopProcess } from './proc.js';
+// Removing a lab: stop every process inside its namespaces (the services, and
+// whatever they forked or daemonized into, listeners, captures, `exec`
+// commands, users' shells), then delete the namespaces in one batch. Deleting
+// a namespace removes its veths, addresses, routes, rules, qdiscs and nftables.
+import { netnsInode, processesIn, stopAll } from './proc.js';
 import type { Runner } from './runner.js';
 import { removeState, type LabState } from './state.js';
 
-export async function teardown(state: LabState, runner: Runner): Promise<void> {
-  await Promise.all(state.services.map((s) => stopProcess(s.pid, s.start)));
-  await deleteNamespaces(state.namespaces.map((n) => n.ns), runner);
+/**
+ * Takes a lab down. `only` limits the namespaces deleted to those this run is
+ * known to have created (a failed `up` must never delete a namespace of the
+ * same name that someone else made).
+ */
+export async function teardown(state: LabState, runner: Runner, only?: Set<string>): Promise<void> {
+  const names = state.namespaces.map((n) => n.ns).filter((ns) => !only || only.has(ns));
+  await stopNamespaceProcesses(names);
+  await deleteNamespaces(names, runner);
   removeState(state.instance);
+}
+
+/** Stops every process whose network namespace is one of these. */
+export async function stopNamespaceProcesses(names: string[]): Promise<void> {
+  const inodes = new Set(names.map(netnsInode).filter((i): i is number => i !== undefined));
+  // a process may fork while we look: look again until nothing is left (bounded)
+  for (let round = 0; round < 5; round++) {
+    const procs = processesIn(inodes);
+    if (!procs.length) return;
+    await stopAll(procs, round === 0 ? 1000 : 200);
+  }
 }
 
 export async function deleteNamespaces(names: string[], runner: Runner): Promise<void> {

@@ -5,10 +5,11 @@
 // sysctl or nft) and a namespace name that nslab validated, and the input
 // through a file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Command, Result } from './runner.js';
+import { startTime } from './proc.js';
+import type { Command, Result } from './command.js';
+import { mkdirPrivate, workRoot } from './state.js';
 
 // $0 is the work directory; a `stop` file there ends the loop early (interruption).
 const SCRIPT = [
@@ -36,14 +37,19 @@ export function workerJob(cmd: Command): { kind: string; ns: string; input: stri
   return undefined;
 }
 
-/** tmpfs when there is one: creating hundreds of small files on a disk costs ~0.4 ms each. */
-function workBase(): string {
-  try { accessSync('/dev/shm', constants.W_OK); return '/dev/shm'; } catch { return tmpdir(); }
+/**
+ * A private scratch directory in the state directory (on /run, a tmpfs:
+ * creating hundreds of small files on a disk costs ~0.4 ms each), named for
+ * this process, so that `cleanup` can remove it once this process is gone.
+ */
+function workDir(): string {
+  mkdirPrivate(workRoot());
+  return mkdtempSync(join(workRoot(), `${process.pid}-${startTime(process.pid) ?? 0}-`));
 }
 
 export class BatchWorker {
   private child: ChildProcessWithoutNullStreams;
-  private dir = mkdtempSync(join(workBase(), 'nslab-batch-'));
+  private dir = workDir();
   private seq = 0;
   private pending = new Map<string, (code: number) => void>();
   private buf = '';

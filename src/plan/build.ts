@@ -3,7 +3,7 @@ import { UsageError } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
 import { applySteps, nodeSteps, serviceSteps } from './config.js';
 import { nsName } from './names.js';
-import type { Plan, Step } from './step.js';
+import { assertInert, type Plan, type Step } from './step.js';
 
 /** Interface indexes of veth ends start here, above what the kernel hands out in a fresh namespace. */
 export const VETH_INDEX_BASE = 1000;
@@ -38,6 +38,7 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...applySteps(c, ns(node), node));
   for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...serviceSteps(c, ns(node), node));
+  steps.forEach(assertInert);
   return { lab: lab.name, instance, file: lab.file, namespaces: lab.nodes.map((n) => ({ node: n.name, ns: ns(n.name) })), stages: stages.map((s) => s.name), steps };
 }
 
@@ -48,6 +49,7 @@ export function buildStagePlan(lab: LabModel, stageName: string, instance: strin
   const steps: Step[] = [];
   for (const [node, c] of s.apply) steps.push(...applySteps(c, nsName(instance, node), node));
   for (const [node, c] of s.apply) steps.push(...serviceSteps(c, nsName(instance, node), node));
+  steps.forEach(assertInert);
   return steps;
 }
 

@@ -1,12 +1,26 @@
-// Names of what nslab creates. Every namespace starts with the prefix, so that
-// `nslab cleanup` and the tests can tell nslab's namespaces from anyone else's.
+// Names of what nslab creates. The scheme is injective: every namespace name
+// maps back to exactly one (instance, node), so no two labs, nodes or instances
+// can ever produce the same name, and `cleanup` can tell whose a namespace is.
+//
+//   lab brought up by hand:   nslab-<lab>.<node>         (nslab-dual-nic-reply-path.server)
+//   concurrent instance:      nslab-<lab>.<id>.<node>    (nslab-dual-nic-reply-path.k3x9q2.server)
+//   capability probe:         nslab-probe-<pid>-<start>  (no dot: never a lab's)
+//
+// Lab names are [a-z0-9-], ids [a-z0-9], node names [a-z][a-z0-9_-]: none can
+// contain the '.' that separates them, so the split is unambiguous.
+import { randomInt } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { NODE_NAME } from '../lab/grammar.js';
 
 export const PREFIX = 'nslab-';
 
+export const INSTANCE_ID = /^[a-z0-9]{1,12}$/;
+/** An instance: a lab name, optionally `.id`. */
+export const INSTANCE = /^[a-z0-9][a-z0-9-]{0,31}(\.[a-z0-9]{1,12})?$/;
+
 /**
  * The instance name identifies one running copy of a lab: the lab name alone for
- * a lab brought up by hand (predictable: `ip netns exec nslab-<lab>-<node>`),
+ * a lab brought up by hand (predictable: `ip netns exec nslab-<lab>.<node>`),
  * or `<lab>.<id>` for concurrent copies (tests, --instance).
  */
 export function instanceName(lab: string, id?: string): string {
@@ -14,16 +28,44 @@ export function instanceName(lab: string, id?: string): string {
 }
 
 export function nsName(instance: string, node: string): string {
-  return `${PREFIX}${instance}-${node}`;
+  if (!INSTANCE.test(instance) || !NODE_NAME.test(node)) throw new Error(`internal: invalid instance '${instance}' or node '${node}'`);
+  return `${PREFIX}${instance}.${node}`;
 }
 
-export const INSTANCE_ID = /^[a-z0-9]{1,12}$/;
+/** The (instance, node) a namespace name belongs to, or undefined if it is no lab namespace of nslab's. */
+export function parseNsName(ns: string): { instance: string; node: string } | undefined {
+  if (!ns.startsWith(PREFIX)) return undefined;
+  const parts = ns.slice(PREFIX.length).split('.');
+  if (parts.length < 2 || parts.length > 3) return undefined;
+  const node = parts.pop()!;
+  const instance = parts.join('.');
+  return INSTANCE.test(instance) && NODE_NAME.test(node) ? { instance, node } : undefined;
+}
+
+/** The namespace a capability probe of this process uses; its name proves whose it is. */
+export function probeNsName(pid: number, start: string): string {
+  return `${PREFIX}probe-${pid}-${start}`;
+}
+
+export function parseProbeNsName(ns: string): { pid: number; start: string } | undefined {
+  const m = /^nslab-probe-(\d+)-(\d+)$/.exec(ns);
+  return m ? { pid: Number(m[1]), start: m[2]! } : undefined;
+}
 
 export function checkInstanceId(id: string | undefined): string | undefined {
   if (id !== undefined && !INSTANCE_ID.test(id)) throw new UsageError(`instance id '${id}' is not valid`, 'use 1-12 characters of a-z and 0-9');
   return id;
 }
 
+/** A LAB argument that is not a file must be an instance or lab name: never a path. */
+export function checkInstanceName(name: string): string {
+  if (!INSTANCE.test(name))
+    throw new UsageError(`'${name.replace(/[^\x20-\x7e]/g, '?')}' is neither a lab file nor a lab or instance name`, "names are like 'dual-nic-reply-path' or 'dual-nic-reply-path.k3x9q2'; 'nslab ls' lists the running labs");
+  return name;
+}
+
 export function randomId(): string {
-  return Math.random().toString(36).slice(2, 8).padEnd(6, '0');
+  let id = '';
+  for (let i = 0; i < 6; i++) id += '0123456789abcdefghijklmnopqrstuvwxyz'[randomInt(36)];
+  return id;
 }

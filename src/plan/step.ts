@@ -1,5 +1,7 @@
 // A plan is a list of steps: data, not actions. The engine batches and runs
 // them; `nslab plan` prints them; tests compare them without root.
+import { oneLine } from '../errors.js';
+import { BATCH_TOKEN, SYSCTL_KEY, SYSCTL_VALUE } from '../lab/grammar.js';
 import type { Source } from '../lab/model.js';
 
 export type Tool = 'ip' | 'tc' | 'sysctl' | 'nft' | 'service';
@@ -31,4 +33,16 @@ export interface Plan {
   /** Stages whose apply is included, in order. */
   stages: string[];
   steps: Step[];
+}
+
+/**
+ * The last line of defence: every word of an ip / tc batch line, and every
+ * sysctl assignment, is inert in its consumer's grammar. The resolver reports
+ * bad lab content with its position long before; reaching this is a bug.
+ */
+export function assertInert(s: Step): void {
+  const bad = s.tool === 'ip' || s.tool === 'tc' ? s.args.find((a) => !BATCH_TOKEN.test(a))
+    : s.tool === 'sysctl' ? s.args.find((a) => { const i = a.indexOf('='); return i < 0 || !SYSCTL_KEY.test(a.slice(0, i)) || !SYSCTL_VALUE.test(a.slice(i + 1)); })
+      : undefined;
+  if (bad !== undefined) throw new Error(`internal: refusing to run a ${s.tool} step with the word '${oneLine(bad)}'${s.at ? ` (from ${s.at.file}:${s.at.line}:${s.at.col})` : ''}`);
 }

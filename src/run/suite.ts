@@ -1,5 +1,6 @@
 // Runs a lab's stages in order: apply the stage, run its tests (probe ->
 // evidence -> checks), keep the captures of what failed, tear down.
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatPath } from '../capture/paths.js';
@@ -105,10 +106,9 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       if (out.reply) r.reply = formatPath(out.reply);
       if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
       else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
-      if (r.status === 'failed' && out.evidence) {
-        const dir = join(opts.artifacts ?? join(tmpdir(), 'nslab-artifacts'), lab.instance);
-        r.artifacts = out.evidence.save(dir, slug(`${stage.name}-${t.name}`));
-      }
+      // an interrupted test's evidence is not a result: nothing is kept of it
+      if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
+        r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
     } catch (e) {
       r.status = 'failed';
       r.reason = (e as Error).message;
@@ -116,6 +116,12 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
     r.durationMs = performance.now() - t0;
     report(run, r, opts);
   }
+}
+
+let defaultDir: string | undefined;
+/** Without --artifacts: one private directory per run (mkdtemp, 0700), never a fixed path in /tmp. */
+function defaultArtifacts(): string {
+  return (defaultDir ??= mkdtempSync(join(tmpdir(), 'nslab-artifacts-')));
 }
 
 function slug(s: string): string {

@@ -22,15 +22,19 @@ export function namespaces(prefix = 'nslab-'): string[] {
 
 export const CLI = join(process.cwd(), 'dist/bin/main.js');
 
-/** Runs the built CLI with its own state directory. */
+/** Runs the built (shipped) CLI, with the default state directory unless env says otherwise. */
 export function cli(args: string[], env: Record<string, string> = {}) {
   const r = spawnSync('node', [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env, FORCE_COLOR: '0' } });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-export function tempStateDir(): string {
-  return mkdtempSync(join(tmpdir(), 'nslab-state-'));
+/** A private temporary directory for a test's files (lab files, artifacts). */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'nslab-test-'));
 }
+
+/** The state directory the tests share with everyone: the default one. */
+export const STATE_DIR = '/run/nslab';
 
 export const uid = () => Math.random().toString(36).slice(2, 8);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

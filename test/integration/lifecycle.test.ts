@@ -1,13 +1,13 @@
 // Failure, signals and crashes leave nothing behind; instances do not collide.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, isRoot, namespaces, sh, sleep, tempStateDir, uid } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, cli, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 /** A chain lab big enough that `up` takes a while, to interrupt it half-way. */
 function chainLab(name: string, n: number, extra = ''): string {
-  const file = join(tempStateDir(), `${name}.yaml`);
+  const file = join(tempDir(), `${name}.yaml`);
   const nodes: string[] = [];
   const links: string[] = [];
   for (let i = 1; i <= n; i++) {
@@ -20,18 +20,17 @@ function chainLab(name: string, n: number, extra = ''): string {
 }
 
 describe.skipIf(!isRoot)('nothing is left behind', () => {
-  let env: Record<string, string>;
-  beforeAll(() => { env = { NSLAB_STATE_DIR: tempStateDir() }; });
+  const env: Record<string, string> = {};
 
   it('a step that fails half-way unwinds everything, with exit 1 and the failing command', () => {
     const name = `bad${uid()}`;
-    const file = join(tempStateDir(), 'bad.yaml');
+    const file = join(tempDir(), 'bad.yaml');
     writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
     const r = cli(['up', file], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/command failed in node 'a'/);
-    expect(namespaces(`nslab-${name}`)).toEqual([]);
-    expect(readdirSync(env.NSLAB_STATE_DIR!).filter((f) => f.endsWith('.json'))).toEqual([]);
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
   });
 
   it('a lab-file error creates nothing and exits 2', () => {
@@ -47,12 +46,12 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
       const file = chainLab(name, 60);
       const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
       // wait until it has really started creating (the state file is written first)
-      for (let t = 0; t < 400 && !existsSync(join(env.NSLAB_STATE_DIR!, `${name}.json`)); t++) await sleep(5);
+      for (let t = 0; t < 400 && !existsSync(join(STATE_DIR, `${name}.json`)); t++) await sleep(5);
       child.kill(sig);
       const exit = await new Promise<number | null>((res) => child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))));
       expect(exit).toBe(code);
-      expect(namespaces(`nslab-${name}-`)).toEqual([]);
-      expect(existsSync(join(env.NSLAB_STATE_DIR!, `${name}.json`))).toBe(false);
+      expect(namespaces(`nslab-${name}.`)).toEqual([]);
+      expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
     });
   }
 
@@ -62,17 +61,17 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     const name = `kill${uid()}`;
     const file = chainLab(name, 80);
     const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    for (let t = 0; t < 400 && namespaces(`nslab-${name}-`).length === 0; t++) await sleep(5);
+    for (let t = 0; t < 400 && namespaces(`nslab-${name}.`).length === 0; t++) await sleep(5);
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
-    expect(namespaces(`nslab-${name}-`).length).toBeGreaterThan(0); // the crash really left something
-    const r = cli(['cleanup'], env);
+    expect(namespaces(`nslab-${name}.`).length).toBeGreaterThan(0); // the crash really left something
+    const r = cli(['cleanup', name, keep], env); // scoped: the suite never cleans up what it did not create
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`removed lab '${name}'`));
-    expect(namespaces(`nslab-${name}-`)).toEqual([]);
-    expect(namespaces(`nslab-${keep}-`)).toHaveLength(2);
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(namespaces(`nslab-${keep}.`)).toHaveLength(2);
     expect(cli(['down', keep], env).code).toBe(0);
-    expect(namespaces(`nslab-${keep}-`)).toEqual([]);
+    expect(namespaces(`nslab-${keep}.`)).toEqual([]);
   });
 
   it('two instances of the same lab run at once, isolated, and go down separately', () => {
@@ -86,26 +85,26 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     expect(ping(a)).toBe(0);
     expect(ping(b)).toBe(0);
     expect(cli(['down', `dual-nic-reply-path.${a}`], env).code).toBe(0);
-    expect(namespaces(`nslab-dual-nic-reply-path.${a}-`)).toEqual([]);
+    expect(namespaces(`nslab-dual-nic-reply-path.${a}.`)).toEqual([]);
     expect(ping(b)).toBe(0);
     const ls = cli(['ls'], env).stdout;
     expect(ls).toMatch(`dual-nic-reply-path.${b}`);
     expect(ls).not.toMatch(`dual-nic-reply-path.${a}`);
     expect(cli(['down', `dual-nic-reply-path.${b}`], env).code).toBe(0);
-    expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})-`))]));
+    expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})\\.`))]));
   });
 
   it('test --keep leaves a failed lab up for inspection, and down removes it', () => {
-    const file = join(tempStateDir(), 'keep.yaml');
+    const file = join(tempDir(), 'keep.yaml');
     writeFileSync(file, 'name: keepme\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\nstages:\n  - name: s\n    tests:\n      - { name: wrong on purpose, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 0 } }\n');
     const r = cli(['test', file, '--keep'], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/0 passed, 1 failed\n$/);
     const kept = /kept up for inspection: (keepme\.\w+)/.exec(r.stdout)?.[1];
     expect(kept).toBeDefined();
-    expect(namespaces(`nslab-${kept}-`)).toHaveLength(2);
+    expect(namespaces(`nslab-${kept}.`)).toHaveLength(2);
     expect(cli(['down', kept!], env).code).toBe(0);
-    expect(namespaces(`nslab-${kept}-`)).toEqual([]);
+    expect(namespaces(`nslab-${kept}.`)).toEqual([]);
   });
 
   it('exec runs inside the node and passes its exit status through', () => {

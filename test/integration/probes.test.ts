@@ -6,20 +6,19 @@ import { kernelFeatures } from '../../src/engine/capabilities.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import type { LabRun, TestResult } from '../../src/run/results.js';
 import { runLab } from '../../src/run/suite.js';
-import { isRoot, namespaces, tempStateDir } from './helpers.js';
+import { isRoot, namespaces, tempDir } from './helpers.js';
 
 describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin', () => {
   let run: LabRun;
   const byName = (n: string): TestResult => run.tests.find((t) => t.name === n)!;
 
   beforeAll(async () => {
-    process.env.NSLAB_STATE_DIR = tempStateDir();
-    run = await runLab(loadLab('test/fixtures/labs/probes.yaml'), { artifacts: tempStateDir() });
+    run = await runLab(loadLab('test/fixtures/labs/probes.yaml'), { artifacts: tempDir() });
   }, 120_000);
 
   it('brings the lab up and down without error, leaving nothing', () => {
     expect(run.error).toBeUndefined();
-    expect(namespaces(`nslab-${run.instance}-`)).toEqual([]);
+    expect(namespaces(`nslab-${run.instance}.`)).toEqual([]);
   });
 
   const lab = loadLab('test/fixtures/labs/probes.yaml');

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot, namespaces, tempStateDir, uid } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { CLI, isRoot, namespaces, tempDir, uid } from './helpers.js';
 
 /** [lab, stage brought up, stage whose tests are checked]: each check must fail. */
 const MUST_FAIL: [string, string, string][] = [
@@ -42,11 +42,10 @@ function cliAsync(args: string[], env: Record<string, string>): Promise<{ code: 
 }
 
 describe.skipIf(!isRoot)('field scenarios', () => {
-  const env = { NSLAB_STATE_DIR: '' };
-  beforeAll(() => { env.NSLAB_STATE_DIR = tempStateDir(); });
+  const env = {};
 
   it('nslab test labs/ passes, two labs at a time, with a JUnit report', async () => {
-    const artifacts = tempStateDir();
+    const artifacts = tempDir();
     const r = await cliAsync(['test', 'labs/', '--jobs', '2', '--reporter', 'junit', '--artifacts', artifacts], env);
     expect(r.code, r.stdout).toBe(0);
     const junit = readFileSync(join(artifacts, 'junit.xml'), 'utf8');
@@ -68,7 +67,7 @@ describe.skipIf(!isRoot)('field scenarios', () => {
         expect(r.stdout).not.toMatch(/listener .* did not start|tcpdump in node/); // failed on an assertion, not an error
       } finally {
         expect((await cliAsync(['down', instance], env)).code).toBe(0);
-        expect(namespaces(`nslab-${instance}-`)).toEqual([]);
+        expect(namespaces(`nslab-${instance}.`)).toEqual([]);
       }
     }, 60_000);
 });

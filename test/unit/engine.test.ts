@@ -21,8 +21,8 @@ describe('batching', () => {
     expect(root).toHaveLength(1);
     expect(root[0]!.argv).toEqual(['ip', '-batch', '-']);
     expect(root[0]!.input!.split('\n').filter(Boolean)).toHaveLength(6); // 3 netns add + 3 veths
-    const router = perNs.get('nslab-product-example-router')!;
-    expect(router.map((b) => b.argv.slice(0, 3))).toEqual([['sysctl', '-q', '-w'], ['ip', '-n', 'nslab-product-example-router'], ['tc', '-n', 'nslab-product-example-router']]);
+    const router = perNs.get('nslab-product-example.router')!;
+    expect(router.map((b) => b.argv.slice(0, 3))).toEqual([['sysctl', '-q', '-w'], ['ip', '-n', 'nslab-product-example.router'], ['tc', '-n', 'nslab-product-example.router']]);
   });
 });
 
@@ -31,24 +31,24 @@ describe('Lab.up with a recording runner', () => {
     const runner = new RecordingRunner();
     const up = await Lab.up(lab, { runner, id: 'r1' });
     expect(runner.calls[0]!.argv).toEqual(['ip', '-batch', '-']);
-    expect(runner.calls[0]!.input).toMatch(/^netns add nslab-product-example.r1-pc2\n/);
+    expect(runner.calls[0]!.input).toMatch(/^netns add nslab-product-example.r1.pc2\n/);
     expect(listStates().map((s) => [s.instance, s.status])).toEqual([['product-example.r1', 'up']]);
     await up.down();
-    expect(runner.calls.at(-1)!.input).toBe(['pc2', 'router', 'server'].map((n) => `netns del nslab-product-example.r1-${n}\n`).join(''));
+    expect(runner.calls.at(-1)!.input).toBe(['pc2', 'router', 'server'].map((n) => `netns del nslab-product-example.r1.${n}\n`).join(''));
     expect(listStates()).toEqual([]);
   });
 
   it('unwinds when a step fails half-way, and names the failing line and its source', async () => {
     const runner = new RecordingRunner((cmd) =>
-      cmd.argv.includes('nslab-product-example.r2-server') && cmd.argv[0] === 'ip'
+      cmd.argv.includes('nslab-product-example.r2.server') && cmd.argv[0] === 'ip'
         ? { exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:7\n' } : {});
     const err = await Lab.up(lab, { runner, id: 'r2' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect((err as Error).message).toMatch(/in node 'server'/);
-    expect((err as Error).message).toMatch(/while running: ip -n nslab-product-example.r2-server route add default via 10.0.0.1/);
+    expect((err as Error).message).toMatch(/while running: ip -n nslab-product-example.r2.server route add default via 10.0.0.1/);
     expect((err as Error).message).toMatch(/declared at: test\/fixtures\/labs\/product-example.yaml:17:/);
     expect(runner.calls.at(-1)!.argv).toEqual(['ip', '-force', '-batch', '-']);
-    expect(runner.calls.at(-1)!.input).toMatch(/netns del nslab-product-example.r2-server/);
+    expect(runner.calls.at(-1)!.input).toMatch(/netns del nslab-product-example.r2.server/);
     expect(listStates()).toEqual([]);
   });
 

@@ -36,7 +36,7 @@ describe('planning rules', () => {
   });
   it('adds IPv6 addresses without DAD and prefixes namespaces with the instance', () => {
     expect(plan.steps.some((s) => s.args.includes('2001:db8:10::1/64') && s.args.includes('nodad'))).toBe(true);
-    expect(plan.namespaces.every((n) => n.ns.startsWith('nslab-features.t1-'))).toBe(true);
+    expect(plan.namespaces.every((n) => n.ns.startsWith('nslab-features.t1.'))).toBe(true);
   });
   it('rejects an unknown stage with the list of stages', () => {
     expect(() => buildPlan(lab, { stage: 'nope' })).toThrow(/has no stage 'nope'/);
