@@ -17,9 +17,14 @@ export interface Problem {
   hint?: string;
 }
 
+/** Control characters escaped, so that lab content echoed in a message can never start a line of its own. */
+export function oneLine(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 export function formatProblem(p: Problem): string {
-  const head = `${p.file}:${p.line}:${p.col}: ${p.message}`;
-  return p.hint ? `${head}\n    hint: ${p.hint}` : head;
+  const head = `${oneLine(p.file)}:${p.line}:${p.col}: ${oneLine(p.message)}`;
+  return p.hint ? `${head}\n    hint: ${oneLine(p.hint)}` : head;
 }
 
 /** Every problem found in a lab file, all at once; nothing was created. */

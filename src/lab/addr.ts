@@ -4,9 +4,22 @@ import ipaddr from 'ipaddr.js';
 export type Family = 4 | 6;
 export interface Cidr { address: string; prefix: number; family: Family; text: string }
 
+// IPv4 exactly as the kernel reads it: four decimal octets, no leading zeros.
+// ipaddr.js also takes '10.50' (which it reads as 10.0.0.50, iproute2 as
+// 10.50.0.0) and '010.050.0.1' (octal to some readers): both are refused.
+const OCTET = '(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])';
+const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
+// IPv6: hex groups, '::' and an optional dotted tail; no zone id ('%eth0'), which names an interface, not an address
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+function plausible(addr: string): boolean {
+  return addr.includes(':') ? IPV6.test(addr) && (!addr.includes('.') || IPV4.test(addr.slice(addr.lastIndexOf(':') + 1))) : IPV4.test(addr);
+}
+
 /** Parses "10.0.0.1/24" (prefix required); undefined when invalid. */
 export function parseCidr(text: string): Cidr | undefined {
-  if (!text.includes('/')) return undefined;
+  const slash = text.indexOf('/');
+  if (slash < 0 || !plausible(text.slice(0, slash)) || !/^(0|[1-9][0-9]{0,2})$/.test(text.slice(slash + 1))) return undefined;
   try {
     const [addr, prefix] = ipaddr.parseCIDR(text);
     return { address: addr.toString(), prefix, family: addr.kind() === 'ipv4' ? 4 : 6, text };
@@ -17,7 +30,7 @@ export function parseCidr(text: string): Cidr | undefined {
 
 /** Parses a bare address (no prefix); undefined when invalid. */
 export function parseAddress(text: string): { address: string; family: Family } | undefined {
-  if (!ipaddr.isValid(text) || (text.includes('.') && !ipaddr.IPv4.isValidFourPartDecimal(text) && !text.includes(':'))) return undefined;
+  if (!plausible(text) || !ipaddr.isValid(text)) return undefined;
   const a = ipaddr.parse(text);
   return { address: a.toString(), family: a.kind() === 'ipv4' ? 4 : 6 };
 }
@@ -41,4 +54,15 @@ export function networkOf(c: Cidr): string {
     ? ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefix}`)
     : ipaddr.IPv6.networkAddressFromCIDR(`${c.address}/${c.prefix}`);
   return `${net.toString()}/${c.prefix}`;
+}
+
+/** Why an address cannot be an interface's own, or undefined if it can. */
+export function notAnInterfaceAddress(c: Cidr): string | undefined {
+  const a = ipaddr.parse(c.address);
+  const range = a.range();
+  if (range === 'unspecified') return 'the unspecified address belongs to no interface';
+  if (range === 'multicast') return 'a multicast address is a group, not an interface address';
+  if (c.family === 4 && range === 'broadcast') return 'the broadcast address belongs to no interface';
+  if (c.family === 4 && c.prefix === 0) return 'a /0 prefix would make every IPv4 address on-link';
+  return undefined;
 }

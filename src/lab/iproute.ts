@@ -3,6 +3,7 @@
 // here (never handed to a shell), and lab table names become numbers: table
 // names belong to the lab, and /etc/iproute2/rt_tables is a shared host file.
 import { parseAddress, parsePrefix, inSubnet, type Cidr, type Family } from './addr.js';
+import { BATCH_TOKEN, shown } from './grammar.js';
 import { suggest } from './suggest.js';
 
 /** What a node looks like at the point a route or rule is added. */
@@ -27,6 +28,40 @@ const RULE_VALUED = ['from', 'to', 'iif', 'oif', 'fwmark', 'tos', 'dsfield', 'pr
   'table', 'lookup', 'goto', 'realms', 'uidrange', 'ipproto', 'sport', 'dport', 'suppress_prefixlength',
   'suppress_ifgroup', 'protocol', 'nat', 'map-to'];
 const RULE_FLAGS = ['not', 'l3mdev', 'nop', 'blackhole', 'prohibit', 'unreachable'];
+
+const NUM = /^\d{1,10}$/;
+const HEX_OR_NUM = /^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/;
+const NAME_OR_NUM = /^([a-z][a-z0-9_-]{0,15}|\d{1,3})$/;
+const RANGE = /^\d{1,10}(-\d{1,10})?$/;
+/**
+ * The grammar of each keyword's value, as iproute2 6.1 reads it. A value that
+ * fits none is an error here, with its position, rather than at `up` (or, for
+ * batch metacharacters such as '#' or '\\', a different command than written).
+ */
+const VALUE: Record<string, [RegExp, string]> = {
+  metric: [NUM, 'a number'], preference: [NUM, 'a number'], priority: [NUM, 'a number'], prio: [NUM, 'a number'], pref: [NUM, 'a number'],
+  order: [NUM, 'a number'], goto: [NUM, 'a rule priority'], weight: [/^([1-9]\d{0,2})$/, 'a weight from 1 to 256'],
+  mtu: [NUM, 'a number'], advmss: [NUM, 'a number'], hoplimit: [NUM, 'a number'], initcwnd: [NUM, 'a number'], initrwnd: [NUM, 'a number'],
+  window: [NUM, 'a number'], rtt: [/^\d{1,10}(s|ms|us)?$/, 'a time'], rttvar: [/^\d{1,10}(s|ms|us)?$/, 'a time'], ssthresh: [NUM, 'a number'],
+  cwnd: [NUM, 'a number'], reordering: [NUM, 'a number'], expires: [NUM, 'seconds'], nhid: [NUM, 'a nexthop id'],
+  quickack: [/^[01]$/, '0 or 1'], fastopen_no_cookie: [/^[01]$/, '0 or 1'], features: [/^ecn$/, 'ecn'], congctl: [/^[a-z][a-z0-9_]{0,15}$/, 'a congestion control name'],
+  proto: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'], protocol: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'],
+  scope: [/^(host|link|global|universe|site|nowhere|\d{1,3})$/, 'host, link, global, site, nowhere or a number'],
+  realm: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'], realms: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'],
+  tos: [HEX_OR_NUM, 'a number (decimal or 0x hex)'], dsfield: [HEX_OR_NUM, 'a number (decimal or 0x hex)'],
+  fwmark: [/^(0x[0-9a-fA-F]{1,8}|\d{1,10})(\/(0x[0-9a-fA-F]{1,8}|\d{1,10}))?$/, 'a mark, optionally /mask (decimal or 0x hex)'],
+  uidrange: [/^\d{1,10}-\d{1,10}$/, 'a range of user ids such as 1000-1999'],
+  ipproto: [/^(tcp|udp|icmp|ipv6-icmp|sctp|dccp|udplite|gre|esp|ah|\d{1,3})$/, 'a protocol such as tcp, udp, icmp or a number'],
+  sport: [RANGE, 'a port or a range such as 1024-2047'], dport: [RANGE, 'a port or a range such as 1024-2047'],
+  suppress_prefixlength: [NUM, 'a prefix length'], suppress_ifgroup: [NAME_OR_NUM, 'a group'],
+};
+
+/** The value of `kw` is well formed, or an error is pushed. */
+function checkValue(kw: string, value: string, errors: Checked['errors']): void {
+  const g = VALUE[kw];
+  if (g && !g[0].test(value)) errors.push({ message: `'${kw}' takes ${g[1]}, not '${shown(value)}'` });
+  else if (!BATCH_TOKEN.test(value)) errors.push({ message: `'${shown(value)}' is not a valid value for '${kw}'`, hint: 'values are single words of letters, digits and . : / % + - _' });
+}
 
 export function tokenize(text: string): string[] {
   return text.trim().split(/\s+/).filter(Boolean);
@@ -125,8 +160,17 @@ export function checkRoute(text: string, view: NodeView): Checked & { family?: F
       else if (!nodeHasAddress(a.address, view))
         errors.push({ message: `source ${value} is not an address of this node`, hint: 'the kernel only accepts a local address as src; add it to an interface first' });
     } else if (kw === 'table') out = tableId(value, view, errors);
-    else if (['metric', 'preference', 'priority', 'mtu', 'weight', 'advmss'].includes(kw) && !/^(lock\s)?\d+$/.test(value))
-      errors.push({ message: `'${kw}' takes a number, not '${value}'` });
+    else if (value === 'lock' && ['mtu', 'advmss', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'initcwnd', 'initrwnd', 'reordering', 'hoplimit'].includes(kw)) {
+      // `mtu lock 1400`: the metric is locked against path MTU discovery; the number follows
+      args.push(kw, 'lock');
+      i++;
+      const n = toks[i + 1];
+      if (n === undefined) { errors.push({ message: `'${kw} lock' needs a value` }); i++; continue; }
+      checkValue(kw, n, errors);
+      args.push(n);
+      i += 2;
+      continue;
+    } else checkValue(kw, value, errors);
     args.push(kw, out);
     i += 2;
   }
@@ -167,11 +211,11 @@ export function checkRule(text: string, view: NodeView): Checked {
     if (value === undefined) { errors.push({ message: `'${kw}' needs a value` }); args.push(toks[i++]!); continue; }
     let out = value;
     if ((kw === 'from' || kw === 'to') && value !== 'all' && !parsePrefix(value))
-      errors.push({ message: `'${value}' is not a valid prefix for '${kw}'`, hint: 'use an address, an address/length, or all' });
+      errors.push({ message: `'${shown(value)}' is not a valid prefix for '${kw}'`, hint: 'use an address, an address/length, or all' });
     else if (kw === 'iif' || kw === 'oif') checkDev(value, view, errors);
     else if (kw === 'table' || kw === 'lookup') out = tableId(value, view, errors);
-    else if (['priority', 'pref', 'preference', 'order', 'goto', 'suppress_prefixlength'].includes(kw) && !/^\d+$/.test(value))
-      errors.push({ message: `'${kw}' takes a number, not '${value}'` });
+    else if (kw === 'nat' || kw === 'map-to') { if (!parseAddress(value)) errors.push({ message: `'${kw}' takes an address, not '${shown(value)}'` }); }
+    else checkValue(kw, value, errors);
     args.push(kw, out);
     i += 2;
   }

@@ -1,7 +1,7 @@
 // Reads a lab file as YAML while keeping every value's position, so that each
 // later problem can be reported as file:line:col.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, isMap, isPair, isScalar, type Document, type Node as YamlNode } from 'yaml';
+import { LineCounter, parseDocument, isMap, isPair, isScalar, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { Problem } from '../errors.js';
 
 export type Path = (string | number)[];
@@ -23,7 +23,24 @@ export function loadLabText(text: string, file: string): LoadedFile {
     return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
   });
   const locate = (path: Path, key = false) => position(doc, lineCounter, path, key);
-  const data = problems.length ? undefined : doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  if (!problems.length) {
+    // aliases are expanded here: a bomb, a dangling alias or a cycle is a located problem, never a crash
+    const alias = firstAlias(doc);
+    const at = alias?.range ? lineCounter.linePos(alias.range[0]) : { line: 1, col: 1 };
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+      if (isCyclic(data)) problems.push({ file, ...at, message: 'YAML alias refers to a node that contains it (a cycle)', hint: 'a lab file is a tree: copy the settings instead' });
+    } catch (e) {
+      const m = (e as Error).message;
+      problems.push({
+        file, ...at,
+        message: /Excessive alias count/.test(m) ? 'YAML aliases expand to too much (more than 100 expansions)' : /Unresolved alias/.test(m) ? `YAML alias does not refer to an anchor defined before it${/: (\S+)$/.exec(m) ? ` (*${/: (\S+)$/.exec(m)![1]})` : ''}` : `YAML: ${m.split('\n')[0]}`,
+        hint: 'define each anchor (&name) before its aliases (*name), and use aliases sparingly',
+      });
+    }
+    if (problems.length) data = undefined;
+  }
   return { file, data, locate, problems };
 }
 
@@ -39,6 +56,21 @@ export function loadLabFile(file: string): LoadedFile {
     };
   }
   return loadLabText(text, file);
+}
+
+function firstAlias(doc: Document): YamlNode | undefined {
+  let found: YamlNode | undefined;
+  visit(doc, { Alias(_, node) { found = node; return visit.BREAK; } });
+  return found;
+}
+
+function isCyclic(v: unknown, stack = new Set<object>()): boolean {
+  if (!v || typeof v !== 'object') return false;
+  if (stack.has(v)) return true;
+  stack.add(v);
+  const cyclic = Object.values(v).some((x) => isCyclic(x, stack));
+  stack.delete(v);
+  return cyclic;
 }
 
 function yamlHint(code: string): string | undefined {

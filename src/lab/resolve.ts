@@ -1,7 +1,9 @@
 // Raw lab file -> checked model. Collects every problem before failing: the
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, type Problem } from '../errors.js';
-import { parseAddress, parseCidr, type Cidr } from './addr.js';
+import { notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
+import { CONTROL, IFNAME, NODE_NAME, RESERVED_IFNAMES, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
+import { nftProblem } from './nft-text.js';
 import { checkRoute, checkRule, BUILTIN_TABLES, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import { emptyConfig, type Endpoint, type Feature, type LabModel, type LinkModel, type NodeConfig, type NodeModel, type Source, type StageModel, type TestModel } from './model.js';
@@ -9,9 +11,6 @@ import { ApplySpec, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpe
 import { schemaProblems } from './schema-problems.js';
 import { suggest } from './suggest.js';
 
-const NODE_NAME = /^[a-z][a-z0-9_-]*$/;
-const IFNAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const SYSCTL_KEY = /^net\.[a-z0-9_.\-]+$/i;
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
 export function loadLab(file: string): LabModel {
@@ -96,7 +95,7 @@ class Resolver {
     const nodeSpecs = new Map<string, NodeSpecT>();
     for (const [name, raw] of Object.entries(rawNodes)) {
       if (!NODE_NAME.test(name))
-        this.problem(['nodes', name], `node name '${name}' is not valid`, 'use a-z, 0-9, _ and -, starting with a letter', true);
+        this.problem(['nodes', name], `node name '${shown(name)}' is not valid`, 'use 1-32 characters of a-z, 0-9, _ and -, starting with a letter', true);
       const spec = lenient(NodeSpec, raw ?? {});
       if (spec) nodeSpecs.set(name, spec);
     }
@@ -153,7 +152,7 @@ class Resolver {
           this.bridgePorts.set(node, n);
           iface = `p${n}`;
         }
-        if (!this.checkIfname(iface, epPath)) return;
+        if (!this.checkLinkIfname(iface, epPath, isBridge)) return;
         const have = this.linkIfaces.get(node) ?? new Map<string, number>();
         this.linkIfaces.set(node, have);
         if (have.has(iface)) {
@@ -173,11 +172,22 @@ class Resolver {
 
   private checkIfname(name: string, path: Path, key = false): boolean {
     if (name.length > 15) {
-      this.problem(path, `interface name '${name}' is too long (${name.length} characters; Linux allows 15)`, 'use a shorter name such as eth0', key);
+      this.problem(path, `interface name '${shown(name)}' is too long (${name.length} characters; Linux allows 15)`, 'use a shorter name such as eth0', key);
       return false;
     }
     if (!IFNAME.test(name) || name === '.' || name === '..') {
-      this.problem(path, `interface name '${name}' is not valid`, 'use letters, digits, _, . and -', key);
+      this.problem(path, `interface name '${shown(name)}' is not valid`, 'use letters, digits, _, . and -, starting with a letter, digit or _', key);
+      return false;
+    }
+    return true;
+  }
+
+  /** A link end: a valid name that is not one every namespace already has, nor a bridge's own br0. */
+  private checkLinkIfname(name: string, path: Path, bridge: boolean): boolean {
+    if (!this.checkIfname(name, path)) return false;
+    if (RESERVED_IFNAMES.includes(name) || (bridge && name === 'br0')) {
+      this.problem(path, `'${name}' cannot be the name of a link's interface`, name === 'lo' ? 'every node already has lo, the loopback interface; name the link end eth0 or similar'
+        : name === 'br0' ? "a bridge node's own bridge is br0; name its ports otherwise, or leave them unnamed" : `'${name}' means every interface to the kernel's per-interface settings; use another name`);
       return false;
     }
     return true;
@@ -242,7 +252,12 @@ class Resolver {
         const ap: Path = typeof ispec === 'string' ? p : Array.isArray(ispec) ? [...p, k] : Array.isArray(ispec.addresses) ? [...p, 'addresses', k] : [...p, 'addresses'];
         const cidr = parseCidr(text);
         if (!cidr) {
-          this.problem(ap, `'${text}' is not a valid address with prefix length`, text.includes('/') ? 'check the address and the length (0-32 for IPv4, 0-128 for IPv6)' : `add the prefix length, e.g. ${text}/24`);
+          this.problem(ap, `'${shown(text)}' is not a valid address with prefix length`, text.includes('/') ? 'write IPv4 as four decimal numbers without leading zeros (10.0.0.1/24), IPv6 without a zone (2001:db8::1/64); the length is 0-32 or 0-128' : `add the prefix length, e.g. ${shown(text)}/24`);
+          return;
+        }
+        const why = notAnInterfaceAddress(cidr);
+        if (why) {
+          this.problem(ap, `'${text}' cannot be an interface address: ${why}`, 'give the interface a unicast address such as 10.0.0.1/24 or 2001:db8::1/64');
           return;
         }
         const owner = this.addressOwner.get(cidr.address);
@@ -264,9 +279,16 @@ class Resolver {
       const v = spec.forwarding ? '1' : '0';
       c.sysctl.push(['net.ipv4.ip_forward', v], ['net.ipv6.conf.all.forwarding', v]);
     }
-    for (const [key, value] of Object.entries(spec.sysctl ?? {})) {
-      if (!SYSCTL_KEY.test(key) || key.includes('..')) this.problem([...base, 'sysctl', key], `sysctl '${key}' is not allowed`, 'only net.* keys can be set: they are the ones private to a namespace', true);
-      else c.sysctl.push([key, typeof value === 'boolean' ? (value ? '1' : '0') : String(value)]);
+    for (const [key, raw] of Object.entries(spec.sysctl ?? {})) {
+      const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
+      const p = [...base, 'sysctl', key];
+      if (!SYSCTL_KEY.test(key)) this.problem(p, `sysctl '${shown(key)}' is not allowed`, "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter", true);
+      else if (!SYSCTL_VALUE.test(value)) this.problem(p, `sysctl ${key}: value '${shown(value)}' is not valid`, "a value is one or more words of letters, digits and . : , / + - _ separated by single spaces, e.g. 1 or '4096 131072 6291456'");
+      else {
+        const dotted = dottedIface(key, view);
+        if (dotted) this.problem(p, `sysctl '${key}' writes interface '${dotted}' with dots`, `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`, true);
+        else c.sysctl.push([key, value]);
+      }
     }
     (spec.routes ?? []).forEach((text, k) => {
       const r = checkRoute(text, view);
@@ -278,13 +300,18 @@ class Resolver {
       for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${text}': ${e.message}`, e.hint);
       c.rules.push({ args: r.args, text, at: this.at([...base, 'rules', k]) });
     });
-    if (spec.nftables !== undefined) c.nftables = { text: spec.nftables, at: this.at([...base, 'nftables']) };
+    if (spec.nftables !== undefined) {
+      const why = nftProblem(spec.nftables);
+      if (why) this.problem([...base, 'nftables'], `nftables: ${why.message}`, why.hint);
+      else c.nftables = { text: spec.nftables, at: this.at([...base, 'nftables']) };
+    }
     (spec.masquerade ?? []).forEach((ifname, k) => {
       if (!view.interfaces.has(ifname) || ifname === 'lo') this.problem([...base, 'masquerade', k], `cannot masquerade out of '${ifname}': node '${node}' has no such interface`, suggest(ifname, [...view.interfaces.keys()].filter((n) => n !== 'lo'), 'interfaces'));
       else c.masquerade.push(ifname);
     });
     (spec.services ?? []).forEach((s, k) => {
       const argv = typeof s.command === 'string' ? splitWords(s.command) : s.command;
+      if (!this.checkCommand(argv, [...base, 'services', k, 'command'])) return;
       if (c.services.some((o) => o.name === s.name)) this.problem([...base, 'services', k, 'name'], `service '${s.name}' is declared twice in node '${node}'`);
       c.services.push({ name: s.name, argv, at: this.at([...base, 'services', k]) });
     });
@@ -300,6 +327,7 @@ class Resolver {
       const base: Path = ['stages', i];
       const rs = asRecord(raw);
       if (typeof rs.name === 'string') {
+        if (CONTROL.test(rs.name)) this.problem([...base, 'name'], `stage name '${shown(rs.name)}' contains a line break or control character`, 'a stage name is one line of text');
         if (seen.has(rs.name)) this.problem([...base, 'name'], `stage name '${rs.name}' is used twice`, 'give each stage its own name; --stage selects by name');
         seen.add(rs.name);
       }
@@ -333,6 +361,9 @@ class Resolver {
     }
     const probe = probes[0]!;
     const pr = asRecord(rt[probe]);
+    if (typeof rt.name === 'string' && CONTROL.test(rt.name)) this.problem([...path, 'name'], `test name '${shown(rt.name)}' contains a line break or control character`, 'a test name is one line of text');
+    if (probe === 'exec' && (typeof pr.command === 'string' || Array.isArray(pr.command)))
+      this.checkCommand(typeof pr.command === 'string' ? splitWords(pr.command) : pr.command.map(String), [...path, probe, 'command']);
     for (const key of probe === 'route' ? ['node'] as const : ['from', 'node'] as const) // a route probe's from is an address
       if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key] as string))
         this.problem([...path, probe, key], `test names unknown node '${pr[key]}'`, suggest(pr[key] as string, [...this.nodeNames], 'nodes'));
@@ -354,6 +385,19 @@ class Resolver {
     return { name: t.name, probe, spec: pr, expect: t.expect ?? {}, requires: t.requires ?? [], at: this.at(path) };
   }
 
+  /** A command (service or exec test): a program to run, not an empty line. */
+  private checkCommand(argv: string[], path: Path): boolean {
+    if (!argv.length || !argv[0]!.trim()) {
+      this.problem(path, 'command is empty', 'name the program to run and its arguments, e.g. sleep 3600');
+      return false;
+    }
+    if (argv.some((a) => a.includes('\u0000'))) {
+      this.problem(path, 'command contains a NUL character', 'remove it');
+      return false;
+    }
+    return true;
+  }
+
   /** A reference to a node, or node:interface, in a test. */
   private checkRef(ref: string, path: Path, needIface: boolean, key = false): void {
     const [node, iface] = ref.split(':') as [string, string | undefined];
@@ -363,6 +407,12 @@ class Resolver {
     if (iface !== undefined && view && !view.interfaces.has(iface))
       this.problem(path, `node '${node}' has no interface '${iface}'`, suggest(iface, [...view.interfaces.keys()], 'interfaces'), key);
   }
+}
+
+/** The interface a per-interface sysctl key names with dots (net.ipv4.conf.eth0.100.rp_filter), if any. */
+function dottedIface(key: string, view: NodeView): string | undefined {
+  const m = /^net\.ipv[46]\.(conf|neigh)\.(.+)\.[^.]+$/.exec(key);
+  return m && m[2]!.includes('.') && view.interfaces.has(m[2]!) ? m[2] : undefined;
 }
 
 function linkMtu(links: LinkModel[], node: string, iface: string): number | undefined {

@@ -1,14 +1,14 @@
 // The lab file format v1 as a zod schema: the single source for validation,
 // TypeScript types and the published JSON Schema (schema/nslab-lab.schema.json).
 import { z } from 'zod';
+import { LAB_NAME, NODE_NAME, SERVICE_NAME } from './grammar.js';
 
-const NAME = /^[a-z][a-z0-9_-]*$/;
 const str = (description: string) => z.string().describe(description);
 
-export const LabName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, {
+export const LabName = z.string().regex(LAB_NAME, {
   error: 'lab name must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit',
-}).describe('Lab name; namespaces are called nslab-<name>-<node>');
-export const NodeName = z.string().regex(NAME, { error: 'node names use a-z, 0-9, _ and -, starting with a letter' });
+}).describe('Lab name; namespaces are called nslab-<name>.<node>');
+export const NodeName = z.string().regex(NODE_NAME, { error: 'node names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' });
 
 const Address = str('An address with its prefix length, e.g. 192.168.1.220/24 or 2001:db8::1/64');
 const Addresses = z.union([Address, z.array(Address)], { error: 'expected an address such as 10.0.0.1/24, or a list of them' });
@@ -26,7 +26,7 @@ export const InterfaceSpec = z.union([Address, z.array(Address), InterfaceObject
 const SysctlValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a sysctl value is a string, number or boolean' });
 
 export const Service = z.strictObject({
-  name: z.string().regex(NAME, { error: 'service names use a-z, 0-9, _ and -' }),
+  name: z.string().regex(SERVICE_NAME, { error: 'service names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' }),
   command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' })
     .describe('Program and arguments; split into words, never given to a shell'),
 });
@@ -57,9 +57,10 @@ export const ApplySpec = z.strictObject({
 });
 
 const Endpoint = z.string().regex(/^[^\s:]+(:[^\s:]+)?$/, { error: 'an endpoint is written node:interface' });
-const Rate = z.string().regex(/^\d+(\.\d+)?([kmgt]?bit|[kmgt]?bps)$/i, { error: 'rate is a tc rate such as 10mbit or 500kbit' });
-const Duration = z.string().regex(/^\d+(\.\d+)?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' });
-const Percent = z.string().regex(/^\d+(\.\d+)?%$/, { error: 'loss is a percentage such as 1%' });
+// tc's own units; a rate of zero passes nothing (tbf refuses it), a loss over 100% means nothing
+const Rate = z.string().regex(/^(?=[\d.]*[1-9])\d{1,12}(\.\d{1,6})?([kmgt]?bit|[kmgt]?bps)$/i, { error: 'rate is a tc rate above zero, such as 10mbit or 500kbit' });
+const Duration = z.string().regex(/^\d{1,9}(\.\d{1,6})?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' });
+const Percent = z.string().regex(/^(100(\.0+)?|\d{1,2}(\.\d{1,6})?)%$/, { error: 'loss is a percentage from 0% to 100%, such as 1%' });
 
 export const LinkObject = z.strictObject({
   endpoints: z.tuple([Endpoint, Endpoint], { error: 'endpoints is a list of two node:interface' }),

@@ -1,4 +1,5 @@
 // Renders a plan as a plain shell script a learner could run by hand, or as JSON.
+import { oneLine } from '../errors.js';
 import type { Plan, Step } from './step.js';
 
 const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
@@ -12,15 +13,27 @@ export function stepCommand(s: Step): string {
     case 'ip': return s.ns ? `ip -n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
     case 'tc': return `tc -n ${s.ns} ${q(s.args)}`;
     case 'sysctl': return `ip netns exec ${s.ns} sysctl -q -w ${q(s.args)}`;
-    case 'nft': return `ip netns exec ${s.ns} nft ${q(s.args)} <<'EOF'\n${s.input?.trimEnd() ?? ''}\nEOF`;
+    case 'nft': {
+      // a here-document ends at a line equal to its delimiter: pick one the ruleset does not contain
+      const text = s.input?.trimEnd() ?? '';
+      const lines = new Set(text.split('\n'));
+      let end = 'EOF';
+      while (lines.has(end)) end += '_';
+      return `ip netns exec ${s.ns} nft ${q(s.args)} <<'${end}'\n${text}\n${end}`;
+    }
     case 'service': return `ip netns exec ${s.ns} ${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
   }
+}
+
+function comment(text: string): string {
+  return `# ${oneLine(text)}`;
 }
 
 export function renderScript(plan: Plan): string {
   const out = [
     '#!/bin/sh',
-    `# nslab plan for lab '${plan.lab}' (${plan.file})${plan.stages.length ? `, stages: ${plan.stages.join(', ')}` : ''}`,
+    // lab content in a comment stays on its line (a newline in a name would start a command)
+    comment(`nslab plan for lab '${plan.lab}' (${plan.file})${plan.stages.length ? `, stages: ${plan.stages.join(', ')}` : ''}`),
     '# The root namespace only gets `ip netns add` and veths created directly inside the lab namespaces.',
     'set -e',
   ];
@@ -28,12 +41,12 @@ export function renderScript(plan: Plan): string {
   for (const s of plan.steps) {
     const title = s.phase === 'create' ? 'namespaces and links' : s.phase === 'services' ? 'services' : `node ${s.node}`;
     if (title !== section) {
-      out.push('', `# ${title}`);
+      out.push('', comment(title));
       section = title;
     }
     out.push(stepCommand(s));
   }
-  out.push('', `# tear down: ${plan.namespaces.map((n) => `ip netns del ${n.ns}`).join('; ')}`, '');
+  out.push('', comment(`tear down: ${plan.namespaces.map((n) => `ip netns del ${n.ns}`).join('; ')}`), '');
   return out.join('\n');
 }
 
