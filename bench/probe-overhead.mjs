@@ -4,14 +4,15 @@
 // with nsenter; and the wall time of `nslab test` on the bundled labs.
 // Needs root and a built dist/. Usage: node bench/probe-overhead.mjs [runs=5]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const runs = Number(process.argv[2] ?? 5);
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-probe-'));
-process.env.NSLAB_STATE_DIR = join(dir, 'state');
+// a private state directory on tmpfs, as /run/nslab is (nslab's scratch files live there)
+process.env.NSLAB_STATE_DIR = mkdtempSync('/dev/shm/nslab-bench-state-');
 const { loadLab } = await import(join(root, 'dist/lab/resolve.js'));
 const { Lab } = await import(join(root, 'dist/engine/lab.js'));
 const { PROBES } = await import(join(root, 'dist/probes/index.js'));
@@ -54,3 +55,4 @@ const out = { date: new Date().toISOString(), runs, barePingMs: median(bare), pr
 console.log(`3-ping probe on a 5-node lab: bare ${out.barePingMs.toFixed(0)} ms, with captures in all 5 nodes ${out.probePingMs.toFixed(0)} ms: overhead ${out.overheadMs.toFixed(0)} ms (medians of ${runs})`);
 console.log(`nslab test labs/: ${out.nslabTestLabsMs.toFixed(0)} ms wall`);
 writeFileSync(new URL('./results-probe-overhead.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+rmSync(process.env.NSLAB_STATE_DIR, { recursive: true, force: true });

@@ -5,7 +5,7 @@
 // `ip -n NS -batch` per namespace, two at a time. Needs root; prints a table and
 // writes bench/results-up-down.json. Usage: node bench/up-down.mjs [runs=3] [sizes=10,50,200]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +13,8 @@ const runs = Number(process.argv[2] ?? 3);
 const sizes = (process.argv[3] ?? '10,50,200').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
 const cli = new URL('../dist/bin/main.js', import.meta.url).pathname;
-const env = { ...process.env, NSLAB_STATE_DIR: join(dir, 'state') };
+// a private state directory on tmpfs, as /run/nslab is (nslab's scratch files live there)
+const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench-state-') };
 const addr = (i, host) => `10.${Math.floor(i / 250)}.${i % 250}.${host}`;
 
 function chain(n) {
@@ -77,3 +78,4 @@ for (const r of results)
   console.log(`${String(r.nodes).padStart(5)}  ${r.nslabUpMs.toFixed(0).padStart(8)}  ${r.baselineUpMs.toFixed(0).padStart(11)}  ${r.ratio.toFixed(2).padStart(5)}  ${r.nslabDownMs.toFixed(0).padStart(10)}  ${r.baselineDownMs.toFixed(0).padStart(13)}`);
 console.log(`nslab --version: ${out.versionMs.toFixed(0)} ms`);
 writeFileSync(new URL('./results-up-down.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+rmSync(env.NSLAB_STATE_DIR, { recursive: true, force: true });

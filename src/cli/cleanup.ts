@@ -58,7 +58,11 @@ export async function run(patterns: string[] = []): Promise<number> {
     }
   }
   const recorded = new Set(states.map((s) => s.instance));
-  const unknown = present.filter((ns) => { const p = parseNsName(ns); return !parseProbeNsName(ns) && (!p || (!recorded.has(p.instance) && wanted(p.instance))); });
+  const unknown = present.filter((ns) => {
+    if (parseProbeNsName(ns)) return false;
+    const p = parseNsName(ns);
+    return p ? !recorded.has(p.instance) && wanted(p.instance) : !patterns.length;
+  });
   if (unknown.length)
     say(`left alone: ${unknown.length} nslab namespaces that no record in ${stateDir()} proves dead: ${unknown.slice(0, 10).join(' ')}${unknown.length > 10 ? ' …' : ''}\n` +
       '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)');

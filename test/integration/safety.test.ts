@@ -1,0 +1,175 @@
+// A good neighbour on a shared machine: nslab touches only what it can prove it
+// owns. Every test here creates its own labs (unique names), uses the default
+// state directory the way users do, and cleans up only by its own names.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Lab } from '../../src/engine/lab.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import { CLI, cli, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+
+function labFile(text: string): string {
+  const f = join(tempDir(), 'lab.yaml');
+  writeFileSync(f, text);
+  return f;
+}
+
+const pair = (name: string, a = 'a', b = 'b', extra = '') =>
+  labFile(`name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`);
+
+/** Pids of processes whose command line contains this word. */
+function pidsWith(word: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x)))
+    try { if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(word)) out.push(Number(d)); } catch { /* gone */ }
+  return out;
+}
+
+/** Processes living in one of these network namespaces (by inode). */
+function processesInInodes(inodes: Set<number>): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x)))
+    try { const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${d}/ns/net`)); if (m && inodes.has(Number(m[1]))) out.push(Number(d)); } catch { /* gone */ }
+  return out;
+}
+
+const pingOk = (instance: string, node: string, to: string) => cli(['exec', instance, node, '--', 'ping', '-c1', '-W2', to]).code === 0;
+
+describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
+  it('a lab left up on purpose survives cleanup, even one that names it', () => {
+    const name = `bys${uid()}`;
+    expect(cli(['up', pair(name)]).code).toBe(0);
+    try {
+      const r = cli(['cleanup', name, `${name}*`]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/nothing to clean up/);
+      expect(namespaces(`nslab-${name}.`)).toHaveLength(2);
+      expect(pingOk(name, 'a', '10.9.0.2')).toBe(true);
+    } finally {
+      expect(cli(['down', name]).code).toBe(0);
+    }
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+  });
+
+  it('a lab owned by a live process survives cleanup and down --all', async () => {
+    const name = `live${uid()}`;
+    const lab = await Lab.up(loadLab(pair(name)), { status: 'testing' }); // owned by this (live) test process
+    try {
+      expect(cli(['cleanup', name]).stdout).toMatch(/nothing to clean up/);
+      expect(cli(['down', '--all']).stdout).toMatch(new RegExp(`left alone: lab '${name}'`));
+      expect(namespaces(`nslab-${name}.`)).toHaveLength(2);
+    } finally {
+      await lab.down();
+    }
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+  });
+
+  it('two labs whose lab and node names would run together get distinct namespaces', () => {
+    const u = uid();
+    // before: lab 'coll' + node 'x-y' and lab 'coll-x' + node 'y' both became nslab-coll-x-y
+    const one = pair(`coll${u}`, 'x-y', 'z');
+    const two = pair(`coll${u}-x`, 'y', 'z');
+    expect(cli(['up', one]).code).toBe(0);
+    try {
+      const r = cli(['up', two]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(namespaces(`nslab-coll${u}.`).sort()).toEqual([`nslab-coll${u}.x-y`, `nslab-coll${u}.z`]);
+      expect(namespaces(`nslab-coll${u}-x.`).sort()).toEqual([`nslab-coll${u}-x.y`, `nslab-coll${u}-x.z`]);
+      expect(cli(['down', `coll${u}-x`]).code).toBe(0);
+      expect(pingOk(`coll${u}`, 'x-y', '10.9.0.2')).toBe(true);
+    } finally {
+      cli(['down', `coll${u}-x`]);
+      expect(cli(['down', `coll${u}`]).code).toBe(0);
+    }
+  });
+
+  it('an instance up under another state directory is refused, and its namespaces are left alone', () => {
+    const name = `other${uid()}`;
+    const file = pair(name);
+    const elsewhere = { NSLAB_STATE_DIR: tempDir() };
+    expect(cli(['up', file], elsewhere).code).toBe(0);
+    try {
+      const r = cli(['up', file]); // the default state directory has no record of it
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/already exists/);
+      expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
+      expect(namespaces(`nslab-${name}.`)).toHaveLength(2);
+      const c = cli(['cleanup', name]); // no record here proves it dead: listed, not removed
+      expect(c.stdout).toMatch(/left alone: 2 nslab namespaces/);
+      expect(namespaces(`nslab-${name}.`)).toHaveLength(2);
+    } finally {
+      expect(cli(['down', name], elsewhere).code).toBe(0);
+    }
+  });
+
+  it('a planted or damaged state file is never acted on', async () => {
+    const u = uid();
+    const victimNs = `nslab-victim${u}.n`;
+    sh(['ip', 'netns', 'add', victimNs]);
+    const victim = spawn('sleep', [`7${u.replace(/\D/g, '').padEnd(5, '1').slice(0, 5)}`], { stdio: 'ignore' });
+    const inst = `plant${u}`;
+    const file = join(STATE_DIR, `${inst}.json`);
+    try {
+      // a record that names a namespace its instance does not yield, a foreign pid, and a dead owner
+      writeFileSync(file, JSON.stringify({
+        version: 1, instance: inst, lab: inst, file: '/dev/null', status: 'creating', owner: { pid: 999999, start: '1' },
+        createdAt: new Date().toISOString(), namespaces: [{ node: 'n', ns: victimNs }], services: [{ node: 'n', name: 's', pid: victim.pid, start: '1', log: '/etc/passwd' }],
+        stages: [], logDir: join(STATE_DIR, 'logs', inst),
+      }), { mode: 0o600 });
+      const c = cli(['cleanup', inst]);
+      expect(c.stdout).toMatch(/ignored .*not a valid nslab record/);
+      expect(cli(['down', inst]).code).toBe(2);
+      expect(namespaces(victimNs)).toEqual([victimNs]);
+      expect(victim.exitCode).toBeNull();
+      expect(existsSync(file)).toBe(true); // not ours to delete either
+      // names are names, never paths into the state directory
+      const evil = cli(['down', '../../../../tmp/evil']);
+      expect(evil.code).toBe(2);
+      expect(evil.stderr).toMatch(/neither a lab file nor a lab or instance name/);
+    } finally {
+      victim.kill();
+      sh(['rm', '-f', file]);
+      sh(['ip', 'netns', 'del', victimNs]);
+    }
+  });
+});
+
+describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its namespaces', () => {
+  it('down stops a service that forks and daemonizes, not only the pid it started', () => {
+    const name = `fork${uid()}`;
+    const tag = `86${Math.floor(Math.random() * 9000 + 1000)}`;
+    const svc = `, services: [{ name: d, command: [sh, -c, "setsid sleep ${tag}1 & sleep ${tag}2 & exec sleep ${tag}3"] }]`;
+    expect(cli(['up', pair(name, 'a', 'b', svc)]).code).toBe(0);
+    const words = [`${tag}1`, `${tag}2`, `${tag}3`];
+    for (let t = 0; t < 50 && words.some((w) => !pidsWith(w).length); t++) sh(['sleep', '0.05']);
+    expect(words.map((w) => pidsWith(w).length)).toEqual([1, 1, 1]);
+    expect(cli(['down', name]).code).toBe(0);
+    expect(words.flatMap(pidsWith)).toEqual([]);
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+  });
+
+  it('SIGKILL of nslab test in the middle of a probe, then cleanup of that instance: no namespace, process or scratch file left', async () => {
+    const name = `kt${uid()}`;
+    const file = labFile(`name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.9.0.1/24 } }\n  b: { interfaces: { eth0: 10.9.0.2/24 }, nftables: "table inet f {\\n chain i {\\n type filter hook input priority 0;\\n tcp dport 4444 drop\\n }\\n}\\n" }\nlinks: [a:eth0 b:eth0]\n` +
+      `stages:\n  - name: s\n    tests:\n      - { name: slow, tcp: { from: a, to: 10.9.0.2, port: 4444, timeout: 20s }, expect: { connected: timeout } }\n`);
+    const child: ChildProcess = spawn('node', [CLI, 'test', file], { stdio: 'ignore' });
+    // wait until the probe runs: a listener process is inside the lab's node b
+    let inodes = new Set<number>();
+    for (let t = 0; t < 300; t++) {
+      const ns = namespaces(`nslab-${name}.`);
+      inodes = new Set(ns.map((n) => statSync(`/run/netns/${n}`).ino));
+      if (ns.length === 2 && processesInInodes(inodes).length >= 3) break; // listener, client, captures
+      await sleep(20);
+    }
+    expect(processesInInodes(inodes).length).toBeGreaterThanOrEqual(3);
+    child.kill('SIGKILL');
+    await new Promise((res) => child.on('exit', res));
+    const instance = namespaces(`nslab-${name}.`)[0]!.split('.').slice(0, 2).join('.').slice('nslab-'.length);
+    const r = cli(['cleanup', instance]);
+    expect(r.stdout).toMatch(new RegExp(`removed lab '${instance}'`));
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(processesInInodes(inodes)).toEqual([]);
+    expect(existsSync(join(STATE_DIR, `${instance}.json`))).toBe(false);
+  }, 30_000);
+});
