@@ -52,15 +52,21 @@ describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
   });
 
-  it('a lab owned by a live process survives cleanup and down --all', async () => {
+  it('a lab owned by a live process survives cleanup, and down --all of its state directory', async () => {
     const name = `live${uid()}`;
+    // its own state directory: `down --all` in the default one would take down every lab left up on this machine
+    const dir = tempDir();
+    const saved = process.env.NSLAB_STATE_DIR;
+    process.env.NSLAB_STATE_DIR = dir;
     const lab = await Lab.up(loadLab(pair(name)), { status: 'testing' }); // owned by this (live) test process
     try {
-      expect(cli(['cleanup', name]).stdout).toMatch(/nothing to clean up/);
-      expect(cli(['down', '--all']).stdout).toMatch(new RegExp(`left alone: lab '${name}'`));
+      expect(cli(['cleanup', name], { NSLAB_STATE_DIR: dir }).stdout).toMatch(/nothing to clean up/);
+      expect(cli(['down', '--all'], { NSLAB_STATE_DIR: dir }).stdout).toMatch(new RegExp(`left alone: lab '${name}'`));
       expect(namespaces(`nslab-${name}.`)).toHaveLength(2);
     } finally {
       await lab.down();
+      process.env.NSLAB_STATE_DIR = saved;
+      if (saved === undefined) delete process.env.NSLAB_STATE_DIR;
     }
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
   });
