@@ -18,7 +18,7 @@ export function batchesOf(steps: Step[]): { root: Batch[]; perNs: Map<string, Ba
     assertInert(s);
     const list = s.ns === null ? root : perNs.get(s.ns) ?? perNs.set(s.ns, []).get(s.ns)!;
     const last = list[list.length - 1];
-    if (last && (s.tool === 'ip' || s.tool === 'tc' || s.tool === 'sysctl') && last.steps[0]!.tool === s.tool) {
+    if (last && (s.tool === 'ip' || s.tool === 'tc' || s.tool === 'sysctl') && last.steps[0]!.tool === s.tool && last.steps[0]!.family === s.family) {
       last.steps.push(s);
       if (s.tool === 'sysctl') last.argv.push(...s.args);
       else last.input += s.args.join(' ') + '\n';
@@ -32,7 +32,8 @@ export function batchesOf(steps: Step[]): { root: Batch[]; perNs: Map<string, Ba
 function newBatch(s: Step): Batch {
   const b = { ns: s.ns, node: s.node, steps: [s] };
   switch (s.tool) {
-    case 'ip': return { ...b, argv: s.ns ? ['ip', '-n', s.ns, '-batch', '-'] : ['ip', '-batch', '-'], input: s.args.join(' ') + '\n' };
+    // `-6` cannot be written on a batch line: IPv6 rules and routes get batches of their own
+    case 'ip': return { ...b, argv: s.ns ? ['ip', ...(s.family === 6 ? ['-6'] : []), '-n', s.ns, '-batch', '-'] : ['ip', '-batch', '-'], input: s.args.join(' ') + '\n' };
     case 'tc': return { ...b, argv: ['tc', '-n', s.ns!, '-batch', '-'], input: s.args.join(' ') + '\n' };
     case 'sysctl': return { ...b, argv: ['sysctl', '-q', '-w', ...s.args] };
     default: return { ...b, argv: ['nft', ...s.args], input: s.input };

@@ -1,7 +1,7 @@
 // Per-namespace `ip -n NS -batch` / `tc -n NS -batch` processes started from a
 // small long-lived sh loop instead of from node: node's spawn costs ~1 ms of
 // main-thread time each (it forks a large process), which dominated `up` of big
-// labs. The loop's script is constant; it gets an index, a kind (ip, tc,
+// labs. The loop's script is constant; it gets an index, a kind (ip, ip6, tc,
 // sysctl or nft) and a namespace name that nslab validated, and the input
 // through a file.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -17,6 +17,7 @@ const SCRIPT = [
   '  [ -e "$0/stop" ] && break',
   '  case $kind in',
   '    ip|tc) "$kind" -n "$ns" -batch "$0/$i.in" ;;',
+  '    ip6) ip -6 -n "$ns" -batch "$0/$i.in" ;;',
   '    sysctl) nsenter --net="/run/netns/$ns" sysctl -q -p "$0/$i.in" ;;',
   '    nft) nsenter --net="/run/netns/$ns" nft -f "$0/$i.in" ;;',
   '  esac >"$0/$i.out" 2>"$0/$i.err"',
@@ -30,6 +31,8 @@ export function workerJob(cmd: Command): { kind: string; ns: string; input: stri
   const a = cmd.argv;
   if (!cmd.ns && a.length === 5 && (a[0] === 'ip' || a[0] === 'tc') && a[1] === '-n' && SAFE_NS.test(a[2]!) && a[3] === '-batch' && a[4] === '-')
     return { kind: a[0], ns: a[2]!, input: cmd.input ?? '' };
+  if (!cmd.ns && a.length === 6 && a[0] === 'ip' && a[1] === '-6' && a[2] === '-n' && SAFE_NS.test(a[3]!) && a[4] === '-batch' && a[5] === '-')
+    return { kind: 'ip6', ns: a[3]!, input: cmd.input ?? '' };
   if (cmd.ns && SAFE_NS.test(cmd.ns) && a[0] === 'sysctl' && a[1] === '-q' && a[2] === '-w')
     return { kind: 'sysctl', ns: cmd.ns, input: a.slice(3).join('\n') + '\n' };
   if (cmd.ns && SAFE_NS.test(cmd.ns) && a[0] === 'nft' && a[1] === '-f' && a[2] === '-' && a.length === 3)

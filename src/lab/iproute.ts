@@ -2,6 +2,12 @@
 // so users can paste their real configuration. They are tokenised and checked
 // here (never handed to a shell), and lab table names become numbers: table
 // names belong to the lab, and /etc/iproute2/rt_tables is a shared host file.
+//
+// Keywords are read the way iproute2 6.1 reads them (ip/iproute.c
+// iproute_modify, ip/iprule.c iprule_modify): some by exact word, most by
+// prefix ("prio" is priority, "proto" protocol, "lookup" table), in iproute2's
+// own order (in a rule, "t" is tun_id, not table). Each is rewritten to its
+// full spelling, so the plan shows what it means.
 import { parseAddress, parsePrefix, inSubnet, type Cidr, type Family } from './addr.js';
 import { BATCH_TOKEN, shown } from './grammar.js';
 import { suggest } from './suggest.js';
@@ -13,21 +19,53 @@ export interface NodeView {
 }
 
 export interface Checked {
-  args: string[]; // tokens with table names translated, ready for `ip route add ...`
+  args: string[]; // tokens with table names translated and keywords spelt out, ready for `ip route add ...`
   errors: { message: string; hint?: string }[];
+  /** The address family: from the addresses written, or `-4` / `-6` in front; IPv4 when nothing says. */
+  family: Family;
 }
 
 export const BUILTIN_TABLES: Record<string, number> = { default: 253, main: 254, local: 255 };
 const ROUTE_TYPES = ['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'anycast'];
-const ROUTE_VALUED = ['via', 'dev', 'src', 'table', 'metric', 'preference', 'priority', 'proto', 'protocol', 'scope', 'mtu',
-  'advmss', 'realm', 'realms', 'initcwnd', 'initrwnd', 'tos', 'dsfield', 'pref', 'expires', 'hoplimit', 'window', 'rtt',
-  'rttvar', 'ssthresh', 'cwnd', 'reordering', 'congctl', 'features', 'quickack', 'fastopen_no_cookie', 'nhid'];
-const ROUTE_FLAGS = ['onlink', 'pervasive'];
-const NEXTHOP_VALUED = ['via', 'dev', 'weight'];
-const RULE_VALUED = ['from', 'to', 'iif', 'oif', 'fwmark', 'tos', 'dsfield', 'priority', 'pref', 'preference', 'order',
-  'table', 'lookup', 'goto', 'realms', 'uidrange', 'ipproto', 'sport', 'dport', 'suppress_prefixlength',
-  'suppress_ifgroup', 'protocol', 'nat', 'map-to'];
-const RULE_FLAGS = ['not', 'l3mdev', 'nop', 'blackhole', 'prohibit', 'unreachable'];
+
+/** iproute2's matches(): the word is a non-empty prefix of the keyword. */
+const isPrefix = (word: string, keyword: string) => word.length > 0 && keyword.startsWith(word);
+
+type Spelling = [how: 'eq' | 'prefix', word: string, meaning: string];
+/** iproute_modify's chain, in order; `meaning` is the keyword nslab writes. */
+const ROUTE_KEYWORDS: Spelling[] = [
+  ['eq', 'src', 'src'], ['eq', 'as', 'as'], ['eq', 'via', 'via'], ['eq', 'from', 'from'], ['eq', 'tos', 'tos'], ['prefix', 'dsfield', 'dsfield'],
+  ['eq', 'expires', 'expires'], ['prefix', 'metric', 'metric'], ['prefix', 'priority', 'metric'], ['eq', 'preference', 'metric'],
+  ['eq', 'scope', 'scope'], ['eq', 'mtu', 'mtu'], ['eq', 'hoplimit', 'hoplimit'], ['eq', 'advmss', 'advmss'], ['prefix', 'reordering', 'reordering'],
+  ['eq', 'rtt', 'rtt'], ['eq', 'rto_min', 'rto_min'], ['prefix', 'window', 'window'], ['prefix', 'cwnd', 'cwnd'], ['prefix', 'initcwnd', 'initcwnd'],
+  ['prefix', 'initrwnd', 'initrwnd'], ['prefix', 'features', 'features'], ['prefix', 'quickack', 'quickack'], ['prefix', 'congctl', 'congctl'],
+  ['prefix', 'rttvar', 'rttvar'], ['prefix', 'ssthresh', 'ssthresh'], ['prefix', 'realms', 'realms'], ['eq', 'onlink', 'onlink'],
+  ['eq', 'nexthop', 'nexthop'], ['eq', 'nhid', 'nhid'], ['prefix', 'protocol', 'protocol'], ['prefix', 'table', 'table'], ['prefix', 'vrf', 'vrf'],
+  ['eq', 'dev', 'dev'], ['eq', 'oif', 'dev'], ['prefix', 'pref', 'pref'], ['eq', 'encap', 'encap'], ['eq', 'ttl-propagate', 'ttl-propagate'],
+  ['prefix', 'fastopen_no_cookie', 'fastopen_no_cookie'],
+];
+/** parse_one_nh's words inside a `nexthop`. */
+const NEXTHOP_KEYWORDS: Spelling[] = [['eq', 'via', 'via'], ['eq', 'dev', 'dev'], ['prefix', 'weight', 'weight'], ['eq', 'onlink', 'onlink'], ['prefix', 'realms', 'realms']];
+/** iprule_modify's chain, in order. */
+const RULE_KEYWORDS: Spelling[] = [
+  ['eq', 'not', 'not'], ['eq', 'from', 'from'], ['eq', 'to', 'to'], ['prefix', 'preference', 'priority'], ['prefix', 'order', 'priority'],
+  ['prefix', 'priority', 'priority'], ['eq', 'tos', 'tos'], ['prefix', 'dsfield', 'dsfield'], ['eq', 'fwmark', 'fwmark'], ['prefix', 'realms', 'realms'],
+  ['prefix', 'protocol', 'protocol'], ['prefix', 'tun_id', 'tun_id'], ['prefix', 'table', 'table'], ['eq', 'lookup', 'table'],
+  ['prefix', 'suppress_prefixlength', 'suppress_prefixlength'], ['eq', 'sup_pl', 'suppress_prefixlength'],
+  ['prefix', 'suppress_ifgroup', 'suppress_ifgroup'], ['eq', 'sup_group', 'suppress_ifgroup'], ['eq', 'dev', 'iif'], ['eq', 'iif', 'iif'],
+  ['eq', 'oif', 'oif'], ['eq', 'l3mdev', 'l3mdev'], ['eq', 'uidrange', 'uidrange'], ['eq', 'nat', 'nat'], ['prefix', 'map-to', 'nat'],
+  ['eq', 'ipproto', 'ipproto'], ['eq', 'sport', 'sport'], ['eq', 'dport', 'dport'],
+  // the rest is the rule's action: [type] goto N | nop | blackhole | unreachable | prohibit
+  ['prefix', 'goto', 'goto'], ['prefix', 'nop', 'nop'], ['eq', 'blackhole', 'blackhole'], ['eq', 'unreachable', 'unreachable'], ['eq', 'prohibit', 'prohibit'],
+];
+const NOT_SUPPORTED = ['as', 'rto_min', 'vrf', 'encap', 'ttl-propagate', 'tun_id', 'l3mdev', 'nat'];
+const ROUTE_FLAGS = ['onlink'];
+const RULE_FLAGS = ['not', 'nop', 'blackhole', 'unreachable', 'prohibit'];
+const LOCKABLE = ['mtu', 'hoplimit', 'advmss', 'reordering', 'rtt', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'congctl', 'rttvar', 'ssthresh'];
+
+function meaning(word: string, chain: Spelling[]): string | undefined {
+  return chain.find(([how, w]) => (how === 'eq' ? word === w : isPrefix(word, w)))?.[2];
+}
 
 const NUM = /^\d{1,10}$/;
 const HEX_OR_NUM = /^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/;
@@ -39,15 +77,15 @@ const RANGE = /^\d{1,10}(-\d{1,10})?$/;
  * batch metacharacters such as '#' or '\\', a different command than written).
  */
 const VALUE: Record<string, [RegExp, string]> = {
-  metric: [NUM, 'a number'], preference: [NUM, 'a number'], priority: [NUM, 'a number'], prio: [NUM, 'a number'], pref: [NUM, 'a number'],
-  order: [NUM, 'a number'], goto: [NUM, 'a rule priority'], weight: [/^([1-9]\d{0,2})$/, 'a weight from 1 to 256'],
+  metric: [NUM, 'a number'], priority: [NUM, 'a number'], goto: [NUM, 'a rule priority'], weight: [/^([1-9]\d{0,2})$/, 'a weight from 1 to 256'],
+  pref: [/^(low|medium|high)$/, 'low, medium or high (the IPv6 router preference; a route\'s metric is written metric)'],
   mtu: [NUM, 'a number'], advmss: [NUM, 'a number'], hoplimit: [NUM, 'a number'], initcwnd: [NUM, 'a number'], initrwnd: [NUM, 'a number'],
   window: [NUM, 'a number'], rtt: [/^\d{1,10}(s|ms|us)?$/, 'a time'], rttvar: [/^\d{1,10}(s|ms|us)?$/, 'a time'], ssthresh: [NUM, 'a number'],
   cwnd: [NUM, 'a number'], reordering: [NUM, 'a number'], expires: [NUM, 'seconds'], nhid: [NUM, 'a nexthop id'],
   quickack: [/^[01]$/, '0 or 1'], fastopen_no_cookie: [/^[01]$/, '0 or 1'], features: [/^ecn$/, 'ecn'], congctl: [/^[a-z][a-z0-9_]{0,15}$/, 'a congestion control name'],
-  proto: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'], protocol: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'],
+  protocol: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'],
   scope: [/^(host|link|global|universe|site|nowhere|\d{1,3})$/, 'host, link, global, site, nowhere or a number'],
-  realm: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'], realms: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'],
+  realms: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'],
   tos: [HEX_OR_NUM, 'a number (decimal or 0x hex)'], dsfield: [HEX_OR_NUM, 'a number (decimal or 0x hex)'],
   fwmark: [/^(0x[0-9a-fA-F]{1,8}|\d{1,10})(\/(0x[0-9a-fA-F]{1,8}|\d{1,10}))?$/, 'a mark, optionally /mask (decimal or 0x hex)'],
   uidrange: [/^\d{1,10}-\d{1,10}$/, 'a range of user ids such as 1000-1999'],
@@ -75,7 +113,7 @@ function tableId(name: string, view: NodeView, errors: Checked['errors']): strin
   }
   const id = view.tables.get(name) ?? BUILTIN_TABLES[name];
   if (id === undefined) {
-    errors.push({ message: `table '${name}' is not declared in this node`, hint: `declare it under tables, e.g. tables: { ${name}: 201 }` });
+    errors.push({ message: `table '${shown(name)}' is not declared in this node`, hint: `declare it under tables, e.g. tables: { ${shown(name, 20)}: 201 }` });
     return name;
   }
   return String(id);
@@ -83,7 +121,7 @@ function tableId(name: string, view: NodeView, errors: Checked['errors']): strin
 
 function checkDev(dev: string, view: NodeView, errors: Checked['errors']): void {
   if (!view.interfaces.has(dev))
-    errors.push({ message: `interface '${dev}' does not exist in this node`, hint: suggest(dev, [...view.interfaces.keys()], 'interfaces') });
+    errors.push({ message: `interface '${shown(dev)}' does not exist in this node`, hint: suggest(dev, [...view.interfaces.keys()], 'interfaces') });
 }
 
 function nodeHasAddress(address: string, view: NodeView): boolean {
@@ -96,9 +134,29 @@ function onConnectedSubnet(gw: string, dev: string | undefined, view: NodeView):
   return false;
 }
 
-/** Checks one route written as after `ip route add`. */
-export function checkRoute(text: string, view: NodeView): Checked & { family?: Family; dests: string[] } {
+/** Tracks the family the addresses of one line imply, and reports a mix. */
+class FamilyOf {
+  stated?: Family;
+  seen?: Family;
+  constructor(toks: string[]) {
+    if (toks[0] === '-4' || toks[0] === '-6') this.stated = toks.shift() === '-6' ? 6 : 4;
+  }
+  add(f: Family, what: string, errors: Checked['errors']): void {
+    const want = this.stated ?? this.seen;
+    if (want && want !== f) errors.push({ message: `${what} is IPv${f}, but the ${this.stated ? "line's -" + this.stated : 'rest of the line'} is IPv${want}`, hint: 'a route or rule is of one address family' });
+    this.seen ??= f;
+  }
+  get family(): Family { return this.stated ?? this.seen ?? 4; }
+}
+
+const unknown = (kind: string, kw: string, chain: Spelling[]) => ({
+  message: `unknown ${kind} keyword '${shown(kw)}'`, hint: suggest(kw, [...new Set(chain.map((s) => s[1]))].filter((w) => !NOT_SUPPORTED.includes(w)), 'keywords'),
+});
+
+/** Checks one route written as after `ip route add` (or `ip -6 route add`, with `-6` in front). */
+export function checkRoute(text: string, view: NodeView): Checked & { dests: string[] } {
   const toks = tokenize(text);
+  const fam = new FamilyOf(toks);
   const errors: Checked['errors'] = [];
   const args: string[] = [];
   let i = 0;
@@ -110,72 +168,81 @@ export function checkRoute(text: string, view: NodeView): Checked & { family?: F
   let dev: string | undefined;
   let inNexthop: { via?: string; dev?: string } | undefined;
 
+  if (toks[i] === 'to') i++;
   if (toks[i] && ROUTE_TYPES.includes(toks[i]!)) { type = toks[i]!; args.push(toks[i++]!); }
-  if (toks[i] === 'to') args.push(toks[i++]!);
   const dest = toks[i];
   if (dest === undefined) {
     errors.push({ message: 'route has no destination', hint: "write it as after 'ip route add', e.g. 'default via 10.0.0.1'" });
-    return { args, errors, dests: [] };
+    return { args, errors, family: fam.family, dests: [] };
   }
-  if (dest === 'default') isDefault = true;
+  if (['default', 'all', 'any'].includes(dest)) isDefault = true;
   else {
     prefix = parsePrefix(dest);
-    if (!prefix) errors.push({ message: `'${dest}' is not a valid destination prefix`, hint: "use an address with its length, e.g. 10.1.0.0/16, or 'default'" });
+    if (!prefix) errors.push({ message: `'${shown(dest)}' is not a valid destination prefix`, hint: "use an address with its length, e.g. 10.1.0.0/16, or 'default'" });
+    else fam.add(prefix.family, `destination ${dest}`, errors);
   }
-  args.push(toks[i++]!);
-  let family: Family | undefined = prefix?.family;
+  args.push(isDefault ? 'default' : dest);
+  i++;
   const finishNexthop = () => {
     if (inNexthop?.via) gateways.push({ via: inNexthop.via, dev: inNexthop.dev });
     inNexthop = undefined;
   };
   while (i < toks.length) {
-    const kw = toks[i]!;
-    if (kw === 'nexthop') { finishNexthop(); inNexthop = {}; args.push(toks[i++]!); continue; }
-    const valued = inNexthop ? NEXTHOP_VALUED : ROUTE_VALUED;
-    if (ROUTE_FLAGS.includes(kw) || (kw === 'onlink' && inNexthop)) { if (kw === 'onlink') onlink = true; args.push(toks[i++]!); continue; }
-    if (!valued.includes(kw)) {
-      errors.push({ message: `unknown route keyword '${kw}'${inNexthop ? ' in nexthop' : ''}`, hint: suggest(kw, [...valued, ...ROUTE_FLAGS, 'nexthop'], 'keywords') });
-      return { args: [...args, ...toks.slice(i)], errors, family, dests: [] }; // the rest cannot be aligned to keywords
+    const word = toks[i]!;
+    const chain = inNexthop ? NEXTHOP_KEYWORDS : ROUTE_KEYWORDS;
+    const kw = meaning(word, chain) ?? (inNexthop ? meaning(word, ROUTE_KEYWORDS) : undefined);
+    if (kw === 'nexthop') { finishNexthop(); inNexthop = {}; args.push(kw); i++; continue; }
+    if (kw && inNexthop && !NEXTHOP_KEYWORDS.some((s) => s[2] === kw)) { finishNexthop(); continue; } // a route keyword after the nexthops
+    if (kw && ROUTE_FLAGS.includes(kw)) { onlink = true; args.push(kw); i++; continue; }
+    if (!kw || NOT_SUPPORTED.includes(kw)) {
+      errors.push(kw ? { message: `route keyword '${kw}' is not supported by nslab` } : unknown(inNexthop ? 'nexthop' : 'route', word, chain));
+      return { args: [...args, ...toks.slice(i)], errors, family: fam.family, dests: [] }; // the rest cannot be aligned to keywords
     }
-    const value = toks[i + 1];
-    if (value === undefined) { errors.push({ message: `'${kw}' needs a value` }); args.push(toks[i++]!); continue; }
-    let out = value;
+    let value = toks[i + 1];
+    if (value === undefined) { errors.push({ message: `'${kw}' needs a value` }); args.push(kw); i++; continue; }
+    i += 2;
     if (kw === 'via') {
-      let v = value;
-      if (v === 'inet' || v === 'inet6') { args.push(kw, v); i++; v = toks[i + 1] ?? ''; }
-      const a = parseAddress(v);
-      if (!a) errors.push({ message: `gateway '${v}' is not a valid address` });
+      if (value === 'inet' || value === 'inet6') { // `via inet6 ADDR`: the gateway's family, stated
+        fam.add(value === 'inet6' ? 6 : 4, `via ${value}`, errors);
+        value = toks[i++] ?? '';
+      }
+      const a = parseAddress(value);
+      if (!a) errors.push({ message: `gateway '${shown(value)}' is not a valid address` });
       else {
-        if (family && a.family !== family) errors.push({ message: `gateway ${v} is not of the destination's address family` });
-        family ??= a.family;
+        // an IPv6 gateway for an IPv4 route is valid (RFC 5549), but only with the family written: keep it simple
+        fam.add(a.family, `gateway ${value}`, errors);
         if (inNexthop) inNexthop.via = a.address; else gateways.push({ via: a.address });
       }
-      out = v;
     } else if (kw === 'dev') {
       checkDev(value, view, errors);
       if (inNexthop) inNexthop.dev = value; else dev = value;
     } else if (kw === 'src') {
       const a = parseAddress(value);
-      if (!a) errors.push({ message: `source '${value}' is not a valid address` });
-      else if (!nodeHasAddress(a.address, view))
-        errors.push({ message: `source ${value} is not an address of this node`, hint: 'the kernel only accepts a local address as src; add it to an interface first' });
-    } else if (kw === 'table') out = tableId(value, view, errors);
-    else if (value === 'lock' && ['mtu', 'advmss', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'initcwnd', 'initrwnd', 'reordering', 'hoplimit'].includes(kw)) {
+      if (!a) errors.push({ message: `source '${shown(value)}' is not a valid address` });
+      else {
+        fam.add(a.family, `source ${value}`, errors);
+        if (!nodeHasAddress(a.address, view))
+          errors.push({ message: `source ${value} is not an address of this node`, hint: 'the kernel only accepts a local address as src; add it to an interface first' });
+      }
+    } else if (kw === 'from') {
+      // source-specific routing: IPv6 only
+      const p = parsePrefix(value);
+      if (!p) errors.push({ message: `'${shown(value)}' is not a valid prefix for 'from'` });
+      else if (p.family !== 6) errors.push({ message: "'from' in a route is IPv6 only (source-specific routing)", hint: 'for IPv4, use a rule: from PREFIX table T, and the route in table T' });
+      else fam.add(6, `from ${value}`, errors);
+    } else if (kw === 'table') value = tableId(value, view, errors);
+    else if (value === 'lock' && LOCKABLE.includes(kw)) {
       // `mtu lock 1400`: the metric is locked against path MTU discovery; the number follows
-      args.push(kw, 'lock');
-      i++;
-      const n = toks[i + 1];
-      if (n === undefined) { errors.push({ message: `'${kw} lock' needs a value` }); i++; continue; }
+      const n = toks[i++];
+      if (n === undefined) { errors.push({ message: `'${kw} lock' needs a value` }); continue; }
       checkValue(kw, n, errors);
-      args.push(n);
-      i += 2;
+      args.push(kw, 'lock', n);
       continue;
     } else checkValue(kw, value, errors);
-    args.push(kw, out);
-    i += 2;
+    args.push(kw, value);
   }
   finishNexthop();
-  if (!onlink && ['unicast'].includes(type))
+  if (!onlink && type === 'unicast')
     for (const g of gateways) {
       const d = g.dev ?? dev;
       if (!onConnectedSubnet(g.via, d, view))
@@ -184,40 +251,37 @@ export function checkRoute(text: string, view: NodeView): Checked & { family?: F
           hint: 'give an interface an address in its subnet, or add onlink',
         });
     }
-  if (isDefault && family === 6) args.unshift('-6');
-  return { args: stripFamilyMarker(args), errors, family, dests: prefix ? [prefix.text] : isDefault ? ['default'] : [] };
+  return { args, errors, family: fam.family, dests: prefix ? [prefix.text] : isDefault ? ['default'] : [] };
 }
 
-/** `-6` cannot be written inside a batch line; a v6 default route is spelt `default` with a v6 gateway, which ip infers. */
-function stripFamilyMarker(args: string[]): string[] {
-  return args[0] === '-6' ? args.slice(1) : args;
-}
-
-/** Checks one rule written as after `ip rule add`. */
+/** Checks one rule written as after `ip rule add` (or `ip -6 rule add`, with `-6` in front). */
 export function checkRule(text: string, view: NodeView): Checked {
   const toks = tokenize(text);
+  const fam = new FamilyOf(toks);
   const errors: Checked['errors'] = [];
   const args: string[] = [];
   let i = 0;
   if (!toks.length) errors.push({ message: 'rule is empty', hint: "write it as after 'ip rule add', e.g. 'from 192.168.1.220 table gateway1'" });
   while (i < toks.length) {
-    const kw = toks[i]!;
-    if (RULE_FLAGS.includes(kw)) { args.push(toks[i++]!); continue; }
-    if (!RULE_VALUED.includes(kw)) {
-      errors.push({ message: `unknown rule keyword '${kw}'`, hint: suggest(kw, [...RULE_VALUED, ...RULE_FLAGS], 'keywords') });
-      return { args: [...args, ...toks.slice(i)], errors };
+    let word = toks[i]!;
+    if (word === 'type' && toks[i + 1]) word = toks[++i]!; // `type blackhole`
+    const kw = meaning(word, RULE_KEYWORDS);
+    if (kw && RULE_FLAGS.includes(kw)) { args.push(kw); i++; continue; }
+    if (!kw || NOT_SUPPORTED.includes(kw)) {
+      errors.push(kw ? { message: `rule keyword '${kw}' is not supported by nslab` } : unknown('rule', word, RULE_KEYWORDS));
+      return { args: [...args, ...toks.slice(i)], errors, family: fam.family };
     }
-    const value = toks[i + 1];
-    if (value === undefined) { errors.push({ message: `'${kw}' needs a value` }); args.push(toks[i++]!); continue; }
-    let out = value;
-    if ((kw === 'from' || kw === 'to') && value !== 'all' && !parsePrefix(value))
-      errors.push({ message: `'${shown(value)}' is not a valid prefix for '${kw}'`, hint: 'use an address, an address/length, or all' });
-    else if (kw === 'iif' || kw === 'oif') checkDev(value, view, errors);
-    else if (kw === 'table' || kw === 'lookup') out = tableId(value, view, errors);
-    else if (kw === 'nat' || kw === 'map-to') { if (!parseAddress(value)) errors.push({ message: `'${kw}' takes an address, not '${shown(value)}'` }); }
-    else checkValue(kw, value, errors);
-    args.push(kw, out);
+    let value = toks[i + 1];
+    if (value === undefined) { errors.push({ message: `'${kw}' needs a value` }); args.push(kw); i++; continue; }
     i += 2;
+    if (kw === 'from' || kw === 'to') {
+      const p = ['all', 'any', 'default'].includes(value) ? undefined : parsePrefix(value);
+      if (p) fam.add(p.family, `${kw} ${value}`, errors);
+      else if (!['all', 'any', 'default'].includes(value)) errors.push({ message: `'${shown(value)}' is not a valid prefix for '${kw}'`, hint: 'use an address, an address/length, or all' });
+    } else if (kw === 'iif' || kw === 'oif') checkDev(value, view, errors);
+    else if (kw === 'table') value = tableId(value, view, errors);
+    else checkValue(kw, value, errors);
+    args.push(kw, value);
   }
-  return { args, errors };
+  return { args, errors, family: fam.family };
 }

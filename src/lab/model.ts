@@ -12,7 +12,8 @@ export interface InterfaceModel {
   up: boolean;
 }
 
-export interface Line { args: string[]; text: string; at: Source }
+/** A route or rule: its checked words, its address family (an IPv6 one runs as `ip -6`), the text written and where. */
+export interface Line { args: string[]; family: 4 | 6; text: string; at: Source }
 
 export interface ServiceModel { name: string; argv: string[]; at: Source }
 

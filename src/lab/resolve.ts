@@ -293,12 +293,12 @@ class Resolver {
     (spec.routes ?? []).forEach((text, k) => {
       const r = checkRoute(text, view);
       for (const e of r.errors) this.problem([...base, 'routes', k], `route '${text}': ${e.message}`, e.hint);
-      c.routes.push({ args: r.args, text, at: this.at([...base, 'routes', k]) });
+      c.routes.push({ args: r.args, family: r.family, text, at: this.at([...base, 'routes', k]) });
     });
     (spec.rules ?? []).forEach((text, k) => {
       const r = checkRule(text, view);
       for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${text}': ${e.message}`, e.hint);
-      c.rules.push({ args: r.args, text, at: this.at([...base, 'rules', k]) });
+      c.rules.push({ args: r.args, family: r.family, text, at: this.at([...base, 'rules', k]) });
     });
     if (spec.nftables !== undefined) {
       const why = nftProblem(spec.nftables);

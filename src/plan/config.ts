@@ -7,8 +7,8 @@ import type { Step } from './step.js';
 
 interface Ctx { ns: string; node: string }
 
-function ip(ctx: Ctx, args: string[], at?: Step['at']): Step {
-  return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'ip', args, ...(at ? { at } : {}) };
+function ip(ctx: Ctx, args: string[], at?: Step['at'], family?: 4 | 6): Step {
+  return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'ip', args, ...(family === 6 ? { family: 6 as const } : {}), ...(at ? { at } : {}) };
 }
 
 /** Base configuration of a node, after its links exist. */
@@ -16,7 +16,7 @@ export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string): Step
   const ctx = { ns, node: node.name };
   const steps: Step[] = [];
   const c = node.config;
-  if (c.sysctl.length) steps.push(sysctlStep(ctx, c.sysctl));
+  steps.push(sysctlStep(ctx, [...noDad(node), ...c.sysctl]));
   steps.push(ip(ctx, ['link', 'set', 'dev', 'lo', 'up']));
   if (node.kind === 'bridge') {
     steps.push(ip(ctx, ['link', 'add', 'name', 'br0', 'type', 'bridge']));
@@ -29,8 +29,8 @@ export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string): Step
   }
   steps.push(...addressSteps(ctx, c));
   for (const i of node.interfaces) if (i.name !== 'lo' && i.up) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, 'up']));
-  for (const r of c.routes) steps.push(ip(ctx, ['route', 'add', ...r.args], r.at));
-  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at));
+  for (const r of c.routes) steps.push(ip(ctx, ['route', 'add', ...r.args], r.at, r.family));
+  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at, r.family));
   for (const l of links)
     for (const end of [l.a, l.b])
       if (end.node === node.name)
@@ -50,10 +50,22 @@ export function applySteps(c: NodeConfig, ns: string, node: string): Step[] {
   for (const i of c.down) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'down']));
   for (const i of c.up) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'up']));
   // A fix usually changes an existing route (a src on the default route): replace, which also adds.
-  for (const r of c.routes) steps.push(ip(ctx, ['route', 'replace', ...r.args], r.at));
-  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at));
+  for (const r of c.routes) steps.push(ip(ctx, ['route', 'replace', ...r.args], r.at, r.family));
+  for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at, r.family));
   steps.push(...nftSteps(ctx, c));
   return steps;
+}
+
+/**
+ * No duplicate address detection in a lab (its addresses are unique by
+ * validation): without this, every interface's link-local address stays
+ * tentative for ~2 s after it comes up, routers do not forward IPv6 yet, and the
+ * first IPv6 test after `up` sees no reply. Set before the links go up, for the
+ * veth ends that exist already and as the default for interfaces made later (br0).
+ */
+function noDad(node: NodeModel): [string, string][] {
+  const ifs = node.interfaces.filter((i) => i.name !== 'lo').map((i) => i.name.replace(/\./g, '/'));
+  return ['all', 'default', ...ifs].map((i) => [`net.ipv6.conf.${i}.accept_dad`, '0']);
 }
 
 function sysctlStep(ctx: Ctx, sysctl: [string, string][]): Step {

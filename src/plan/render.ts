@@ -10,7 +10,7 @@ const q = (args: string[]) => args.map(shellQuote).join(' ');
 
 export function stepCommand(s: Step): string {
   switch (s.tool) {
-    case 'ip': return s.ns ? `ip -n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
+    case 'ip': return s.ns ? `ip ${s.family === 6 ? '-6 ' : ''}-n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
     case 'tc': return `tc -n ${s.ns} ${q(s.args)}`;
     case 'sysctl': return `ip netns exec ${s.ns} sysctl -q -w ${q(s.args)}`;
     case 'nft': {

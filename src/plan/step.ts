@@ -15,6 +15,8 @@ export interface Step {
   tool: Tool;
   /** ip/tc: one batch line; sysctl: key=value; nft: nft arguments; service: the program's argv. */
   args: string[];
+  /** ip: 6 runs the line with `ip -6` (rules and routes whose family the line itself does not show). */
+  family?: 6;
   /** Standard input (nft rulesets). */
   input?: string;
   /** Where in the lab file the step comes from, for error messages. */

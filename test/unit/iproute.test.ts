@@ -38,19 +38,68 @@ describe('routes written as after `ip route add`', () => {
   it('handles IPv6 and route types', () => {
     expect(checkRoute('2001:db8:9::/48 via 2001:db8:1::1', view()).errors).toEqual([]);
     expect(checkRoute('blackhole 10.66.0.0/16', view()).errors).toEqual([]);
-    expect(checkRoute('2001:db8:9::/48 via 10.0.0.1', view()).errors[0]!.message).toMatch(/address family/);
+    expect(checkRoute('2001:db8:9::/48 via 10.0.0.1', view()).errors[0]!.message).toMatch(/gateway 10.0.0.1 is IPv4, but the rest of the line is IPv6/);
   });
 });
 
 describe('rules written as after `ip rule add`', () => {
   it('translates table and lookup names', () => {
     expect(checkRule('from 192.168.1.220 table gateway1', view()).args).toEqual(['from', '192.168.1.220', 'table', '201']);
-    expect(checkRule('iif eth1 lookup gateway1 priority 100', view()).args).toEqual(['iif', 'eth1', 'lookup', '201', 'priority', '100']);
+    expect(checkRule('iif eth1 lookup gateway1 priority 100', view()).args).toEqual(['iif', 'eth1', 'table', '201', 'priority', '100']);
   });
   it('rejects undeclared tables, unknown interfaces and keywords', () => {
     expect(checkRule('from all table isp9', view()).errors[0]!.message).toMatch(/not declared/);
     expect(checkRule('iif eth7 table main', view()).errors[0]!.message).toMatch(/does not exist/);
     expect(checkRule('form 1.2.3.4 table main', view()).errors[0]!.hint).toBe("did you mean 'from'?");
+  });
+});
+
+describe('every spelling iproute2 6.1 accepts means the same here (its matches() and its order)', () => {
+  const rule = (t: string) => checkRule(t, view());
+  const route = (t: string) => checkRoute(t, view());
+  it('rule keywords by prefix, in iproute2\'s order', () => {
+    for (const w of ['pref', 'prio', 'priority', 'preference', 'order', 'p', 'pr'])
+      expect(rule(`from all ${w} 100 table main`).args, w).toEqual(['from', 'all', 'priority', '100', 'table', '254']);
+    expect(rule('from all lookup 100').args).toEqual(['from', 'all', 'table', '100']);
+    expect(rule('from all tab 100').args).toEqual(['from', 'all', 'table', '100']);
+    expect(rule('from all t 100').errors[0]!.message).toBe("rule keyword 'tun_id' is not supported by nslab"); // "t" is tun_id to iproute2
+    expect(rule('dev eth1 table 100').args).toEqual(['iif', 'eth1', 'table', '100']);
+    expect(rule('from all proto static table 100').args).toEqual(['from', 'all', 'protocol', 'static', 'table', '100']);
+    expect(rule('from all ds 0x10 table 100').args).toEqual(['from', 'all', 'dsfield', '0x10', 'table', '100']);
+    expect(rule('from all sup_pl 0 table main').args).toEqual(['from', 'all', 'suppress_prefixlength', '0', 'table', '254']);
+    expect(rule('from all type blackhole').args).toEqual(['from', 'all', 'blackhole']);
+    expect(rule('from all priority 5 goto 10').args).toEqual(['from', 'all', 'priority', '5', 'goto', '10']);
+  });
+  it('route keywords by prefix; preference and priority are the metric, pref the IPv6 router preference', () => {
+    for (const w of ['metric', 'priority', 'preference', 'prio', 'met', 'p'])
+      expect(route(`10.9.0.0/16 via 10.0.0.1 ${w} 50`).args, w).toEqual(['10.9.0.0/16', 'via', '10.0.0.1', 'metric', '50']);
+    expect(route('2001:db8:9::/48 via 2001:db8:1::1 pref high').args).toEqual(['2001:db8:9::/48', 'via', '2001:db8:1::1', 'pref', 'high']);
+    expect(route('10.9.0.0/16 via 10.0.0.1 pref 5').errors[0]!.message).toMatch(/'pref' takes low, medium or high/);
+    expect(route('10.9.0.0/16 via 10.0.0.1 proto static tab gateway1').args).toEqual(['10.9.0.0/16', 'via', '10.0.0.1', 'protocol', 'static', 'table', '201']);
+    expect(route('10.9.0.0/16 via 10.0.0.1 oif eth0').args).toEqual(['10.9.0.0/16', 'via', '10.0.0.1', 'dev', 'eth0']);
+    expect(route('10.9.0.0/16 via 10.0.0.1 mtu lock 1400').args).toEqual(['10.9.0.0/16', 'via', '10.0.0.1', 'mtu', 'lock', '1400']);
+    expect(route('to unreachable 10.66.0.0/16').args).toEqual(['unreachable', '10.66.0.0/16']);
+  });
+});
+
+describe('the address family of a rule or route', () => {
+  const rule = (t: string) => checkRule(t, view());
+  const route = (t: string) => checkRoute(t, view());
+  it('comes from its addresses', () => {
+    expect(rule('from 2001:db8:1::/64 table gateway1').family).toBe(6);
+    expect(rule('from 192.168.1.0/24 table gateway1').family).toBe(4);
+    expect(route('default via 2001:db8:1::1').family).toBe(6);
+    expect(route('default via inet6 2001:db8:1::1').args).toEqual(['default', 'via', '2001:db8:1::1']);
+  });
+  it('or from -6 / -4 in front, as after `ip -6 rule add`; IPv4 when nothing says', () => {
+    expect(rule('-6 iif eth1 table gateway1')).toMatchObject({ family: 6, args: ['iif', 'eth1', 'table', '201'], errors: [] });
+    expect(rule('iif eth1 table gateway1').family).toBe(4);
+    expect(rule('-4 from 2001:db8:1::/64 table gateway1').errors[0]!.message).toMatch(/IPv6, but the line's -4 is IPv4/);
+    expect(route('-6 unreachable default').family).toBe(6);
+  });
+  it('IPv6 source-specific routes', () => {
+    expect(route('default from 2001:db8:1::/64 via 2001:db8:1::1')).toMatchObject({ family: 6, errors: [], args: ['default', 'from', '2001:db8:1::/64', 'via', '2001:db8:1::1'] });
+    expect(route('default from 192.168.1.0/24 via 192.168.1.254').errors[0]!.message).toMatch(/IPv6 only/);
   });
 });
 
