@@ -40,6 +40,8 @@ export async function run(patterns: string[] = []): Promise<number> {
   for (const s of states) {
     if (!wanted(s.instance) || s.status === 'up' || ownerAlive(s)) continue;
     await teardown(s, runner);
+    // the scratch space of the dead owner too: its name carries the same pid and start time
+    for (const d of listWorkDirs()) { const o = workDirOwner(d); if (o && o.pid === s.owner.pid && o.start === s.owner.start) rmSync(join(workRoot(), d), { recursive: true, force: true }); }
     say(`removed lab '${s.instance}' (${s.status}, owner pid ${s.owner.pid} is gone)`);
     removed++;
   }

@@ -1,5 +1,6 @@
 // Helpers the verbs share: finding lab files and running lab instances.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
@@ -16,6 +17,12 @@ export function labFiles(args: string[]): string[] {
     else out.push(a);
   }
   return out;
+}
+
+/** A child's exit status as a shell reports it: its code, or 128 + the number of the signal that ended it. */
+export function exitStatus(r: { status: number | null; signal: NodeJS.Signals | null; error?: Error }): number {
+  if (r.error) throw r.error;
+  return r.status ?? 128 + (r.signal ? constants.signals[r.signal] : 0);
 }
 
 /** The lab name a lab file declares, without checking the rest of it. */

@@ -1,13 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
-import { findInstance } from './common.js';
+import { exitStatus, findInstance } from './common.js';
 
 export async function run(labArg: string, node: string, command: string[]): Promise<number> {
   requireRoot('entering a node');
   const lab = Lab.attach((await findInstance(labArg)).instance);
   // `ip netns exec` (not nsenter) for users: it also shows the namespace's own /sys and /etc/netns files
   const r = spawnSync('ip', ['netns', 'exec', lab.ns(node), ...command], { stdio: 'inherit' });
-  if (r.error) throw r.error;
-  return r.status ?? 128 + (r.signal === 'SIGINT' ? 2 : 15);
+  return exitStatus(r);
 }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { requireRoot } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
-import { findInstance } from './common.js';
+import { exitStatus, findInstance } from './common.js';
 
 export async function run(labArg: string, node: string): Promise<number> {
   requireRoot('entering a node');
@@ -13,5 +13,5 @@ export async function run(labArg: string, node: string): Promise<number> {
     stdio: 'inherit',
     env: { ...process.env, PS1: prompt, NSLAB_LAB: lab.instance, NSLAB_NODE: node },
   });
-  return r.status ?? 0;
+  return exitStatus(r);
 }

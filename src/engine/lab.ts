@@ -1,6 +1,7 @@
 // A running lab: bring it up from a checked model, run commands in its nodes,
 // apply stages, take it down. The same engine serves the CLI and the API.
 import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
 import { join } from 'node:path';
 import { CommandError, EnvironmentError, UsageError } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
@@ -37,7 +38,8 @@ export class Lab {
     const plan = buildPlan(model, { instance: instanceName(model.name, opts.id), stage: opts.stage });
     if (!opts.runner) await preflight(model, plan.steps);
     const state: LabState = {
-      version: 1, instance: plan.instance, lab: model.name, file: model.file, status: 'creating', owner: me(),
+      // the absolute path: `check` and `exec` may run from another directory
+      version: 1, instance: plan.instance, lab: model.name, file: resolve(model.file), status: 'creating', owner: me(),
       createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
     };
     claim(state); // recorded before anything exists, so any failure can be unwound

@@ -342,7 +342,13 @@ class Resolver {
         apply.set(node, this.resolveConfig(node, a, p, view, false));
       }
       const tests: TestModel[] = [];
+      const names = new Set<string>();
       (Array.isArray(rs.tests) ? rs.tests : []).forEach((rt, k) => {
+        const name = asRecord(rt).name;
+        if (typeof name === 'string') {
+          if (names.has(name)) this.problem([...base, 'tests', k, 'name'], `test name '${shown(name)}' is used twice in this stage`, 'give each test of a stage its own name: reports and --grep tell tests apart by it');
+          names.add(name);
+        }
         const t = this.resolveTest(rt, [...base, 'tests', k]);
         if (t) tests.push(t);
       });
@@ -368,11 +374,15 @@ class Resolver {
       if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key] as string))
         this.problem([...path, probe, key], `test names unknown node '${pr[key]}'`, suggest(pr[key] as string, [...this.nodeNames], 'nodes'));
     const targets = Array.isArray(pr.to) ? pr.to : [pr.to];
+    const family = pr.ipv6 === true ? 6 : 4;
     targets.forEach((t, j) => {
       if (typeof t !== 'string' || probe === 'route') return;
       const tp = Array.isArray(pr.to) ? [...path, probe, 'to', j] : [...path, probe, 'to'];
-      if (!parseAddress(t)) this.checkRef(t, tp, false);
+      if (!parseAddress(t) && this.checkRef(t, tp, false) && probe !== 'exec') this.checkTargetFamily(t, family, tp);
     });
+    if (probe === 'route') this.checkRouteProbe(pr, asRecord(rt.expect), [...path, probe]);
+    if (probe !== 'exec' && rt.expect === undefined)
+      this.problem(path, 'test asserts nothing', `add an expect, e.g. expect: { ${probe === 'route' ? 'dev: eth0' : probe === 'flows' ? 'spread: { node:eth0: 1 }' : probe === 'throughput' ? 'rate: { min: 1mbit }' : 'reachable: true'} }`);
     const ex = asRecord(rt.expect);
     for (const key of ['reply-via', 'seen', 'not-seen', 'path', 'reply-path'] as const) {
       const v = ex[key];
@@ -398,14 +408,41 @@ class Resolver {
     return true;
   }
 
-  /** A reference to a node, or node:interface, in a test. */
-  private checkRef(ref: string, path: Path, needIface: boolean, key = false): void {
+  /** A reference to a node, or node:interface, in a test; true when it names something that exists. */
+  private checkRef(ref: string, path: Path, needIface: boolean, key = false): boolean {
     const [node, iface] = ref.split(':') as [string, string | undefined];
-    if (!this.nodeNames.has(node)) { this.problem(path, `test names unknown node '${node}'`, suggest(node, [...this.nodeNames], 'nodes'), key); return; }
-    if (needIface && iface === undefined) { this.problem(path, `'${ref}' needs an interface`, `write it as ${node}:eth0`, key); return; }
+    if (!this.nodeNames.has(node)) { this.problem(path, `test names unknown node '${shown(node)}'`, suggest(node, [...this.nodeNames], 'nodes'), key); return false; }
+    if (needIface && iface === undefined) { this.problem(path, `'${ref}' needs an interface`, `write it as ${node}:eth0`, key); return false; }
     const view = this.views.get(node);
-    if (iface !== undefined && view && !view.interfaces.has(iface))
-      this.problem(path, `node '${node}' has no interface '${iface}'`, suggest(iface, [...view.interfaces.keys()], 'interfaces'), key);
+    if (iface !== undefined && view && !view.interfaces.has(iface)) {
+      this.problem(path, `node '${node}' has no interface '${shown(iface)}'`, suggest(iface, [...view.interfaces.keys()], 'interfaces'), key);
+      return false;
+    }
+    return true;
+  }
+
+  /** A node or node:interface target needs an address of the family the probe uses (at this stage). */
+  private checkTargetFamily(ref: string, family: 4 | 6, path: Path): void {
+    const [node, iface] = ref.split(':') as [string, string | undefined];
+    const view = this.views.get(node);
+    if (!view) return;
+    const has = [...view.interfaces].some(([name, cs]) => name !== 'lo' && (iface === undefined || name === iface) && cs.some((c) => c.family === family));
+    if (!has) this.problem(path, `'${ref}' has no IPv${family} address to send to`, family === 6 ? 'give it an IPv6 address, or test it over IPv4' : 'give it an IPv4 address, or add ipv6: true to the probe');
+  }
+
+  /** A route probe's selectors and the table it expects, against the node it asks. */
+  private checkRouteProbe(pr: Record<string, unknown>, ex: Record<string, unknown>, path: Path): void {
+    const view = typeof pr.node === 'string' ? this.views.get(pr.node) : undefined;
+    if (!view) return;
+    for (const k of ['to', 'from'] as const)
+      if (typeof pr[k] === 'string' && !parseAddress(pr[k] as string)) this.problem([...path, k], `route probe: '${shown(pr[k] as string)}' is not an address`, 'ip route get takes a single address, e.g. 192.168.2.17');
+    for (const k of ['iif', 'oif'] as const)
+      if (typeof pr[k] === 'string' && !view.interfaces.has(pr[k] as string)) this.problem([...path, k], `node '${pr.node}' has no interface '${shown(pr[k] as string)}'`, suggest(pr[k] as string, [...view.interfaces.keys()], 'interfaces'));
+    if (typeof pr.iif === 'string' && pr.from === undefined) this.problem([...path, 'iif'], "route probe: 'iif' needs 'from'", "ip route get simulates a packet arriving on iif from an address: add from: ADDRESS");
+    const t = ex.table;
+    if (typeof t === 'string' && !/^\d+$/.test(t) && !(t in BUILTIN_TABLES) && !view.tables.has(t))
+      this.problem([...path.slice(0, -1), 'expect', 'table'], `table '${shown(t)}' is not declared in node '${pr.node}'`, `declare it under tables, or use a number; known: ${['main', 'local', 'default', ...view.tables.keys()].join(', ')}`);
+    if (typeof t === 'number' && (t < 1 || t > 0xffffffff)) this.problem([...path.slice(0, -1), 'expect', 'table'], `table id ${t} is out of range`, 'table ids are 1 to 4294967295');
   }
 }
 
@@ -427,7 +464,10 @@ export function resolveTarget(lab: LabModel, to: string, family: 4 | 6 = 4): str
   const n = lab.nodes.find((x) => x.name === node);
   const pick = (cs: Cidr[]) => cs.find((c) => c.family === family)?.address;
   if (!n) return undefined;
-  if (iface) return pick(n.interfaces.find((i) => i.name === iface)?.addresses ?? []);
-  for (const i of n.interfaces) if (i.name !== 'lo') { const x = pick(i.addresses); if (x) return x; }
+  // the base addresses first, then those stages add, in order
+  const staged = (name: string) => lab.stages.flatMap((s) => s.apply.get(n.name)?.addresses.filter((a) => a.iface === name).map((a) => a.cidr) ?? []);
+  const all = (i: { name: string; addresses: Cidr[] }) => [...i.addresses, ...staged(i.name)];
+  if (iface) { const i = n.interfaces.find((x) => x.name === iface); return i && pick(all(i)); }
+  for (const i of n.interfaces) if (i.name !== 'lo') { const x = pick(all(i)); if (x) return x; }
   return undefined;
 }

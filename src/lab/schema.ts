@@ -83,7 +83,7 @@ const Port = z.int().min(1).max(65535);
 function l4Probe(listen: string) {
   return z.strictObject({
     from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
-    listen: z.boolean().optional().describe(listen),
+    listen: z.boolean().optional().describe(listen), ipv6: z.boolean().optional().describe('node or node:interface targets mean their IPv6 address'),
   });
 }
 
@@ -99,14 +99,15 @@ export const Probes = {
   udp: l4Probe('false: a service of the lab answers on port; nslab starts no responder'),
   route: z.strictObject({
     node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
-    mark: z.union([z.int(), z.string()]).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
-  }),
+    mark: z.union([z.int(), z.string()]).optional(), tos: z.union([z.int(), z.string()]).optional(), dsfield: z.union([z.int(), z.string()]).optional(),
+    uid: z.int().min(0).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
+  }).describe('ip route get with every selector ip rule can match on'),
   exec: z.strictObject({ node: NodeRef, command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' }) }),
   flows: z.strictObject({
     from: NodeRef, to: z.union([Target, z.array(Target)]), count: z.int().min(1).max(1000).optional(),
-    proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'),
+    proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'), ipv6: z.boolean().optional(),
   }),
-  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.5).max(30).optional(), proto: z.enum(['tcp', 'udp']).optional() }),
+  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.5).max(30).optional(), proto: z.enum(['tcp', 'udp']).optional(), ipv6: z.boolean().optional() }),
 } as const;
 export type ProbeKind = keyof typeof Probes;
 export const PROBE_KINDS = Object.keys(Probes) as ProbeKind[];

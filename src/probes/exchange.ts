@@ -5,7 +5,7 @@ import type { Lab } from '../engine/lab.js';
 import type { LabModel } from '../lab/model.js';
 import { durationMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
 
-export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean }
+export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean; ipv6?: boolean }
 
 export interface Exchange {
   port: number;
@@ -13,10 +13,12 @@ export interface Exchange {
   evidence: Evidence;
   /** What the listener reported of its peers. */
   peers: string[];
+  /** The node that owns the target address. */
+  owner: string;
 }
 
 export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec, defaultTimeoutMs: number): Promise<Exchange> {
-  const to = target(model, spec.to);
+  const to = target(model, spec.to, spec.ipv6);
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`${kind} probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
   if (spec.listen === false && spec.port === undefined) throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
@@ -27,7 +29,7 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
     const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(durationMs(spec.timeout, defaultTimeoutMs))]));
     let outcome: Exchange['outcome'];
     try { outcome = JSON.parse(r.result.stdout.trim().split('\n').pop()!); } catch { outcome = { outcome: 'error', error: r.result.stderr.trim() }; }
-    return { port, outcome, evidence: r.evidence, peers: listener.lines() };
+    return { port, outcome, evidence: r.evidence, peers: listener.lines(), owner };
   } finally {
     await listener.stop();
   }

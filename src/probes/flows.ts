@@ -1,24 +1,31 @@
 // flows: many concurrent flows (distinct source ports, one or more
-// destinations); at the `via` node, which egress interface each flow left by.
+// destinations); at the `via` node, which egress interface each flow left by,
+// and at the destination nodes, which flows arrived. The spread is that of the
+// flows DELIVERED, over all the flows sent: a flow that left by an interface
+// and died on the way counts for no interface (a multipath route with a dead
+// gateway must not read as "failover works").
 import { Evidence } from '../capture/evidence.js';
 import { HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
+import type { NodePacket } from '../capture/tcpdump.js';
 import { check, type Check, type Probe } from './types.js';
 
-interface FlowsSpec { from: string; to: string | string[]; count?: number; proto?: 'tcp' | 'udp'; via?: string }
+interface FlowsSpec { from: string; to: string | string[]; count?: number; proto?: 'tcp' | 'udp'; via?: string; ipv6?: boolean }
 
-/** Pure: per-interface shares of flows against weights, within an absolute tolerance. */
-export function spreadChecks(perIface: Map<string, number>, total: number, weights: Record<string, number>, tolerance: number): Check[] {
+/** Pure: per-interface shares of the delivered flows, over all `sent`, against weights within an absolute tolerance. */
+export function spreadChecks(delivered: Map<string, number>, sent: number, weights: Record<string, number>, tolerance: number): Check[] {
   const sum = Object.values(weights).reduce((a, b) => a + b, 0) || 1;
+  const arrived = [...delivered.values()].reduce((a, b) => a + b, 0);
   return Object.entries(weights).map(([ref, w]) => {
-    const share = total ? (perIface.get(ref) ?? 0) / total : 0;
+    const share = sent ? (delivered.get(ref) ?? 0) / sent : 0;
     const want = w / sum;
-    return check(`spread ${ref}`, `${(want * 100).toFixed(0)}% ±${(tolerance * 100).toFixed(0)}`, `${(share * 100).toFixed(0)}% (${perIface.get(ref) ?? 0} of ${total} flows)`, Math.abs(share - want) <= tolerance);
+    const lost = sent - arrived ? `; ${sent - arrived} of ${sent} flows not delivered` : '';
+    return check(`spread ${ref}`, `${(want * 100).toFixed(0)}% ±${(tolerance * 100).toFixed(0)}`, `${(share * 100).toFixed(0)}% (${delivered.get(ref) ?? 0} of ${sent} flows delivered through it${lost})`, Math.abs(share - want) <= tolerance);
   });
 }
 
 export const flows: Probe = async ({ lab, model, test }) => {
   const s = test.spec as unknown as FlowsSpec;
-  const targets = (Array.isArray(s.to) ? s.to : [s.to]).map((t) => target(model, t));
+  const targets = (Array.isArray(s.to) ? s.to : [s.to]).map((t) => target(model, t, s.ipv6));
   const proto = s.proto ?? 'udp';
   const count = s.count ?? 32;
   const via = s.via ?? s.from;
@@ -33,21 +40,23 @@ export const flows: Probe = async ({ lab, model, test }) => {
     await Promise.all(listeners.map((l) => l.stop()));
   }
   // a flow, as the via node sees it leave: its 5-tuple there (after any NAT before it)
+  const key = (p: NodePacket) => `${p.src}:${p.sport}>${p.dst}`;
   const out = evidence.packets((p) => p.node === via && p.dir === 'out' && p.proto === proto && p.dport === port);
   const byFlow = new Map<string, Set<string>>();
-  for (const p of out) {
-    const key = `${p.src}:${p.sport}>${p.dst}`;
-    (byFlow.get(key) ?? byFlow.set(key, new Set()).get(key)!).add(`${via}:${p.iface}`);
-  }
+  for (const p of out) (byFlow.get(key(p)) ?? byFlow.set(key(p), new Set()).get(key(p))!).add(`${via}:${p.iface}`);
+  // delivered: the same 5-tuple arriving at the node that owns its destination
+  const owners = new Set(targets.map((t) => ownerOf(model, t)));
+  const arrived = new Set(evidence.packets((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map(key));
   const perIface = new Map<string, number>();
-  for (const ifs of byFlow.values()) for (const i of ifs) perIface.set(i, (perIface.get(i) ?? 0) + 1);
+  for (const [k, ifs] of byFlow) if (arrived.has(k)) for (const i of ifs) perIface.set(i, (perIface.get(i) ?? 0) + 1);
   const e = test.expect;
   const checks: Check[] = [];
-  if (e.spread) checks.push(...spreadChecks(perIface, byFlow.size, e.spread, e.tolerance ?? 0.15));
+  if (e.spread) checks.push(...spreadChecks(perIface, count, e.spread, e.tolerance ?? 0.15));
   if (e.sticky !== undefined) {
     const split = [...byFlow.values()].filter((ifs) => ifs.size > 1).length;
     checks.push(check('sticky', e.sticky, split === 0 ? 'true' : `false (${split} flows used more than one interface)`, (split === 0) === e.sticky));
   }
-  const summary = [...perIface].map(([i, n]) => `${i}: ${n}`).join(', ') || 'no flow seen leaving';
-  return { checks, evidence, facts: { flows: `${byFlow.size} of ${count} flows seen at ${via}; ${summary}` } };
+  const summary = [...perIface].map(([i, n]) => `${i}: ${n}`).join(', ') || 'none delivered';
+  const delivered = [...byFlow.keys()].filter((k) => arrived.has(k)).length;
+  return { checks, evidence, facts: { flows: `${byFlow.size} of ${count} flows seen leaving ${via}, ${delivered} delivered; delivered by interface: ${summary}` } };
 };

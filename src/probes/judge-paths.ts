@@ -1,8 +1,17 @@
 // Assertions that read the reconstructed paths: path, reply-path, reply-via,
 // symmetric, source, seen, not-seen. Shared by ping, tcp and udp.
+//
+// Each is judged at the place it names, from what was captured there; where
+// that place saw nothing, the assertion fails as "not observed", never passes
+// on evidence from elsewhere:
+//   source      the request as the TARGET node received it
+//   reply-via   the reply at the node named, and the interface it left by
+//   symmetric   both directions end to end; without a request or a reply it cannot be judged
+//   path/reply-path  the whole path; nothing seen is "not observed"
+//   seen/not-seen    the interface named, in every node's capture
 import { asymmetry, formatPath, type Hop } from '../capture/paths.js';
 import type { ExpectT } from '../lab/schema.js';
-import { check, type Check } from './types.js';
+import { check, notObserved, type Check } from './types.js';
 
 function pathMatches(hops: Hop[], want: string[]): boolean {
   return hops.length === want.length && want.every((w, i) => {
@@ -12,24 +21,35 @@ function pathMatches(hops: Hop[], want: string[]): boolean {
   });
 }
 
-export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: Set<string>): Check[] {
+/** `target`: the node that owns the address the probe was sent to. */
+export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: Set<string>, target: string): Check[] {
   const checks: Check[] = [];
-  if (expect.path) checks.push(check('path', expect.path.join(' -> '), formatPath(request), pathMatches(request, expect.path)));
-  if (expect['reply-path']) checks.push(check('reply-path', expect['reply-path'].join(' -> '), formatPath(reply), pathMatches(reply, expect['reply-path'])));
+  const wholePath = (name: string, hops: Hop[], want: string[] | undefined, what: string) => {
+    if (!want) return;
+    if (!hops.length) checks.push(notObserved(name, want.join(' -> '), `no ${what} was captured anywhere`));
+    else checks.push(check(name, want.join(' -> '), formatPath(hops), pathMatches(hops, want)));
+  };
+  wholePath('path', request, expect.path, 'request');
+  wholePath('reply-path', reply, expect['reply-path'], 'reply');
   if (expect['reply-via']) {
     const [node, iface] = expect['reply-via'].split(':');
     const at = reply.find((h) => h.node === node);
-    const observed = at ? `${node}:${at.out ?? '(did not leave)'}` : `no reply seen at ${node}`;
-    checks.push(check('reply-via', expect['reply-via'], observed, at?.out === iface));
+    if (!at) checks.push(notObserved('reply-via', expect['reply-via'], `no reply at ${node}`));
+    else checks.push(check('reply-via', expect['reply-via'], `${node}:${at.out ?? '(did not leave)'}`, at.out === iface));
   }
   if (expect.symmetric !== undefined) {
-    const why = !request.length ? 'no request seen' : !reply.length ? 'no reply seen' : asymmetry(request, reply);
-    const sym = why === undefined;
-    checks.push(check('symmetric', expect.symmetric, sym ? 'true' : `false (${why})`, sym === expect.symmetric));
+    if (!request.length || !reply.length)
+      checks.push(notObserved('symmetric', expect.symmetric, `symmetry cannot be judged: no ${request.length ? 'reply' : 'request'} was captured`));
+    else {
+      const why = asymmetry(request, reply);
+      checks.push(check('symmetric', expect.symmetric, why === undefined ? 'true' : `false (${why})`, (why === undefined) === expect.symmetric));
+    }
   }
   if (expect.source !== undefined) {
-    const last = request[request.length - 1];
-    checks.push(check('source', expect.source, last ? `${last.src} (at ${last.node})` : 'no request seen', last?.src === expect.source));
+    // as the target received it: its last hop there, after any NAT on the way
+    const there = [...request].reverse().find((h) => h.node === target);
+    if (!there) checks.push(notObserved('source', expect.source, `the request never reached ${target}${request.length ? ` (last seen at ${request[request.length - 1]!.node})` : ''}`));
+    else checks.push(check('source', expect.source, `${there.src} (at ${target})`, there.src === expect.source));
   }
   for (const ref of expect.seen ?? []) checks.push(check(`seen ${ref}`, 'seen', seen.has(ref) ? 'seen' : 'not seen'));
   for (const ref of expect['not-seen'] ?? []) checks.push(check(`not-seen ${ref}`, 'not seen', seen.has(ref) ? 'seen' : 'not seen'));

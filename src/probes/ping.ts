@@ -3,7 +3,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
-import { target } from './targets.js';
+import { ownerOf, target } from './targets.js';
 import { check, type Probe } from './types.js';
 
 interface PingSpec { from: string; to: string; count?: number; source?: string; interface?: string; ipv6?: boolean }
@@ -17,6 +17,7 @@ export function parsePing(output: string): { transmitted: number; received: numb
 export const ping: Probe = async ({ lab, model, test }) => {
   const spec = test.spec as unknown as PingSpec;
   const to = target(model, spec.to, spec.ipv6);
+  const owner = ownerOf(model, to) ?? '(no lab node)';
   const v6 = to.includes(':');
   const count = spec.count ?? 3;
   const pattern = randomPattern(12);
@@ -41,6 +42,6 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const checks = [];
   if (e.replies !== undefined) checks.push(check('replies', e.replies, received));
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, received > 0));
-  checks.push(...pathChecks(e, request, reply, seen));
+  checks.push(...pathChecks(e, request, reply, seen, owner));
   return { checks, evidence, request, reply, facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
 };

@@ -2,20 +2,25 @@
 import { BUILTIN_TABLES } from '../lab/iproute.js';
 import { check, type Probe } from './types.js';
 
-interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; ipproto?: string; sport?: number; dport?: number }
+interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; tos?: string | number; dsfield?: string | number; uid?: number; ipproto?: string; sport?: number; dport?: number }
 
 export interface RouteGet { dev?: string; gateway?: string; prefsrc?: string; table?: string; type?: string }
 
-/** Pure: `ip -j route get` output -> the route; table is a number string, main when absent. */
+/**
+ * Pure: `ip -j route get` output -> the route; table as a number string. ip
+ * omits the table for main and prints the built-in ones by name ("local").
+ */
 export function parseRouteGet(stdout: string): RouteGet | undefined {
   const r = (JSON.parse(stdout || '[]') as RouteGet[])[0];
-  return r && { ...r, table: r.table ?? '254' };
+  if (!r) return undefined;
+  const t = r.table === undefined ? '254' : String(r.table);
+  return { ...r, table: BUILTIN_TABLES[t] !== undefined ? String(BUILTIN_TABLES[t]) : t };
 }
 
 export const route: Probe = async ({ lab, model, test }) => {
   const s = test.spec as unknown as RouteSpec;
   const argv = ['ip', '-j', 'route', 'get', s.to];
-  for (const k of ['from', 'iif', 'oif', 'mark', 'ipproto', 'sport', 'dport'] as const) if (s[k] !== undefined) argv.push(k, String(s[k]));
+  for (const k of ['from', 'iif', 'oif', 'mark', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const) if (s[k] !== undefined) argv.push(k, String(s[k]));
   const r = await lab.exec(s.node, argv);
   const got = r.exitCode === 0 ? parseRouteGet(r.stdout) : undefined;
   const e = test.expect;

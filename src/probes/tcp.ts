@@ -10,7 +10,7 @@ import { check, type Probe } from './types.js';
 const SYN = 0x02, ACK = 0x10, RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
-  const { port, outcome, evidence, peers } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec, 2000);
+  const { port, outcome, evidence, peers, owner } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec, 2000);
   const ours = (p: NodePacket) => p.proto === 'tcp' && (p.dport === port || p.sport === port);
   const request = evidence.path((p) => ours(p) && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN);
   const reply = evidence.path((p) => ours(p) && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0));
@@ -23,6 +23,6 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     checks.push(check('connected', want, outcome.outcome, ok));
   }
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
-  checks.push(...pathChecks(e, request, reply, seen));
+  checks.push(...pathChecks(e, request, reply, seen, owner));
   return { checks, evidence, request, reply, facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' ') } };
 };

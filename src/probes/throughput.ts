@@ -18,8 +18,8 @@ export function parseIperf(json: string): number | undefined {
 const mbit = (bps: number) => `${(bps / 1e6).toFixed(2)}mbit`;
 
 export const throughput: Probe = async ({ lab, model, test }) => {
-  const s = test.spec as { from: string; to: string; seconds?: number; proto?: 'tcp' | 'udp' };
-  const to = target(model, s.to);
+  const s = test.spec as { from: string; to: string; seconds?: number; proto?: 'tcp' | 'udp'; ipv6?: boolean };
+  const to = target(model, s.to, s.ipv6);
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`throughput probe: ${to} is no address of a lab node`);
   const port = randomPort();

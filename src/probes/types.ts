@@ -16,6 +16,12 @@ export interface Check {
   ok: boolean;
   expected: string;
   observed: string;
+  /**
+   * Set on a failure whose place saw nothing (no reply at the target, no
+   * packet at the node named): the claim could not be judged, which is not
+   * the same as a mismatch, and reports say which.
+   */
+  notObserved?: true;
 }
 
 export interface ProbeOutcome {
@@ -31,4 +37,9 @@ export type Probe = (ctx: ProbeContext) => Promise<ProbeOutcome>;
 
 export function check(name: string, expected: unknown, observed: unknown, ok = String(expected) === String(observed)): Check {
   return { name, ok, expected: String(expected), observed: String(observed) };
+}
+
+/** A claim about a place that saw nothing: always a failure, with that reason. */
+export function notObserved(name: string, expected: unknown, what: string): Check {
+  return { name, ok: false, expected: String(expected), observed: `not observed: ${what}`, notObserved: true };
 }

@@ -5,7 +5,7 @@ import { pathChecks } from './judge-paths.js';
 import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
-  const { port, outcome, evidence } = await exchange(lab, model, 'udp', test.spec as unknown as L4Spec, 1500);
+  const { port, outcome, evidence, owner } = await exchange(lab, model, 'udp', test.spec as unknown as L4Spec, 1500);
   const ours = (p: NodePacket) => p.proto === 'udp' && (p.dport === port || p.sport === port);
   const request = evidence.path((p) => ours(p) && p.dport === port);
   const reply = evidence.path((p) => ours(p) && p.sport === port);
@@ -15,6 +15,6 @@ export const udp: Probe = async ({ lab, model, test }) => {
   const checks = [];
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, answered));
   if (e.replies !== undefined) checks.push(check('replies', e.replies, answered ? 1 : 0));
-  checks.push(...pathChecks(e, request, reply, seen));
+  checks.push(...pathChecks(e, request, reply, seen, owner));
   return { checks, evidence, request, reply, facts: { outcome: outcome.outcome } };
 };

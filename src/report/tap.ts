@@ -1,11 +1,11 @@
-import { summaryLine, type LabRun } from '../run/results.js';
+import { orphanError, summaryLine, type LabRun } from '../run/results.js';
 
 export function tapReport(runs: LabRun[]): string {
   const tests = runs.flatMap((r) => r.tests);
-  const out = ['TAP version 13', `1..${tests.length + runs.filter((r) => r.error).length}`];
+  const out = ['TAP version 13', `1..${tests.length + runs.filter(orphanError).length}`];
   let n = 0;
   for (const run of runs) {
-    if (run.error) out.push(`not ok ${++n} - ${run.lab}: lab error`, '  ---', `  message: ${JSON.stringify(run.error)}`, '  ...');
+    if (orphanError(run)) out.push(`not ok ${++n} - ${run.lab}: lab error`, '  ---', `  message: ${JSON.stringify(run.error)}`, '  ...');
     for (const t of run.tests) {
       const name = `${t.lab} › ${t.stage} › ${t.name}`;
       if (t.status === 'skipped') out.push(`ok ${++n} - ${name} # SKIP ${t.reason}`);

@@ -28,16 +28,23 @@ export interface LabRun {
   instance: string;
   durationMs: number;
   tests: TestResult[];
-  /** The lab itself could not be brought up or a stage not applied. */
+  /**
+   * The lab itself could not be brought up or a stage not applied. The tests
+   * that could not run because of it are reported as failed, with the reason;
+   * a lab with no test to carry its error counts as one failure of its own.
+   */
   error?: string;
   /** With --keep after a failure: the instance left up for inspection. */
   kept?: string;
 }
 
+/** A lab error that no test result carries: reported as a failure of its own. */
+export const orphanError = (r: LabRun) => !!r.error && !r.tests.some((t) => t.status === 'failed');
+
 export function totals(runs: LabRun[]): Record<Status, number> & { errors: number } {
   const t = { passed: 0, failed: 0, skipped: 0, errors: 0 };
   for (const r of runs) {
-    if (r.error) t.errors++;
+    if (orphanError(r)) t.errors++;
     for (const x of r.tests) t[x.status]++;
   }
   return t;

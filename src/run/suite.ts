@@ -25,9 +25,16 @@ export interface RunOptions {
 
 const featureReason = (missing: Feature[]) => `needs ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`;
 
+/**
+ * The stages to apply, in order, and whether to run each one's tests: up to
+ * --stage, and with --grep only up to the last stage that has a selected test
+ * (a later stage's apply would change nothing those tests see, and its errors
+ * are not the user's question).
+ */
 function selected(model: LabModel, opts: RunOptions): { stage: StageModel; run: boolean }[] {
-  const last = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : model.stages.length - 1;
+  let last = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : model.stages.length - 1;
   if (opts.stage && last < 0) throw new Error(`lab '${model.name}' has no stage '${opts.stage}' (stages: ${model.stages.map((s) => s.name).join(', ')})`);
+  if (opts.grep) while (last >= 0 && !model.stages[last]!.tests.some((t) => wanted(t, model.stages[last]!, opts))) last--;
   return model.stages.slice(0, last + 1).map((stage) => ({ stage, run: !opts.stage || stage.name === opts.stage }));
 }
 
@@ -45,15 +52,23 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
     return run;
   }
   let lab: Lab | undefined;
+  let k = 0; // the stage being applied or tested
   try {
     lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal });
     run.instance = lab.instance;
-    for (const { stage, run: runIt } of stages) {
+    for (; k < stages.length; k++) {
+      const { stage, run: runIt } = stages[k]!;
       if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
       if (runIt) await runStageTests(lab, model, stage, run, opts, have);
     }
   } catch (e) {
     run.error = (e as Error).message;
+    // no test vanishes: those of the stage that failed and of every later one are reported, as not run and why
+    const why = lab ? `stage '${stages[k]?.stage.name}' failed to apply` : `the lab could not be brought up`;
+    const first = run.error.split('\n')[0];
+    if (!opts.signal?.aborted)
+      for (const { stage, run: r } of stages.slice(k)) if (r) for (const t of stage.tests)
+        if (wanted(t, stage, opts) && !run.tests.some((x) => x.stage === stage.name && x.name === t.name)) report(run, resultOf(model, stage, t, 'failed', `not run: ${why}: ${first}`), opts);
   } finally {
     const failed = run.error || run.tests.some((t) => t.status === 'failed');
     if (lab && opts.keep && failed && !opts.signal?.aborted) {

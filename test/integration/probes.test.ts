@@ -8,6 +8,30 @@ import type { LabRun, TestResult } from '../../src/run/results.js';
 import { runLab } from '../../src/run/suite.js';
 import { isRoot, namespaces, tempDir } from './helpers.js';
 
+// Twins for every assertion kind, in two purpose-built labs: "pass: ..." must
+// pass, "fail: ..." must fail on its assertion, and "dies: ..." (the same claim
+// where a firewall drops the packets half-way) must fail too, never pass on
+// evidence from elsewhere. rule-selectors.yaml does the same for every ip rule
+// selector through the route probe, in the manner of fib_rule_tests.sh.
+for (const fixture of ['test/fixtures/labs/rule-selectors.yaml'])
+  describe.skipIf(!isRoot)(`twins: ${fixture}`, () => {
+    let run: LabRun;
+    beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);
+    const lab = loadLab(fixture);
+    it('ran every test, and left nothing', () => {
+      expect(run.error).toBeUndefined();
+      expect(run.tests).toHaveLength(lab.stages.reduce((n, s) => n + s.tests.length, 0));
+      expect(namespaces(`nslab-${run.instance}.`)).toEqual([]);
+    });
+    for (const stage of lab.stages)
+      for (const t of stage.tests)
+        it(`${stage.name} › ${t.name}`, () => {
+          const r = run.tests.find((x) => x.stage === stage.name && x.name === t.name)!;
+          expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');
+          expect(r.reason).toBeUndefined();
+        });
+  });
+
 describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin', () => {
   let run: LabRun;
   const byName = (n: string): TestResult => run.tests.find((t) => t.name === n)!;
@@ -23,13 +47,29 @@ describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin
 
   const lab = loadLab('test/fixtures/labs/probes.yaml');
   for (const stage of lab.stages)
-    for (const t of stage.tests.filter((x) => /^(pass|fail): /.test(x.name)))
+    for (const t of stage.tests.filter((x) => /^(pass|fail|dies): /.test(x.name)))
       it(`${stage.name} › ${t.name}`, () => {
         const r = byName(t.name);
         const want = t.name.startsWith('pass') ? 'passed' : 'failed';
         expect(r.status, `${r.status}: ${r.reason ?? ''} ${r.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`).join('; ')}`).toBe(want);
         if (want === 'failed') expect(r.reason, 'a twin must fail on its assertion, not on an error').toBeUndefined();
       });
+
+  it('a claim about a place that saw nothing fails as not observed, distinguishable from a mismatch', () => {
+    for (const n of ['dies: reply-via', 'dies: symmetric', 'dies: asymmetric', 'dies: reply-path', 'dies: source', 'dies: tcp source', 'dies: udp source', 'dies: v6 source', 'dies: v6 symmetric']) {
+      const c = byName(n).checks.filter((x) => !x.ok);
+      expect(c.length, n).toBeGreaterThan(0);
+      expect(c.every((x) => x.notObserved && x.observed.startsWith('not observed: ')), n).toBe(true);
+    }
+    expect(byName('dies: source').checks[0]!.observed).toBe('not observed: the request never reached s (last seen at r)');
+    expect(byName('fail: symmetric').checks[0]!.notObserved).toBeUndefined();
+  });
+
+  it('spread counts the flows delivered, over all the flows sent', () => {
+    const c = byName('dies: flows failover').checks.find((x) => x.name === 'spread r:n0')!;
+    expect(c.ok).toBe(false);
+    expect(c.observed).toMatch(/of 40 flows delivered through it; \d+ of 40 flows not delivered/);
+  });
 
   it('a symmetric: true that fails names the hop where the reply went another way', () => {
     const c = byName('fail: symmetric').checks.find((x) => x.name === 'symmetric')!;
