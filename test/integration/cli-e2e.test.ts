@@ -116,7 +116,6 @@ describe('cli e2e: the wrapper', () => {
 
 // the rest concurrently: every test has labs of its own
 const rootIt = isRoot ? it : it.skip;
-const rootFails = isRoot ? it.fails : it.skip;
 
 describe.concurrent('cli e2e', () => {
   it('--version, --help (lists every verb), exec --help: exit 0', async () => {
@@ -416,11 +415,11 @@ describe.concurrent('cli e2e', () => {
       expect(existsSync(recordOf(inst!))).toBe(false);
       expect(running(sleeper!)).toBe(false); // its processes were stopped
       expect(own(keep)).toHaveLength(2);
+      // the killed run's scratch directory went with its lab
+      const work = join(STATE_DIR, 'work');
+      expect(existsSync(work) ? readdirSync(work).filter((x) => x.startsWith(`${child!.pid}-`)) : []).toEqual([]);
     } finally {
       if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      // the killed run's scratch directory is ours to remove (a scoped cleanup leaves it)
-      const work = join(STATE_DIR, 'work');
-      if (child?.pid && existsSync(work)) for (const w of readdirSync(work).filter((x) => x.startsWith(`${child!.pid}-`))) rmSync(join(work, w), { recursive: true, force: true });
       if (inst) await downAndCheck(inst);
       await downAndCheck(keep);
     }
@@ -513,12 +512,9 @@ describe.concurrent('cli e2e', () => {
     expect(namespaces(`nslab-${name}`)).toEqual([]);
   });
 
-  // BUG: the state record keeps the lab file path as given to `up` (relative), and
-  // `check` re-reads it relative to ITS OWN working directory: from another directory
-  // it fails (exit 2, "lab.yaml: cannot read lab file (ENOENT)"), or, where that
-  // directory has a lab.yaml of its own, grades the running lab against THAT file's
-  // tests (exit 0 for a lab whose own tests fail).
-  rootFails('BUG check from another directory grades the lab against its own file (up was given a relative path)', async () => {
+  // Was a bug: the record kept the lab file path as given to `up` (relative), and `check`
+  // re-read it from its own working directory, grading against another directory's lab.yaml.
+  rootIt('check from another directory grades the lab against its own file (up was given a relative path)', async () => {
     const name = `${RUN}-r`;
     const upDir = dir();
     labFile(name, { dir: upDir, file: 'lab.yaml' });
@@ -538,8 +534,8 @@ describe.concurrent('cli e2e', () => {
     }
   });
 
-  // BUG: shell returns `r.status ?? 0`: a shell killed by a signal exits 0 (success).
-  rootFails('BUG shell killed by a signal exits 128+signal, not 0', async () => {
+  // Was a bug: a shell killed by a signal exited 0 (success).
+  rootIt('shell killed by a signal exits 128+signal, not 0', async () => {
     const name = `${RUN}-s`;
     const i = id();
     const inst = `${name}.${i}`;
@@ -551,9 +547,8 @@ describe.concurrent('cli e2e', () => {
     }
   });
 
-  // BUG: exec returns `128 + (signal === 'SIGINT' ? 2 : 15)`: a command killed by
-  // any signal but SIGINT is reported as SIGTERM (143).
-  rootFails('BUG exec of a command killed by SIGKILL exits 137, not 143', async () => {
+  // Was a bug: a command killed by any signal but SIGINT was reported as SIGTERM (143).
+  rootIt('exec of a command killed by SIGKILL exits 137, not 143', async () => {
     const name = `${RUN}-k9`;
     const i = id();
     const inst = `${name}.${i}`;
