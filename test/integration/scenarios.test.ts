@@ -29,6 +29,10 @@ const MUST_FAIL: [string, string, string][] = [
   ['split-access-load-balance', 'split access', "split access with the reader's routes"],
   ['split-access-load-balance', "split access with the reader's routes", 'load balancing'],
   ['split-access-load-balance', 'load balancing', 'weighted load balancing'],
+  ['dual-nic-reply-path-v6', 'with a source-specific route', 'without policy routing'],
+  ['dual-nic-reply-path-v6', 'without policy routing', 'with a source-specific route'],
+  ['dual-nic-reply-path-v6', 'with a routing table for eth1', 'without policy routing'],
+  ['dual-nic-reply-path-v6', 'without policy routing', 'with a routing table for eth1'],
 ];
 
 function cliAsync(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string }> {
