@@ -61,6 +61,7 @@ export function notAnInterfaceAddress(c: Cidr): string | undefined {
   const a = ipaddr.parse(c.address);
   const range = a.range();
   if (range === 'unspecified') return 'the unspecified address belongs to no interface';
+  if (c.family === 6 && (c.text.includes('.') || range === 'ipv4Mapped')) return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
   if (range === 'multicast') return 'a multicast address is a group, not an interface address';
   if (c.family === 4 && range === 'broadcast') return 'the broadcast address belongs to no interface';
   if (c.family === 4 && c.prefix === 0) return 'a /0 prefix would make every IPv4 address on-link';

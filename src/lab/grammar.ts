@@ -40,3 +40,19 @@ export function shown(value: string, max = 60): string {
   const s = oneLine(value);
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
+
+const UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9, tbps: 8e12 };
+
+/** Bits per second of a tc rate string such as 10mbit. */
+export function rateBits(rate: string): number {
+  const m = /^(\d+(?:\.\d+)?)([a-z]+)$/i.exec(rate);
+  if (!m) throw new Error(`bad rate ${rate}`);
+  return Number(m[1]) * (UNITS[m[2]!.toLowerCase()] ?? NaN);
+}
+
+/** Milliseconds of a duration string such as 20ms, 1.5s, 500us. */
+export function durationMs(d: string): number {
+  const m = /^(\d+(?:\.\d+)?)(us|ms|s)$/.exec(d);
+  if (!m) throw new Error(`bad duration ${d}`);
+  return Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'ms' ? 1 : 0.001);
+}

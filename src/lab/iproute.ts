@@ -94,11 +94,20 @@ const VALUE: Record<string, [RegExp, string]> = {
   suppress_prefixlength: [NUM, 'a prefix length'], suppress_ifgroup: [NAME_OR_NUM, 'a group'],
 };
 
-/** The value of `kw` is well formed, or an error is pushed. */
+/** Upper bounds of numeric values, as the kernel's fields hold them (ip refuses more, or worse, wraps them). */
+const MAX: Record<string, number> = { protocol: 255, scope: 255, tos: 255, dsfield: 255, sport: 65535, dport: 65535, weight: 256, suppress_prefixlength: 128 };
+const U32 = 0xffffffff;
+
+/** The value of `kw` is well formed and in range, or an error is pushed. */
 function checkValue(kw: string, value: string, errors: Checked['errors']): void {
   const g = VALUE[kw];
-  if (g && !g[0].test(value)) errors.push({ message: `'${kw}' takes ${g[1]}, not '${shown(value)}'` });
-  else if (!BATCH_TOKEN.test(value)) errors.push({ message: `'${shown(value)}' is not a valid value for '${kw}'`, hint: 'values are single words of letters, digits and . : / % + - _' });
+  if (g && !g[0].test(value)) { errors.push({ message: `'${kw}' takes ${g[1]}, not '${shown(value)}'` }); return; }
+  if (!BATCH_TOKEN.test(value)) { errors.push({ message: `'${shown(value)}' is not a valid value for '${kw}'`, hint: 'values are single words of letters, digits and . : / % + - _' }); return; }
+  // numbers (a range's ends, a mark and its mask) within what the field holds; a range in order
+  const nums = (/^[\d\-/x0-9a-fA-F]+$/.test(value) ? value.split(/[-/]/) : []).filter((n) => /^(0x[0-9a-fA-F]+|\d+)$/.test(n)).map(Number);
+  const max = MAX[kw] ?? U32;
+  if (nums.some((n) => n > max)) errors.push({ message: `'${kw} ${value}' is out of range: at most ${kw === 'tos' || kw === 'dsfield' ? '0xff' : max}` });
+  else if ((kw === 'uidrange' || kw === 'sport' || kw === 'dport') && nums.length === 2 && nums[0]! > nums[1]!) errors.push({ message: `'${kw} ${value}' is reversed`, hint: `write the smaller number first: ${nums[1]}-${nums[0]}` });
 }
 
 export function tokenize(text: string): string[] {

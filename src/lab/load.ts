@@ -1,6 +1,7 @@
 // Reads a lab file as YAML while keeping every value's position, so that each
 // later problem can be reported as file:line:col.
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, visit, type Document, type Node as YamlNode } from 'yaml';
 import type { Problem } from '../errors.js';
 
@@ -16,12 +17,18 @@ export interface LoadedFile {
 
 export function loadLabText(text: string, file: string): LoadedFile {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  const problems: Problem[] = doc.errors.map((e) => {
-    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
-    const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-    return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
-  });
+  // logLevel: the yaml library would print its own warnings on stderr, lines without file:line:col
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  // nesting deep enough to exhaust the parser's stack fails at places that depend on the stack: one problem, at a fixed place
+  const tooDeep = doc.errors.some((e) => /Maximum call stack/.test(e.message));
+  const problems: Problem[] = tooDeep
+    ? [{ file, line: 1, col: 1, message: 'YAML nests too deeply to read', hint: 'a lab file needs a few levels of nesting, not thousands' }]
+    : doc.errors.map((e) => {
+      const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+      if (/multiple documents/.test(e.message)) return { file, line: at.line, col: at.col, message: 'a lab file is one YAML document, and this one has more', hint: "remove the '---' and what follows, or split it into two lab files" };
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
+    });
   const locate = (path: Path, key = false) => position(doc, lineCounter, path, key);
   let data: unknown;
   if (!problems.length) {
@@ -47,7 +54,16 @@ export function loadLabText(text: string, file: string): LoadedFile {
 export function loadLabFile(file: string): LoadedFile {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    const bytes = readFileSync(file);
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      // where the first byte that is not UTF-8 stands
+      let ok = 0;
+      for (let n = bytes.length; n > 0; n >>= 1) while (ok + n <= bytes.length && isUtf8(bytes.subarray(0, ok + n))) ok += n;
+      const before = bytes.subarray(0, ok).toString('utf8').split('\n');
+      return { file, data: undefined, locate: () => ({ line: 1, col: 1 }), problems: [{ file, line: before.length, col: before.at(-1)!.length + 1, message: 'the file is not UTF-8 text', hint: 'save it as UTF-8' }] };
+    }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return {

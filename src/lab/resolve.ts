@@ -2,7 +2,7 @@
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, type Problem } from '../errors.js';
 import { notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
-import { CONTROL, IFNAME, NODE_NAME, RESERVED_IFNAMES, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
+import { CONTROL, durationMs, IFNAME, NODE_NAME, rateBits, RESERVED_IFNAMES, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
 import { nftProblem } from './nft-text.js';
 import { checkRoute, checkRule, BUILTIN_TABLES, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
@@ -164,6 +164,9 @@ class Resolver {
       });
       if (ends.length === 2) {
         const o: { mtu?: number; rate?: string; delay?: string; loss?: string } = typeof p.data === 'string' ? {} : p.data;
+        // what tc can hold: tbf needs at least a bit a second, netem's delay a 32-bit count of microseconds
+        if (o.rate && rateBits(o.rate) < 1) this.problem(['links', i, 'rate'], `rate ${o.rate} is less than 1 bit a second`, 'tc reads it as no rate at all; use e.g. 10kbit');
+        if (o.delay && durationMs(o.delay) > 4_000_000) this.problem(['links', i, 'delay'], `delay ${o.delay} is longer than netem can hold (about 71 minutes)`, 'use a delay such as 20ms');
         out.push({ a: ends[0]!, b: ends[1]!, mtu: o.mtu, rate: o.rate, delay: o.delay, loss: o.loss, at: this.at(['links', i]) });
       }
     });
@@ -282,7 +285,10 @@ class Resolver {
     for (const [key, raw] of Object.entries(spec.sysctl ?? {})) {
       const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
       const p = [...base, 'sysctl', key];
-      if (!SYSCTL_KEY.test(key)) this.problem(p, `sysctl '${shown(key)}' is not allowed`, "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter", true);
+      const iface = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key)?.[1]?.replace(/\//g, '.');
+      if (typeof raw === 'number' && !Number.isSafeInteger(raw)) this.problem(p, `sysctl ${key}: ${raw} is not a whole number YAML keeps exactly`, `write the value as a string, in quotes: '${shown(String(raw), 20)}'`);
+      else if (iface && !['all', 'default'].includes(iface) && !view.interfaces.has(iface)) this.problem(p, `sysctl '${key}' names interface '${iface}', which node '${node}' does not have`, suggest(iface, [...view.interfaces.keys(), 'all', 'default'], 'interfaces'), true);
+      else if (!SYSCTL_KEY.test(key)) this.problem(p, `sysctl '${shown(key)}' is not allowed`, "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter", true);
       else if (!SYSCTL_VALUE.test(value)) this.problem(p, `sysctl ${key}: value '${shown(value)}' is not valid`, "a value is one or more words of letters, digits and . : , / + - _ separated by single spaces, e.g. 1 or '4096 131072 6291456'");
       else {
         const dotted = dottedIface(key, view);
@@ -381,6 +387,7 @@ class Resolver {
       if (!parseAddress(t) && this.checkRef(t, tp, false) && probe !== 'exec') this.checkTargetFamily(t, family, tp);
     });
     if (probe === 'route') this.checkRouteProbe(pr, asRecord(rt.expect), [...path, probe]);
+    this.checkProbeFields(probe, pr, asRecord(rt.expect), path);
     if (probe !== 'exec' && rt.expect === undefined)
       this.problem(path, 'test asserts nothing', `add an expect, e.g. expect: { ${probe === 'route' ? 'dev: eth0' : probe === 'flows' ? 'spread: { node:eth0: 1 }' : probe === 'throughput' ? 'rate: { min: 1mbit }' : 'reachable: true'} }`);
     const ex = asRecord(rt.expect);
@@ -428,6 +435,33 @@ class Resolver {
     if (!view) return;
     const has = [...view.interfaces].some(([name, cs]) => name !== 'lo' && (iface === undefined || name === iface) && cs.some((c) => c.family === family));
     if (!has) this.problem(path, `'${ref}' has no IPv${family} address to send to`, family === 6 ? 'give it an IPv6 address, or test it over IPv4' : 'give it an IPv4 address, or add ipv6: true to the probe');
+  }
+
+  /** Addresses are addresses and interfaces exist, wherever a probe or an expectation names one. */
+  private checkProbeFields(probe: string, pr: Record<string, unknown>, ex: Record<string, unknown>, path: Path): void {
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const fromView = str(pr.from) && this.views.get(str(pr.from)!);
+    const addr = (v: unknown, p: Path, what: string) => { if (str(v) !== undefined && !parseAddress(str(v)!)) this.problem(p, `${what} '${shown(str(v)!)}' is not an address`, 'write a single address, e.g. 10.0.0.1 or 2001:db8::1'); };
+    if (probe === 'ping') {
+      addr(pr.source, [...path, probe, 'source'], 'source');
+      if (str(pr.interface) !== undefined && fromView && !fromView.interfaces.has(str(pr.interface)!))
+        this.problem([...path, probe, 'interface'], `node '${pr.from}' has no interface '${shown(str(pr.interface)!)}'`, suggest(str(pr.interface)!, [...fromView.interfaces.keys()], 'interfaces'));
+    }
+    if (probe === 'tcp' || probe === 'udp') addr(pr.bind, [...path, probe, 'bind'], 'bind');
+    if (probe === 'flows' && str(pr.via) !== undefined && !this.nodeNames.has(str(pr.via)!))
+      this.problem([...path, probe, 'via'], `test names unknown node '${shown(str(pr.via)!)}'`, suggest(str(pr.via)!, [...this.nodeNames], 'nodes'));
+    if (probe === 'route') {
+      for (const k of ['mark', 'tos', 'dsfield'] as const)
+        if (typeof pr[k] === 'string' && !/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(pr[k] as string)) this.problem([...path, probe, k], `route probe: ${k} '${shown(pr[k] as string)}' is not a number`, 'write it in decimal or as 0x hex');
+      if (str(pr.ipproto) !== undefined && !/^(tcp|udp|icmp|ipv6-icmp|sctp|dccp|udplite|gre|esp|ah|\d{1,3})$/.test(str(pr.ipproto)!))
+        this.problem([...path, probe, 'ipproto'], `route probe: ipproto '${shown(str(pr.ipproto)!)}' is not a protocol`, 'use tcp, udp, icmp, ipv6-icmp, sctp or a number');
+      const view = str(pr.node) && this.views.get(str(pr.node)!);
+      if (str(ex.dev) !== undefined && view && !view.interfaces.has(str(ex.dev)!))
+        this.problem([...path, 'expect', 'dev'], `node '${pr.node}' has no interface '${shown(str(ex.dev)!)}'`, suggest(str(ex.dev)!, [...view.interfaces.keys()], 'interfaces'));
+      addr(ex.via, [...path, 'expect', 'via'], 'via');
+      addr(ex.src, [...path, 'expect', 'src'], 'src');
+    }
+    addr(ex.source, [...path, 'expect', 'source'], 'source');
   }
 
   /** A route probe's selectors and the table it expects, against the node it asks. */

@@ -16,7 +16,8 @@ const Addresses = z.union([Address, z.array(Address)], { error: 'expected an add
 export const InterfaceObject = z.strictObject({
   addresses: Addresses.optional(),
   mtu: z.int().min(68).max(65535).optional().describe('MTU in bytes'),
-  mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, { error: 'mac must look like 02:00:00:00:00:01' }).optional(),
+  mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, { error: 'mac must look like 02:00:00:00:00:01' })
+    .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(m), { error: 'mac must be a unicast address, e.g. 02:00:00:00:00:01 (an odd first byte is multicast; all zeros is none)' }).optional(),
   up: z.boolean().optional().describe('false leaves the interface down (default true)'),
 });
 export const InterfaceSpec = z.union([Address, z.array(Address), InterfaceObject], {

@@ -2,14 +2,9 @@
 // when both are given, so the delayed packets are also rate-limited).
 import type { LinkModel } from '../lab/model.js';
 
-const UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9 };
+import { rateBits } from '../lab/grammar.js';
 
-/** Bits per second of a tc rate string such as 10mbit. */
-export function rateBits(rate: string): number {
-  const m = /^(\d+(?:\.\d+)?)([a-z]+)$/i.exec(rate);
-  if (!m) throw new Error(`bad rate ${rate}`);
-  return Number(m[1]) * (UNITS[m[2]!.toLowerCase()] ?? NaN);
-}
+export { rateBits };
 
 /** tc batch lines (without `tc`) for one interface at one end of a link. */
 export function shapingLines(link: Pick<LinkModel, 'rate' | 'delay' | 'loss'>, iface: string): string[][] {

@@ -3,7 +3,7 @@
 import { Evidence } from '../capture/evidence.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel } from '../lab/model.js';
-import { durationMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
+import { timeoutMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
 
 export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean; ipv6?: boolean }
 
@@ -26,7 +26,7 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
   const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', kind, String(port)], /^ready$/m);
   try {
     const mode = kind === 'tcp' ? 'connect' : 'udp';
-    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(durationMs(spec.timeout, defaultTimeoutMs))]));
+    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(timeoutMs(spec.timeout, defaultTimeoutMs))]));
     let outcome: Exchange['outcome'];
     try { outcome = JSON.parse(r.result.stdout.trim().split('\n').pop()!); } catch { outcome = { outcome: 'error', error: r.result.stderr.trim() }; }
     return { port, outcome, evidence: r.evidence, peers: listener.lines(), owner };

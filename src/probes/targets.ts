@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from '../engine/lab.js';
 import { inNamespace } from '../engine/runner.js';
 import type { LabModel } from '../lab/model.js';
+import { durationMs } from '../lab/grammar.js';
 import { resolveTarget } from '../lab/resolve.js';
 
 export function ownerOf(model: LabModel, address: string): string | undefined {
@@ -63,8 +64,7 @@ export async function startListener(lab: Lab, node: string, argv: string[], read
   };
 }
 
-export function durationMs(d: string | undefined, fallback: number): number {
-  if (!d) return fallback;
-  const m = /^(\d+(?:\.\d+)?)(us|ms|s)$/.exec(d)!;
-  return Number(m[1]) * (m[2] === 's' ? 1000 : m[2] === 'ms' ? 1 : 0.001);
+/** A probe's timeout in milliseconds, or the probe's default. */
+export function timeoutMs(d: string | undefined, fallback: number): number {
+  return d ? durationMs(d) : fallback;
 }

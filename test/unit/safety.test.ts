@@ -73,8 +73,10 @@ describe('plan output keeps lab content inert', () => {
     expect(out.split('\n').filter((l) => l === 'EOF__')).toHaveLength(1);
   });
   it('nft rulesets may not include host files, however spelt', () => {
-    for (const t of ['include "/etc/shadow"', 'flush ruleset; include "/etc/shadow"', 'include"/etc/shadow"', 'table ip t {\n include "/x"\n}'])
+    // the word is refused anywhere: a scanner reading nft's quotes a bit differently could otherwise miss one (`define x = "a\"`)
+    for (const t of ['include "/etc/shadow"', 'flush ruleset; include "/etc/shadow"', 'include"/etc/shadow"', 'table ip t {\n include "/x"\n}',
+      'define x = "a\\"\ninclude "/etc/shadow"', 'table ip t { comment "include me" }', '# include nothing'])
       expect(nftProblem(t)?.message, t).toMatch(/include/);
-    expect(nftProblem('table ip t { comment "include me" }\n# include nothing')).toBeUndefined();
+    expect(nftProblem('table ip t { chain c { type filter hook input priority 0; } }')).toBeUndefined();
   });
 });

@@ -1,0 +1,63 @@
+#!/bin/sh
+# nslab plan for lab 'dual-nic-reply-path-v6' (labs/dual-nic-reply-path-v6.yaml)
+# The root namespace only gets `ip netns add` and veths created directly inside the lab namespaces.
+set -e
+
+# namespaces and links
+ip netns add nslab-dual-nic-reply-path-v6.pc2
+ip netns add nslab-dual-nic-reply-path-v6.pc1
+ip netns add nslab-dual-nic-reply-path-v6.sw1
+ip netns add nslab-dual-nic-reply-path-v6.router
+ip netns add nslab-dual-nic-reply-path-v6.server
+ip link add name eth0 index 1000 netns nslab-dual-nic-reply-path-v6.pc2 type veth peer name lan index 1001 netns nslab-dual-nic-reply-path-v6.router
+ip link add name eth0 index 1002 netns nslab-dual-nic-reply-path-v6.server type veth peer name net0 index 1003 netns nslab-dual-nic-reply-path-v6.router
+ip link add name eth1 index 1004 netns nslab-dual-nic-reply-path-v6.server type veth peer name p1 index 1005 netns nslab-dual-nic-reply-path-v6.sw1
+ip link add name net1 index 1006 netns nslab-dual-nic-reply-path-v6.router type veth peer name p2 index 1007 netns nslab-dual-nic-reply-path-v6.sw1
+ip link add name eth0 index 1008 netns nslab-dual-nic-reply-path-v6.pc1 type veth peer name p3 index 1009 netns nslab-dual-nic-reply-path-v6.sw1
+
+# node pc2
+ip netns exec nslab-dual-nic-reply-path-v6.pc2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+ip -n nslab-dual-nic-reply-path-v6.pc2 link set dev lo up
+ip -n nslab-dual-nic-reply-path-v6.pc2 addr add 2001:db8:2::17/64 dev eth0 nodad
+ip -n nslab-dual-nic-reply-path-v6.pc2 link set dev eth0 up
+ip -6 -n nslab-dual-nic-reply-path-v6.pc2 route add default via 2001:db8:2::1
+
+# node pc1
+ip netns exec nslab-dual-nic-reply-path-v6.pc1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
+ip -n nslab-dual-nic-reply-path-v6.pc1 link set dev lo up
+ip -n nslab-dual-nic-reply-path-v6.pc1 addr add 2001:db8:1::17/64 dev eth0 nodad
+ip -n nslab-dual-nic-reply-path-v6.pc1 link set dev eth0 up
+ip -6 -n nslab-dual-nic-reply-path-v6.pc1 route add default via 2001:db8:1::fe
+
+# node sw1
+ip netns exec nslab-dual-nic-reply-path-v6.sw1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.p1.accept_dad=0 net.ipv6.conf.p2.accept_dad=0 net.ipv6.conf.p3.accept_dad=0
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev lo up
+ip -n nslab-dual-nic-reply-path-v6.sw1 link add name br0 type bridge
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev br0 up
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p1 master br0
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p2 master br0
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p3 master br0
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p1 up
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p2 up
+ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev p3 up
+
+# node router
+ip netns exec nslab-dual-nic-reply-path-v6.router sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.lan.accept_dad=0 net.ipv6.conf.net0.accept_dad=0 net.ipv6.conf.net1.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip -n nslab-dual-nic-reply-path-v6.router link set dev lo up
+ip -n nslab-dual-nic-reply-path-v6.router addr add 2001:db8:2::1/64 dev lan nodad
+ip -n nslab-dual-nic-reply-path-v6.router addr add 2001:db8:10::1/64 dev net0 nodad
+ip -n nslab-dual-nic-reply-path-v6.router addr add 2001:db8:1::fe/64 dev net1 nodad
+ip -n nslab-dual-nic-reply-path-v6.router link set dev lan up
+ip -n nslab-dual-nic-reply-path-v6.router link set dev net0 up
+ip -n nslab-dual-nic-reply-path-v6.router link set dev net1 up
+
+# node server
+ip netns exec nslab-dual-nic-reply-path-v6.server sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth1.accept_dad=0
+ip -n nslab-dual-nic-reply-path-v6.server link set dev lo up
+ip -n nslab-dual-nic-reply-path-v6.server addr add 2001:db8:10::220/64 dev eth0 nodad
+ip -n nslab-dual-nic-reply-path-v6.server addr add 2001:db8:1::220/64 dev eth1 nodad
+ip -n nslab-dual-nic-reply-path-v6.server link set dev eth0 up
+ip -n nslab-dual-nic-reply-path-v6.server link set dev eth1 up
+ip -6 -n nslab-dual-nic-reply-path-v6.server route add default via 2001:db8:10::1
+
+# tear down: ip netns del nslab-dual-nic-reply-path-v6.pc2; ip netns del nslab-dual-nic-reply-path-v6.pc1; ip netns del nslab-dual-nic-reply-path-v6.sw1; ip netns del nslab-dual-nic-reply-path-v6.router; ip netns del nslab-dual-nic-reply-path-v6.server
