@@ -17,7 +17,8 @@ function routeKey(args: string[], table = 'main'): string {
   const get = (k: string) => { const i = a.indexOf(k); return i >= 0 ? a[i + 1] : undefined; };
   const gws = a.flatMap((t, i) => (t === 'via' ? [a[i + 1]] : [])).join(',');
   const dst = a[0] === 'default' ? 'default' : a[0]!.includes('/') ? a[0] : a[0];
-  return `${dst} table ${get('table') ?? table} via ${gws || '-'}`;
+  const from = get('from') ? ` from ${get('from')}` : ''; // IPv6 source-specific routes
+  return `${dst}${from} table ${get('table') ?? table} via ${gws || '-'}`;
 }
 
 function kernelRoutes(ns: string): string[] {
@@ -26,7 +27,7 @@ function kernelRoutes(ns: string): string[] {
     for (const r of json<any[]>(['ip', '-n', ns, '-j', fam, 'route', 'show', 'table', 'all'])) {
       if (r.protocol === 'kernel' || r.table === 'local' || r.type === 'multicast') continue; // the kernel's own
       const gws = r.gateway ? [r.gateway] : (r.nexthops ?? []).map((n: any) => n.gateway);
-      out.push(`${r.dst} table ${r.table === undefined ? 'main' : r.table} via ${gws.join(',') || '-'}`);
+      out.push(`${r.dst}${r.from ? ` from ${r.from}` : ''} table ${r.table === undefined ? 'main' : r.table} via ${gws.join(',') || '-'}`);
     }
   }
   return out.sort();
@@ -90,7 +91,8 @@ function readBack(lab: LabModel, up: Lab): void {
       declared.set(key.replace(/ via .*/, ''), key);
     }
     expect(kernelRoutes(ns), `routes of ${node.name}`).toEqual([...declared.values()].sort());
-    const rules = json<any[]>(['ip', '-n', ns, '-j', 'rule', 'show']).filter((r) => ![0, 32766, 32767].includes(r.priority));
+    // both families: an IPv6 rule is in `ip -6 rule`, and only there
+    const rules = ['-4', '-6'].flatMap((f) => json<any[]>(['ip', '-n', ns, '-j', f, 'rule', 'show'])).filter((r) => ![0, 32766, 32767].includes(r.priority));
     const declaredRules = [...node.config.rules, ...stageCfg.flatMap((c) => c.rules)];
     expect(rules.length, `rules of ${node.name}`).toBe(declaredRules.length);
     for (const r of declaredRules) {
