@@ -6,7 +6,7 @@
 // (e2e<random>-...), sends traffic only between its own namespaces, cleans up only
 // its own instances (down / cleanup by explicit instance name), and checks that
 // nothing of its own is left; other people's labs are never touched.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -508,8 +508,20 @@ describe.concurrent('cli e2e', () => {
     expect(up.stderr).toMatch(/needs root/);
     expect((await asNobody(['doctor'])).code).toBe(3);
     expect((await asNobody(['cleanup', `${name}`])).code).toBe(3);
+    for (const verb of [['down', name], ['exec', name, 'a', '--', 'true'], ['ls']]) {
+      const r = await asNobody(verb);
+      expect(r.stderr, verb.join(' ')).not.toMatch(/internal error|    at /);
+      if (verb[0] !== 'ls') expect(r.code, verb.join(' ')).toBe(3);
+    }
     expect((await asNobody(['--version'])).code).toBe(0);
     expect(namespaces(`nslab-${name}`)).toEqual([]);
+  });
+
+  it('a reader that stops early is no error: validate | head', () => {
+    const many = Array.from({ length: 400 }, () => 'labs/').join(' ');
+    const r = spawnSync('bash', ['-c', `node ${CLI} validate ${many} | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    expect(r.stdout).toMatch(/^ok labs\/dual-nic-reply-path-v6\.yaml/);
+    expect(r.stderr).toBe('status 0\n');
   });
 
   // Was a bug: the record kept the lab file path as given to `up` (relative), and `check`
