@@ -33,7 +33,7 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
       args: ['link', 'add', 'name', l.a.iface, 'index', ia, 'netns', ns(l.a.node), 'type', 'veth', 'peer', 'name', l.b.iface, 'index', ib, 'netns', ns(l.b.node)],
     });
   });
-  for (const n of lab.nodes) steps.push(...nodeSteps(n, lab.links, ns(n.name)));
+  for (const n of lab.nodes) steps.push(...nodeSteps(n, lab.links, ns(n.name), usesIpv6(lab, n.name)));
   const stages = stagesUpTo(lab, opts.stage);
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...applySteps(c, ns(node), node));
   for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
@@ -51,6 +51,13 @@ export function buildStagePlan(lab: LabModel, stageName: string, instance: strin
   for (const [node, c] of s.apply) steps.push(...serviceSteps(c, nsName(instance, node), node));
   steps.forEach(assertInert);
   return steps;
+}
+
+/** Whether a node has an IPv6 address, at its base or in any stage. */
+function usesIpv6(lab: LabModel, node: string): boolean {
+  const n = lab.nodes.find((x) => x.name === node)!;
+  return n.interfaces.some((i) => i.addresses.some((a) => a.family === 6 && i.name !== 'lo'))
+    || lab.stages.some((s) => s.apply.get(node)?.addresses.some((a) => a.cidr.family === 6 && a.iface !== 'lo'));
 }
 
 export function stagesUpTo(lab: LabModel, stage?: string) {

@@ -12,11 +12,12 @@ function ip(ctx: Ctx, args: string[], at?: Step['at'], family?: 4 | 6): Step {
 }
 
 /** Base configuration of a node, after its links exist. */
-export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string): Step[] {
+export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string, ipv6: boolean): Step[] {
   const ctx = { ns, node: node.name };
   const steps: Step[] = [];
   const c = node.config;
-  steps.push(sysctlStep(ctx, [...noDad(node), ...c.sysctl]));
+  const sysctl = [...(ipv6 ? noDad(node) : []), ...c.sysctl];
+  if (sysctl.length) steps.push(sysctlStep(ctx, sysctl));
   steps.push(ip(ctx, ['link', 'set', 'dev', 'lo', 'up']));
   if (node.kind === 'bridge') {
     steps.push(ip(ctx, ['link', 'add', 'name', 'br0', 'type', 'bridge']));
@@ -61,7 +62,9 @@ export function applySteps(c: NodeConfig, ns: string, node: string): Step[] {
  * validation): without this, every interface's link-local address stays
  * tentative for ~2 s after it comes up, routers do not forward IPv6 yet, and the
  * first IPv6 test after `up` sees no reply. Set before the links go up, for the
- * veth ends that exist already and as the default for interfaces made later (br0).
+ * veth ends that exist already and as the default for interfaces made later, in
+ * the nodes that have IPv6 addresses (a process per node costs time: IPv4-only
+ * nodes are spared it; a bridge forwards whatever its own addresses do).
  */
 function noDad(node: NodeModel): [string, string][] {
   const ifs = node.interfaces.filter((i) => i.name !== 'lo').map((i) => i.name.replace(/\./g, '/'));

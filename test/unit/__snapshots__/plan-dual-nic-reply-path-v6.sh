@@ -30,7 +30,6 @@ ip -n nslab-dual-nic-reply-path-v6.pc1 link set dev eth0 up
 ip -6 -n nslab-dual-nic-reply-path-v6.pc1 route add default via 2001:db8:1::fe
 
 # node sw1
-ip netns exec nslab-dual-nic-reply-path-v6.sw1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.p1.accept_dad=0 net.ipv6.conf.p2.accept_dad=0 net.ipv6.conf.p3.accept_dad=0
 ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev lo up
 ip -n nslab-dual-nic-reply-path-v6.sw1 link add name br0 type bridge
 ip -n nslab-dual-nic-reply-path-v6.sw1 link set dev br0 up

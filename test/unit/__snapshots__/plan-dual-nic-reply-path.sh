@@ -16,21 +16,18 @@ ip link add name net1 index 1006 netns nslab-dual-nic-reply-path.router type vet
 ip link add name eth0 index 1008 netns nslab-dual-nic-reply-path.pc1 type veth peer name p3 index 1009 netns nslab-dual-nic-reply-path.sw1
 
 # node pc2
-ip netns exec nslab-dual-nic-reply-path.pc2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-dual-nic-reply-path.pc2 link set dev lo up
 ip -n nslab-dual-nic-reply-path.pc2 addr add 192.168.2.17/24 dev eth0
 ip -n nslab-dual-nic-reply-path.pc2 link set dev eth0 up
 ip -n nslab-dual-nic-reply-path.pc2 route add default via 192.168.2.1
 
 # node pc1
-ip netns exec nslab-dual-nic-reply-path.pc1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-dual-nic-reply-path.pc1 link set dev lo up
 ip -n nslab-dual-nic-reply-path.pc1 addr add 192.168.1.17/24 dev eth0
 ip -n nslab-dual-nic-reply-path.pc1 link set dev eth0 up
 ip -n nslab-dual-nic-reply-path.pc1 route add default via 192.168.1.254
 
 # node sw1
-ip netns exec nslab-dual-nic-reply-path.sw1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.p1.accept_dad=0 net.ipv6.conf.p2.accept_dad=0 net.ipv6.conf.p3.accept_dad=0
 ip -n nslab-dual-nic-reply-path.sw1 link set dev lo up
 ip -n nslab-dual-nic-reply-path.sw1 link add name br0 type bridge
 ip -n nslab-dual-nic-reply-path.sw1 link set dev br0 up
@@ -43,7 +40,7 @@ ip -n nslab-dual-nic-reply-path.sw1 link set dev p3 up
 tc -n nslab-dual-nic-reply-path.sw1 qdisc add dev p1 root handle 1: tbf rate 10mbit burst 25000 latency 50ms
 
 # node router
-ip netns exec nslab-dual-nic-reply-path.router sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.lan.accept_dad=0 net.ipv6.conf.net0.accept_dad=0 net.ipv6.conf.net1.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-dual-nic-reply-path.router sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-dual-nic-reply-path.router link set dev lo up
 ip -n nslab-dual-nic-reply-path.router addr add 192.168.2.1/24 dev lan
 ip -n nslab-dual-nic-reply-path.router addr add 10.0.0.1/24 dev net0

@@ -12,7 +12,6 @@ ip link add name enetZ index 1002 netns nslab-server-initiated-source.server typ
 ip link add name eth0 index 1004 netns nslab-server-initiated-source.client type veth peer name c index 1005 netns nslab-server-initiated-source.router
 
 # node server
-ip netns exec nslab-server-initiated-source.server sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.enetA.accept_dad=0 net.ipv6.conf.enetZ.accept_dad=0
 ip -n nslab-server-initiated-source.server link set dev lo up
 ip -n nslab-server-initiated-source.server addr add 172.16.1.50/24 dev enetA
 ip -n nslab-server-initiated-source.server addr add 192.168.77.50/24 dev enetZ
@@ -21,7 +20,7 @@ ip -n nslab-server-initiated-source.server link set dev enetZ up
 ip -n nslab-server-initiated-source.server route add default via 192.168.77.1
 
 # node router
-ip netns exec nslab-server-initiated-source.router sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.a.accept_dad=0 net.ipv6.conf.z.accept_dad=0 net.ipv6.conf.c.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+ip netns exec nslab-server-initiated-source.router sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
 ip -n nslab-server-initiated-source.router link set dev lo up
 ip -n nslab-server-initiated-source.router addr add 172.16.1.1/24 dev a
 ip -n nslab-server-initiated-source.router addr add 192.168.77.1/24 dev z
@@ -31,7 +30,6 @@ ip -n nslab-server-initiated-source.router link set dev z up
 ip -n nslab-server-initiated-source.router link set dev c up
 
 # node client
-ip netns exec nslab-server-initiated-source.client sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-server-initiated-source.client link set dev lo up
 ip -n nslab-server-initiated-source.client addr add 10.1.1.1/24 dev eth0
 ip -n nslab-server-initiated-source.client link set dev eth0 up

@@ -18,7 +18,7 @@ ip link add name core index 1008 netns nslab-split-access-load-balance.p2 type v
 ip link add name hosts index 1010 netns nslab-split-access-load-balance.internet type veth peer name eth0 index 1011 netns nslab-split-access-load-balance.remote
 
 # node lb
-ip netns exec nslab-split-access-load-balance.lb sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.if0.accept_dad=0 net.ipv6.conf.if1.accept_dad=0 net.ipv6.conf.if2.accept_dad=0 net.ipv4.fib_multipath_hash_policy=1
+ip netns exec nslab-split-access-load-balance.lb sysctl -q -w net.ipv4.fib_multipath_hash_policy=1
 ip -n nslab-split-access-load-balance.lb link set dev lo up
 ip -n nslab-split-access-load-balance.lb addr add 10.0.0.1/24 dev if0
 ip -n nslab-split-access-load-balance.lb addr add 203.0.113.10/24 dev if1
@@ -29,14 +29,13 @@ ip -n nslab-split-access-load-balance.lb link set dev if2 up
 ip -n nslab-split-access-load-balance.lb route add default via 203.0.113.1
 
 # node local
-ip netns exec nslab-split-access-load-balance.local sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-split-access-load-balance.local link set dev lo up
 ip -n nslab-split-access-load-balance.local addr add 10.0.0.10/24 dev eth0
 ip -n nslab-split-access-load-balance.local link set dev eth0 up
 ip -n nslab-split-access-load-balance.local route add default via 10.0.0.1
 
 # node p1
-ip netns exec nslab-split-access-load-balance.p1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.cust.accept_dad=0 net.ipv6.conf.core.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-split-access-load-balance.p1 sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-split-access-load-balance.p1 link set dev lo up
 ip -n nslab-split-access-load-balance.p1 addr add 203.0.113.1/24 dev cust
 ip -n nslab-split-access-load-balance.p1 addr add 100.64.1.1/24 dev core
@@ -53,7 +52,7 @@ table ip antispoof {
 EOF
 
 # node p2
-ip netns exec nslab-split-access-load-balance.p2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.cust.accept_dad=0 net.ipv6.conf.core.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-split-access-load-balance.p2 sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-split-access-load-balance.p2 link set dev lo up
 ip -n nslab-split-access-load-balance.p2 addr add 198.51.100.1/24 dev cust
 ip -n nslab-split-access-load-balance.p2 addr add 100.64.2.1/24 dev core
@@ -70,7 +69,7 @@ table ip antispoof {
 EOF
 
 # node internet
-ip netns exec nslab-split-access-load-balance.internet sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.a.accept_dad=0 net.ipv6.conf.b.accept_dad=0 net.ipv6.conf.hosts.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-split-access-load-balance.internet sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-split-access-load-balance.internet link set dev lo up
 ip -n nslab-split-access-load-balance.internet addr add 100.64.1.2/24 dev a
 ip -n nslab-split-access-load-balance.internet addr add 100.64.2.2/24 dev b
@@ -82,7 +81,6 @@ ip -n nslab-split-access-load-balance.internet route add 203.0.113.0/24 via 100.
 ip -n nslab-split-access-load-balance.internet route add 198.51.100.0/24 via 100.64.2.1
 
 # node remote
-ip netns exec nslab-split-access-load-balance.remote sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-split-access-load-balance.remote link set dev lo up
 ip -n nslab-split-access-load-balance.remote addr add 100.64.0.10/24 dev eth0
 ip -n nslab-split-access-load-balance.remote addr add 100.64.0.11/24 dev eth0

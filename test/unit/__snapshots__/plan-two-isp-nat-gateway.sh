@@ -18,14 +18,13 @@ ip link add name core index 1008 netns nslab-two-isp-nat-gateway.isp-b type veth
 ip link add name hosts index 1010 netns nslab-two-isp-nat-gateway.internet type veth peer name eth0 index 1011 netns nslab-two-isp-nat-gateway.client
 
 # node pc
-ip netns exec nslab-two-isp-nat-gateway.pc sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-two-isp-nat-gateway.pc link set dev lo up
 ip -n nslab-two-isp-nat-gateway.pc addr add 192.168.0.10/24 dev eth0
 ip -n nslab-two-isp-nat-gateway.pc link set dev eth0 up
 ip -n nslab-two-isp-nat-gateway.pc route add default via 192.168.0.1
 
 # node gw
-ip netns exec nslab-two-isp-nat-gateway.gw sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.lan.accept_dad=0 net.ipv6.conf.linea.accept_dad=0 net.ipv6.conf.lineb.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.fib_multipath_hash_policy=1
+ip netns exec nslab-two-isp-nat-gateway.gw sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.fib_multipath_hash_policy=1
 ip -n nslab-two-isp-nat-gateway.gw link set dev lo up
 ip -n nslab-two-isp-nat-gateway.gw addr add 192.168.0.1/24 dev lan
 ip -n nslab-two-isp-nat-gateway.gw addr add 203.0.113.2/24 dev linea
@@ -46,7 +45,7 @@ table ip nslab_nat {
 EOF
 
 # node isp-a
-ip netns exec nslab-two-isp-nat-gateway.isp-a sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.cust.accept_dad=0 net.ipv6.conf.core.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-two-isp-nat-gateway.isp-a sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-two-isp-nat-gateway.isp-a link set dev lo up
 ip -n nslab-two-isp-nat-gateway.isp-a addr add 203.0.113.1/24 dev cust
 ip -n nslab-two-isp-nat-gateway.isp-a addr add 100.64.1.1/24 dev core
@@ -64,7 +63,7 @@ table ip antispoof {
 EOF
 
 # node isp-b
-ip netns exec nslab-two-isp-nat-gateway.isp-b sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.cust.accept_dad=0 net.ipv6.conf.core.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-two-isp-nat-gateway.isp-b sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-two-isp-nat-gateway.isp-b link set dev lo up
 ip -n nslab-two-isp-nat-gateway.isp-b addr add 198.51.100.1/24 dev cust
 ip -n nslab-two-isp-nat-gateway.isp-b addr add 100.64.2.1/24 dev core
@@ -82,7 +81,7 @@ table ip antispoof {
 EOF
 
 # node internet
-ip netns exec nslab-two-isp-nat-gateway.internet sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.a.accept_dad=0 net.ipv6.conf.b.accept_dad=0 net.ipv6.conf.hosts.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-two-isp-nat-gateway.internet sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-two-isp-nat-gateway.internet link set dev lo up
 ip -n nslab-two-isp-nat-gateway.internet addr add 100.64.1.2/24 dev a
 ip -n nslab-two-isp-nat-gateway.internet addr add 100.64.2.2/24 dev b
@@ -94,7 +93,6 @@ ip -n nslab-two-isp-nat-gateway.internet route add 203.0.113.0/24 via 100.64.1.1
 ip -n nslab-two-isp-nat-gateway.internet route add 198.51.100.0/24 via 100.64.2.1
 
 # node client
-ip netns exec nslab-two-isp-nat-gateway.client sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-two-isp-nat-gateway.client link set dev lo up
 ip -n nslab-two-isp-nat-gateway.client addr add 100.64.0.10/24 dev eth0
 ip -n nslab-two-isp-nat-gateway.client addr add 100.64.0.11/24 dev eth0

@@ -19,7 +19,6 @@ ip link add name eth1 index 1008 netns nslab-vip-source-example1.server type vet
 ip link add name eth2 index 1010 netns nslab-vip-source-example1.server type veth peer name eth0 index 1011 netns nslab-vip-source-example1.peer2
 
 # node server
-ip netns exec nslab-vip-source-example1.server sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth1.accept_dad=0 net.ipv6.conf.eth2.accept_dad=0
 ip -n nslab-vip-source-example1.server link set dev lo up
 ip -n nslab-vip-source-example1.server addr add 10.1.5.170/16 dev eth0
 ip -n nslab-vip-source-example1.server addr add 10.1.5.172/16 dev eth0
@@ -31,7 +30,6 @@ ip -n nslab-vip-source-example1.server link set dev eth2 up
 ip -n nslab-vip-source-example1.server route add default via 10.1.0.1 dev eth0
 
 # node seg0
-ip netns exec nslab-vip-source-example1.seg0 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.p1.accept_dad=0 net.ipv6.conf.p2.accept_dad=0 net.ipv6.conf.p3.accept_dad=0
 ip -n nslab-vip-source-example1.seg0 link set dev lo up
 ip -n nslab-vip-source-example1.seg0 link add name br0 type bridge
 ip -n nslab-vip-source-example1.seg0 link set dev br0 up
@@ -43,14 +41,13 @@ ip -n nslab-vip-source-example1.seg0 link set dev p2 up
 ip -n nslab-vip-source-example1.seg0 link set dev p3 up
 
 # node peer0
-ip netns exec nslab-vip-source-example1.peer0 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example1.peer0 link set dev lo up
 ip -n nslab-vip-source-example1.peer0 addr add 10.1.0.50/16 dev eth0
 ip -n nslab-vip-source-example1.peer0 link set dev eth0 up
 ip -n nslab-vip-source-example1.peer0 route add default via 10.1.0.1
 
 # node gateway
-ip netns exec nslab-vip-source-example1.gateway sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.lan.accept_dad=0 net.ipv6.conf.wan.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-vip-source-example1.gateway sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-vip-source-example1.gateway link set dev lo up
 ip -n nslab-vip-source-example1.gateway addr add 10.1.0.1/16 dev lan
 ip -n nslab-vip-source-example1.gateway addr add 198.51.100.1/24 dev wan
@@ -58,20 +55,17 @@ ip -n nslab-vip-source-example1.gateway link set dev lan up
 ip -n nslab-vip-source-example1.gateway link set dev wan up
 
 # node remote
-ip netns exec nslab-vip-source-example1.remote sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example1.remote link set dev lo up
 ip -n nslab-vip-source-example1.remote addr add 198.51.100.10/24 dev eth0
 ip -n nslab-vip-source-example1.remote link set dev eth0 up
 ip -n nslab-vip-source-example1.remote route add default via 198.51.100.1
 
 # node peer1
-ip netns exec nslab-vip-source-example1.peer1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example1.peer1 link set dev lo up
 ip -n nslab-vip-source-example1.peer1 addr add 192.168.3.161/28 dev eth0
 ip -n nslab-vip-source-example1.peer1 link set dev eth0 up
 
 # node peer2
-ip netns exec nslab-vip-source-example1.peer2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example1.peer2 link set dev lo up
 ip -n nslab-vip-source-example1.peer2 addr add 172.16.0.50/16 dev eth0
 ip -n nslab-vip-source-example1.peer2 link set dev eth0 up

@@ -15,7 +15,6 @@ ip link add name eth1 index 1004 netns nslab-vip-source-example2.server type vet
 ip link add name eth2 index 1006 netns nslab-vip-source-example2.server type veth peer name eth0 index 1007 netns nslab-vip-source-example2.peer2
 
 # node server
-ip netns exec nslab-vip-source-example2.server sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0 net.ipv6.conf.eth1.accept_dad=0 net.ipv6.conf.eth2.accept_dad=0
 ip -n nslab-vip-source-example2.server link set dev lo up
 ip -n nslab-vip-source-example2.server addr add 10.1.5.170/16 dev eth0
 ip -n nslab-vip-source-example2.server addr add 192.168.3.170/28 dev eth1
@@ -27,7 +26,7 @@ ip -n nslab-vip-source-example2.server link set dev eth2 up
 ip -n nslab-vip-source-example2.server route add default via 10.1.0.1 dev eth0
 
 # node gateway
-ip netns exec nslab-vip-source-example2.gateway sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.lan.accept_dad=0 net.ipv6.conf.wan.accept_dad=0 net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip netns exec nslab-vip-source-example2.gateway sysctl -q -w net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 ip -n nslab-vip-source-example2.gateway link set dev lo up
 ip -n nslab-vip-source-example2.gateway addr add 10.1.0.1/16 dev lan
 ip -n nslab-vip-source-example2.gateway addr add 198.51.100.1/24 dev wan
@@ -35,20 +34,17 @@ ip -n nslab-vip-source-example2.gateway link set dev lan up
 ip -n nslab-vip-source-example2.gateway link set dev wan up
 
 # node remote
-ip netns exec nslab-vip-source-example2.remote sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example2.remote link set dev lo up
 ip -n nslab-vip-source-example2.remote addr add 198.51.100.10/24 dev eth0
 ip -n nslab-vip-source-example2.remote link set dev eth0 up
 ip -n nslab-vip-source-example2.remote route add default via 198.51.100.1
 
 # node peer1
-ip netns exec nslab-vip-source-example2.peer1 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example2.peer1 link set dev lo up
 ip -n nslab-vip-source-example2.peer1 addr add 192.168.3.161/28 dev eth0
 ip -n nslab-vip-source-example2.peer1 link set dev eth0 up
 
 # node peer2
-ip netns exec nslab-vip-source-example2.peer2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-vip-source-example2.peer2 link set dev lo up
 ip -n nslab-vip-source-example2.peer2 addr add 172.16.0.50/16 dev eth0
 ip -n nslab-vip-source-example2.peer2 link set dev eth0 up
