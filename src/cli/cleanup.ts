@@ -41,16 +41,13 @@ export async function run(patterns: string[] = []): Promise<number> {
     if (!wanted(s.instance) || s.status === 'up' || ownerAlive(s)) continue;
     await teardown(s, runner);
     // the scratch space of the dead owner too: its name carries the same pid and start time
-    for (const d of listWorkDirs()) { const o = workDirOwner(d); if (o && o.pid === s.owner.pid && o.start === s.owner.start) rmSync(join(workRoot(), d), { recursive: true, force: true }); }
+    removeWorkDirs((o) => o.pid === s.owner.pid && o.start === s.owner.start);
     say(`removed lab '${s.instance}' (${s.status}, owner pid ${s.owner.pid} is gone)`);
     removed++;
   }
   // scratch space and capability probes of nslab processes that are gone: their names prove whose they are
   if (!patterns.length) {
-    for (const d of listWorkDirs()) {
-      const o = workDirOwner(d);
-      if (o && !isSame(o.pid, o.start) && o.pid !== process.pid) { rmSync(join(workRoot(), d), { recursive: true, force: true }); removed++; }
-    }
+    removed += removeWorkDirs((o) => !isSame(o.pid, o.start));
     const probes = present.filter((ns) => { const o = parseProbeNsName(ns); return o && !isSame(o.pid, o.start); });
     if (probes.length) {
       await stopNamespaceProcesses(probes);
@@ -70,4 +67,14 @@ export async function run(patterns: string[] = []): Promise<number> {
       '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)');
   if (!removed) say('nothing to clean up');
   return 0;
+}
+
+/** Removes the scratch directories whose owner (pid, start time) `gone` says is dead; returns how many. */
+function removeWorkDirs(gone: (owner: { pid: number; start: string }) => boolean): number {
+  let n = 0;
+  for (const d of listWorkDirs()) {
+    const o = workDirOwner(d);
+    if (o && o.pid !== process.pid && gone(o)) { rmSync(join(workRoot(), d), { recursive: true, force: true }); n++; }
+  }
+  return n;
 }
