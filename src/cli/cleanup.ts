@@ -1,11 +1,12 @@
 import { requireRoot } from '../engine/capabilities.js';
 import { isSame } from '../engine/proc.js';
 import { RealRunner, runArgv } from '../engine/runner.js';
-import { ensureStateDir, listStates, listWorkDirs, ownerAlive, stateDir, workDirOwner, workRoot } from '../engine/state.js';
-import { deleteNamespaces, stopNamespaceProcesses, teardown } from '../engine/teardown.js';
+import { existsSync } from 'node:fs';
+import { ensureStateDir, listStates, listWorkDirs, ownerAlive, readState, stateDir, workDirOwner, workRoot } from '../engine/state.js';
+import { teardown } from '../engine/teardown.js';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseNsName, parseProbeNsName, PREFIX } from '../plan/names.js';
+import { parseNsName, PREFIX } from '../plan/names.js';
 
 /** Instance patterns: `*` matches any run of characters; everything else is literal. */
 function matcher(patterns: string[]): (instance: string) => boolean {
@@ -17,19 +18,22 @@ function matcher(patterns: string[]): (instance: string) => boolean {
 /**
  * Removes what dead runs left, and only what can be proved to be theirs: labs
  * whose record says they were being created or tested by a process that is
- * gone (pid and start time), the scratch directories and capability-probe
- * namespaces of dead nslab processes. A lab left up on purpose (`nslab up`,
+ * gone (pid and start time), and the scratch directories of dead nslab
+ * processes. A lab left up on purpose (`nslab up`,
  * `--keep`) is never touched; nor is a namespace no record of this state
  * directory proves dead: it is listed, not removed.
  *
  * Order matters: namespaces are listed *before* the records are read. A lab is
  * recorded before its first namespace exists, so every lab namespace seen in the
  * list has a record by the time records are read, and one being created is
- * owned by a live process.
+ * owned by a live process. And a record is read again *after* its owner is found
+ * dead: a dead owner writes nothing more, so what that second read says (still
+ * its owner, not left up) is final. Acting on the first read alone removed a lab
+ * whose `up` wrote status up and exited in between (seen once in 500 cycles).
  */
 export async function run(patterns: string[] = []): Promise<number> {
   requireRoot('cleanup');
-  ensureStateDir(false);
+  if (existsSync(stateDir())) ensureStateDir(false); // a missing state directory just records nothing
   const wanted = matcher(patterns);
   const runner = new RealRunner();
   const list = await runArgv(['ip', 'netns', 'list']);
@@ -37,28 +41,20 @@ export async function run(patterns: string[] = []): Promise<number> {
   const say = (s: string) => process.stdout.write(s + '\n');
   const states = listStates((f) => say(`ignored ${f}: not a valid nslab record (left as it is)`));
   let removed = 0;
-  for (const s of states) {
-    if (!wanted(s.instance) || s.status === 'up' || ownerAlive(s)) continue;
+  for (const first of states) {
+    if (!wanted(first.instance) || first.status === 'up' || ownerAlive(first)) continue;
+    const s = readState(first.instance); // again, now that its owner is known to be dead
+    if (!s || s.status === 'up' || s.owner.pid !== first.owner.pid || s.owner.start !== first.owner.start) continue;
     await teardown(s, runner);
     // the scratch space of the dead owner too: its name carries the same pid and start time
     removeWorkDirs((o) => o.pid === s.owner.pid && o.start === s.owner.start);
     say(`removed lab '${s.instance}' (${s.status}, owner pid ${s.owner.pid} is gone)`);
     removed++;
   }
-  // scratch space and capability probes of nslab processes that are gone: their names prove whose they are
-  if (!patterns.length) {
-    removed += removeWorkDirs((o) => !isSame(o.pid, o.start));
-    const probes = present.filter((ns) => { const o = parseProbeNsName(ns); return o && !isSame(o.pid, o.start); });
-    if (probes.length) {
-      await stopNamespaceProcesses(probes);
-      await deleteNamespaces(probes, runner);
-      say(`removed ${probes.length} capability-probe namespaces of nslab processes that are gone`);
-      removed += probes.length;
-    }
-  }
+  // scratch space of nslab processes that are gone: its name proves whose it is
+  if (!patterns.length) removed += removeWorkDirs((o) => !isSame(o.pid, o.start));
   const recorded = new Set(states.map((s) => s.instance));
   const unknown = present.filter((ns) => {
-    if (parseProbeNsName(ns)) return false;
     const p = parseNsName(ns);
     return p ? !recorded.has(p.instance) && wanted(p.instance) : !patterns.length;
   });

@@ -4,8 +4,6 @@ import { delimiter, join } from 'node:path';
 import { runArgv } from './runner.js';
 import { EnvironmentError } from '../errors.js';
 import type { Feature } from '../lab/model.js';
-import { probeNsName } from '../plan/names.js';
-import { startTime } from './proc.js';
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -52,6 +50,8 @@ let cached: Promise<Record<Feature, boolean>> | undefined;
 /**
  * Which qdiscs the kernel has, tried for real on a veth in a scratch namespace
  * (a module may be absent, built in, or loadable on demand: only trying tells).
+ * The namespace is an anonymous one (`unshare --net`): it has no name and dies
+ * with the shell that made it, so a killed nslab cannot leave it behind.
  */
 export function kernelFeatures(): Promise<Record<Feature, boolean>> {
   cached ??= probeFeatures();
@@ -63,13 +63,13 @@ async function probeFeatures(): Promise<Record<Feature, boolean>> {
   const fast = { tbf: 'sch_tbf', htb: 'sch_htb', netem: 'sch_netem' } as const;
   const unknown = (Object.keys(out) as Feature[]).filter((f) => !(out[f] = existsSync(`/sys/module/${fast[f]}`)));
   if (!unknown.length || !isRoot()) return out;
-  const ns = probeNsName(process.pid, startTime(process.pid) ?? '0'); // names its owner: cleanup removes it only once we are gone
-  try {
-    if ((await runArgv(['ip', 'netns', 'add', ns])).exitCode !== 0) return out;
-    if ((await runArgv(['ip', '-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b'])).exitCode !== 0) return out;
-    for (const f of unknown) out[f] = (await runArgv(['tc', '-n', ns, 'qdisc', 'replace', 'dev', 'a', 'root', ...QDISC_ARGS[f]])).exitCode === 0;
-  } finally {
-    await runArgv(['ip', 'netns', 'del', ns]);
+  // one line per feature, "<name> <tc's exit status>"; the qdisc arguments are constants of ours
+  const script = ['ip link add name a type veth peer name b || exit 1',
+    ...unknown.map((f) => `tc qdisc replace dev a root ${QDISC_ARGS[f].join(' ')} 2>/dev/null; echo "${f} $?"`)].join('\n');
+  const r = await runArgv(['unshare', '--net', '--', 'sh', '-c', script]);
+  for (const line of r.stdout.split('\n')) {
+    const [f, code] = line.split(' ');
+    if (unknown.includes(f as Feature)) out[f as Feature] = code === '0';
   }
   return out;
 }

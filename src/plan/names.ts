@@ -4,7 +4,6 @@
 //
 //   lab brought up by hand:   nslab-<lab>.<node>         (nslab-dual-nic-reply-path.server)
 //   concurrent instance:      nslab-<lab>.<id>.<node>    (nslab-dual-nic-reply-path.k3x9q2.server)
-//   capability probe:         nslab-probe-<pid>-<start>  (no dot: never a lab's)
 //
 // Lab names are [a-z0-9-], ids [a-z0-9], node names [a-z][a-z0-9_-]: none can
 // contain the '.' that separates them, so the split is unambiguous.
@@ -40,16 +39,6 @@ export function parseNsName(ns: string): { instance: string; node: string } | un
   const node = parts.pop()!;
   const instance = parts.join('.');
   return INSTANCE.test(instance) && NODE_NAME.test(node) ? { instance, node } : undefined;
-}
-
-/** The namespace a capability probe of this process uses; its name proves whose it is. */
-export function probeNsName(pid: number, start: string): string {
-  return `${PREFIX}probe-${pid}-${start}`;
-}
-
-export function parseProbeNsName(ns: string): { pid: number; start: string } | undefined {
-  const m = /^nslab-probe-(\d+)-(\d+)$/.exec(ns);
-  return m ? { pid: Number(m[1]), start: m[2]! } : undefined;
 }
 
 export function checkInstanceId(id: string | undefined): string | undefined {

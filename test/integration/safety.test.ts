@@ -109,6 +109,12 @@ describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
     }
   });
 
+  it('cleanup with no state directory yet has nothing to clean, and says so', () => {
+    const r = cli(['cleanup', `none${uid()}`], { NSLAB_STATE_DIR: join(tempDir(), 'never-made') });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/nothing to clean up/);
+  });
+
   it('a planted or damaged state file is never acted on', async () => {
     const u = uid();
     const victimNs = `nslab-victim${u}.n`;

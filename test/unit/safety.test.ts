@@ -27,7 +27,7 @@ describe('namespace names map back to exactly one instance and node', () => {
   it('refuses to build a name from an invalid instance or node', () => {
     expect(() => nsName('../x', 'a')).toThrow();
     expect(() => nsName('lab', 'a.b')).toThrow();
-    expect(parseNsName('nslab-probe-12-34')).toBeUndefined();
+    expect(parseNsName('nslab-probe-12')).toBeUndefined();
     expect(parseNsName('other-lab.a')).toBeUndefined();
   });
 });
