@@ -34,7 +34,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>-<node>')
     .action(lazy(() => import('./up.js')));
   program.command('down').argument('[lab]', 'lab file, lab name or instance name').description('remove a running lab')
-    .option('--all', 'remove every running lab').action(lazy(() => import('./down.js')));
+    .option('--all', 'remove the labs left up, and those whose owner is gone (never one a live run is using)').action(lazy(() => import('./down.js')));
   program.command('ls').description('list running labs: nodes, owner process, age, service logs').option('--json', 'print as JSON')
     .action(lazy(() => import('./ls.js')));
   program.command('exec').argument('<lab>').argument('<node>').argument('<command...>').description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
