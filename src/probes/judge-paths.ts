@@ -26,7 +26,7 @@ export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: 
   const checks: Check[] = [];
   const wholePath = (name: string, hops: Hop[], want: string[] | undefined, what: string) => {
     if (!want) return;
-    if (!hops.length) checks.push(notObserved(name, want.join(' -> '), `no ${what} was captured anywhere`));
+    if (!hops.length) checks.push(notObserved(name, want.join(' -> '), undefined, `no ${what} was captured anywhere`));
     else checks.push(check(name, want.join(' -> '), formatPath(hops), pathMatches(hops, want)));
   };
   wholePath('path', request, expect.path, 'request');
@@ -34,12 +34,12 @@ export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: 
   if (expect['reply-via']) {
     const [node, iface] = expect['reply-via'].split(':');
     const at = reply.find((h) => h.node === node);
-    if (!at) checks.push(notObserved('reply-via', expect['reply-via'], `no reply at ${node}`));
+    if (!at) checks.push(notObserved('reply-via', expect['reply-via'], node, 'no reply was captured there'));
     else checks.push(check('reply-via', expect['reply-via'], `${node}:${at.out ?? '(did not leave)'}`, at.out === iface));
   }
   if (expect.symmetric !== undefined) {
     if (!request.length || !reply.length)
-      checks.push(notObserved('symmetric', expect.symmetric, `symmetry cannot be judged: no ${request.length ? 'reply' : 'request'} was captured`));
+      checks.push(notObserved('symmetric', expect.symmetric, undefined, `no ${request.length ? 'reply' : 'request'} was captured, so symmetry cannot be judged`));
     else {
       const why = asymmetry(request, reply);
       checks.push(check('symmetric', expect.symmetric, why === undefined ? 'true' : `false (${why})`, (why === undefined) === expect.symmetric));
@@ -48,7 +48,7 @@ export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: 
   if (expect.source !== undefined) {
     // as the target received it: its last hop there, after any NAT on the way
     const there = [...request].reverse().find((h) => h.node === target);
-    if (!there) checks.push(notObserved('source', expect.source, `the request never reached ${target}${request.length ? ` (last seen at ${request[request.length - 1]!.node})` : ''}`));
+    if (!there) checks.push(notObserved('source', expect.source, target, `the request never arrived there${request.length ? ` (last seen at ${request[request.length - 1]!.node})` : ''}`));
     else checks.push(check('source', expect.source, `${there.src} (at ${target})`, there.src === expect.source));
   }
   for (const ref of expect.seen ?? []) checks.push(check(`seen ${ref}`, 'seen', seen.has(ref) ? 'seen' : 'not seen'));

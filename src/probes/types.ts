@@ -39,7 +39,7 @@ export function check(name: string, expected: unknown, observed: unknown, ok = S
   return { name, ok, expected: String(expected), observed: String(observed) };
 }
 
-/** A claim about a place that saw nothing: always a failure, with that reason. */
-export function notObserved(name: string, expected: unknown, what: string): Check {
-  return { name, ok: false, expected: String(expected), observed: `not observed: ${what}`, notObserved: true };
+/** A claim about a place that saw nothing: always a failure, "not observed at PLACE: why". */
+export function notObserved(name: string, expected: unknown, place: string | undefined, why: string): Check {
+  return { name, ok: false, expected: String(expected), observed: `not observed${place ? ` at ${place}` : ''}: ${why}`, notObserved: true };
 }

@@ -61,7 +61,8 @@ describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin
       expect(c.length, n).toBeGreaterThan(0);
       expect(c.every((x) => x.notObserved && x.observed.startsWith('not observed: ')), n).toBe(true);
     }
-    expect(byName('dies: source').checks[0]!.observed).toBe('not observed: the request never reached s (last seen at r)');
+    expect(byName('dies: source').checks[0]!.observed).toBe('not observed at s: the request never arrived there (last seen at r)');
+    expect(byName('dies: reply-via').checks[0]!.observed).toBe('not observed at s: no reply was captured there');
     expect(byName('fail: symmetric').checks[0]!.notObserved).toBeUndefined();
   });
 
