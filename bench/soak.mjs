@@ -11,7 +11,7 @@
 // signals (default): for each verb (up, test) and signal, N tries of: start
 //   `nslab up|test LAB` on a generated N-node chain lab (every 10th node runs the
 //   service `sleep 86xxxxx`, unique to the run; the test variant has two stages of
-//   ping and tcp tests), wait a random time between 0 and the command's typical
+//   ping and tcp tests), wait a random time between 0 and three quarters of the command's typical
 //   duration (measured first), send the signal, wait for the exit, run
 //   `nslab cleanup '<lab>*'`, `nslab down` a lab that was completely up, then count:
 //     netns      namespaces nslab-<lab>.* and nslab-probe-<pid>-<start> of the try's CLIs
@@ -211,7 +211,7 @@ async function signalsMode() {
       const dirs = newDirs();
       const clis = [];
       const file = labFile(lab, NODES, { tests: verb === 'test' });
-      const delay = Math.random() * res.typicalMs[verb];
+      const delay = Math.random() * 0.75 * res.typicalMs[verb]; // three quarters: most tries are really interrupted
       const c = start([verb, file], dirs);
       clis.push(c.me);
       await Promise.race([sleep(delay), c.exited]);
