@@ -43,8 +43,8 @@ function newBatch(s: Step): Batch {
 export async function runBatch(b: Batch, runner: Pick<Runner, 'run'>): Promise<void> {
   const r = await runner.run(batchCommand(b));
   if (r.exitCode === 0) return;
-  // `ip -batch` names the failing line: "Command failed -:3"
-  const m = /Command failed -:(\d+)/.exec(r.stderr);
+  // `ip -batch` names the failing line: "Command failed -:3" from standard input, "Command failed FILE:3" from a worker's file
+  const m = /Command failed \S*:(\d+)$/m.exec(r.stderr);
   const step = m ? b.steps[Number(m[1]) - 1] : b.steps.length === 1 ? b.steps[0] : undefined;
   // a batch stops at its first failing line; without one (interrupted), any line may have run
   const done = m ? Number(m[1]) - 1 : b.steps.length;

@@ -8,7 +8,7 @@
 // prefix ("prio" is priority, "proto" protocol, "lookup" table), in iproute2's
 // own order (in a rule, "t" is tun_id, not table). Each is rewritten to its
 // full spelling, so the plan shows what it means.
-import { parseAddress, parsePrefix, inSubnet, type Cidr, type Family } from './addr.js';
+import { parseAddress, parsePrefix, inSubnet, networkOf, type Cidr, type Family } from './addr.js';
 import { BATCH_TOKEN, shown } from './grammar.js';
 import { suggest } from './suggest.js';
 
@@ -16,6 +16,8 @@ import { suggest } from './suggest.js';
 export interface NodeView {
   interfaces: Map<string, Cidr[]>; // name -> addresses (lo included)
   tables: Map<string, number>;
+  /** Interfaces that are down at this point (taken down by the base settings or a stage so far). */
+  down?: Set<string>;
 }
 
 export interface Checked {
@@ -58,7 +60,9 @@ const RULE_KEYWORDS: Spelling[] = [
   // the rest is the rule's action: [type] goto N | nop | blackhole | unreachable | prohibit
   ['prefix', 'goto', 'goto'], ['prefix', 'nop', 'nop'], ['eq', 'blackhole', 'blackhole'], ['eq', 'unreachable', 'unreachable'], ['eq', 'prohibit', 'prohibit'],
 ];
-const NOT_SUPPORTED = ['as', 'rto_min', 'vrf', 'encap', 'ttl-propagate', 'tun_id', 'l3mdev', 'nat'];
+const NOT_SUPPORTED = ['as', 'rto_min', 'vrf', 'encap', 'ttl-propagate', 'tun_id', 'l3mdev', 'nat', 'nhid', 'congctl'];
+/** The protocol names iproute2 6.1 knows (its rt_protos), besides numbers. */
+const PROTOCOLS = /^(kernel|boot|static|gated|ra|mrt|zebra|bird|dnrouted|xorp|ntk|dhcp|keepalived|babel|openr|bgp|isis|ospf|rip|eigrp|redirect|\d{1,3})$/;
 const ROUTE_FLAGS = ['onlink'];
 const RULE_FLAGS = ['not', 'nop', 'blackhole', 'unreachable', 'prohibit'];
 const LOCKABLE = ['mtu', 'hoplimit', 'advmss', 'reordering', 'rtt', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'congctl', 'rttvar', 'ssthresh'];
@@ -83,7 +87,7 @@ const VALUE: Record<string, [RegExp, string]> = {
   window: [NUM, 'a number'], rtt: [/^\d{1,10}(s|ms|us)?$/, 'a time'], rttvar: [/^\d{1,10}(s|ms|us)?$/, 'a time'], ssthresh: [NUM, 'a number'],
   cwnd: [NUM, 'a number'], reordering: [NUM, 'a number'], expires: [NUM, 'seconds'], nhid: [NUM, 'a nexthop id'],
   quickack: [/^[01]$/, '0 or 1'], fastopen_no_cookie: [/^[01]$/, '0 or 1'], features: [/^ecn$/, 'ecn'], congctl: [/^[a-z][a-z0-9_]{0,15}$/, 'a congestion control name'],
-  protocol: [NAME_OR_NUM, 'a protocol name such as static or a number 0-255'],
+  protocol: [PROTOCOLS, 'a protocol name such as static, kernel, boot, dhcp, bgp, or a number 0-255'],
   scope: [/^(host|link|global|universe|site|nowhere|\d{1,3})$/, 'host, link, global, site, nowhere or a number'],
   realms: [/^(\d{1,10}|\d{1,10}\/\d{1,10})$/, 'a realm number, or FROM/TO'],
   tos: [HEX_OR_NUM, 'a number (decimal or 0x hex)'], dsfield: [HEX_OR_NUM, 'a number (decimal or 0x hex)'],
@@ -91,11 +95,11 @@ const VALUE: Record<string, [RegExp, string]> = {
   uidrange: [/^\d{1,10}-\d{1,10}$/, 'a range of user ids such as 1000-1999'],
   ipproto: [/^(tcp|udp|icmp|ipv6-icmp|sctp|dccp|udplite|gre|esp|ah|\d{1,3})$/, 'a protocol such as tcp, udp, icmp or a number'],
   sport: [RANGE, 'a port or a range such as 1024-2047'], dport: [RANGE, 'a port or a range such as 1024-2047'],
-  suppress_prefixlength: [NUM, 'a prefix length'], suppress_ifgroup: [NAME_OR_NUM, 'a group'],
+  suppress_prefixlength: [NUM, 'a prefix length'], suppress_ifgroup: [NUM, 'an interface group number'],
 };
 
 /** Upper bounds of numeric values, as the kernel's fields hold them (ip refuses more, or worse, wraps them). */
-const MAX: Record<string, number> = { protocol: 255, scope: 255, tos: 255, dsfield: 255, sport: 65535, dport: 65535, weight: 256, suppress_prefixlength: 128 };
+const MAX: Record<string, number> = { protocol: 255, scope: 255, tos: 255, dsfield: 255, sport: 65535, dport: 65535, weight: 256, suppress_prefixlength: 128, hoplimit: 255 };
 const U32 = 0xffffffff;
 
 /** The value of `kw` is well formed and in range, or an error is pushed. */
@@ -107,6 +111,7 @@ function checkValue(kw: string, value: string, errors: Checked['errors']): void 
   const nums = (/^[\d\-/x0-9a-fA-F]+$/.test(value) ? value.split(/[-/]/) : []).filter((n) => /^(0x[0-9a-fA-F]+|\d+)$/.test(n)).map(Number);
   const max = MAX[kw] ?? U32;
   if (nums.some((n) => n > max)) errors.push({ message: `'${kw} ${value}' is out of range: at most ${kw === 'tos' || kw === 'dsfield' ? '0xff' : max}` });
+  else if ((kw === 'tos' || kw === 'dsfield') && nums[0]! & 3) errors.push({ message: `'${kw} ${value}' sets the ECN bits`, hint: 'the two low bits belong to ECN; the kernel refuses them in a route or rule (use e.g. 0x10)' });
   else if ((kw === 'uidrange' || kw === 'sport' || kw === 'dport') && nums.length === 2 && nums[0]! > nums[1]!) errors.push({ message: `'${kw} ${value}' is reversed`, hint: `write the smaller number first: ${nums[1]}-${nums[0]}` });
 }
 
@@ -128,19 +133,31 @@ function tableId(name: string, view: NodeView, errors: Checked['errors']): strin
   return String(id);
 }
 
-function checkDev(dev: string, view: NodeView, errors: Checked['errors']): void {
+function checkDev(dev: string, view: NodeView, errors: Checked['errors'], mustBeUp = false): void {
   if (!view.interfaces.has(dev))
     errors.push({ message: `interface '${shown(dev)}' does not exist in this node`, hint: suggest(dev, [...view.interfaces.keys()], 'interfaces') });
+  else if (mustBeUp && view.down?.has(dev))
+    errors.push({ message: `interface ${dev} is down at this point`, hint: 'the kernel refuses a route through a down interface: bring it up first (up: [...] in a stage)' });
 }
 
 function nodeHasAddress(address: string, view: NodeView): boolean {
   return [...view.interfaces.values()].some((cs) => cs.some((c) => c.address === address));
 }
 
+/** A gateway must be on the subnet of an interface that is up (never lo: the kernel refuses it as an egress). */
 function onConnectedSubnet(gw: string, dev: string | undefined, view: NodeView): boolean {
   for (const [name, cidrs] of view.interfaces)
-    if ((!dev || dev === name) && cidrs.some((c) => inSubnet(gw, c))) return true;
+    if (name !== 'lo' && !view.down?.has(name) && (!dev || dev === name) && cidrs.some((c) => inSubnet(gw, c))) return true;
   return false;
+}
+
+/** What makes two routes the same to the kernel (`ip route add` refuses the second): family, table, type, destination, metric, tos. */
+export function routeKey(r: { args: string[]; family: Family }): string {
+  const get = (k: string) => { const i = r.args.indexOf(k); return i >= 0 ? r.args[i + 1] : undefined; };
+  const type = ROUTE_TYPES.includes(r.args[0]!) ? r.args[0]! : 'unicast';
+  const dest = ROUTE_TYPES.includes(r.args[0]!) ? r.args[1]! : r.args[0]!;
+  const metric = get('metric') ?? (r.family === 6 ? '1024' : '0');
+  return `${r.family} table ${get('table') ?? '254'} ${type} ${dest}${get('from') ? ` from ${get('from')}` : ''} metric ${metric} tos ${get('tos') ?? get('dsfield') ?? '0'}`;
 }
 
 /** Tracks the family the addresses of one line imply, and reports a mix. */
@@ -175,7 +192,12 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
   let type = 'unicast';
   const gateways: { via: string; dev?: string }[] = [];
   let dev: string | undefined;
-  let inNexthop: { via?: string; dev?: string } | undefined;
+  let topVia = false;
+  let scope: string | undefined;
+  type Hop = { via?: string; dev?: string; onlink?: boolean };
+  const nexthops: Hop[] = [];
+  let inNexthop: Hop | undefined;
+  let onlinkVia = true; // onlink needs a gateway and a device, on the route or its next hop
 
   if (toks[i] === 'to') i++;
   if (toks[i] && ROUTE_TYPES.includes(toks[i]!)) { type = toks[i]!; args.push(toks[i++]!); }
@@ -188,21 +210,30 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
   else {
     prefix = parsePrefix(dest);
     if (!prefix) errors.push({ message: `'${shown(dest)}' is not a valid destination prefix`, hint: "use an address with its length, e.g. 10.1.0.0/16, or 'default'" });
-    else fam.add(prefix.family, `destination ${dest}`, errors);
+    else {
+      fam.add(prefix.family, `destination ${dest}`, errors);
+      const net = networkOf(prefix);
+      if (net !== `${prefix.address}/${prefix.prefix}`) errors.push({ message: `destination ${dest} has host bits set`, hint: `the kernel refuses it: write the network, ${net}` });
+    }
   }
   args.push(isDefault ? 'default' : dest);
   i++;
   const finishNexthop = () => {
     if (inNexthop?.via) gateways.push({ via: inNexthop.via, dev: inNexthop.dev });
+    if (inNexthop?.onlink && !(inNexthop.via && inNexthop.dev)) onlinkVia = false;
     inNexthop = undefined;
+  };
+  /** A next hop (or the route itself) names one gateway and one device: a second one means a missing 'nexthop'. */
+  const once = (hop: Hop | undefined, key: 'via' | 'dev', was: boolean) => {
+    if (was) errors.push({ message: `${hop ? 'a next hop' : 'the route'} has two '${key}'`, hint: hop ? "write 'nexthop' before each next hop" : "for several next hops, write 'nexthop via ... dev ...' for each" });
   };
   while (i < toks.length) {
     const word = toks[i]!;
     const chain = inNexthop ? NEXTHOP_KEYWORDS : ROUTE_KEYWORDS;
     const kw = meaning(word, chain) ?? (inNexthop ? meaning(word, ROUTE_KEYWORDS) : undefined);
-    if (kw === 'nexthop') { finishNexthop(); inNexthop = {}; args.push(kw); i++; continue; }
+    if (kw === 'nexthop') { finishNexthop(); inNexthop = {}; nexthops.push(inNexthop); args.push(kw); i++; continue; }
     if (kw && inNexthop && !NEXTHOP_KEYWORDS.some((s) => s[2] === kw)) { finishNexthop(); continue; } // a route keyword after the nexthops
-    if (kw && ROUTE_FLAGS.includes(kw)) { onlink = true; args.push(kw); i++; continue; }
+    if (kw && ROUTE_FLAGS.includes(kw)) { onlink = true; if (inNexthop) inNexthop.onlink = true; args.push(kw); i++; continue; }
     if (!kw || NOT_SUPPORTED.includes(kw)) {
       errors.push(kw ? { message: `route keyword '${kw}' is not supported by nslab` } : unknown(inNexthop ? 'nexthop' : 'route', word, chain));
       return { args: [...args, ...toks.slice(i)], errors, family: fam.family, dests: [] }; // the rest cannot be aligned to keywords
@@ -220,11 +251,11 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
       else {
         // an IPv6 gateway for an IPv4 route is valid (RFC 5549), but only with the family written: keep it simple
         fam.add(a.family, `gateway ${value}`, errors);
-        if (inNexthop) inNexthop.via = a.address; else gateways.push({ via: a.address });
+        if (inNexthop) { once(inNexthop, 'via', !!inNexthop.via); inNexthop.via = a.address; } else { once(undefined, 'via', topVia); topVia = true; gateways.push({ via: a.address }); }
       }
     } else if (kw === 'dev') {
-      checkDev(value, view, errors);
-      if (inNexthop) inNexthop.dev = value; else dev = value;
+      checkDev(value, view, errors, true);
+      if (inNexthop) { once(inNexthop, 'dev', !!inNexthop.dev); inNexthop.dev = value; } else { once(undefined, 'dev', !!dev); dev = value; }
     } else if (kw === 'src') {
       const a = parseAddress(value);
       if (!a) errors.push({ message: `source '${shown(value)}' is not a valid address` });
@@ -240,6 +271,7 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
       else if (p.family !== 6) errors.push({ message: "'from' in a route is IPv6 only (source-specific routing)", hint: 'for IPv4, use a rule: from PREFIX table T, and the route in table T' });
       else fam.add(6, `from ${value}`, errors);
     } else if (kw === 'table') value = tableId(value, view, errors);
+    else if (kw === 'scope') { scope = value; checkValue(kw, value, errors); }
     else if (value === 'lock' && LOCKABLE.includes(kw)) {
       // `mtu lock 1400`: the metric is locked against path MTU discovery; the number follows
       const n = toks[i++];
@@ -251,14 +283,24 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
     args.push(kw, value);
   }
   finishNexthop();
+  // what the kernel refuses of the route's shape, said here with the route's position
+  const goesOut = topVia || !!dev || nexthops.length > 0;
+  if (nexthops.length && topVia) errors.push({ message: "a route has either 'via' or next hops, not both", hint: "write the first gateway as a 'nexthop via ...' too" });
+  nexthops.forEach((h, k) => { if (!h.via && !h.dev) errors.push({ message: `next hop ${k + 1} has neither 'via' nor 'dev'` }); });
+  if (type === 'unicast' && !goesOut) errors.push({ message: 'the route has no way out', hint: "give it 'via GATEWAY', 'dev INTERFACE' or next hops" });
+  if (['blackhole', 'unreachable', 'prohibit', 'throw'].includes(type) && goesOut) errors.push({ message: `a ${type} route takes no gateway or device`, hint: `write just '${type} ${dest}'` });
+  if (['local', 'broadcast', 'anycast', 'multicast'].includes(type) && (topVia || gateways.length)) errors.push({ message: `a ${type} route takes no gateway`, hint: "give it 'dev INTERFACE'" });
+  if (scope && ['host', 'link', 'nowhere'].includes(scope) && gateways.length) errors.push({ message: `a route through a gateway cannot have scope ${scope}`, hint: 'leave scope out (a gateway route is scope global)' });
+  if (onlink && (!onlinkVia || (!nexthops.length && !(topVia && dev)))) errors.push({ message: "'onlink' needs a gateway and a device", hint: "write 'via GATEWAY dev INTERFACE onlink'" });
   if (!onlink && type === 'unicast')
     for (const g of gateways) {
       const d = g.dev ?? dev;
-      if (!onConnectedSubnet(g.via, d, view))
-        errors.push({
-          message: `gateway ${g.via} is on no connected subnet of this node${d ? ` (via dev ${d})` : ''}`,
-          hint: 'give an interface an address in its subnet, or add onlink',
-        });
+      if (!onConnectedSubnet(g.via, d, view)) {
+        const down = [...(view.down ?? [])].find((n) => (!d || d === n) && view.interfaces.get(n)?.some((c) => inSubnet(g.via, c)));
+        errors.push(down
+          ? { message: `gateway ${g.via} is on the subnet of ${down}, which is down at this point`, hint: 'the kernel refuses a route through a down interface: bring it up first (up: [...] in a stage)' }
+          : { message: `gateway ${g.via} is on no connected subnet of this node${d ? ` (via dev ${d})` : ''}`, hint: 'give an interface an address in its subnet, or add onlink' });
+      }
     }
   return { args, errors, family: fam.family, dests: prefix ? [prefix.text] : isDefault ? ['default'] : [] };
 }
@@ -292,5 +334,8 @@ export function checkRule(text: string, view: NodeView): Checked {
     else checkValue(kw, value, errors);
     args.push(kw, value);
   }
+  const num = (k: string) => { const j = args.indexOf(k); return j >= 0 ? Number(args[j + 1]) : undefined; };
+  const [prio, target] = [num('priority'), num('goto')];
+  if (target !== undefined && prio !== undefined && target <= prio) errors.push({ message: `goto ${target} jumps backwards from priority ${prio}`, hint: 'a goto must name a later rule (a higher priority number)' });
   return { args, errors, family: fam.family };
 }

@@ -1,15 +1,16 @@
 // Raw lab file -> checked model. Collects every problem before failing: the
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
-import { LabFileError, type Problem } from '../errors.js';
-import { notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
+import { LabFileError, oneLine, type Problem } from '../errors.js';
+import { existsSync, readdirSync } from 'node:fs';
+import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
 import { CONTROL, durationMs, IFNAME, NODE_NAME, rateBits, RESERVED_IFNAMES, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
 import { nftProblem } from './nft-text.js';
-import { checkRoute, checkRule, BUILTIN_TABLES, type NodeView } from './iproute.js';
+import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import { emptyConfig, type Endpoint, type Feature, type LabModel, type LinkModel, type NodeConfig, type NodeModel, type Source, type StageModel, type TestModel } from './model.js';
 import { ApplySpec, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpec, type ApplySpecT, type InterfaceSpecT, type NodeSpecT } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
-import { suggest } from './suggest.js';
+import { closest, suggest } from './suggest.js';
 
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
@@ -26,6 +27,8 @@ export function checkLab(loaded: LoadedFile): { model?: LabModel; problems: Prob
   const r = new Resolver(loaded, problems);
   const model = r.resolve();
   problems.sort((a, b) => a.line - b.line || a.col - b.col);
+  // one line each, also for API users who print problems themselves: lab content may carry line breaks
+  for (const p of problems) { p.message = oneLine(p.message); if (p.hint) p.hint = oneLine(p.hint); }
   return problems.length ? { problems } : { model, problems };
 }
 
@@ -105,6 +108,11 @@ class Resolver {
     const nodes: NodeModel[] = [];
     for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, links));
     const stages = this.resolveStages(nodes);
+    // IPv6 needs an MTU of at least 1280: the kernel refuses an IPv6 address on a smaller link
+    for (const n of nodes)
+      for (const i of n.interfaces)
+        if (i.mtu !== undefined && i.mtu < 1280 && this.views.get(n.name)?.interfaces.get(i.name)?.some((c) => c.family === 6))
+          this.problem(['nodes', n.name, 'interfaces', i.name], `${n.name}:${i.name} has an IPv6 address and an MTU of ${i.mtu}`, 'IPv6 needs an MTU of 1280 or more', true);
     // table names a stage declares belong to the node too (route probes name them)
     for (const n of nodes) n.tables = Object.fromEntries(this.views.get(n.name)?.tables ?? []);
     const needs = new Set<Feature>();
@@ -165,7 +173,8 @@ class Resolver {
       if (ends.length === 2) {
         const o: { mtu?: number; rate?: string; delay?: string; loss?: string } = typeof p.data === 'string' ? {} : p.data;
         // what tc can hold: tbf needs at least a bit a second, netem's delay a 32-bit count of microseconds
-        if (o.rate && rateBits(o.rate) < 1) this.problem(['links', i, 'rate'], `rate ${o.rate} is less than 1 bit a second`, 'tc reads it as no rate at all; use e.g. 10kbit');
+        if (o.rate && rateBits(o.rate) < 8) this.problem(['links', i, 'rate'], `rate ${o.rate} is less than a byte a second`, 'tc reads it as no rate at all; use e.g. 10kbit');
+        if (o.rate && rateBits(o.rate) > 1e12) this.problem(['links', i, 'rate'], `rate ${o.rate} is more than tbf can shape (1tbit)`, 'leave rate out for an unshaped link');
         if (o.delay && durationMs(o.delay) > 4_000_000) this.problem(['links', i, 'delay'], `delay ${o.delay} is longer than netem can hold (about 71 minutes)`, 'use a delay such as 20ms');
         out.push({ a: ends[0]!, b: ends[1]!, mtu: o.mtu, rate: o.rate, delay: o.delay, loss: o.loss, at: this.at(['links', i]) });
       }
@@ -249,6 +258,8 @@ class Resolver {
         if (!isBase && (ispec.mtu !== undefined || ispec.mac !== undefined)) c.interfaces.push({ name: ifname, mtu: ispec.mtu, mac: ispec.mac });
         if (ispec.up === false && !isBase) c.down.push(ifname);
         if (ispec.up === true && !isBase) c.up.push(ifname);
+        if (ispec.up === false) (view.down ??= new Set()).add(ifname);
+        if (ispec.up === true) view.down?.delete(ifname);
       }
       const list = interfaceAddresses(ispec);
       list.forEach((text, k) => {
@@ -258,7 +269,8 @@ class Resolver {
           this.problem(ap, `'${shown(text)}' is not a valid address with prefix length`, text.includes('/') ? 'write IPv4 as four decimal numbers without leading zeros (10.0.0.1/24), IPv6 without a zone (2001:db8::1/64); the length is 0-32 or 0-128' : `add the prefix length, e.g. ${shown(text)}/24`);
           return;
         }
-        const why = notAnInterfaceAddress(cidr);
+        const why = notAnInterfaceAddress(cidr) ?? (ifname === 'lo' && ['127.0.0.1', '::1'].includes(cidr.address) ? 'lo has it already'
+          : ifname !== 'lo' && cidr.family === 6 && cidr.address === '::1' ? 'the IPv6 loopback address belongs to lo only' : undefined);
         if (why) {
           this.problem(ap, `'${text}' cannot be an interface address: ${why}`, 'give the interface a unicast address such as 10.0.0.1/24 or 2001:db8::1/64');
           return;
@@ -276,7 +288,11 @@ class Resolver {
     for (const dir of ['up', 'down'] as const)
       for (const [k, ifname] of ((spec as ApplySpecT)[dir] ?? []).entries()) {
         if (!view.interfaces.has(ifname)) this.problem([...base, dir, k], `interface '${ifname}' does not exist in node '${node}'`, suggest(ifname, [...view.interfaces.keys()], 'interfaces'));
-        else c[dir].push(ifname);
+        else {
+          c[dir].push(ifname);
+          // the plan takes interfaces down and up before it adds routes: the routes below see this state
+          if (dir === 'down') (view.down ??= new Set()).add(ifname); else view.down?.delete(ifname);
+        }
       }
     if (spec.forwarding !== undefined) {
       const v = spec.forwarding ? '1' : '0';
@@ -289,21 +305,33 @@ class Resolver {
       if (typeof raw === 'number' && !Number.isSafeInteger(raw)) this.problem(p, `sysctl ${key}: ${raw} is not a whole number YAML keeps exactly`, `write the value as a string, in quotes: '${shown(String(raw), 20)}'`);
       else if (iface && !['all', 'default'].includes(iface) && !view.interfaces.has(iface)) this.problem(p, `sysctl '${key}' names interface '${iface}', which node '${node}' does not have`, suggest(iface, [...view.interfaces.keys(), 'all', 'default'], 'interfaces'), true);
       else if (!SYSCTL_KEY.test(key)) this.problem(p, `sysctl '${shown(key)}' is not allowed`, "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter", true);
+      else if (dottedIface(key, view)) {
+        const dotted = dottedIface(key, view)!;
+        this.problem(p, `sysctl '${key}' writes interface '${dotted}' with dots`, `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`, true);
+      } else if (!sysctlExists(key)) this.problem(p, `sysctl '${key}' does not exist in this kernel`, suggestSysctl(key), true);
       else if (!SYSCTL_VALUE.test(value)) this.problem(p, `sysctl ${key}: value '${shown(value)}' is not valid`, "a value is one or more words of letters, digits and . : , / + - _ separated by single spaces, e.g. 1 or '4096 131072 6291456'");
-      else {
-        const dotted = dottedIface(key, view);
-        if (dotted) this.problem(p, `sysctl '${key}' writes interface '${dotted}' with dots`, `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`, true);
-        else c.sysctl.push([key, value]);
-      }
+      else c.sysctl.push([key, value]);
     }
+    // a base route is added (`ip route add`): the kernel refuses a second route with the same key,
+    // including the one it adds itself for each IPv4 address's subnet (metric 0, main)
+    const keys = new Map<string, string>();
+    if (isBase)
+      for (const [ifname, cidrs] of view.interfaces)
+        for (const a of cidrs) if (a.family === 4 && ifname !== 'lo' && a.prefix < 32) keys.set(routeKey({ args: [networkOf(a), 'dev', ifname], family: 4 }), `the route the kernel adds itself for ${a.text} on ${ifname}`);
     (spec.routes ?? []).forEach((text, k) => {
       const r = checkRoute(text, view);
-      for (const e of r.errors) this.problem([...base, 'routes', k], `route '${text}': ${e.message}`, e.hint);
+      for (const e of r.errors) this.problem([...base, 'routes', k], `route '${shown(text, 80)}': ${e.message}`, e.hint);
+      if (isBase && !r.errors.length) {
+        const key = routeKey(r);
+        const twin = keys.get(key);
+        if (twin) this.problem([...base, 'routes', k], `route '${shown(text, 80)}' is the same to the kernel as ${twin}`, 'the kernel refuses a second route with the same destination, table, metric and tos: drop one, or give it another metric or table');
+        else keys.set(key, `route '${text}'`);
+      }
       c.routes.push({ args: r.args, family: r.family, text, at: this.at([...base, 'routes', k]) });
     });
     (spec.rules ?? []).forEach((text, k) => {
       const r = checkRule(text, view);
-      for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${text}': ${e.message}`, e.hint);
+      for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${shown(text, 80)}': ${e.message}`, e.hint);
       c.rules.push({ args: r.args, family: r.family, text, at: this.at([...base, 'rules', k]) });
     });
     if (spec.nftables !== undefined) {
@@ -478,6 +506,27 @@ class Resolver {
       this.problem([...path.slice(0, -1), 'expect', 'table'], `table '${shown(t)}' is not declared in node '${pr.node}'`, `declare it under tables, or use a number; known: ${['main', 'local', 'default', ...view.tables.keys()].join(', ')}`);
     if (typeof t === 'number' && (t < 1 || t > 0xffffffff)) this.problem([...path.slice(0, -1), 'expect', 'table'], `table id ${t} is out of range`, 'table ids are 1 to 4294967295');
   }
+}
+
+/**
+ * Whether this kernel has the sysctl, read from /proc/sys (no root needed; an
+ * interface of the lab stands in as 'default', which every interface's keys
+ * mirror). Where /proc/sys/net cannot be read, nothing is refused here.
+ */
+function sysctlExists(key: string): boolean {
+  if (!existsSync('/proc/sys/net')) return true;
+  const parts = key.split('.').map((c) => c.replace(/\//g, '.'));
+  if ((parts[2] === 'conf' || parts[2] === 'neigh') && parts.length === 5 && parts[3] !== 'all') parts[3] = 'default';
+  return existsSync(`/proc/sys/${parts.join('/')}`);
+}
+
+function suggestSysctl(key: string): string {
+  const parts = key.split('.');
+  const dir = `/proc/sys/${parts.slice(0, -1).map((c) => c.replace(/\//g, '.')).join('/').replace(/\/(conf|neigh)\/[^/]+$/, '/$1/default')}`;
+  let names: string[] = [];
+  try { names = readdirSync(dir); } catch { /* not a directory here */ }
+  const near = closest(parts.at(-1)!, names);
+  return near ? `did you mean '${[...parts.slice(0, -1), near].join('.')}'?` : "check the spelling: 'sysctl -a -r ^net' lists the keys";
 }
 
 /** The interface a per-interface sysctl key names with dots (net.ipv4.conf.eth0.100.rp_filter), if any. */

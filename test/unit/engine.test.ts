@@ -41,7 +41,7 @@ describe('Lab.up with a recording runner', () => {
   it('unwinds when a step fails half-way, and names the failing line and its source', async () => {
     const runner = new RecordingRunner((cmd) =>
       cmd.argv.includes('nslab-product-example.r2.server') && cmd.argv[0] === 'ip'
-        ? { exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed -:7\n' } : {});
+        ? { exitCode: 1, stderr: 'Error: Nexthop has invalid gateway.\nCommand failed /run/nslab/work/1234-5678-AbCdEf/3.in:7\n' } : {});
     const err = await Lab.up(lab, { runner, id: 'r2' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CommandError);
     expect((err as Error).message).toMatch(/in node 'server'/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseCidr } from '../../src/lab/addr.js';
-import { checkRoute, checkRule, type NodeView } from '../../src/lab/iproute.js';
+import { checkRoute, checkRule, routeKey, type NodeView } from '../../src/lab/iproute.js';
 import { splitWords } from '../../src/lab/resolve.js';
 
 const view = (): NodeView => ({
@@ -100,6 +100,39 @@ describe('the address family of a rule or route', () => {
   it('IPv6 source-specific routes', () => {
     expect(route('default from 2001:db8:1::/64 via 2001:db8:1::1')).toMatchObject({ family: 6, errors: [], args: ['default', 'from', '2001:db8:1::/64', 'via', '2001:db8:1::1'] });
     expect(route('default from 192.168.1.0/24 via 192.168.1.254').errors[0]!.message).toMatch(/IPv6 only/);
+  });
+});
+
+describe('what the kernel would refuse of a route or rule is reported at validate', () => {
+  const route = (t: string, v = view()) => checkRoute(t, v).errors.map((e) => e.message);
+  it('the shape of a route', () => {
+    expect(route('10.9.0.1/16 via 10.0.0.1')).toEqual(['destination 10.9.0.1/16 has host bits set']);
+    expect(route('10.9.0.0/16')).toEqual(['the route has no way out']);
+    expect(route('blackhole 10.9.0.0/16 via 10.0.0.1')).toEqual(['a blackhole route takes no gateway or device']);
+    expect(route('local 10.9.0.0/16 via 10.0.0.1')).toContain('a local route takes no gateway');
+    expect(route('10.9.0.0/16 via 10.0.0.1 scope link')).toEqual(['a route through a gateway cannot have scope link']);
+    expect(route('default via 10.0.0.1 nexthop via 192.168.1.254')).toEqual(["a route has either 'via' or next hops, not both"]);
+    expect(route('default nexthop weight 1 nexthop via 10.0.0.1')).toEqual(["next hop 1 has neither 'via' nor 'dev'"]);
+    expect(route('default nexthop via 10.0.0.1 dev eth0 via 192.168.1.254 dev eth1')).toEqual(["a next hop has two 'via'", "a next hop has two 'dev'"]);
+    expect(route('default via 10.0.0.1 onlink')).toEqual(["'onlink' needs a gateway and a device"]);
+    expect(route('default via 127.0.0.2')).toEqual(['gateway 127.0.0.2 is on no connected subnet of this node']);
+  });
+  it('a route through an interface that is down at that point', () => {
+    const v = { ...view(), down: new Set(['eth1']) };
+    expect(route('10.9.0.0/16 dev eth1', v)).toEqual(['interface eth1 is down at this point']);
+    expect(route('10.9.0.0/16 via 192.168.1.254', v)).toEqual(['gateway 192.168.1.254 is on the subnet of eth1, which is down at this point']);
+  });
+  it('values in range, and rules that jump forward', () => {
+    expect(route('10.9.0.0/16 via 10.0.0.1 tos 0x13')).toEqual(["'tos 0x13' sets the ECN bits"]);
+    expect(route('10.9.0.0/16 via 10.0.0.1 proto eth0')[0]).toMatch(/'protocol' takes a protocol name/);
+    expect(checkRule('from all priority 100 goto 50', view()).errors[0]!.message).toBe('goto 50 jumps backwards from priority 100');
+  });
+  it('the key under which the kernel refuses a second route', () => {
+    const a = checkRoute('default via 10.0.0.1', view());
+    const b = checkRoute('default via 192.168.1.254', view());
+    const c = checkRoute('default via 192.168.1.254 metric 10', view());
+    expect(routeKey(a)).toBe(routeKey(b));
+    expect(routeKey(a)).not.toBe(routeKey(c));
   });
 });
 
