@@ -152,6 +152,7 @@ export function listStates(invalid?: (file: string) => void): LabState[] {
 }
 
 export function removeState(instance: string): void {
+  rmSync(`${fileOf(instance)}.tmp`, { force: true }); // a write that a SIGKILL cut short
   rmSync(fileOf(instance), { force: true });
   rmSync(logDirOf(instance), { recursive: true, force: true });
 }
