@@ -73,7 +73,6 @@ function meaning(word: string, chain: Spelling[]): string | undefined {
 
 const NUM = /^\d{1,10}$/;
 const HEX_OR_NUM = /^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/;
-const NAME_OR_NUM = /^([a-z][a-z0-9_-]{0,15}|\d{1,3})$/;
 const RANGE = /^\d{1,10}(-\d{1,10})?$/;
 /**
  * The grammar of each keyword's value, as iproute2 6.1 reads it. A value that
