@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { ensureStateDir, listStates, listWorkDirs, ownerAlive, readState, stateDir, workDirOwner, workRoot } from '../engine/state.js';
 import { teardown } from '../engine/teardown.js';
 import { rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { parseNsName, PREFIX } from '../plan/names.js';
 
 /** Instance patterns: `*` matches any run of characters; everything else is literal. */
@@ -39,7 +39,8 @@ export async function run(patterns: string[] = []): Promise<number> {
   const list = await runArgv(['ip', 'netns', 'list']);
   const present = String(list.stdout).split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(PREFIX));
   const say = (s: string) => process.stdout.write(s + '\n');
-  const states = listStates((f) => say(`ignored ${f}: not a valid nslab record (left as it is)`));
+  // an invalid record is reported where it is in scope (its file name, less .json, matches)
+  const states = listStates((f) => { if (wanted(basename(f, '.json'))) say(`ignored ${f}: not a valid nslab record (left as it is)`); });
   let removed = 0;
   for (const first of states) {
     if (!wanted(first.instance) || first.status === 'up' || ownerAlive(first)) continue;

@@ -9,7 +9,7 @@ export interface L4Spec { from: string; to: string; port?: number; bind?: string
 
 export interface Exchange {
   port: number;
-  outcome: { outcome: string; local?: string; error?: string };
+  outcome: { outcome: string; local?: string; lport?: number; error?: string };
   evidence: Evidence;
   /** What the listener reported of its peers. */
   peers: string[];

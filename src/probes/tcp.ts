@@ -11,7 +11,12 @@ const SYN = 0x02, ACK = 0x10, RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
   const { port, outcome, evidence, peers, owner } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec, 2000);
-  const ours = (p: NodePacket) => p.proto === 'tcp' && (p.dport === port || p.sport === port);
+  // this connection's packets: the server's port AND the client's own (a fixed port such as 25 is shared
+  // with the previous test's connection, whose late packets must not pass for this one's reply)
+  const lport = outcome.lport;
+  const ours = (p: NodePacket) => p.proto === 'tcp' && (lport
+    ? (p.dport === port && p.sport === lport) || (p.sport === port && p.dport === lport)
+    : p.dport === port || p.sport === port);
   const request = evidence.path((p) => ours(p) && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN);
   const reply = evidence.path((p) => ours(p) && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0));
   const seen = new Set(evidence.packets(ours).map((p) => `${p.node}:${p.iface}`));

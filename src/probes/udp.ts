@@ -6,7 +6,11 @@ import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
   const { port, outcome, evidence, owner } = await exchange(lab, model, 'udp', test.spec as unknown as L4Spec, 1500);
-  const ours = (p: NodePacket) => p.proto === 'udp' && (p.dport === port || p.sport === port);
+  // this exchange's datagrams: the responder's port AND the client's own (see tcp.ts)
+  const lport = outcome.lport;
+  const ours = (p: NodePacket) => p.proto === 'udp' && (lport
+    ? (p.dport === port && p.sport === lport) || (p.sport === port && p.dport === lport)
+    : p.dport === port || p.sport === port);
   const request = evidence.path((p) => ours(p) && p.dport === port);
   const reply = evidence.path((p) => ours(p) && p.sport === port);
   const seen = new Set(evidence.packets(ours).map((p) => `${p.node}:${p.iface}`));
