@@ -2,7 +2,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { UsageError } from '../errors.js';
 import { listStates, readState, type LabState } from '../engine/state.js';
 import { LAB_NAME } from '../lab/grammar.js';
@@ -25,8 +24,14 @@ export function exitStatus(r: { status: number | null; signal: NodeJS.Signals | 
   return r.status ?? 128 + (r.signal ? constants.signals[r.signal] : 0);
 }
 
-/** The lab name a lab file declares, without checking the rest of it. */
-function labNameOf(file: string): string {
+/**
+ * The lab name a lab file declares, without checking the rest of it. yaml is
+ * loaded only here (down/exec by name stay light); in the bundle its module
+ * namespace has the functions under `default`, which the shipped-CLI tests cover.
+ */
+async function labNameOf(file: string): Promise<string> {
+  const yaml = await import('yaml');
+  const parse = yaml.parse ?? (yaml as unknown as { default: typeof yaml }).default.parse;
   let name: unknown;
   try { name = (parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as { name?: unknown } | null)?.name; } catch { /* reported below */ }
   if (typeof name !== 'string' || !LAB_NAME.test(name)) throw new UsageError(`${file} declares no valid lab name`, "'nslab validate' shows what is wrong with it");
@@ -40,7 +45,7 @@ function labNameOf(file: string): string {
  */
 export async function findInstance(arg: string): Promise<LabState> {
   const isFile = existsSync(arg) && statSync(arg).isFile();
-  const lab = isFile ? labNameOf(arg) : checkInstanceName(arg);
+  const lab = isFile ? await labNameOf(arg) : checkInstanceName(arg);
   const direct = readState(lab);
   if (direct) return direct;
   const matches = listStates().filter((s) => s.lab === lab);
