@@ -164,7 +164,7 @@ class Resolver {
         const have = this.linkIfaces.get(node) ?? new Map<string, number>();
         this.linkIfaces.set(node, have);
         if (have.has(iface)) {
-          this.problem(epPath, `interface ${node}:${iface} is in two links (links ${have.get(iface)! + 1} and ${i + 1})`, 'each interface is one end of one link; use another name, or a bridge node for a shared segment');
+          this.problem(epPath, have.get(iface) === i ? `link ${i + 1} names ${node}:${iface} at both ends` : `interface ${node}:${iface} is in two links (links ${have.get(iface)! + 1} and ${i + 1})`, 'each interface is one end of one link; use another name, or a bridge node for a shared segment');
           return;
         }
         have.set(iface, i);
@@ -340,7 +340,8 @@ class Resolver {
       else c.nftables = { text: spec.nftables, at: this.at([...base, 'nftables']) };
     }
     (spec.masquerade ?? []).forEach((ifname, k) => {
-      if (!view.interfaces.has(ifname) || ifname === 'lo') this.problem([...base, 'masquerade', k], `cannot masquerade out of '${ifname}': node '${node}' has no such interface`, suggest(ifname, [...view.interfaces.keys()].filter((n) => n !== 'lo'), 'interfaces'));
+      if (ifname === 'lo') this.problem([...base, 'masquerade', k], "cannot masquerade out of 'lo': traffic leaves a node through its links", 'name the interface towards the outside, e.g. the uplink');
+      else if (!view.interfaces.has(ifname)) this.problem([...base, 'masquerade', k], `cannot masquerade out of '${shown(ifname)}': node '${node}' has no such interface`, suggest(ifname, [...view.interfaces.keys()].filter((n) => n !== 'lo'), 'interfaces'));
       else c.masquerade.push(ifname);
     });
     (spec.services ?? []).forEach((s, k) => {

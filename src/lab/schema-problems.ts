@@ -83,7 +83,9 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
       case 'too_big': {
         const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
         const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
-        push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
+        if (issue.code === 'too_small' && Number(issue.minimum) === 1 && (issue.origin === 'string' || issue.origin === 'array'))
+          push(path, `${field || 'this '}must not be empty`, issue.origin === 'string' ? 'write a value' : 'list at least one entry');
+        else push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
         return;
       }
       case 'invalid_value':
