@@ -21,6 +21,9 @@ export interface Packet {
   sport?: number;
   dport?: number;
   tcpFlags?: number;
+  /** TCP sequence and acknowledgement numbers: NAT keeps them, so they follow a connection across it. */
+  tcpSeq?: number;
+  tcpAck?: number;
   payload: Buffer;
 }
 
@@ -125,12 +128,12 @@ function decodeIPv6(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet,
   return { ...base, ...transport(next === 58 ? 'icmp' : next, b.subarray(off)) };
 }
 
-function transport(proto: number | 'icmp', t: Buffer): Pick<Packet, 'proto' | 'icmpType' | 'icmpId' | 'icmpSeq' | 'sport' | 'dport' | 'tcpFlags' | 'payload'> {
+function transport(proto: number | 'icmp', t: Buffer): Pick<Packet, 'proto' | 'icmpType' | 'icmpId' | 'icmpSeq' | 'sport' | 'dport' | 'tcpFlags' | 'tcpSeq' | 'tcpAck' | 'payload'> {
   if (proto === 'icmp' && t.length >= 8)
     return { proto: 'icmp', icmpType: t[0]!, icmpId: t.readUInt16BE(4), icmpSeq: t.readUInt16BE(6), payload: t.subarray(8) };
   if (proto === 6 && t.length >= 20) {
     const hl = (t[12]! >> 4) * 4;
-    return { proto: 'tcp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), tcpFlags: t[13]!, payload: t.subarray(hl) };
+    return { proto: 'tcp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), tcpFlags: t[13]!, tcpSeq: t.readUInt32BE(4), tcpAck: t.readUInt32BE(8), payload: t.subarray(hl) };
   }
   if (proto === 17 && t.length >= 8) return { proto: 'udp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), payload: t.subarray(8) };
   return { proto: 'other', payload: Buffer.alloc(0) };

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
-import { listStates, readState, type LabState } from '../engine/state.js';
+import { listStates, ownerAlive, readState, type LabState } from '../engine/state.js';
 import { LAB_NAME } from '../lab/grammar.js';
 import { checkInstanceName } from '../plan/names.js';
 
@@ -48,7 +48,8 @@ export async function findInstance(arg: string): Promise<LabState> {
   const lab = isFile ? await labNameOf(arg) : checkInstanceName(arg);
   const direct = readState(lab);
   if (direct) return direct;
-  const matches = listStates().filter((s) => s.lab === lab);
+  // by lab name: the labs left up, or abandoned; a lab a live run is testing is only ever named by its instance
+  const matches = listStates().filter((s) => s.lab === lab && (s.status === 'up' || !ownerAlive(s)));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1)
     throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, 'name the instance');

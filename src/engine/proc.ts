@@ -33,9 +33,14 @@ export async function stopProcess(pid: number, start: string | undefined, graceM
 
 export interface Proc { pid: number; start: string | undefined }
 
-/** The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist. */
+let nsfsDev: number | undefined;
+/** The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist or is no namespace (not on nsfs). */
 export function netnsInode(ns: string): number | undefined {
-  try { return statSync(`/run/netns/${ns}`).ino; } catch { return undefined; }
+  try {
+    nsfsDev ??= statSync('/proc/self/ns/net').dev;
+    const st = statSync(`/run/netns/${ns}`);
+    return st.dev === nsfsDev ? st.ino : undefined;
+  } catch { return undefined; }
 }
 
 /** Every process whose network namespace is one of these (by inode), with its start time. */
@@ -44,10 +49,12 @@ export function processesIn(inodes: Set<number>): Proc[] {
   const out: Proc[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
+    // the start time before and after: a pid that was reused meanwhile is not taken for the process we looked at
+    const before = startTime(Number(d));
     let link: string;
     try { link = readlinkSync(`/proc/${d}/ns/net`); } catch { continue; } // gone, or a kernel thread
     const m = /^net:\[(\d+)\]$/.exec(link);
-    if (m && inodes.has(Number(m[1]))) out.push({ pid: Number(d), start: startTime(Number(d)) });
+    if (m && inodes.has(Number(m[1])) && before !== undefined && startTime(Number(d)) === before) out.push({ pid: Number(d), start: before });
   }
   return out;
 }

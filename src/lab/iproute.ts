@@ -47,7 +47,7 @@ const ROUTE_KEYWORDS: Spelling[] = [
   ['prefix', 'fastopen_no_cookie', 'fastopen_no_cookie'],
 ];
 /** parse_one_nh's words inside a `nexthop`. */
-const NEXTHOP_KEYWORDS: Spelling[] = [['eq', 'via', 'via'], ['eq', 'dev', 'dev'], ['prefix', 'weight', 'weight'], ['eq', 'onlink', 'onlink'], ['prefix', 'realms', 'realms']];
+const NEXTHOP_KEYWORDS: Spelling[] = [['eq', 'via', 'via'], ['eq', 'dev', 'dev'], ['eq', 'weight', 'weight'], ['eq', 'onlink', 'onlink'], ['prefix', 'realms', 'realms']];
 /** iprule_modify's chain, in order. */
 const RULE_KEYWORDS: Spelling[] = [
   ['eq', 'not', 'not'], ['eq', 'from', 'from'], ['eq', 'to', 'to'], ['prefix', 'preference', 'priority'], ['prefix', 'order', 'priority'],
@@ -231,7 +231,11 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
     const chain = inNexthop ? NEXTHOP_KEYWORDS : ROUTE_KEYWORDS;
     const kw = meaning(word, chain) ?? (inNexthop ? meaning(word, ROUTE_KEYWORDS) : undefined);
     if (kw === 'nexthop') { finishNexthop(); inNexthop = {}; nexthops.push(inNexthop); args.push(kw); i++; continue; }
-    if (kw && inNexthop && !NEXTHOP_KEYWORDS.some((s) => s[2] === kw)) { finishNexthop(); continue; } // a route keyword after the nexthops
+    if (kw && inNexthop && !NEXTHOP_KEYWORDS.some((s) => s[2] === kw)) {
+      // iproute2 reads nothing but next hops after the first 'nexthop': ip would refuse this line
+      errors.push({ message: `'${kw}' comes after the next hops`, hint: "write the route's own keywords (table, metric, proto, ...) before the first 'nexthop'" });
+      return { args: [...args, ...toks.slice(i)], errors, family: fam.family, dests: [] };
+    }
     if (kw && ROUTE_FLAGS.includes(kw)) { onlink = true; if (inNexthop) inNexthop.onlink = true; args.push(kw); i++; continue; }
     if (!kw || NOT_SUPPORTED.includes(kw)) {
       errors.push(kw ? { message: `route keyword '${kw}' is not supported by nslab` } : unknown(inNexthop ? 'nexthop' : 'route', word, chain));

@@ -1,6 +1,7 @@
 // The part tcp and udp probes share: a listener on the node owning the target
 // (unless a lab service listens), the client run under capture, its JSON outcome.
 import { Evidence } from '../capture/evidence.js';
+import { randomPattern } from '../capture/tcpdump.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel } from '../lab/model.js';
 import { timeoutMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
@@ -15,6 +16,8 @@ export interface Exchange {
   peers: string[];
   /** The node that owns the target address. */
   owner: string;
+  /** udp: the random token the datagram carries (the responder echoes it), to tell this exchange's packets from any other's. */
+  token: string;
 }
 
 export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec, defaultTimeoutMs: number): Promise<Exchange> {
@@ -26,10 +29,11 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
   const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', kind, String(port)], /^ready$/m);
   try {
     const mode = kind === 'tcp' ? 'connect' : 'udp';
-    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(timeoutMs(spec.timeout, defaultTimeoutMs))]));
+    const token = randomPattern(8);
+    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(timeoutMs(spec.timeout, defaultTimeoutMs)), token]));
     let outcome: Exchange['outcome'];
     try { outcome = JSON.parse(r.result.stdout.trim().split('\n').pop()!); } catch { outcome = { outcome: 'error', error: r.result.stderr.trim() }; }
-    return { port, outcome, evidence: r.evidence, peers: listener.lines(), owner };
+    return { port, outcome, evidence: r.evidence, peers: listener.lines(), owner, token };
   } finally {
     await listener.stop();
   }

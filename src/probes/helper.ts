@@ -3,7 +3,7 @@
 // "ready" when listening, and one JSON line per result.
 //   listen tcp|udp PORT            accept/echo until killed; prints {"remote":...} per peer
 //   connect HOST PORT BIND TIMEOUT tcp connect; {"outcome":"connected|refused|timeout|error",...}
-//   udp HOST PORT BIND TIMEOUT     send a datagram, wait for the echo; {"outcome":"answered|timeout",...}
+//   udp HOST PORT BIND TIMEOUT [TOKEN]  send a datagram (carrying TOKEN), wait for the echo; {"outcome":"answered|timeout",...}
 //   flows udp|tcp PORT COUNT HOSTS  COUNT flows from distinct source ports, spread over HOSTS (comma-separated)
 import { createSocket } from 'node:dgram';
 import { connect, createServer } from 'node:net';
@@ -42,12 +42,12 @@ if (mode === 'listen') {
   sock.on('timeout', () => done('timeout'));
   sock.on('error', (e: NodeJS.ErrnoException) => done(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message));
 } else if (mode === 'udp') {
-  const [host, port, bind, timeout] = args;
+  const [host, port, bind, timeout, token] = args;
   const sock = createSocket(family(host!));
   const timer = setTimeout(() => { say({ outcome: 'timeout', lport: sock.address().port }); process.exit(0); }, Number(timeout));
   sock.on('message', () => { clearTimeout(timer); say({ outcome: 'answered', lport: sock.address().port }); process.exit(0); });
   sock.on('error', (e) => { say({ outcome: 'error', error: e.message }); process.exit(0); });
-  sock.bind(0, bindArg(bind), () => sock.send('nslab probe\n', Number(port), host!));
+  sock.bind(0, bindArg(bind), () => sock.send(`nslab probe ${token ?? ''}\n`, Number(port), host!));
 } else if (mode === 'flows') {
   const [proto, port, count, hosts] = args;
   const targets = hosts!.split(',');

@@ -11,15 +11,19 @@ const SYN = 0x02, ACK = 0x10, RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
   const { port, outcome, evidence, peers, owner } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec, 2000);
-  // this connection's packets: the server's port AND the client's own (a fixed port such as 25 is shared
-  // with the previous test's connection, whose late packets must not pass for this one's reply)
-  const lport = outcome.lport;
-  const ours = (p: NodePacket) => p.proto === 'tcp' && (lport
-    ? (p.dport === port && p.sport === lport) || (p.sport === port && p.dport === lport)
-    : p.dport === port || p.sport === port);
-  const request = evidence.path((p) => ours(p) && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN);
-  const reply = evidence.path((p) => ours(p) && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0));
-  const seen = new Set(evidence.packets(ours).map((p) => `${p.node}:${p.iface}`));
+  // This connection, not another on the same port (a lab's mail daemon on 25 serves the previous test's
+  // connection too, whose late packets once passed for this one's reply): the SYN the client sent, known
+  // by its sequence number, and the SYN-ACK or RST that acknowledges it. NAT rewrites ports and
+  // addresses, not these numbers, so they follow the connection across it.
+  const spec = test.spec as unknown as L4Spec;
+  const syn = (p: NodePacket) => p.proto === 'tcp' && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN;
+  const first = evidence.packets((p) => syn(p) && p.node === spec.from && p.dir === 'out' && (!outcome.lport || p.sport === outcome.lport))[0];
+  const isRequest = (p: NodePacket) => syn(p) && (!first || p.tcpSeq === first.tcpSeq);
+  const isReply = (p: NodePacket) => p.proto === 'tcp' && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0)
+    && (!first || p.tcpAck === ((first.tcpSeq! + 1) >>> 0));
+  const request = evidence.path(isRequest);
+  const reply = evidence.path(isReply);
+  const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
   const e = test.expect;
   const checks = [];
   if (e.connected !== undefined) {

@@ -5,15 +5,18 @@ import { pathChecks } from './judge-paths.js';
 import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
-  const { port, outcome, evidence, owner } = await exchange(lab, model, 'udp', test.spec as unknown as L4Spec, 1500);
-  // this exchange's datagrams: the responder's port AND the client's own (see tcp.ts)
-  const lport = outcome.lport;
-  const ours = (p: NodePacket) => p.proto === 'udp' && (lport
-    ? (p.dport === port && p.sport === lport) || (p.sport === port && p.dport === lport)
-    : p.dport === port || p.sport === port);
-  const request = evidence.path((p) => ours(p) && p.dport === port);
-  const reply = evidence.path((p) => ours(p) && p.sport === port);
-  const seen = new Set(evidence.packets(ours).map((p) => `${p.node}:${p.iface}`));
+  const spec = test.spec as unknown as L4Spec;
+  const { port, outcome, evidence, owner, token } = await exchange(lab, model, 'udp', spec, 1500);
+  // this exchange's datagrams, not another's on the same port: the request carries a random token, which
+  // nslab's responder echoes (a lab's own service, listen: false, answers with its own payload: its reply
+  // is the datagram back to the client's port); NAT rewrites addresses and ports, not the payload
+  const mark = Buffer.from(token, 'utf8');
+  const isRequest = (p: NodePacket) => p.proto === 'udp' && p.dport === port && p.payload.includes(mark);
+  const isReply = (p: NodePacket) => p.proto === 'udp' && p.sport === port
+    && (spec.listen === false ? p.dport === outcome.lport : p.payload.includes(mark));
+  const request = evidence.path(isRequest);
+  const reply = evidence.path(isReply);
+  const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
   const e = test.expect;
   const answered = outcome.outcome === 'answered';
   const checks = [];

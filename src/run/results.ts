@@ -39,7 +39,7 @@ export interface LabRun {
 }
 
 /** A lab error that no test result carries: reported as a failure of its own. */
-export const orphanError = (r: LabRun) => !!r.error && !r.tests.some((t) => t.status === 'failed');
+export const orphanError = (r: LabRun) => !!r.error && !r.tests.some((t) => t.reason?.startsWith('not run: '));
 
 export function totals(runs: LabRun[]): Record<Status, number> & { errors: number } {
   const t = { passed: 0, failed: 0, skipped: 0, errors: 0 };

@@ -13,7 +13,7 @@ import { isRoot, namespaces, tempDir } from './helpers.js';
 // where a firewall drops the packets half-way) must fail too, never pass on
 // evidence from elsewhere. rule-selectors.yaml does the same for every ip rule
 // selector through the route probe, in the manner of fib_rule_tests.sh.
-for (const fixture of ['test/fixtures/labs/rule-selectors.yaml'])
+for (const fixture of ['test/fixtures/labs/rule-selectors.yaml', 'test/fixtures/labs/nat-ports.yaml'])
   describe.skipIf(!isRoot)(`twins: ${fixture}`, () => {
     let run: LabRun;
     beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);

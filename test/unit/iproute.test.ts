@@ -115,6 +115,10 @@ describe('what the kernel would refuse of a route or rule is reported at validat
     expect(route('default nexthop weight 1 nexthop via 10.0.0.1')).toEqual(["next hop 1 has neither 'via' nor 'dev'"]);
     expect(route('default nexthop via 10.0.0.1 dev eth0 via 192.168.1.254 dev eth1')).toEqual(["a next hop has two 'via'", "a next hop has two 'dev'"]);
     expect(route('default via 10.0.0.1 onlink')).toEqual(["'onlink' needs a gateway and a device"]);
+    // iproute2 reads nothing but next hops after the first 'nexthop', and 'weight' there only in full
+    expect(route('default nexthop via 10.0.0.1 dev eth0 nexthop via 192.168.1.254 dev eth1 table gateway1')).toEqual(["'table' comes after the next hops"]);
+    expect(route('default table gateway1 nexthop via 10.0.0.1 dev eth0 nexthop via 192.168.1.254 dev eth1')).toEqual([]);
+    expect(route('default nexthop via 10.0.0.1 dev eth0 w 2')[0]).toMatch(/unknown nexthop keyword 'w'|comes after the next hops/);
     expect(route('default via 127.0.0.2')).toEqual(['gateway 127.0.0.2 is on no connected subnet of this node']);
   });
   it('a route through an interface that is down at that point', () => {

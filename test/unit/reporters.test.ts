@@ -52,3 +52,17 @@ describe('reporters', () => {
     expect(summaryLine(runs)).toBe('1 passed, 1 failed, 1 skipped');
   });
 });
+
+describe('a lab error is counted unless a test carries it', () => {
+  it('a failed test of its own does not hide a later stage that failed to apply', () => {
+    const r: LabRun[] = [{ ...runs[0]!, error: "stage 'three' failed to apply: nft said no", tests: runs[0]!.tests }];
+    expect(summaryLine(r)).toBe('1 passed, 2 failed, 1 skipped'); // the failed test, and the error
+    expect(junitReport(r)).toMatch(/<testcase name="lab" classname="l"><error message="stage &apos;three&apos; failed to apply: nft said no">/);
+    expect(tapReport(r)).toMatch(/^1\.\.4$/m);
+  });
+  it('tests reported as not run carry it', () => {
+    const r: LabRun[] = [{ ...runs[0]!, error: 'x', tests: [...runs[0]!.tests, { ...base, stage: 'later', name: 't', status: 'failed', reason: "not run: stage 'later' failed to apply: x" }] }];
+    expect(summaryLine(r)).toBe('1 passed, 2 failed, 1 skipped');
+    expect(junitReport(r)).not.toMatch(/<testcase name="lab"/);
+  });
+});
