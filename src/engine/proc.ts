@@ -26,11 +26,6 @@ export function isSame(pid: number, start: string | undefined): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Stops a process we started: SIGTERM, then SIGKILL after a grace period. Only if it is still the same process. */
-export async function stopProcess(pid: number, start: string | undefined, graceMs = 1000): Promise<void> {
-  await stopAll([{ pid, start }], graceMs);
-}
-
 export interface Proc { pid: number; start: string | undefined }
 
 let nsfsDev: number | undefined;
@@ -47,14 +42,14 @@ export function netnsInode(ns: string): number | undefined {
 export function processesIn(inodes: Set<number>): Proc[] {
   if (!inodes.size) return [];
   const out: Proc[] = [];
+  const inside = (pid: string) => {
+    try { const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`)); return !!m && inodes.has(Number(m[1])); } catch { return false; } // gone, or a kernel thread
+  };
   for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
-    // the start time before and after: a pid that was reused meanwhile is not taken for the process we looked at
-    const before = startTime(Number(d));
-    let link: string;
-    try { link = readlinkSync(`/proc/${d}/ns/net`); } catch { continue; } // gone, or a kernel thread
-    const m = /^net:\[(\d+)\]$/.exec(link);
-    if (m && inodes.has(Number(m[1])) && before !== undefined && startTime(Number(d)) === before) out.push({ pid: Number(d), start: before });
+    if (!/^\d+$/.test(d) || Number(d) === process.pid || !inside(d)) continue;
+    // a match is looked at again between two readings of its start time: a pid reused meanwhile is not taken for it
+    const start = startTime(Number(d));
+    if (start !== undefined && inside(d) && startTime(Number(d)) === start) out.push({ pid: Number(d), start });
   }
   return out;
 }
