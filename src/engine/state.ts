@@ -62,6 +62,22 @@ function checkPrivate(dir: string): void {
       'remove it, or point NSLAB_STATE_DIR at a directory of your own with mode 0700');
 }
 
+/**
+ * Reads from the state directory: an environment problem (not private, no
+ * permission) is thrown as one; anything else missing means nothing recorded.
+ */
+function readingState<T>(read: () => T, nothing: T): T {
+  try {
+    checkPrivate(stateDir());
+    return read();
+  } catch (e) {
+    if (e instanceof EnvironmentError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw fsError(e, stateDir());
+    return nothing;
+  }
+}
+
 function fsError(e: unknown, path: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === 'EACCES' || code === 'EPERM') return new EnvironmentError(`cannot use ${path} (${code})`, 'nslab keeps its records there: run it as root, or set NSLAB_STATE_DIR to a directory of your own');
@@ -94,18 +110,11 @@ export function writeState(state: LabState): void {
 /** The record of an instance, or undefined if there is none or it is not a valid record of that instance. */
 export function readState(instance: string): LabState | undefined {
   if (!INSTANCE.test(instance)) return undefined;
-  let text: string;
-  try {
-    checkPrivate(stateDir());
+  const text = readingState(() => {
     const f = fileOf(instance);
-    if (!lstatSync(f).isFile()) return undefined;
-    text = readFileSync(f, 'utf8');
-  } catch (e) {
-    if (e instanceof EnvironmentError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw fsError(e, stateDir());
-    return undefined;
-  }
+    return lstatSync(f).isFile() ? readFileSync(f, 'utf8') : undefined;
+  }, undefined);
+  if (text === undefined) return undefined;
   try {
     return validState(JSON.parse(text), instance);
   } catch {
@@ -132,16 +141,7 @@ export function validState(s: unknown, instance: string): LabState | undefined {
 
 /** Every valid record; invalid files are reported through `invalid` and otherwise ignored. */
 export function listStates(invalid?: (file: string) => void): LabState[] {
-  let names: string[];
-  try {
-    checkPrivate(stateDir());
-    names = readdirSync(stateDir());
-  } catch (e) {
-    if (e instanceof EnvironmentError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw fsError(e, stateDir());
-    return [];
-  }
+  const names = readingState(() => readdirSync(stateDir()), [] as string[]);
   const out: LabState[] = [];
   for (const n of names.filter((x) => x.endsWith('.json'))) {
     const s = readState(n.slice(0, -5));

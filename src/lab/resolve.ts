@@ -302,13 +302,12 @@ class Resolver {
       const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
       const p = [...base, 'sysctl', key];
       const iface = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key)?.[1]?.replace(/\//g, '.');
+      const dotted = dottedIface(key, view);
       if (typeof raw === 'number' && !Number.isSafeInteger(raw)) this.problem(p, `sysctl ${key}: ${raw} is not a whole number YAML keeps exactly`, `write the value as a string, in quotes: '${shown(String(raw), 20)}'`);
       else if (iface && !['all', 'default'].includes(iface) && !view.interfaces.has(iface)) this.problem(p, `sysctl '${key}' names interface '${iface}', which node '${node}' does not have`, suggest(iface, [...view.interfaces.keys(), 'all', 'default'], 'interfaces'), true);
       else if (!SYSCTL_KEY.test(key)) this.problem(p, `sysctl '${shown(key)}' is not allowed`, "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter", true);
-      else if (dottedIface(key, view)) {
-        const dotted = dottedIface(key, view)!;
-        this.problem(p, `sysctl '${key}' writes interface '${dotted}' with dots`, `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`, true);
-      } else if (!sysctlExists(key)) this.problem(p, `sysctl '${key}' does not exist in this kernel`, suggestSysctl(key), true);
+      else if (dotted) this.problem(p, `sysctl '${key}' writes interface '${dotted}' with dots`, `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`, true);
+      else if (!sysctlExists(key)) this.problem(p, `sysctl '${key}' does not exist in this kernel`, suggestSysctl(key), true);
       else if (!SYSCTL_VALUE.test(value)) this.problem(p, `sysctl ${key}: value '${shown(value)}' is not valid`, "a value is one or more words of letters, digits and . : , / + - _ separated by single spaces, e.g. 1 or '4096 131072 6291456'");
       else c.sysctl.push([key, value]);
     }
