@@ -1,5 +1,6 @@
 // Results of a test run, shared by the runner and the reporters.
 import type { Check } from '../probes/types.js';
+import type { Trace, Why } from './trace.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 
@@ -16,6 +17,10 @@ export interface TestResult {
   reason?: string;
   request?: string;
   reply?: string;
+  /** per direction, what the captures show (issue 10); absent for probes without traffic */
+  traces?: Trace[];
+  /** for a failure: the kernel's decision where the path went wrong */
+  why?: Why[];
   facts: Record<string, string>;
   /** pcap files kept for a failed test. */
   artifacts: string[];
