@@ -11,6 +11,7 @@ import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
 import { PROBES } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
+import { citePcaps } from './trace.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -119,11 +120,13 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       r.facts = out.facts;
       if (out.request) r.request = formatPath(out.request);
       if (out.reply) r.reply = formatPath(out.reply);
+      if (out.traces) r.traces = out.traces;
       if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
       else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
       // an interrupted test's evidence is not a result: nothing is kept of it
       if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
         r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
+      if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
     } catch (e) {
       r.status = 'failed';
       r.reason = (e as Error).message;
