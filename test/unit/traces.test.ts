@@ -68,3 +68,25 @@ describe('traces', () => {
     expect(traces({ ...base, request: request(), reply: [], expect: { path: ['pc2', 'router', 'server:eth1'] } })[0]!.divergesAt).toBeUndefined();
   });
 });
+
+describe('why: reading ip -j rule and route output', async () => {
+  const { selectingRule, matchedEntry } = await import('../../src/run/why.js');
+  // `ip -j rule` and `ip -j route show table main` as iproute2 6.x prints them (dual-nic-reply-path, fix stage)
+  const rules = [{ priority: 0, src: 'all', table: 'local' }, { priority: 32765, src: '192.168.1.220', table: '201' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }];
+  const main = [{ dst: 'default', gateway: '10.0.0.1', dev: 'eth0' }, { dst: '10.0.0.0/24', dev: 'eth0', prefsrc: '10.0.0.220' }, { dst: '192.168.1.0/24', dev: 'eth1', prefsrc: '192.168.1.220' }];
+
+  it('the rule that chose the table: the first by priority that matches and names it', () => {
+    expect(selectingRule(rules, { to: '192.168.2.17', from: '192.168.1.220' }, '201')?.priority).toBe(32765);
+    expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '254')?.priority).toBe(32766);
+    expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '201')).toBeUndefined();
+    expect(selectingRule([{ priority: 100, src: '10.0.0.0', srclen: 8, iif: 'eth1', table: '7' }], { to: '1.1.1.1', from: '10.1.1.1' }, '7')).toBeUndefined(); // iif lo for local traffic
+  });
+
+  it('the table entry: the longest prefix holding the destination (and, IPv6, the source)', () => {
+    expect(matchedEntry(main, '192.168.2.17')?.dst).toBe('default');
+    expect(matchedEntry(main, '192.168.1.5')?.dst).toBe('192.168.1.0/24');
+    const v6 = [{ dst: 'default', gateway: '2001:db8:10::1', dev: 'eth0' }, { dst: 'default', from: '2001:db8:1::/64', gateway: '2001:db8:1::fe', dev: 'eth1' }];
+    expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:1::220')?.dev).toBe('eth1');
+    expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:10::220')?.dev).toBe('eth0');
+  });
+});
