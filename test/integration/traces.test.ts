@@ -24,6 +24,8 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
   const dies: [string, string, RegExp][] = [
     ['dies: no route', 'dropped-no-route', /r: no route to 10\.5\.3\.2 for a packet from 10\.5\.1\.2 in on lan/],
     ['dies: v6 no route', 'dropped-no-route', /r: no route to 2001:db8:53::2/],
+    ['dies: no neighbour', 'dropped-no-neighbour', /r: 10\.5\.2\.99 does not answer ARP on n0/],
+    ['dies: v6 no neighbour', 'dropped-no-neighbour', /r: 2001:db8:52::99 does not answer neighbour discovery on n0/],
     ['dies: filtered', 'dropped-filtered', /r: the firewall dropped it: table inet fw chain forward: ip daddr 10\.5\.2\.3 counter drop \(its counter moved by 1 packet during the probe\)/],
     // without a counter on the rule: the drop rules on the hook that name the packet's addresses
     ['dies: v6 filtered', 'dropped-filtered', /r: the firewall's forward hook drops it: table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop$/],
