@@ -125,7 +125,11 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       if (out.traces) r.traces = out.traces;
       if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
       else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
-      if (r.status === 'failed' && !opts.signal?.aborted) r.why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
+      // the kernel is asked for a failure's why, and wherever a packet died (its disposition then names the cause)
+      if (!opts.signal?.aborted && (r.status === 'failed' || r.traces?.some((x) => x.disposition === 'dropped' || x.disposition === 'unanswered'))) {
+        const why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
+        if (r.status === 'failed') r.why = why;
+      }
       // an interrupted test's evidence is not a result: nothing is kept of it
       if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
         r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));

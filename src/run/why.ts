@@ -258,6 +258,7 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
       const last = t.hops[t.hops.length - 1]!;
       const d = await death(ctx, last, !last.in);
       t.disposition = d.disposition;
+      if (d.disposition !== 'dropped') t.detail = t.detail ? `${t.detail}; ${d.cause}` : d.cause;
       const hint = stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint;
       if (!whys.some((w) => w.node === last.node)) whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(hint ? { hint } : {}) });
       else whys.find((w) => w.node === last.node)!.cause = d.cause;
@@ -269,10 +270,12 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
       if (d.disposition !== 'dropped') {
         request.disposition = d.disposition;
         request.at = last.node;
+        request.detail = d.cause;
         traces.splice(traces.indexOf(t), 1); // it died on the way in: there is no reply to speak of
         whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(d.hint ? { hint: stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint } : {}) });
       } else {
         const back = await routeGet(ctx, last.node, { to: last.src, from: last.dst });
+        if (back.error) t.detail = `no route back to ${last.src} from ${last.dst} at ${last.node} (${back.error})`;
         if (back.error) whys.push({ node: last.node, decision: `${last.node}: no route back to ${last.src} from ${last.dst} (${back.error})`, cause: 'no route for the reply', hint: stageHint(ctx, last.node, { to: last.src, from: last.dst }) ?? `on ${last.node}: a route to ${last.src}` });
         else whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises)`, cause: 'no answer' });
       }

@@ -56,6 +56,13 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
       expect(r.why).toBeUndefined();
     });
 
+  it('a passing test whose packet dies still names the cause in its disposition (the why is kept for failures)', () => {
+    const r = t('pass: filtered, as this test expects');
+    expect(r.status).toBe('passed');
+    expect(r.traces).toEqual([expect.objectContaining({ direction: 'request', disposition: 'dropped-filtered', at: 'r', detail: expect.stringMatching(/counter moved by 1 packet/) })]);
+    expect(r.why).toBeUndefined();
+  });
+
   it('without rp_filter the same foreign source gets through r (the rp_filter twin)', () => {
     const r = t('pass: another source gets through without rp_filter');
     expect(r.status).toBe('passed');
