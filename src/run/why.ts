@@ -4,7 +4,7 @@
 // firewall) and words the decision, the likely cause and a fix in the lab's
 // own terms: preferably the rules and routes a stage not yet applied adds.
 import type { Moved } from '../capture/counters.js';
-import { inSubnet, parsePrefix } from '../lab/addr.js';
+import { inSubnet, networkOf, parsePrefix, type Cidr } from '../lab/addr.js';
 import type { LabModel, Line, NodeModel } from '../lab/model.js';
 import type { ExpectT } from '../lab/schema.js';
 import { BUILTIN_TABLES } from '../lab/iproute.js';
@@ -147,6 +147,19 @@ function gatewayOn(model: LabModel, node: string, iface: string, fam6: 4 | 6): s
   return undefined;
 }
 
+/** A directly linked node that has an address on `net`: its address on the shared link, the next hop toward it. */
+function neighbourToward(model: LabModel, node: string, net: Cidr): string | undefined {
+  for (const l of model.links) {
+    const [mine, other] = l.a.node === node ? [l.a, l.b] : l.b.node === node ? [l.b, l.a] : [];
+    if (!mine || !other) continue;
+    const peer = model.nodes.find((n) => n.name === other.node);
+    if (!peer?.interfaces.some((i) => i.addresses.some((a) => a.family === net.family && a.prefix === net.prefix && inSubnet(a.address, net)))) continue;
+    const hop = peer.interfaces.find((i) => i.name === other.iface)?.addresses.find((a) => a.family === net.family);
+    if (hop) return hop.address;
+  }
+  return undefined;
+}
+
 // ---- where a packet died: the likely cause ----
 
 async function sysctl(ctx: WhyContext, node: string, key: string): Promise<string | undefined> {
@@ -173,7 +186,7 @@ async function firewallDrops(ctx: WhyContext, node: string, hook: 'input' | 'for
   return out;
 }
 
-interface Death { disposition: Disposition; cause: string; decision?: string; hint?: string; sel: Selectors }
+interface Death { disposition: Disposition; cause: string; hint?: string; sel: Selectors }
 
 /** Asks the node where a packet was last seen why it went no further. */
 async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Death> {
@@ -194,8 +207,11 @@ async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Dea
   if (g.error || (g.route && ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route.type ?? ''))) {
     const fwd = h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
     if (fwd === '0') return { disposition: 'dropped-no-route', sel: s, cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`, hint: `on ${h.node}: forwarding: true` };
-    const plain = await routeGet(ctx, h.node, { to: h.dst, from: h.src });
-    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})${plain.route && !g.error ? '' : ''}`, hint: `on ${h.node}: ip route add ${h.dst.includes(':') ? `${h.dst}/128` : `${h.dst}/32`} via <next hop>, or a covering prefix` };
+    // the network the destination lives on in the lab, if a node has it: the prefix to route
+    const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === h.dst);
+    const prefix = net ? networkOf(net) : h.dst.includes(':') ? `${h.dst}/128` : `${h.dst}/32`;
+    const via = net ? neighbourToward(ctx.model, h.node, net) : undefined;
+    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`, hint: `on ${h.node}: ${v6 ? 'ip -6' : 'ip'} route add ${prefix} via ${via ?? `<next hop toward ${h.dst}>`}` };
   }
   const route = g.route!;
   const hook = local ? 'input' : origin ? 'output' : 'forward';

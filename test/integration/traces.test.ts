@@ -56,6 +56,11 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
       expect(r.why).toBeUndefined();
     });
 
+  it('the hint for a missing route names the prefix and the neighbour that leads there', () => {
+    expect(t('dies: no route').why?.[0]?.hint).toBe('on r: ip route add 10.5.3.0/24 via 10.5.2.2');
+    expect(t('dies: v6 no route').why?.[0]?.hint).toBe('on r: ip -6 route add 2001:db8:53::/64 via 2001:db8:52::2');
+  });
+
   it('a passing test whose packet dies still names the cause in its disposition (the why is kept for failures)', () => {
     const r = t('pass: filtered, as this test expects');
     expect(r.status).toBe('passed');
