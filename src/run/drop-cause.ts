@@ -1,0 +1,77 @@
+// Where a packet died, the likely cause, asked in the kernel's own order: the
+// reverse-path filter (the input route lookup with the packet's iif), the route,
+// the neighbour entry, the firewall (a drop rule whose counter moved, else the
+// drop rules on the hook the packet crossed).
+import { networkOf } from '../lab/addr.js';
+import { neighbourToward } from './hints.js';
+import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
+import type { Disposition, TraceHop } from './trace.js';
+
+
+/** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
+async function firewallDrops(ctx: WhyContext, node: string, hook: 'input' | 'forward' | 'output'): Promise<string[]> {
+  const r = await ctx.ask(node, ['nft', 'list', 'ruleset']);
+  if (r.exitCode !== 0) return [];
+  const out: string[] = [];
+  let table = '', chain = '', onHook = false;
+  for (const raw of r.stdout.split('\n')) {
+    const line = raw.trim();
+    let m;
+    if ((m = /^table (\S+ \S+)/.exec(line))) table = m[1]!;
+    else if ((m = /^chain (\S+)/.exec(line))) { chain = m[1]!; onHook = false; }
+    else if ((m = /hook (\w+)/.exec(line))) {
+      onHook = m[1] === hook || (hook !== 'output' && m[1] === 'prerouting') || (hook === 'output' && m[1] === 'postrouting');
+      if (onHook && /policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`);
+    } else if (onHook && /\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
+  }
+  return out;
+}
+
+export interface Death { disposition: Disposition; cause: string; hint?: string; sel: Selectors }
+
+/** Asks the node where a packet was last seen why it went no further. */
+export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Death> {
+  const s: Selectors = { to: h.dst, from: h.src, ...(h.in && !origin ? { iif: h.in } : {}) };
+  const v6 = family(h.dst) === 6;
+  const g = await routeGet(ctx, h.node, s);
+  const local = g.route?.type === 'local';
+  if (g.error && h.in && !origin && !v6) {
+    // a refused source: rp_filter (EXDEV, or EINVAL on kernels that report drop reasons) when the route back leaves elsewhere
+    const [one, all] = await Promise.all([sysctl(ctx, h.node, `net.ipv4.conf.${h.in.replace(/\./g, '/')}.rp_filter`), sysctl(ctx, h.node, 'net.ipv4.conf.all.rp_filter')]);
+    const rp = Math.max(Number(one ?? 0), Number(all ?? 0));
+    const back = await routeGet(ctx, h.node, { to: h.src });
+    if (rp > 0 && (rp === 1 ? back.route?.dev !== h.in : !back.route))
+      return { disposition: 'dropped-rp-filter', sel: s,
+        cause: `${h.node}: the reverse-path filter on ${h.in} refused source ${h.src} (rp_filter ${h.in}=${one ?? '?'}, all=${all ?? '?'}, ${rp === 1 ? 'strict' : 'loose'}): the route back to ${h.src} leaves through ${back.route?.dev ?? '(no route)'}, not ${h.in}`,
+        hint: `on ${h.node}: route ${h.src} back through ${h.in}, or loosen the filter: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.${h.in}.rp_filter=2` };
+  }
+  if (g.error || (g.route && ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route.type ?? ''))) {
+    const fwd = h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
+    if (fwd === '0') return { disposition: 'dropped-no-route', sel: s, cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`, hint: `on ${h.node}: forwarding: true` };
+    // the network the destination lives on in the lab, if a node has it: the prefix to route
+    const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === h.dst);
+    const prefix = net ? networkOf(net) : h.dst.includes(':') ? `${h.dst}/128` : `${h.dst}/32`;
+    const via = net ? neighbourToward(ctx.model, h.node, net) : undefined;
+    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`, hint: `on ${h.node}: ${v6 ? 'ip -6' : 'ip'} route add ${prefix} via ${via ?? `<next hop toward ${h.dst}>`}` };
+  }
+  const route = g.route!;
+  const hook = local ? 'input' : origin ? 'output' : 'forward';
+  if (!local && !h.out) {
+    const nh = route.gateway ?? h.dst;
+    const n = await ctx.ask(h.node, ['ip', '-j', 'neigh', 'show', 'to', nh, ...(route.dev ? ['dev', route.dev] : [])]);
+    const rows = n.exitCode === 0 ? (JSON.parse(n.stdout || '[]') as { state?: string[] }[]) : [];
+    if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
+      return { disposition: 'dropped-no-neighbour', sel: s, cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`, hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop` };
+  }
+  // a drop rule whose counter moved during the probe: no doubt which rule took it
+  const counted = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  if (counted.length)
+    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
+  const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d));
+  // rules that name this packet's addresses first: they are the likelier culprits
+  const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
+  const drops = named.length ? named : all;
+  if (drops.length)
+    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall's ${hook} hook drops it: ${drops.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${drops[0]})` };
+  return { disposition: 'dropped', sel: s, cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found` };
+}
