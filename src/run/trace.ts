@@ -1,6 +1,10 @@
 // Traces: what one probe packet did, per direction, as data. Probes fill them
 // from the captures; reporters (JSON, console, HTML) and the graph draw them.
 // The JSON reporter carries them as they are: this shape is public (docs/tests.md).
+// As filled (helper trace): ping, tcp and udp give [request, reply] (reply absent
+// when the request never arrived); the core fields are unchanged; `detail` says in
+// words how it ended (with a drop's cause); `evidence.pcap` is set only where the
+// captures were kept (failed tests); `Why` is set for failed tests only.
 
 /** How a direction ended, named for what the captures show. */
 export type Disposition =
