@@ -55,7 +55,7 @@ export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string
 <main>
 ${body.join('\n')}
 </main>
-<footer class="dim">Paths: <span class="req">request</span> and <span class="rep">reply</span>, numbered in the order the links were crossed; a red node is where a path diverged from the expectation or ended. <span class="add">+ green</span>: what the stage added.</footer>
+<footer class="dim">Paths: <span class="req">request</span> and <span class="rep">reply</span>, an arrow the way each crossed a link; a red node is where a path diverged from the expectation or ended. <span class="add">+ green</span>: what the stage added; dashed grey: a link whose interface is down.</footer>
 </body>
 </html>
 `;
@@ -77,11 +77,11 @@ async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
   const stages = [...new Set(r.tests.map((x) => x.stage))];
   for (const s of stages) {
     const tests = r.tests.filter((x) => x.stage === s);
-    const sf = tests.some((x) => x.status === 'failed');
     const stage = model?.stages.find((x) => x.name === s);
     out.push(`<div class="stage"><h3>${e(s)}</h3>`);
     if (stage?.description) out.push(`<p class="desc">${e(stage.description)}</p>`);
-    if (model && stage?.apply.size) out.push(`<details class="topo"${sf ? ' open' : ''}><summary>topology at this stage</summary>${await picture(model, s)}</details>`);
+    // closed: the paths of its tests are drawn on it anyway
+    if (model && stage?.apply.size) out.push(`<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`);
     for (const x of tests) out.push(await testArticle(x, model, o));
     out.push('</div>');
   }
@@ -116,7 +116,12 @@ async function testArticle(r: TestResult, model: LabModel | undefined, o: HtmlOp
   }
   const facts = Object.entries(r.facts).filter(([, v]) => v);
   if (facts.length) out.push(`<p class="facts">${facts.map(([k, v]) => `<span><b>${e(k)}</b> ${e(v)}</span>`).join(' ')}</p>`);
-  if (r.artifacts.length) out.push(`<p class="pcaps">pcaps: ${r.artifacts.map((a) => `<a href="${e(href(o.dir, a))}">${e(a.split('/').at(-1)!)}</a>`).join(' ')}</p>`);
+  if (r.artifacts.length) {
+    // one pcap per node, named <test>--<node>.pcap: the link text is what differs, the node's part
+    const names = r.artifacts.map((a) => a.split('/').at(-1)!);
+    const common = names.length > 1 ? names.reduce((p, n) => { let i = 0; while (i < p.length && p[i] === n[i]) i++; return p.slice(0, i); }) : '';
+    out.push(`<p class="pcaps">pcaps: ${r.artifacts.map((a, i) => `<a href="${e(href(o.dir, a))}" title="${e(a)}">${e(names[i]!.slice(common.length) || names[i]!)}</a>`).join(' ')}</p>`);
+  }
   out.push(`<p class="at dim">${e(r.at)}</p>`);
   out.push('</article>');
   return out.join('\n');
