@@ -68,7 +68,11 @@ export class Evidence {
     return this.captures.map((c) => {
       const file = join(dir, `${prefix}-${c.node}.pcap`);
       c.save(file);
+      this.saved.set(c.node, file);
       return file;
     });
   }
+
+  /** node -> the pcap file saved for it (after save), which traces cite. */
+  readonly saved = new Map<string, string>();
 }

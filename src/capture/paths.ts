@@ -6,6 +6,8 @@ export interface Observation {
   iface: string;
   dir: 'in' | 'out';
   ts: number;
+  /** 1-based frame number in that node's capture; absent for observations made up in tests */
+  frame?: number;
   src: string;
   dst: string;
 }
@@ -17,6 +19,8 @@ export interface Hop {
   /** Addresses as seen at this hop (on entry, else on exit): NAT shows here. */
   src: string;
   dst: string;
+  /** the sightings that make this hop (entering, then leaving): the frames that prove it */
+  seen?: Observation[];
 }
 
 /** node:iface -> the other end of its link. */
@@ -49,15 +53,16 @@ export function pathOf(observations: Observation[], peers: Peers = new Map()): H
   while (cur && hops.length < 64) {
     used.add(cur);
     if (cur.dir === 'in') {
-      hop = { node: cur.node, in: cur.iface, src: cur.src, dst: cur.dst };
+      hop = { node: cur.node, in: cur.iface, src: cur.src, dst: cur.dst, seen: [cur] };
       hops.push(hop);
       const inObs: Observation = cur;
       // where it left this node: the earliest unused `out` here, not before it came in
       cur = obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6 && o.iface !== inObs.iface)
         ?? obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6);
     } else {
-      if (!hop || hop.node !== cur.node || hop.out) { hop = { node: cur.node, src: cur.src, dst: cur.dst }; hops.push(hop); }
+      if (!hop || hop.node !== cur.node || hop.out) { hop = { node: cur.node, src: cur.src, dst: cur.dst, seen: [] }; hops.push(hop); }
       hop.out = cur.iface;
+      hop.seen!.push(cur);
       const peer = peers.get(`${cur.node}:${cur.iface}`);
       const next = peer && at(peer.node, peer.iface, 'in');
       cur = next && !used.has(next) ? next : undefined;
@@ -70,8 +75,8 @@ function byTime(obs: Observation[]): Hop[] {
   const hops: Hop[] = [];
   for (const o of obs) {
     const last = hops[hops.length - 1];
-    if (o.dir === 'out' && last && last.node === o.node && !last.out) { last.out = o.iface; continue; }
-    hops.push({ node: o.node, ...(o.dir === 'in' ? { in: o.iface } : { out: o.iface }), src: o.src, dst: o.dst });
+    if (o.dir === 'out' && last && last.node === o.node && !last.out) { last.out = o.iface; last.seen!.push(o); continue; }
+    hops.push({ node: o.node, ...(o.dir === 'in' ? { in: o.iface } : { out: o.iface }), src: o.src, dst: o.dst, seen: [o] });
   }
   return hops;
 }

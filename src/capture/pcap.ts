@@ -8,6 +8,8 @@ export const LINKTYPE_SLL2 = 276;
 export interface Packet {
   /** Seconds since the epoch, with sub-microsecond fraction. */
   ts: number;
+  /** 1-based number of the record in its capture, as Wireshark and tcpdump -r number frames. */
+  frame: number;
   ifindex: number;
   /** out: sent by this node; in: received (unicast, broadcast or multicast). */
   dir: 'in' | 'out';
@@ -32,6 +34,7 @@ export class PcapReader {
   private buf: Buffer = Buffer.alloc(0);
   private le: boolean | undefined;
   private nano = false;
+  private frames = 0;
   linktype = -1;
   /** Every byte seen, to save the pcap as an artifact. */
   readonly raw: Buffer[] = [];
@@ -58,8 +61,9 @@ export class PcapReader {
       const frac = this.u32(4);
       const data = this.buf.subarray(16, 16 + incl);
       this.buf = this.buf.subarray(16 + incl);
+      const frame = ++this.frames; // every record counts, decoded or not, so numbers match the saved file
       const p = this.linktype === LINKTYPE_SLL2 ? decodeSll2(data) : undefined;
-      if (p) out.push({ ...p, ts: sec + frac / (this.nano ? 1e9 : 1e6) });
+      if (p) out.push({ ...p, frame, ts: sec + frac / (this.nano ? 1e9 : 1e6) });
     }
     return out;
   }
@@ -74,7 +78,7 @@ export function readPcap(bytes: Buffer): Packet[] {
   return new PcapReader().push(bytes);
 }
 
-function decodeSll2(d: Buffer): Omit<Packet, 'ts'> | undefined {
+function decodeSll2(d: Buffer): Omit<Packet, 'ts' | 'frame'> | undefined {
   if (d.length < 20) return undefined;
   const ethertype = d.readUInt16BE(0);
   const ifindex = d.readUInt32BE(4);
@@ -106,7 +110,7 @@ function ipv6(b: Buffer, off: number): string {
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
-function decodeIPv4(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet, 'ts'> | undefined {
+function decodeIPv4(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet, 'ts' | 'frame'> | undefined {
   if (b.length < 20 || b[0]! >> 4 !== 4) return undefined;
   const ihl = (b[0]! & 0xf) * 4;
   const proto = b[9]!;
@@ -115,7 +119,7 @@ function decodeIPv4(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet,
   return { ...base, ...transport(proto === 1 ? 'icmp' : proto, fragOffset ? Buffer.alloc(0) : b.subarray(ihl)) };
 }
 
-function decodeIPv6(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet, 'ts'> | undefined {
+function decodeIPv6(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet, 'ts' | 'frame'> | undefined {
   if (b.length < 40 || b[0]! >> 4 !== 6) return undefined;
   let next = b[6]!;
   let off = 40;

@@ -76,7 +76,7 @@ export class Capture {
   }
 
   observations(match: (p: NodePacket) => boolean): Observation[] {
-    return this.packets.filter(match).map((p) => ({ node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, src: p.src, dst: p.dst }));
+    return this.packets.filter(match).map((p) => ({ node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, frame: p.frame, src: p.src, dst: p.dst }));
   }
 }
 

@@ -62,6 +62,16 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap', 'html']).default('console'))
     .option('--html <dir>', 'also write the HTML report to DIR/report.html')
     .action(lazy(() => import('./check.js')));
+  program.command('explain').argument('<lab>', 'running lab: file, lab name or instance')
+    .description('send one probe through a live lab and say where and why its path goes wrong')
+    .requiredOption('--from <node>', 'the node that sends')
+    .requiredOption('--to <target>', 'an address, node or node:interface')
+    .option('--stage <name>', 'the stage the lab is at: hints come from the stages after it (default: after the last applied)')
+    .addOption(new Option('--probe <kind>', 'what to send').choices(['ping', 'tcp', 'udp']).default('ping'))
+    .option('--port <n>', "tcp/udp: a lab service's port (default: a listener nslab starts on a random port)")
+    .option('--ipv6', "the target's IPv6 address")
+    .option('--json', 'print the traces and the why as JSON')
+    .action(lazy(() => import('./explain.js')));
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));

@@ -3,6 +3,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
+import { traces } from './traces.js';
 import { ownerOf, target } from './targets.js';
 import { check, type Probe } from './types.js';
 
@@ -43,5 +44,5 @@ export const ping: Probe = async ({ lab, model, test }) => {
   if (e.replies !== undefined) checks.push(check('replies', e.replies, received));
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, received > 0));
   checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
+  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
 };

@@ -5,6 +5,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
+import { traces } from './traces.js';
 import { check, type Probe } from './types.js';
 
 const SYN = 0x02, ACK = 0x10, RST = 0x04;
@@ -33,5 +34,5 @@ export const tcp: Probe = async ({ lab, model, test }) => {
   }
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
   checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' ') } };
+  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' ') } };
 };

@@ -3,6 +3,7 @@ import type { Evidence } from '../capture/evidence.js';
 import type { Hop } from '../capture/paths.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel, TestModel } from '../lab/model.js';
+import type { Trace } from '../run/trace.js';
 
 export interface ProbeContext {
   lab: Lab;
@@ -29,6 +30,8 @@ export interface ProbeOutcome {
   evidence?: Evidence;
   request?: Hop[];
   reply?: Hop[];
+  /** per direction, the hops with their frames and how it ended */
+  traces?: Trace[];
   /** Other facts worth showing with a failure (outcome, output). */
   facts: Record<string, string>;
 }

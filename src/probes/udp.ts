@@ -2,6 +2,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
+import { traces } from './traces.js';
 import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
@@ -23,5 +24,5 @@ export const udp: Probe = async ({ lab, model, test }) => {
   if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, answered));
   if (e.replies !== undefined) checks.push(check('replies', e.replies, answered ? 1 : 0));
   checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, facts: { outcome: outcome.outcome } };
+  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { outcome: outcome.outcome } };
 };

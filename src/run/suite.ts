@@ -11,6 +11,8 @@ import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
 import { PROBES } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
+import { citePcaps } from './trace.js';
+import { explain } from './why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -119,17 +121,30 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       r.facts = out.facts;
       if (out.request) r.request = formatPath(out.request);
       if (out.reply) r.reply = formatPath(out.reply);
+      if (out.traces) r.traces = out.traces;
       if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
       else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
+      if (r.status === 'failed' && r.traces && !opts.signal?.aborted) r.why = await whyOf(lab, model, t, r.traces);
       // an interrupted test's evidence is not a result: nothing is kept of it
       if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
         r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
+      if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
     } catch (e) {
       r.status = 'failed';
       r.reason = (e as Error).message;
     }
     r.durationMs = performance.now() - t0;
     report(run, r, opts);
+  }
+}
+
+/** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
+async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: NonNullable<TestResult['traces']>): Promise<TestResult['why']> {
+  try {
+    const why = await explain(traces, { model, applied: lab.state.stages, expect: t.expect, ask: (node, argv) => lab.exec(node, argv) });
+    return why.length ? why : undefined;
+  } catch {
+    return undefined;
   }
 }
 

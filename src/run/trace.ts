@@ -57,3 +57,11 @@ export interface Why {
   /** the fix, in the lab's own terms */
   hint?: string;
 }
+
+/** Cites the kept pcap files in every hop's evidence: `file(node)` is that node's capture, if kept. */
+export function citePcaps(traces: Trace[], file: (node: string) => string | undefined): void {
+  for (const t of traces) for (const h of t.hops) {
+    const f = file(h.node);
+    if (f) for (const e of h.evidence) e.pcap = f;
+  }
+}

@@ -42,6 +42,10 @@ describe('pcap from tcpdump -i any (Linux cooked v2)', () => {
     ]);
     expect(echo.every((p) => p.payload.includes(Buffer.from('a1b2c3d4e5f6', 'hex')))).toBe(true);
   });
+  it('numbers frames as tcpdump -r does, counting every record', () => {
+    const echo = packets.filter((p) => p.proto === 'icmp' && (p.icmpType === 8 || p.icmpType === 0));
+    expect(echo.map((p) => p.frame)).toEqual([7, 10, 12, 13]) // `tcpdump -r FILE | grep -n 'ICMP echo'`;
+  });
   it('decodes IPv6 with compressed addresses', () => {
     expect(packets.find((p) => p.family === 6 && p.icmpType === 135)?.dst).toBe('ff02::1:ffe3:b060');
   });

@@ -66,3 +66,53 @@ describe('a lab error is counted unless a test carries it', () => {
     expect(junitReport(r)).not.toMatch(/<testcase name="lab"/);
   });
 });
+
+describe('console: a failure draws its traces and says why', async () => {
+  const chalk = (await import('chalk')).default;
+  const { testLine, traceLine } = await import('../../src/report/console.js');
+  const { jsonReport } = await import('../../src/report/json.js');
+  chalk.level = 0;
+  const ev = (iface: string, dir: 'in' | 'out', frame: number) => ({ pcap: '/tmp/a/x-n.pcap', frame, ts: 1700000000.000001 * 1 + frame / 1e6, iface, dir });
+  const request = { direction: 'request' as const, disposition: 'delivered' as const, at: 'server', hops: [
+    { node: 'pc2', out: 'eth0', src: '192.168.2.17', dst: '192.168.1.220', evidence: [ev('eth0', 'out', 3)] },
+    { node: 'router', in: 'lan', out: 'net1', src: '192.168.2.17', dst: '192.168.1.220', evidence: [ev('lan', 'in', 4), ev('net1', 'out', 5)] },
+    { node: 'server', in: 'eth1', src: '192.168.2.17', dst: '192.168.1.220', evidence: [ev('eth1', 'in', 2)] },
+  ] };
+  const reply = { direction: 'reply' as const, disposition: 'asymmetric' as const, at: 'server', divergesAt: 0, hops: [
+    { node: 'server', out: 'eth0', src: '192.168.1.220', dst: '192.168.2.17', evidence: [ev('eth0', 'out', 3)] },
+    { node: 'router', in: 'net0', out: 'lan', src: '192.168.1.220', dst: '192.168.2.17', evidence: [ev('net0', 'in', 6), ev('lan', 'out', 7)] },
+    { node: 'pc2', in: 'eth0', src: '192.168.1.220', dst: '192.168.2.17', evidence: [ev('eth0', 'in', 4)] },
+  ] };
+  const why = [{ node: 'server', decision: 'server: reply from 192.168.1.220 to 192.168.2.17 matched rule 32766 (main) → default via 10.0.0.1 dev eth0', hint: 'on server: ip rule add from 192.168.1.220 table gateway1' }];
+  const failed = { ...base, stage: 'fix', name: 'reply-via', status: 'failed' as const, checks: [{ name: 'reply-via', ok: false, expected: 'server:eth1', observed: 'server:eth0' }], request: 'x', reply: 'y', traces: [request, reply], why };
+
+  it('one line per direction: where it left, the nodes, where it arrived, how it ended; the divergence bracketed', () => {
+    expect(traceLine(request)).toBe('pc2 eth0 → router → server eth1 ✓ delivered');
+    expect(traceLine(reply)).toBe('[server out eth0] → router → pc2 eth0 ✗ asymmetric at server');
+    expect(traceLine({ direction: 'request', disposition: 'dropped-filtered', at: 'router', hops: request.hops.slice(0, 2).map((h, i) => (i === 1 ? { ...h, out: undefined } : h)) }))
+      .toBe('pc2 eth0 → router lan ✗ dropped-filtered at router');
+    expect(traceLine({ direction: 'reply', disposition: 'unanswered', at: 'server', hops: [] })).toBe('(nothing captured) ✗ unanswered at server');
+  });
+
+  it('the failure block: checks, both traces, the why and the hint, in place of the older path lines', () => {
+    expect(testLine(failed).split('\n').slice(1, -1)).toEqual([
+      '    reply-via: expected server:eth1, observed server:eth0',
+      '    request: pc2 eth0 → router → server eth1 ✓ delivered',
+      '    reply:   [server out eth0] → router → pc2 eth0 ✗ asymmetric at server',
+      '    why: server: reply from 192.168.1.220 to 192.168.2.17 matched rule 32766 (main) → default via 10.0.0.1 dev eth0',
+      '    hint: on server: ip rule add from 192.168.1.220 table gateway1',
+    ]);
+    // without traces (a route or exec test, or an older result) the path lines stay as they were
+    expect(testLine({ ...failed, traces: undefined, why: undefined })).toMatch(/request path: x\n {4}reply path: {3}y/);
+    // a passing test prints no trace
+    expect(testLine({ ...failed, status: 'passed' }).split('\n')).toHaveLength(1);
+  });
+
+  it('the JSON report carries traces and why as they are, under version 1', () => {
+    const j = JSON.parse(jsonReport([{ ...runs[0]!, tests: [failed] }]));
+    expect(j.version).toBe(1);
+    expect(j.labs[0].tests[0].traces[1]).toEqual(reply);
+    expect(j.labs[0].tests[0].traces[0].hops[1].evidence[0]).toEqual({ pcap: '/tmp/a/x-n.pcap', frame: 4, ts: expect.any(Number), iface: 'lan', dir: 'in' });
+    expect(j.labs[0].tests[0].why).toEqual(why);
+  });
+});

@@ -1,0 +1,144 @@
+// Traces and the why, on real traffic: each way a packet dies gets its
+// disposition and hop (with a twin that gets through), and for every bundled
+// lab the fix stage's tests run against the bug stage name the rule and route
+// that sent the packet the wrong way, with the fix stage's own lines as the hint.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLab } from '../../src/lab/resolve.js';
+import type { LabRun, TestResult } from '../../src/run/results.js';
+import { runLab } from '../../src/run/suite.js';
+import { CLI, isRoot, namespaces, tempDir, uid } from './helpers.js';
+
+describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin', () => {
+  let run: LabRun;
+  const t = (n: string): TestResult => run.tests.find((x) => x.name === n)!;
+  beforeAll(async () => { run = await runLab(loadLab('test/fixtures/labs/drops.yaml'), { artifacts: tempDir() }); }, 90_000);
+
+  it('ran every test and left nothing', () => {
+    expect(run.error).toBeUndefined();
+    expect(namespaces(`nslab-${run.instance}.`)).toEqual([]);
+  });
+
+  const dies: [string, string, RegExp][] = [
+    ['dies: no route', 'dropped-no-route', /r: no route to 10\.5\.3\.2 for a packet from 10\.5\.1\.2 in on lan/],
+    ['dies: v6 no route', 'dropped-no-route', /r: no route to 2001:db8:53::2/],
+    ['dies: filtered', 'dropped-filtered', /table inet fw chain forward: ip daddr 10\.5\.2\.3 drop/],
+    ['dies: v6 filtered', 'dropped-filtered', /table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop/],
+    ['dies: rp_filter', 'dropped-rp-filter', /reverse-path filter on lan refused source 10\.5\.8\.2 .*leaves through n0, not lan/],
+  ];
+  for (const [name, disposition, cause] of dies)
+    it(`${name}: the request is ${disposition} at r, and the why says so`, () => {
+      const r = t(name);
+      expect(r.status).toBe('failed');
+      const q = r.traces!.find((x) => x.direction === 'request')!;
+      expect(q).toMatchObject({ disposition, at: 'r' });
+      expect(q.hops.map((h) => [h.node, h.in, h.out])).toEqual([['a', undefined, 'eth0'], ['r', 'lan', undefined]]);
+      // every hop cites a frame of a kept pcap that holds it
+      for (const h of q.hops) for (const e of h.evidence) {
+        expect(e.frame).toBeGreaterThan(0);
+        expect(e.pcap && existsSync(e.pcap) && basename(e.pcap)).toMatch(new RegExp(`-${h.node}\\.pcap$`));
+      }
+      expect(r.why?.find((w) => w.node === 'r')?.cause).toMatch(cause);
+      expect(r.traces!.some((x) => x.direction === 'reply')).toBe(false);
+    });
+
+  for (const name of ['pass: routed', 'pass: v6 routed', 'pass: not filtered', 'pass: v6 not filtered', 'pass: rp_filter'])
+    it(`${name}: delivered both ways past r`, () => {
+      const r = t(name);
+      expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe('passed');
+      expect(r.traces!.map((x) => [x.direction, x.disposition])).toEqual([['request', 'delivered'], ['reply', 'delivered']]);
+      expect(r.traces![0]!.hops.map((h) => h.node)).toEqual(['a', 'r', 'b']);
+      expect(r.why).toBeUndefined();
+    });
+
+  it('without rp_filter the same foreign source gets through r (the rp_filter twin)', () => {
+    const r = t('pass: another source gets through without rp_filter');
+    expect(r.status).toBe('passed');
+    expect(r.traces![0]).toMatchObject({ disposition: 'delivered', at: 'b' });
+  });
+});
+
+// bug stage -> the stage that fixes it, and what the why must name there
+const BUNDLED: { lab: string; fix: string; node: string; decision: RegExp }[] = [
+  { lab: 'dual-nic-reply-path', fix: 'with a routing table for eth1', node: 'server', decision: /server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0, not eth1 where the request came in; no rule selects from 192\.168\.1\.220/ },
+  { lab: 'dual-nic-reply-path-v6', fix: 'with a source-specific route', node: 'server', decision: /server: reply from 2001:db8:1::220 to 2001:db8:2::17 matched rule 32766 \(main\) → default via 2001:db8:10::1 dev eth0, not eth1/ },
+  { lab: 'server-initiated-source', fix: "route to the client via enetA's router", node: 'server', decision: /server: request to 10\.1\.1\.1 matched rule 32766 \(main\) → default via 192\.168\.77\.1 dev enetZ src 192\.168\.77\.50/ },
+  { lab: 'split-access-load-balance', fix: 'split access', node: 'lb', decision: /lb: reply from 198\.51\.100\.10 to 100\.64\.0\.10 matched rule 32766 \(main\) → default via 203\.0\.113\.1 dev if1, not if2/ },
+  { lab: 'two-isp-nat-gateway', fix: 'replies per line', node: 'gw', decision: /gw: reply from 198\.51\.100\.2 to 100\.64\.0\.10 matched rule 32766 \(main\) → default via 203\.0\.113\.1 dev linea, not lineb/ },
+  { lab: 'vip-source-example1', fix: 'with the source address setting', node: 'server', decision: /server: request to 10\.1\.0\.50 matched rule 32766 \(main\) → 10\.1\.0\.0\/16 dev eth0 .*src 10\.1\.5\.170/ },
+  { lab: 'vip-source-example2', fix: 'with the source address setting', node: 'server', decision: /server: request to 192\.168\.3\.161 matched rule 32766 \(main\) → 192\.168\.3\.160\/28 dev eth1 .*src 192\.168\.3\.170/ },
+];
+
+const nslab = (args: string[]) => new Promise<{ code: number | null; stdout: string; stderr: string }>((res) => {
+  const c = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0' } });
+  let stdout = '', stderr = '';
+  c.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  c.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  c.on('close', (code) => res({ code, stdout, stderr }));
+});
+
+describe.skipIf(!isRoot)('every bundled lab: the fix stage\'s tests against the bug stage name the rule and route, and hint the fix', () => {
+  const dir = tempDir();
+  const up: string[] = [];
+  afterAll(async () => { for (const i of up) await nslab(['down', i]); });
+
+  for (const b of BUNDLED)
+    it(`${b.lab}: nslab check --stage '${b.fix}' on the bug stage`, async () => {
+      const model = loadLab(`labs/${b.lab}.yaml`);
+      const name = `tr${uid()}-${b.lab}`.slice(0, 32);
+      const file = join(dir, `${b.lab}.yaml`);
+      writeFileSync(file, readFileSync(`labs/${b.lab}.yaml`, 'utf8').replace(/^name: .*$/m, `name: ${name}`));
+      const bug = model.stages[0]!.name;
+      expect((await nslab(['up', file, '--stage', bug])).code).toBe(0);
+      up.push(name);
+      const r = await nslab(['check', name, '--stage', b.fix]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(new RegExp(`^    why: ${b.decision.source}`, 'm'));
+      // the hint is the fix stage's own lines for that node: every rule it adds, and the routes of the tables those rules select
+      const fix = model.stages.find((s) => s.name === b.fix)!.apply.get(b.node)!;
+      const hints = r.stdout.split('\n').filter((l) => l.startsWith(`    hint: on ${b.node}: `) && l.endsWith(`(as stage '${b.fix}' applies)`));
+      expect(hints.length, r.stdout).toBeGreaterThan(0);
+      const own = [...fix.rules.map((l) => `rule add ${l.text.replace(/^-6 /, '')}`), ...fix.routes.map((l) => `route replace ${l.text.replace(/^-6 /, '')}`)];
+      for (const h of hints) {
+        const items = h.slice(`    hint: on ${b.node}: `.length, -` (as stage '${b.fix}' applies)`.length).split('; ');
+        for (const item of items) expect(own.some((o) => item.endsWith(o)), `${item} is not in stage '${b.fix}'`).toBe(true);
+        if (fix.rules.length) expect(items.some((i) => i.includes(' rule add ')), h).toBe(true);
+      }
+      const down = await nslab(['down', name]);
+      expect(down.code).toBe(0);
+      up.splice(up.indexOf(name), 1);
+      expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    }, 60_000);
+});
+
+describe.skipIf(!isRoot)('nslab explain on a live lab (the shipped CLI)', () => {
+  const name = `tr${uid()}-explain`;
+  const file = join(tempDir(), 'dual.yaml');
+  afterAll(async () => { await nslab(['down', name]); expect(namespaces(`nslab-${name}.`)).toEqual([]); });
+
+  it('names the rule and route that send the reply astray, hints the fix stage; a path with nothing wrong has nothing to explain', async () => {
+    writeFileSync(file, readFileSync('labs/dual-nic-reply-path.yaml', 'utf8').replace(/^name: .*$/m, `name: ${name}`));
+    expect((await nslab(['up', file, '--stage', 'without policy routing'])).code).toBe(0);
+    const bad = await nslab(['explain', name, '--stage', 'without policy routing', '--from', 'pc2', '--to', 'server:eth1']);
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(bad.stdout).toMatch(/^  request: pc2 eth0 → router → sw1 → server eth1 ✓ delivered$/m);
+    expect(bad.stdout).toMatch(/^  reply: +\[server out eth0\] → router → pc2 eth0 ✗ asymmetric at server/m);
+    expect(bad.stdout).toMatch(/^  why: server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0/m);
+    expect(bad.stdout).toMatch(/^  hint: on server: ip rule add from 192\.168\.1\.220 table gateway1; .*\(as stage 'with a routing table for eth1' applies\)$/m);
+    // the same question as JSON: the traces and the why, as the JSON reporter carries them
+    const j = await nslab(['explain', file, '--from', 'pc2', '--to', '192.168.1.220', '--probe', 'tcp', '--json']);
+    expect(j.code).toBe(1);
+    const out = JSON.parse(j.stdout);
+    expect(out.traces.map((t: any) => [t.direction, t.disposition, t.at])).toEqual([['request', 'delivered', 'server'], ['reply', 'asymmetric', 'server']]);
+    expect(out.why[0]).toMatchObject({ node: 'server', decision: expect.stringContaining('rule 32766 (main)') });
+    // twins: a client on eth1's own subnet has nothing to explain; a node the lab lacks is a usage error
+    const good = await nslab(['explain', name, '--from', 'pc1', '--to', 'server:eth1']);
+    expect(good.code, good.stdout).toBe(0);
+    expect(good.stdout).toMatch(/nothing to explain/);
+    const none = await nslab(['explain', name, '--from', 'pcX', '--to', 'server:eth1']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/has no node 'pcX'/);
+  });
+});
