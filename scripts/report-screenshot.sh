@@ -20,9 +20,11 @@ node --input-type=module -e '
   const b = await openBrowser({ width: 1100, height: 900 });
   const p = await b.context.newPage();
   await p.goto("file://" + page);
-  // the first failure: summary, checks, paths drawn, why (the full page is long)
+  // the summary and the first failure (checks, why, paths drawn); the lab topology folded, as a reader
+  // would once past it: the picture of the failure shows the same topology with the paths
+  await p.locator("details.topo").evaluateAll((ds) => ds.forEach((d) => { d.open = false; }));
   const box = await p.locator("article.failed").first().boundingBox();
-  await p.screenshot({ path: png, clip: { x: 0, y: 0, width: 1100, height: Math.ceil(box.y + box.height + 16) } });
+  await p.screenshot({ path: png, fullPage: true, clip: { x: 0, y: 0, width: 1100, height: Math.ceil(box.y + box.height + 16) } });
   await b.close();
 ' "$out/report.html" docs/img/report.png
 echo "wrote docs/img/report.png"

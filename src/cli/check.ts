@@ -26,6 +26,6 @@ export async function run(labArg: string, opts: Pick<TestOpts, 'stage' | 'artifa
   const run = await withSignals((signal) => checkStage(lab, model, stage, {
     artifacts: opts.artifacts, signal, onResult: reporter === 'console' ? (r) => process.stdout.write(testLine(r) + '\n') : undefined,
   }));
-  await report([run], reporter, { html: opts.html, artifacts: opts.artifacts, started });
+  await report([run], reporter, { html: opts.html, artifacts: opts.artifacts, started, applied: { stage: state.stages.at(-1) } });
   return exitFor([run]);
 }

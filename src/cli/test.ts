@@ -38,13 +38,13 @@ export function render(runs: LabRun[], reporter: string): string {
  * for --html DIR and beside the other reports in --artifacts DIR. The HTML
  * reporter (and its Graphviz) is loaded only then.
  */
-export async function report(runs: LabRun[], reporter: string, o: { html?: string; artifacts?: string; started: Date }): Promise<void> {
+export async function report(runs: LabRun[], reporter: string, o: { html?: string; artifacts?: string; started: Date; applied?: { stage?: string } }): Promise<void> {
   const dirs = [...new Set([o.html, o.artifacts].filter((d): d is string => !!d))];
   const html = reporter === 'html' || dirs.length ? await import('../report/html.js') : undefined;
-  process.stdout.write(reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started }) : render(runs, reporter));
+  process.stdout.write(reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
   for (const d of dirs) {
     mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'report.html'), await html!.htmlReport(runs, { dir: d, date: o.started }));
+    writeFileSync(join(d, 'report.html'), await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));
   }
 }
 

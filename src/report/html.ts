@@ -11,7 +11,7 @@ import { topology } from '../graph/topology.js';
 import type { LabModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
-import type { Trace } from '../run/trace.js';
+import type { Trace, TraceHop } from '../run/trace.js';
 
 export interface HtmlOptions {
   /** the directory the page is written to: pcap links are relative to it */
@@ -20,11 +20,18 @@ export interface HtmlOptions {
   date?: Date;
   /** the labs' models, by file; loaded from the file when absent */
   models?: Map<string, LabModel>;
+  /**
+   * `nslab check`: the lab was up at this stage (undefined: its base) while another
+   * stage's tests ran, so the pictures show what was applied, not what the tests expect.
+   */
+  applied?: { stage?: string };
 }
 
 const e = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 const href = (dir: string, file: string) => relative(dir, file).split(sep).map(encodeURIComponent).join('/');
+/** A lab file (or file:line:col) as the reader knows it: relative to the current directory when under it. */
+const shown = (p: string) => { const r = relative(process.cwd(), p); return p.startsWith('/') && r && !r.startsWith('..') ? r : p; };
 const MARK = { passed: '✓', failed: '✗', skipped: '–' } as const;
 
 export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string> {
@@ -68,12 +75,13 @@ async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
   const out: string[] = [];
   const f = r.tests.filter((x) => x.status === 'failed').length;
   out.push(`<section class="lab" id="lab-${slug(r.lab)}-${slug(r.instance)}">`);
-  out.push(`<h2><span class="${f || r.error ? 'failed' : 'passed'}">${f || r.error ? MARK.failed : MARK.passed}</span> ${e(r.lab)} <span class="dim file">${e(r.file)} · ${Math.round(r.durationMs)} ms</span></h2>`);
+  out.push(`<h2><span class="${f || r.error ? 'failed' : 'passed'}">${f || r.error ? MARK.failed : MARK.passed}</span> ${e(r.lab)} <span class="dim file">${e(shown(r.file))} · ${Math.round(r.durationMs)} ms</span></h2>`);
   if (model?.description) out.push(`<p class="desc">${e(model.description)}</p>`);
   if (r.error) out.push(`<p class="error">${e(r.error)}</p>`);
   if (r.kept) out.push(`<p class="kept">kept up for inspection: <code>${e(r.kept)}</code> (<code>nslab shell ${e(r.kept)} NODE</code>; <code>nslab down ${e(r.kept)}</code>)</p>`);
   if (modelError) out.push(`<p class="dim">no pictures: the lab file cannot be read now (${e(modelError)})</p>`);
-  if (model) out.push(`<details class="topo" open><summary>topology</summary>${await picture(model)}</details>`);
+  if (o.applied) out.push(`<p class="applied">the lab was up at ${o.applied.stage ? `stage <b>${e(o.applied.stage)}</b>` : 'its base (no stage applied)'}; the pictures show it so</p>`);
+  if (model) out.push(`<details class="topo" open><summary>topology</summary>${await picture(model, o.applied?.stage)}</details>`);
   const stages = [...new Set(r.tests.map((x) => x.stage))];
   for (const s of stages) {
     const tests = r.tests.filter((x) => x.stage === s);
@@ -81,7 +89,7 @@ async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
     out.push(`<div class="stage"><h3>${e(s)}</h3>`);
     if (stage?.description) out.push(`<p class="desc">${e(stage.description)}</p>`);
     // closed: the paths of its tests are drawn on it anyway
-    if (model && stage?.apply.size) out.push(`<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`);
+    if (model && stage?.apply.size && !o.applied) out.push(`<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`);
     for (const x of tests) out.push(await testArticle(x, model, o));
     out.push('</div>');
   }
@@ -110,8 +118,8 @@ async function testArticle(r: TestResult, model: LabModel | undefined, o: HtmlOp
   }
   const traces = model ? tracesOf(r, model.nodes.map((n) => n.name)) : [];
   if (traces.length || r.request !== undefined) {
-    const text = traces.map((t) => `<div class="path ${t.direction === 'request' ? 'req' : 'rep'}"><b>${t.direction}</b> ${e(t.hops.map((h) => `${h.in ? `${h.in}>` : ''}${h.node}${h.out ? `>${h.out}` : ''}`).join(' → ') || '(not seen)')} <span class="disp">${e(t.disposition)}${t.detail ? `: ${e(t.detail)}` : ''}</span></div>`).join('');
-    const svg = model && traces.some((t) => t.hops.length) ? await picture(model, r.stage, traces) : '';
+    const text = traces.map((t) => `<div class="path ${t.direction === 'request' ? 'req' : 'rep'}"><b>${t.direction}</b> ${t.hops.map((h) => hopText(h, o.dir)).join(' → ') || '(not seen)'} <span class="disp">${e(t.disposition)}${t.detail ? `: ${e(t.detail)}` : ''}</span></div>`).join('');
+    const svg = model && traces.some((t) => t.hops.length) ? await picture(model, o.applied ? o.applied.stage : r.stage, traces) : '';
     out.push(`<details class="paths"${r.status === 'failed' ? ' open' : ''}><summary>observed paths</summary>${text}${svg}</details>`);
   }
   const facts = Object.entries(r.facts).filter(([, v]) => v);
@@ -122,9 +130,18 @@ async function testArticle(r: TestResult, model: LabModel | undefined, o: HtmlOp
     const common = names.length > 1 ? names.reduce((p, n) => { let i = 0; while (i < p.length && p[i] === n[i]) i++; return p.slice(0, i); }) : '';
     out.push(`<p class="pcaps">pcaps: ${r.artifacts.map((a, i) => `<a href="${e(href(o.dir, a))}" title="${e(a)}">${e(names[i]!.slice(common.length) || names[i]!)}</a>`).join(' ')}</p>`);
   }
-  out.push(`<p class="at dim">${e(r.at)}</p>`);
+  out.push(`<p class="at dim">${e(shown(r.at))}</p>`);
   out.push('</article>');
   return out.join('\n');
+}
+
+/** A hop as `in>node>out`; with its evidence, a link to the node's pcap and the frames in its title. */
+function hopText(h: TraceHop, dir: string): string {
+  const text = e(`${h.in ? `${h.in}>` : ''}${h.node}${h.out ? `>${h.out}` : ''}`);
+  const nat = h.nat ? ` <span class="nat">NAT → ${e(h.nat.src)} → ${e(h.nat.dst)}</span>` : '';
+  const pcap = h.evidence.find((x) => x.pcap)?.pcap;
+  const frames = h.evidence.map((x) => `frame ${x.frame} ${x.dir} ${x.iface} at ${new Date(x.ts * 1000).toISOString().slice(11, 23)}`).join('; ');
+  return (pcap ? `<a class="hop" href="${e(href(dir, pcap))}" title="${e(frames)}">${text}</a>` : frames ? `<span class="hop" title="${e(frames)}">${text}</span>` : text) + nat;
 }
 
 const CSS = `
@@ -171,6 +188,8 @@ code { font: 12.5px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
 .path { font: 12.5px/1.5 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
 .path b { display: inline-block; width: 5.5em; } .path.req b { color: var(--req); } .path.rep b { color: var(--rep); }
 .disp { color: var(--dim); }
+a.hop { color: inherit; text-decoration: none; border-bottom: 1px dotted; } .nat { color: #7c3aed; }
+.applied { margin: 4px 0; padding: 4px 10px; background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 6px; display: inline-block; }
 .facts span { margin-right: 14px; font-size: 12px; }
 .pcaps a { margin-right: 10px; font: 12px ui-monospace, "DejaVu Sans Mono", monospace; }
 .at { margin: 2px 0 0; }

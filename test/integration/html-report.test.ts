@@ -49,6 +49,8 @@ describe.skipIf(!canRun)(`the HTML report of a failing run, in headless Chromium
       await page.goto(`file://${file}`);
       expect(await page.title()).toBe('nslab: 1 passed, 2 failed');
       expect(await page.locator('#summary').innerText()).toBe('1 passed, 2 failed');
+      // the pictures show the lab as it was up (the bug stage), not as the checked stage expects it
+      expect(await page.locator('.applied').innerText()).toBe('the lab was up at stage without policy routing; the pictures show it so');
       const tests = await page.locator('article.test').evaluateAll((els: Element[]) => els.map((el) => ({
         name: el.querySelector('.name')!.textContent, verdict: el.querySelector('.verdict')!.textContent })));
       expect(tests).toEqual([
