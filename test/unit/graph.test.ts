@@ -4,7 +4,7 @@
 // checked against the lab model itself, so a golden accepted by mistake is caught.
 // Observed paths: hand-built traces (the shape of src/run/trace.ts) drawn on the topology.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -187,6 +187,25 @@ describe('the shipped CLI: nslab graph (no root, nothing brought up)', () => {
       expect(run(['labs/dual-nic-reply-path.yaml', '-o', join(dir, file)]).status).toBe(0);
       expect(readFileSync(join(dir, file), 'utf8').startsWith(head)).toBe(true);
     }
+  });
+  it('--results draws a test of a JSON report on the topology at its stage', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nslab-graph-'));
+    const result = (name: string, status: string, traces?: Trace[]) => ({ lab: 'dual-nic-reply-path', file: 'labs/dual-nic-reply-path.yaml', stage: 'with a routing table for eth1', name, probe: 'ping', status,
+      durationMs: 1, checks: [], facts: {}, artifacts: [], at: 'x', ...(traces ? { traces } : {}) });
+    const report = join(dir, 'report.json');
+    writeFileSync(report, JSON.stringify({ version: 1, labs: [{ lab: 'dual-nic-reply-path', file: 'labs/dual-nic-reply-path.yaml', instance: 'i', durationMs: 1,
+      tests: [result('passes', 'passed', asymmetric.slice(0, 1)), result('fails', 'failed', asymmetric), result('no traffic', 'passed')] }] }));
+    const lab = loadLab('labs/dual-nic-reply-path.yaml');
+    const t = topology(lab, 'with a routing table for eth1');
+    // without --test: the first failure
+    expect(run(['labs/dual-nic-reply-path.yaml', '--results', report, '--format', 'dot']).stdout).toBe(toDot(t, overlay(asymmetric, t)));
+    expect(run(['labs/dual-nic-reply-path.yaml', '--results', report, '--test', 'pass', '--format', 'dot']).stdout).toBe(toDot(t, overlay(asymmetric.slice(0, 1), t)));
+    const none = run(['labs/dual-nic-reply-path.yaml', '--results', report, '--test', 'nothing like it']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain("no test with paths matches 'nothing like it'\n    hint: tests with paths: 'with a routing table for eth1 › passes', 'with a routing table for eth1 › fails'");
+    expect(run(['labs/dual-nic-reply-path.yaml', '--results', report, '--test', 'with']).stderr).toMatch(/2 tests match 'with'/);
+    expect(run(['labs/dual-nic-reply-path.yaml', '--results', report, '--stage', 'without policy routing']).stderr).toMatch(/test 'fails' ran at stage 'with a routing table for eth1', not 'without policy routing'/);
+    expect(run(['labs/dual-nic-reply-path-v6.yaml', '--results', report]).stderr).toMatch(/has no results for lab 'dual-nic-reply-path-v6'/);
   });
   it('refuses an unknown stage or format with exit 2 and says what there is', () => {
     const stage = run(['labs/dual-nic-reply-path.yaml', '--stage', 'nope']);

@@ -67,6 +67,14 @@ describe('the HTML report', async () => {
     expect(page).toContain('<a href="art/x.view/fix-replies--server.pcap" title="/tmp/nslab-report-test/art/x.view/fix-replies--server.pcap">fix-replies--server.pcap</a>');
   });
 
+  it('nslab check: the lab is drawn as it was up, not as the checked stage expects it', async () => {
+    const p = (await htmlReport(runs, { dir: '/tmp', applied: { stage: 'without policy routing' } })).replace(/&#45;/g, '-');
+    expect(p).toContain('the lab was up at stage <b>without policy routing</b>');
+    expect(p).not.toContain('topology at this stage');
+    expect(p).not.toContain('+ rule from 192.168.1.220 table gateway1');
+    expect(page).toContain('+ rule from 192.168.1.220 table gateway1');
+  });
+
   it('a page for a lab file that cannot be read still lists its tests', async () => {
     const p = await htmlReport([{ ...runs[0]!, file: '/nonexistent/lab.yaml' }], { dir: '/tmp' });
     expect(p).toContain('no pictures: the lab file cannot be read now');
