@@ -37,6 +37,7 @@ const ENDED: Partial<Record<Disposition, string>> = {
   'dropped-rp-filter': 'dropped here: reverse-path filter',
   'dropped-no-neighbour': 'dropped here: no neighbour',
   dropped: 'dropped here',
+  'not-sent': 'nothing was sent',
 };
 
 export function overlay(traces: Trace[], topo: Topology): Overlay {
@@ -59,7 +60,6 @@ export function overlay(traces: Trace[], topo: Topology): Overlay {
     const ended = ENDED[t.disposition];
     const end = t.at ?? t.hops.at(-1)?.node;
     if (ended && end) marks.push({ direction: t.direction, node: end, kind: 'ended', text: `${t.direction}: ${ended}` });
-    if (t.disposition === 'not-sent' && end) marks.push({ direction: t.direction, node: end, kind: 'ended', text: `${t.direction}: nothing was sent` });
   }
   return { edges, marks, dispositions };
 }
