@@ -59,7 +59,10 @@ export function overlay(traces: Trace[], topo: Topology): Overlay {
       text: `${t.direction} diverges here${d.out ? ` (left through ${d.out})` : ''}` });
     const ended = ENDED[t.disposition];
     const end = t.at ?? t.hops.at(-1)?.node;
-    if (ended && end) marks.push({ direction: t.direction, node: end, kind: 'ended', text: `${t.direction}: ${ended}` });
+    // the interface it was last seen on there: where it came in, or left
+    const last = [...t.hops].reverse().find((h) => h.node === end);
+    const iface = last?.out ?? last?.in;
+    if (ended && end) marks.push({ direction: t.direction, node: end, ...(iface ? { iface } : {}), kind: 'ended', text: `${t.direction}: ${ended}` });
   }
   return { edges, marks, dispositions };
 }

@@ -145,7 +145,10 @@ describe('observed paths drawn on the topology', () => {
   });
 
   it('a path that died is marked where it died, with the cause', async () => {
-    const svg = svgStructure(await dotToSvg(toDot(t, overlay(dropped, t))));
+    const o = overlay(dropped, t);
+    expect(o.marks).toEqual([{ direction: 'request', node: 'router', iface: 'lan', kind: 'ended', text: 'request: dropped here: no route' }]);
+    expect(toDot(t, o)).toMatch(/<td port="lan" align="left" balign="left" bgcolor="#fee2e2" color="#dc2626">/);
+    const svg = svgStructure(await dotToSvg(toDot(t, o)));
     expect(svg.nodes.find((n) => n.id === 'node-router')!.texts).toContain('✗ request: dropped here: no route');
     expect(svg.nodes.find((n) => n.id === 'node-server')!.texts.some((x) => /^[✗⚑]/.test(x))).toBe(false);
   });
