@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import type { Lab } from '../engine/lab.js';
 import { Capture, interfaceNames, randomPattern, sendMarker, type NodePacket } from './tcpdump.js';
 import { pathOf, type Hop, type Peers } from './paths.js';
+import { countingNodes, moved, readCounters, type Moved } from './counters.js';
 import type { LabModel } from '../lab/model.js';
 
 const ifnameCache = new WeakMap<Lab, Map<string, Map<number, string>>>();
@@ -29,6 +30,9 @@ export function peersOf(model: LabModel | undefined): Peers {
 
 export class Evidence {
   private peers: Peers;
+  /** Firewall rules whose counters moved while the traffic ran (only in nodes whose ruleset counts). */
+  counters: Moved[] = [];
+
   private constructor(readonly captures: Capture[], model: LabModel | undefined) {
     this.peers = peersOf(model);
   }
@@ -45,13 +49,19 @@ export class Evidence {
       await stopAll().catch(() => {});
       throw (failed as PromiseRejectedResult).reason;
     }
+    const counting = countingNodes(lab.model);
     let result: T;
+    let counters: Moved[] = [];
     try {
+      const before = counting.length ? await readCounters(lab, counting) : undefined;
       result = await traffic();
+      if (before) counters = moved(before, await readCounters(lab, counting));
     } finally {
       await stopAll();
     }
-    return { result, evidence: new Evidence(captures, lab.model) };
+    const evidence = new Evidence(captures, lab.model);
+    evidence.counters = counters;
+    return { result, evidence };
   }
 
   packets(match: (p: NodePacket) => boolean): NodePacket[] {

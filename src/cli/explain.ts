@@ -43,7 +43,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       throw new UsageError((e as Error).message);
     }
     const traces = out.traces ?? [];
-    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv) });
+    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters });
     return { traces, why };
   });
   const ok = traces.length === 2 && traces.every((t) => t.disposition === 'delivered' && t.divergesAt === undefined);

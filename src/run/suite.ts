@@ -3,6 +3,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Moved } from '../capture/counters.js';
 import { formatPath } from '../capture/paths.js';
 import { kernelFeatures } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
@@ -12,7 +13,7 @@ import { randomId } from '../plan/names.js';
 import { PROBES } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from './trace.js';
-import { explain } from './why.js';
+import { explain, explainRoute } from './why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -124,7 +125,7 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       if (out.traces) r.traces = out.traces;
       if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
       else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
-      if (r.status === 'failed' && r.traces && !opts.signal?.aborted) r.why = await whyOf(lab, model, t, r.traces);
+      if (r.status === 'failed' && !opts.signal?.aborted) r.why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
       // an interrupted test's evidence is not a result: nothing is kept of it
       if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
         r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
@@ -139,9 +140,10 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
 }
 
 /** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
-async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: NonNullable<TestResult['traces']>): Promise<TestResult['why']> {
+async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult['traces'], counters?: Moved[]): Promise<TestResult['why']> {
+  const ctx = { model, applied: lab.state.stages, expect: t.expect, ask: (node: string, argv: string[]) => lab.exec(node, argv), counters };
   try {
-    const why = await explain(traces, { model, applied: lab.state.stages, expect: t.expect, ask: (node, argv) => lab.exec(node, argv) });
+    const why = t.probe === 'route' ? await explainRoute(t.spec as Parameters<typeof explainRoute>[0], ctx) : traces ? await explain(traces, ctx) : [];
     return why.length ? why : undefined;
   } catch {
     return undefined;

@@ -3,7 +3,7 @@
 // with the packet's selectors, `ip rule`, rp_filter, the neighbour table, the
 // firewall) and words the decision, the likely cause and a fix in the lab's
 // own terms: preferably the rules and routes a stage not yet applied adds.
-import type { Lab } from '../engine/lab.js';
+import type { Moved } from '../capture/counters.js';
 import { inSubnet, parsePrefix } from '../lab/addr.js';
 import type { LabModel, Line, NodeModel } from '../lab/model.js';
 import type { ExpectT } from '../lab/schema.js';
@@ -19,11 +19,13 @@ export interface WhyContext {
   applied: string[];
   expect: ExpectT;
   ask: Ask;
+  /** firewall rules whose counters moved during the probe */
+  counters?: Moved[];
 }
 
-interface Selectors { to: string; from?: string; iif?: string }
+interface Selectors { to: string; from?: string; iif?: string; mark?: string; extra?: string[] }
 interface RouteGot { dst?: string; gateway?: string; dev?: string; prefsrc?: string; table?: string; type?: string }
-interface RuleRow { priority: number; src?: string; srclen?: number; dst?: string; dstlen?: number; iif?: string; oif?: string; fwmark?: string; table?: string; action?: string; not?: boolean; [k: string]: unknown }
+interface RuleRow { priority: number; src?: string; srclen?: number; dst?: string; dstlen?: number; iif?: string; oif?: string; fwmark?: string; fwmask?: string; table?: string; action?: string; not?: boolean; [k: string]: unknown }
 interface RouteRow { dst: string; from?: string; gateway?: string; dev?: string; prefsrc?: string; metric?: number; type?: string }
 
 const family = (a: string) => (a.includes(':') ? 6 : 4);
@@ -37,7 +39,7 @@ function tableName(node: NodeModel | undefined, id: string | undefined): string 
 const tableId = (t: string | undefined) => (t === undefined ? '254' : BUILTIN_TABLES[t] !== undefined ? String(BUILTIN_TABLES[t]) : t);
 
 async function routeGet(ctx: WhyContext, node: string, s: Selectors): Promise<{ route?: RouteGot; error?: string }> {
-  const argv = ['ip', '-j', ...fam(s.to), 'route', 'get', s.to, ...(s.from ? ['from', s.from] : []), ...(s.iif ? ['iif', s.iif] : [])];
+  const argv = ['ip', '-j', ...fam(s.to), 'route', 'get', s.to, ...(s.from ? ['from', s.from] : []), ...(s.iif ? ['iif', s.iif] : []), ...(s.mark ? ['mark', s.mark] : []), ...(s.extra ?? [])];
   const r = await ctx.ask(node, argv);
   if (r.exitCode !== 0) return { error: r.stderr.replace(/^RTNETLINK answers:\s*/m, '').trim() || `exit ${r.exitCode}` };
   try {
@@ -59,7 +61,8 @@ export function selectingRule(rules: RuleRow[], s: Selectors, table: string): Ru
   return [...rules].sort((a, b) => a.priority - b.priority).find((r) =>
     tableId(r.table) === table && !r.not && (r.action ?? 'to_tbl') === 'to_tbl'
     && within(s.from, r.src, r.srclen) && within(s.to, r.dst, r.dstlen)
-    && (r.iif === undefined || r.iif === (s.iif ?? 'lo')) && r.oif === undefined);
+    && (r.iif === undefined || r.iif === (s.iif ?? 'lo')) && r.oif === undefined
+    && (r.fwmark === undefined || (s.mark !== undefined && (Number(s.mark) & Number(r.fwmask ?? 0xffffffff)) === Number(r.fwmark))));
 }
 
 /** Rules that select by this source address (not `from all`). */
@@ -203,6 +206,10 @@ async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Dea
     if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
       return { disposition: 'dropped-no-neighbour', sel: s, cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`, hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop` };
   }
+  // a drop rule whose counter moved during the probe: no doubt which rule took it
+  const counted = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  if (counted.length)
+    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
   const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d));
   // rules that name this packet's addresses first: they are the likelier culprits
   const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
@@ -286,4 +293,16 @@ function genericHint(ctx: WhyContext, node: string, s: Selectors, t: Trace, want
   if (t.disposition === 'wrong-source' && ctx.expect.source)
     return `on ${node}: give the route to ${s.to} the source: ${ip} route replace <its prefix> ${got.gateway ? `via ${got.gateway} ` : ''}dev ${got.dev ?? '?'} src ${ctx.expect.source}`;
   return undefined;
+}
+
+/** A failed `route` test: the kernel's decision for its selectors, and the stage that would change it. */
+export async function explainRoute(spec: { node: string; to: string; from?: string; iif?: string; mark?: string | number; [k: string]: unknown }, ctx: WhyContext): Promise<Why[]> {
+  const extra: string[] = [];
+  for (const k of ['oif', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const) if (spec[k] !== undefined) extra.push(k, String(spec[k]));
+  const s: Selectors = { to: spec.to, ...(spec.from ? { from: spec.from } : {}), ...(spec.iif ? { iif: spec.iif } : {}), ...(spec.mark !== undefined ? { mark: String(spec.mark) } : {}), extra };
+  const g = await routeGet(ctx, spec.node, s);
+  const hint = stageHint(ctx, spec.node, s);
+  if (!g.route) return [{ node: spec.node, decision: `${spec.node}: no route to ${spec.to}${s.from ? ` from ${s.from}` : ''} (${g.error})`, ...(hint ? { hint } : {}) }];
+  const d = await decision(ctx, spec.node, `${s.from ? `from ${s.from} ` : ''}to ${s.to}`, s, g.route);
+  return [{ node: spec.node, decision: d.text + d.tail, ...(hint ? { hint } : {}) }];
 }

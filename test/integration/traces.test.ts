@@ -24,8 +24,11 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
   const dies: [string, string, RegExp][] = [
     ['dies: no route', 'dropped-no-route', /r: no route to 10\.5\.3\.2 for a packet from 10\.5\.1\.2 in on lan/],
     ['dies: v6 no route', 'dropped-no-route', /r: no route to 2001:db8:53::2/],
-    ['dies: filtered', 'dropped-filtered', /table inet fw chain forward: ip daddr 10\.5\.2\.3 drop/],
-    ['dies: v6 filtered', 'dropped-filtered', /table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop/],
+    ['dies: no neighbour', 'dropped-no-neighbour', /r: 10\.5\.2\.99 does not answer ARP on n0/],
+    ['dies: v6 no neighbour', 'dropped-no-neighbour', /r: 2001:db8:52::99 does not answer neighbour discovery on n0/],
+    ['dies: filtered', 'dropped-filtered', /r: the firewall dropped it: table inet fw chain forward: ip daddr 10\.5\.2\.3 counter drop \(its counter moved by 1 packet during the probe\)/],
+    // without a counter on the rule: the drop rules on the hook that name the packet's addresses
+    ['dies: v6 filtered', 'dropped-filtered', /r: the firewall's forward hook drops it: table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop$/],
     ['dies: rp_filter', 'dropped-rp-filter', /reverse-path filter on lan refused source 10\.5\.8\.2 .*leaves through n0, not lan/],
   ];
   for (const [name, disposition, cause] of dies)
@@ -61,8 +64,12 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
 });
 
 // bug stage -> the stage that fixes it, and what the why must name there
-const BUNDLED: { lab: string; fix: string; node: string; decision: RegExp }[] = [
-  { lab: 'dual-nic-reply-path', fix: 'with a routing table for eth1', node: 'server', decision: /server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0, not eth1 where the request came in; no rule selects from 192\.168\.1\.220/ },
+const BUNDLED: { lab: string; bug?: string; fix: string; hintFrom?: string; node: string; decision: RegExp; route?: RegExp }[] = [
+  { lab: 'dual-nic-reply-path', fix: 'with a routing table for eth1', node: 'server', decision: /server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0, not eth1 where the request came in; no rule selects from 192\.168\.1\.220/,
+    // its route test fails too, and says why in the same terms
+    route: /^ {4}why: server: from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0; no rule selects from 192\.168\.1\.220$/m },
+  // the second bug: eth0 down and no table for eth1, so the reply has no route at all; the fix is the table stage's
+  { lab: 'dual-nic-reply-path', bug: 'eth0 down, without policy routing', fix: 'eth0 down, with policy routing', hintFrom: 'with a routing table for eth1', node: 'server', decision: /server: no route back to 192\.168\.2\.17 from 192\.168\.1\.220 \(Network is unreachable\)/ },
   { lab: 'dual-nic-reply-path-v6', fix: 'with a source-specific route', node: 'server', decision: /server: reply from 2001:db8:1::220 to 2001:db8:2::17 matched rule 32766 \(main\) → default via 2001:db8:10::1 dev eth0, not eth1/ },
   { lab: 'server-initiated-source', fix: "route to the client via enetA's router", node: 'server', decision: /server: request to 10\.1\.1\.1 matched rule 32766 \(main\) → default via 192\.168\.77\.1 dev enetZ src 192\.168\.77\.50/ },
   { lab: 'split-access-load-balance', fix: 'split access', node: 'lb', decision: /lb: reply from 198\.51\.100\.10 to 100\.64\.0\.10 matched rule 32766 \(main\) → default via 203\.0\.113\.1 dev if1, not if2/ },
@@ -85,25 +92,27 @@ describe.skipIf(!isRoot)('every bundled lab: the fix stage\'s tests against the 
   afterAll(async () => { for (const i of up) await nslab(['down', i]); });
 
   for (const b of BUNDLED)
-    it(`${b.lab}: nslab check --stage '${b.fix}' on the bug stage`, async () => {
+    it(`${b.lab}: nslab check --stage '${b.fix}' on stage '${b.bug ?? 'the first'}'`, async () => {
       const model = loadLab(`labs/${b.lab}.yaml`);
       const name = `tr${uid()}-${b.lab}`.slice(0, 32);
-      const file = join(dir, `${b.lab}.yaml`);
+      const file = join(dir, `${name}.yaml`);
       writeFileSync(file, readFileSync(`labs/${b.lab}.yaml`, 'utf8').replace(/^name: .*$/m, `name: ${name}`));
-      const bug = model.stages[0]!.name;
+      const bug = b.bug ?? model.stages[0]!.name;
+      const from = b.hintFrom ?? b.fix;
       expect((await nslab(['up', file, '--stage', bug])).code).toBe(0);
       up.push(name);
       const r = await nslab(['check', name, '--stage', b.fix]);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toMatch(new RegExp(`^    why: ${b.decision.source}`, 'm'));
+      if (b.route) expect(r.stdout).toMatch(b.route);
       // the hint is the fix stage's own lines for that node: every rule it adds, and the routes of the tables those rules select
-      const fix = model.stages.find((s) => s.name === b.fix)!.apply.get(b.node)!;
-      const hints = r.stdout.split('\n').filter((l) => l.startsWith(`    hint: on ${b.node}: `) && l.endsWith(`(as stage '${b.fix}' applies)`));
+      const fix = model.stages.find((s) => s.name === from)!.apply.get(b.node)!;
+      const hints = r.stdout.split('\n').filter((l) => l.startsWith(`    hint: on ${b.node}: `) && l.endsWith(`(as stage '${from}' applies)`));
       expect(hints.length, r.stdout).toBeGreaterThan(0);
       const own = [...fix.rules.map((l) => `rule add ${l.text.replace(/^-6 /, '')}`), ...fix.routes.map((l) => `route replace ${l.text.replace(/^-6 /, '')}`)];
       for (const h of hints) {
-        const items = h.slice(`    hint: on ${b.node}: `.length, -` (as stage '${b.fix}' applies)`.length).split('; ');
-        for (const item of items) expect(own.some((o) => item.endsWith(o)), `${item} is not in stage '${b.fix}'`).toBe(true);
+        const items = h.slice(`    hint: on ${b.node}: `.length, -` (as stage '${from}' applies)`.length).split('; ');
+        for (const item of items) expect(own.some((o) => item.endsWith(o)), `${item} is not in stage '${from}'`).toBe(true);
         if (fix.rules.length) expect(items.some((i) => i.includes(' rule add ')), h).toBe(true);
       }
       const down = await nslab(['down', name]);

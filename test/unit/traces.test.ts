@@ -90,3 +90,14 @@ describe('why: reading ip -j rule and route output', async () => {
     expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:10::220')?.dev).toBe('eth0');
   });
 });
+
+describe('firewall counters', async () => {
+  const { parseCounters, moved } = await import('../../src/capture/counters.js');
+  const ruleset = (n: number) => `table inet fw {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tip daddr 10.5.2.3 counter packets ${n} bytes ${n * 84} drop\n\t\tip6 daddr 2001:db8:52::3 drop\n\t}\n}\n`;
+  it('reads the counted rules of `nft list ruleset`, and which moved', () => {
+    expect([...parseCounters(ruleset(2))]).toEqual([['table inet fw chain forward: ip daddr 10.5.2.3 counter drop', 2]]);
+    const before = new Map([['r', parseCounters(ruleset(2))]]);
+    expect(moved(before, new Map([['r', parseCounters(ruleset(3))]]))).toEqual([{ node: 'r', rule: 'table inet fw chain forward: ip daddr 10.5.2.3 counter drop', packets: 1 }]);
+    expect(moved(before, before)).toEqual([]);
+  });
+});
