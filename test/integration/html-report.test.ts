@@ -61,6 +61,10 @@ describe.skipIf(!canRun)(`the HTML report of a failing run, in headless Chromium
       // the ping that failed: its paths drawn, request and reply, the reply's divergence at server:eth0
       const failure = page.locator('article.test.failed').first();
       expect(await failure.locator('table.checks tr.bad').allInnerTexts()).toEqual(expect.arrayContaining([expect.stringMatching(/^✗\s+reply-via\s+server:eth1\s+server:eth0$/)]));
+      // the why names the rule and route that sent the reply out of eth0; the hint is the fix stage's rule
+      const why = await failure.locator('.why').innerText();
+      expect(why).toMatch(/matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0/);
+      expect(why).toMatch(/hint\s+on server: ip rule add from 192\.168\.1\.220 table gateway1/);
       const svg = failure.locator('details.paths svg');
       expect(await svg.isVisible()).toBe(true);
       expect(await svg.locator('g.edge.path.request').count()).toBeGreaterThan(0);

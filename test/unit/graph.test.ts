@@ -172,7 +172,8 @@ describe('observed paths drawn on the topology', () => {
   });
 });
 
-describe('the shipped CLI: nslab graph (no root, nothing brought up)', () => {
+// each spawns the bundle several times: generous time on a loaded machine
+describe('the shipped CLI: nslab graph (no root, nothing brought up)', { timeout: 60_000 }, () => {
   const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'graph', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
   it('renders SVG (Graphviz wasm inside the bundle), DOT and Mermaid', () => {
     expect(existsSync(CLI), 'dist/bin/main.js is missing: run bash scripts/build.sh').toBe(true);
