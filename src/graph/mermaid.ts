@@ -13,8 +13,9 @@ function label(n: TopoNode): string {
   const role = n.kind === 'bridge' ? ' (bridge)' : n.forwarding ? ' (router)' : '';
   const lines = [`<b>${m(n.name)}</b>${role}`];
   for (const i of n.ifaces) lines.push(`${m(i.name)}${i.changed ? ` (${i.changed} in this stage)` : i.down ? ' (down)' : ''}${i.addresses.length ? ' ' + i.addresses.map(item).join(', ') : ''}`);
-  for (const r of n.routes) lines.push(`<i>route</i> ${item(r)}`);
-  for (const r of n.rules) lines.push(`<i>rule</i> ${item(r)}`);
+  const conf = (kind: string, i: Item) => i.added ? `<b>+ ${kind} ${m(i.text)}</b>` : `<i>${kind}</i> ${m(i.text)}`;
+  for (const r of n.routes) lines.push(conf('route', r));
+  for (const r of n.rules) lines.push(conf('rule', r));
   for (const f of n.filters) lines.push(item(f));
   return lines.join('<br/>');
 }
