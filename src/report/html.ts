@@ -39,6 +39,8 @@ export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string
   const failed = t.failed + t.errors;
   const body: string[] = [];
   for (const r of runs) body.push(await labSection(r, o));
+  const failures = runs.flatMap((r) => r.tests.filter((x) => x.status === 'failed').map((x) =>
+    `<li><a href="#${testId(r, x)}">${MARK.failed} ${e(`${x.lab} › ${x.stage} › ${x.name}`)}</a></li>`));
   const nav = runs.map((r) => {
     const f = r.tests.filter((x) => x.status === 'failed').length + (r.error ? 1 : 0);
     return `<li><a href="#lab-${slug(r.lab)}-${slug(r.instance)}" class="${f ? 'failed' : 'passed'}">${f ? MARK.failed : MARK.passed} ${e(r.lab)}</a> <span class="dim">${r.tests.length} tests</span></li>`;
@@ -57,7 +59,7 @@ export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string
   <h1>nslab report</h1>
   <p class="summary" id="summary">${e(summaryLine(runs))}</p>
   <p class="totals"><span class="chip passed">${t.passed} passed</span><span class="chip failed">${failed} failed</span>${t.skipped ? `<span class="chip skipped">${t.skipped} skipped</span>` : ''}<span class="dim">${e(date)}</span></p>
-  <ul class="nav">${nav}</ul>
+  <ul class="nav">${nav}</ul>${failures.length ? `\n  <ul class="failures">${failures.join('')}</ul>` : ''}
 </header>
 <main>
 ${body.join('\n')}
@@ -90,7 +92,7 @@ async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
     if (stage?.description) out.push(`<p class="desc">${e(stage.description)}</p>`);
     // closed: the paths of its tests are drawn on it anyway
     if (model && stage?.apply.size && !o.applied) out.push(`<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`);
-    for (const x of tests) out.push(await testArticle(x, model, o));
+    for (const x of tests) out.push(await testArticle(x, testId(r, x), model, o));
     out.push('</div>');
   }
   out.push('</section>');
@@ -102,9 +104,10 @@ async function picture(model: LabModel, stage?: string, traces?: Trace[]): Promi
   return `<div class="svg">${svgElement(await dotToSvg(toDot(topo, traces && overlay(traces, topo))))}</div>`;
 }
 
-async function testArticle(r: TestResult, model: LabModel | undefined, o: HtmlOptions): Promise<string> {
+const testId = (run: LabRun, r: TestResult) => `t-${slug(run.instance)}-${slug(r.stage)}-${slug(r.name)}`;
+
+async function testArticle(r: TestResult, id: string, model: LabModel | undefined, o: HtmlOptions): Promise<string> {
   const out: string[] = [];
-  const id = `t-${slug(r.lab)}-${slug(r.stage)}-${slug(r.name)}`;
   out.push(`<article class="test ${r.status}" id="${id}" data-status="${r.status}">`);
   out.push(`<div class="head"><span class="mark">${MARK[r.status]}</span><span class="name">${e(r.name)}</span><span class="verdict ${r.status}">${r.status}</span><span class="dim">${e(r.probe)} · ${Math.round(r.durationMs)} ms</span></div>`);
   if (r.reason) out.push(`<p class="reason">${e(r.reason)}</p>`);
@@ -120,7 +123,7 @@ async function testArticle(r: TestResult, model: LabModel | undefined, o: HtmlOp
   if (traces.length || r.request !== undefined) {
     const text = traces.map((t) => `<div class="path ${t.direction === 'request' ? 'req' : 'rep'}"><b>${t.direction}</b> ${t.hops.map((h) => hopText(h, o.dir)).join(' → ') || '(not seen)'} <span class="disp">${e(t.disposition)}${t.detail ? `: ${e(t.detail)}` : ''}</span></div>`).join('');
     const svg = model && traces.some((t) => t.hops.length) ? await picture(model, o.applied ? o.applied.stage : r.stage, traces) : '';
-    out.push(`<details class="paths"${r.status === 'failed' ? ' open' : ''}><summary>observed paths</summary>${text}${svg}</details>`);
+    out.push(`<details class="paths"${r.status === 'failed' ? ' open' : ''}><summary>observed paths</summary>${text}${svg ? LEGEND + svg : ''}</details>`);
   }
   const facts = Object.entries(r.facts).filter(([, v]) => v);
   if (facts.length) out.push(`<p class="facts">${facts.map(([k, v]) => `<span><b>${e(k)}</b> ${e(v)}</span>`).join(' ')}</p>`);
@@ -143,6 +146,8 @@ function hopText(h: TraceHop, dir: string): string {
   const frames = h.evidence.map((x) => `frame ${x.frame} ${x.dir} ${x.iface} at ${new Date(x.ts * 1000).toISOString().slice(11, 23)}`).join('; ');
   return (pcap ? `<a class="hop" href="${e(href(dir, pcap))}" title="${e(frames)}">${text}</a>` : frames ? `<span class="hop" title="${e(frames)}">${text}</span>` : text) + nat;
 }
+
+const LEGEND = `<p class="legend"><span class="swatch req"></span>request <span class="swatch rep"></span>reply <span class="swatch mark"></span>where a path diverged or ended <span class="add">+ green</span> added by the stage</p>`;
 
 const CSS = `
 :root { --ink: #0f172a; --dim: #64748b; --line: #e2e8f0; --pass: #15803d; --fail: #dc2626; --skip: #a16207; --req: ${COLORS.request}; --rep: ${COLORS.reply}; }
@@ -188,6 +193,10 @@ code { font: 12.5px/1.4 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
 .path { font: 12.5px/1.5 ui-monospace, "DejaVu Sans Mono", Menlo, monospace; }
 .path b { display: inline-block; width: 5.5em; } .path.req b { color: var(--req); } .path.rep b { color: var(--rep); }
 .disp { color: var(--dim); }
+.legend { margin: 8px 0 0; font-size: 12px; color: var(--dim); }
+.swatch { display: inline-block; width: 18px; height: 4px; border-radius: 2px; vertical-align: middle; margin: 0 4px 0 10px; }
+.swatch.req { background: var(--req); } .swatch.rep { background: var(--rep); } .swatch.mark { background: var(--fail); height: 10px; width: 10px; }
+.failures { list-style: none; padding: 0; margin: 6px 0 0; font-size: 13px; } .failures a { color: var(--fail); text-decoration: none; }
 a.hop { color: inherit; text-decoration: none; border-bottom: 1px dotted; } .nat { color: #7c3aed; }
 .applied { margin: 4px 0; padding: 4px 10px; background: #eff6ff; border: 1px solid #bfdbfe; border-radius: 6px; display: inline-block; }
 .facts span { margin-right: 14px; font-size: 12px; }

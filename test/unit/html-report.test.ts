@@ -46,6 +46,14 @@ describe('the HTML report', async () => {
     expect(page).toContain('test needs sch_netem, which this kernel lacks');
   });
 
+  it('lists the failures at the top, each linking to its test', () => {
+    const links = [...page.matchAll(/<ul class="failures">(.*?)<\/ul>/g)].flatMap((m) => [...m[1]!.matchAll(/href="#([^"]+)"/g)].map((x) => x[1]!));
+    expect(links).toHaveLength(1);
+    expect(page).toContain(`<article class="test failed" id="${links[0]}"`);
+    const ids = [...page.matchAll(/<article [^>]*id="([^"]+)"/g)].map((m) => m[1]);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('shows the why and the hint', () => {
     expect(page).toContain('<b>why</b> <code>server: reply from 192.168.1.220 to 192.168.2.17 matched rule 32766 (main) → default via 10.0.0.1 dev eth0</code>');
     expect(page).toContain('<b>hint</b> <code>ip rule add from 192.168.1.220 table gateway1</code>');
