@@ -5,10 +5,12 @@ nslab_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 nslab_say() { printf 'nslab bootstrap: %s\n' "$*" >&2; }
 
-# command -> Debian package that provides it
+# command -> Debian package that provides it; arguments name other pairs
+# (scripts/test adds chromium:chromium, which only the HTML report's browser test needs)
 nslab_need_debs() {
-  local missing=() cmd pkg
-  for pair in ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump nft:nftables iperf3:iperf3; do
+  local missing=() cmd pkg pairs=("$@")
+  [ ${#pairs[@]} -gt 0 ] || pairs=(ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump nft:nftables iperf3:iperf3)
+  for pair in "${pairs[@]}"; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
   done

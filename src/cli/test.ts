@@ -14,9 +14,9 @@ import { totals, type LabRun } from '../run/results.js';
 import { runLab, type RunOptions } from '../run/suite.js';
 import { labFiles } from './common.js';
 
-export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string }
+export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string; html?: string }
 
-export const REPORTERS = ['console', 'json', 'junit', 'tap'] as const;
+export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 
 /** Checks that running tests is possible here; exit 3 otherwise. */
 export function testPreflight(): void {
@@ -30,6 +30,21 @@ export function render(runs: LabRun[], reporter: string): string {
     case 'junit': return junitReport(runs);
     case 'tap': return tapReport(runs);
     default: return consoleSummary(runs) + '\n';
+  }
+}
+
+/**
+ * Writes the report on stdout, and the HTML page where asked: DIR/report.html
+ * for --html DIR and beside the other reports in --artifacts DIR. The HTML
+ * reporter (and its Graphviz) is loaded only then.
+ */
+export async function report(runs: LabRun[], reporter: string, o: { html?: string; artifacts?: string; started: Date; applied?: { stage?: string } }): Promise<void> {
+  const dirs = [...new Set([o.html, o.artifacts].filter((d): d is string => !!d))];
+  const html = reporter === 'html' || dirs.length ? await import('../report/html.js') : undefined;
+  process.stdout.write(reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
+  for (const d of dirs) {
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'report.html'), await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));
   }
 }
 
@@ -57,13 +72,14 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
   testPreflight();
   const runs: LabRun[] = [];
+  const started = new Date();
   await withSignals(async (signal) => {
     const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
       onResult: reporter === 'console' ? (r) => process.stdout.write(testLine(r) + '\n') : undefined };
     await pool(models, jobs, async (m) => { runs.push(await runLab(m, o)); });
   });
   runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
-  process.stdout.write(render(runs, reporter));
+  await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
   if (opts.artifacts) {
     mkdirSync(opts.artifacts, { recursive: true });
     writeFileSync(join(opts.artifacts, 'report.json'), jsonReport(runs));
