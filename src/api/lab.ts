@@ -1,6 +1,7 @@
 // The API's lab: brought up owned by this process (status `testing`: if the
 // process dies, `nslab cleanup` removes it), a unique instance id by default,
 // taken down on SIGINT/SIGTERM/SIGHUP and by `await using`; probes as typed calls.
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,16 @@ function modelOf(source: LabSource): LabModel {
 
 let defaultArtifacts: string | undefined;
 
+/** dist/api/reaper.js, found from src/api and dist/api alike (as the probe helper is). */
+const REAPER = fileURLToPath(new URL('../../dist/api/reaper.js', import.meta.url));
+
+/** Detached, in a session of its own: neither a Ctrl-C at the terminal nor a kill of this process reaches it. */
+function startReaper(owner: { pid: number; start?: string }, instance: string): void {
+  const child = spawn(process.execPath, [REAPER, String(owner.pid), owner.start ?? '', instance], { detached: true, stdio: 'ignore' });
+  child.on('error', () => { /* no reaper: `nslab cleanup` still removes the lab once this process is gone */ });
+  child.unref();
+}
+
 export class Lab implements AsyncDisposable {
   private constructor(readonly engine: EngineLab, readonly model: LabModel, private artifacts: string | undefined) {}
 
@@ -50,6 +61,7 @@ export class Lab implements AsyncDisposable {
     const engine = await EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal: opts.signal, jobs: opts.jobs, status: 'testing' });
     const lab = new Lab(engine, model, opts.artifacts);
     track(lab);
+    startReaper(engine.state.owner, engine.instance);
     return lab;
   }
 

@@ -2,7 +2,8 @@
 // would end it (Ctrl-C in a test run, a CI job cancelled): first every lab
 // down, then the signal's default action, so the process still ends by it.
 // A process killed outright (SIGKILL) cannot unwind: its labs are recorded
-// as `testing` by it, and `nslab cleanup` removes them once it is gone.
+// as `testing` by it, and each lab's reaper (reaper.ts) runs `nslab cleanup`
+// for it once the process is gone.
 interface Downable { down(): Promise<void> }
 
 const live = new Set<Downable>();
