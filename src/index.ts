@@ -8,7 +8,7 @@ export { buildPlan, buildStagePlan } from './plan/build.js';
 export { renderScript, renderJson } from './plan/render.js';
 export type { Plan, Step } from './plan/step.js';
 // the test API: labs owned by the calling process, probes as typed calls (nslab/vitest adds matchers and useLab)
-export { Lab, defineLab, type LabOptions, type LabSource, type LabDefinition, type LabNode, type NodeShell, type ProbeResult, type ProbeOptions, type Expectation } from './api/index.js';
+export { Lab, defineLab, bundledLab, type LabOptions, type LabSource, type LabDefinition, type LabNode, type NodeShell, type ProbeResult, type ProbeOptions, type Expectation } from './api/index.js';
 export type { PingOptions, TcpOptions, UdpOptions, RouteOptions, FlowsOptions, ExecOptions, ThroughputOptions } from './api/index.js';
 // the engine's own lab, for tools that manage labs (nslab's CLI uses it): status 'up' by default
 export { Lab as EngineLab, type UpOptions } from './engine/lab.js';

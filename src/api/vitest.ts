@@ -29,5 +29,5 @@ export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
   });
 }
 
-export { Lab, defineLab } from './index.js';
+export { Lab, defineLab, bundledLab } from './index.js';
 export type { LabOptions, LabSource };
