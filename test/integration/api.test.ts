@@ -2,8 +2,9 @@
 // passing test and its failing twin (whose message must carry what the CLI
 // shows: expected vs observed, both paths, the pcap files).
 import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Lab } from '../../src/api/index.js';
+import { bundledLab, Lab } from '../../src/api/index.js';
 import { useLab } from '../../src/api/vitest.js';
 import { multipath } from '../fixtures/api/multipath.js';
 import { isRoot, namespaces, tempDir } from './helpers.js';
@@ -84,8 +85,37 @@ describe.skipIf(!isRoot)('matchers on dual-nic-reply-path', () => {
   });
 });
 
-describe.skipIf(!isRoot)('flows on an inline lab (defineLab)', () => {
+describe.skipIf(!isRoot)('IPv6, as IPv4', () => {
+  const lab = useLab(bundledLab('dual-nic-reply-path-v6'));
+
+  it('ping and tcp to an IPv6 target, and their twins', async () => {
+    const p = await lab.ping({ from: 'pc2', to: 'server:eth1', ipv6: true });
+    expect(p.requestPath).toMatch(/^pc2>eth0 -> .* -> eth1>server$/);
+    expect(p).toReplyVia('server:eth0');
+    expect(p).not.toBeSymmetric();
+    expect(fails(() => expect(p).toReplyVia('server:eth1'))).toMatch(/reply-via: expected server:eth1, observed server:eth0/);
+    const t = await lab.tcp({ from: 'pc2', to: '2001:db8:1::220' });
+    expect(t).toMeet({ connected: true });
+    expect(t).toHaveSource('2001:db8:2::17');
+    expect(fails(() => expect(t).toHaveSource('2001:db8:2::99'))).toMatch(/source: expected 2001:db8:2::99, observed 2001:db8:2::17 \(at server\)/);
+  });
+});
+
+describe.skipIf(!isRoot)('flows, udp, exec and throughput on an inline lab (defineLab)', () => {
   const lab = useLab(multipath);
+
+  it('udp, exec (lab.run) and throughput as typed calls', async () => {
+    const u = await lab.udp({ from: 'client', to: 'server' });
+    expect(u).toBeReachable();
+    expect(u).toBeSeenAt('server:eth0');
+    const e = await lab.run({ node: 'server', command: 'ip -br addr show eth0' }, { stdout: '10.61.3.10/24' });
+    expect(e.ok).toBe(true);
+    expect(e).toMeet({ exit: 0, stdout: '/UP|UNKNOWN/' });
+    expect(fails(() => expect(e).toMeet({ stdout: '10.61.3.11' }))).toMatch(/stdout: expected 10\.61\.3\.11, observed eth0/);
+    const t = await lab.throughput({ from: 'client', to: 'server', seconds: 1 });
+    expect(t).toMeet({ rate: { min: '1mbit' } });
+    expect(fails(() => expect(t).toMeet({ rate: { max: '1kbit' } }))).toMatch(/rate max: expected <= 1kbit, observed [\d.]+mbit/);
+  });
 
   it('toSpread: over both uplinks, and its twin', async () => {
     const r = await lab.flows({ from: 'client', to: 'server:eth0', count: 64 });
@@ -104,6 +134,11 @@ describe.skipIf(!isRoot)('await using', () => {
       throw new Error('midway');
     })()).rejects.toThrow('midway');
     expect(namespaces(`nslab-${instance}.`)).toEqual([]);
+  });
+
+  it('takes a lab file as a path or a file URL', async () => {
+    await using lab = await Lab.up(pathToFileURL('test/fixtures/labs/probes.yaml'));
+    expect(lab.name).toBe('probes');
   });
 
   it('gives each lab its own instance id', async () => {
