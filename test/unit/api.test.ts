@@ -1,6 +1,7 @@
 // The test API without root: defineLab checks a definition exactly as a lab
 // file is checked (problems placed at the call), bundled labs resolve from the
 // package, probe results are judged by the engine's code in the matchers.
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bundledLab, defineLab, type LabDefinition } from '../../src/api/index.js';
 import { matchers } from '../../src/api/matchers.js';
@@ -55,5 +56,13 @@ describe('matchers, on a result whose judging is the engine\'s', () => {
     const r = matchers.toReplyVia.call({ isNot: false }, { stdout: '' }, 'a:eth0');
     expect(r.pass).toBe(false);
     expect(r.message()).toMatch(/expected the result of a probe/);
+  });
+});
+
+describe('the CLI stays as fast to start as it was', () => {
+  it('bundles none of the test API (execa, the reaper, the matchers)', () => {
+    const bundle = readdirSync('dist/bin').filter((f) => f.endsWith('.js')).map((f) => readFileSync(`dist/bin/${f}`, 'utf8')).join('\n');
+    expect(bundle).toMatch(/ip netns exec/); // the bundle is there: `nslab exec`
+    for (const s of ['execa', 'reaper.js', 'toReplyVia', 'bundledLab']) expect(bundle.includes(s), s).toBe(false);
   });
 });
