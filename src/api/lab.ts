@@ -1,6 +1,7 @@
-// The API's lab: brought up owned by this process (status `testing`: if the
-// process dies, `nslab cleanup` removes it), a unique instance id by default,
-// taken down on SIGINT/SIGTERM/SIGHUP and by `await using`; probes as typed calls.
+// The API's lab: brought up owned by this process (status `testing`; if the
+// process dies, its reaper runs `nslab cleanup` for it), a unique instance id
+// by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
+// and by `await using`; probes as typed calls.
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -57,8 +58,19 @@ export class Lab implements AsyncDisposable {
   /** Brings a lab up for this process; it is taken down by down(), `await using`, or a signal. */
   static async up(source: LabSource, opts: LabOptions = {}): Promise<Lab> {
     const model = modelOf(source);
-    // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
-    const engine = await EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal: opts.signal, jobs: opts.jobs, status: 'testing' });
+    // a signal while the lab comes up aborts the bringing up, which unwinds what it created
+    const ac = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
+    let coming: Promise<EngineLab> | undefined;
+    const pending = { down: async () => { ac.abort(new Error('interrupted')); await coming?.catch(() => {}); } };
+    track(pending);
+    let engine: EngineLab;
+    try {
+      // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
+      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing' }));
+    } finally {
+      untrack(pending);
+    }
     const lab = new Lab(engine, model, opts.artifacts);
     track(lab);
     startReaper(engine.state.owner, engine.instance);

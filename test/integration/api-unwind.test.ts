@@ -75,4 +75,26 @@ setInterval(() => {}, 1000);`);
     for (let i = 0; i < 150 && leftOf(instance).state; i++) await sleep(100);
     expect(leftOf(instance)).toEqual({ namespaces: [], state: false });
   });
+
+  it('SIGTERM while the lab is still coming up unwinds what was created, and the process ends by the signal', async () => {
+    const dir = tempDir();
+    const script = join(dir, 'early.mjs');
+    const id = `e${Math.random().toString(36).slice(2, 8)}`;
+    const instance = `dual-nic-reply-path.${id}`;
+    writeFileSync(script, `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+await Lab.up(${JSON.stringify(join(process.cwd(), 'labs/dual-nic-reply-path.yaml'))}, { id: '${id}' });
+console.log('up');`);
+    const child = spawn('node', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (b) => { out += b; });
+    child.stderr.on('data', (b) => { out += b; });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    // the record is written before anything is created: from then on, the lab is being created
+    for (let i = 0; i < 1000 && !existsSync(join(STATE_DIR, `${instance}.json`)); i++) await sleep(5);
+    expect(JSON.parse(readFileSync(join(STATE_DIR, `${instance}.json`), 'utf8')).status).toBe('creating');
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(out).not.toMatch(/^up$/m);
+    expect(leftOf(instance)).toEqual({ namespaces: [], state: false });
+  });
 });
