@@ -57,6 +57,23 @@ nslab_need_build() {
   fi
 }
 
+# The example project (examples/vitest) installs nslab as a consumer does: a
+# packed copy of this repository (install-links), so a new build means a new
+# install. Called by the test that runs the example, not by scripts/nslab.
+nslab_need_example() {
+  local dir="$nslab_root/examples/vitest"
+  cd "$dir" || return 1
+  local rec=node_modules/.package-lock.json
+  if [ ! -f "$rec" ] || [ package.json -nt "$rec" ] || [ "$nslab_root/dist/.build-stamp" -nt "$rec" ] || [ "$nslab_root/package.json" -nt "$rec" ]; then
+    nslab_say "installing the example project's dependencies (examples/vitest)"
+    local log; log=$(mktemp "${TMPDIR:-/tmp}/nslab-npm.XXXXXX") || return 1
+    npm install --no-audit --no-fund --loglevel=error >"$log" 2>&1 \
+      || { cat "$log" >&2; rm -f "$log"; nslab_say "npm install in examples/vitest failed"; return 1; }
+    rm -f "$log"
+    touch "$rec"
+  fi
+}
+
 nslab_bootstrap() {
   command -v node >/dev/null 2>&1 || { nslab_say "Node.js >= 20 is required"; return 3; }
   nslab_need_debs && nslab_need_npm && nslab_need_build

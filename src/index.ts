@@ -7,7 +7,11 @@ export type { LabSpecT, ExpectT } from './lab/schema.js';
 export { buildPlan, buildStagePlan } from './plan/build.js';
 export { renderScript, renderJson } from './plan/render.js';
 export type { Plan, Step } from './plan/step.js';
-export { Lab, type UpOptions } from './engine/lab.js';
+// the test API: labs owned by the calling process, probes as typed calls (nslab/vitest adds matchers and useLab)
+export { Lab, defineLab, bundledLab, type LabOptions, type LabSource, type LabDefinition, type LabNode, type NodeShell, type ProbeResult, type ProbeOptions, type Expectation } from './api/index.js';
+export type { PingOptions, TcpOptions, UdpOptions, RouteOptions, FlowsOptions, ExecOptions, ThroughputOptions } from './api/index.js';
+// the engine's own lab, for tools that manage labs (nslab's CLI uses it): status 'up' by default
+export { Lab as EngineLab, type UpOptions } from './engine/lab.js';
 export { RealRunner, RecordingRunner, type Runner, type Command, type Result } from './engine/runner.js';
 export { kernelFeatures } from './engine/capabilities.js';
 export { Evidence } from './capture/evidence.js';

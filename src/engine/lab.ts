@@ -100,6 +100,11 @@ export class Lab {
     await teardown(this.state, this.runner);
   }
 
+  /** `await using lab = await Lab.up(...)`: down at the end of the block. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+
   private async startServices(steps: Step[]): Promise<void> {
     const svc = steps.filter((s) => s.tool === 'service');
     if (!svc.length) return;

@@ -7,6 +7,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
 import type { NodePacket } from '../capture/tcpdump.js';
+import type { ExpectT } from '../lab/schema.js';
 import { check, type Check, type Probe } from './types.js';
 
 interface FlowsSpec { from: string; to: string | string[]; count?: number; proto?: 'tcp' | 'udp'; via?: string; ipv6?: boolean }
@@ -49,14 +50,16 @@ export const flows: Probe = async ({ lab, model, test }) => {
   const arrived = new Set(evidence.packets((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map(key));
   const perIface = new Map<string, number>();
   for (const [k, ifs] of byFlow) if (arrived.has(k)) for (const i of ifs) perIface.set(i, (perIface.get(i) ?? 0) + 1);
-  const e = test.expect;
-  const checks: Check[] = [];
-  if (e.spread) checks.push(...spreadChecks(perIface, count, e.spread, e.tolerance ?? 0.15));
-  if (e.sticky !== undefined) {
-    const split = [...byFlow.values()].filter((ifs) => ifs.size > 1).length;
-    checks.push(check('sticky', e.sticky, split === 0 ? 'true' : `false (${split} flows used more than one interface)`, (split === 0) === e.sticky));
-  }
+  const judge = (e: ExpectT) => {
+    const checks: Check[] = [];
+    if (e.spread) checks.push(...spreadChecks(perIface, count, e.spread, e.tolerance ?? 0.15));
+    if (e.sticky !== undefined) {
+      const split = [...byFlow.values()].filter((ifs) => ifs.size > 1).length;
+      checks.push(check('sticky', e.sticky, split === 0 ? 'true' : `false (${split} flows used more than one interface)`, (split === 0) === e.sticky));
+    }
+    return checks;
+  };
   const summary = [...perIface].map(([i, n]) => `${i}: ${n}`).join(', ') || 'none delivered';
   const delivered = [...byFlow.keys()].filter((k) => arrived.has(k)).length;
-  return { checks, evidence, facts: { flows: `${byFlow.size} of ${count} flows seen leaving ${via}, ${delivered} delivered; delivered by interface: ${summary}` } };
+  return { checks: judge(test.expect), judge, evidence, facts: { flows: `${byFlow.size} of ${count} flows seen leaving ${via}, ${delivered} delivered; delivered by interface: ${summary}` } };
 };

@@ -5,6 +5,7 @@ import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
 import { traces } from './traces.js';
 import { ownerOf, target } from './targets.js';
+import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
 interface PingSpec { from: string; to: string; count?: number; source?: string; interface?: string; ipv6?: boolean }
@@ -39,10 +40,12 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const request = evidence.path((p) => isRequest(p) && p.icmpSeq === qSeq);
   const reply = evidence.path((p) => isReply(p) && p.icmpSeq === rSeq);
   const seen = new Set(evidence.packets(ours).map((p) => `${p.node}:${p.iface}`));
-  const e = test.expect;
-  const checks = [];
-  if (e.replies !== undefined) checks.push(check('replies', e.replies, received));
-  if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, received > 0));
-  checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
+  const judge = (e: ExpectT) => {
+    const checks = [];
+    if (e.replies !== undefined) checks.push(check('replies', e.replies, received));
+    if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, received > 0));
+    checks.push(...pathChecks(e, request, reply, seen, owner));
+    return checks;
+  };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
 };

@@ -6,6 +6,7 @@ import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
 import { traces } from './traces.js';
+import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
 const SYN = 0x02, ACK = 0x10, RST = 0x04;
@@ -25,14 +26,16 @@ export const tcp: Probe = async ({ lab, model, test }) => {
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
   const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
-  const e = test.expect;
-  const checks = [];
-  if (e.connected !== undefined) {
-    const want = typeof e.connected === 'boolean' ? (e.connected ? 'connected' : 'not connected') : e.connected;
-    const ok = typeof e.connected === 'boolean' ? (outcome.outcome === 'connected') === e.connected : outcome.outcome === e.connected;
-    checks.push(check('connected', want, outcome.outcome, ok));
-  }
-  if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
-  checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' ') } };
+  const judge = (e: ExpectT) => {
+    const checks = [];
+    if (e.connected !== undefined) {
+      const want = typeof e.connected === 'boolean' ? (e.connected ? 'connected' : 'not connected') : e.connected;
+      const ok = typeof e.connected === 'boolean' ? (outcome.outcome === 'connected') === e.connected : outcome.outcome === e.connected;
+      checks.push(check('connected', want, outcome.outcome, ok));
+    }
+    if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
+    checks.push(...pathChecks(e, request, reply, seen, owner));
+    return checks;
+  };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' ') } };
 };

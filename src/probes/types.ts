@@ -4,6 +4,7 @@ import type { Hop } from '../capture/paths.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel, TestModel } from '../lab/model.js';
 import type { Trace } from '../run/trace.js';
+import type { ExpectT } from '../lab/schema.js';
 
 export interface ProbeContext {
   lab: Lab;
@@ -34,6 +35,11 @@ export interface ProbeOutcome {
   traces?: Trace[];
   /** Other facts worth showing with a failure (outcome, output). */
   facts: Record<string, string>;
+  /**
+   * The probe's verdict logic over what it observed: the checks any other
+   * expectation would give, without sending again (the API's matchers use it).
+   */
+  judge: (expect: ExpectT) => Check[];
 }
 
 export type Probe = (ctx: ProbeContext) => Promise<ProbeOutcome>;

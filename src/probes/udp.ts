@@ -3,6 +3,7 @@ import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
 import { traces } from './traces.js';
+import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
@@ -18,11 +19,13 @@ export const udp: Probe = async ({ lab, model, test }) => {
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
   const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
-  const e = test.expect;
   const answered = outcome.outcome === 'answered';
-  const checks = [];
-  if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, answered));
-  if (e.replies !== undefined) checks.push(check('replies', e.replies, answered ? 1 : 0));
-  checks.push(...pathChecks(e, request, reply, seen, owner));
-  return { checks, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: e }), facts: { outcome: outcome.outcome } };
+  const judge = (e: ExpectT) => {
+    const checks = [];
+    if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, answered));
+    if (e.replies !== undefined) checks.push(check('replies', e.replies, answered ? 1 : 0));
+    checks.push(...pathChecks(e, request, reply, seen, owner));
+    return checks;
+  };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { outcome: outcome.outcome } };
 };

@@ -1,0 +1,150 @@
+// The API's lab: brought up owned by this process (status `testing`; if the
+// process dies, its reaper runs `nslab cleanup` for it), a unique instance id
+// by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
+// and by `await using`; probes as typed calls.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatPath } from '../capture/paths.js';
+import { Lab as EngineLab } from '../engine/lab.js';
+import { UsageError } from '../errors.js';
+import type { LabModel, TestModel } from '../lab/model.js';
+import { loadLab } from '../lab/resolve.js';
+import { Expect, Probes, type ExpectT, type ProbeKind } from '../lab/schema.js';
+import { randomId } from '../plan/names.js';
+import { PROBES } from '../probes/index.js';
+import { callSite } from './call-site.js';
+import { shellFor, type LabNode } from './node.js';
+import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
+import { untrack, track } from './signals.js';
+
+export interface LabOptions {
+  /** Instance id (1-12 of a-z, 0-9); default: a random one, so parallel test files never collide. */
+  id?: string;
+  /** Bring the lab up with the stages up to this one applied. */
+  stage?: string;
+  signal?: AbortSignal;
+  jobs?: number;
+  /** Where failing matchers and pcaps() keep pcap files; default: a private directory under the system's tmp. */
+  artifacts?: string;
+}
+
+/** A lab as a file path, a file URL (`new URL('./x.yaml', import.meta.url)`), or a checked model (defineLab, loadLab). */
+export type LabSource = string | URL | LabModel;
+
+function modelOf(source: LabSource): LabModel {
+  if (typeof source === 'string') return loadLab(source);
+  if (source instanceof URL) return loadLab(fileURLToPath(source));
+  return source;
+}
+
+let defaultArtifacts: string | undefined;
+
+/** dist/api/reaper.js, found from src/api and dist/api alike (as the probe helper is). */
+const REAPER = fileURLToPath(new URL('../../dist/api/reaper.js', import.meta.url));
+
+/** Detached, in a session of its own: neither a Ctrl-C at the terminal nor a kill of this process reaches it. */
+function startReaper(owner: { pid: number; start?: string }, instance: string): void {
+  const child = spawn(process.execPath, [REAPER, String(owner.pid), owner.start ?? '', instance], { detached: true, stdio: 'ignore' });
+  child.on('error', () => { /* no reaper: `nslab cleanup` still removes the lab once this process is gone */ });
+  child.unref();
+}
+
+export class Lab implements AsyncDisposable {
+  private constructor(readonly engine: EngineLab, readonly model: LabModel, private artifacts: string | undefined) {}
+
+  /** Brings a lab up for this process; it is taken down by down(), `await using`, or a signal. */
+  static async up(source: LabSource, opts: LabOptions = {}): Promise<Lab> {
+    const model = modelOf(source);
+    // a signal while the lab comes up aborts the bringing up, which unwinds what it created
+    const ac = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
+    let coming: Promise<EngineLab> | undefined;
+    const pending = { down: async () => { ac.abort(new Error('interrupted')); await coming?.catch(() => {}); } };
+    track(pending);
+    let engine: EngineLab;
+    try {
+      // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
+      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing' }));
+    } finally {
+      untrack(pending);
+    }
+    const lab = new Lab(engine, model, opts.artifacts);
+    track(lab);
+    startReaper(engine.state.owner, engine.instance);
+    return lab;
+  }
+
+  get instance(): string { return this.engine.instance; }
+  get name(): string { return this.model.name; }
+
+  /** A node of the lab: its namespace, `$` (execa template) and exec. */
+  node(name: string): LabNode {
+    const ns = this.engine.ns(name);
+    return { name, ns, $: shellFor(ns), exec: (argv, o) => this.engine.exec(name, argv, o) };
+  }
+
+  /** Runs an argv inside a node; never throws on a non-zero exit. */
+  exec(node: string, argv: string[], opts?: { input?: string; timeoutMs?: number }) {
+    return this.engine.exec(node, argv, opts);
+  }
+
+  /** Applies a stage of the lab's definition to the running lab. */
+  applyStage(name: string, signal?: AbortSignal): Promise<void> {
+    return this.engine.applyStage(name, signal);
+  }
+
+  ping(options: ProbeOptions<'ping'>, expect?: Expectation) { return this.probe('ping', options, expect); }
+  tcp(options: ProbeOptions<'tcp'>, expect?: Expectation) { return this.probe('tcp', options, expect); }
+  udp(options: ProbeOptions<'udp'>, expect?: Expectation) { return this.probe('udp', options, expect); }
+  route(options: ProbeOptions<'route'>, expect?: Expectation) { return this.probe('route', options, expect); }
+  flows(options: ProbeOptions<'flows'>, expect?: Expectation) { return this.probe('flows', options, expect); }
+  throughput(options: ProbeOptions<'throughput'>, expect?: Expectation) { return this.probe('throughput', options, expect); }
+  /** The exec probe: a command's exit status and output as checks (for execa's idioms, see node(name).$). */
+  run(options: ProbeOptions<'exec'>, expect?: Expectation) { return this.probe('exec', options, expect); }
+
+  /** Runs one probe of the lab file's kinds; options checked by the lab file's schema. */
+  async probe<K extends ProbeKind>(kind: K, options: ProbeOptions<K>, expect: Expectation = {}): Promise<ProbeResult<K>> {
+    const at = callSite();
+    const where = `${at.file}:${at.line}:${at.col}`;
+    const spec = parse(Probes[kind], options, `${kind} options`, where) as Record<string, unknown>;
+    const ex = parse(Expect, expect, 'expectation', where) as ExpectT;
+    // an unknown node: a UsageError naming the nodes (a route probe's from is an address)
+    for (const k of kind === 'route' ? ['node'] : ['from', 'node']) if (typeof spec[k] === 'string') this.engine.ns(spec[k] as string);
+    const test: TestModel = { name: `${kind} ${where}`, probe: kind, spec, expect: ex, requires: [], at };
+    const out = await PROBES[kind]({ lab: this.engine, model: this.model, test });
+    let saved: string[] | undefined;
+    const { judge, ...rest } = out;
+    return {
+      ...rest, probe: kind, options, at: where,
+      ok: out.checks.every((c) => c.ok),
+      requestPath: out.request && formatPath(out.request),
+      replyPath: out.reply && formatPath(out.reply),
+      judge: (e: Expectation) => judge(parse(Expect, e, 'expectation', where) as ExpectT),
+      pcaps: () => (saved ??= out.evidence ? out.evidence.save(join(this.artifactDir(), this.instance), `${kind}-${at.line}-${Date.now().toString(36)}`) : []),
+    };
+  }
+
+  private artifactDir(): string {
+    return this.artifacts ?? (defaultArtifacts ??= mkdtempSync(join(tmpdir(), 'nslab-artifacts-')));
+  }
+
+  /** Takes the lab down (idempotent). */
+  async down(): Promise<void> {
+    if (!untrack(this)) return;
+    await this.engine.down();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
+  }
+}
+
+function parse(schema: { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: { path: PropertyKey[]; message: string; code: string; keys?: string[] }[] } } }, value: unknown, what: string, where: string): unknown {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const lines = r.error.issues.map((i) => i.code === 'unrecognized_keys' ? `unknown key${i.keys!.length > 1 ? 's' : ''} ${i.keys!.map((k) => `'${k}'`).join(', ')}` : `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`);
+  throw new UsageError(`${where}: invalid ${what}: ${lines.join('; ')}`, 'the options are those of the lab file format (docs/lab-format.md)');
+}

@@ -1,0 +1,106 @@
+// The matchers' logic, without vitest: each turns one claim into the lab
+// file's expectation, has the probe judge it (the engine's verdict code, as
+// `nslab test` uses it) and words a failure as the CLI does: expected vs
+// observed, both paths, the pcap files.
+import type { Check } from '../probes/types.js';
+import type { Expectation, ProbeResult } from './probes.js';
+
+export interface MatcherContext { isNot: boolean }
+export interface MatcherResult { pass: boolean; message: () => string; actual?: unknown; expected?: unknown }
+
+function isResult(v: unknown): v is ProbeResult {
+  return !!v && typeof v === 'object' && typeof (v as ProbeResult).judge === 'function' && typeof (v as ProbeResult).probe === 'string';
+}
+
+/**
+ * Judges `expect` (the claim) or, under `.not`, `negated` (its opposite in the
+ * engine's terms, e.g. not-seen for seen). A claim that could not be judged
+ * (the place it names saw nothing) fails both ways: "not observed" proves
+ * neither the claim nor its opposite.
+ */
+function judged(ctx: MatcherContext, received: unknown, matcher: string, claim: string, expect: Expectation, negated?: Expectation): MatcherResult {
+  if (!isResult(received)) {
+    return { pass: ctx.isNot, message: () => `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}` };
+  }
+  const checks = ctx.isNot && negated ? received.judge(negated) : received.judge(expect);
+  if (!checks.length) {
+    return { pass: ctx.isNot, message: () => `${matcher}: a ${received.probe} probe cannot show whether ${claim}` };
+  }
+  const unjudged = checks.some((c) => c.notObserved);
+  const ok = checks.every((c) => c.ok);
+  // vitest inverts `pass` under .not: with a negated expectation, its verdict is the claim's opposite;
+  // without one, a claim that could not be judged must still fail
+  const pass = ctx.isNot ? (negated ? !ok : ok || unjudged) : ok;
+  return {
+    pass,
+    actual: checks.map((c) => c.observed).join('; '),
+    expected: checks.map((c) => c.expected).join('; '),
+    message: () => describe(received, `expected ${received.probe} ${ctx.isNot ? 'not ' : ''}to show that ${claim}`, ctx.isNot && !negated ? checks.map((c) => ({ ...c, expected: `not ${c.expected}` })) : checks),
+  };
+}
+
+/** Only called for a failure (vitest asks for the message then): that is when the pcaps are kept. */
+function describe(r: ProbeResult, head: string, checks: Check[]): string {
+  const lines = [`${head} (${r.at})`];
+  for (const c of checks) lines.push(`  ${c.name}: expected ${c.expected}, observed ${c.observed}`);
+  if (r.request !== undefined) lines.push(`  request path: ${r.requestPath || '(not captured)'}`);
+  if (r.reply !== undefined) lines.push(`  reply path:   ${r.replyPath || '(not captured)'}`);
+  for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`  ${k}: ${v}`);
+  const files = r.pcaps();
+  if (files.length) lines.push(`  pcaps kept: ${files.join(' ')}`);
+  return lines.join('\n');
+}
+
+const list = (refs: string | string[]) => (Array.isArray(refs) ? refs : [refs]);
+
+/** The matchers, by name; `this` is vitest's matcher context. */
+export const matchers = {
+  /** The reply left the target through this interface (`reply-via`). */
+  toReplyVia(this: MatcherContext, received: unknown, ref: string) {
+    return judged(this, received, 'toReplyVia', `the reply left by ${ref}`, { 'reply-via': ref });
+  },
+  /** The reply came back along the request's path (`symmetric: true`). */
+  toBeSymmetric(this: MatcherContext, received: unknown) {
+    return judged(this, received, 'toBeSymmetric', 'the reply takes the request\'s path back', { symmetric: true }, { symmetric: false });
+  },
+  /** The far end saw this source address (`source`). */
+  toHaveSource(this: MatcherContext, received: unknown, address: string) {
+    return judged(this, received, 'toHaveSource', `the target saw source ${address}`, { source: address });
+  },
+  /** The request crossed these nodes (or node:interface), in order (`path`); `{ reply: true }` for the reply (`reply-path`). */
+  toFollowPath(this: MatcherContext, received: unknown, hops: string[], opts: { reply?: boolean } = {}) {
+    return judged(this, received, 'toFollowPath', `the ${opts.reply ? 'reply' : 'request'} follows ${hops.join(' -> ')}`, opts.reply ? { 'reply-path': hops } : { path: hops });
+  },
+  /** The probe's packets were captured at every node:interface given (`seen`); `.not`: at none of them (`not-seen`). */
+  toBeSeenAt(this: MatcherContext, received: unknown, refs: string | string[]) {
+    return judged(this, received, 'toBeSeenAt', `its packets are seen at ${list(refs).join(', ')}`, { seen: list(refs) }, { 'not-seen': list(refs) });
+  },
+  /** Flows were delivered through these node:interface in these proportions (`spread`, `tolerance`). */
+  toSpread(this: MatcherContext, received: unknown, weights: Record<string, number>, tolerance?: number) {
+    return judged(this, received, 'toSpread', `flows spread as ${Object.entries(weights).map(([k, v]) => `${k}: ${v}`).join(', ')}`, { spread: weights, ...(tolerance === undefined ? {} : { tolerance }) });
+  },
+  /** The route came from this routing table, by name or id (`table`). */
+  toUseTable(this: MatcherContext, received: unknown, table: string | number) {
+    return judged(this, received, 'toUseTable', `the route comes from table ${table}`, { table });
+  },
+  /** The target answered (`reachable: true`); `.not`: it did not (`reachable: false`). */
+  toBeReachable(this: MatcherContext, received: unknown) {
+    return judged(this, received, 'toBeReachable', 'the target answers', { reachable: true }, { reachable: false });
+  },
+  /** Every expectation given as in a lab file's `expect:` holds. */
+  toMeet(this: MatcherContext, received: unknown, expect: Expectation) {
+    return judged(this, received, 'toMeet', `it meets ${JSON.stringify(expect)}`, expect);
+  },
+};
+
+export type NslabMatchers<R = unknown> = {
+  toReplyVia(ref: string): R;
+  toBeSymmetric(): R;
+  toHaveSource(address: string): R;
+  toFollowPath(hops: string[], opts?: { reply?: boolean }): R;
+  toBeSeenAt(refs: string | string[]): R;
+  toSpread(weights: Record<string, number>, tolerance?: number): R;
+  toUseTable(table: string | number): R;
+  toBeReachable(): R;
+  toMeet(expect: Expectation): R;
+};
