@@ -53,6 +53,11 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--artifacts <dir>', 'where to keep pcaps of failures')
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
     .action(lazy(() => import('./check.js')));
+  program.command('export').argument('<lab>').description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
+    .requiredOption('--node <name>', 'the node to export').option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
+    .addOption(new Option('--format <name>', 'configuration format').choices(['rhel', 'nm', 'networkd', 'netplan', 'ifupdown', 'ip']).default('ip'))
+    .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
+    .action(lazy(() => import('./export.js')));
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));
