@@ -32,6 +32,8 @@ export async function renderNetplan(node: FinalNode): Promise<ExportFile[]> {
     const routes = node.routes.filter((r) => r.owner === i.name).map(route);
     const rules = node.rules.filter((r) => r.owner === i.name).map(rule);
     for (const x of [...routes, ...rules]) if (typeof x === 'string') comments.push(`# ${x}`);
+    for (const r of node.routes.filter((x) => x.owner === i.name && x.replacesKernel))
+      comments.push(`# ${r.dest} on ${i.name}: the kernel's own route for the subnet stays first (netplan cannot leave it out), so this route's src does not take effect`);
     const addresses = i.addresses.filter((a) => !(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address))).map((a) => a.text);
     const keep = <T,>(xs: (T | string)[]) => xs.filter((x): x is T => typeof x !== 'string');
     if (i.name === 'lo' && !addresses.length && !keep(routes).length && !keep(rules).length) continue;

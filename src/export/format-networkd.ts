@@ -1,6 +1,7 @@
 // systemd-networkd: a .network file per interface ([Route] with Table= and
 // PreferredSource=, [RoutingPolicyRule]), and the table names as RouteTable=
 // in a networkd.conf drop-in.
+import { networkOf, type Cidr } from '../lab/addr.js';
 import { header, rtTablesFile, slug, sysctlFile, type ExportFile } from './files.js';
 import type { FinalInterface, FinalNode, FinalRoute, FinalRule } from './node-state.js';
 
@@ -56,7 +57,12 @@ function network(node: FinalNode, i: FinalInterface): string {
   if (link.length) out.push('', '[Link]', ...link);
   out.push('', '[Network]');
   if (i.name !== 'lo') out.push('IPv6AcceptRA=no');
-  for (const a of i.addresses) if (!(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address))) out.push(`Address=${a.text}`);
+  // an address whose subnet route the node replaces (a src on it) gets no route from the kernel:
+  // networkd would add its own beside the kernel's, which comes first and wins
+  const replaced = node.routes.filter((r) => r.replacesKernel && r.owner === i.name).map((r) => r.dest);
+  const own = (a: Cidr) => a.family === 4 && replaced.includes(networkOf(a));
+  for (const a of i.addresses) if (!(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address)) && !own(a)) out.push(`Address=${a.text}`);
+  for (const a of i.addresses.filter(own)) out.push('', '[Address]', `Address=${a.text}`, 'AddPrefixRoute=no');
   for (const r of node.routes.filter((x) => x.owner === i.name)) out.push('', ...routeSection(r));
   for (const r of node.rules.filter((x) => x.owner === i.name)) out.push('', ...ruleSection(r));
   out.push('');

@@ -1,21 +1,36 @@
-// The plain-ip and ifupdown exports, proven on a real lab: each bundled lab is
-// brought up at its base stage (a unique instance), its fix node's addresses,
-// routes and links are cleared, the export of the fix is applied inside that
-// node (the script run there; ifupdown's own ifup reading the exported
-// /etc/network/interfaces), and `nslab check` runs the fix stage's tests
-// against it. The twin: the same node with the base configuration exported
-// and applied instead fails those tests.
+// The exports, proven on a real lab: each bundled lab is brought up at its base
+// stage (a unique instance), its fix node's addresses, routes and links are
+// cleared, the export of the fix is applied inside that node by the real
+// program that reads it at boot, and `nslab check` runs the fix stage's tests
+// against it. The twin: the base configuration exported and applied instead
+// fails those tests.
+//   ip        the script, run in the node
+//   ifupdown  ifupdown's ifup -i FILE (unpacked from Debian's package into .tools)
+//   networkd  the host's systemd-networkd, run inside the node with a private
+//             mount namespace: the exported files as /etc/systemd, a tmpfs as /run
+//             (no D-Bus: it reaches nothing outside the node), /sys read-only (so
+//             it does not wait for udev), killed after the check
+//   netplan   netplan's generator (from .tools) turns the export into networkd
+//             files, which systemd-networkd then applies as above
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caseSlug, FIX_CASES } from '../export-cases.js';
-import { cli, isRoot, namespaces, NOT_ROOT, sh, tempDir, uid } from './helpers.js';
+import { finalNode } from '../../src/export/index.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import { cli, isRoot, namespaces, NOT_ROOT, sh, sleep, tempDir, uid } from './helpers.js';
 
-const IFUP = join(process.cwd(), '.tools/root/sbin/ifup');
+const TOOLS = join(process.cwd(), '.tools/root');
+const IFUP = join(TOOLS, 'sbin/ifup');
+const NETPLAN = join(TOOLS, 'usr/libexec/netplan/generate');
+const NETWORKD = '/lib/systemd/systemd-networkd';
+const daemons = new Set<ChildProcess>();
 const RUN = `ex${uid()}`;
 const up: string[] = [];
 
 afterAll(() => {
+  for (const d of daemons) d.kill('SIGKILL');
   for (const inst of up) cli(['down', inst]);
   expect(namespaces().filter((n) => n.includes(`.${RUN}`))).toEqual([]);
 });
@@ -34,22 +49,53 @@ function clearNode(ns: string): void {
     expect(sh(['ip', '-n', ns, fam, 'rule']).split('\n').filter((l) => l && !/^(0|32766|32767):\s+from all lookup (local|main|default)\s*$/.test(l))).toEqual([]);
 }
 
-/** Applies an export (written under dir as under /) inside a namespace. */
-function apply(format: 'ip' | 'ifupdown', dir: string, ns: string): void {
+type Format = 'ip' | 'ifupdown' | 'networkd' | 'netplan';
+
+/** Applies an export (written under dir as under /) inside a namespace; returns what to stop afterwards. */
+async function apply(format: Format, dir: string, ns: string, expected: { rules: number; routes: number }): Promise<ChildProcess | undefined> {
   const sysctl = join(dir, 'etc/sysctl.d');
   if (existsSync(sysctl)) for (const f of readdirSync(sysctl)) sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-p', join(sysctl, f)]);
   if (format === 'ip') {
     const script = readdirSync(dir).find((f) => f.endsWith('.sh'))!;
     sh(['ip', 'netns', 'exec', ns, 'sh', join(dir, script)]);
-  } else {
+    return undefined;
+  }
+  if (format === 'ifupdown') {
     const state = join(dir, 'ifstate');
     mkdirSync(state);
     sh(['ip', 'netns', 'exec', ns, IFUP, '-i', join(dir, 'etc/network/interfaces'), '--state-dir', state, '--no-scripts', '-a']);
+    return undefined;
   }
+  let etc = join(dir, 'etc/systemd');
+  if (format === 'netplan') {
+    execFileSync(NETPLAN, ['--root-dir', dir], { env: { ...process.env, LD_LIBRARY_PATH: join(TOOLS, 'usr/lib/x86_64-linux-gnu') }, stdio: 'pipe' });
+    etc = join(dir, 'run/systemd'); // the generator's output: run/systemd/network/*.network
+  }
+  mkdirSync(join(dir, 'empty'));
+  // everything below happens in the mount namespace `ip netns exec` makes for the command alone
+  const setup = [
+    'mount -t tmpfs tmpfs /run', 'mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp',
+    'chown -R systemd-network:systemd-network /run/systemd/netif', 'mount -o remount,ro /sys',
+    `mount --bind ${etc} /etc/systemd`, `mount --bind ${join(dir, 'empty')} /lib/systemd/network`, `exec ${NETWORKD}`,
+  ].join(' && ');
+  const d = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', setup], { stdio: 'ignore', env: { ...process.env, SYSTEMD_LOG_TARGET: 'console' } });
+  daemons.add(d);
+  // configured when every route and rule is there (networkd marks its own proto static), and nothing changed for a moment
+  let last = '';
+  let same = 0;
+  for (let i = 0; i < 150 && same < 3; i++) {
+    await sleep(100);
+    const rules = sh(['ip', '-n', ns, 'rule']) + sh(['ip', '-n', ns, '-6', 'rule']);
+    const routes = sh(['ip', '-n', ns, 'route', 'show', 'table', 'all']) + sh(['ip', '-n', ns, '-6', 'route', 'show', 'table', 'all']);
+    const done = (rules.match(/proto static/g) ?? []).length >= expected.rules && (routes.match(/proto static/g) ?? []).length >= expected.routes;
+    same = done && routes + rules === last ? same + 1 : 0;
+    last = routes + rules;
+  }
+  return d;
 }
 
-async function roundTrip(c: (typeof FIX_CASES)[number], format: 'ip' | 'ifupdown', exportStage: string | undefined): Promise<{ code: number | null; out: string }> {
-  const id = `${RUN}${format === 'ip' ? 'i' : 'u'}${FIX_CASES.indexOf(c)}${exportStage === c.stage ? '' : 'b'}`;
+async function roundTrip(c: (typeof FIX_CASES)[number], format: Format, exportStage: string | undefined): Promise<{ code: number | null; out: string }> {
+  const id = `${RUN}${format[0]}${format === 'netplan' ? 'p' : ''}${FIX_CASES.indexOf(c)}${exportStage === c.stage ? '' : 'b'}`;
   const inst = `${c.lab}.${id}`;
   const file = `labs/${c.lab}.yaml`;
   const dir = tempDir();
@@ -60,8 +106,10 @@ async function roundTrip(c: (typeof FIX_CASES)[number], format: 'ip' | 'ifupdown
   up.push(inst);
   const ns = `nslab-${inst}.${c.node}`;
   clearNode(ns);
-  apply(format, dir, ns);
+  const fin = finalNode(loadLab(file), c.node, exportStage);
+  const daemon = await apply(format, dir, ns, { rules: fin.rules.length, routes: fin.routes.length });
   const r = cli(['check', inst, '--stage', c.stage]);
+  if (daemon) { daemon.kill('SIGTERM'); daemons.delete(daemon); }
   cli(['down', inst]);
   up.splice(up.indexOf(inst), 1);
   return { code: r.code, out: r.stdout + r.stderr };
@@ -69,6 +117,8 @@ async function roundTrip(c: (typeof FIX_CASES)[number], format: 'ip' | 'ifupdown
 
 // the load-balancing stage's tests are statistical (hundreds of flows): the other fixes cover the same code
 const CASES = FIX_CASES.filter((c) => c.stage !== 'load balancing');
+// the daemons take seconds per lab: IPv4 and IPv6 tables and rules, routes through lo, and a VIP's src
+const DAEMON_CASES = CASES.filter((c) => ['dual-nic-reply-path', 'dual-nic-reply-path-v6', 'split-access-load-balance', 'vip-source-example1'].includes(c.lab));
 
 describe.skipIf(!isRoot).concurrent('export round trip: ip script applied in the node passes the fix stage', () => {
   for (const c of CASES)
@@ -86,9 +136,28 @@ describe.skipIf(!isRoot || !existsSync(IFUP)).concurrent('export round trip: ifu
     });
 });
 
+describe.skipIf(!isRoot || !existsSync(NETWORKD)).concurrent('export round trip: systemd-networkd (the real daemon, in the node) passes the fix stage', () => {
+  for (const c of DAEMON_CASES)
+    it(`${caseSlug(c)}`, async () => {
+      const r = await roundTrip(c, 'networkd', c.stage);
+      expect(r.code, r.out).toBe(0);
+    });
+});
+
+describe.skipIf(!isRoot || !existsSync(NETWORKD) || !existsSync(NETPLAN)).concurrent('export round trip: netplan generate, then systemd-networkd, passes the fix stage', () => {
+  for (const c of DAEMON_CASES)
+    // netplan 0.106 cannot keep the kernel from adding its own route for an address's subnet, which
+    // comes first: the VIP labs' fix (a src on that route) does not take effect (docs/export.md)
+    it(`${caseSlug(c)}${c.lab.startsWith('vip-') ? ': fails, a known limit of netplan' : ''}`, async () => {
+      const r = await roundTrip(c, 'netplan', c.stage);
+      expect(r.code, r.out).toBe(c.lab.startsWith('vip-') ? 1 : 0);
+    });
+});
+
 describe.skipIf(!isRoot).concurrent('export round trip: the twins (the base configuration exported instead fails)', () => {
   const c = FIX_CASES[0];
-  for (const format of ['ip', ...(existsSync(IFUP) ? ['ifupdown' as const] : [])] as const)
+  const formats: Format[] = ['ip', ...(existsSync(IFUP) ? ['ifupdown' as const] : []), ...(existsSync(NETWORKD) ? ['networkd' as const] : []), ...(existsSync(NETWORKD) && existsSync(NETPLAN) ? ['netplan' as const] : [])];
+  for (const format of formats)
     it(`${caseSlug(c)}: ${format} of the base stage`, async () => {
       const r = await roundTrip(c, format, undefined);
       expect(r.code, r.out).toBe(1);
