@@ -13,7 +13,7 @@
 //   netplan   netplan's generator (from .tools) turns the export into networkd
 //             files, which systemd-networkd then applies as above
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caseSlug, FIX_CASES } from '../export-cases.js';
@@ -166,3 +166,29 @@ describe.skipIf(!isRoot).concurrent('export round trip: the twins (the base conf
 });
 
 it.skipIf(isRoot)('export round trip', () => { expect(NOT_ROOT).toBeTruthy(); });
+
+describe('nslab export: the command line', () => {
+  it('prints the ip script; -o writes the files under DIR as under /, keyfiles 0600; bad node or format: exit 2, nothing written', () => {
+    const file = 'labs/dual-nic-reply-path.yaml';
+    const stage = 'with a routing table for eth1';
+    const p = cli(['export', file, '--node', 'server', '--stage', stage]);
+    expect(p.code, p.stderr).toBe(0);
+    expect(p.stdout).toMatch(/^#!\/bin\/sh\n/);
+    expect(p.stdout).toContain('ip rule add priority 32765 from 192.168.1.220 table 201');
+    const dir = tempDir();
+    const o = cli(['export', file, '--node', 'server', '--stage', stage, '--format', 'nm', '-o', dir]);
+    expect(o.code, o.stderr).toBe(0);
+    const keyfile = join(dir, 'etc/NetworkManager/system-connections/eth1.nmconnection');
+    expect(statSync(keyfile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyfile, 'utf8')).toContain('routing-rule1=priority 32765 from 192.168.1.220 table 201');
+    const printed = cli(['export', file, '--node', 'server', '--stage', stage, '--format', 'rhel']);
+    expect(printed.stdout).toMatch(/^### \/etc\/sysconfig\/network-scripts\/rule-eth1\n(#.*\n)*priority 32765 from 192.168.1.220 table 201$/m);
+    const empty = tempDir();
+    for (const bad of [['--node', 'nosuch'], ['--node', 'sw1'], ['--node', 'server', '--format', 'yast'], ['--node', 'server', '--stage', 'nosuch']]) {
+      const r = cli(['export', file, ...bad, '-o', empty]);
+      expect(r.code, bad.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/nslab: |error: /);
+    }
+    expect(readdirSync(empty)).toEqual([]);
+  });
+});

@@ -74,3 +74,16 @@ describe('import: a snapshot becomes a lab', () => {
     expect(() => snapshotToLab(s)).toThrow(/no interface with a global address/);
   });
 });
+
+describe('snapshot of this machine (read only, no root)', () => {
+  it('has the shape import reads; nothing about this host is asserted', async () => {
+    const { takeSnapshot } = await import('../../src/import/snapshot.js');
+    const s = await takeSnapshot();
+    expect(s['nslab-snapshot']).toBe(1);
+    expect(s.source).toBe('this machine');
+    expect(s.links.some((l) => l.ifname === 'lo')).toBe(true);
+    for (const f of [4, 6] as const) { expect(Array.isArray(s.routes[f])).toBe(true); expect(Array.isArray(s.rules[f])).toBe(true); }
+    expect(Object.keys(s.sysctl)).toContain('net.ipv4.ip_forward');
+    expect(() => checkSnapshot(JSON.parse(JSON.stringify(s)), 'host.json')).not.toThrow();
+  });
+});
