@@ -169,7 +169,7 @@ describe.skipIf(!isRoot)('export round trip: the twins (the base configuration e
     });
 });
 
-it.skipIf(isRoot)('export round trip', () => { expect(NOT_ROOT).toBeTruthy(); });
+if (!isRoot) describe('export round trips', () => it.skip(`export round trips: ${NOT_ROOT}`, () => {}));
 
 describe('nslab export: the command line', () => {
   it('prints the ip script; -o writes the files under DIR as under /, keyfiles 0600; bad node or format: exit 2, nothing written', () => {
