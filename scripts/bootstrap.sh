@@ -72,6 +72,27 @@ nslab_need_example() {
     rm -f "$log"
     touch "$rec"
   fi
+
+# The real tools the export tests check their output with: ifupdown's ifup,
+# netplan's generator, NetworkManager's nmcli. Their Debian packages are
+# unpacked (dpkg -x) into .tools/root, never installed: no maintainer script
+# runs, no daemon starts, nothing under /etc or in the host's network changes.
+# Only for the tests (scripts/test); without apt-get or root, those tests skip.
+nslab_export_tools() {
+  local dir="$nslab_root/.tools" pkgs="ifupdown netplan.io libnetplan0 network-manager libnm0"
+  [ -f "$dir/root/.complete" ] && return 0
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 || return 0
+  local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/nslab-tools.XXXXXX") || return 0
+  nslab_say "unpacking the tools the export tests validate with ($pkgs) into .tools/"
+  # apt-get download drops privileges to _apt: give it a directory it can write
+  chmod 755 "$tmp"; chown _apt "$tmp" 2>/dev/null
+  if ( cd "$tmp" && apt-get download $pkgs >"$tmp/log" 2>&1 ); then
+    mkdir -p "$dir/root" && for d in "$tmp"/*.deb; do dpkg -x "$d" "$dir/root" || break; done && touch "$dir/root/.complete"
+  else
+    nslab_say "could not download $pkgs (see $tmp/log); the export validation tests will be skipped"
+    return 0
+  fi
+  rm -rf "$tmp"
 }
 
 nslab_bootstrap() {

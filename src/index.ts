@@ -24,4 +24,7 @@ export type { LabRun, TestResult } from './run/results.js';
 export { junitReport } from './report/junit.js';
 export { jsonReport } from './report/json.js';
 export { tapReport } from './report/tap.js';
+export { exportNode, finalNode, concatFiles, FORMATS, type ExportFile, type Format, type FinalNode } from './export/index.js';
+export { takeSnapshot, type Snapshot } from './import/snapshot.js';
+export { checkSnapshot, snapshotToLab } from './import/to-lab.js';
 export { LabFileError, CommandError, EnvironmentError, UsageError, InterruptedError, NslabError, EXIT, type Problem } from './errors.js';

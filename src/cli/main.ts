@@ -72,6 +72,16 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--ipv6', "the target's IPv6 address")
     .option('--json', 'print the traces and the why as JSON')
     .action(lazy(() => import('./explain.js')));
+  program.command('export').argument('<lab>').description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
+    .requiredOption('--node <name>', 'the node to export').option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
+    .addOption(new Option('--format <name>', 'configuration format').choices(['rhel', 'nm', 'networkd', 'netplan', 'ifupdown', 'ip']).default('ip'))
+    .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
+    .action(lazy(() => import('./export.js')));
+  program.command('snapshot').argument('[node]', 'with --node LAB: the node to read').description("write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON; no root needed")
+    .option('--node <lab>', 'read a node of this running lab instead (nslab snapshot --node LAB NODE)').option('-o, --output <file>', 'write to this file (default: print)')
+    .action(lazy(() => import('./snapshot.js')));
+  program.command('import').argument('<snapshot>', 'a file from nslab snapshot').description('turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in')
+    .option('-o, --output <file>', 'write the lab file here (default: print)').action(lazy(() => import('./import.js')));
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 const RUN = `e2e${uid()}`;
-const VERBS = ['validate', 'plan', 'graph', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'explain', 'cleanup', 'doctor'];
+const VERBS = ['validate', 'plan', 'graph', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'explain', 'cleanup', 'doctor', 'export', 'snapshot', 'import'];
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const dirs: string[] = [];
 

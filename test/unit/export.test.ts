@@ -1,0 +1,50 @@
+// nslab export: golden files per format for each bundled lab's fix node, and the
+// final state the formats are rendered from (no root needed).
+import { describe, expect, it } from 'vitest';
+import { concatFiles, exportNode, finalNode, FORMATS } from '../../src/export/index.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import { caseSlug, FIX_CASES } from '../export-cases.js';
+
+describe('export: golden files per format', () => {
+  for (const c of FIX_CASES)
+    for (const format of FORMATS)
+      it(`${c.lab} ${c.node} at '${c.stage}': ${format}`, async () => {
+        const files = await exportNode(loadLab(`labs/${c.lab}.yaml`), c.node, c.stage, format);
+        await expect(concatFiles(files)).toMatchFileSnapshot(`__golden__/export/${caseSlug(c)}/${format}.txt`);
+      });
+});
+
+describe('export: the final state of a node', () => {
+  const lab = loadLab('labs/dual-nic-reply-path.yaml');
+
+  it('base only: the default route, no rules, every interface up', () => {
+    const n = finalNode(lab, 'server');
+    expect(n.routes.map((r) => r.args.join(' '))).toEqual(['default via 10.0.0.1']);
+    expect(n.rules).toEqual([]);
+    expect(n.interfaces.every((i) => i.up)).toBe(true);
+  });
+
+  it('a stage that takes eth0 down leaves it down; the fix brings it back; replace keeps one default route', () => {
+    expect(finalNode(lab, 'server', 'eth0 down, without policy routing').interfaces.find((i) => i.name === 'eth0')!.up).toBe(false);
+    const n = finalNode(lab, 'server', 'with a routing table for eth1');
+    expect(n.interfaces.find((i) => i.name === 'eth0')!.up).toBe(true);
+    expect(n.routes.filter((r) => r.dest === 'default' && r.table === undefined)).toHaveLength(1);
+    expect(n.tables).toEqual([{ name: 'gateway1', id: 201 }]);
+  });
+
+  it('rules get the priority the kernel gives them: each new one before the last', () => {
+    const sa = finalNode(loadLab('labs/split-access-load-balance.yaml'), 'lb', 'split access');
+    expect(sa.rules.map((r) => [r.from, r.priority])).toEqual([['203.0.113.10', 32765], ['198.51.100.10', 32764]]);
+  });
+
+  it("a route that is the kernel's own subnet route is marked (ip route add refuses it)", () => {
+    const n = finalNode(loadLab('labs/vip-source-example1.yaml'), 'server', 'with the source address setting');
+    expect(n.routes.filter((r) => r.replacesKernel).map((r) => r.dest)).toEqual(['10.1.0.0/16']);
+  });
+
+  it('a bridge, an unknown node or stage is a usage error', async () => {
+    expect(() => finalNode(lab, 'sw1')).toThrow(/is a bridge/);
+    expect(() => finalNode(lab, 'nope')).toThrow(/has no node 'nope'/);
+    expect(() => finalNode(lab, 'server', 'nope')).toThrow(/has no stage 'nope'/);
+  });
+});
