@@ -8,13 +8,7 @@ import { ETC_NETNS, listEtcNetns } from '../engine/etc-netns.js';
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseNsName, PREFIX } from '../plan/names.js';
-
-/** Instance patterns: `*` matches any run of characters; everything else is literal. */
-function matcher(patterns: string[]): (instance: string) => boolean {
-  if (!patterns.length) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
-  return (i) => res.some((r) => r.test(i));
-}
+import { matcher } from './common.js';
 
 /**
  * Removes what dead runs left, and only what can be proved to be theirs: labs

@@ -48,11 +48,16 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--artifacts <dir>', 'keep pcaps of failures, report.json and junit.xml here')
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
     .action(lazy(() => import('./test.js')));
-  program.command('check').argument('<lab>', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops)')
-    .option('--stage <name>', 'the stage whose tests to run (default: the last applied, else the first)')
+  program.command('check').argument('[lab]', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops: hints, a score)')
+    .option('--stage <name>', 'the stage whose tests to run (default: the solution stage of an exercise, else the last applied, else the first)')
+    .option('--instance <pattern>', "grade every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, graded with LAB's tests if it is a file")
     .option('--artifacts <dir>', 'where to keep pcaps of failures')
-    .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
+    .addOption(new Option('--reporter <name>', 'output format (csv: one line per instance and test)').choices(['console', 'json', 'junit', 'tap', 'csv']).default('console'))
     .action(lazy(() => import('./check.js')));
+  program.command('exercise').argument('<lab>', 'lab file with a stage marked solution: true').description('write the students\' lab file: the same lab and tests, without the solution stage\'s apply')
+    .option('-o, --output <file>', 'write it here (default: standard output)').action(lazy(() => import('./exercise.js')));
+  program.command('reset').argument('<lab>', 'running lab: file, lab name or instance').description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
+    .option('--stage <name>', 'apply the stages up to this one (default: those it was up at)').action(lazy(() => import('./reset.js')));
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));
