@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+import { CLI, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 const RUN = `e2e${uid()}`;
 const VERBS = ['validate', 'plan', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'cleanup', 'doctor'];
@@ -82,6 +82,7 @@ const running = (pid: number) => { try { return !/^\d+ \(.*\) Z /s.test(readFile
 async function downAndCheck(instance: string): Promise<void> {
   if (existsSync(recordOf(instance))) await nslab(['down', instance]);
   expect(own(instance)).toEqual([]);
+  expect(etcNetns(`nslab-${instance}.`)).toEqual([]);
   expect(existsSync(recordOf(instance))).toBe(false);
 }
 
@@ -92,6 +93,7 @@ afterAll(async () => {
     const records = readdirSync(STATE_DIR).filter((f) => f.startsWith(RUN));
     for (const f of records) await nslab(['down', f.replace(/\.json$/, '')]);
     expect(left).toEqual([]);
+    expect(etcNetns(`nslab-${RUN}`)).toEqual([]);
     expect(records).toEqual([]);
   }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
