@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { CommandError, EnvironmentError, UsageError } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
 import { buildPlan, buildStagePlan } from '../plan/build.js';
-import { tableNameFiles } from '../plan/table-names.js';
 import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
 import { executeSteps } from './apply.js';
@@ -40,7 +39,7 @@ export class Lab {
     const plan = buildPlan(model, { instance: instanceName(model.name, opts.id), stage: opts.stage });
     if (!opts.runner) await preflight(model, plan.steps);
     // table names for `ip netns exec` live in /etc/netns: only with the real runner (a recording one touches nothing)
-    const names = opts.runner ? [] : tableNameFiles(model, plan.instance);
+    const names = opts.runner ? [] : plan.tableNames ?? [];
     const state: LabState = {
       // the absolute path: `check` and `exec` may run from another directory
       version: 1, instance: plan.instance, lab: model.name, file: resolve(model.file), status: 'creating', owner: me(),

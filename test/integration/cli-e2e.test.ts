@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 const RUN = `e2e${uid()}`;
-const VERBS = ['validate', 'plan', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'cleanup', 'doctor'];
+const VERBS = ['validate', 'plan', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'exercise', 'reset', 'cleanup', 'doctor'];
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const dirs: string[] = [];
 
