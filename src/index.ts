@@ -20,4 +20,6 @@ export type { LabRun, TestResult } from './run/results.js';
 export { junitReport } from './report/junit.js';
 export { jsonReport } from './report/json.js';
 export { tapReport } from './report/tap.js';
+export { csvReport, scoreOf, CSV_COLUMNS } from './report/csv.js';
+export { exerciseOf, checkedStage } from './lab/exercise.js';
 export { LabFileError, CommandError, EnvironmentError, UsageError, InterruptedError, NslabError, EXIT, type Problem } from './errors.js';
