@@ -71,7 +71,11 @@ export function removeTableNames(ns: string): void {
   try { st = lstatSync(dir); } catch { st = undefined; }
   if (st?.isDirectory()) rmSync(dir, { recursive: true, force: true });
   if (existsSync(marker())) {
-    try { rmdirSync(ETC_NETNS); rmSync(marker(), { force: true }); } catch { /* not empty: another lab's names are there */ }
+    try {
+      rmdirSync(ETC_NETNS);
+      // a lab coming up meanwhile may have made it again (and marked it): the marker stays with the directory
+      if (!existsSync(ETC_NETNS)) rmSync(marker(), { force: true });
+    } catch { /* not empty: another lab's names are there */ }
   }
 }
 
