@@ -27,4 +27,6 @@ export { tapReport } from './report/tap.js';
 export { exportNode, finalNode, concatFiles, FORMATS, type ExportFile, type Format, type FinalNode } from './export/index.js';
 export { takeSnapshot, type Snapshot } from './import/snapshot.js';
 export { checkSnapshot, snapshotToLab } from './import/to-lab.js';
+export { csvReport, scoreOf, CSV_COLUMNS } from './report/csv.js';
+export { exerciseOf, checkedStage } from './lab/exercise.js';
 export { LabFileError, CommandError, EnvironmentError, UsageError, InterruptedError, NslabError, EXIT, type Problem } from './errors.js';

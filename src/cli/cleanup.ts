@@ -4,16 +4,11 @@ import { RealRunner, runArgv } from '../engine/runner.js';
 import { existsSync } from 'node:fs';
 import { ensureStateDir, listStates, listWorkDirs, ownerAlive, readState, stateDir, workDirOwner, workRoot } from '../engine/state.js';
 import { teardown } from '../engine/teardown.js';
+import { ETC_NETNS, listEtcNetns } from '../engine/etc-netns.js';
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseNsName, PREFIX } from '../plan/names.js';
-
-/** Instance patterns: `*` matches any run of characters; everything else is literal. */
-function matcher(patterns: string[]): (instance: string) => boolean {
-  if (!patterns.length) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
-  return (i) => res.some((r) => r.test(i));
-}
+import { matcher } from './common.js';
 
 /**
  * Removes what dead runs left, and only what can be proved to be theirs: labs
@@ -62,6 +57,12 @@ export async function run(patterns: string[] = []): Promise<number> {
   if (unknown.length)
     say(`left alone: ${unknown.length} nslab namespaces that no record in ${stateDir()} proves dead: ${unknown.slice(0, 10).join(' ')}${unknown.length > 10 ? ' …' : ''}\n` +
       '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)');
+  // table-name directories (/etc/netns/NS) that no record explains: listed, as namespaces are
+  const live = new Set(listStates().flatMap((s) => s.etc ?? []));
+  const strays = listEtcNetns().filter((ns) => !live.has(ns) && wanted(parseNsName(ns)!.instance));
+  if (strays.length)
+    say(`left alone: ${strays.length} directories in ${ETC_NETNS} that no record in ${stateDir()} proves nslab's: ${strays.slice(0, 10).join(' ')}${strays.length > 10 ? ' …' : ''}\n` +
+      `  (remove one with rm -r ${ETC_NETNS}/NAME once you know it is yours)`);
   if (!removed) say('nothing to clean up');
   return 0;
 }

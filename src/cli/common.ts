@@ -29,7 +29,7 @@ export function exitStatus(r: { status: number | null; signal: NodeJS.Signals | 
  * loaded only here (down/exec by name stay light); in the bundle its module
  * namespace has the functions under `default`, which the shipped-CLI tests cover.
  */
-async function labNameOf(file: string): Promise<string> {
+export async function labNameOf(file: string): Promise<string> {
   const yaml = await import('yaml');
   const parse = yaml.parse ?? (yaml as unknown as { default: typeof yaml }).default.parse;
   let name: unknown;
@@ -54,4 +54,25 @@ export async function findInstance(arg: string): Promise<LabState> {
   if (matches.length > 1)
     throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, 'name the instance');
   throw new UsageError(`no running lab matches '${arg}'`, "'nslab ls' lists the running labs; 'nslab up LAB' starts one");
+}
+
+/** Instance patterns: `*` matches any run of characters; everything else is literal. */
+export function matcher(patterns: string[]): (instance: string) => boolean {
+  if (!patterns.length) return () => true;
+  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  return (i) => res.some((r) => r.test(i));
+}
+
+/**
+ * The labs left up (`nslab up`) whose instance id or instance name matches
+ * PATTERN, of one lab if LAB (a file or lab name) is given; in instance order.
+ */
+export async function findInstances(labArg: string | undefined, pattern: string): Promise<LabState[]> {
+  const lab = labArg === undefined ? undefined : existsSync(labArg) && statSync(labArg).isFile() ? await labNameOf(labArg) : checkInstanceName(labArg);
+  const m = matcher([pattern]);
+  const found = listStates().filter((s) => s.status === 'up' && (!lab || s.lab === lab)
+    && (m(s.instance) || (s.instance.startsWith(`${s.lab}.`) && m(s.instance.slice(s.lab.length + 1)))));
+  if (!found.length)
+    throw new UsageError(`no lab left up${lab ? ` of lab '${lab}'` : ''} has an instance matching '${pattern}'`, "'nslab ls' lists the running labs; students' labs are brought up with nslab up LAB --instance ID");
+  return found.sort((a, b) => a.instance.localeCompare(b.instance, 'en', { numeric: true }));
 }

@@ -56,12 +56,17 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap', 'html']).default('console'))
     .option('--html <dir>', 'also write the HTML report (topology, paths drawn, why, pcap links) to DIR/report.html')
     .action(lazy(() => import('./test.js')));
-  program.command('check').argument('<lab>', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops)')
-    .option('--stage <name>', 'the stage whose tests to run (default: the last applied, else the first)')
+  program.command('check').argument('[lab]', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops: hints, a score)')
+    .option('--stage <name>', 'the stage whose tests to run (default: the solution stage of an exercise, else the last applied, else the first)')
+    .option('--instance <pattern>', "grade every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, graded with LAB's tests if it is a file")
     .option('--artifacts <dir>', 'where to keep pcaps of failures (and report.html)')
-    .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap', 'html']).default('console'))
+    .addOption(new Option('--reporter <name>', 'output format (csv: one line per instance and test)').choices(['console', 'json', 'junit', 'tap', 'html', 'csv']).default('console'))
     .option('--html <dir>', 'also write the HTML report to DIR/report.html')
     .action(lazy(() => import('./check.js')));
+  program.command('exercise').argument('<lab>', 'lab file with a stage marked solution: true').description('write the students\' lab file: the same lab and tests, without the solution stage\'s apply')
+    .option('-o, --output <file>', 'write it here (default: standard output)').action(lazy(() => import('./exercise.js')));
+  program.command('reset').argument('<lab>', 'running lab: file, lab name or instance').description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
+    .option('--stage <name>', 'apply the stages up to this one (default: those it was up at)').action(lazy(() => import('./reset.js')));
   program.command('explain').argument('<lab>', 'running lab: file, lab name or instance')
     .description('send one probe through a live lab and say where and why its path goes wrong')
     .requiredOption('--from <node>', 'the node that sends')

@@ -36,12 +36,13 @@ export function render(runs: LabRun[], reporter: string): string {
 /**
  * Writes the report on stdout, and the HTML page where asked: DIR/report.html
  * for --html DIR and beside the other reports in --artifacts DIR. The HTML
- * reporter (and its Graphviz) is loaded only then.
+ * reporter (and its Graphviz) is loaded only then. `text` is stdout when the
+ * caller renders it itself (check's csv and scored json).
  */
-export async function report(runs: LabRun[], reporter: string, o: { html?: string; artifacts?: string; started: Date; applied?: { stage?: string } }): Promise<void> {
+export async function report(runs: LabRun[], reporter: string, o: { html?: string; artifacts?: string; started: Date; applied?: { stage?: string }; text?: string }): Promise<void> {
   const dirs = [...new Set([o.html, o.artifacts].filter((d): d is string => !!d))];
   const html = reporter === 'html' || dirs.length ? await import('../report/html.js') : undefined;
-  process.stdout.write(reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
+  process.stdout.write(o.text !== undefined ? o.text : reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
   for (const d of dirs) {
     mkdirSync(d, { recursive: true });
     writeFileSync(join(d, 'report.html'), await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));

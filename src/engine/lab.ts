@@ -9,6 +9,7 @@ import { buildPlan, buildStagePlan } from '../plan/build.js';
 import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
 import { executeSteps } from './apply.js';
+import { etcExists, writeTableNames } from './etc-netns.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { netnsInode, startTime } from './proc.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
@@ -37,23 +38,29 @@ export class Lab {
     const runner = opts.runner ?? new RealRunner(opts.signal);
     const plan = buildPlan(model, { instance: instanceName(model.name, opts.id), stage: opts.stage });
     if (!opts.runner) await preflight(model, plan.steps);
+    // table names for `ip netns exec` live in /etc/netns: only with the real runner (a recording one touches nothing)
+    const names = opts.runner ? [] : plan.tableNames ?? [];
     const state: LabState = {
       // the absolute path: `check` and `exec` may run from another directory
       version: 1, instance: plan.instance, lab: model.name, file: resolve(model.file), status: 'creating', owner: me(),
       createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
+      ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
     };
     claim(state); // recorded before anything exists, so any failure can be unwound
     const lab = new Lab(model, state, runner);
     // Only what this run creates is ever unwound. A namespace of the same name
     // can only exist if another state directory recorded this instance: refuse.
     const created = new Set<string>();
-    const taken = opts.runner ? [] : plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined);
+    const createdEtc = new Set<string>();
+    const taken = opts.runner ? [] : [...plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined).map((n) => `namespace ${n.ns}`),
+      ...names.filter((t) => etcExists(t.ns)).map((t) => `/etc/netns/${t.ns}`)];
     if (taken.length) {
       removeState(state.instance);
-      throw new UsageError(`namespace ${taken[0]!.ns} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
+      throw new UsageError(`${taken[0]} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
         `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`);
     }
     try {
+      for (const t of names) { writeTableNames(t); createdEtc.add(t.ns); }
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
       await lab.startServices(plan.steps);
       opts.signal?.throwIfAborted();
@@ -61,7 +68,7 @@ export class Lab {
       writeState(lab.state);
       return lab;
     } catch (e) {
-      await teardown(lab.state, runner, opts.runner ? undefined : created);
+      await teardown(lab.state, runner, opts.runner ? undefined : created, createdEtc);
       throw e;
     }
   }
@@ -80,7 +87,7 @@ export class Lab {
   }
 
   /** Runs a command inside a node; never throws on a non-zero exit. */
-  exec(node: string, argv: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<Result> {
+  exec(node: string, argv: string[], opts: { input?: string; timeoutMs?: number; etc?: boolean } = {}): Promise<Result> {
     return this.runner.run({ argv, ns: this.ns(node), ...opts });
   }
 
@@ -111,7 +118,7 @@ export class Lab {
     mkdirPrivate(this.state.logDir);
     const started = svc.map((s) => {
       const log = join(this.state.logDir, `${s.node}-${s.service}.log`);
-      const p = this.runner.start({ argv: s.args, ns: s.ns!, log });
+      const p = this.runner.start({ argv: s.args, ns: s.ns!, log, etc: true }); // the node's /etc view: its table names
       // recorded at once: a crash from here on still leaves the pid for cleanup
       this.state.services.push({ node: s.node!, name: s.service!, pid: p.pid, start: startTime(p.pid), log });
       writeState(this.state);

@@ -25,6 +25,8 @@ export interface LabState {
   services: ServiceState[];
   stages: string[];
   logDir: string;
+  /** Namespaces whose /etc/netns/NS (table names) this lab makes; recorded before it is made. */
+  etc?: string[];
 }
 
 export function stateDir(): string {
@@ -135,6 +137,7 @@ export function validState(s: unknown, instance: string): LabState | undefined {
   if (!o.owner || !pidOk(o.owner.pid) || (o.owner.start !== undefined && !/^\d+$/.test(o.owner.start))) return undefined;
   if (!Array.isArray(o.namespaces) || !o.namespaces.every((n) => n && NODE_NAME.test(n.node) && n.ns === nsName(instance, n.node))) return undefined;
   if (!Array.isArray(o.services) || !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))) return undefined;
+  if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns)))) return undefined;
   if (o.logDir !== logDirOf(instance) || !Array.isArray(o.stages) || typeof o.lab !== 'string' || typeof o.file !== 'string') return undefined;
   return o as LabState;
 }

@@ -2,19 +2,22 @@
 // whatever they forked or daemonized into, listeners, captures, `exec`
 // commands, users' shells), then delete the namespaces in one batch. Deleting
 // a namespace removes its veths, addresses, routes, rules, qdiscs and nftables.
+import { removeTableNames } from './etc-netns.js';
 import { netnsInode, processesIn, stopAll } from './proc.js';
 import type { Runner } from './runner.js';
 import { removeState, type LabState } from './state.js';
 
 /**
- * Takes a lab down. `only` limits the namespaces deleted to those this run is
- * known to have created (a failed `up` must never delete a namespace of the
- * same name that someone else made).
+ * Takes a lab down. `only` limits the namespaces deleted, and `onlyEtc` the
+ * /etc/netns entries removed, to those this run is known to have created (a
+ * failed `up` must never delete a namespace or directory of the same name
+ * that someone else made).
  */
-export async function teardown(state: LabState, runner: Runner, only?: Set<string>): Promise<void> {
+export async function teardown(state: LabState, runner: Runner, only?: Set<string>, onlyEtc?: Set<string>): Promise<void> {
   const names = state.namespaces.map((n) => n.ns).filter((ns) => !only || only.has(ns));
   await stopNamespaceProcesses(names);
   await deleteNamespaces(names, runner);
+  for (const ns of state.etc ?? []) if (!only || onlyEtc?.has(ns)) removeTableNames(ns);
   removeState(state.instance);
 }
 

@@ -60,12 +60,16 @@ export interface TestModel {
   spec: Record<string, unknown>;
   expect: ExpectT;
   requires: Feature[];
+  /** Shown when the test fails in `check`. */
+  hint?: string;
   at: Source;
 }
 
 export interface StageModel {
   name: string;
   description?: string;
+  /** The stage's apply is the fix of an exercise (`nslab exercise` removes it). */
+  solution: boolean;
   apply: Map<string, NodeConfig>;
   tests: TestModel[];
   at: Source;

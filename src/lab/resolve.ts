@@ -387,7 +387,7 @@ class Resolver {
         if (t) tests.push(t);
       });
       const s = lenient(StageSpec, raw);
-      if (s) out.push({ name: s.name, description: s.description, apply, tests, at: this.at(base) });
+      if (s) out.push({ name: s.name, description: s.description, solution: s.solution === true, apply, tests, at: this.at(base) });
     });
     return out;
   }
@@ -427,7 +427,7 @@ class Resolver {
     for (const ref of Object.keys(asRecord(ex.spread))) this.checkRef(ref, [...path, 'expect', 'spread', ref], true, true);
     const t = lenient(TestSpec, raw);
     if (!t) return undefined;
-    return { name: t.name, probe, spec: pr, expect: t.expect ?? {}, requires: t.requires ?? [], at: this.at(path) };
+    return { name: t.name, probe, spec: pr, expect: t.expect ?? {}, requires: t.requires ?? [], ...(t.hint !== undefined ? { hint: t.hint } : {}), at: this.at(path) };
   }
 
   /** A command (service or exec test): a program to run, not an empty line. */

@@ -139,11 +139,13 @@ export const TestSpec = z.strictObject({
   requires: z.array(z.enum(['netem', 'tbf', 'htb'])).optional().describe('Kernel features; the test is skipped without them'),
   ...Object.fromEntries(PROBE_KINDS.map((k) => [k, Probes[k].optional()])) as { [K in ProbeKind]: z.ZodOptional<(typeof Probes)[K]> },
   expect: Expect.optional(),
+  hint: z.string().min(1).optional().describe('Shown under the test when it fails in `nslab check` (workshops)'),
 });
 
 export const StageSpec = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
+  solution: z.boolean().optional().describe('true: this stage\'s apply is the fix students must find; `nslab exercise` writes the lab without it'),
   apply: z.record(z.string(), ApplySpec).optional().describe('Node settings applied when the stage starts'),
   tests: z.array(TestSpec).optional(),
 });

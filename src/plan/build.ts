@@ -3,6 +3,7 @@ import { UsageError } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
 import { applySteps, nodeSteps, serviceSteps } from './config.js';
 import { nsName } from './names.js';
+import { tableNameFiles } from './table-names.js';
 import { assertInert, type Plan, type Step } from './step.js';
 
 /** Interface indexes of veth ends start here, above what the kernel hands out in a fresh namespace. */
@@ -39,7 +40,7 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...serviceSteps(c, ns(node), node));
   steps.forEach(assertInert);
-  return { lab: lab.name, instance, file: lab.file, namespaces: lab.nodes.map((n) => ({ node: n.name, ns: ns(n.name) })), stages: stages.map((s) => s.name), steps };
+  return { lab: lab.name, instance, file: lab.file, namespaces: lab.nodes.map((n) => ({ node: n.name, ns: ns(n.name) })), stages: stages.map((s) => s.name), steps, tableNames: tableNameFiles(lab, instance) };
 }
 
 /** The steps of one stage's apply, for a lab that is already up. */

@@ -38,7 +38,15 @@ export function renderScript(plan: Plan): string {
     'set -e',
   ];
   let section = '';
+  const names = plan.tableNames ?? [];
+  let named = !names.length;
+  const nameSection = () => {
+    out.push('', comment('table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host\'s other files of /etc/iproute2 there)'));
+    for (const t of names) out.push(`mkdir -p /etc/netns/${t.ns}/iproute2`, `cat >/etc/netns/${t.ns}/iproute2/rt_tables <<'EOF'\n${t.text.trimEnd()}\nEOF`);
+    named = true;
+  };
   for (const s of plan.steps) {
+    if (!named && s.phase !== 'create') nameSection(); // after the namespaces, before their configuration
     const title = s.phase === 'create' ? 'namespaces and links' : s.phase === 'services' ? 'services' : `node ${s.node}`;
     if (title !== section) {
       out.push('', comment(title));
@@ -46,7 +54,8 @@ export function renderScript(plan: Plan): string {
     }
     out.push(stepCommand(s));
   }
-  out.push('', comment(`tear down: ${plan.namespaces.map((n) => `ip netns del ${n.ns}`).join('; ')}`), '');
+  if (!named) nameSection();
+  out.push('', comment(`tear down: ${[...plan.namespaces.map((n) => `ip netns del ${n.ns}`), ...names.map((t) => `rm -r /etc/netns/${t.ns}`)].join('; ')}`), '');
   return out.join('\n');
 }
 

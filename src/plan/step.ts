@@ -3,6 +3,7 @@
 import { oneLine } from '../errors.js';
 import { BATCH_TOKEN, SYSCTL_KEY, SYSCTL_VALUE } from '../lab/grammar.js';
 import type { Source } from '../lab/model.js';
+import type { TableNames } from './table-names.js';
 
 export type Tool = 'ip' | 'tc' | 'sysctl' | 'nft' | 'service';
 export type Phase = 'create' | 'configure' | 'services';
@@ -35,6 +36,8 @@ export interface Plan {
   /** Stages whose apply is included, in order. */
   stages: string[];
   steps: Step[];
+  /** Per node with tables: its rt_tables, which `up` writes as /etc/netns/NS/iproute2/rt_tables. */
+  tableNames?: TableNames[];
 }
 
 /**

@@ -22,6 +22,8 @@ export interface TestResult {
   /** for a failure: the kernel's decision where the path went wrong */
   why?: Why[];
   facts: Record<string, string>;
+  /** for a failure: the test's hint from the lab file (workshops) */
+  hint?: string;
   /** pcap files kept for a failed test. */
   artifacts: string[];
   at: string;

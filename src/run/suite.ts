@@ -105,7 +105,8 @@ function report(run: LabRun, r: TestResult, opts: RunOptions): void {
 }
 
 function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: TestResult['status'], reason?: string): TestResult {
-  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status, durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}` };
+  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status, durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}`,
+    ...(status === 'failed' && t.hint ? { hint: t.hint } : {}) };
 }
 
 async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
@@ -138,6 +139,7 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       r.status = 'failed';
       r.reason = (e as Error).message;
     }
+    if (r.status === 'failed' && t.hint) r.hint = t.hint;
     r.durationMs = performance.now() - t0;
     report(run, r, opts);
   }

@@ -2,6 +2,7 @@
 // accepted comes up for real (all its stages applied) and goes down leaving no
 // namespace of its instance. Root only; every sample has its own instance id.
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { Lab } from '../../src/engine/lab.js';
 import { RealRunner } from '../../src/engine/runner.js';
 import { readState } from '../../src/engine/state.js';
@@ -48,6 +49,11 @@ export function namespacesOf(instance: string): string[] {
     .filter((n) => n.startsWith(`nslab-${instance}.`));
 }
 
+/** The instance's table-name directories in /etc/netns (down removes them). */
+export function etcOf(instance: string): string[] {
+  try { return readdirSync('/etc/netns').filter((n) => n.startsWith(`nslab-${instance}.`)); } catch { return []; }
+}
+
 export interface UpOutcome {
   instance: string;
   /** The error of `up`, if it failed (an environment error is not counted: see `environment`). */
@@ -74,8 +80,9 @@ export async function upAndDown(model: LabModel): Promise<UpOutcome> {
   }
   const left = namespacesOf(instance);
   const state = readState(instance);
-  if (left.length || state) {
-    out.leftover = `left behind: namespaces [${left.join(', ')}]${state ? `, state file of ${instance}` : ''}`;
+  const etc = etcOf(instance);
+  if (left.length || state || etc.length) {
+    out.leftover = `left behind: namespaces [${left.join(', ')}]${state ? `, state file of ${instance}` : ''}${etc.length ? `, /etc/netns entries [${etc.join(', ')}]` : ''}`;
     // only this sample's own instance is ever cleaned up here
     try { if (state) await Lab.attach(instance).down(); } catch { /* reported above */ }
     const still = namespacesOf(instance);

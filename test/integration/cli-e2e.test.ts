@@ -10,10 +10,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+import { CLI, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 const RUN = `e2e${uid()}`;
-const VERBS = ['validate', 'plan', 'graph', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'explain', 'cleanup', 'doctor', 'export', 'snapshot', 'import'];
+const VERBS = ['validate', 'plan', 'graph', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'explain', 'exercise', 'reset', 'cleanup', 'doctor', 'export', 'snapshot', 'import'];
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const dirs: string[] = [];
 
@@ -82,6 +82,7 @@ const running = (pid: number) => { try { return !/^\d+ \(.*\) Z /s.test(readFile
 async function downAndCheck(instance: string): Promise<void> {
   if (existsSync(recordOf(instance))) await nslab(['down', instance]);
   expect(own(instance)).toEqual([]);
+  expect(etcNetns(`nslab-${instance}.`)).toEqual([]);
   expect(existsSync(recordOf(instance))).toBe(false);
 }
 
@@ -92,6 +93,7 @@ afterAll(async () => {
     const records = readdirSync(STATE_DIR).filter((f) => f.startsWith(RUN));
     for (const f of records) await nslab(['down', f.replace(/\.json$/, '')]);
     expect(left).toEqual([]);
+    expect(etcNetns(`nslab-${RUN}`)).toEqual([]);
     expect(records).toEqual([]);
   }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -435,7 +437,11 @@ describe.concurrent('cli e2e', () => {
       [['exec'], /missing required argument 'lab'/],
       [['exec', name], /missing required argument 'node'/],
       [['shell'], /missing required argument 'lab'/],
-      [['check'], /missing required argument 'lab'/],
+      [['check'], /name the lab to check, or the instances to grade with --instance PATTERN/],
+      [['exercise'], /missing required argument 'lab'/],
+      [['reset'], /missing required argument 'lab'/],
+      [['reset', `${name}`], new RegExp(`no running lab matches '${name}'`)],
+      [['check', '--instance', `${name}*`], new RegExp(`no lab left up has an instance matching '${name}\\*'`)],
       [['down'], /name the lab to take down, or use --all/],
       [['down', `${name}`], new RegExp(`no running lab matches '${name}'`)],
       [['down', `${name}.nosuch`], new RegExp(`no running lab matches '${name}\\.nosuch'`)],

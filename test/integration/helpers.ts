@@ -1,6 +1,6 @@
 // Shared by the privileged tests: real commands, real namespaces.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -38,3 +38,8 @@ export const STATE_DIR = '/run/nslab';
 
 export const uid = () => Math.random().toString(36).slice(2, 8);
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** nslab's table-name directories in /etc/netns whose names start with this prefix (none may outlive their lab). */
+export function etcNetns(prefix = 'nslab-'): string[] {
+  try { return readdirSync('/etc/netns').filter((n) => n.startsWith(prefix)); } catch { return []; }
+}

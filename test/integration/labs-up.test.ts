@@ -21,10 +21,11 @@ function routeKey(args: string[], table = 'main'): string {
   return `${dst}${from} table ${get('table') ?? table} via ${gws || '-'}`;
 }
 
+/** Tables by number: through nsenter, not `ip -n`, which shows a node's own table names (/etc/netns). */
 function kernelRoutes(ns: string): string[] {
   const out: string[] = [];
   for (const fam of ['-4', '-6']) {
-    for (const r of json<any[]>(['ip', '-n', ns, '-j', fam, 'route', 'show', 'table', 'all'])) {
+    for (const r of json<any[]>(['nsenter', `--net=/run/netns/${ns}`, 'ip', '-j', fam, 'route', 'show', 'table', 'all'])) {
       if (r.protocol === 'kernel' || r.table === 'local' || r.type === 'multicast') continue; // the kernel's own
       const gws = r.gateway ? [r.gateway] : (r.nexthops ?? []).map((n: any) => n.gateway);
       out.push(`${r.dst}${r.from ? ` from ${r.from}` : ''} table ${r.table === undefined ? 'main' : r.table} via ${gws.join(',') || '-'}`);
@@ -92,7 +93,7 @@ function readBack(lab: LabModel, up: Lab): void {
     }
     expect(kernelRoutes(ns), `routes of ${node.name}`).toEqual([...declared.values()].sort());
     // both families: an IPv6 rule is in `ip -6 rule`, and only there
-    const rules = ['-4', '-6'].flatMap((f) => json<any[]>(['ip', '-n', ns, '-j', f, 'rule', 'show'])).filter((r) => ![0, 32766, 32767].includes(r.priority));
+    const rules = ['-4', '-6'].flatMap((f) => json<any[]>(['nsenter', `--net=/run/netns/${ns}`, 'ip', '-j', f, 'rule', 'show'])).filter((r) => ![0, 32766, 32767].includes(r.priority));
     const declaredRules = [...node.config.rules, ...stageCfg.flatMap((c) => c.rules)];
     expect(rules.length, `rules of ${node.name}`).toBe(declaredRules.length);
     for (const r of declaredRules) {

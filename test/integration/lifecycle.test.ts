@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+import { CLI, cli, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 /** A chain lab big enough that `up` takes a while, to interrupt it half-way. */
 function chainLab(name: string, n: number, extra = ''): string {
@@ -12,7 +12,7 @@ function chainLab(name: string, n: number, extra = ''): string {
   const links: string[] = [];
   for (let i = 1; i <= n; i++) {
     const ifs = [i > 1 ? `l: 10.${Math.floor((i - 1) / 250)}.${(i - 1) % 250}.2/24` : '', i < n ? `r: 10.${Math.floor(i / 250)}.${i % 250}.1/24` : ''].filter(Boolean);
-    nodes.push(`  n${i}: { interfaces: { ${ifs.join(', ')} } }`);
+    nodes.push(`  n${i}: { interfaces: { ${ifs.join(', ')} }${i === 1 ? ', tables: { t1: 101 }' : ''} }`); // n1's table names: /etc/netns is unwound too
     if (i < n) links.push(`  - n${i}:r n${i + 1}:l`);
   }
   writeFileSync(file, `name: ${name}\nnodes:\n${nodes.join('\n')}\n${extra}links:\n${links.join('\n')}\n`);
@@ -25,11 +25,12 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
   it('a step that fails half-way unwinds everything, with exit 1 and the failing command', () => {
     const name = `bad${uid()}`;
     const file = join(tempDir(), 'bad.yaml');
-    writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
+    writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, tables: { t1: 101 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
     const r = cli(['up', file], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/command failed in node 'a'/);
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(etcNetns(`nslab-${name}.`)).toEqual([]);
     expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
   });
 
@@ -51,6 +52,7 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
       const exit = await new Promise<number | null>((res) => child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))));
       expect(exit).toBe(code);
       expect(namespaces(`nslab-${name}.`)).toEqual([]);
+      expect(etcNetns(`nslab-${name}.`)).toEqual([]);
       expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
     });
   }
@@ -65,13 +67,17 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     expect(namespaces(`nslab-${name}.`).length).toBeGreaterThan(0); // the crash really left something
+    expect(etcNetns(`nslab-${name}.`)).toEqual([`nslab-${name}.n1`]); // its table names too (made before the namespaces)
     const r = cli(['cleanup', name, keep], env); // scoped: the suite never cleans up what it did not create
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`removed lab '${name}'`));
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(etcNetns(`nslab-${name}.`)).toEqual([]);
     expect(namespaces(`nslab-${keep}.`)).toHaveLength(2);
+    expect(etcNetns(`nslab-${keep}.`)).toHaveLength(1); // spared with its table names
     expect(cli(['down', keep], env).code).toBe(0);
     expect(namespaces(`nslab-${keep}.`)).toEqual([]);
+    expect(etcNetns(`nslab-${keep}.`)).toEqual([]);
   });
 
   it('two instances of the same lab run at once, isolated, and go down separately', () => {

@@ -2,12 +2,12 @@
 // owns. Every test here creates its own labs (unique names), uses the default
 // state directory the way users do, and cleans up only by its own names.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Lab } from '../../src/engine/lab.js';
 import { loadLab } from '../../src/lab/resolve.js';
-import { CLI, cli, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+import { CLI, cli, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 function labFile(text: string): string {
   const f = join(tempDir(), 'lab.yaml');
@@ -107,6 +107,32 @@ describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
     } finally {
       expect(cli(['down', name], elsewhere).code).toBe(0);
     }
+  });
+
+  it('a table-name directory in /etc/netns that nslab did not make refuses up, creates nothing, and is left as it was; cleanup lists it', () => {
+    const name = `etc${uid()}`;
+    const file = pair(name, 'a', 'b', ', tables: { t1: 101 }');
+    const theirs = `/etc/netns/nslab-${name}.a`;
+    mkdirSync(`${theirs}/iproute2`, { recursive: true });
+    writeFileSync(`${theirs}/iproute2/rt_tables`, '7 someone-elses\n');
+    try {
+      const r = cli(['up', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/\/etc\/netns\/nslab-etc\w+\.a already exists/);
+      expect(namespaces(`nslab-${name}.`)).toEqual([]);
+      expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
+      expect(readFileSync(`${theirs}/iproute2/rt_tables`, 'utf8')).toBe('7 someone-elses\n');
+      const c = cli(['cleanup', name]);
+      expect(c.stdout).toMatch(/left alone: 1 directories in \/etc\/netns/);
+      expect(existsSync(`${theirs}/iproute2/rt_tables`)).toBe(true);
+    } finally {
+      rmSync(theirs, { recursive: true, force: true });
+    }
+    // the twin: without it, the same lab comes up with its names, and down removes them
+    expect(cli(['up', file]).code).toBe(0);
+    expect(etcNetns(`nslab-${name}.`)).toEqual([`nslab-${name}.a`]);
+    expect(cli(['down', name]).code).toBe(0);
+    expect(etcNetns(`nslab-${name}.`)).toEqual([]);
   });
 
   it('cleanup with no state directory yet has nothing to clean, and says so', () => {

@@ -44,6 +44,11 @@ describe('state files are checked before anything acts on them', () => {
     expect(validState({ ...good('l.x1', dir), namespaces: [{ node: 'a', ns: 'victim' }] }, 'l.x1')).toBeUndefined();
     expect(validState({ ...good('l.x1', dir), owner: { pid: 'x' } }, 'l.x1')).toBeUndefined();
     expect(validState({ ...good('l.x1', dir), logDir: '/etc' }, 'l.x1')).toBeUndefined();
+    // the /etc/netns entries a record names (removed at down) must be its own namespaces' names
+    expect(validState({ ...good('l.x1', dir), etc: ['nslab-l.x1.a'] }, 'l.x1')).toBeDefined();
+    expect(validState({ ...good('l.x1', dir), etc: ['nslab-other.a'] }, 'l.x1')).toBeUndefined();
+    expect(validState({ ...good('l.x1', dir), etc: ['../iproute2'] }, 'l.x1')).toBeUndefined();
+    expect(validState({ ...good('l.x1', dir), etc: 'nslab-l.x1.a' }, 'l.x1')).toBeUndefined();
     expect(validState(good('l.x1', dir), 'l.x2')).toBeUndefined();
     writeFileSync(join(dir, 'l.x3.json'), JSON.stringify({ ...good('l.x3', dir), namespaces: [{ node: 'a', ns: 'nslab-other.a' }] }));
     expect(readState('l.x3')).toBeUndefined();

@@ -15,6 +15,17 @@ ip link add name eth1 index 1004 netns nslab-dual-nic-reply-path.server type vet
 ip link add name net1 index 1006 netns nslab-dual-nic-reply-path.router type veth peer name p2 index 1007 netns nslab-dual-nic-reply-path.sw1
 ip link add name eth0 index 1008 netns nslab-dual-nic-reply-path.pc1 type veth peer name p3 index 1009 netns nslab-dual-nic-reply-path.sw1
 
+# table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host's other files of /etc/iproute2 there)
+mkdir -p /etc/netns/nslab-dual-nic-reply-path.server/iproute2
+cat >/etc/netns/nslab-dual-nic-reply-path.server/iproute2/rt_tables <<'EOF'
+# routing table names of node 'server' of nslab lab 'dual-nic-reply-path'; removed with the lab
+255	local
+254	main
+253	default
+0	unspec
+201	gateway1
+EOF
+
 # node pc2
 ip -n nslab-dual-nic-reply-path.pc2 link set dev lo up
 ip -n nslab-dual-nic-reply-path.pc2 addr add 192.168.2.17/24 dev eth0
@@ -67,4 +78,4 @@ ip -n nslab-dual-nic-reply-path.server route replace default via 192.168.1.254 t
 ip -n nslab-dual-nic-reply-path.server rule add from 192.168.1.220 table 201
 ip -n nslab-dual-nic-reply-path.server link set dev eth0 down
 
-# tear down: ip netns del nslab-dual-nic-reply-path.pc2; ip netns del nslab-dual-nic-reply-path.pc1; ip netns del nslab-dual-nic-reply-path.sw1; ip netns del nslab-dual-nic-reply-path.router; ip netns del nslab-dual-nic-reply-path.server
+# tear down: ip netns del nslab-dual-nic-reply-path.pc2; ip netns del nslab-dual-nic-reply-path.pc1; ip netns del nslab-dual-nic-reply-path.sw1; ip netns del nslab-dual-nic-reply-path.router; ip netns del nslab-dual-nic-reply-path.server; rm -r /etc/netns/nslab-dual-nic-reply-path.server

@@ -15,6 +15,17 @@ ip link add name eth1 index 1004 netns nslab-dual-nic-reply-path-v6.server type 
 ip link add name net1 index 1006 netns nslab-dual-nic-reply-path-v6.router type veth peer name p2 index 1007 netns nslab-dual-nic-reply-path-v6.sw1
 ip link add name eth0 index 1008 netns nslab-dual-nic-reply-path-v6.pc1 type veth peer name p3 index 1009 netns nslab-dual-nic-reply-path-v6.sw1
 
+# table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host's other files of /etc/iproute2 there)
+mkdir -p /etc/netns/nslab-dual-nic-reply-path-v6.server/iproute2
+cat >/etc/netns/nslab-dual-nic-reply-path-v6.server/iproute2/rt_tables <<'EOF'
+# routing table names of node 'server' of nslab lab 'dual-nic-reply-path-v6'; removed with the lab
+255	local
+254	main
+253	default
+0	unspec
+201	gateway1
+EOF
+
 # node pc2
 ip netns exec nslab-dual-nic-reply-path-v6.pc2 sysctl -q -w net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 net.ipv6.conf.eth0.accept_dad=0
 ip -n nslab-dual-nic-reply-path-v6.pc2 link set dev lo up
@@ -59,4 +70,4 @@ ip -n nslab-dual-nic-reply-path-v6.server link set dev eth0 up
 ip -n nslab-dual-nic-reply-path-v6.server link set dev eth1 up
 ip -6 -n nslab-dual-nic-reply-path-v6.server route add default via 2001:db8:10::1
 
-# tear down: ip netns del nslab-dual-nic-reply-path-v6.pc2; ip netns del nslab-dual-nic-reply-path-v6.pc1; ip netns del nslab-dual-nic-reply-path-v6.sw1; ip netns del nslab-dual-nic-reply-path-v6.router; ip netns del nslab-dual-nic-reply-path-v6.server
+# tear down: ip netns del nslab-dual-nic-reply-path-v6.pc2; ip netns del nslab-dual-nic-reply-path-v6.pc1; ip netns del nslab-dual-nic-reply-path-v6.sw1; ip netns del nslab-dual-nic-reply-path-v6.router; ip netns del nslab-dual-nic-reply-path-v6.server; rm -r /etc/netns/nslab-dual-nic-reply-path-v6.server

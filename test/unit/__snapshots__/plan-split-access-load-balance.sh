@@ -17,6 +17,18 @@ ip link add name core index 1006 netns nslab-split-access-load-balance.p1 type v
 ip link add name core index 1008 netns nslab-split-access-load-balance.p2 type veth peer name b index 1009 netns nslab-split-access-load-balance.internet
 ip link add name hosts index 1010 netns nslab-split-access-load-balance.internet type veth peer name eth0 index 1011 netns nslab-split-access-load-balance.remote
 
+# table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host's other files of /etc/iproute2 there)
+mkdir -p /etc/netns/nslab-split-access-load-balance.lb/iproute2
+cat >/etc/netns/nslab-split-access-load-balance.lb/iproute2/rt_tables <<'EOF'
+# routing table names of node 'lb' of nslab lab 'split-access-load-balance'; removed with the lab
+255	local
+254	main
+253	default
+0	unspec
+1	T1
+2	T2
+EOF
+
 # node lb
 ip netns exec nslab-split-access-load-balance.lb sysctl -q -w net.ipv4.fib_multipath_hash_policy=1
 ip -n nslab-split-access-load-balance.lb link set dev lo up
@@ -89,4 +101,4 @@ ip -n nslab-split-access-load-balance.remote addr add 100.64.0.13/24 dev eth0
 ip -n nslab-split-access-load-balance.remote link set dev eth0 up
 ip -n nslab-split-access-load-balance.remote route add default via 100.64.0.1
 
-# tear down: ip netns del nslab-split-access-load-balance.lb; ip netns del nslab-split-access-load-balance.local; ip netns del nslab-split-access-load-balance.p1; ip netns del nslab-split-access-load-balance.p2; ip netns del nslab-split-access-load-balance.internet; ip netns del nslab-split-access-load-balance.remote
+# tear down: ip netns del nslab-split-access-load-balance.lb; ip netns del nslab-split-access-load-balance.local; ip netns del nslab-split-access-load-balance.p1; ip netns del nslab-split-access-load-balance.p2; ip netns del nslab-split-access-load-balance.internet; ip netns del nslab-split-access-load-balance.remote; rm -r /etc/netns/nslab-split-access-load-balance.lb

@@ -17,6 +17,18 @@ ip link add name core index 1006 netns nslab-two-isp-nat-gateway.isp-a type veth
 ip link add name core index 1008 netns nslab-two-isp-nat-gateway.isp-b type veth peer name b index 1009 netns nslab-two-isp-nat-gateway.internet
 ip link add name hosts index 1010 netns nslab-two-isp-nat-gateway.internet type veth peer name eth0 index 1011 netns nslab-two-isp-nat-gateway.client
 
+# table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host's other files of /etc/iproute2 there)
+mkdir -p /etc/netns/nslab-two-isp-nat-gateway.gw/iproute2
+cat >/etc/netns/nslab-two-isp-nat-gateway.gw/iproute2/rt_tables <<'EOF'
+# routing table names of node 'gw' of nslab lab 'two-isp-nat-gateway'; removed with the lab
+255	local
+254	main
+253	default
+0	unspec
+101	line-a
+102	line-b
+EOF
+
 # node pc
 ip -n nslab-two-isp-nat-gateway.pc link set dev lo up
 ip -n nslab-two-isp-nat-gateway.pc addr add 192.168.0.10/24 dev eth0
@@ -105,4 +117,4 @@ ip -n nslab-two-isp-nat-gateway.client route add default via 100.64.0.1
 ip netns exec nslab-two-isp-nat-gateway.gw node -e 'require('\''net'\'').createServer(s=>{s.on('\''error'\'',()=>{});s.end('\''220 mail-a\n'\'')}).listen(25,'\''203.0.113.2'\'')' >gw-mail-a.log 2>&1 &
 ip netns exec nslab-two-isp-nat-gateway.gw node -e 'require('\''net'\'').createServer(s=>{s.on('\''error'\'',()=>{});s.end('\''220 mail-b\n'\'')}).listen(25,'\''198.51.100.2'\'')' >gw-mail-b.log 2>&1 &
 
-# tear down: ip netns del nslab-two-isp-nat-gateway.pc; ip netns del nslab-two-isp-nat-gateway.gw; ip netns del nslab-two-isp-nat-gateway.isp-a; ip netns del nslab-two-isp-nat-gateway.isp-b; ip netns del nslab-two-isp-nat-gateway.internet; ip netns del nslab-two-isp-nat-gateway.client
+# tear down: ip netns del nslab-two-isp-nat-gateway.pc; ip netns del nslab-two-isp-nat-gateway.gw; ip netns del nslab-two-isp-nat-gateway.isp-a; ip netns del nslab-two-isp-nat-gateway.isp-b; ip netns del nslab-two-isp-nat-gateway.internet; ip netns del nslab-two-isp-nat-gateway.client; rm -r /etc/netns/nslab-two-isp-nat-gateway.gw

@@ -1,0 +1,39 @@
+// Grading many students at once (`nslab check --instance PATTERN --reporter csv`):
+// one line per instance and test, RFC 4180 (quoted where needed, CRLF line ends),
+// for a spreadsheet. Columns:
+//   instance  the lab instance graded (dual-nic-reply-path.ws1)
+//   id        its instance id, the student (ws1); empty for a lab up without --instance
+//   lab       the lab name
+//   stage     the stage whose tests were run
+//   test      the test's name
+//   status    passed | failed | skipped
+//   hint      the test's hint, for a failed test that has one
+//   reason    for a failed test: why (the failed checks, expected vs observed, or the error)
+// Written here rather than with a CSV library: quoting one field is all it takes.
+import type { LabRun, TestResult } from '../run/results.js';
+
+export const CSV_COLUMNS = ['instance', 'id', 'lab', 'stage', 'test', 'status', 'hint', 'reason'] as const;
+
+const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+
+/** Why a test failed, on one line. */
+export function failureReason(t: TestResult): string {
+  if (t.status !== 'failed') return t.status === 'skipped' ? t.reason ?? '' : '';
+  const checks = t.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`);
+  return [t.reason, ...checks].filter(Boolean).join('; ');
+}
+
+export function csvReport(runs: LabRun[]): string {
+  const rows: string[][] = [[...CSV_COLUMNS]];
+  for (const r of runs) {
+    const id = r.instance.startsWith(`${r.lab}.`) ? r.instance.slice(r.lab.length + 1) : '';
+    for (const t of r.tests) rows.push([r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)]);
+  }
+  return rows.map((row) => row.map(field).join(',') + '\r\n').join('');
+}
+
+/** A student's score: tests passed out of those that ran (skipped tests do not count). */
+export function scoreOf(r: LabRun): { passed: number; total: number } {
+  const ran = r.tests.filter((t) => t.status !== 'skipped');
+  return { passed: ran.filter((t) => t.status === 'passed').length, total: ran.length };
+}
