@@ -47,6 +47,8 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--keep', 'leave a lab up after a failure, for inspection')
     .option('--artifacts <dir>', 'keep pcaps of failures, report.json and junit.xml here')
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap']).default('console'))
+    .option('--shard <i/n>', 'run only the i-th of n shares of the labs (one per CI job; together they run every lab once)')
+    .option('--durations <path>', 'balance shards by the lab durations of earlier JSON reports (file, or directory searched for report.json; repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(lazy(() => import('./test.js')));
   program.command('check').argument('<lab>', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops)')
     .option('--stage <name>', 'the stage whose tests to run (default: the last applied, else the first)')

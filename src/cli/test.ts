@@ -10,11 +10,13 @@ import { consoleSummary, testLine } from '../report/console.js';
 import { jsonReport } from '../report/json.js';
 import { junitReport } from '../report/junit.js';
 import { tapReport } from '../report/tap.js';
+import { progress, wantsProgress } from '../report/progress.js';
 import { totals, type LabRun } from '../run/results.js';
+import { parseShard, readDurations, shardOf } from '../run/shard.js';
 import { runLab, type RunOptions } from '../run/suite.js';
 import { labFiles } from './common.js';
 
-export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string }
+export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string; shard?: string; durations?: string[] }
 
 export const REPORTERS = ['console', 'json', 'junit', 'tap'] as const;
 
@@ -31,6 +33,11 @@ export function render(runs: LabRun[], reporter: string): string {
     case 'tap': return tapReport(runs);
     default: return consoleSummary(runs) + '\n';
   }
+}
+
+/** Remarks about the run itself go to stderr, so that stdout stays the report. */
+function note(msg: string): void {
+  process.stderr.write(`nslab: ${msg}\n`);
 }
 
 export function exitFor(runs: LabRun[]): number {
@@ -54,14 +61,21 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
     try { models.push(loadLab(f)); } catch (e) { if (e instanceof LabFileError) problems.push(...e.problems); else throw e; }
   }
   if (problems.length) throw new LabFileError(problems);
+  const shard = opts.shard ? parseShard(opts.shard) : undefined;
   if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  // every shard checks every lab file (the same exit 2 everywhere), then runs its own share
+  const mine = shard ? shardOf(models.map((m) => ({ m, key: m.name, file: m.file })), shard, readDurations(opts.durations ?? [], note)).map((x) => x.m) : models;
+  if (shard) note(`shard ${shard.index}/${shard.count}: ${mine.length} of ${models.length} labs${mine.length ? `: ${mine.map((m) => m.name).join(', ')}` : ''}`);
   testPreflight();
   const runs: LabRun[] = [];
-  await withSignals(async (signal) => {
-    const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
-      onResult: reporter === 'console' ? (r) => process.stdout.write(testLine(r) + '\n') : undefined };
-    await pool(models, jobs, async (m) => { runs.push(await runLab(m, o)); });
-  });
+  const bar = progress(mine.length, wantsProgress(reporter));
+  try {
+    await withSignals(async (signal) => {
+      const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
+        onResult: reporter === 'console' ? (r) => bar.print(() => process.stdout.write(testLine(r) + '\n')) : undefined };
+      await pool(mine, jobs, async (m) => { runs.push(await runLab(m, o)); bar.labDone(); });
+    });
+  } finally { bar.stop(); }
   runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
   process.stdout.write(render(runs, reporter));
   if (opts.artifacts) {
