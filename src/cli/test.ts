@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
-import { requireRoot, requireTools } from '../engine/capabilities.js';
+import { EnvironmentError, EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
+import { procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
+import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
@@ -24,6 +25,9 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap'] as const;
 export function testPreflight(): void {
   requireRoot('running tests (network namespaces, packet capture)');
   requireTools(['ip', 'nsenter', 'tcpdump', 'ping']);
+  // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
+  if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
+    "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");
 }
 
 export function render(runs: LabRun[], reporter: string): string {
@@ -46,6 +50,7 @@ export function exitFor(runs: LabRun[]): number {
 }
 
 export async function run(args: string[], opts: TestOpts): Promise<number> {
+  if (insideRootless()) await enterRootless();
   const reporter = opts.reporter ?? 'console';
   if (!(REPORTERS as readonly string[]).includes(reporter)) throw new UsageError(`unknown reporter '${reporter}'`, `use one of: ${REPORTERS.join(', ')}`);
   const jobs = Number(opts.jobs ?? 1);
@@ -66,6 +71,8 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   // every shard checks every lab file (the same exit 2 everywhere), then runs its own share
   const mine = shard ? shardOf(models.map((m) => ({ m, key: m.name, file: m.file })), shard, readDurations(opts.durations ?? [], note)).map((x) => x.m) : models;
   if (shard) note(`shard ${shard.index}/${shard.count}: ${mine.length} of ${models.length} labs${mine.length ? `: ${mine.map((m) => m.name).join(', ')}` : ''}`);
+  // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
+  if (needsRootless()) return runRootless(process.argv.slice(1));
   testPreflight();
   const runs: LabRun[] = [];
   const bar = progress(mine.length, wantsProgress(reporter));
