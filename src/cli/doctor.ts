@@ -30,7 +30,7 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   if (!privileged && root)
     add({ id: 'no-capabilities', severity: blocked ? 'error' : 'warning', problem: 'root, but without CAP_NET_ADMIN and CAP_SYS_ADMIN (an unprivileged container)', fix: 'run the container with --privileged (docker run --privileged ..., or securityContext.privileged: true in Kubernetes)' });
   if (!privileged && blocked)
-    add({ id: 'userns-disabled', severity: 'error', problem: `${root ? 'no capabilities' : 'not root'}, and no rootless run: ${blocked.reason}`, fix: `${blocked.fix}; or run as root` });
+    add({ id: 'userns-disabled', severity: 'error', problem: `${root ? 'no capabilities' : 'not root'}, and no rootless run: ${blocked.reason}`, fix: `${blocked.fix}${root ? '' : '; or run as root'}` });
   if (!privileged && !blocked)
     add({ id: 'rootless', severity: 'warning', problem: "not root: 'nslab test' runs rootless (in a user namespace of its own); up, down, exec, shell, check and cleanup need root", fix: 'run as root to leave labs up; see docs/ci.md#rootless' });
   for (const t of [...REQUIRED, ...(privileged ? [] : ['unshare'])])
@@ -42,9 +42,9 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   const netns = netnsPropagation();
   if (netns === 'private')
     add({ id: 'netns-not-shared', severity: 'warning', problem: "/run/netns is a mount without shared propagation: the lab namespaces nslab binds there are invisible to other mount namespaces (the host, other containers, 'ip netns' outside this one)", fix: "harmless for 'nslab test' in this container; to see labs from outside: mount --make-shared /run/netns, or bind it with shared propagation (docker run -v /run/netns:/run/netns:shared)" });
-  if (basics.veth === false) add({ id: 'module-veth', severity: 'error', problem: 'the kernel cannot make veth pairs', fix: MODULE_FIX('veth') });
+  if (basics.veth === false && mode !== 'none') add({ id: 'module-veth', severity: 'error', problem: 'the kernel cannot make veth pairs', fix: MODULE_FIX('veth') });
   if (basics.nftables === false && tools.nft) add({ id: 'module-nf_tables', severity: 'warning', problem: 'nftables rulesets cannot be loaded (no nf_tables in the kernel)', fix: MODULE_FIX('nf_tables') });
-  for (const [q, v] of Object.entries(qdiscs)) if (!v)
+  if (mode !== 'none') for (const [q, v] of Object.entries(qdiscs)) if (!v)
     add({ id: `module-sch_${q}`, severity: 'warning', problem: `the kernel has no sch_${q}: labs and tests needing ${q} are reported as skipped`, fix: MODULE_FIX(`sch_${q}`) });
 
   const ok = !findings.some((f) => f.severity === 'error');

@@ -51,7 +51,10 @@ export function requireTools(tools: Iterable<string>): void {
 
 export async function toolVersion(argv: string[]): Promise<string | undefined> {
   if (!onPath(argv[0]!)) return undefined;
-  const r = await runArgv(argv);
+  let r;
+  // a program the kernel refuses to run (file capabilities beyond this process's bounding set) is as good as missing
+  try { r = await runArgv(argv); } catch { return undefined; }
+  if (r.exitCode === 127) return undefined;
   const lines = (r.stdout + r.stderr).split('\n').filter((l) => /\d/.test(l));
   return (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
 }
