@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit status: 0 all passed; 1 a test failed; 2 usage or lab-file error; 3 the
 environment cannot run it (not root, a tool missing); 130/143 interrupted.
+Without root, 'nslab test' runs rootless in a user namespace (docs/ci.md#rootless).
 Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .showHelpAfterError('(nslab --help lists the verbs)')
     .exitOverride();
@@ -58,7 +59,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));
-  program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
+  program.command('doctor').description('what this machine can do (root or rootless, tools, kernel modules) and what is in the way (container pitfalls), with fixes').option('--json', 'print as JSON')
     .action(lazy(() => import('./doctor.js')));
   return program;
 }
