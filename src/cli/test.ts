@@ -68,11 +68,14 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   if (problems.length) throw new LabFileError(problems);
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
+  if (needsRootless()) {
+    if (opts.keep) throw new EnvironmentError('--keep needs root: a rootless lab ends with the run that made it', 'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)');
+    return runRootless(process.argv.slice(1));
+  }
   // every shard checks every lab file (the same exit 2 everywhere), then runs its own share
   const mine = shard ? shardOf(models.map((m) => ({ m, key: m.name, file: m.file })), shard, readDurations(opts.durations ?? [], note)).map((x) => x.m) : models;
   if (shard) note(`shard ${shard.index}/${shard.count}: ${mine.length} of ${models.length} labs${mine.length ? `: ${mine.map((m) => m.name).join(', ')}` : ''}`);
-  // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
-  if (needsRootless()) return runRootless(process.argv.slice(1));
   testPreflight();
   const runs: LabRun[] = [];
   const bar = progress(mine.length, wantsProgress(reporter));

@@ -113,6 +113,9 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     const r = await rootless(['up', 'labs/dual-nic-reply-path.yaml', '--instance', `rl${uid()}`]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/needs root.*'nslab test' runs rootless/s);
+    const keep = await rootless(['test', 'labs/dual-nic-reply-path.yaml', '--keep']);
+    expect(keep.code).toBe(3);
+    expect(keep.stderr).toMatch(/--keep needs root: a rootless lab ends with the run/);
     const d = await rootless(['doctor', '--json']);
     expect(d.code, d.stdout).toBe(0);
     expect(JSON.parse(d.stdout)).toMatchObject({ privileged: false, mode: 'rootless', ok: true });
