@@ -100,9 +100,11 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     expect(await noneLeft()).toEqual([]);
 
     const killed = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
-    await sleep(2500);
     // the nslab inside is PID 1 of its namespace: killing it ends the namespace and all in it (services, captures)
-    const inside = processesOfUser().find((p) => { try { return readFileSync(`/proc/${p}/status`, 'utf8').match(/^NSpid:\s+\d+\s+1$/m); } catch { return false; } });
+    const pid1 = () => processesOfUser().find((p) => { try { return readFileSync(`/proc/${p}/status`, 'utf8').match(/^NSpid:\s+\d+\s+1$/m); } catch { return false; } });
+    for (let i = 0; i < 100 && !pid1(); i++) await sleep(100);
+    await sleep(1500); // into the run: namespaces, services and captures exist
+    const inside = pid1();
     expect(inside).toBeDefined();
     process.kill(inside!, 'SIGKILL');
     await killed;
