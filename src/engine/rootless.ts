@@ -70,9 +70,11 @@ export async function rootlessProblem(): Promise<UsernsBlock | undefined> {
     fix: 'in a container, run it with --privileged (or as root); on a host, check for a seccomp or AppArmor policy that forbids unshare(CLONE_NEWUSER)' };
 }
 
+let entered = false;
+
 /** Whether this is the nslab inside the rootless namespaces. */
 export function insideRootless(): boolean {
-  return process.env[ROOTLESS_ENV] === '1';
+  return entered || process.env[ROOTLESS_ENV] === '1';
 }
 
 /** Whether `nslab test` has to go rootless: not privileged, and not already inside. */
@@ -114,11 +116,15 @@ function childrenOf(pid: number | undefined): number[] {
 /**
  * Inside: a private tmpfs on /run (for `ip netns` and the state directory),
  * and signal handling fit for PID 1 (which the kernel spares every signal it
- * has no handler for). Refuses to run anywhere but in a user namespace of its
- * own: NSLAB_ROOTLESS set by hand on a host must never mount over its /run.
+ * has no handler for). Refuses to run anywhere but in the namespaces
+ * runRootless made: NSLAB_ROOTLESS set by hand must never mount over a /run.
  */
 export async function enterRootless(): Promise<void> {
-  if (isInitialUserNamespace()) throw new EnvironmentError(`${ROOTLESS_ENV} is set, but this is not a user namespace nslab made`, `unset ${ROOTLESS_ENV}`);
+  // what runRootless made: a user namespace that is not the machine's, and a PID namespace whose first process is us
+  if (isInitialUserNamespace() || process.pid !== 1) throw new EnvironmentError(`${ROOTLESS_ENV} is set, but this is not the namespace a rootless nslab made`, `unset ${ROOTLESS_ENV}`);
+  // not handed down to the lab's services and commands (an nslab among them is not this one)
+  delete process.env[ROOTLESS_ENV];
+  entered = true;
   const r = await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-rootless', '/run']);
   if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot mount a private /run (${r.stderr.trim()})`, 'run as root, or see docs/ci.md#rootless');
   process.env.NSLAB_STATE_DIR = ROOTLESS_STATE_DIR;

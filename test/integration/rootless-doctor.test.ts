@@ -124,6 +124,15 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
   });
 });
 
+describe.skipIf(!isRoot)('rootless: never outside its own namespaces', () => {
+  it('NSLAB_ROOTLESS set by hand on the machine is refused (exit 3), and nothing is mounted over /run', async () => {
+    const r = await run([process.execPath, CLI, 'test', 'labs/dual-nic-reply-path.yaml'], { ...ENV, NSLAB_ROOTLESS: '1' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(/not the namespace a rootless nslab made/);
+    expect(readFileSync('/proc/self/mountinfo', 'utf8')).not.toMatch(/nslab-rootless/);
+  });
+});
+
 describe.skipIf(!isRoot || usernsAllowed)('rootless (skipped)', () => {
   it.skip(isRoot ? NO_USERNS : NOT_ROOT, () => {});
 });
