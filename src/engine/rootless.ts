@@ -92,9 +92,19 @@ export async function runRootless(args: string[]): Promise<number> {
   if (problem) throw new EnvironmentError(`running tests without root needs an unprivileged user namespace: ${problem.reason}`, `${problem.fix}; or run as root`);
   const argv = [...UNSHARE, '--', process.execPath, ...process.execArgv, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, [ROOTLESS_ENV]: '1' } });
-  // unshare --fork blocks SIGINT and SIGTERM while it waits: they go to the nslab inside, its child
+  // unshare --fork blocks SIGINT and SIGTERM while it waits: they go to the nslab inside, its child.
+  // That one is PID 1 of its namespace, and until enterRootless() has set its handlers a signal
+  // would be lost (Node's own SIGINT/SIGTERM handler re-raises it with the default action, which
+  // the kernel ignores for PID 1): a signal is held until then, and sent once. The sign that the
+  // handlers are set: SIGHUP caught, which Node does not catch by itself.
+  const timers: NodeJS.Timeout[] = [];
   const pass = (sig: NodeJS.Signals) => () => {
-    for (const pid of childrenOf(child.pid)) try { process.kill(pid, sig); } catch { /* gone already */ }
+    const t = setInterval(() => {
+      const inside = childrenOf(child.pid).filter((pid) => catches(pid, 'SIGHUP'));
+      for (const pid of inside) try { process.kill(pid, sig); } catch { /* gone already */ }
+      if (inside.length) clearInterval(t);
+    }, 50);
+    timers.push(t);
   };
   const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, pass(s)] as const);
   for (const [s, h] of handlers) process.on(s, h);
@@ -105,7 +115,16 @@ export async function runRootless(args: string[]): Promise<number> {
     });
   } finally {
     for (const [s, h] of handlers) process.off(s, h);
+    for (const t of timers) clearInterval(t);
   }
+}
+
+/** Whether a process has a handler for a signal (SigCgt in /proc/PID/status). */
+function catches(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    const hex = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return !!hex && ((BigInt(`0x${hex}`) >> BigInt(constants.signals[sig] - 1)) & 1n) === 1n;
+  } catch { return false; }
 }
 
 function childrenOf(pid: number | undefined): number[] {
@@ -128,7 +147,8 @@ export async function enterRootless(): Promise<void> {
   const r = await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-rootless', '/run']);
   if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot mount a private /run (${r.stderr.trim()})`, 'run as root, or see docs/ci.md#rootless');
   process.env.NSLAB_STATE_DIR = ROOTLESS_STATE_DIR;
-  // as PID 1, a signal nobody handles is ignored: until a verb handles them, they end the process as they would elsewhere
+  // as PID 1, a signal nobody handles is ignored: until a verb handles them, they end the process as they would
+  // elsewhere (runRootless() passes a signal on once these are set: SIGHUP caught is the sign)
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(s, () => { if (process.listenerCount(s) === 1) process.exit(128 + constants.signals[s]); });
 }

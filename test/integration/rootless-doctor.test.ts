@@ -91,6 +91,10 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
   }, 60_000);
 
   it('SIGTERM unwinds (exit 143); a SIGKILL of the nslab inside takes every process of the run with it', async () => {
+    // the nslab inside is PID 1 of its PID namespace
+    const pid1 = () => processesOfUser().find((p) => {
+      try { return /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${p}/status`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(CLI); } catch { return false; }
+    });
     const term = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
     await sleep(2500);
     process.kill(term.pid!, 'SIGTERM');
@@ -99,9 +103,18 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     expect(t.stderr).toMatch(/interrupted by SIGTERM/);
     expect(await noneLeft()).toEqual([]);
 
+    // as soon as the nslab inside exists, before it has started (PID 1 ignores what it does not catch): held and passed on, not lost
+    const early = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
+    for (let i = 0; i < 2000 && !pid1(); i++) await sleep(5);
+    expect(pid1()).toBeDefined();
+    process.kill(early.pid!, 'SIGTERM');
+    const e = await early;
+    expect(e.code, e.stdout + e.stderr).toBe(143);
+    expect(e.stdout).not.toMatch(/passed/);
+    expect(await noneLeft()).toEqual([]);
+
     const killed = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
     // the nslab inside is PID 1 of its namespace: killing it ends the namespace and all in it (services, captures)
-    const pid1 = () => processesOfUser().find((p) => { try { return readFileSync(`/proc/${p}/status`, 'utf8').match(/^NSpid:\s+\d+\s+1$/m); } catch { return false; } });
     for (let i = 0; i < 100 && !pid1(); i++) await sleep(100);
     await sleep(1500); // into the run: namespaces, services and captures exist
     const inside = pid1();
