@@ -1,23 +1,64 @@
+// What this machine can do, and what stands in the way with how to fix it:
+// privilege (root, a container's capabilities, rootless user namespaces),
+// tools, kernel modules, and the pitfalls of containers (a read-only
+// /proc/sys, a /run/netns without shared propagation).
 import chalk from 'chalk';
 import { EXIT } from '../errors.js';
-import { isRoot, kernelFeatures, toolVersion, TOOLS } from '../engine/capabilities.js';
+import { isPrivileged, isRoot, kernelBasics, kernelFeatures, netnsPropagation, procSysReadOnly, toolVersion, TOOLS } from '../engine/capabilities.js';
+import { rootlessProblem } from '../engine/rootless.js';
 import { stateDir } from '../engine/state.js';
+
+export interface Finding { id: string; severity: 'error' | 'warning'; problem: string; fix: string }
+
+const ROOTLESS_NOTE = '/run/nslab on a tmpfs private to each rootless run';
+const REQUIRED = ['ip', 'nsenter', 'tcpdump', 'ping'];
+const APT: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', nsenter: 'util-linux', unshare: 'util-linux', nft: 'nftables', tcpdump: 'tcpdump', ping: 'iputils-ping', iperf3: 'iperf3' };
+const MODULE_FIX = (m: string) => `modprobe ${m} on the host, as root (a container cannot load modules; the host's kernel may need linux-modules-extra-$(uname -r))`;
 
 export async function run(opts: { json?: boolean }): Promise<number> {
   const root = isRoot();
-  const tools = Object.fromEntries(await Promise.all(Object.entries(TOOLS).map(async ([t, argv]) => [t, (await toolVersion(argv)) ?? null] as const)));
-  const qdiscs = await kernelFeatures();
-  const ok = root && !!tools.ip && !!tools.nsenter;
+  const privileged = isPrivileged();
+  const [tools, qdiscs, basics, blocked] = await Promise.all([
+    Promise.all(Object.entries({ ...TOOLS, unshare: ['unshare', '--version'] }).map(async ([t, argv]) => [t, (await toolVersion(argv)) ?? null] as const)).then(Object.fromEntries) as Promise<Record<string, string | null>>,
+    kernelFeatures(), kernelBasics(),
+    privileged ? Promise.resolve(undefined) : rootlessProblem(),
+  ]);
+  const mode = privileged ? 'root' : blocked ? 'none' : 'rootless';
+  const findings: Finding[] = [];
+  const add = (f: Finding) => findings.push(f);
+
+  if (!privileged && root)
+    add({ id: 'no-capabilities', severity: blocked ? 'error' : 'warning', problem: 'root, but without CAP_NET_ADMIN and CAP_SYS_ADMIN (an unprivileged container)', fix: 'run the container with --privileged (docker run --privileged ..., or securityContext.privileged: true in Kubernetes)' });
+  if (!privileged && blocked)
+    add({ id: 'userns-disabled', severity: 'error', problem: `${root ? 'no capabilities' : 'not root'}, and no rootless run: ${blocked.reason}`, fix: `${blocked.fix}${root ? '' : '; or run as root'}` });
+  if (!privileged && !blocked)
+    add({ id: 'rootless', severity: 'warning', problem: "not root: 'nslab test' runs rootless (in a user namespace of its own); up, down, exec, shell, check and cleanup need root", fix: 'run as root to leave labs up; see docs/ci.md#rootless' });
+  for (const t of [...REQUIRED, ...(privileged ? [] : ['unshare'])])
+    if (!tools[t]) add({ id: `missing-${t}`, severity: 'error', problem: `'${t}' is not installed`, fix: `apt-get install ${APT[t]} (or your distribution's package with ${t})` });
+  for (const t of ['tc', 'nft', 'iperf3'])
+    if (!tools[t]) add({ id: `missing-${t}`, severity: 'warning', problem: `'${t}' is not installed: labs that use it cannot come up`, fix: `apt-get install ${APT[t]}` });
+  if (procSysReadOnly())
+    add({ id: 'proc-sys-read-only', severity: 'error', problem: '/proc/sys is mounted read-only (a container default): no sysctl can be set in a lab node (forwarding, rp_filter, accept_dad)', fix: 'run the container with --privileged, which mounts /proc/sys read-write' });
+  const netns = netnsPropagation();
+  if (netns === 'private')
+    add({ id: 'netns-not-shared', severity: 'warning', problem: "/run/netns is a mount without shared propagation: the lab namespaces nslab binds there are invisible to other mount namespaces (the host, other containers, 'ip netns' outside this one)", fix: "harmless for 'nslab test' in this container; to see labs from outside: mount --make-shared /run/netns, or bind it with shared propagation (docker run -v /run/netns:/run/netns:shared)" });
+  if (basics.veth === false && mode !== 'none') add({ id: 'module-veth', severity: 'error', problem: 'the kernel cannot make veth pairs', fix: MODULE_FIX('veth') });
+  if (basics.nftables === false && tools.nft) add({ id: 'module-nf_tables', severity: 'warning', problem: 'nftables rulesets cannot be loaded (no nf_tables in the kernel)', fix: MODULE_FIX('nf_tables') });
+  if (mode !== 'none') for (const [q, v] of Object.entries(qdiscs)) if (!v)
+    add({ id: `module-sch_${q}`, severity: 'warning', problem: `the kernel has no sch_${q}: labs and tests needing ${q} are reported as skipped`, fix: MODULE_FIX(`sch_${q}`) });
+
+  const ok = !findings.some((f) => f.severity === 'error');
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ root, tools, qdiscs, stateDir: stateDir(), node: process.version, ok }, null, 2) + '\n');
+    process.stdout.write(JSON.stringify({ root, privileged, mode, tools, qdiscs, kernel: basics, netns, procSysReadOnly: procSysReadOnly(), stateDir: mode === 'rootless' ? ROOTLESS_NOTE : stateDir(), node: process.version, ok, problems: findings }, null, 2) + '\n');
     return ok ? EXIT.ok : EXIT.environment;
   }
   const mark = (b: boolean) => (b ? chalk.green('yes') : chalk.red('no'));
-  const lines = [`root:        ${mark(root)}${root ? '' : '  (up, test and cleanup need root)'}`, `node:        ${process.version}`];
+  const lines = [`root:        ${mark(root)}`, `privileged:  ${mark(privileged)}${privileged ? '' : `  (mode: ${mode === 'rootless' ? "rootless, for 'nslab test'" : 'none'})`}`, `node:        ${process.version}`];
   for (const [t, v] of Object.entries(tools)) lines.push(`${(t + ':').padEnd(12)} ${v ?? chalk.red('missing')}`);
   for (const [q, v] of Object.entries(qdiscs)) lines.push(`${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`);
-  if (!root) lines.push('(qdiscs are only probed as root; without it only loaded modules are seen)');
-  lines.push(`state dir:   ${stateDir()}`);
+  lines.push(`state dir:   ${mode === 'rootless' ? ROOTLESS_NOTE : stateDir()}`);
+  for (const f of findings) lines.push(`${f.severity === 'error' ? chalk.red('✗ error:') : chalk.yellow('! warning:')} ${f.problem}`, `    fix: ${f.fix}`);
+  lines.push(ok ? chalk.green(`ok: nslab can run here${mode === 'rootless' ? ' (rootless)' : ''}`) : chalk.red('not ok: fix the errors above'));
   process.stdout.write(lines.join('\n') + '\n');
   return ok ? EXIT.ok : EXIT.environment;
 }

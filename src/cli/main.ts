@@ -21,6 +21,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `
 Exit status: 0 all passed; 1 a test failed; 2 usage or lab-file error; 3 the
 environment cannot run it (not root, a tool missing); 130/143 interrupted.
+Without root, 'nslab test' runs rootless in a user namespace (docs/ci.md#rootless).
 Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .showHelpAfterError('(nslab --help lists the verbs)')
     .exitOverride();
@@ -55,6 +56,8 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--artifacts <dir>', 'keep pcaps of failures, report.json, junit.xml and report.html here')
     .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap', 'html']).default('console'))
     .option('--html <dir>', 'also write the HTML report (topology, paths drawn, why, pcap links) to DIR/report.html')
+    .option('--shard <i/n>', 'run only the i-th of n shares of the labs (one per CI job; together they run every lab once)')
+    .option('--durations <path>', 'balance shards by the lab durations of earlier JSON reports (file, or directory searched for report.json; repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .action(lazy(() => import('./test.js')));
   program.command('check').argument('[lab]', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops: hints, a score)')
     .option('--stage <name>', 'the stage whose tests to run (default: the solution stage of an exercise, else the last applied, else the first)')
@@ -90,7 +93,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
   program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
     .action(lazy(() => import('./cleanup.js')));
-  program.command('doctor').description('what this machine can do: root, tool versions, qdiscs').option('--json', 'print as JSON')
+  program.command('doctor').description('what this machine can do (root or rootless, tools, kernel modules) and what is in the way (container pitfalls), with fixes').option('--json', 'print as JSON')
     .action(lazy(() => import('./doctor.js')));
   return program;
 }

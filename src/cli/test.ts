@@ -1,8 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
-import { requireRoot, requireTools } from '../engine/capabilities.js';
+import { EnvironmentError, EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
+import { procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
+import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
@@ -10,11 +11,13 @@ import { consoleSummary, testLine } from '../report/console.js';
 import { jsonReport } from '../report/json.js';
 import { junitReport } from '../report/junit.js';
 import { tapReport } from '../report/tap.js';
+import { progress, wantsProgress } from '../report/progress.js';
 import { totals, type LabRun } from '../run/results.js';
+import { parseShard, readDurations, shardOf } from '../run/shard.js';
 import { runLab, type RunOptions } from '../run/suite.js';
 import { labFiles } from './common.js';
 
-export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string; html?: string }
+export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?: boolean; artifacts?: string; reporter?: string; html?: string; shard?: string; durations?: string[] }
 
 export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 
@@ -22,6 +25,9 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 export function testPreflight(): void {
   requireRoot('running tests (network namespaces, packet capture)');
   requireTools(['ip', 'nsenter', 'tcpdump', 'ping']);
+  // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
+  if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
+    "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");
 }
 
 export function render(runs: LabRun[], reporter: string): string {
@@ -49,12 +55,18 @@ export async function report(runs: LabRun[], reporter: string, o: { html?: strin
   }
 }
 
+/** Remarks about the run itself go to stderr, so that stdout stays the report. */
+function note(msg: string): void {
+  process.stderr.write(`nslab: ${msg}\n`);
+}
+
 export function exitFor(runs: LabRun[]): number {
   const t = totals(runs);
   return t.failed || t.errors ? EXIT.failed : EXIT.ok;
 }
 
 export async function run(args: string[], opts: TestOpts): Promise<number> {
+  if (insideRootless()) await enterRootless();
   const reporter = opts.reporter ?? 'console';
   if (!(REPORTERS as readonly string[]).includes(reporter)) throw new UsageError(`unknown reporter '${reporter}'`, `use one of: ${REPORTERS.join(', ')}`);
   const jobs = Number(opts.jobs ?? 1);
@@ -70,15 +82,27 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
     try { models.push(loadLab(f)); } catch (e) { if (e instanceof LabFileError) problems.push(...e.problems); else throw e; }
   }
   if (problems.length) throw new LabFileError(problems);
+  const shard = opts.shard ? parseShard(opts.shard) : undefined;
   if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
+  if (needsRootless()) {
+    if (opts.keep) throw new EnvironmentError('--keep needs root: a rootless lab ends with the run that made it', 'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)');
+    return runRootless(process.argv.slice(1));
+  }
+  // every shard checks every lab file (the same exit 2 everywhere), then runs its own share
+  const mine = shard ? shardOf(models.map((m) => ({ m, key: m.name, file: m.file })), shard, readDurations(opts.durations ?? [], note)).map((x) => x.m) : models;
+  if (shard) note(`shard ${shard.index}/${shard.count}: ${mine.length} of ${models.length} labs${mine.length ? `: ${mine.map((m) => m.name).join(', ')}` : ''}`);
   testPreflight();
   const runs: LabRun[] = [];
   const started = new Date();
-  await withSignals(async (signal) => {
-    const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
-      onResult: reporter === 'console' ? (r) => process.stdout.write(testLine(r) + '\n') : undefined };
-    await pool(models, jobs, async (m) => { runs.push(await runLab(m, o)); });
-  });
+  const bar = progress(mine.length, wantsProgress(reporter));
+  try {
+    await withSignals(async (signal) => {
+      const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
+        onResult: reporter === 'console' ? (r) => bar.print(() => process.stdout.write(testLine(r) + '\n')) : undefined };
+      await pool(mine, jobs, async (m) => { runs.push(await runLab(m, o)); bar.labDone(); });
+    });
+  } finally { bar.stop(); }
   runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
   await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
   if (opts.artifacts) {
