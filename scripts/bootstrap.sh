@@ -72,6 +72,7 @@ nslab_need_example() {
     rm -f "$log"
     touch "$rec"
   fi
+}
 
 # The real tools the export tests check their output with: ifupdown's ifup,
 # netplan's generator, NetworkManager's nmcli. Their Debian packages are
