@@ -17,7 +17,7 @@
 // before capturing anything. Run as any other uid, tcpdump keeps the
 // capabilities it was given and captures.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { EnvironmentError } from '../errors.js';
 import { isPrivileged, onPath } from './capabilities.js';
@@ -147,10 +147,28 @@ export async function enterRootless(): Promise<void> {
   const r = await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-rootless', '/run']);
   if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot mount a private /run (${r.stderr.trim()})`, 'run as root, or see docs/ci.md#rootless');
   process.env.NSLAB_STATE_DIR = ROOTLESS_STATE_DIR;
+  await privateEtcNetns();
   // as PID 1, a signal nobody handles is ignored: until a verb handles them, they end the process as they would
   // elsewhere (runRootless() passes a signal on once these are set: SIGHUP caught is the sign)
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
     process.on(s, () => { if (process.listenerCount(s) === 1) process.exit(128 + constants.signals[s]); });
+}
+
+/**
+ * Table names inside nodes are files in /etc/netns (etc-netns.ts), which an
+ * unprivileged user cannot write. This mount namespace gets a private, writable
+ * one: a tmpfs over the machine's /etc/netns where there is one, else an overlay
+ * of /etc whose changes stay in /run's tmpfs (unprivileged overlay mounts need
+ * Linux 5.11). The machine's /etc is never written.
+ */
+async function privateEtcNetns(): Promise<void> {
+  const r = existsSync('/etc/netns')
+    ? await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-etc-netns', '/etc/netns'])
+    : await (async () => {
+      for (const d of ['upper', 'work']) mkdirSync(`/run/nslab-etc/${d}`, { recursive: true, mode: 0o700 });
+      return runArgv(['mount', '-t', 'overlay', '-o', 'lowerdir=/etc,upperdir=/run/nslab-etc/upper,workdir=/run/nslab-etc/work', 'nslab-etc', '/etc']);
+    })();
+  if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot make a private /etc/netns for the nodes' table names (${r.stderr.trim()})`, 'run as root, or on Linux 5.11 or later (unprivileged overlay mounts)');
 }
 
 /** The machine's own user namespace maps every uid to itself. */
