@@ -1,7 +1,7 @@
 // The evidence of one probe: a capture in every node of the lab while the
 // traffic runs, and the probe's own packets picked out of them.
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Lab } from '../engine/lab.js';
 import { Capture, interfaceNames, randomPattern, sendMarker, type NodePacket } from './tcpdump.js';
 import { pathOf, type Hop, type Peers } from './paths.js';
@@ -75,8 +75,13 @@ export class Evidence {
   /** Writes one pcap per node, readable by the owner only, never through an existing file or link; returns the file names. */
   save(dir: string, prefix: string): string[] {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // A second run into the same directory (`check` again, same instance) keeps
+    // the first one's pcaps: its own take the next free PREFIX.N. Files are still
+    // created exclusively (never overwritten, never through a link).
+    let tag = prefix;
+    for (let n = 2; this.captures.some((c) => existsSync(join(dir, `${tag}-${c.node}.pcap`))); n++) tag = `${prefix}.${n}`;
     return this.captures.map((c) => {
-      const file = join(dir, `${prefix}-${c.node}.pcap`);
+      const file = join(dir, `${tag}-${c.node}.pcap`);
       c.save(file);
       this.saved.set(c.node, file);
       return file;
