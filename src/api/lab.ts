@@ -12,7 +12,7 @@ import { Lab as EngineLab } from '../engine/lab.js';
 import { UsageError } from '../errors.js';
 import type { LabModel, TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
-import { Expect, Probes, type ExpectT, type ProbeKind } from '../lab/schema.js';
+import { Expect, JUDGES, Probes, unjudged, type ExpectT, type ProbeKind } from '../lab/schema.js';
 import { randomId } from '../plan/names.js';
 import { PROBES } from '../probes/index.js';
 import { callSite } from './call-site.js';
@@ -111,6 +111,8 @@ export class Lab implements AsyncDisposable {
     const where = `${at.file}:${at.line}:${at.col}`;
     const spec = parse(Probes[kind], options, `${kind} options`, where) as Record<string, unknown>;
     const ex = parse(Expect, expect, 'expectation', where) as ExpectT;
+    const unjudgedKeys = unjudged(kind, ex);
+    if (unjudgedKeys.length) throw new UsageError(`${where}: the ${kind} probe cannot judge ${unjudgedKeys.map((k) => `'${k}'`).join(', ')}: nothing would check it`, `the ${kind} probe judges: ${JUDGES[kind].join(', ')}`);
     // an unknown node: a UsageError naming the nodes (a route probe's from is an address)
     for (const k of kind === 'route' ? ['node'] : ['from', 'node']) if (typeof spec[k] === 'string') this.engine.ns(spec[k] as string);
     const test: TestModel = { name: `${kind} ${where}`, probe: kind, spec, expect: ex, requires: [], at };

@@ -2,6 +2,7 @@
 // file's expectation, has the probe judge it (the engine's verdict code, as
 // `nslab test` uses it) and words a failure as the CLI does: expected vs
 // observed, both paths, the pcap files.
+import { unjudged as notJudgedBy } from '../lab/schema.js';
 import type { Check } from '../probes/types.js';
 import type { Expectation, ProbeResult } from './probes.js';
 
@@ -22,9 +23,11 @@ function judged(ctx: MatcherContext, received: unknown, matcher: string, claim: 
   if (!isResult(received)) {
     return { pass: ctx.isNot, message: () => `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}` };
   }
-  const checks = ctx.isNot && negated ? received.judge(negated) : received.judge(expect);
+  const asked = ctx.isNot && negated ? negated : expect;
+  // a claim the probe does not judge would pass on checks of something else (an exec's exit status)
+  const checks = notJudgedBy(received.probe, asked).length ? [] : received.judge(asked);
   if (!checks.length) {
-    return { pass: ctx.isNot, message: () => `${matcher}: a ${received.probe} probe cannot show whether ${claim}` };
+    return { pass: ctx.isNot, message: () => `${matcher}: the ${received.probe} probe cannot show whether ${claim}` };
   }
   const unjudged = checks.some((c) => c.notObserved);
   const ok = checks.every((c) => c.ok);

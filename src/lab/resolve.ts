@@ -8,7 +8,7 @@ import { nftProblem } from './nft-text.js';
 import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import { emptyConfig, type Endpoint, type Feature, type LabModel, type LinkModel, type NodeConfig, type NodeModel, type Source, type StageModel, type TestModel } from './model.js';
-import { ApplySpec, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpec, type ApplySpecT, type InterfaceSpecT, type NodeSpecT } from './schema.js';
+import { ApplySpec, JUDGES, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpec, unjudged, type ApplySpecT, type ProbeKind, type InterfaceSpecT, type NodeSpecT } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { closest, suggest } from './suggest.js';
 
@@ -419,6 +419,10 @@ class Resolver {
     if (probe !== 'exec' && rt.expect === undefined)
       this.problem(path, 'test asserts nothing', `add an expect, e.g. expect: { ${probe === 'route' ? 'dev: eth0' : probe === 'flows' ? 'spread: { node:eth0: 1 }' : probe === 'throughput' ? 'rate: { min: 1mbit }' : 'reachable: true'} }`);
     const ex = asRecord(rt.expect);
+    // a key the probe does not judge would pass on what it never looked at
+    const a = probe === 'exec' ? 'an' : 'a';
+    for (const key of unjudged(probe as ProbeKind, ex))
+      this.problem([...path, 'expect', key], `${a} ${probe} test cannot judge '${key}': nothing would check it`, `${a} ${probe} test judges: ${JUDGES[probe as ProbeKind].join(', ')}`);
     for (const key of ['reply-via', 'seen', 'not-seen', 'path', 'reply-path'] as const) {
       const v = ex[key];
       const list = Array.isArray(v) ? v : v === undefined ? [] : [v];

@@ -134,6 +134,28 @@ export const Expect = z.strictObject({
   exit: z.int().optional(), stdout: z.string().optional(), stderr: z.string().optional(),
 });
 
+/**
+ * The expectations each probe can judge. Any other key would be checked by
+ * nothing and pass on what the probe never looked at (a `source` on an exec
+ * test), so validation refuses it and the API's matchers say it cannot be shown.
+ */
+const PATH_KEYS = ['path', 'reply-path', 'reply-via', 'symmetric', 'source', 'seen', 'not-seen'] as const;
+export const JUDGES: Record<ProbeKind, readonly (keyof z.infer<typeof Expect>)[]> = {
+  ping: ['replies', 'reachable', ...PATH_KEYS],
+  tcp: ['connected', 'reachable', ...PATH_KEYS],
+  udp: ['reachable', 'replies', ...PATH_KEYS],
+  route: ['reachable', 'dev', 'via', 'src', 'table'],
+  exec: ['exit', 'stdout', 'stderr'],
+  flows: ['spread', 'tolerance', 'sticky'],
+  throughput: ['reachable', 'rate'],
+};
+
+/** The keys of `expect` that a probe of this kind does not judge (unknown keys are the schema's to report). */
+export function unjudged(probe: ProbeKind, expect: object): string[] {
+  const judges: readonly string[] = JUDGES[probe];
+  return Object.keys(expect).filter((k) => k in Expect.shape && !judges.includes(k));
+}
+
 export const TestSpec = z.strictObject({
   name: z.string().min(1),
   requires: z.array(z.enum(['netem', 'tbf', 'htb'])).optional().describe('Kernel features; the test is skipped without them'),

@@ -112,6 +112,12 @@ describe.skipIf(!isRoot)('flows, udp, exec and throughput on an inline lab (defi
     expect(e.ok).toBe(true);
     expect(e).toMeet({ exit: 0, stdout: '/UP|UNKNOWN/' });
     expect(fails(() => expect(e).toMeet({ stdout: '10.61.3.11' }))).toMatch(/stdout: expected 10\.61\.3\.11, observed eth0/);
+    // an exec result shows nothing about sources, reachability or reply paths: those claims fail, with and without .not
+    expect(fails(() => expect(e).toHaveSource('10.9.9.9'))).toMatch(/the exec probe cannot show whether the target saw source 10\.9\.9\.9/);
+    expect(fails(() => expect(e).not.toHaveSource('10.9.9.9'))).toMatch(/cannot show/);
+    expect(fails(() => expect(e).toBeReachable())).toMatch(/cannot show/);
+    expect(fails(() => expect(e).toReplyVia('server:eth9'))).toMatch(/cannot show/);
+    await expect(lab.run({ node: 'server', command: 'true' }, { source: '10.9.9.9' })).rejects.toThrow(/the exec probe cannot judge 'source'/);
     const t = await lab.throughput({ from: 'client', to: 'server', seconds: 1 });
     expect(t).toMeet({ rate: { min: '1mbit' } });
     expect(fails(() => expect(t).toMeet({ rate: { max: '1kbit' } }))).toMatch(/rate max: expected <= 1kbit, observed [\d.]+mbit/);
