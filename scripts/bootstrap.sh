@@ -88,7 +88,10 @@ nslab_export_tools() {
   # apt-get download drops privileges to _apt: give it a directory it can write
   chmod 755 "$tmp"; chown _apt "$tmp" 2>/dev/null
   if ( cd "$tmp" && apt-get download $pkgs >"$tmp/log" 2>&1 ); then
-    mkdir -p "$dir/root" && for d in "$tmp"/*.deb; do dpkg -x "$d" "$dir/root" || break; done && touch "$dir/root/.complete"
+    # complete only if every package unpacked: a partial tree is tried again next time
+    local ok=1 d
+    mkdir -p "$dir/root" && for d in "$tmp"/*.deb; do dpkg -x "$d" "$dir/root" || { ok=0; break; }; done
+    if [ "$ok" = 1 ]; then touch "$dir/root/.complete"; else nslab_say "could not unpack $d; the export validation tests will be skipped"; fi
   else
     nslab_say "could not download $pkgs (see $tmp/log); the export validation tests will be skipped"
     return 0

@@ -55,6 +55,7 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   const mark = (b: boolean) => (b ? chalk.green('yes') : chalk.red('no'));
   const lines = [`root:        ${mark(root)}`, `privileged:  ${mark(privileged)}${privileged ? '' : `  (mode: ${mode === 'rootless' ? "rootless, for 'nslab test'" : 'none'})`}`, `node:        ${process.version}`];
   for (const [t, v] of Object.entries(tools)) lines.push(`${(t + ':').padEnd(12)} ${v ?? chalk.red('missing')}`);
+  for (const [k, v] of Object.entries(basics)) if (v !== undefined) lines.push(`${(k + ':').padEnd(12)} ${mark(v)}`);
   for (const [q, v] of Object.entries(qdiscs)) lines.push(`${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`);
   lines.push(`state dir:   ${mode === 'rootless' ? ROOTLESS_NOTE : stateDir()}`);
   for (const f of findings) lines.push(`${f.severity === 'error' ? chalk.red('✗ error:') : chalk.yellow('! warning:')} ${f.problem}`, `    fix: ${f.fix}`);

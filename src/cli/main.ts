@@ -39,7 +39,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .option('--test <regex>', "the test whose paths to draw: its 'stage › test' name (default: the first failure)")
     .action(lazy(() => import('./graph.js')));
   program.command('up').argument('<lab>').description('create the lab and leave it running')
-    .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>-<node>')
+    .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>.<node>')
     .action(lazy(() => import('./up.js')));
   program.command('down').argument('[lab]', 'lab file, lab name or instance name').description('remove a running lab')
     .option('--all', 'remove the labs left up, and those whose owner is gone (never one a live run is using)').action(lazy(() => import('./down.js')));
@@ -114,7 +114,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     const code = (e as NodeJS.ErrnoException)?.code;
     if (code === 'EACCES' || code === 'EPERM') {
-      process.stderr.write(`nslab: ${(e as Error).message}\n    hint: this needs root (or a privileged container)\n`);
+      // a file the user named (graph -o, export -o) is not a matter of root
+      const path = (e as NodeJS.ErrnoException).path;
+      const hint = path && !/^\/(run|proc|sys|etc\/netns)\b/.test(path) ? `check that you may write ${path}` : 'this needs root (or a privileged container)';
+      process.stderr.write(`nslab: ${(e as Error).message}\n    hint: ${hint}\n`);
       return EXIT.environment;
     }
     process.stderr.write(`nslab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);

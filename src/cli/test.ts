@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { EnvironmentError, EXIT, LabFileError, UsageError, type Problem } from '../errors.js';
+import { EnvironmentError, EXIT, InterruptedError, LabFileError, UsageError, type Problem } from '../errors.js';
 import { procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
@@ -84,6 +84,9 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   if (problems.length) throw new LabFileError(problems);
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   if (opts.stage) for (const m of models) if (!m.stages.some((s) => s.name === opts.stage)) throw new UsageError(`lab '${m.name}' has no stage '${opts.stage}'`, `stages: ${m.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  // a --grep that selects nothing would pass CI with 0 tests: a usage error, before anything is created
+  const names = models.flatMap((m) => m.stages.filter((s) => !opts.stage || s.name === opts.stage).flatMap((s) => s.tests.map((t) => `${s.name} › ${t.name}`)));
+  if (grep && !names.some((n) => grep!.test(n))) throw new UsageError(`no test matches --grep '${opts.grep}'`, `names are matched as 'stage › test', e.g. '${names[0] ?? 'stage › test'}'`);
   // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
   if (needsRootless()) {
     if (opts.keep) throw new EnvironmentError('--keep needs root: a rootless lab ends with the run that made it', 'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)');
@@ -96,19 +99,25 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   const runs: LabRun[] = [];
   const started = new Date();
   const bar = progress(mine.length, wantsProgress(reporter));
+  let interrupted: InterruptedError | undefined;
   try {
     await withSignals(async (signal) => {
       const o: RunOptions = { stage: opts.stage, grep, keep: opts.keep, artifacts: opts.artifacts, signal,
         onResult: reporter === 'console' ? (r) => bar.print(() => process.stdout.write(testLine(r) + '\n')) : undefined };
       await pool(mine, jobs, async (m) => { runs.push(await runLab(m, o)); bar.labDone(); });
     });
+  } catch (e) {
+    if (!(e instanceof InterruptedError)) throw e;
+    interrupted = e; // a cancelled CI job still gets the report of what ran
   } finally { bar.stop(); }
   runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
-  await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
+  // the machine-read reports first: they stay even if drawing the HTML page fails
   if (opts.artifacts) {
     mkdirSync(opts.artifacts, { recursive: true });
     writeFileSync(join(opts.artifacts, 'report.json'), jsonReport(runs));
     writeFileSync(join(opts.artifacts, 'junit.xml'), junitReport(runs));
   }
+  await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
+  if (interrupted) throw interrupted;
   return exitFor(runs);
 }

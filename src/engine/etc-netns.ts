@@ -36,16 +36,17 @@ export function etcExists(ns: string): boolean {
 /**
  * Creates /etc/netns/NS/iproute2 with the node's rt_tables. The NS directory is
  * made without `recursive`, so one that exists (someone else's) is never written
- * into: that is reported as taken.
+ * into: that is reported as taken. `made` is called as soon as it exists, so a
+ * failure filling it still unwinds it.
  */
-export function writeTableNames(t: TableNames): void {
+export function writeTableNames(t: TableNames, made: () => void): void {
   const dir = etcDirOf(t.ns);
   for (let attempt = 0; ; attempt++) {
     try {
       mkdirSync(ETC_NETNS, { mode: 0o755 });
       writeFileSync(marker(), `${ETC_NETNS} was made by nslab; removed once empty\n`, { mode: 0o600 });
     } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
-    try { mkdirSync(dir, { mode: 0o755 }); break; } catch (e) {
+    try { mkdirSync(dir, { mode: 0o755 }); made(); break; } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EEXIST') throw new UsageError(`${dir} already exists: nslab did not make it`, 'remove it if it is a leftover of yours; nslab writes only directories it creates');
       if (code !== 'ENOENT' || attempt > 3) throw e; // another lab's down removed an empty /etc/netns meanwhile: make it again

@@ -60,7 +60,7 @@ export class Lab {
         `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`);
     }
     try {
-      for (const t of names) { writeTableNames(t); createdEtc.add(t.ns); }
+      for (const t of names) writeTableNames(t, () => createdEtc.add(t.ns));
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
       await lab.startServices(plan.steps);
       opts.signal?.throwIfAborted();

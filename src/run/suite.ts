@@ -139,6 +139,14 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
       r.status = 'failed';
       r.reason = (e as Error).message;
     }
+    // Ctrl-C reaches the whole process group: ping or tcpdump may die of it, failing
+    // the test, before this process's own handler has run. A failure while the run is
+    // being interrupted is no verdict: it is reported as interrupted, nothing else.
+    if (r.status === 'failed' && !opts.signal?.aborted) await new Promise((res) => setTimeout(res, 50));
+    if (r.status === 'failed' && opts.signal?.aborted) {
+      Object.assign(r, { checks: [], facts: {}, artifacts: [], reason: (opts.signal.reason as Error | undefined)?.message ?? 'interrupted' });
+      delete r.traces; delete r.why; delete r.request; delete r.reply;
+    }
     if (r.status === 'failed' && t.hint) r.hint = t.hint;
     r.durationMs = performance.now() - t0;
     report(run, r, opts);

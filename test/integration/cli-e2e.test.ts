@@ -371,6 +371,9 @@ describe.concurrent('cli e2e', () => {
       expect((await nslab(['test', file, '--stage', 'nope'])).code).toBe(2);
       expect((await nslab(['test', file, '--reporter', 'bogus'])).code).toBe(2);
       expect((await nslab(['test', file, '--grep', '('])).code).toBe(2);
+      const none = await nslab(['test', file, '--grep', 'no such test']); // a typo must not pass CI with 0 tests
+      expect(none.code).toBe(2);
+      expect(none.stderr).toMatch("no test matches --grep 'no such test'");
       expect((await nslab(['test', file, '--jobs', '0'])).code).toBe(2);
       expect((await nslab(['test', 'test/fixtures/bad/many-problems.yaml'])).code).toBe(2);
       expect(left()).toEqual({ ns: [], records: [] });
