@@ -117,7 +117,9 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
     writeFileSync(join(opts.artifacts, 'report.json'), jsonReport(runs));
     writeFileSync(join(opts.artifacts, 'junit.xml'), junitReport(runs));
   }
-  await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
+  // interrupted: the console has shown each test as it finished, and its summary would count
+  // the interruption as a failure; the other formats are files someone reads afterwards
+  if (!interrupted || reporter !== 'console') await report(runs, reporter, { html: opts.html, artifacts: opts.artifacts, started });
   if (interrupted) throw interrupted;
   return exitFor(runs);
 }

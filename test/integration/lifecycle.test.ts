@@ -57,6 +57,40 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     });
   }
 
+  it('Ctrl-C (SIGINT to the whole process group) mid-probe: exit 130, the JSON report of what ran, the test cut short reported as interrupted', async () => {
+    const name = `int${uid()}`;
+    const file = join(tempDir(), `${name}.yaml`);
+    writeFileSync(file, `name: ${name}
+nodes:
+  a: { interfaces: { eth0: 10.0.0.1/24 } }
+  b: { interfaces: { eth0: 10.0.0.2/24 } }
+links: [a:eth0 b:eth0]
+stages:
+  - name: one
+    tests:
+      - { name: answered, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
+      - { name: slow, ping: { from: a, to: 10.0.0.9, count: 5 }, expect: { replies: 0 } }
+      - { name: never reached, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
+`);
+    // a terminal's Ctrl-C reaches every process of the foreground group: nslab, its ping, its tcpdumps
+    const child = spawn('node', [CLI, 'test', file, '--reporter', 'json'], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    const nodeA = () => namespaces(`nslab-${name}.`).find((n) => n.endsWith('.a')) ?? 'none'; // nslab test runs an instance: nslab-NAME.ID.a
+    const slowPingRuns = () => { try { return sh(['ip', 'netns', 'pids', nodeA()]).split('\n').filter(Boolean).some((p) => { try { return sh(['cat', `/proc/${p}/cmdline`]).includes('10.0.0.9'); } catch { return false; } }); } catch { return false; } };
+    for (let t = 0; t < 1500 && !slowPingRuns(); t++) await sleep(10);
+    expect(slowPingRuns()).toBe(true);
+    process.kill(-child.pid!, 'SIGINT');
+    expect(await exited).toBe(130);
+    const tests = JSON.parse(out).labs[0].tests as { name: string; status: string; reason?: string }[];
+    expect(tests.map((t) => t.name)).toEqual(['answered', 'slow']);
+    expect(tests[0]!.status).toBe('passed');
+    expect(tests[1]).toMatchObject({ status: 'failed', reason: 'interrupted by SIGINT' }); // not tcpdump's or ping's death
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+    expect(existsSync(join(STATE_DIR, `${name}.json`))).toBe(false);
+  });
+
   it('SIGKILL during up, then cleanup, leaves nothing (and spares a lab that is up on purpose)', async () => {
     const keep = `keep${uid()}`;
     expect(cli(['up', chainLab(keep, 2)], env).code).toBe(0);
