@@ -34,7 +34,9 @@ export function exerciseOf(text: string, source: string): Exercise {
     }
   const note = ` nslab exercise made from ${source}: the apply of ${solutions.map((s) => `'${s}'`).join(', ')} (the solution) is left out`;
   doc.commentBefore = doc.commentBefore ? `${doc.commentBefore}\n${note}` : note;
-  return { text: doc.toString(), solutions };
+  // long lines as the author wrote them (yaml would fold them at 80 columns and break a long
+  // flow map over several lines); yaml re-serializes, so flow padding and folded scalars may still change
+  return { text: doc.toString({ lineWidth: 0 }), solutions };
 }
 
 /**
