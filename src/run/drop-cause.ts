@@ -63,15 +63,20 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
     if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
       return { disposition: 'dropped-no-neighbour', sel: s, cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`, hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop` };
   }
-  // a drop rule whose counter moved during the probe: no doubt which rule took it
-  const counted = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  // a drop rule whose counter moved during the probe took it (of several, those naming its addresses:
+  // another rule's counter may have moved for background traffic)
+  const moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
+  const counted = movedNamed.length ? movedNamed : moved;
   if (counted.length)
     return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
   const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d));
-  // rules that name this packet's addresses first: they are the likelier culprits
+  // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
+  // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed
   const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
-  const drops = named.length ? named : all;
-  if (drops.length)
-    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall's ${hook} hook drops it: ${drops.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${drops[0]})` };
+  if (named.length)
+    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})` };
+  if (all.length)
+    return { disposition: 'dropped', sel: s, cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`, hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it` };
   return { disposition: 'dropped', sel: s, cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found` };
 }

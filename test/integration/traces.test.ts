@@ -29,6 +29,8 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
     ['dies: filtered', 'dropped-filtered', /r: the firewall dropped it: table inet fw chain forward: ip daddr 10\.5\.2\.3 counter drop \(its counter moved by 1 packet during the probe\)/],
     // without a counter on the rule: the drop rules on the hook that name the packet's addresses
     ['dies: v6 filtered', 'dropped-filtered', /r: the firewall's forward hook drops it: table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop$/],
+    // a drop rule that names neither address, without a counter: a suspect, not a proven cause
+    ['dies: a drop rule names no address', 'dropped', /r: not established; the firewall's forward hook has drop rules that may take it: .*udp dport 9999 drop/],
     ['dies: rp_filter', 'dropped-rp-filter', /reverse-path filter on lan refused source 10\.5\.8\.2 .*leaves through n0, not lan/],
   ];
   for (const [name, disposition, cause] of dies)
