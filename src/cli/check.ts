@@ -38,6 +38,12 @@ export async function run(labArg: string | undefined, opts: CheckOpts): Promise<
     if (!model.stages.some((s) => s.name === stage)) throw new UsageError(`lab '${model.name}' has no stage '${stage}'`, `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`);
     return { state, model, stage };
   });
+  // graded with each lab's own file, which its user can edit: say so when it changed after the lab came up
+  if (!given) for (const { state } of jobs) {
+    const changed = statSync(state.file, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    if (changed > Date.parse(state.createdAt))
+      process.stderr.write(`nslab: '${state.instance}' is graded with its own lab file, changed since it came up (${state.file}); to grade with your tests, name your lab file: nslab check LAB.yaml --instance '${opts.instance ?? state.instance}'\n`);
+  }
   const reporter = opts.reporter ?? 'console';
   const live = reporter === 'console';
   const started = new Date();

@@ -7,7 +7,7 @@
 // root namespace, and nothing of it outlives the lab.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, cli, etcNetns, isRoot, namespaces, STATE_DIR, tempDir, uid } from './helpers.js';
@@ -114,6 +114,13 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
 
     const json = JSON.parse(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'json']).stdout);
     expect(json.labs.map((l: any) => [l.instance, l.score])).toEqual([[fixed, { passed: 3, total: 3 }], [half, { passed: 2, total: 3 }], [untouched, { passed: 1, total: 3 }]]);
+    expect(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toBe('');
+    // a student who edits the file their lab came up from (its tests, say) is graded with it only if the
+    // grader names no file: then the grader is told; naming the instructor's file grades with that
+    const later = new Date(Date.now() + 60_000);
+    utimesSync(student, later, later);
+    expect(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toMatch(/is graded with its own lab file, changed since it came up/);
+    expect(cli(['check', student, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toBe('');
 
     // reset: back to the exercise's start (hand-made fix gone), then to a later stage
     const reset = cli(['reset', fixed]);
