@@ -1,5 +1,9 @@
 // nslab export: golden files per format for each bundled lab's fix node, and the
 // final state the formats are rendered from (no root needed).
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { concatFiles, exportNode, finalNode, FORMATS } from '../../src/export/index.js';
 import { loadLab } from '../../src/lab/resolve.js';
@@ -46,5 +50,34 @@ describe('export: the final state of a node', () => {
     expect(() => finalNode(lab, 'sw1')).toThrow(/is a bridge/);
     expect(() => finalNode(lab, 'nope')).toThrow(/has no node 'nope'/);
     expect(() => finalNode(lab, 'server', 'nope')).toThrow(/has no stage 'nope'/);
+  });
+});
+
+describe('nslab export -o (the shipped CLI)', () => {
+  const CLI = 'dist/bin/main.js';
+  const args = ['export', 'labs/dual-nic-reply-path.yaml', '--node', 'server', '--stage', 'with a routing table for eth1', '--format', 'ifupdown'];
+  const run = (o: string) => spawnSync(process.execPath, [CLI, ...args, '-o', o], { encoding: 'utf8' });
+
+  it('writes the files under DIR, as under /', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nslab-export-'));
+    const r = run(dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'etc/network/interfaces'), 'utf8')).toMatch(/up ip rule add priority 32765 from 192\.168\.1\.220 table 201/);
+    rmSync(dir, { recursive: true });
+  });
+
+  it("never the machine's own /, never through a link (exit 2, nothing written)", () => {
+    const root = run('/');
+    expect(root.status).toBe(2);
+    expect(root.stderr).toMatch("-o / is the machine's own root");
+    const dir = mkdtempSync(join(tmpdir(), 'nslab-export-'));
+    mkdirSync(join(dir, 'etc/network'), { recursive: true });
+    const target = join(dir, 'elsewhere');
+    symlinkSync(target, join(dir, 'etc/network/interfaces'));
+    const link = run(dir);
+    expect(link.status).toBe(2);
+    expect(link.stderr).toMatch('is a symbolic link: nslab export does not write through links');
+    expect(existsSync(target)).toBe(false);
+    rmSync(dir, { recursive: true });
   });
 });
