@@ -4,7 +4,7 @@
 // the cause of a drop is asked of the kernel later (run/why.ts), for failures.
 import type { Hop } from '../capture/paths.js';
 import type { ExpectT } from '../lab/schema.js';
-import type { Disposition, Trace, TraceHop } from '../run/trace.js';
+import type { Disposition, Trace, TraceHop } from './trace.js';
 
 export interface TraceInput {
   request: Hop[];

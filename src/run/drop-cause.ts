@@ -5,7 +5,7 @@
 import { networkOf } from '../lab/addr.js';
 import { neighbourToward } from './hints.js';
 import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
-import type { Disposition, TraceHop } from './trace.js';
+import type { Disposition, TraceHop } from '../probes/trace.js';
 
 
 /** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */

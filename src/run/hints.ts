@@ -4,7 +4,7 @@
 import { inSubnet, parsePrefix, type Cidr } from '../lab/addr.js';
 import type { LabModel, Line } from '../lab/model.js';
 import { family, within, type RouteGot, type Selectors, type WhyContext } from './kernel.js';
-import type { Disposition, Trace } from './trace.js';
+import type { Disposition, Trace } from '../probes/trace.js';
 
 const arg = (l: Line, k: string) => { const i = l.args.indexOf(k); return i >= 0 ? l.args[i + 1] : undefined; };
 const ruleText = (l: Line) => `ip ${l.family === 6 && !/^-6\b/.test(l.text) ? '-6 ' : ''}rule add ${l.text}`.replace('rule add -6 ', '-6 rule add ').replace(/^ip -6 -6/, 'ip -6');

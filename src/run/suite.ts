@@ -12,7 +12,7 @@ import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
 import { PROBES } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
-import { citePcaps } from './trace.js';
+import { citePcaps } from '../probes/trace.js';
 import { explain, explainRoute } from './why.js';
 
 export interface RunOptions {

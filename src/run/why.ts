@@ -6,7 +6,7 @@ import type { ExpectT } from '../lab/schema.js';
 import { death } from './drop-cause.js';
 import { genericHint, stageHint } from './hints.js';
 import { decision, routeGet, type Selectors, type WhyContext } from './kernel.js';
-import type { Trace, Why } from './trace.js';
+import type { Trace, Why } from '../probes/trace.js';
 
 export type { Ask, WhyContext } from './kernel.js';
 export { matchedEntry, selectingRule } from './kernel.js';

@@ -75,7 +75,7 @@ async function apply(format: Format, dir: string, ns: string, expected: { rules:
   // everything below happens in the mount namespace `ip netns exec` makes for the command alone
   const setup = [
     'mount -t tmpfs tmpfs /run', 'mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp',
-    'chown -R systemd-network:systemd-network /run/systemd/netif', 'mount -o remount,ro /sys',
+    'chown -R systemd-network:systemd-network /run/systemd/netif', 'mount -o remount,bind,ro /sys', // this mount only: the node's sysfs itself stays writable for later commands
     `mount --bind ${etc} /etc/systemd`, `mount --bind ${join(dir, 'empty')} /lib/systemd/network`, `exec ${NETWORKD}`,
   ].join(' && ');
   const d = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', setup], { stdio: 'ignore', env: { ...process.env, SYSTEMD_LOG_TARGET: 'console' } });
