@@ -52,7 +52,10 @@ export async function findInstance(arg: string): Promise<LabState> {
   const matches = listStates().filter((s) => s.lab === lab && (s.status === 'up' || !ownerAlive(s)));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1)
-    throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, 'name the instance');
+    throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, `name the instance instead of the lab, e.g. '${matches[0]!.instance}'`);
+  // an instance id alone (as given to up --instance): say which instance name it is
+  const byId = isFile ? [] : listStates().filter((s) => s.instance === `${s.lab}.${arg}`);
+  if (byId.length) throw new UsageError(`no running lab matches '${arg}'`, `an instance is named LAB.ID: did you mean ${byId.map((s) => `'${s.instance}'`).join(' or ')}?`);
   throw new UsageError(`no running lab matches '${arg}'`, "'nslab ls' lists the running labs; 'nslab up LAB' starts one");
 }
 

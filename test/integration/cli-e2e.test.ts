@@ -248,6 +248,11 @@ describe.concurrent('cli e2e', () => {
         // an instance also gets stage routed applied, so that check's default stage is routed
         const up = await nslab(['up', file, ...(i ? ['--instance', i, '--stage', 'routed'] : [])]);
         expect(up.code).toBe(0);
+        if (i) { // the id alone, as given to up --instance, is not an instance name: the hint gives it
+          const bare = await nslab(['exec', i, 'a', '--', 'true']);
+          expect(bare.code).toBe(2);
+          expect(bare.stderr).toMatch(`did you mean '${inst}'?`);
+        }
         expect(own(inst).sort()).toEqual([`nslab-${inst}.a`, `nslab-${inst}.b`]);
 
         // exec
