@@ -3,7 +3,7 @@
 // The state directory is private (0700, owned by us, no symlink), and every
 // state file is checked before anything acts on it: a record can only ever
 // name the namespaces that its own instance name yields.
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
@@ -86,21 +86,27 @@ function fsError(e: unknown, path: string): Error {
   return e as Error;
 }
 
-/** Claims an instance name atomically; fails if that instance is already up. */
+/**
+ * Claims an instance name atomically; fails if that instance is already up. The
+ * record appears whole (written aside, then hard-linked into place, which fails
+ * if the name is taken): a reader never sees an empty record of a lab coming up.
+ */
 export function claim(state: LabState): void {
   ensureStateDir();
-  let fd: number;
+  const f = fileOf(state.instance);
+  const aside = `${f}.${process.pid}.claim`;
   try {
-    fd = openSync(fileOf(state.instance), 'wx', 0o600);
+    writeFileSync(aside, JSON.stringify(state, null, 2), { mode: 0o600 }); // the state directory is private: no one else's file can be there
+    linkSync(aside, f);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, fileOf(state.instance));
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, f);
     const other = readState(state.instance);
     const who = other ? ` (${other.status} since ${other.createdAt}, pid ${other.owner.pid})` : '';
     throw new UsageError(`lab instance '${state.instance}' is already up${who}`,
       `take it down with 'nslab down ${state.instance}', or bring up another copy with --instance ID`);
+  } finally {
+    rmSync(aside, { force: true });
   }
-  closeSync(fd);
-  writeState(state);
 }
 
 export function writeState(state: LabState): void {
