@@ -28,6 +28,12 @@ export interface Checked {
 }
 
 export const BUILTIN_TABLES: Record<string, number> = { default: 253, main: 254, local: 255 };
+/** A table as ip prints it (a number, a built-in name, or nothing for main) -> its id as a string. */
+export const tableIdOf = (t: string | number | undefined): string =>
+  t === undefined ? '254' : BUILTIN_TABLES[String(t)] !== undefined ? String(BUILTIN_TABLES[String(t)]) : String(t);
+/** A table id -> its name among a node's tables and the built-in ones, else the id. */
+export const tableNameOf = (tables: Record<string, number>, id: string): string =>
+  Object.entries({ ...BUILTIN_TABLES, ...tables }).find(([, n]) => String(n) === id)?.[0] ?? id;
 const ROUTE_TYPES = ['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'anycast'];
 
 /** iproute2's matches(): the word is a non-empty prefix of the keyword. */

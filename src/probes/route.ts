@@ -1,11 +1,11 @@
 // route: what the kernel would do (`ip -j route get`), no traffic.
-import { BUILTIN_TABLES } from '../lab/iproute.js';
+import { BUILTIN_TABLES, tableIdOf, tableNameOf } from '../lab/iproute.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
 interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; tos?: string | number; dsfield?: string | number; uid?: number; ipproto?: string; sport?: number; dport?: number }
 
-export interface RouteGet { dev?: string; gateway?: string; prefsrc?: string; table?: string; type?: string }
+export interface RouteGet { dst?: string; dev?: string; gateway?: string; prefsrc?: string; table?: string; type?: string }
 
 /**
  * Pure: `ip -j route get` output -> the route; table as a number string. ip
@@ -14,8 +14,7 @@ export interface RouteGet { dev?: string; gateway?: string; prefsrc?: string; ta
 export function parseRouteGet(stdout: string): RouteGet | undefined {
   const r = (JSON.parse(stdout || '[]') as RouteGet[])[0];
   if (!r) return undefined;
-  const t = r.table === undefined ? '254' : String(r.table);
-  return { ...r, table: BUILTIN_TABLES[t] !== undefined ? String(BUILTIN_TABLES[t]) : t };
+  return { ...r, table: tableIdOf(r.table) };
 }
 
 export const route: Probe = async ({ lab, model, test }) => {
@@ -35,8 +34,7 @@ export const route: Probe = async ({ lab, model, test }) => {
       const node = model.nodes.find((n) => n.name === s.node)!;
       const tables: Record<string, number> = { ...BUILTIN_TABLES, ...node.tables };
       const want = typeof e.table === 'number' ? String(e.table) : /^\d+$/.test(e.table) ? e.table : String(tables[e.table] ?? e.table);
-      const name = Object.entries(tables).find(([, id]) => String(id) === got?.table)?.[0];
-      checks.push(check('table', e.table, got ? `${name ?? got.table}` : observed(undefined), got?.table === want));
+      checks.push(check('table', e.table, got ? tableNameOf(node.tables, got.table!) : observed(undefined), got?.table === want));
     }
     return checks;
   };

@@ -5,7 +5,8 @@ import type { Moved } from '../capture/counters.js';
 import { inSubnet, parsePrefix } from '../lab/addr.js';
 import type { LabModel, NodeModel } from '../lab/model.js';
 import type { ExpectT } from '../lab/schema.js';
-import { BUILTIN_TABLES } from '../lab/iproute.js';
+import { tableIdOf as tableId, tableNameOf } from '../lab/iproute.js';
+import { parseRouteGet, type RouteGet } from '../probes/route.js';
 
 /** What the kernel answers: a command's exit status and output. */
 export type Ask = (node: string, argv: string[]) => Promise<{ exitCode: number; stdout: string; stderr: string }>;
@@ -21,27 +22,23 @@ export interface WhyContext {
 }
 
 export interface Selectors { to: string; from?: string; iif?: string; mark?: string; extra?: string[] }
-export interface RouteGot { dst?: string; gateway?: string; dev?: string; prefsrc?: string; table?: string; type?: string }
+/** What `ip route get` answered (the route probe's parser: table as an id). */
+export type RouteGot = RouteGet;
 export interface RuleRow { priority: number; src?: string; srclen?: number; dst?: string; dstlen?: number; iif?: string; oif?: string; fwmark?: string; fwmask?: string; table?: string; action?: string; not?: boolean; [k: string]: unknown }
 export interface RouteRow { dst: string; from?: string; gateway?: string; dev?: string; prefsrc?: string; metric?: number; type?: string }
 
 export const family = (a: string) => (a.includes(':') ? 6 : 4);
 export const fam = (a: string) => (family(a) === 6 ? ['-6'] : ['-4']);
 
-function tableName(node: NodeModel | undefined, id: string | undefined): string {
-  const t = id ?? '254';
-  const named = Object.entries({ ...BUILTIN_TABLES, ...(node?.tables ?? {}) }).find(([, n]) => String(n) === t)?.[0];
-  return named ?? t;
-}
-const tableId = (t: string | undefined) => (t === undefined ? '254' : BUILTIN_TABLES[t] !== undefined ? String(BUILTIN_TABLES[t]) : t);
+const tableName = (node: NodeModel | undefined, id: string | undefined) => tableNameOf(node?.tables ?? {}, id ?? '254');
 
 export async function routeGet(ctx: WhyContext, node: string, s: Selectors): Promise<{ route?: RouteGot; error?: string }> {
   const argv = ['ip', '-j', ...fam(s.to), 'route', 'get', s.to, ...(s.from ? ['from', s.from] : []), ...(s.iif ? ['iif', s.iif] : []), ...(s.mark ? ['mark', s.mark] : []), ...(s.extra ?? [])];
   const r = await ctx.ask(node, argv);
   if (r.exitCode !== 0) return { error: r.stderr.replace(/^RTNETLINK answers:\s*/m, '').trim() || `exit ${r.exitCode}` };
   try {
-    const route = (JSON.parse(r.stdout || '[]') as RouteGot[])[0];
-    return route ? { route: { ...route, table: tableId(route.table) } } : { error: 'no answer' };
+    const route = parseRouteGet(r.stdout);
+    return route ? { route } : { error: 'no answer' };
   } catch {
     return { error: r.stdout.trim() };
   }
