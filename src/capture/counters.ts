@@ -9,16 +9,32 @@ export interface Moved { node: string; rule: string; packets: number }
 
 const COUNTS = /counter packets (\d+) bytes \d+/;
 
-/** Pure: `nft list ruleset` text -> "table T chain C: rule" -> packets, for every rule with a counter. */
-export function parseCounters(text: string): Map<string, number> {
-  const out = new Map<string, number>();
-  let table = '', chain = '';
+/** One line inside a chain of `nft list ruleset`, with where it is. */
+export interface NftLine { table: string; chain: string; /** the chain's hook, once its declaration has been read */ hook?: string; line: string }
+
+/** Pure: `nft list ruleset` text -> its lines inside chains, each with its table, chain and hook. */
+export function nftLines(text: string): NftLine[] {
+  const out: NftLine[] = [];
+  let table = '', chain = '', hook: string | undefined;
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     let m;
     if ((m = /^table (\S+ \S+)/.exec(line))) table = m[1]!;
-    else if ((m = /^chain (\S+)/.exec(line))) chain = m[1]!;
-    else if ((m = COUNTS.exec(line))) out.set(`table ${table} chain ${chain}: ${line.replace(COUNTS, 'counter')}`, Number(m[1]));
+    else if ((m = /^chain (\S+)/.exec(line))) { chain = m[1]!; hook = undefined; }
+    else {
+      if ((m = /hook (\w+)/.exec(line))) hook = m[1];
+      out.push({ table, chain, hook, line });
+    }
+  }
+  return out;
+}
+
+/** Pure: `nft list ruleset` text -> "table T chain C: rule" -> packets, for every rule with a counter. */
+export function parseCounters(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const { table, chain, line } of nftLines(text)) {
+    const m = COUNTS.exec(line);
+    if (m) out.set(`table ${table} chain ${chain}: ${line.replace(COUNTS, 'counter')}`, Number(m[1]));
   }
   return out;
 }

@@ -2,27 +2,23 @@
 // reverse-path filter (the input route lookup with the packet's iif), the route,
 // the neighbour entry, the firewall (a drop rule whose counter moved, else the
 // drop rules on the hook the packet crossed).
+import { nftLines } from '../capture/counters.js';
 import { networkOf } from '../lab/addr.js';
 import { neighbourToward } from './hints.js';
 import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
 import type { Disposition, TraceHop } from '../probes/trace.js';
-
 
 /** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
 async function firewallDrops(ctx: WhyContext, node: string, hook: 'input' | 'forward' | 'output'): Promise<string[]> {
   const r = await ctx.ask(node, ['nft', 'list', 'ruleset']);
   if (r.exitCode !== 0) return [];
   const out: string[] = [];
-  let table = '', chain = '', onHook = false;
-  for (const raw of r.stdout.split('\n')) {
-    const line = raw.trim();
-    let m;
-    if ((m = /^table (\S+ \S+)/.exec(line))) table = m[1]!;
-    else if ((m = /^chain (\S+)/.exec(line))) { chain = m[1]!; onHook = false; }
-    else if ((m = /hook (\w+)/.exec(line))) {
-      onHook = m[1] === hook || (hook !== 'output' && m[1] === 'prerouting') || (hook === 'output' && m[1] === 'postrouting');
-      if (onHook && /policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`);
-    } else if (onHook && /\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
+  for (const { table, chain, hook: h, line } of nftLines(r.stdout)) {
+    // the packet crosses prerouting on its way in or through, postrouting on its way out
+    const onHook = h !== undefined && (h === hook || (hook !== 'output' && h === 'prerouting') || (hook === 'output' && h === 'postrouting'));
+    if (!onHook) continue;
+    if (/hook \w+/.test(line)) { if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`); }
+    else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
   }
   return out;
 }
