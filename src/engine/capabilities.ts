@@ -77,7 +77,9 @@ let cached: Promise<Record<Feature, boolean>> | undefined;
  * a user namespace of its own as a rootless run would be (where that is
  * forbidden, the trial fails and the feature counts as absent).
  */
-const scratchNet = () => (isPrivileged() ? ['unshare', '--net'] : ['unshare', '--user', '--map-current-user', '--keep-caps', '--net']);
+/** A user namespace mapping the caller's own uid, with that namespace's capabilities kept (rootless.ts says why not root). */
+export const OWN_USERNS = ['--user', '--map-current-user', '--keep-caps'];
+const scratchNet = () => (isPrivileged() ? ['unshare', '--net'] : ['unshare', ...OWN_USERNS, '--net']);
 
 /**
  * Which qdiscs the kernel has, tried for real on a veth in a scratch namespace

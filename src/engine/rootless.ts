@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { EnvironmentError } from '../errors.js';
-import { isPrivileged, onPath } from './capabilities.js';
+import { isPrivileged, onPath, OWN_USERNS } from './capabilities.js';
 import { runArgv } from './runner.js';
 
 /** Set in the environment of the nslab that runs inside the rootless namespaces. */
@@ -28,7 +28,7 @@ export const ROOTLESS_ENV = 'NSLAB_ROOTLESS';
 /** The state directory inside: on the private tmpfs, gone with the run. */
 export const ROOTLESS_STATE_DIR = '/run/nslab';
 
-export const UNSHARE = ['unshare', '--user', '--map-current-user', '--keep-caps', '--net', '--mount', '--propagation', 'private',
+export const UNSHARE = ['unshare', ...OWN_USERNS, '--net', '--mount', '--propagation', 'private',
   '--pid', '--fork', '--mount-proc', '--kill-child'];
 
 const readInt = (file: string): number | undefined => {
