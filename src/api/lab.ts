@@ -14,7 +14,7 @@ import type { LabModel, TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { Expect, JUDGES, Probes, unjudged, type ExpectT, type ProbeKind } from '../lab/schema.js';
 import { randomId } from '../plan/names.js';
-import { PROBES } from '../probes/index.js';
+import { PROBES, closeProbes } from '../probes/index.js';
 import { callSite } from './call-site.js';
 import { shellFor, type LabNode } from './node.js';
 import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
@@ -136,6 +136,7 @@ export class Lab implements AsyncDisposable {
   /** Takes the lab down (idempotent). */
   async down(): Promise<void> {
     if (!untrack(this)) return;
+    await closeProbes(this.engine);
     await this.engine.down();
   }
 

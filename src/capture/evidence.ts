@@ -1,22 +1,13 @@
 // The evidence of one probe: a capture in every node of the lab while the
 // traffic runs, and the probe's own packets picked out of them.
 import { join } from 'node:path';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Lab } from '../engine/lab.js';
-import { Capture, interfaceNames, randomPattern, sendMarker, type NodePacket } from './tcpdump.js';
+import { observation, type NodePacket } from './tcpdump.js';
 import { pathOf, type Hop, type Peers } from './paths.js';
 import { countingNodes, moved, readCounters, type Moved } from './counters.js';
+import { Watch, type NodeWindow } from './watch.js';
 import type { LabModel } from '../lab/model.js';
-
-const ifnameCache = new WeakMap<Lab, Map<string, Map<number, string>>>();
-
-async function ifnames(lab: Lab, node: string): Promise<Map<number, string>> {
-  let perLab = ifnameCache.get(lab);
-  if (!perLab) ifnameCache.set(lab, (perLab = new Map()));
-  let m = perLab.get(node);
-  if (!m) perLab.set(node, (m = await interfaceNames(lab.ns(node))));
-  return m;
-}
 
 /** Both ends of every link, for following a packet from node to node. */
 export function peersOf(model: LabModel | undefined): Peers {
@@ -33,43 +24,36 @@ export class Evidence {
   /** Firewall rules whose counters moved while the traffic ran (only in nodes whose ruleset counts). */
   counters: Moved[] = [];
 
-  private constructor(readonly captures: Capture[], model: LabModel | undefined) {
+  private constructor(readonly windows: NodeWindow[], model: LabModel | undefined) {
     this.peers = peersOf(model);
   }
 
-  /** Captures in every node of the lab while `traffic` runs. */
+  /** What every node of the lab captured while `traffic` ran (the lab's watch, one window). */
   static async during<T>(lab: Lab, traffic: () => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
-    const nodes = lab.state.namespaces.map((n) => n.node);
-    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await ifnames(lab, node))));
-    const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    const marker = randomPattern(16);
-    const stopAll = () => Promise.all(captures.map((c) => Promise.all([sendMarker(c.ns, marker), c.stop(marker)])));
-    const failed = started.find((s) => s.status === 'rejected');
-    if (failed) {
-      await stopAll().catch(() => {});
-      throw (failed as PromiseRejectedResult).reason;
-    }
+    const watch = await Watch.for(lab);
     const counting = countingNodes(lab.model);
+    const w = watch.begin();
     let result: T;
     let counters: Moved[] = [];
+    let windows: NodeWindow[];
     try {
       const before = counting.length ? await readCounters(lab, counting) : undefined;
       result = await traffic();
       if (before) counters = moved(before, await readCounters(lab, counting));
     } finally {
-      await stopAll();
+      windows = await watch.end(w);
     }
-    const evidence = new Evidence(captures, lab.model);
+    const evidence = new Evidence(windows, lab.model);
     evidence.counters = counters;
     return { result, evidence };
   }
 
   packets(match: (p: NodePacket) => boolean): NodePacket[] {
-    return this.captures.flatMap((c) => c.packets.filter(match));
+    return this.windows.flatMap((c) => c.packets.filter(match));
   }
 
   path(match: (p: NodePacket) => boolean): Hop[] {
-    return pathOf(this.captures.flatMap((c) => c.observations(match)), this.peers);
+    return pathOf(this.packets(match).map(observation), this.peers);
   }
 
   /** Writes one pcap per node, readable by the owner only, never through an existing file or link; returns the file names. */
@@ -79,10 +63,10 @@ export class Evidence {
     // the first one's pcaps: its own take the next free PREFIX.N. Files are still
     // created exclusively (never overwritten, never through a link).
     let tag = prefix;
-    for (let n = 2; this.captures.some((c) => existsSync(join(dir, `${tag}-${c.node}.pcap`))); n++) tag = `${prefix}.${n}`;
-    return this.captures.map((c) => {
+    for (let n = 2; this.windows.some((c) => existsSync(join(dir, `${tag}-${c.node}.pcap`))); n++) tag = `${prefix}.${n}`;
+    return this.windows.map((c) => {
       const file = join(dir, `${tag}-${c.node}.pcap`);
-      c.save(file);
+      writeFileSync(file, c.pcap(), { flag: 'wx', mode: 0o600 });
       this.saved.set(c.node, file);
       return file;
     });

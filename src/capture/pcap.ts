@@ -36,11 +36,13 @@ export class PcapReader {
   private nano = false;
   private frames = 0;
   linktype = -1;
-  /** Every byte seen, to save the pcap as an artifact. */
-  readonly raw: Buffer[] = [];
+  /** The file header, and every record kept (header and data), to save a window of the stream as a pcap file. */
+  private header = Buffer.alloc(0);
+  private records: Buffer[] = [];
+  /** How many records were dropped from the front (prune): records[i] is record number base + i + 1. */
+  private base = 0;
 
   push(chunk: Buffer): Packet[] {
-    this.raw.push(chunk);
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: Packet[] = [];
     if (this.le === undefined) {
@@ -52,6 +54,7 @@ export class PcapReader {
       const m = this.le ? magic : this.buf.readUInt32BE(0);
       this.nano = m === 0xa1b23c4d;
       this.linktype = this.u32(20);
+      this.header = Buffer.from(this.buf.subarray(0, 24));
       this.buf = this.buf.subarray(24);
     }
     while (this.buf.length >= 16) {
@@ -60,12 +63,30 @@ export class PcapReader {
       const sec = this.u32(0);
       const frac = this.u32(4);
       const data = this.buf.subarray(16, 16 + incl);
+      this.records.push(Buffer.from(this.buf.subarray(0, 16 + incl))); // a copy: the chunk it came in is not kept
       this.buf = this.buf.subarray(16 + incl);
       const frame = ++this.frames; // every record counts, decoded or not, so numbers match the saved file
       const p = this.linktype === LINKTYPE_SLL2 ? decodeSll2(data) : undefined;
       if (p) out.push({ ...p, frame, ts: sec + frac / (this.nano ? 1e9 : 1e6) });
     }
     return out;
+  }
+
+  /** How many records the stream has had so far. */
+  get count(): number {
+    return this.frames;
+  }
+
+  /** Forgets the records before number `before` (1-based): nothing will save them again. */
+  prune(before: number): void {
+    const n = Math.min(before - 1 - this.base, this.records.length);
+    if (n > 0) { this.records.splice(0, n); this.base += n; }
+  }
+
+  /** The stream as a pcap file: the header and records from..to (1-based, inclusive), the bytes tcpdump produced, unchanged. */
+  bytes(from = this.base + 1, to = this.frames): Buffer {
+    if (from <= this.base) throw new Error(`pcap records before ${this.base + 1} were pruned`);
+    return Buffer.concat([this.header, ...this.records.slice(from - 1 - this.base, to - this.base)]);
   }
 
   private u32(off: number): number {
@@ -141,9 +162,4 @@ function transport(proto: number | 'icmp', t: Buffer): Pick<Packet, 'proto' | 'i
   }
   if (proto === 17 && t.length >= 8) return { proto: 'udp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), payload: t.subarray(8) };
   return { proto: 'other', payload: Buffer.alloc(0) };
-}
-
-/** Writes packets' raw stream back as a file: the bytes tcpdump produced, unchanged. */
-export function pcapBytes(reader: PcapReader): Buffer {
-  return Buffer.concat(reader.raw);
 }

@@ -1,35 +1,44 @@
 // One tcpdump per node, on all its interfaces (-i any: Linux cooked v2 keeps
-// each packet's interface and direction), streamed to nslab as pcap.
+// each packet's interface and direction), streamed to nslab as pcap. It runs
+// for as long as the lab is probed (see watch.ts); each probe reads the
+// window of records between its start and its end-of-probe marker.
 // Ready is known, not guessed: tcpdump prints "listening on" once its socket is
-// open. Done is known too: a marker packet sent inside the node after the
-// traffic must come through before tcpdump is stopped.
+// open. A window's end is known too: a marker datagram sent inside the node
+// after the traffic must come through before the window is read.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import type { Observation } from './paths.js';
-import { PcapReader, pcapBytes, type Packet } from './pcap.js';
+import { PcapReader, type Packet } from './pcap.js';
 import { inNamespace, runArgv } from '../engine/runner.js';
 
 export interface NodePacket extends Packet { node: string; iface: string }
 
-const MARKER_DST = '127.0.0.1';
+export const MARKER_DST = '127.0.0.1';
+
+/**
+ * Our long-lived children die with nslab, even by SIGKILL (the parent-death
+ * signal): a capture or agent must never outlive the run that reads it.
+ */
+export function diesWithUs(argv: string[]): string[] {
+  return ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
+}
 
 export class Capture {
-  readonly packets: NodePacket[] = [];
+  /** The packets of the records kept (see prune), with their record numbers as frames. */
+  private packets: NodePacket[] = [];
   private reader = new PcapReader();
   private child: ChildProcess;
   private stderr = '';
   private waiters: (() => void)[] = [];
-  private exited: Promise<void>;
 
-  private constructor(readonly node: string, readonly ns: string, private ifnames: Map<number, string>) {
-    const argv = inNamespace(ns, ['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']);
+  private constructor(readonly node: string, readonly ns: string, private names: Map<number, string>) {
+    const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
-      for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: this.ifnames.get(p.ifindex) ?? `if${p.ifindex}` });
+      for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: this.names.get(p.ifindex) ?? `if${p.ifindex}` });
       this.notify();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.notify(); });
-    this.exited = new Promise((res) => this.child.on('close', () => { this.notify(); res(); }));
+    this.child.on('close', () => this.notify());
   }
 
   private notify(): void {
@@ -39,7 +48,7 @@ export class Capture {
   private async until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!cond()) {
-      if (this.child.exitCode !== null) throw new Error(`tcpdump in node '${this.node}' exited: ${this.stderr.trim()}`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`tcpdump in node '${this.node}' exited: ${this.stderr.trim()}`);
       const left = end - Date.now();
       if (left <= 0) throw new Error(`tcpdump in node '${this.node}': ${what} did not happen within ${timeoutMs} ms`);
       await new Promise<void>((res) => {
@@ -50,39 +59,88 @@ export class Capture {
   }
 
   /** Starts tcpdump in a node and waits until it is really listening. */
-  static async start(node: string, ns: string, ifnames: Map<number, string>): Promise<Capture> {
-    const c = new Capture(node, ns, ifnames);
-    await c.until(() => /listening on/.test(c.stderr), 5000, 'listening');
+  static async start(node: string, ns: string, names: Map<number, string>): Promise<Capture> {
+    const c = new Capture(node, ns, names);
+    try {
+      await c.until(() => /listening on/.test(c.stderr), 5000, 'listening');
+    } catch (e) {
+      c.stop();
+      throw e;
+    }
     return c;
   }
 
-  /** Stops once the marker (a ping to loopback with this payload pattern) has been captured. */
-  async stop(markerHex: string): Promise<void> {
-    const marker = Buffer.from(markerHex, 'hex');
-    const seen = () => this.packets.some((p) => p.iface === 'lo' && p.dst === MARKER_DST && p.payload.includes(marker));
-    try {
-      await this.until(seen, 3000, 'the end-of-probe marker');
-    } finally {
-      // Our own child, by its handle. Once the marker has come through, every
-      // packet before it is already in hand: SIGKILL spares tcpdump's own ~20 ms
-      // exit, and its end is not awaited: the kernel's release of the capture
-      // socket (an RCU grace period, 10-25 ms) holds nothing nslab needs.
-      this.child.kill('SIGKILL');
+  /** The number of the last record read so far: a window that starts now holds the records after it. */
+  get position(): number {
+    return this.reader.count;
+  }
+
+  /** Waits until the marker (a datagram to loopback carrying it) has come through; returns its record number. */
+  async through(marker: string): Promise<number> {
+    const bytes = Buffer.from(marker);
+    const find = () => this.packets.find((p) => p.proto === 'udp' && p.iface === 'lo' && p.dst === MARKER_DST && p.payload.includes(bytes));
+    await this.until(() => !!find(), 3000, 'the end-of-probe marker');
+    return find()!.frame;
+  }
+
+  /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
+  async window(from: number, to: number): Promise<NodePacket[]> {
+    const inside = this.packets.filter((p) => p.frame > from && p.frame <= to);
+    if (inside.some((p) => !this.names.has(p.ifindex))) {
+      // an interface made after the capture started (a stage, a test's own command): ask the node
+      this.names = await interfaceNames(this.ns);
+      for (const p of inside) p.iface = this.names.get(p.ifindex) ?? `if${p.ifindex}`;
     }
+    return inside.map((p) => ({ ...p, frame: p.frame - from }));
   }
 
-  save(file: string): void {
-    writeFileSync(file, pcapBytes(this.reader), { flag: 'wx', mode: 0o600 });
+  /** The window's records as a pcap file: the bytes tcpdump wrote, unchanged. */
+  pcap(from: number, to: number): Buffer {
+    return this.reader.bytes(from + 1, to);
   }
 
-  observations(match: (p: NodePacket) => boolean): Observation[] {
-    return this.packets.filter(match).map((p) => ({ node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, frame: p.frame, src: p.src, dst: p.dst }));
+  /** Forgets the records up to `upTo` (no open window needs them). */
+  prune(upTo: number): void {
+    this.reader.prune(upTo + 1);
+    const keep = this.packets.findIndex((p) => p.frame > upTo);
+    this.packets.splice(0, keep < 0 ? this.packets.length : keep);
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /**
+   * Our own child, by its handle. Every window already read has its packets:
+   * SIGKILL spares tcpdump's own ~20 ms exit, and its end is not awaited: the
+   * kernel's release of the capture socket (an RCU grace period, 10-25 ms)
+   * holds nothing nslab needs.
+   */
+  stop(): void {
+    this.child.kill('SIGKILL');
   }
 }
 
-/** Sends the end-of-probe marker inside a node: one ping to loopback carrying the pattern. */
-export function sendMarker(ns: string, markerHex: string): Promise<unknown> {
-  return runArgv(inNamespace(ns, ['ping', '-n', '-q', '-c', '1', '-W', '1', '-p', markerHex, MARKER_DST]));
+/**
+ * Sends end-of-probe markers inside a node: a shell reading lines, each sent
+ * as one UDP datagram to loopback (bash's /dev/udp; no process per marker).
+ */
+export class MarkerSender {
+  private child: ChildProcess;
+
+  constructor(ns: string) {
+    const argv = inNamespace(ns, diesWithUs(['bash', '-c', `while IFS= read -r m; do printf %s "$m" >/dev/udp/${MARKER_DST}/9; done`]));
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
+    this.child.stdin!.on('error', () => { /* gone: the capture waiting for the marker says so */ });
+  }
+
+  send(marker: string): void {
+    this.child.stdin!.write(`${marker}\n`);
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
 }
 
 /** A random hex pattern for ping -p (at most 16 bytes). */
@@ -97,4 +155,8 @@ export async function interfaceNames(ns: string): Promise<Map<number, string>> {
   const r = await runArgv(['ip', '-n', ns, '-j', 'link', 'show']);
   const links = JSON.parse(r.stdout || '[]') as { ifindex: number; ifname: string }[];
   return new Map(links.map((l) => [l.ifindex, l.ifname]));
+}
+
+export function observation(p: NodePacket): Observation {
+  return { node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, frame: p.frame, src: p.src, dst: p.dst };
 }

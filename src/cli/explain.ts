@@ -6,7 +6,7 @@ import { Lab } from '../engine/lab.js';
 import { withSignals } from '../engine/signals.js';
 import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
-import { PROBES } from '../probes/index.js';
+import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
 import { explain } from '../run/why.js';
 import { findInstance } from './common.js';
@@ -31,7 +31,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
   const probe = opts.probe ?? 'ping';
   const port = opts.port !== undefined ? Number(opts.port) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a port number (1-65535), not '${opts.port}'`);
-  const spec: Record<string, unknown> = probe === 'ping' ? { from: opts.from, to: opts.to, count: 1 } : { from: opts.from, to: opts.to, timeout: '1s', ...(port ? { port, listen: false } : {}) };
+  const spec: Record<string, unknown> = probe === 'ping' ? { from: opts.from, to: opts.to, count: 1 } : { from: opts.from, to: opts.to, ...(port ? { port, listen: false } : {}) };
   if (opts.ipv6) spec.ipv6 = true;
   const test: TestModel = { name: `explain ${opts.from} → ${opts.to}`, probe, spec, expect: { symmetric: true }, requires: [], at: { file: state.file, line: 0, col: 0 } };
   const lab = Lab.attach(state.instance, model);
@@ -41,6 +41,8 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       out = await PROBES[probe]({ lab, model, test });
     } catch (e) {
       throw new UsageError((e as Error).message);
+    } finally {
+      await closeProbes(lab);
     }
     const traces = out.traces ?? [];
     const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters });

@@ -1,40 +1,58 @@
 // The part tcp and udp probes share: a listener on the node owning the target
-// (unless a lab service listens), the client run under capture, its JSON outcome.
+// (unless a lab service listens), the client's attempt made by the source
+// node's agent under capture, its outcome.
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern } from '../capture/tcpdump.js';
 import type { Lab } from '../engine/lab.js';
+import { durationMs } from '../lab/grammar.js';
 import type { LabModel } from '../lab/model.js';
-import { timeoutMs, HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
+import { agentOf } from './agent.js';
+import { ownerOf, target } from './targets.js';
+import { noteRtt, waitFor, type Wait } from './wait.js';
 
 export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean; ipv6?: boolean }
 
 export interface Exchange {
   port: number;
-  outcome: { outcome: string; local?: string; lport?: number; error?: string };
+  outcome: { outcome: string; local?: string; lport?: number; error?: string; ms?: number };
   evidence: Evidence;
-  /** What the listener reported of its peers. */
+  /** What the listener reported of its peers while the exchange ran. */
   peers: string[];
   /** The node that owns the target address. */
   owner: string;
   /** udp: the random token the datagram carries (the responder echoes it), to tell this exchange's packets from any other's. */
   token: string;
+  /** How long the client waited for an answer, and why that long. */
+  wait: Wait;
 }
 
-export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec, defaultTimeoutMs: number): Promise<Exchange> {
+/** A lab's own service may take its time to answer (a udp daemon): without a timeout of the test's, it gets this long. */
+const SERVICE_ANSWER_MS = 1500;
+
+export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec): Promise<Exchange> {
   const to = target(model, spec.to, spec.ipv6);
   const owner = ownerOf(model, to);
   if (!owner) throw new Error(`${kind} probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
   if (spec.listen === false && spec.port === undefined) throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
-  const port = spec.port ?? randomPort();
-  const listener = spec.listen === false ? { lines: () => [], stop: async () => {} } : await startListener(lab, owner, ['node', HELPER, 'listen', kind, String(port)], /^ready$/m);
+  // the wait: the test's timeout; else the lab's rule, which bounds the network's answer (a SYN-ACK
+  // comes from the kernel), not an application's (a lab's udp service answers when it likes)
+  const wait = spec.timeout ? { ms: durationMs(spec.timeout), why: `waited ${spec.timeout} (the test's timeout)` }
+    : kind === 'udp' && spec.listen === false ? { ms: SERVICE_ANSWER_MS, why: `waited ${SERVICE_ANSWER_MS} ms for the lab's own service (set timeout: to change)` }
+    : await waitFor(lab, model, spec.from, kind);
+  const [server, client] = await Promise.all([spec.listen === false ? undefined : agentOf(lab, owner), agentOf(lab, spec.from)]);
+  // a port the test names gets a listener of its own, closed after; else the node's standing listener
+  const port = spec.port ?? (await server!.defaultPort(kind));
+  if (server && spec.port !== undefined) await server.request('listen', { proto: kind, port });
+  const peersBefore = server?.peers.length ?? 0;
   try {
-    const mode = kind === 'tcp' ? 'connect' : 'udp';
     const token = randomPattern(8);
-    const r = await Evidence.during(lab, () => lab.exec(spec.from, ['node', HELPER, mode, to, String(port), spec.bind ?? '-', String(timeoutMs(spec.timeout, defaultTimeoutMs)), token]));
-    let outcome: Exchange['outcome'];
-    try { outcome = JSON.parse(r.result.stdout.trim().split('\n').pop()!); } catch { outcome = { outcome: 'error', error: r.result.stderr.trim() }; }
-    return { port, outcome, evidence: r.evidence, peers: listener.lines(), owner, token };
+    const op = kind === 'tcp' ? 'connect' : 'udp';
+    const r = await Evidence.during(lab, () => client.request<Exchange['outcome']>(op, { host: to, port, bind: spec.bind ?? '-', timeout: wait.ms, token }));
+    const outcome = r.result;
+    if ((outcome.outcome === 'connected' || outcome.outcome === 'answered') && outcome.ms !== undefined) noteRtt(lab, outcome.ms);
+    const peers = (server?.peers.slice(peersBefore) ?? []).filter((p) => p.proto === kind && p.port === port).map((p) => `${p.remote}:${p.rport}`);
+    return { port, outcome, evidence: r.evidence, peers, owner, token, wait };
   } finally {
-    await listener.stop();
+    if (server && spec.port !== undefined) await server.request('unlisten', { proto: kind, port });
   }
 }

@@ -5,7 +5,8 @@
 // and died on the way counts for no interface (a multipath route with a dead
 // gateway must not read as "failover works").
 import { Evidence } from '../capture/evidence.js';
-import { HELPER, ownerOf, randomPort, startListener, target } from './targets.js';
+import { agentOf, randomPort } from './agent.js';
+import { ownerOf, target } from './targets.js';
 import type { NodePacket } from '../capture/tcpdump.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Check, type Probe } from './types.js';
@@ -31,14 +32,17 @@ export const flows: Probe = async ({ lab, model, test }) => {
   const count = s.count ?? 32;
   const via = s.via ?? s.from;
   const port = randomPort();
-  const listeners = proto === 'tcp'
-    ? await Promise.all([...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) => startListener(lab, n, ['node', HELPER, 'listen', 'tcp', String(port)], /^ready$/m)))
+  // a port of the probe's own, opened for it on every target's node and closed after
+  const servers = proto === 'tcp'
+    ? await Promise.all([...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) => agentOf(lab, n)))
     : [];
+  await Promise.all(servers.map((a) => a.request('listen', { proto, port })));
   let evidence: Evidence;
   try {
-    evidence = (await Evidence.during(lab, () => lab.exec(s.from, ['node', HELPER, 'flows', proto, String(port), String(count), targets.join(',')], { timeoutMs: 30_000 }))).evidence;
+    const client = await agentOf(lab, s.from);
+    evidence = (await Evidence.during(lab, () => client.request('flows', { proto, port, count, hosts: targets, timeout: 2000 }))).evidence;
   } finally {
-    await Promise.all(listeners.map((l) => l.stop()));
+    await Promise.all(servers.map((a) => a.request('unlisten', { proto, port })));
   }
   // a flow, as the via node sees it leave: its 5-tuple there (after any NAT before it)
   const key = (p: NodePacket) => `${p.src}:${p.sport}>${p.dst}`;

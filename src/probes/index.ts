@@ -1,3 +1,8 @@
+import type { Lab } from '../engine/lab.js';
+import { Watch, stopWatch } from '../capture/watch.js';
+import type { LabModel, TestModel } from '../lab/model.js';
+import { agentOf, stopAgents } from './agent.js';
+import { ownerOf, target } from './targets.js';
 import type { ProbeKind } from '../lab/schema.js';
 import { exec } from './exec.js';
 import { flows } from './flows.js';
@@ -10,3 +15,34 @@ import { udp } from './udp.js';
 
 export const PROBES: Record<ProbeKind, Probe> = { ping, tcp, udp, route, exec, flows, throughput };
 export type { Check, ProbeOutcome, ProbeContext } from './types.js';
+
+/** Ends what probing keeps running in a lab (its captures and probe agents): before down, and when a run hands the lab back. */
+export async function closeProbes(lab: Lab): Promise<void> {
+  await Promise.all([stopWatch(lab), stopAgents(lab)]);
+}
+
+/**
+ * Starts, in the background, what a stage's tests will need (the lab's captures,
+ * the agents of the nodes that send or answer tcp, udp, flows and throughput):
+ * all at once rather than each when its first test asks. A failure to start
+ * is left to that test to report.
+ */
+export function prepareProbes(lab: Lab, model: LabModel, tests: TestModel[]): void {
+  const quiet = (p: Promise<unknown>) => void p.catch(() => {});
+  if (tests.some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput')) quiet(Watch.for(lab));
+  const nodes = new Set<string>();
+  for (const t of tests) {
+    if (!['tcp', 'udp', 'flows', 'throughput'].includes(t.probe)) continue;
+    const s = t.spec as { from?: string; to?: string | string[]; listen?: boolean; ipv6?: boolean; proto?: string };
+    if (s.from) nodes.add(s.from);
+    const listens = t.probe === 'throughput' || (t.probe === 'flows' ? s.proto === 'tcp' : s.listen !== false);
+    if (!listens) continue;
+    for (const to of Array.isArray(s.to) ? s.to : s.to ? [s.to] : []) {
+      try {
+        const owner = ownerOf(model, target(model, to, s.ipv6));
+        if (owner) nodes.add(owner);
+      } catch { /* the test itself says what is wrong with its target */ }
+    }
+  }
+  for (const n of nodes) quiet(agentOf(lab, n));
+}

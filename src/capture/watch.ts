@@ -1,0 +1,106 @@
+// The captures of a lab while it is probed: one tcpdump and one marker sender
+// per node, started at the first probe and kept until the lab changes hands
+// (down, the end of a `check`, a throughput test that must not be captured).
+// A probe opens a window, runs its traffic, and closes the window with a
+// marker in every node; the records in between are its evidence. Windows may
+// overlap (probes run concurrently): each probe picks its own packets out by
+// their identity (payload pattern, token, ports, sequence numbers).
+import type { Lab } from '../engine/lab.js';
+import { Capture, MarkerSender, interfaceNames, randomPattern, type NodePacket } from './tcpdump.js';
+
+/** What one node's capture saw in one window. */
+export interface NodeWindow {
+  node: string;
+  packets: NodePacket[];
+  /** The window's records as a pcap file. */
+  pcap: () => Buffer;
+}
+
+interface Open { starts: Map<string, number> }
+
+export class Watch {
+  private open = new Set<Open>();
+  private broken = false;
+
+  private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>) {}
+
+  /** The lab's watch, started if it is not running (concurrent callers share one start). */
+  static for(lab: Lab): Promise<Watch> {
+    const running = watches.get(lab);
+    if (running) return running.then((w) => (w.broken ? Watch.restart(lab) : w), () => Watch.restart(lab));
+    return Watch.restart(lab);
+  }
+
+  private static restart(lab: Lab): Promise<Watch> {
+    const old = watches.get(lab);
+    const next = (async () => {
+      await old?.then((w) => w.stop(), () => {});
+      return Watch.start(lab);
+    })();
+    watches.set(lab, next);
+    return next;
+  }
+
+  private static async start(lab: Lab): Promise<Watch> {
+    const nodes = lab.state.namespaces.map((n) => n.node);
+    const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
+    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await interfaceNames(lab.ns(node)))));
+    const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    const failed = started.find((s) => s.status === 'rejected');
+    if (failed) {
+      for (const c of captures) c.stop();
+      for (const m of markers.values()) m.stop();
+      throw (failed as PromiseRejectedResult).reason;
+    }
+    return new Watch(captures, markers);
+  }
+
+  /** Opens a window: every record read from now on may be this probe's. */
+  begin(): Open {
+    const w = { starts: new Map(this.captures.map((c) => [c.node, c.position])) };
+    this.open.add(w);
+    return w;
+  }
+
+  /** Closes a window once a marker sent after the traffic has come through in every node. */
+  async end(w: Open): Promise<NodeWindow[]> {
+    try {
+      const marker = `nslab-end-${randomPattern(8)}`;
+      for (const m of this.markers.values()) m.send(marker);
+      return await Promise.all(this.captures.map(async (c) => {
+        const from = w.starts.get(c.node)!;
+        const to = await c.through(marker);
+        const pcap = c.pcap(from, to); // copied now: the records are pruned once no window needs them
+        return { node: c.node, packets: await c.window(from, to), pcap: () => pcap };
+      }));
+    } catch (e) {
+      this.broken = true; // a capture died or lagged: the next probe starts afresh
+      throw e;
+    } finally {
+      this.open.delete(w);
+      this.pruneClosed();
+    }
+  }
+
+  /** Records no open window can need are dropped: a long run keeps only what its probes are reading. */
+  private pruneClosed(): void {
+    for (const c of this.captures) {
+      const needed = Math.min(...[...this.open].map((o) => o.starts.get(c.node)!));
+      c.prune(Number.isFinite(needed) ? needed : c.position);
+    }
+  }
+
+  stop(): void {
+    for (const c of this.captures) c.stop();
+    for (const m of this.markers.values()) m.stop();
+  }
+}
+
+const watches = new WeakMap<Lab, Promise<Watch>>();
+
+/** Stops the lab's captures, if any run (before down, at the end of a check, before throughput). */
+export async function stopWatch(lab: Lab): Promise<void> {
+  const w = watches.get(lab);
+  watches.delete(lab);
+  await w?.then((x) => x.stop(), () => {});
+}

@@ -1,0 +1,126 @@
+// nslab's side of the probe agents (helper.ts): one per node that a tcp, udp
+// or flows probe uses, started at first need and kept until the lab is handed
+// back (stopAgents). Each agent keeps one listener per protocol on a random
+// port for the probes that name no port; a probe that names a port gets its
+// own listener, closed after it (a later test may expect that port refused).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Lab } from '../engine/lab.js';
+import { inNamespace } from '../engine/runner.js';
+import { diesWithUs } from '../capture/tcpdump.js';
+
+/** The built probe helper: dist/probes/helper.js, found from src/probes, dist/probes and dist/bin alike. */
+export const HELPER = fileURLToPath(new URL('../../dist/probes/helper.js', import.meta.url));
+
+export interface Peer { proto: string; port: number; remote: string; rport: number }
+type Answer = Record<string, unknown> & { id?: number; error?: string };
+
+export class Agent {
+  private next = 1;
+  private pending = new Map<number, (a: Answer) => void>();
+  /** Every peer the node's listeners have had, in order. */
+  readonly peers: Peer[] = [];
+  private defaults = new Map<string, Promise<number>>();
+  private stderr = '';
+  private exited: Promise<void>;
+
+  private constructor(readonly node: string, private child: ChildProcess) {
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.exited = new Promise((res) => child.on('close', () => {
+      for (const [, answer] of this.pending) answer({ error: `the probe agent in node '${node}' exited: ${this.stderr.trim() || 'no output'}` });
+      this.pending.clear();
+      res();
+    }));
+  }
+
+  static async start(node: string, ns: string): Promise<Agent> {
+    const argv = inNamespace(ns, diesWithUs([process.execPath, HELPER]));
+    const agent = new Agent(node, spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const ready = new Promise<void>((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`the probe agent in node '${node}' did not start within 5 s: ${agent.stderr.trim() || 'no output'}`)), 5000);
+      agent.child.on('close', () => { clearTimeout(t); rej(new Error(`the probe agent in node '${node}' exited: ${agent.stderr.trim() || 'no output'}`)); });
+      createInterface({ input: agent.child.stdout! }).on('line', (line) => {
+        let a: Answer & { ev?: string; ready?: boolean };
+        try { a = JSON.parse(line); } catch { return; }
+        if (a.ready) { clearTimeout(t); res(); }
+        else if (a.ev === 'peer') agent.peers.push(a as unknown as Peer);
+        else if (a.id !== undefined) { agent.pending.get(a.id)?.(a); agent.pending.delete(a.id); }
+      });
+    });
+    agent.child.stdin!.on('error', () => { /* exited: pending requests are answered by close */ });
+    try {
+      await ready;
+    } catch (e) {
+      agent.stop();
+      throw e;
+    }
+    return agent;
+  }
+
+  /** One request; rejects with the agent's error. */
+  request<T = Answer>(op: string, args: Record<string, unknown>): Promise<T> {
+    const id = this.next++;
+    return new Promise((res, rej) => {
+      this.pending.set(id, (a) => (a.error && !('outcome' in a) ? rej(new Error(a.error)) : res(a as T)));
+      this.child.stdin!.write(JSON.stringify({ id, op, ...args }) + '\n');
+    });
+  }
+
+  /** The port of this node's own listener for probes that name none (opened once, on a free random port). */
+  defaultPort(proto: 'tcp' | 'udp'): Promise<number> {
+    let p = this.defaults.get(proto);
+    if (!p) {
+      p = (async () => {
+        for (let tries = 0; ; tries++) {
+          const port = randomPort();
+          try {
+            await this.request('listen', { proto, port });
+            return port;
+          } catch (e) {
+            if (tries >= 5) throw e; // taken by a lab service: another port
+          }
+        }
+      })();
+      this.defaults.set(proto, p);
+      p.catch(() => this.defaults.delete(proto));
+    }
+    return p;
+  }
+
+  /** Our own child, by its handle; its end is not awaited (it holds nothing nslab reads). */
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+
+  get done(): Promise<void> {
+    return this.exited;
+  }
+}
+
+export function randomPort(): number {
+  return 20000 + Math.floor(Math.random() * 40000);
+}
+
+const agents = new WeakMap<Lab, Map<string, Promise<Agent>>>();
+
+/** The node's agent, started at first need (concurrent callers share one start). */
+export function agentOf(lab: Lab, node: string): Promise<Agent> {
+  let perLab = agents.get(lab);
+  if (!perLab) agents.set(lab, (perLab = new Map()));
+  let a = perLab.get(node);
+  if (!a) {
+    a = Agent.start(node, lab.ns(node));
+    perLab.set(node, a);
+    const mine = a;
+    a.then((x) => x.done.then(() => { if (perLab!.get(node) === mine) perLab!.delete(node); }), () => perLab!.delete(node));
+  }
+  return a;
+}
+
+/** Stops every agent of the lab. */
+export async function stopAgents(lab: Lab): Promise<void> {
+  const perLab = agents.get(lab);
+  agents.delete(lab);
+  await Promise.all([...(perLab?.values() ?? [])].map((a) => a.then((x) => x.stop(), () => {})));
+}
