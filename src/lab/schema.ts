@@ -83,7 +83,8 @@ const Port = z.int().min(1).max(65535);
 /** tcp and udp probes: the same fields, a listener (or responder) on the target's node. */
 function l4Probe(listen: string) {
   return z.strictObject({
-    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(), timeout: Duration.optional(),
+    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(),
+    timeout: Duration.optional().describe('How long to wait for the answer; by default derived from the lab (docs/performance.md)'),
     listen: z.boolean().optional().describe(listen), ipv6: z.boolean().optional().describe('node or node:interface targets mean their IPv6 address'),
   });
 }
@@ -94,6 +95,7 @@ export const Probes = {
     count: z.int().min(1).max(100).optional(),
     source: z.string().optional().describe('Source address (ping -I ADDR)'),
     interface: z.string().optional().describe('Send through this interface (ping -I IF)'),
+    timeout: Duration.optional().describe('How long to wait for replies after the last echo; by default derived from the lab (docs/performance.md)'),
     ipv6: z.boolean().optional(),
   }),
   tcp: l4Probe('false: a service of the lab listens on port; nslab starts no listener'),
@@ -108,7 +110,7 @@ export const Probes = {
     from: NodeRef, to: z.union([Target, z.array(Target)]), count: z.int().min(1).max(1000).optional(),
     proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'), ipv6: z.boolean().optional(),
   }),
-  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.5).max(30).optional(), proto: z.enum(['tcp', 'udp']).optional(), ipv6: z.boolean().optional() }),
+  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.1).max(30).optional().describe("How long to send (default 1)"), proto: z.enum(['tcp', 'udp']).optional(), ipv6: z.boolean().optional() }),
 } as const;
 export type ProbeKind = keyof typeof Probes;
 export const PROBE_KINDS = Object.keys(Probes) as ProbeKind[];

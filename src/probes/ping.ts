@@ -1,14 +1,19 @@
 // ping: echo requests carrying a random payload pattern (ping -p), which
 // survives NAT where the ICMP id may not; replies and paths from the captures.
+// Echoes go 2 ms apart (root may send that fast; a reply inside a lab is back
+// in well under a millisecond), and ping waits for missing replies as long as
+// the lab's wait rule says (wait.ts), not a fixed second.
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
+import { durationMs } from '../lab/grammar.js';
 import { pathChecks } from './judge-paths.js';
 import { traces } from './traces.js';
 import { ownerOf, target } from './targets.js';
+import { noteRtt, parseRttMax, waitFor } from './wait.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
-interface PingSpec { from: string; to: string; count?: number; source?: string; interface?: string; ipv6?: boolean }
+interface PingSpec { from: string; to: string; count?: number; source?: string; interface?: string; timeout?: string; ipv6?: boolean }
 
 /** Pure: transmitted and received counts from ping's summary line. */
 export function parsePing(output: string): { transmitted: number; received: number } | undefined {
@@ -24,16 +29,20 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const count = spec.count ?? 3;
   const pattern = randomPattern(12);
   const via = spec.source ?? spec.interface;
-  const argv = ['ping', '-n', '-c', String(count), '-i', '0.2', '-W', '1', '-p', pattern, // no -w: with it, -c counts replies and an unanswered ping keeps sending
-   
+  const wait = spec.timeout ? { ms: durationMs(spec.timeout), why: `waited ${spec.timeout} (the test's timeout)` } : await waitFor(lab, model, spec.from, 'ping');
+  // no -w: with it, -c counts replies and an unanswered ping keeps sending; -W: the wait after the last echo
+  const argv = ['ping', '-n', '-c', String(count), '-i', '0.002', '-W', (wait.ms / 1000).toFixed(3), '-p', pattern,
     ...(via ? ['-I', via] : []), ...(v6 ? ['-6'] : []), to];
   const { result, evidence } = await Evidence.during(lab, () => lab.exec(spec.from, argv));
-  const counts = parsePing(result.stdout);
-  const received = counts?.received ?? 0;
   const marker = Buffer.from(pattern, 'hex');
   const ours = (p: NodePacket) => p.proto === 'icmp' && p.payload.includes(marker);
   const isRequest = (p: NodePacket) => ours(p) && p.icmpType === (v6 ? 128 : 8);
   const isReply = (p: NodePacket) => ours(p) && p.icmpType === (v6 ? 129 : 0);
+  // what the source received is what ping counted: a reply the capture saw arrive may still have been
+  // dropped on the way in (rp_filter, the firewall), and that is not a reply
+  const received = parsePing(result.stdout)?.received ?? 0;
+  const rtt = parseRttMax(result.stdout);
+  if (rtt !== undefined) noteRtt(lab, rtt);
   const firstSeq = (f: (p: NodePacket) => boolean) => Math.min(...evidence.packets(f).map((p) => p.icmpSeq!));
   const qSeq = firstSeq(isRequest);
   const rSeq = firstSeq(isReply);
@@ -47,5 +56,7 @@ export const ping: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { ping: result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim() } };
+  const summary = result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim();
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }),
+    facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) } };
 };

@@ -7,7 +7,8 @@ import { matches } from '../../src/probes/exec.js';
 import { spreadChecks } from '../../src/probes/flows.js';
 import { parsePing } from '../../src/probes/ping.js';
 import { parseRouteGet } from '../../src/probes/route.js';
-import { parseIperf } from '../../src/probes/throughput.js';
+import { rateOf } from '../../src/probes/throughput.js';
+import { negativeWait, parseRttMax } from '../../src/probes/wait.js';
 
 describe('ping output', () => {
   it('reads transmitted and received', () => {
@@ -25,10 +26,33 @@ describe('ip -j route get', () => {
   });
 });
 
-describe('iperf3 -J', () => {
-  it('takes the rate the receiver saw', () => {
-    expect(parseIperf(JSON.stringify({ end: { sum_sent: { bits_per_second: 2e7 }, sum_received: { bits_per_second: 19180000 } } }))).toBe(19180000);
-    expect(parseIperf('iperf3: error - unable to connect')).toBeUndefined();
+describe('throughput', () => {
+  it('is the bits the receiver counted over the time between its first and last byte', () => {
+    expect(rateOf(2_000_000, 1)).toBe(16_000_000);
+    expect(rateOf(0, 0)).toBeUndefined(); // nothing arrived: no measurement, never 0mbit passing a max
+    expect(rateOf(1200, 0)).toBeUndefined(); // one datagram: no interval to measure over
+  });
+});
+
+describe('the wait before a negative verdict', () => {
+  it('reads the slowest round trip of ping', () => {
+    expect(parseRttMax('rtt min/avg/max/mdev = 0.063/0.099/0.170/0.050 ms')).toBe(0.17);
+    expect(parseRttMax('2 packets transmitted, 0 received')).toBeUndefined();
+  });
+  it('is 100 ms and 10 round trips on an unshaped lab', () => {
+    expect(negativeWait([{}, {}], 0.2, 'ping').ms).toBe(102);
+    expect(negativeWait([], 30, 'udp').ms).toBe(400); // a busy machine waits longer
+  });
+  it('adds each link\'s delay and tbf queue bound, both ways, whether or not the packet is expected there', () => {
+    const w = negativeWait([{ delay: '40ms' }, { rate: '8mbit' }, {}], 0, 'ping');
+    // 100 + 2 x 40 + 2 x (50 + 1514 x 8 / 8e6 s = 1.514 ms)
+    expect(w.ms).toBe(Math.ceil(100 + 80 + 2 * (50 + 1.514)));
+    expect(w.why).toMatch(/waited \d+ ms \(100 ms \+ 10 x 0\.00 ms measured \+ \d+ ms of link shaping\)/);
+  });
+  it('covers two SYN retransmissions for tcp over lossy links, and nothing more for ping', () => {
+    expect(negativeWait([{ loss: '5%' }], 0, 'tcp').ms).toBe(3100);
+    expect(negativeWait([{ loss: '5%' }], 0, 'ping').ms).toBe(100);
+    expect(negativeWait([{ loss: '0%' }], 0, 'tcp').ms).toBe(100);
   });
 });
 
