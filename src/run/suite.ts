@@ -3,14 +3,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Moved } from '../capture/counters.js';
+import { countingNodes, type Moved } from '../capture/counters.js';
 import { formatPath } from '../capture/paths.js';
 import { kernelFeatures } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
 import { writeState } from '../engine/state.js';
 import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
-import { PROBES } from '../probes/index.js';
+import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../probes/trace.js';
 import { explain, explainRoute } from './why.js';
@@ -59,6 +59,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   try {
     lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal });
     run.instance = lab.instance;
+    prepareProbes(lab, model, stages.filter((s) => s.run).flatMap(({ stage }) => stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f]))));
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
       if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
@@ -73,6 +74,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
       for (const { stage, run: r } of stages.slice(k)) if (r) for (const t of stage.tests)
         if (wanted(t, stage, opts) && !run.tests.some((x) => x.stage === stage.name && x.name === t.name)) report(run, resultOf(model, stage, t, 'failed', `not run: ${why}: ${first}`), opts);
   } finally {
+    if (lab) await closeProbes(lab);
     const failed = run.error || run.tests.some((t) => t.status === 'failed');
     if (lab && opts.keep && failed && !opts.signal?.aborted) {
       lab.state.status = 'up'; // handed over to the user: `nslab down` removes it
@@ -90,7 +92,13 @@ export async function checkStage(lab: Lab, model: LabModel, stageName: string, o
   const stage = model.stages.find((s) => s.name === stageName);
   if (!stage) throw new Error(`lab '${model.name}' has no stage '${stageName}'`);
   const run: LabRun = { lab: model.name, file: model.file, instance: lab.instance, durationMs: 0, tests: [] };
-  await runStageTests(lab, model, stage, run, opts, await kernelFeatures());
+  const have = await kernelFeatures();
+  prepareProbes(lab, model, stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f])));
+  try {
+    await runStageTests(lab, model, stage, run, opts, have);
+  } finally {
+    await closeProbes(lab); // the lab stays up, the user's: nothing of nslab's keeps running in it
+  }
   run.durationMs = performance.now() - t0;
   return run;
 }
@@ -109,48 +117,77 @@ function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: Test
     ...(status === 'failed' && t.hint ? { hint: t.hint } : {}) };
 }
 
+/**
+ * A stage's tests read a network that does not change while they run, so they
+ * run together, up to CONCURRENT at a time; each picks its own packets out of
+ * the shared captures by its identity. Run alone, with nothing else in flight:
+ * throughput and flows (they measure rates and spreads other traffic would
+ * disturb), exec (a command may change the network), and every test of a lab
+ * whose firewall counts packets (a counter that moved is evidence only if one
+ * probe's traffic moved it). Results are reported in the file's order.
+ */
+export const CONCURRENT = 4;
+const ALONE: ReadonlySet<string> = new Set(['throughput', 'flows', 'exec']);
+
 async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
-  for (const t of stage.tests) {
-    if (opts.signal?.aborted) return;
-    if (!wanted(t, stage, opts)) continue;
-    const missing = t.requires.filter((f) => !have[f]);
-    if (missing.length) { report(run, resultOf(model, stage, t, 'skipped', `test ${featureReason(missing)}`), opts); continue; }
-    const t0 = performance.now();
-    const r = resultOf(model, stage, t, 'passed');
-    try {
-      const out = await PROBES[t.probe]({ lab, model, test: t });
-      r.checks = out.checks;
-      r.facts = out.facts;
-      if (out.request) r.request = formatPath(out.request);
-      if (out.reply) r.reply = formatPath(out.reply);
-      if (out.traces) r.traces = out.traces;
-      if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
-      else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
-      // the kernel is asked for a failure's why, and wherever a packet died (its disposition then names the cause)
-      if (!opts.signal?.aborted && (r.status === 'failed' || r.traces?.some((x) => x.disposition === 'dropped' || x.disposition === 'unanswered'))) {
-        const why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
-        if (r.status === 'failed') r.why = why;
-      }
-      // an interrupted test's evidence is not a result: nothing is kept of it
-      if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
-        r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
-      if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
-    } catch (e) {
-      r.status = 'failed';
-      r.reason = (e as Error).message;
-    }
-    // Ctrl-C reaches the whole process group: ping or tcpdump may die of it, failing
-    // the test, before this process's own handler has run. A failure while the run is
-    // being interrupted is no verdict: it is reported as interrupted, nothing else.
-    if (r.status === 'failed' && !opts.signal?.aborted) await new Promise((res) => setTimeout(res, 50));
-    if (r.status === 'failed' && opts.signal?.aborted) {
-      Object.assign(r, { checks: [], facts: {}, artifacts: [], reason: (opts.signal.reason as Error | undefined)?.message ?? 'interrupted' });
-      delete r.traces; delete r.why; delete r.request; delete r.reply;
-    }
-    if (r.status === 'failed' && t.hint) r.hint = t.hint;
-    r.durationMs = performance.now() - t0;
-    report(run, r, opts);
+  const tests = stage.tests.filter((t) => wanted(t, stage, opts));
+  const serial = countingNodes(model).length > 0;
+  const done: (TestResult | undefined)[] = tests.map(() => undefined);
+  let reported = 0;
+  const flush = () => { while (reported < tests.length && done[reported]) report(run, done[reported++]!, opts); };
+  const running = new Set<Promise<void>>();
+  for (const [i, t] of tests.entries()) {
+    const alone = serial || ALONE.has(t.probe);
+    // an exclusive test waits for every running one, and the next waits for it
+    while (running.size && (alone || running.size >= CONCURRENT)) await (alone ? Promise.all(running) : Promise.race(running));
+    if (opts.signal?.aborted) break;
+    const p = runTest(lab, model, stage, t, opts, have).then((r) => { done[i] = r; flush(); });
+    const tracked = p.finally(() => running.delete(tracked));
+    running.add(tracked);
+    if (alone) await tracked;
   }
+  await Promise.all(running);
+  flush();
+}
+
+async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestModel, opts: RunOptions, have: Record<Feature, boolean>): Promise<TestResult> {
+  const missing = t.requires.filter((f) => !have[f]);
+  if (missing.length) return resultOf(model, stage, t, 'skipped', `test ${featureReason(missing)}`);
+  const t0 = performance.now();
+  const r = resultOf(model, stage, t, 'passed');
+  try {
+    const out = await PROBES[t.probe]({ lab, model, test: t });
+    r.checks = out.checks;
+    r.facts = out.facts;
+    if (out.request) r.request = formatPath(out.request);
+    if (out.reply) r.reply = formatPath(out.reply);
+    if (out.traces) r.traces = out.traces;
+    if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
+    else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
+    // the kernel is asked for a failure's why, and wherever a packet died (its disposition then names the cause)
+    if (!opts.signal?.aborted && (r.status === 'failed' || r.traces?.some((x) => x.disposition === 'dropped' || x.disposition === 'unanswered'))) {
+      const why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
+      if (r.status === 'failed') r.why = why;
+    }
+    // an interrupted test's evidence is not a result: nothing is kept of it
+    if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
+      r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
+    if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
+  } catch (e) {
+    r.status = 'failed';
+    r.reason = (e as Error).message;
+  }
+  // Ctrl-C reaches the whole process group: ping or tcpdump may die of it, failing
+  // the test, before this process's own handler has run. A failure while the run is
+  // being interrupted is no verdict: it is reported as interrupted, nothing else.
+  if (r.status === 'failed' && !opts.signal?.aborted) await new Promise((res) => setTimeout(res, 50));
+  if (r.status === 'failed' && opts.signal?.aborted) {
+    Object.assign(r, { checks: [], facts: {}, artifacts: [], reason: (opts.signal.reason as Error | undefined)?.message ?? 'interrupted' });
+    delete r.traces; delete r.why; delete r.request; delete r.reply;
+  }
+  if (r.status === 'failed' && t.hint) r.hint = t.hint;
+  r.durationMs = performance.now() - t0;
+  return r;
 }
 
 /** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
