@@ -17,7 +17,7 @@ export { kernelFeatures } from './engine/capabilities.js';
 export { Evidence } from './capture/evidence.js';
 export { readPcap, PcapReader, type Packet } from './capture/pcap.js';
 export { pathOf, formatPath, asymmetry, type Hop } from './capture/paths.js';
-export { PROBES } from './probes/index.js';
+export { PROBES, closeProbes } from './probes/index.js';
 export type { Check, ProbeOutcome } from './probes/types.js';
 export { runLab, checkStage, type RunOptions } from './run/suite.js';
 export type { LabRun, TestResult } from './run/results.js';

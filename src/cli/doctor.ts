@@ -11,8 +11,8 @@ import { stateDir } from '../engine/state.js';
 export interface Finding { id: string; severity: 'error' | 'warning'; problem: string; fix: string }
 
 const ROOTLESS_NOTE = '/run/nslab on a tmpfs private to each rootless run';
-const REQUIRED = ['ip', 'nsenter', 'tcpdump', 'ping'];
-const APT: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', nsenter: 'util-linux', unshare: 'util-linux', nft: 'nftables', tcpdump: 'tcpdump', ping: 'iputils-ping', iperf3: 'iperf3' };
+const REQUIRED = ['ip', 'nsenter', 'setpriv', 'bash', 'tcpdump', 'ping'];
+const APT: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', bash: 'bash', unshare: 'util-linux', nft: 'nftables', tcpdump: 'tcpdump', ping: 'iputils-ping' };
 const MODULE_FIX = (m: string) => `modprobe ${m} on the host, as root (a container cannot load modules; the host's kernel may need linux-modules-extra-$(uname -r))`;
 
 export async function run(opts: { json?: boolean }): Promise<number> {
@@ -35,7 +35,7 @@ export async function run(opts: { json?: boolean }): Promise<number> {
     add({ id: 'rootless', severity: 'warning', problem: "not root: 'nslab test' runs rootless (in a user namespace of its own); up, down, exec, shell, check and cleanup need root", fix: 'run as root to leave labs up; see docs/ci.md#rootless' });
   for (const t of [...REQUIRED, ...(privileged ? [] : ['unshare'])])
     if (!tools[t]) add({ id: `missing-${t}`, severity: 'error', problem: `'${t}' is not installed`, fix: `apt-get install ${APT[t]} (or your distribution's package with ${t})` });
-  for (const t of ['tc', 'nft', 'iperf3'])
+  for (const t of ['tc', 'nft'])
     if (!tools[t]) add({ id: `missing-${t}`, severity: 'warning', problem: `'${t}' is not installed: labs that use it cannot come up`, fix: `apt-get install ${APT[t]}` });
   if (procSysReadOnly())
     add({ id: 'proc-sys-read-only', severity: 'error', problem: '/proc/sys is mounted read-only (a container default): no sysctl can be set in a lab node (forwarding, rp_filter, accept_dad)', fix: 'run the container with --privileged, which mounts /proc/sys read-write' });

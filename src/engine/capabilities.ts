@@ -60,8 +60,8 @@ export async function toolVersion(argv: string[]): Promise<string | undefined> {
 }
 
 export const TOOLS: Record<string, string[]> = {
-  ip: ['ip', '-V'], tc: ['tc', '-V'], nsenter: ['nsenter', '--version'], nft: ['nft', '--version'],
-  tcpdump: ['tcpdump', '--version'], ping: ['ping', '-V'], iperf3: ['iperf3', '--version'],
+  ip: ['ip', '-V'], tc: ['tc', '-V'], nsenter: ['nsenter', '--version'], setpriv: ['setpriv', '--version'], bash: ['bash', '--version'], nft: ['nft', '--version'],
+  tcpdump: ['tcpdump', '--version'], ping: ['ping', '-V'],
 };
 
 const QDISC_ARGS: Record<Feature, string[]> = {

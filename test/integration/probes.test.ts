@@ -13,8 +13,11 @@ import { isRoot, namespaces, tempDir } from './helpers.js';
 // where a firewall drops the packets half-way) must fail too, never pass on
 // evidence from elsewhere. rule-selectors.yaml does the same for every ip rule
 // selector through the route probe, in the manner of fib_rule_tests.sh.
-for (const fixture of ['test/fixtures/labs/rule-selectors.yaml', 'test/fixtures/labs/nat-ports.yaml'])
-  describe.skipIf(!isRoot)(`twins: ${fixture}`, () => {
+// waits.yaml and waits-netem.yaml: a negative verdict's wait decides (a timeout shorter than the
+// answer misses it), and the lab's rule covers a lab service's slow answer and a link's delay.
+const have = isRoot ? await kernelFeatures() : undefined;
+for (const [fixture, needs] of [['test/fixtures/labs/rule-selectors.yaml'], ['test/fixtures/labs/nat-ports.yaml'], ['test/fixtures/labs/waits.yaml'], ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const] as const)
+  describe.skipIf(!isRoot || (needs !== undefined && !have?.[needs]))(`twins: ${fixture}${needs ? ` (needs sch_${needs}${have && !have[needs] ? ', which this kernel lacks' : ''})` : ''}`, () => {
     let run: LabRun;
     beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);
     const lab = loadLab(fixture);
@@ -29,6 +32,8 @@ for (const fixture of ['test/fixtures/labs/rule-selectors.yaml', 'test/fixtures/
           const r = run.tests.find((x) => x.stage === stage.name && x.name === t.name)!;
           expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');
           expect(r.reason).toBeUndefined();
+          // a negative verdict says how long it waited, and by which rule
+          if (t.name.endsWith("after the rule's wait")) expect(r.facts.wait).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
         });
   });
 
