@@ -30,11 +30,13 @@ export class Capture {
   private stderr = '';
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly node: string, readonly ns: string, private names: Map<number, string>) {
+  private constructor(readonly node: string, readonly ns: string, private names: Map<number, string>, private wanted: () => boolean) {
     const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
       for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: this.names.get(p.ifindex) ?? `if${p.ifindex}` });
+      // between probes nothing is kept: a chatty lab service must not fill memory while no one reads
+      if (!this.wanted() && !this.waiters.length) this.prune(this.position);
       this.notify();
     });
     this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.notify(); });
@@ -59,8 +61,8 @@ export class Capture {
   }
 
   /** Starts tcpdump in a node and waits until it is really listening. */
-  static async start(node: string, ns: string, names: Map<number, string>): Promise<Capture> {
-    const c = new Capture(node, ns, names);
+  static async start(node: string, ns: string, names: Map<number, string>, wanted: () => boolean): Promise<Capture> {
+    const c = new Capture(node, ns, names, wanted);
     try {
       await c.until(() => /listening on/.test(c.stderr), 5000, 'listening');
     } catch (e) {

@@ -19,10 +19,10 @@ export interface NodeWindow {
 interface Open { starts: Map<string, number> }
 
 export class Watch {
-  private open = new Set<Open>();
   private broken = false;
 
-  private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>) {}
+  /** `open`: the windows not yet closed (the captures keep records only while there is one). */
+  private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>, private open: Set<Open>) {}
 
   /** The lab's watch, started if it is not running (concurrent callers share one start). */
   static for(lab: Lab): Promise<Watch> {
@@ -44,7 +44,8 @@ export class Watch {
   private static async start(lab: Lab): Promise<Watch> {
     const nodes = lab.state.namespaces.map((n) => n.node);
     const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
-    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await interfaceNames(lab.ns(node)))));
+    const open = new Set<Open>();
+    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await interfaceNames(lab.ns(node)), () => open.size > 0)));
     const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
@@ -52,7 +53,7 @@ export class Watch {
       for (const m of markers.values()) m.stop();
       throw (failed as PromiseRejectedResult).reason;
     }
-    return new Watch(captures, markers);
+    return new Watch(captures, markers, open);
   }
 
   /** Opens a window: every record read from now on may be this probe's. */

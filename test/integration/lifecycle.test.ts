@@ -69,7 +69,9 @@ stages:
   - name: one
     tests:
       - { name: answered, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
-      - { name: slow, ping: { from: a, to: 10.0.0.9, count: 5 }, expect: { replies: 0 } }
+      - { name: slow, ping: { from: a, to: 10.0.0.9, count: 5, timeout: 20s }, expect: { replies: 0 } }
+  - name: two
+    tests:
       - { name: never reached, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
 `);
     // a terminal's Ctrl-C reaches every process of the foreground group: nslab, its ping, its tcpdumps

@@ -192,15 +192,17 @@ describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its n
     const file = labFile(`name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.9.0.1/24 } }\n  b: { interfaces: { eth0: 10.9.0.2/24 }, nftables: "table inet f {\\n chain i {\\n type filter hook input priority 0;\\n tcp dport 4444 drop\\n }\\n}\\n" }\nlinks: [a:eth0 b:eth0]\n` +
       `stages:\n  - name: s\n    tests:\n      - { name: slow, tcp: { from: a, to: 10.9.0.2, port: 4444, timeout: 20s }, expect: { connected: timeout } }\n`);
     const child: ChildProcess = spawn('node', [CLI, 'test', file], { stdio: 'ignore' });
-    // wait until the probe runs: its client (which waits 20 s for an answer) is inside node a
+    // wait until the probe runs: the probe agents of both nodes (a's connects, and waits 20 s for an
+    // answer) and the captures are inside the lab
     let inodes = new Set<number>();
-    const client = () => processesInInodes(inodes).some((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('connect'); } catch { return false; } });
-    for (let t = 0; t < 600 && !client(); t++) {
+    const running = (word: string) => processesInInodes(inodes).filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(word); } catch { return false; } }).length;
+    for (let t = 0; t < 600 && (running('helper.js') < 2 || running('tcpdump') < 2); t++) {
       inodes = new Set(namespaces(`nslab-${name}.`).map((n) => statSync(`/run/netns/${n}`).ino));
       await sleep(20);
     }
-    expect(client()).toBe(true);
-    expect(processesInInodes(inodes).length).toBeGreaterThanOrEqual(3); // the listener, the client and the captures
+    expect(running('helper.js')).toBe(2);
+    expect(running('tcpdump')).toBe(2);
+    await sleep(300); // the connect is under way: it waits 20 s
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     const instance = namespaces(`nslab-${name}.`)[0]!.split('.').slice(0, 2).join('.').slice('nslab-'.length);

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { asymmetry, formatPath, pathOf, type Observation } from '../../src/capture/paths.js';
-import { readPcap } from '../../src/capture/pcap.js';
+import { PcapReader, readPcap } from '../../src/capture/pcap.js';
 import { matches } from '../../src/probes/exec.js';
 import { spreadChecks } from '../../src/probes/flows.js';
 import { parsePing } from '../../src/probes/ping.js';
@@ -73,7 +73,33 @@ describe('pcap from tcpdump -i any (Linux cooked v2)', () => {
   it('decodes IPv6 with compressed addresses', () => {
     expect(packets.find((p) => p.family === 6 && p.icmpType === 135)?.dst).toBe('ff02::1:ffe3:b060');
   });
+  it('saves a window of a stream as a pcap of its own, byte for byte, numbered from 1, whatever the chunks', () => {
+    const bytes = readFileSync('test/fixtures/pcap/server-ping-pattern.pcap');
+    const r = new PcapReader();
+    for (let i = 0; i < bytes.length; i += 37) r.push(bytes.subarray(i, i + 37)); // chunks that split records
+    expect(r.bytes()).toEqual(bytes);
+    const window = readPcap(r.bytes(7, 10)); // records 7..10: the first echo request and its reply
+    const inFile = packets.filter((p) => p.frame >= 7 && p.frame <= 10);
+    expect(window.map((p) => p.frame)).toEqual(inFile.map((p) => p.frame - 6));
+    expect(window.map((p) => [p.icmpType, p.icmpSeq])).toEqual(inFile.map((p) => [p.icmpType, p.icmpSeq]));
+    expect(window[0]?.icmpType).toBe(8);
+    r.prune(7); // records 1..6 forgotten: a window before them cannot be saved, one after still can
+    expect(() => r.bytes(6, 10)).toThrow(/pruned/);
+    expect(r.bytes(7, 10)).toEqual(readPcapBytesFor(bytes, 7, 10));
+  });
 });
+
+/** The bytes of records from..to of a pcap file, with its header (walked independently of PcapReader). */
+function readPcapBytesFor(file: Buffer, from: number, to: number): Buffer {
+  const parts = [file.subarray(0, 24)];
+  let off = 24;
+  for (let n = 1; off < file.length && n <= to; n++) {
+    const len = 16 + file.readUInt32LE(off + 8);
+    if (n >= from) parts.push(file.subarray(off, off + len));
+    off += len;
+  }
+  return Buffer.concat(parts);
+}
 
 describe('paths', () => {
   const o = (node: string, iface: string, dir: 'in' | 'out', ts: number): Observation => ({ node, iface, dir, ts, src: 'a', dst: 'b' });
