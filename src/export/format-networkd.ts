@@ -1,18 +1,18 @@
 // systemd-networkd: a .network file per interface ([Route] with Table= and
 // PreferredSource=, [RoutingPolicyRule]), and the table names as RouteTable=
 // in a networkd.conf drop-in.
-import { networkOf, type Cidr } from '../lab/addr.js';
+import { inSubnet, networkOf, type Cidr } from '../lab/addr.js';
 import { header, rtTablesFile, slug, sysctlFile, type ExportFile } from './files.js';
 import type { FinalInterface, FinalNode, FinalRoute, FinalRule } from './node-state.js';
 
 const zero = (f: 4 | 6) => (f === 6 ? '::/0' : '0.0.0.0/0');
 
-function routeSection(r: FinalRoute): string[] {
+function routeSection(r: FinalRoute, onlink = false): string[] {
   const out = ['[Route]'];
   if (r.extra.length) out.unshift(`# not expressible in networkd: ${r.extra.join(' ')}`);
   out.push(`Destination=${r.dest === 'default' ? zero(r.family) : r.dest}`);
   if (r.via) out.push(`Gateway=${r.via}`);
-  if (r.onlink) out.push('GatewayOnLink=yes');
+  if (r.onlink || onlink) out.push('GatewayOnLink=yes');
   for (const h of r.nexthops) out.push(`MultiPathRoute=${h.via ?? ''}${h.dev ? `@${h.dev}` : ''}${h.weight ? ` ${h.weight}` : ''}`);
   if (r.src) out.push(`PreferredSource=${r.src}`);
   if (r.metric !== undefined) out.push(`Metric=${r.metric}`);
@@ -63,7 +63,11 @@ function network(node: FinalNode, i: FinalInterface): string {
   const own = (a: Cidr) => a.family === 4 && replaced.includes(networkOf(a));
   for (const a of i.addresses) if (!(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address)) && !own(a)) out.push(`Address=${a.text}`);
   for (const a of i.addresses.filter(own)) out.push('', '[Address]', `Address=${a.text}`, 'AddPrefixRoute=no');
-  for (const r of node.routes.filter((x) => x.owner === i.name)) out.push('', ...routeSection(r));
+  // a gateway in such a subnet is reachable only once the node's own route to the subnet is in: networkd
+  // adds routes in no set order, and one through a gateway sent first failed (ENETUNREACH) and was never
+  // retried (measured: 1 run in 2 left one of lb's three default routes out); GatewayOnLink needs no route first
+  const onlink = (r: FinalRoute) => !!r.via && i.addresses.filter(own).some((a) => inSubnet(r.via!, a));
+  for (const r of node.routes.filter((x) => x.owner === i.name)) out.push('', ...routeSection(r, onlink(r)));
   for (const r of node.rules.filter((x) => x.owner === i.name)) out.push('', ...ruleSection(r));
   out.push('');
   return out.join('\n');

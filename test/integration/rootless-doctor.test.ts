@@ -13,7 +13,7 @@
 // user namespace of the test's own, and doctor's advice is checked, human and
 // --json, each with its twin where the pitfall is absent.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, namespaces, NOT_ROOT, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
@@ -95,7 +95,11 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     const pid1 = () => processesOfUser().find((p) => {
       try { return /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${p}/status`, 'utf8')) && readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(CLI); } catch { return false; }
     });
-    const term = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
+    // a lab whose one test waits 30 s for replies that never come: still running when the signal comes
+    const slow = join(userDir(), 'slow.yaml');
+    writeFileSync(slow, 'name: rlslow\nnodes:\n  a: { interfaces: { e: 10.0.0.1/24 } }\n  b: { interfaces: { e: 10.0.0.2/24 } }\nlinks: [a:e b:e]\nstages:\n  - name: s\n    tests:\n      - { name: slow, ping: { from: a, to: 10.0.0.9, timeout: 30s }, expect: { replies: 0 } }\n');
+    chownSync(slow, UID, UID);
+    const term = rootless(['test', slow]);
     await sleep(2500);
     process.kill(term.pid!, 'SIGTERM');
     const t = await term;
