@@ -20,6 +20,7 @@ interface Open { starts: Map<string, number> }
 
 export class Watch {
   private broken = false;
+  private idlers: (() => void)[] = [];
 
   /** `open`: the windows not yet closed (the captures keep records only while there is one). */
   private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>, private open: Set<Open>) {}
@@ -80,7 +81,13 @@ export class Watch {
     } finally {
       this.open.delete(w);
       this.pruneClosed();
+      if (!this.open.size) for (const f of this.idlers.splice(0)) f();
     }
+  }
+
+  /** Resolves once no window is open (the probes reading the captures have all ended). */
+  idle(): Promise<void> {
+    return this.open.size ? new Promise((res) => this.idlers.push(res)) : Promise.resolve();
   }
 
   /** Records no open window can need are dropped: a long run keeps only what its probes are reading. */
@@ -99,9 +106,13 @@ export class Watch {
 
 const watches = new WeakMap<Lab, Promise<Watch>>();
 
-/** Stops the lab's captures, if any run (before down, at the end of a check, before throughput). */
-export async function stopWatch(lab: Lab): Promise<void> {
+/**
+ * Stops the lab's captures, if any run: before down and at the end of a check
+ * at once; before a throughput test once the probes reading them have ended
+ * (`whenIdle`: probes the API runs side by side keep their evidence).
+ */
+export async function stopWatch(lab: Lab, opts: { whenIdle?: boolean } = {}): Promise<void> {
   const w = watches.get(lab);
   watches.delete(lab);
-  await w?.then((x) => x.stop(), () => {});
+  await w?.then(async (x) => { if (opts.whenIdle) await x.idle(); x.stop(); }, () => {});
 }

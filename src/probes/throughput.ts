@@ -26,7 +26,7 @@ export const throughput: Probe = async ({ lab, model, test }) => {
   if (!owner) throw new Error(`throughput probe: ${to} is no address of a lab node`);
   const proto = s.proto ?? 'tcp';
   const seconds = s.seconds ?? 1;
-  await stopWatch(lab); // a bulk transfer is not captured: recording it would slow what it measures
+  await stopWatch(lab, { whenIdle: true }); // a bulk transfer is not captured: recording it would slow what it measures
   const wait = await waitFor(lab, model, s.from, proto);
   const [server, client] = await Promise.all([agentOf(lab, owner), agentOf(lab, s.from)]);
   const port = randomPort();
