@@ -42,5 +42,5 @@ export const throughput: Probe = async ({ lab, model, test }) => {
     if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, bps !== undefined && bps > 0));
     return checks;
   };
-  return { checks: judge(test.expect), judge, facts: { rate, sent: `${(sent.bytes / 1e6).toFixed(2)} MB in ${seconds} s (${sent.outcome})`, received: `${(got.bytes / 1e6).toFixed(2)} MB over ${got.seconds.toFixed(3)} s` } };
+  return { checks: judge(test.expect), judge, facts: { rate, sent: sent.outcome === 'sent' ? `${(sent.bytes / 1e6).toFixed(2)} MB in ${seconds} s` : `nothing: ${sent.outcome}${sent.error ? ` (${sent.error})` : ''}`, received: `${(got.bytes / 1e6).toFixed(2)} MB over ${got.seconds.toFixed(3)} s` } };
 };
