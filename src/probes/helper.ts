@@ -10,7 +10,7 @@
 //   {id, op: 'udp', host, port, bind, timeout, token} -> {id, outcome: answered|timeout|error, lport, ms}
 //   {id, op: 'flows', proto, port, count, hosts} -> {id, flows: [{lport, host}]}
 //   {id, op: 'sink', proto, port}             -> {id, ok}       (receive a bulk transfer, counting bytes)
-//   {id, op: 'sunk', proto, port, timeout}    -> {id, bytes, seconds}   (the sink's count, once the sender is done; closes it)
+//   {id, op: 'sunk', proto, port, timeout}    -> {id, bytes, seconds, total}   (the count after the omitted start, and in all, once the sender is done; closes it)
 //   {id, op: 'bulk', proto, host, port, ms, timeout} -> {id, outcome: sent|refused|timeout|unreachable|error, bytes}
 //   event: {ev: 'peer', proto, port, remote, rport}   (a listener's peer)
 import { createSocket, type Socket } from 'node:dgram';
@@ -119,15 +119,18 @@ function flows(r: Req): void {
 
 // Throughput: the receiver counts bytes from the first to the last that arrived (the rate the lab let
 // through, as iperf3's receiver reports it); any fraction of a second (iperf3 3.12 takes whole seconds).
-interface Sink { bytes: number; first?: number; last?: number; open: number; ended: Promise<void>; close: () => void }
+// The first quarter of the transfer is left out of the rate, as iperf3 --omit does: a tbf link's burst
+// (20 ms of its rate) arrives at once there, and TCP's slow start, which in 0.2 s read as 5-10% above the rate.
+const OMIT = 0.25;
+interface Sink { bytes: number; first?: number; last?: number; samples: [number, number][]; open: number; ended: Promise<void>; close: () => void }
 const sinks = new Map<string, Sink>();
 const QUIET_MS = 100; // udp: the transfer is over once nothing came for this long (a tbf queue holds at most 50 ms)
 
 function sink(r: Req): void {
   const key = `${r.proto}:${r.port}`;
   let endIt!: () => void;
-  const st: Sink = { bytes: 0, open: 0, ended: new Promise((res) => (endIt = res)), close: () => {} };
-  const count = (n: number) => { const t = performance.now(); st.first ??= t; st.last = t; st.bytes += n; };
+  const st: Sink = { bytes: 0, samples: [], open: 0, ended: new Promise((res) => (endIt = res)), close: () => {} };
+  const count = (n: number) => { const t = performance.now(); st.first ??= t; st.last = t; st.bytes += n; st.samples.push([t, st.bytes]); };
   const fail = (e: Error) => { sinks.delete(key); say({ id: r.id, error: e.message }); };
   if (r.proto === 'tcp') {
     const srv = createServer((sock) => {
@@ -158,7 +161,11 @@ async function sunk(r: Req): Promise<void> {
   // nothing arrived at all: no transfer to wait for; a reset that never arrives (the path broke) is waited for no longer than the timeout
   if (st.bytes > 0 || st.open > 0) await Promise.race([st.ended, new Promise((res) => setTimeout(res, r.timeout ?? 1000))]);
   st.close();
-  say({ id: r.id, bytes: st.bytes, seconds: st.first !== undefined ? (st.last! - st.first) / 1000 : 0 });
+  if (st.first === undefined) return say({ id: r.id, bytes: 0, seconds: 0, total: 0 });
+  // the bytes that arrived after the omitted start, over the time since
+  const from = st.first + OMIT * (st.last! - st.first);
+  const before = st.samples.filter(([t]) => t <= from).pop() ?? [st.first, 0];
+  say({ id: r.id, bytes: st.bytes - before[1], seconds: (st.last! - before[0]) / 1000, total: st.bytes });
 }
 
 function bulk(r: Req): void {
