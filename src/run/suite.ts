@@ -120,14 +120,16 @@ function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: Test
 /**
  * A stage's tests read a network that does not change while they run, so they
  * run together, up to CONCURRENT at a time; each picks its own packets out of
- * the shared captures by its identity. Run alone, with nothing else in flight:
- * throughput and flows (they measure rates and spreads other traffic would
- * disturb), exec (a command may change the network), and every test of a lab
- * whose firewall counts packets (a counter that moved is evidence only if one
- * probe's traffic moved it). Results are reported in the file's order.
+ * the shared captures by its identity (flows too: its flows use a port of
+ * their own, and where a flow goes depends on its own headers only). Run
+ * alone, with nothing else in flight: throughput (it measures a rate, and
+ * stops the captures while it runs), exec (a command may change the network),
+ * and every test of a lab whose firewall counts packets (a counter that moved
+ * is evidence only if one probe's traffic moved it). Results are reported in
+ * the file's order.
  */
 export const CONCURRENT = 4;
-const ALONE: ReadonlySet<string> = new Set(['throughput', 'flows', 'exec']);
+const ALONE: ReadonlySet<string> = new Set(['throughput', 'exec']);
 
 async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
   const tests = stage.tests.filter((t) => wanted(t, stage, opts));
