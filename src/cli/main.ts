@@ -133,8 +133,11 @@ function quietOnEpipe(stream: NodeJS.WriteStream): void {
   });
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/nslab')) {
+/** Runs the CLI on this process's arguments (the bundled executable's entry.ts calls it). */
+export function cli(): void {
   quietOnEpipe(process.stdout);
   quietOnEpipe(process.stderr);
   main(process.argv).then((code) => { process.exitCode = code; });
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) cli();
