@@ -54,7 +54,7 @@ const CORE = jsyaml.CORE_SCHEMA.extend({ implicit: [coreInt, coreFloat] });
 const PLAIN_ONLY = /[&*!?]|^%|<<|__proto__|[\]}][ \t]*:|(?:^|[\s{,-])(?:~|null|Null|NULL)?[ \t]*:(?:[ \t]|$)/m;
 
 /** The data of a plain YAML mapping, read fast; undefined where `yaml` must read it. */
-function fastRead(text: string): Record<string, unknown> | undefined {
+export function fastRead(text: string): Record<string, unknown> | undefined {
   if (PLAIN_ONLY.test(text)) return undefined;
   try {
     const data = jsyaml.load(text, { schema: CORE, json: false });
@@ -71,7 +71,8 @@ export function loadLabText(text: string, file: string): LoadedFile {
   return { file, data, problems: [], locate: (path, key) => (precise ??= loadWithYaml(text, file)).locate(path, key) };
 }
 
-function loadWithYaml(text: string, file: string): LoadedFile {
+/** The `yaml` library's reading, positions and problems included (the reference the fast reading must equal). */
+export function loadWithYaml(text: string, file: string): LoadedFile {
   const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   // logLevel: the yaml library would print its own warnings on stderr, lines without file:line:col
