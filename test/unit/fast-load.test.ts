@@ -1,4 +1,4 @@
-// Lab files are read by js-yaml when plain (fast) and by `yaml` otherwise
+// Loading a lab fast. Lab files are read by js-yaml when plain (fast) and by `yaml` otherwise
 // (src/lab/load.ts): both readings must give the same data, and positions,
 // looked up lazily, must still be exact.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -56,5 +56,22 @@ describe('fast YAML reading', () => {
     expect({ ...lab.links[0]!.at }).toEqual({ file: f, line: 9, col: 5 });
     const route = buildPlan(lab).steps.find((s) => s.args[0] === 'route')!;
     expect({ ...route.at }).toEqual({ file: f, line: 6, col: 9 });
+  });
+});
+
+describe('IPv4 interface addresses are judged without ipaddr.js, as ipaddr.js judges them', () => {
+  it('agrees with ipaddr.js ranges on every first octet and the edges', async () => {
+    const { notAnInterfaceAddress, parseCidr } = await import('../../src/lab/addr.js');
+    const ipaddr = (await import('ipaddr.js')).default;
+    const reference = (address: string, prefix: number) => {
+      const r = ipaddr.parse(address).range();
+      return r === 'unspecified' || r === 'multicast' || r === 'broadcast' || prefix === 0;
+    };
+    const addrs = ['255.255.255.255', '255.255.255.254', '223.255.255.255', '224.0.0.0', '239.255.255.255', '240.0.0.1', '0.0.0.0', '0.1.2.3', '1.0.0.0'];
+    for (let o = 0; o < 256; o++) addrs.push(`${o}.1.2.3`);
+    for (const a of addrs) for (const prefix of [0, 8, 24, 32]) {
+      const c = parseCidr(`${a}/${prefix}`)!;
+      expect(notAnInterfaceAddress(c) !== undefined, `${a}/${prefix}`).toBe(reference(a, prefix));
+    }
   });
 });
