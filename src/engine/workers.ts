@@ -62,6 +62,7 @@ export class BatchWorker {
   private pending = new Map<string, (code: number) => void>();
   private buf = '';
   private closed: Promise<void>;
+  private closing: Promise<void> | undefined;
 
   constructor() {
     this.child = spawn('sh', ['-c', SCRIPT, this.dir], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -97,10 +98,13 @@ export class BatchWorker {
   }
 
   /** No more work: the loop ends after its current batch, and is awaited (nothing is still running after this). */
-  async close(stop = false): Promise<void> {
-    if (stop) writeFileSync(join(this.dir, 'stop'), '');
-    this.child.stdin.end();
-    await this.closed;
-    rmSync(this.dir, { recursive: true, force: true });
+  close(stop = false): Promise<void> {
+    // an interruption and the end of the work may both close it: the first close decides
+    return (this.closing ??= (async () => {
+      if (stop) writeFileSync(join(this.dir, 'stop'), '');
+      this.child.stdin.end();
+      await this.closed;
+      rmSync(this.dir, { recursive: true, force: true });
+    })());
   }
 }
