@@ -28,6 +28,8 @@ const cli = process.env.NSLAB_BENCH_CLI || new URL('../dist/bin/main.js', import
 const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench-state-') };
 const addr = (i, host) => `10.${Math.floor(i / 250)}.${i % 250}.${host}`;
 const GNU_TIME = '/usr/bin/time';
+// installed through the bootstrap if missing (as root, with apt-get)
+if (!existsSync(GNU_TIME)) spawnSync('bash', ['-c', `source ${new URL('../scripts/bootstrap.sh', import.meta.url).pathname} && nslab_need_debs ${GNU_TIME}:time`], { stdio: 'inherit' });
 if (!existsSync(GNU_TIME)) {
   console.error('bench: GNU time is missing (peak RSS): apt-get install time');
   process.exit(3);

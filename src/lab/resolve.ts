@@ -90,7 +90,7 @@ class Resolver {
 
   /**
    * Where a value stands. Looked up when first read (a problem, a step's error
-   * message, `nslab plan`): positions come from the slower YAML parser, which a
+   * message, a report): positions come from the slower YAML parser, which a
    * lab that comes up without errors then never needs (see load.ts).
    */
   private at(path: Path, key = false): Source {
