@@ -10,8 +10,8 @@
 // Peak RSS of `nslab up` is GNU time's %M (maximum resident set size of the
 // process, in KiB), from Debian's `time` package; the wrapper is counted in
 // nslab's wall time (conservative). After every down the benchmark waits
-// 200 ms + 1 ms per node: the kernel frees deleted namespaces in the background,
-// which would otherwise load the next measurement.
+// 500 ms + 5 ms per node: the kernel frees deleted namespaces in the background
+// (seconds for 1000), and meanwhile a `netns del` took 10x as long (measured).
 // Needs root; prints a table and writes bench/results-up-down.json.
 // Usage: node bench/up-down.mjs [runs=5] [sizes=10,200,1000]
 // NSLAB_BENCH_CLI=path/to/main.js measures another build (before/after).
@@ -73,7 +73,7 @@ function ok(r, what) {
   if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const settle = (n) => spawnSync('sleep', [String((200 + n) / 1000)]);
+const settle = (n) => spawnSync('sleep', [String((500 + 5 * n) / 1000)]);
 
 const results = [];
 for (const n of sizes) {

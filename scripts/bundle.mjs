@@ -1,7 +1,8 @@
 // Bundles the CLI with esbuild (called by scripts/build.sh after tsc):
 //   dist/bin/main.js  the executable: a small CommonJS file (CommonJS starts
 //                     ~7 ms sooner than an ES module) that prints --version and
-//                     runs `down INSTANCE` itself, and otherwise loads
+//                     runs `down INSTANCE` itself, `up FILE` from
+//   dist/bin/up.js    (CommonJS too: `up` without options), and otherwise loads
 //   dist/bin/cli.mjs  the CLI, one chunk per verb (.mjs: ES modules, beside the
 //                     CommonJS entry that dist/bin/package.json declares)
 // zod's message translations (~360 KB of the bundle, ~10 ms to compile at every
@@ -31,6 +32,11 @@ await build({
 await build({
   ...common, entryPoints: ['dist/cli/entry.js'], format: 'cjs', outfile: 'dist/bin/main.js',
   define: { NSLAB_VERSION: JSON.stringify(version) }, banner: { js: '#!/usr/bin/env node' },
+});
+// `up FILE` without options, which the entry loads itself: CommonJS, whose import.meta.url is the file's URL
+await build({
+  ...common, entryPoints: { up: 'dist/cli/fast-up.js' }, format: 'cjs', outdir: 'dist/bin',
+  define: { 'import.meta.url': '__nslabUrl' }, banner: { js: "var __nslabUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 writeFileSync('dist/bin/package.json', '{ "type": "commonjs" }\n');
 chmodSync('dist/bin/main.js', 0o755);
