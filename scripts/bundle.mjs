@@ -11,6 +11,7 @@ import { build } from 'esbuild';
 import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { Script } from 'node:vm';
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const zodLocales = join(dirname(createRequire(import.meta.url).resolve('zod/v4/locales')), 'index.js');
@@ -38,5 +39,16 @@ await build({
   ...common, entryPoints: { up: 'dist/cli/fast-up.js' }, format: 'cjs', outdir: 'dist/bin',
   define: { 'import.meta.url': '__nslabUrl' }, banner: { js: "var __nslabUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+// V8's code cache of up.js (see loadCompiled in src/cli/entry.ts), made after its
+// top level ran and a bundled lab was read, checked and planned: those functions
+// are then in the cache already compiled
+{
+  const path = join(process.cwd(), 'dist/bin/up.js');
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`, { filename: path });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, createRequire(path), module, path, dirname(path));
+  module.exports.warm('labs/dual-nic-reply-path.yaml');
+  writeFileSync(`${path}.cache`, script.createCachedData());
+}
 writeFileSync('dist/bin/package.json', '{ "type": "commonjs" }\n');
 chmodSync('dist/bin/main.js', 0o755);

@@ -75,3 +75,15 @@ describe('IPv4 interface addresses are judged without ipaddr.js, as ipaddr.js ju
     }
   });
 });
+
+describe('the code cache of the bundled up (dist/bin/up.js.cache)', () => {
+  it('is accepted by this Node, wrapped as the entry wraps it (a refused cache only costs time, so this is what can fail)', async () => {
+    const { existsSync } = await import('node:fs');
+    const { Script } = await import('node:vm');
+    const path = join(process.cwd(), 'dist/bin/up.js');
+    expect(existsSync(`${path}.cache`), 'dist/bin/up.js.cache is missing: run bash scripts/build.sh').toBe(true);
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`, { filename: path, cachedData: readFileSync(`${path}.cache`) });
+    expect(script.cachedDataRejected).toBe(false);
+    expect(readFileSync('dist/bin/main.js', 'utf8')).toContain('(function (exports, require, module, __filename, __dirname) {');
+  });
+});
