@@ -3,7 +3,8 @@
 // that `nslab --version` and `nslab validate` start fast.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT, LabFileError, NslabError } from '../errors.js';
+import { EXIT } from '../errors.js';
+import { quietOnEpipe, reportError } from './report-error.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -104,37 +105,16 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT.usage;
-    if (e instanceof LabFileError) {
-      process.stderr.write(`${e.message}\n`); // lines start with file:line:col, for editors and CI annotations
-      return e.exitCode;
-    }
-    if (e instanceof NslabError) {
-      process.stderr.write(`nslab: ${e.message}\n`);
-      return e.exitCode;
-    }
-    const code = (e as NodeJS.ErrnoException)?.code;
-    if (code === 'EACCES' || code === 'EPERM') {
-      // a file the user named (graph -o, export -o) is not a matter of root
-      const path = (e as NodeJS.ErrnoException).path;
-      const hint = path && !/^\/(run|proc|sys|etc\/netns)\b/.test(path) ? `check that you may write ${path}` : 'this needs root (or a privileged container)';
-      process.stderr.write(`nslab: ${(e as Error).message}\n    hint: ${hint}\n`);
-      return EXIT.environment;
-    }
-    process.stderr.write(`nslab: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
-    return EXIT.failed;
+    return reportError(e);
   }
 }
 
-/** A reader that stops early (`nslab validate labs/ | head`) is no error: stop writing, quietly. */
-function quietOnEpipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
-    process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
-  });
-}
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('/nslab')) {
+/** Runs the CLI on this process's arguments (the bundled executable's entry.ts calls it). */
+export function cli(): void {
   quietOnEpipe(process.stdout);
   quietOnEpipe(process.stderr);
   main(process.argv).then((code) => { process.exitCode = code; });
 }
+
+if (import.meta.url === `file://${process.argv[1]}`) cli();

@@ -109,25 +109,32 @@ export function rootChunks(root: Batch[], jobs: number): Batch[][] {
  */
 export async function executeSteps(steps: Step[], runner: Runner, jobs: number, signal?: AbortSignal, created?: Set<string>): Promise<void> {
   const { root, perNs } = batchesOf(steps);
-  for (const phase of rootChunks(root, jobs)) {
-    signal?.throwIfAborted();
-    const results = await Promise.allSettled(phase.map((b) => runBatch(b, runner)));
-    results.forEach((r, i) => {
-      const b = phase[i]!;
-      const done = r.status === 'fulfilled' ? b.steps.length : ((r.reason as { stepsDone?: number }).stepsDone ?? b.steps.length);
-      for (const s of b.steps.slice(0, done)) if (s.args[0] === 'netns' && s.args[1] === 'add') created?.add(s.args[2]!);
-    });
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-  }
   const work = [...perNs.values()];
-  if (!work.length) return;
   const n = Math.max(1, Math.min(jobs, work.length));
+  // the lanes start now, while the root namespace's batches run: their start-up (a spawn each) is then off the critical path
+  const lanes = work.length ? Array.from({ length: n }, () => runner.lane?.()) : [];
+  try {
+    for (const phase of rootChunks(root, jobs)) {
+      signal?.throwIfAborted();
+      const results = await Promise.allSettled(phase.map((b) => runBatch(b, runner)));
+      results.forEach((r, i) => {
+        const b = phase[i]!;
+        const done = r.status === 'fulfilled' ? b.steps.length : ((r.reason as { stepsDone?: number }).stepsDone ?? b.steps.length);
+        for (const s of b.steps.slice(0, done)) if (s.args[0] === 'netns' && s.args[1] === 'add') created?.add(s.args[2]!);
+      });
+      const failed = results.find((r) => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    }
+  } catch (e) {
+    await Promise.all(lanes.map((l) => l?.close(true))); // they ran nothing yet
+    throw e;
+  }
+  if (!work.length) return;
   // namespaces dealt out to lanes; a lane runs its namespaces' batches in order
   const shares = Array.from({ length: n }, (_, k) => work.filter((_, i) => i % n === k));
   let failure: unknown;
-  await Promise.all(shares.map(async (share) => {
-    const lane = runner.lane?.();
+  await Promise.all(shares.map(async (share, k) => {
+    const lane = lanes[k];
     const stop = () => void lane?.close(true);
     signal?.addEventListener('abort', stop, { once: true });
     try {

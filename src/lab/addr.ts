@@ -19,7 +19,13 @@ function plausible(addr: string): boolean {
 /** Parses "10.0.0.1/24" (prefix required); undefined when invalid. */
 export function parseCidr(text: string): Cidr | undefined {
   const slash = text.indexOf('/');
-  if (slash < 0 || !plausible(text.slice(0, slash)) || !/^(0|[1-9][0-9]{0,2})$/.test(text.slice(slash + 1))) return undefined;
+  const addr = text.slice(0, slash);
+  if (slash < 0 || !plausible(addr) || !/^(0|[1-9][0-9]{0,2})$/.test(text.slice(slash + 1))) return undefined;
+  // IPv4 that passed the strict check above is already in its canonical form: no parser needed (~40 us each, lab files hold thousands)
+  if (!addr.includes(':')) {
+    const prefix = Number(text.slice(slash + 1));
+    return prefix <= 32 ? { address: addr, prefix, family: 4, text } : undefined;
+  }
   try {
     const [addr, prefix] = ipaddr.parseCIDR(text);
     return { address: addr.toString(), prefix, family: addr.kind() === 'ipv4' ? 4 : 6, text };
@@ -58,12 +64,19 @@ export function networkOf(c: Cidr): string {
 
 /** Why an address cannot be an interface's own, or undefined if it can. */
 export function notAnInterfaceAddress(c: Cidr): string | undefined {
+  if (c.family === 4) {
+    // ipaddr.js's IPv4 ranges, without parsing (~25 us an address): 0/8 unspecified, 224/4 multicast
+    const first = Number(c.address.slice(0, c.address.indexOf('.')));
+    if (first === 0) return 'the unspecified address belongs to no interface';
+    if (first >= 224 && first <= 239) return 'a multicast address is a group, not an interface address';
+    if (c.address === '255.255.255.255') return 'the broadcast address belongs to no interface';
+    if (c.prefix === 0) return 'a /0 prefix would make every IPv4 address on-link';
+    return undefined;
+  }
   const a = ipaddr.parse(c.address);
   const range = a.range();
   if (range === 'unspecified') return 'the unspecified address belongs to no interface';
-  if (c.family === 6 && (c.text.includes('.') || range === 'ipv4Mapped')) return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
+  if (c.text.includes('.') || range === 'ipv4Mapped') return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
   if (range === 'multicast') return 'a multicast address is a group, not an interface address';
-  if (c.family === 4 && range === 'broadcast') return 'the broadcast address belongs to no interface';
-  if (c.family === 4 && c.prefix === 0) return 'a /0 prefix would make every IPv4 address on-link';
   return undefined;
 }

@@ -65,6 +65,10 @@ function asRecord(v: unknown): Record<string, unknown> {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
+/** lo's own addresses, in every node (parsed once: parsing IPv6 costs ~0.1 ms). */
+const LO4 = parseCidr('127.0.0.1/8')!;
+const LO6 = parseCidr('::1/128')!;
+
 function interfaceAddresses(spec: InterfaceSpecT): string[] {
   if (typeof spec === 'string') return [spec];
   if (Array.isArray(spec)) return spec;
@@ -84,9 +88,16 @@ class Resolver {
     this.nodeNames = new Set(Object.keys(asRecord(this.raw.nodes)));
   }
 
+  /**
+   * Where a value stands. Looked up when first read (a problem, a step's error
+   * message, a report): positions come from the slower YAML parser, which a
+   * lab that comes up without errors then never needs (see load.ts).
+   */
   private at(path: Path, key = false): Source {
-    const p = this.loaded.locate(path, key);
-    return { file: this.loaded.file, line: p.line, col: p.col };
+    const loaded = this.loaded;
+    let p: { line: number; col: number } | undefined;
+    const pos = () => (p ??= loaded.locate(path, key));
+    return { file: loaded.file, get line() { return pos().line; }, get col() { return pos().col; } };
   }
 
   private problem(path: Path, message: string, hint?: string, key = false): void {
@@ -106,7 +117,10 @@ class Resolver {
 
     const links = this.resolveLinks();
     const nodes: NodeModel[] = [];
-    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, links));
+    // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the links
+    const linkOf = new Map<string, LinkModel>();
+    for (const l of links) for (const e of [l.a, l.b]) if (!linkOf.has(`${e.node}:${e.iface}`)) linkOf.set(`${e.node}:${e.iface}`, l);
+    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, linkOf));
     const stages = this.resolveStages(nodes);
     // IPv6 needs an MTU of at least 1280: the kernel refuses an IPv6 address on a smaller link
     for (const n of nodes)
@@ -206,11 +220,11 @@ class Resolver {
   }
 
   // ---- nodes ----
-  private resolveNode(name: string, spec: NodeSpecT, links: LinkModel[]): NodeModel {
+  private resolveNode(name: string, spec: NodeSpecT, linkOf: Map<string, LinkModel>): NodeModel {
     const base: Path = ['nodes', name];
     const kind = spec.kind ?? 'host';
     const created = this.linkIfaces.get(name) ?? new Map<string, number>();
-    const view: NodeView = { interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!]]]), tables: new Map() };
+    const view: NodeView = { interfaces: new Map([['lo', [LO4, LO6]]]), tables: new Map() };
     for (const ifname of created.keys()) view.interfaces.set(ifname, []);
     this.views.set(name, view);
     if (kind === 'bridge') {
@@ -223,7 +237,7 @@ class Resolver {
       const s = spec.interfaces?.[ifname];
       const o = s && typeof s === 'object' && !Array.isArray(s) ? s : {};
       // a copy: stages add to the view later
-      return { name: ifname, addresses: [...(view.interfaces.get(ifname) ?? [])], mtu: o.mtu ?? linkMtu(links, name, ifname), mac: o.mac, up: o.up ?? true };
+      return { name: ifname, addresses: [...(view.interfaces.get(ifname) ?? [])], mtu: o.mtu ?? linkOf.get(`${name}:${ifname}`)?.mtu, mac: o.mac, up: o.up ?? true };
     });
     const lo = config.addresses.filter((a) => a.iface === 'lo').map((a) => a.cidr);
     interfaces.unshift({ name: 'lo', addresses: lo, mtu: undefined, mac: undefined, up: true });
@@ -537,10 +551,6 @@ function suggestSysctl(key: string): string {
 function dottedIface(key: string, view: NodeView): string | undefined {
   const m = /^net\.ipv[46]\.(conf|neigh)\.(.+)\.[^.]+$/.exec(key);
   return m && m[2]!.includes('.') && view.interfaces.has(m[2]!) ? m[2] : undefined;
-}
-
-function linkMtu(links: LinkModel[], node: string, iface: string): number | undefined {
-  return links.find((l) => (l.a.node === node && l.a.iface === iface) || (l.b.node === node && l.b.iface === iface))?.mtu;
 }
 
 /** A test's target: an address, or node / node:iface meaning its first address of the family. */

@@ -1,6 +1,6 @@
 // The planner: checked model -> steps. Pure; it runs nothing.
 import { UsageError } from '../errors.js';
-import type { LabModel } from '../lab/model.js';
+import type { LabModel, LinkModel, NodeModel } from '../lab/model.js';
 import { applySteps, nodeSteps, serviceSteps } from './config.js';
 import { nsName } from './names.js';
 import { tableNameFiles } from './table-names.js';
@@ -34,7 +34,11 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
       args: ['link', 'add', 'name', l.a.iface, 'index', ia, 'netns', ns(l.a.node), 'type', 'veth', 'peer', 'name', l.b.iface, 'index', ib, 'netns', ns(l.b.node)],
     });
   });
-  for (const n of lab.nodes) steps.push(...nodeSteps(n, lab.links, ns(n.name), usesIpv6(lab, n.name)));
+  // each node's links, in lab order: looking them up per node would cost nodes x links
+  const linksOf = new Map<string, LinkModel[]>();
+  for (const l of lab.links)
+    for (const node of new Set([l.a.node, l.b.node])) (linksOf.get(node) ?? linksOf.set(node, []).get(node)!).push(l);
+  for (const n of lab.nodes) steps.push(...nodeSteps(n, linksOf.get(n.name) ?? [], ns(n.name), usesIpv6(lab, n)));
   const stages = stagesUpTo(lab, opts.stage);
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...applySteps(c, ns(node), node));
   for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
@@ -55,10 +59,9 @@ export function buildStagePlan(lab: LabModel, stageName: string, instance: strin
 }
 
 /** Whether a node has an IPv6 address, at its base or in any stage. */
-function usesIpv6(lab: LabModel, node: string): boolean {
-  const n = lab.nodes.find((x) => x.name === node)!;
+function usesIpv6(lab: LabModel, n: NodeModel): boolean {
   return n.interfaces.some((i) => i.addresses.some((a) => a.family === 6 && i.name !== 'lo'))
-    || lab.stages.some((s) => s.apply.get(node)?.addresses.some((a) => a.cidr.family === 6 && a.iface !== 'lo'));
+    || lab.stages.some((s) => s.apply.get(n.name)?.addresses.some((a) => a.cidr.family === 6 && a.iface !== 'lo'));
 }
 
 export function stagesUpTo(lab: LabModel, stage?: string) {

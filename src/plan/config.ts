@@ -11,7 +11,7 @@ function ip(ctx: Ctx, args: string[], at?: Step['at'], family?: 4 | 6): Step {
   return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'ip', args, ...(family === 6 ? { family: 6 as const } : {}), ...(at ? { at } : {}) };
 }
 
-/** Base configuration of a node, after its links exist. */
+/** Base configuration of a node, after its links exist; `links` holds at least the node's own. */
 export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string, ipv6: boolean): Step[] {
   const ctx = { ns, node: node.name };
   const steps: Step[] = [];

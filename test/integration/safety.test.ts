@@ -187,6 +187,21 @@ describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its n
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
   });
 
+  it('down INSTANCE (the fast path of the entry) stops what a user started by hand in a node, which no record names', () => {
+    const name = `hand${uid()}`;
+    const tag = `87${Math.floor(Math.random() * 9000 + 1000)}`;
+    expect(cli(['up', pair(name)]).code).toBe(0);
+    const p = spawn('ip', ['netns', 'exec', `nslab-${name}.b`, 'sleep', tag], { detached: true, stdio: 'ignore' });
+    p.unref();
+    for (let t = 0; t < 50 && !pidsWith(tag).length; t++) sh(['sleep', '0.05']);
+    expect(pidsWith(tag)).toHaveLength(1);
+    const r = cli(['down', name]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`down lab '${name}' (2 namespaces)\n`);
+    expect(pidsWith(tag)).toEqual([]);
+    expect(namespaces(`nslab-${name}.`)).toEqual([]);
+  });
+
   it('SIGKILL of nslab test in the middle of a probe, then cleanup of that instance: no namespace, process or scratch file left', async () => {
     const name = `kt${uid()}`;
     const file = labFile(`name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.9.0.1/24 } }\n  b: { interfaces: { eth0: 10.9.0.2/24 }, nftables: "table inet f {\\n chain i {\\n type filter hook input priority 0;\\n tcp dport 4444 drop\\n }\\n}\\n" }\nlinks: [a:eth0 b:eth0]\n` +

@@ -61,7 +61,7 @@ describe('matchers, on a result whose judging is the engine\'s', () => {
 
 describe('the CLI stays as fast to start as it was', () => {
   it('bundles none of the test API (execa, the reaper, the matchers)', () => {
-    const bundle = readdirSync('dist/bin').filter((f) => f.endsWith('.js')).map((f) => readFileSync(`dist/bin/${f}`, 'utf8')).join('\n');
+    const bundle = readdirSync('dist/bin').filter((f) => /\.m?js$/.test(f)).map((f) => readFileSync(`dist/bin/${f}`, 'utf8')).join('\n');
     expect(bundle).toMatch(/ip netns exec/); // the bundle is there: `nslab exec`
     for (const s of ['execa', 'reaper.js', 'toReplyVia', 'bundledLab']) expect(bundle.includes(s), s).toBe(false);
   });
