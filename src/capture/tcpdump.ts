@@ -30,11 +30,14 @@ export class Capture {
   private stderr = '';
   private waiters: (() => void)[] = [];
 
-  private constructor(readonly node: string, readonly ns: string, private names: Map<number, string>, private wanted: () => boolean) {
+  private names = new Map<number, string>();
+
+  private constructor(readonly node: string, readonly ns: string, private wanted: () => boolean) {
     const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
-      for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: this.names.get(p.ifindex) ?? `if${p.ifindex}` });
+      // named when a window is read: the names may come after the first packets
+      for (const p of this.reader.push(b)) this.packets.push({ ...p, node, iface: '' });
       // between probes nothing is kept: a chatty lab service must not fill memory while no one reads
       if (!this.wanted() && !this.waiters.length) this.prune(this.position);
       this.notify();
@@ -60,11 +63,12 @@ export class Capture {
     }
   }
 
-  /** Starts tcpdump in a node and waits until it is really listening. */
-  static async start(node: string, ns: string, names: Map<number, string>, wanted: () => boolean): Promise<Capture> {
-    const c = new Capture(node, ns, names, wanted);
+  /** Starts tcpdump in a node and waits until it is really listening (and knows the node's interface names, asked meanwhile). */
+  static async start(node: string, ns: string, wanted: () => boolean): Promise<Capture> {
+    const c = new Capture(node, ns, wanted);
     try {
-      await c.until(() => /listening on/.test(c.stderr), 5000, 'listening');
+      const [names] = await Promise.all([interfaceNames(ns), c.until(() => /listening on/.test(c.stderr), 5000, 'listening')]);
+      c.names = names;
     } catch (e) {
       c.stop();
       throw e;
@@ -80,7 +84,7 @@ export class Capture {
   /** Waits until the marker (a datagram to loopback carrying it) has come through; returns its record number. */
   async through(marker: string): Promise<number> {
     const bytes = Buffer.from(marker);
-    const find = () => this.packets.find((p) => p.proto === 'udp' && p.iface === 'lo' && p.dst === MARKER_DST && p.payload.includes(bytes));
+    const find = () => this.packets.find((p) => p.proto === 'udp' && p.dst === MARKER_DST && p.dport === 9 && p.payload.includes(bytes));
     await this.until(() => !!find(), 3000, 'the end-of-probe marker');
     return find()!.frame;
   }
@@ -88,12 +92,9 @@ export class Capture {
   /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
   async window(from: number, to: number): Promise<NodePacket[]> {
     const inside = this.packets.filter((p) => p.frame > from && p.frame <= to);
-    if (inside.some((p) => !this.names.has(p.ifindex))) {
-      // an interface made after the capture started (a stage, a test's own command): ask the node
-      this.names = await interfaceNames(this.ns);
-      for (const p of inside) p.iface = this.names.get(p.ifindex) ?? `if${p.ifindex}`;
-    }
-    return inside.map((p) => ({ ...p, frame: p.frame - from }));
+    // an interface made after the capture started (a stage, a test's own command): ask the node
+    if (inside.some((p) => !this.names.has(p.ifindex))) this.names = await interfaceNames(this.ns);
+    return inside.map((p) => ({ ...p, iface: this.names.get(p.ifindex) ?? `if${p.ifindex}`, frame: p.frame - from }));
   }
 
   /** The window's records as a pcap file: the bytes tcpdump wrote, unchanged. */

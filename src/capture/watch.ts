@@ -6,7 +6,7 @@
 // overlap (probes run concurrently): each probe picks its own packets out by
 // their identity (payload pattern, token, ports, sequence numbers).
 import type { Lab } from '../engine/lab.js';
-import { Capture, MarkerSender, interfaceNames, randomPattern, type NodePacket } from './tcpdump.js';
+import { Capture, MarkerSender, randomPattern, type NodePacket } from './tcpdump.js';
 
 /** What one node's capture saw in one window. */
 export interface NodeWindow {
@@ -46,7 +46,7 @@ export class Watch {
     const nodes = lab.state.namespaces.map((n) => n.node);
     const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
     const open = new Set<Open>();
-    const started = await Promise.allSettled(nodes.map(async (node) => Capture.start(node, lab.ns(node), await interfaceNames(lab.ns(node)), () => open.size > 0)));
+    const started = await Promise.allSettled(nodes.map((node) => Capture.start(node, lab.ns(node), () => open.size > 0)));
     const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {

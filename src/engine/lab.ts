@@ -25,6 +25,13 @@ export interface UpOptions {
   jobs?: number;
   /** 'up' leaves the lab for the user; 'testing' marks it owned by this process (cleanup may remove it once we are gone). */
   status?: 'up' | 'testing';
+  /**
+   * Called once every node is configured, before the services are started and
+   * given time to settle: work that needs the nodes (a test run's captures) may
+   * start there. If the bring-up then fails, its unwinding stops every process
+   * in the lab's namespaces, that work's included.
+   */
+  configured?: (lab: Lab) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +69,7 @@ export class Lab {
     try {
       for (const t of names) writeTableNames(t, () => createdEtc.add(t.ns));
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
+      opts.configured?.(lab);
       await lab.startServices(plan.steps);
       opts.signal?.throwIfAborted();
       lab.state.status = opts.status ?? 'up';

@@ -22,14 +22,26 @@ export async function closeProbes(lab: Lab): Promise<void> {
 }
 
 /**
- * Starts, in the background, what a stage's tests will need (the lab's captures,
- * the agents of the nodes that send or answer tcp, udp, flows and throughput):
- * all at once rather than each when its first test asks. A failure to start
- * is left to that test to report.
+ * Starts, in the background, what the tests will need: the lab's captures at
+ * once, and the agents of the nodes that send or answer tcp, udp, flows and
+ * throughput, stage by stage (the first stage's first; a later stage's while
+ * the earlier ones' tests wait on the network, which leaves the CPU idle).
+ * A failure to start is left to the test that needs it to report.
  */
-export function prepareProbes(lab: Lab, model: LabModel, tests: TestModel[]): void {
-  const quiet = (p: Promise<unknown>) => void p.catch(() => {});
-  if (tests.some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput')) quiet(Watch.for(lab));
+export function prepareProbes(lab: Lab, model: LabModel, stages: TestModel[][]): void {
+  const quiet = (p: Promise<unknown>) => p.catch(() => {});
+  if (stages.flat().some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput')) void quiet(Watch.for(lab));
+  const started = new Set<string>();
+  void stages.reduce(async (before, tests) => {
+    await before;
+    const nodes = [...agentNodes(model, tests)].filter((n) => !started.has(n));
+    for (const n of nodes) started.add(n);
+    await Promise.all(nodes.map((n) => quiet(agentOf(lab, n))));
+  }, Promise.resolve());
+}
+
+/** The nodes whose agents these tests use: the sender of each, and the owner of a target nslab answers for. */
+function agentNodes(model: LabModel, tests: TestModel[]): Set<string> {
   const nodes = new Set<string>();
   for (const t of tests) {
     if (!['tcp', 'udp', 'flows', 'throughput'].includes(t.probe)) continue;
@@ -44,5 +56,5 @@ export function prepareProbes(lab: Lab, model: LabModel, tests: TestModel[]): vo
       } catch { /* the test itself says what is wrong with its target */ }
     }
   }
-  for (const n of nodes) quiet(agentOf(lab, n));
+  return nodes;
 }

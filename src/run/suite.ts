@@ -57,9 +57,10 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   let lab: Lab | undefined;
   let k = 0; // the stage being applied or tested
   try {
-    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal });
+    const tests = stages.filter((s) => s.run).map(({ stage }) => stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f])));
+    // captures and agents start as soon as the nodes are configured (while the lab's services settle)
+    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests) });
     run.instance = lab.instance;
-    prepareProbes(lab, model, stages.filter((s) => s.run).flatMap(({ stage }) => stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f]))));
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
       if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
@@ -93,7 +94,7 @@ export async function checkStage(lab: Lab, model: LabModel, stageName: string, o
   if (!stage) throw new Error(`lab '${model.name}' has no stage '${stageName}'`);
   const run: LabRun = { lab: model.name, file: model.file, instance: lab.instance, durationMs: 0, tests: [] };
   const have = await kernelFeatures();
-  prepareProbes(lab, model, stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f])));
+  prepareProbes(lab, model, [stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f]))]);
   try {
     await runStageTests(lab, model, stage, run, opts, have);
   } finally {
