@@ -87,7 +87,12 @@ const suite = (args) => {
     const t = performance.now();
     const s = spawnSync('node', [join(root, 'dist/bin/main.js'), 'test', join(root, 'labs'), '--reporter', 'json', ...args], { stdio: ['ignore', 'pipe', 'inherit'], env: process.env });
     xs.push(performance.now() - t);
-    if (s.status !== 0) throw new Error(`nslab test labs/ ${args.join(' ')} failed (${s.status})`);
+    if (s.status !== 0) {
+      // what failed, so that a benchmark never hides a verdict that changed
+      let failed = '';
+      try { failed = JSON.parse(s.stdout).labs.flatMap((l) => [...(l.error ? [`${l.lab}: ${l.error}`] : []), ...l.tests.filter((t) => t.status === 'failed').map((t) => `${t.lab} › ${t.stage} › ${t.name}: ${t.reason ?? t.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`).join('; ')} ${JSON.stringify(t.facts)}`)]).join('\n'); } catch { failed = s.stdout.slice(0, 2000); }
+      throw new Error(`nslab test labs/ ${args.join(' ')} failed (${s.status}):\n${failed}`);
+    }
   }
   return median(xs);
 };

@@ -23,6 +23,12 @@ const say = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + "\n
 const family = (host: string) => (host.includes(':') ? 'udp6' : 'udp4');
 const bindArg = (b: string | undefined) => (b && b !== '-' ? b : undefined);
 const listeners = new Map<string, Server | Socket>();
+/**
+ * A timeout is declared only after the I/O already waiting has been handled: Node runs
+ * due timers before it polls, so an agent that got no CPU for longer than its wait
+ * would otherwise call "timeout" on an answer sitting in its socket (a busy machine).
+ */
+const late = (f: () => void) => setImmediate(f);
 
 function listen(r: Req): void {
   const key = `${r.proto}:${r.port}`;
@@ -68,7 +74,7 @@ function tcpConnect(r: Req): void {
     sock.destroy();
   };
   sock.on('connect', () => { sock.write('nslab\n'); finish('connected'); });
-  sock.on('timeout', () => finish('timeout'));
+  sock.on('timeout', () => late(() => finish('timeout')));
   sock.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message));
 }
 
@@ -85,7 +91,7 @@ function udpExchange(r: Req): void {
     say({ id: r.id, lport, ms: performance.now() - t0, ...o });
     sock.close();
   };
-  const timer = setTimeout(() => finish({ outcome: 'timeout' }), r.timeout);
+  const timer = setTimeout(() => late(() => finish({ outcome: 'timeout' })), r.timeout);
   sock.on('message', () => finish({ outcome: 'answered' }));
   sock.on('error', (e) => finish({ outcome: 'error', error: e.message }));
   sock.bind(0, bindArg(r.bind), () => sock.send(`nslab probe ${r.token ?? ''}\n`, r.port!, r.host!));
@@ -188,7 +194,7 @@ function bulk(r: Req): void {
   const sock = connect({ host: r.host!, port: r.port!, timeout: r.timeout });
   let done = false;
   const finish = (outcome: string, error?: string) => { if (!done) { done = true; answer(outcome, error); } };
-  sock.on('timeout', () => { sock.destroy(); finish('timeout'); });
+  sock.on('timeout', () => late(() => { if (!done) { sock.destroy(); finish('timeout'); } }));
   sock.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message));
   sock.on('connect', () => {
     sock.setTimeout(0);
