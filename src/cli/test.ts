@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, EXIT, InterruptedError, LabFileError, UsageError, type Problem } from '../errors.js';
-import { procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
+import { kernelFeatures, procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
@@ -24,7 +24,7 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 /** Checks that running tests is possible here; exit 3 otherwise. */
 export function testPreflight(): void {
   requireRoot('running tests (network namespaces, packet capture)');
-  requireTools(['ip', 'nsenter', 'tcpdump', 'ping']);
+  requireTools(['ip', 'nsenter', 'setpriv', 'bash', 'tcpdump', 'ping']);
   // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
   if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
     "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");
@@ -67,6 +67,8 @@ export function exitFor(runs: LabRun[]): number {
 
 export async function run(args: string[], opts: TestOpts): Promise<number> {
   if (insideRootless()) await enterRootless();
+  // the kernel's qdiscs are asked (a scratch namespace) while the lab files are read
+  if (!needsRootless()) void kernelFeatures();
   const reporter = opts.reporter ?? 'console';
   if (!(REPORTERS as readonly string[]).includes(reporter)) throw new UsageError(`unknown reporter '${reporter}'`, `use one of: ${REPORTERS.join(', ')}`);
   const jobs = Number(opts.jobs ?? 1);
