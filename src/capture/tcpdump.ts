@@ -12,7 +12,9 @@ import { inNamespace, runArgv } from '../engine/runner.js';
 
 export interface NodePacket extends Packet { node: string; iface: string }
 
-export const MARKER_DST = '127.0.0.1';
+/** Where end-of-probe markers go: loopback's discard port, inside each node. */
+const MARKER_DST = '127.0.0.1';
+const MARKER_PORT = 9;
 
 /**
  * Our long-lived children die with nslab, even by SIGKILL (the parent-death
@@ -53,7 +55,7 @@ export class Capture {
   private async until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!cond()) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`tcpdump in node '${this.node}' exited: ${this.stderr.trim()}`);
+      if (!this.alive) throw new Error(`tcpdump in node '${this.node}' exited: ${this.stderr.trim()}`);
       const left = end - Date.now();
       if (left <= 0) throw new Error(`tcpdump in node '${this.node}': ${what} did not happen within ${timeoutMs} ms`);
       await new Promise<void>((res) => {
@@ -84,7 +86,7 @@ export class Capture {
   /** Waits until the marker (a datagram to loopback carrying it) has come through; returns its record number. */
   async through(marker: string): Promise<number> {
     const bytes = Buffer.from(marker);
-    const find = () => this.packets.find((p) => p.proto === 'udp' && p.dst === MARKER_DST && p.dport === 9 && p.payload.includes(bytes));
+    const find = () => this.packets.find((p) => p.proto === 'udp' && p.dst === MARKER_DST && p.dport === MARKER_PORT && p.payload.includes(bytes));
     await this.until(() => !!find(), 3000, 'the end-of-probe marker');
     return find()!.frame;
   }
@@ -109,7 +111,7 @@ export class Capture {
     this.packets.splice(0, keep < 0 ? this.packets.length : keep);
   }
 
-  get alive(): boolean {
+  private get alive(): boolean {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
@@ -132,7 +134,7 @@ export class MarkerSender {
   private child: ChildProcess;
 
   constructor(ns: string) {
-    const argv = inNamespace(ns, diesWithUs(['bash', '-c', `while IFS= read -r m; do printf %s "$m" >/dev/udp/${MARKER_DST}/9; done`]));
+    const argv = inNamespace(ns, diesWithUs(['bash', '-c', `while IFS= read -r m; do printf %s "$m" >/dev/udp/${MARKER_DST}/${MARKER_PORT}; done`]));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
     this.child.stdin!.on('error', () => { /* gone: the capture waiting for the marker says so */ });
   }

@@ -28,7 +28,7 @@ export class Agent {
   private constructor(readonly node: string, private child: ChildProcess) {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((res) => child.on('close', () => {
-      for (const [, answer] of this.pending) answer({ error: `the probe agent in node '${node}' exited: ${this.stderr.trim() || 'no output'}` });
+      for (const [, answer] of this.pending) answer({ error: this.exitedMessage() });
       this.pending.clear();
       res();
     }));
@@ -39,7 +39,7 @@ export class Agent {
     const agent = new Agent(node, spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
     const ready = new Promise<void>((res, rej) => {
       const t = setTimeout(() => rej(new Error(`the probe agent in node '${node}' did not start within 5 s: ${agent.stderr.trim() || 'no output'}`)), 5000);
-      agent.child.on('close', () => { clearTimeout(t); rej(new Error(`the probe agent in node '${node}' exited: ${agent.stderr.trim() || 'no output'}`)); });
+      agent.child.on('close', () => { clearTimeout(t); rej(new Error(agent.exitedMessage())); });
       createInterface({ input: agent.child.stdout! }).on('line', (line) => {
         let a: Answer & { ev?: string; ready?: boolean };
         try { a = JSON.parse(line); } catch { return; }
@@ -56,6 +56,10 @@ export class Agent {
       throw e;
     }
     return agent;
+  }
+
+  private exitedMessage(): string {
+    return `the probe agent in node '${this.node}' exited: ${this.stderr.trim() || 'no output'}`;
   }
 
   /** One request; rejects with the agent's error. */

@@ -4,11 +4,10 @@
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern } from '../capture/tcpdump.js';
 import type { Lab } from '../engine/lab.js';
-import { durationMs } from '../lab/grammar.js';
 import type { LabModel } from '../lab/model.js';
 import { agentOf } from './agent.js';
 import { ownerOf, target } from './targets.js';
-import { noteRtt, waitFor, type Wait } from './wait.js';
+import { givenWait, noteRtt, waitFor, type Wait } from './wait.js';
 
 export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean; ipv6?: boolean }
 
@@ -36,7 +35,7 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
   if (spec.listen === false && spec.port === undefined) throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
   // the wait: the test's timeout; else the lab's rule, which bounds the network's answer (a SYN-ACK
   // comes from the kernel), not an application's (a lab's udp service answers when it likes)
-  const wait = spec.timeout ? { ms: durationMs(spec.timeout), why: `waited ${spec.timeout} (the test's timeout)` }
+  const wait = spec.timeout ? givenWait(spec.timeout)
     : kind === 'udp' && spec.listen === false ? { ms: SERVICE_ANSWER_MS, why: `waited ${SERVICE_ANSWER_MS} ms for the lab's own service (set timeout: to change)` }
     : await waitFor(lab, model, spec.from, kind);
   const [server, client] = await Promise.all([spec.listen === false ? undefined : agentOf(lab, owner), agentOf(lab, spec.from)]);

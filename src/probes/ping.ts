@@ -5,11 +5,10 @@
 // the lab's wait rule says (wait.ts), not a fixed second.
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
-import { durationMs } from '../lab/grammar.js';
 import { pathChecks } from './judge-paths.js';
 import { traces } from './traces.js';
 import { ownerOf, target } from './targets.js';
-import { noteRtt, parseRttMax, waitFor } from './wait.js';
+import { givenWait, noteRtt, parseRttMax, waitFor } from './wait.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
@@ -29,7 +28,7 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const count = spec.count ?? 3;
   const pattern = randomPattern(12);
   const via = spec.source ?? spec.interface;
-  const wait = spec.timeout ? { ms: durationMs(spec.timeout), why: `waited ${spec.timeout} (the test's timeout)` } : await waitFor(lab, model, spec.from, 'ping');
+  const wait = spec.timeout ? givenWait(spec.timeout) : await waitFor(lab, model, spec.from, 'ping');
   // no -w: with it, -c counts replies and an unanswered ping keeps sending; -W: the wait after the last echo
   const argv = ['ping', '-n', '-c', String(count), '-i', '0.002', '-W', (wait.ms / 1000).toFixed(3), '-p', pattern,
     ...(via ? ['-I', via] : []), ...(v6 ? ['-6'] : []), to];

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import type { Lab } from '../engine/lab.js';
 import { inNamespace } from '../engine/runner.js';
 import type { LabModel } from '../lab/model.js';
-import { durationMs } from '../lab/grammar.js';
 import { resolveTarget } from '../lab/resolve.js';
 
 export function ownerOf(model: LabModel, address: string): string | undefined {
@@ -18,9 +17,4 @@ export function target(model: LabModel, to: string, ipv6?: boolean): string {
   const t = resolveTarget(model, to, ipv6 ? 6 : 4);
   if (!t) throw new Error(`'${to}' has no ${ipv6 ? 'IPv6' : 'IPv4'} address`);
   return t;
-}
-
-/** A probe's timeout in milliseconds, or the probe's default. */
-export function timeoutMs(d: string | undefined, fallback: number): number {
-  return d ? durationMs(d) : fallback;
 }

@@ -42,6 +42,11 @@ export function negativeWait(links: Pick<LinkModel, 'rate' | 'delay' | 'loss'>[]
   return { ms, why: `waited ${ms} ms (${parts.join(' + ')})` };
 }
 
+/** The wait a test sets itself (`timeout:`), which replaces the rule. */
+export function givenWait(timeout: string): Wait {
+  return { ms: durationMs(timeout), why: `waited ${timeout} (the test's timeout)` };
+}
+
 const slowest = new WeakMap<Lab, number>();
 
 /** A round trip measured in the lab (an answered probe's). */

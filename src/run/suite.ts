@@ -57,7 +57,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   let lab: Lab | undefined;
   let k = 0; // the stage being applied or tested
   try {
-    const tests = stages.filter((s) => s.run).map(({ stage }) => stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f])));
+    const tests = stages.filter((s) => s.run).map(({ stage }) => runnable(stage, opts, have));
     // captures and agents start as soon as the nodes are configured (while the lab's services settle)
     lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests) });
     run.instance = lab.instance;
@@ -94,7 +94,7 @@ export async function checkStage(lab: Lab, model: LabModel, stageName: string, o
   if (!stage) throw new Error(`lab '${model.name}' has no stage '${stageName}'`);
   const run: LabRun = { lab: model.name, file: model.file, instance: lab.instance, durationMs: 0, tests: [] };
   const have = await kernelFeatures();
-  prepareProbes(lab, model, [stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f]))]);
+  prepareProbes(lab, model, [runnable(stage, opts, have)]);
   try {
     await runStageTests(lab, model, stage, run, opts, have);
   } finally {
@@ -106,6 +106,11 @@ export async function checkStage(lab: Lab, model: LabModel, stageName: string, o
 
 function wanted(t: TestModel, stage: StageModel, opts: RunOptions): boolean {
   return !opts.grep || opts.grep.test(`${stage.name} › ${t.name}`);
+}
+
+/** A stage's tests that will run: selected, and with what the kernel has. */
+function runnable(stage: StageModel, opts: RunOptions, have: Record<Feature, boolean>): TestModel[] {
+  return stage.tests.filter((t) => wanted(t, stage, opts) && t.requires.every((f) => have[f]));
 }
 
 function report(run: LabRun, r: TestResult, opts: RunOptions): void {
