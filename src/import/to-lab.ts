@@ -66,13 +66,14 @@ export function snapshotToLab(snap: Snapshot): Imported {
   const byName = new Map(Object.entries(snap.tables).map(([id, n]) => [n, Number(id)]));
   const tableOf = (t: string | undefined): number | undefined => (t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : BUILTIN_TABLES[t] ?? byName.get(t));
   const tables: Record<string, number> = {};
+  const view: NodeView = { interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]], ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]])]), tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)) };
+  // a name the lab will declare is known to the checks from the route or rule that first uses it
   const tableWord = (id: number) => {
     if (id === 254) return undefined;
     const n = snap.tables[String(id)];
-    if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) { tables[n] = id; return n; }
+    if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) { tables[n] = id; view.tables.set(n, id); return n; }
     return id === 253 ? 'default' : String(id);
   };
-  const view: NodeView = { interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]], ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]])]), tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)) };
 
   // ---- routes ----
   const connected = new Set<string>();
@@ -86,8 +87,6 @@ export function snapshotToLab(snap: Snapshot): Imported {
       const text = routeText(r, fam, tableOf, tableWord, kept);
       if (text === undefined) continue;
       if (typeof text === 'object') { notes.push(text.note); continue; }
-      // table names are declared before the routes are checked
-      for (const [n, id] of Object.entries(tables)) view.tables.set(n, id);
       const c = checkRoute(text, view);
       if (c.errors.length) { notes.push(`route '${text}' left out: ${c.errors[0]!.message}`); continue; }
       for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)]) if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
@@ -103,7 +102,6 @@ export function snapshotToLab(snap: Snapshot): Imported {
       const text = ruleText(r, fam, tableOf, tableWord, kept);
       if (text === undefined) continue;
       if (typeof text === 'object') { notes.push(text.note); continue; }
-      for (const [n, id] of Object.entries(tables)) view.tables.set(n, id);
       const c = checkRule(text, view);
       if (c.errors.length) { notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`); continue; }
       rules.push(text);
