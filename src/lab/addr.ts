@@ -62,21 +62,27 @@ export function networkOf(c: Cidr): string {
   return `${net.toString()}/${c.prefix}`;
 }
 
+const NOT_OWN = {
+  unspecified: 'the unspecified address belongs to no interface',
+  multicast: 'a multicast address is a group, not an interface address',
+  broadcast: 'the broadcast address belongs to no interface',
+};
+
 /** Why an address cannot be an interface's own, or undefined if it can. */
 export function notAnInterfaceAddress(c: Cidr): string | undefined {
   if (c.family === 4) {
     // ipaddr.js's IPv4 ranges, without parsing (~25 us an address): 0/8 unspecified, 224/4 multicast
     const first = Number(c.address.slice(0, c.address.indexOf('.')));
-    if (first === 0) return 'the unspecified address belongs to no interface';
-    if (first >= 224 && first <= 239) return 'a multicast address is a group, not an interface address';
-    if (c.address === '255.255.255.255') return 'the broadcast address belongs to no interface';
+    if (first === 0) return NOT_OWN.unspecified;
+    if (first >= 224 && first <= 239) return NOT_OWN.multicast;
+    if (c.address === '255.255.255.255') return NOT_OWN.broadcast;
     if (c.prefix === 0) return 'a /0 prefix would make every IPv4 address on-link';
     return undefined;
   }
   const a = ipaddr.parse(c.address);
   const range = a.range();
-  if (range === 'unspecified') return 'the unspecified address belongs to no interface';
+  if (range === 'unspecified') return NOT_OWN.unspecified;
   if (c.text.includes('.') || range === 'ipv4Mapped') return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
-  if (range === 'multicast') return 'a multicast address is a group, not an interface address';
+  if (range === 'multicast') return NOT_OWN.multicast;
   return undefined;
 }
