@@ -579,6 +579,19 @@ describe.concurrent('cli e2e', () => {
     }
   });
 
+  // The shipped CLI judges negative verdicts by the lab's wait rule (or the test's own timeout), and says which
+  rootIt('test waits as long as the rule says for "no reply", or as the test says; a slow answer within it counts', async () => {
+    const r = await nslab(['test', 'test/fixtures/labs/waits.yaml', '--reporter', 'json']);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const tests = (JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; facts: Record<string, string> }[] }[] }).labs[0]!.tests;
+    expect(tests.map((t) => t.status)).toEqual(tests.map(() => 'passed'));
+    const fact = (n: string) => tests.find((t) => t.name === n)!.facts.wait;
+    expect(fact("pass: an address nobody has: no reply, after the rule's wait")).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
+    expect(fact("pass: v6: an address nobody has: no reply, after the rule's wait")).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
+    expect(fact('pass: a timeout shorter than its answer misses it')).toBe("waited 100ms (the test's timeout)");
+    expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined(); // answered: nothing waited for in vain
+  });
+
   // Was a bug: a command killed by any signal but SIGINT was reported as SIGTERM (143).
   rootIt('exec of a command killed by SIGKILL exits 137, not 143', async () => {
     const name = `${RUN}-k9`;
