@@ -117,10 +117,15 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     expect(e.stdout).not.toMatch(/passed/);
     expect(await noneLeft()).toEqual([]);
 
-    const killed = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
-    // the nslab inside is PID 1 of its namespace: killing it ends the namespace and all in it (services, captures)
-    for (let i = 0; i < 100 && !pid1(); i++) await sleep(100);
-    await sleep(1500); // into the run: namespaces, services and captures exist
+    const killed = rootless(['test', slow]);
+    // the nslab inside is PID 1 of its namespace: killing it ends the namespace and all in it (captures, ping).
+    // Waited for by what runs, not by a sleep: the slow test's ping exists once namespaces and captures do.
+    const running = (name: string) => processesOfUser().filter((p) => {
+      try { return readFileSync(`/proc/${p}/comm`, 'utf8').trim() === name; } catch { return false; }
+    });
+    for (let i = 0; i < 200 && !(running('ping').length && running('tcpdump').length); i++) await sleep(50);
+    expect(running('tcpdump').length).toBeGreaterThan(0);
+    expect(running('ping').length).toBeGreaterThan(0);
     const inside = pid1();
     expect(inside).toBeDefined();
     process.kill(inside!, 'SIGKILL');
