@@ -23,6 +23,8 @@ export interface Exchange {
   token: string;
   /** How long the client waited for an answer, and why that long. */
   wait: Wait;
+  /** The address it was sent to. */
+  to: string;
 }
 
 /** A lab's own service may take its time to answer (a udp daemon): without a timeout of the test's, it gets this long. */
@@ -50,7 +52,7 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
     const outcome = r.result;
     if ((outcome.outcome === 'connected' || outcome.outcome === 'answered') && outcome.ms !== undefined) noteRtt(lab, outcome.ms);
     const peers = (server?.peers.slice(peersBefore) ?? []).filter((p) => p.proto === kind && p.port === port).map((p) => `${p.remote}:${p.rport}`);
-    return { port, outcome, evidence: r.evidence, peers, owner, token, wait };
+    return { port, outcome, evidence: r.evidence, peers, owner, token, wait, to };
   } finally {
     if (server && spec.port !== undefined) await server.request('unlisten', { proto: kind, port });
   }

@@ -55,7 +55,9 @@ export const ping: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  const summary = result.stdout.trim().split('\n').slice(-2).join(' | ') || result.stderr.trim();
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }),
+  // the statistics, and what ping said on stderr (why it could not send: "connect: Network is unreachable")
+  const stats = /packets transmitted/.test(result.stdout) ? result.stdout.trim().split('\n').slice(-2).join(' | ') : '';
+  const summary = [stats, result.stderr.trim().split('\n')[0]].filter(Boolean).join(' | ') || result.stdout.trim();
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) } };
 };

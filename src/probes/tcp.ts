@@ -12,7 +12,7 @@ import { check, type Probe } from './types.js';
 const SYN = 0x02, ACK = 0x10, RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
-  const { port, outcome, evidence, peers, owner, wait } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec);
+  const { port, outcome, evidence, peers, owner, wait, to } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec);
   // This connection, not another on the same port (a lab's mail daemon on 25 serves the previous test's
   // connection too, whose late packets once passed for this one's reply): the SYN the client sent, known
   // by its sequence number, and the SYN-ACK or RST that acknowledges it. NAT rewrites ports and
@@ -37,5 +37,5 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' '), ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' '), ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
 };

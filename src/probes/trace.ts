@@ -49,6 +49,8 @@ export interface Trace {
   /** index in hops of the first hop that differs from the expectation */
   divergesAt?: number;
   detail?: string;
+  /** the address the request was sent to, set where nothing left the sender (no hop carries it) */
+  to?: string;
 }
 
 /** The kernel's decision at the hop that went wrong, and the fix it suggests. */

@@ -13,6 +13,8 @@ export interface TraceInput {
   origin: string;
   /** the node that owns the address the probe was sent to */
   target: string;
+  /** the address it was sent to: a request that never left carries it, as no hop does */
+  to: string;
   expect: ExpectT;
 }
 
@@ -60,7 +62,7 @@ export function replyDivergence(request: TraceHop[], reply: TraceHop[]): number 
 /** The request: delivered to the target, dropped on the way, not sent; wrong-source where the target saw another source than expected. */
 function requestTrace(t: TraceInput): Trace {
   const hops = t.request.map(traceHop);
-  if (!hops.length) return { direction: 'request', hops, disposition: 'not-sent', at: t.origin, detail: `no request was captured leaving ${t.origin}` };
+  if (!hops.length) return { direction: 'request', hops, disposition: 'not-sent', at: t.origin, to: t.to, detail: `no request was captured leaving ${t.origin}` };
   const last = hops[hops.length - 1]!;
   const divergesAt = pathDivergence(hops, t.expect.path);
   if (last.node !== t.target || last.in === undefined) {

@@ -8,7 +8,7 @@ import { check, type Probe } from './types.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
   const spec = test.spec as unknown as L4Spec;
-  const { port, outcome, evidence, owner, token, wait } = await exchange(lab, model, 'udp', spec);
+  const { port, outcome, evidence, owner, token, wait, to } = await exchange(lab, model, 'udp', spec);
   // this exchange's datagrams, not another's on the same port: the request carries a random token, which
   // nslab's responder echoes (a lab's own service, listen: false, answers with its own payload: its reply
   // is the datagram back to the client's port); NAT rewrites addresses and ports, not the payload
@@ -27,5 +27,5 @@ export const udp: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, expect: test.expect }), facts: { outcome: outcome.outcome, ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: outcome.outcome, ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
 };

@@ -76,3 +76,31 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
     return { disposition: 'dropped', sel: s, cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`, hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it` };
   return { disposition: 'dropped', sel: s, cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found` };
 }
+
+/** An address of this family on the node, at the start or from a stage already applied. */
+function hasFamily(ctx: WhyContext, node: string, fam: 4 | 6): boolean {
+  const n = ctx.model.nodes.find((x) => x.name === node);
+  const staged = ctx.model.stages.filter((st) => ctx.applied.includes(st.name)).flatMap((st) => st.apply.get(node)?.addresses ?? []).map((a) => a.cidr);
+  return [...(n?.interfaces.flatMap((i) => i.addresses) ?? []), ...staged].some((a) => a.family === fam && !(fam === 6 && a.address.toLowerCase().startsWith('fe80:')));
+}
+
+/**
+ * Nothing left the sender: its kernel's route to where it was sent. No route
+ * (often: the node has no address of that family at all) is said as such; a
+ * route gives the drop causes of the node's output (neighbour, firewall).
+ */
+export async function unsent(ctx: WhyContext, node: string, to: string): Promise<Death> {
+  const v6 = family(to) === 6;
+  const s: Selectors = { to };
+  const g = await routeGet(ctx, node, s);
+  if (g.error || (g.route && ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route.type ?? ''))) {
+    const cause = `${node}: no route to ${to} (${g.error ?? g.route?.type}): the kernel refused to send`;
+    if (!hasFamily(ctx, node, v6 ? 6 : 4))
+      return { disposition: 'not-sent', sel: s, cause: `${cause}; ${node} has no IPv${v6 ? 6 : 4} address`, hint: `give ${node} an IPv${v6 ? 6 : 4} address on a link toward ${to} (interfaces: { NAME: [..., ADDRESS/LEN] }) and a route to it` };
+    const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === to);
+    const via = net ? neighbourToward(ctx.model, node, net) : undefined;
+    return { disposition: 'not-sent', sel: s, cause, hint: `on ${node}: ${v6 ? 'ip -6' : 'ip'} route add ${net ? networkOf(net) : to} via ${via ?? `<next hop toward ${to}>`}` };
+  }
+  const d = await death(ctx, { node, src: g.route!.prefsrc ?? to, dst: to, evidence: [] }, true);
+  return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };
+}

@@ -3,7 +3,7 @@
 // drop-cause.ts) and words the decision, the likely cause and a fix in the lab's
 // own terms (hints.ts): preferably the rules and routes a stage not yet applied adds.
 import type { ExpectT } from '../lab/schema.js';
-import { death } from './drop-cause.js';
+import { death, unsent } from './drop-cause.js';
 import { genericHint, stageHint } from './hints.js';
 import { decision, routeGet, type Selectors, type WhyContext } from './kernel.js';
 import type { Trace, Why } from '../probes/trace.js';
@@ -54,6 +54,12 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
       const hint = stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint;
       if (!whys.some((w) => w.node === last.node)) whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(hint ? { hint } : {}) });
       else whys.find((w) => w.node === last.node)!.cause = d.cause;
+    }
+    // nothing left the sender: its route to the target, or the lack of one
+    if (t.disposition === 'not-sent' && t.at && t.to) {
+      const d = await unsent(ctx, t.at, t.to);
+      const hint = stageHint(ctx, t.at, d.sel) ?? d.hint;
+      whys.push({ node: t.at, decision: d.cause, cause: d.cause, ...(hint ? { hint } : {}) });
     }
     // unanswered: the request may have died entering the target (rp_filter, its firewall), or the reply found no route
     if (t.disposition === 'unanswered' && request?.hops.length) {

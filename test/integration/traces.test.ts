@@ -58,6 +58,35 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
       expect(r.why).toBeUndefined();
     });
 
+  // nothing left the sender: its own kernel says why (no route, no address of the family, its output firewall)
+  const unsent: [string, RegExp, string | RegExp][] = [
+    ['dies: not sent, no route', /^d: no route to 10\.5\.1\.2 \(Network is unreachable\): the kernel refused to send$/, 'on d: ip route add 10.5.1.0/24 via 10.5.4.1'],
+    ['dies: not sent, v6 no route', /^d: no route to 2001:db8:51::2 \(Network is unreachable\): the kernel refused to send$/, 'on d: ip -6 route add 2001:db8:51::/64 via 2001:db8:54::1'],
+    ['dies: not sent, no IPv6 address', /^e: no route to 2001:db8:51::2 .*; e has no IPv6 address$/, /^give e an IPv6 address/],
+    ['dies: not sent, output firewall', /^d: nothing left it: the firewall dropped it: table inet out chain output: ip daddr 10\.5\.4\.1 icmp type echo-request counter drop \(its counter moved by 1 packet/, /^on d: let 10\.5\.4\.2 → 10\.5\.4\.1 through/],
+    ['dies: not sent, v6 output firewall', /^d: nothing left it: the firewall's output hook drops it: table inet out chain output: ip6 daddr 2001:db8:54::1 icmpv6 type echo-request drop$/, /^on d: let 2001:db8:54::2 → 2001:db8:54::1 through/],
+  ];
+  for (const [name, cause, hint] of unsent)
+    it(`${name}: the request is not-sent at its sender, and the sender's kernel says why`, () => {
+      const r = t(name);
+      expect(r.status).toBe('failed');
+      const node = name.includes('IPv6 address') ? 'e' : 'd';
+      expect(r.traces).toEqual([expect.objectContaining({ direction: 'request', disposition: 'not-sent', at: node, hops: [] })]);
+      const w = r.why?.find((x) => x.node === node);
+      expect(w?.cause).toMatch(cause);
+      if (typeof hint === 'string') expect(w?.hint).toBe(hint); else expect(w?.hint).toMatch(hint);
+    });
+  // the twins: the same sender reaches its own link, and its firewall lets other traffic out, on both families
+  for (const name of ['pass: d reaches its own link', 'pass: v6 d reaches its own link', "pass: d's firewall lets tcp out", "pass: v6 d's firewall lets tcp out"])
+    it(`${name}: delivered both ways`, () => {
+      const r = t(name);
+      expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe('passed');
+      expect(r.traces!.map((x) => [x.direction, x.disposition, x.hops[0]?.node])).toEqual([['request', 'delivered', 'd'], ['reply', 'delivered', 'r']]);
+    });
+  it('a ping that could not send says so in its facts', () => {
+    expect(t('dies: not sent, no route').facts.ping).toMatch(/Network is unreachable/);
+  });
+
   it('the hint for a missing route names the prefix and the neighbour that leads there', () => {
     expect(t('dies: no route').why?.[0]?.hint).toBe('on r: ip route add 10.5.3.0/24 via 10.5.2.2');
     expect(t('dies: v6 no route').why?.[0]?.hint).toBe('on r: ip -6 route add 2001:db8:53::/64 via 2001:db8:52::2');
@@ -160,6 +189,12 @@ describe.skipIf(!isRoot)('nslab explain on a live lab (the shipped CLI)', () => 
     const good = await nslab(['explain', name, '--from', 'pc1', '--to', 'server:eth1']);
     expect(good.code, good.stdout).toBe(0);
     expect(good.stdout).toMatch(/nothing to explain/);
+    // asked for IPv6 from a node that has none: nothing is sent, and its kernel says why (its IPv4 twin is `good`)
+    const v6 = await nslab(['explain', name, '--from', 'pc1', '--to', 'server:eth1', '--ipv6']);
+    expect(v6.code, v6.stdout).toBe(1);
+    expect(v6.stdout).toMatch(/^  request: \(nothing captured\) ✗ not-sent at pc1/m);
+    expect(v6.stdout).toMatch(/^  why: pc1: no route to 2001:db8:1::220 \(Network is unreachable\): the kernel refused to send; pc1 has no IPv6 address$/m);
+    expect(v6.stdout).toMatch(/^  hint: give pc1 an IPv6 address/m);
     const none = await nslab(['explain', name, '--from', 'pcX', '--to', 'server:eth1']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/has no node 'pcX'/);

@@ -13,7 +13,7 @@ let frame = 0;
 const o = (node: string, iface: string, dir: 'in' | 'out', ts: number, src = '192.168.2.17', dst = '192.168.1.220'): Observation => ({ node, iface, dir, ts, frame: ++frame, src, dst });
 const back = (node: string, iface: string, dir: 'in' | 'out', ts: number, src = '192.168.1.220') => o(node, iface, dir, ts, src, '192.168.2.17');
 const request = () => pathOf([o('pc2', 'eth0', 'out', 1), o('router', 'lan', 'in', 2), o('router', 'net1', 'out', 3), o('server', 'eth1', 'in', 4)], peers);
-const base = { origin: 'pc2', target: 'server', expect: {} };
+const base = { origin: 'pc2', target: 'server', to: '192.168.1.220', expect: {} };
 
 describe('traces', () => {
   it('a delivered exchange: every hop cites its frames; both directions delivered', () => {
