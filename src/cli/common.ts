@@ -38,14 +38,17 @@ export async function labNameOf(file: string): Promise<string> {
   return name;
 }
 
+const isFile = (arg: string) => existsSync(arg) && statSync(arg).isFile();
+/** LAB as a lab or instance name: a file's lab name, else the word itself, checked against the instance grammar. */
+const labWord = async (arg: string) => (isFile(arg) ? await labNameOf(arg) : checkInstanceName(arg));
+
 /**
  * The running instance meant by LAB: a lab file (the instance of its lab), an
  * instance name, or a lab name. A name is only ever a name: it is checked
  * against the instance grammar before it comes near a path.
  */
 export async function findInstance(arg: string): Promise<LabState> {
-  const isFile = existsSync(arg) && statSync(arg).isFile();
-  const lab = isFile ? await labNameOf(arg) : checkInstanceName(arg);
+  const lab = await labWord(arg);
   const direct = readState(lab);
   if (direct) return direct;
   // by lab name: the labs left up, or abandoned; a lab a live run is testing is only ever named by its instance
@@ -54,7 +57,7 @@ export async function findInstance(arg: string): Promise<LabState> {
   if (matches.length > 1)
     throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, `name the instance instead of the lab, e.g. '${matches[0]!.instance}'`);
   // an instance id alone (as given to up --instance): say which instance name it is
-  const byId = isFile ? [] : listStates().filter((s) => s.instance === `${s.lab}.${arg}`);
+  const byId = isFile(arg) ? [] : listStates().filter((s) => s.instance === `${s.lab}.${arg}`);
   if (byId.length) throw new UsageError(`no running lab matches '${arg}'`, `an instance is named LAB.ID: did you mean ${byId.map((s) => `'${s.instance}'`).join(' or ')}?`);
   throw new UsageError(`no running lab matches '${arg}'`, "'nslab ls' lists the running labs; 'nslab up LAB' starts one");
 }
@@ -71,7 +74,7 @@ export function matcher(patterns: string[]): (instance: string) => boolean {
  * PATTERN, of one lab if LAB (a file or lab name) is given; in instance order.
  */
 export async function findInstances(labArg: string | undefined, pattern: string): Promise<LabState[]> {
-  const lab = labArg === undefined ? undefined : existsSync(labArg) && statSync(labArg).isFile() ? await labNameOf(labArg) : checkInstanceName(labArg);
+  const lab = labArg === undefined ? undefined : await labWord(labArg);
   const m = matcher([pattern]);
   const found = listStates().filter((s) => s.status === 'up' && (!lab || s.lab === lab)
     && (m(s.instance) || (s.instance.startsWith(`${s.lab}.`) && m(s.instance.slice(s.lab.length + 1)))));
