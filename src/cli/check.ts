@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import { Lab } from '../engine/lab.js';
 import type { LabState } from '../engine/state.js';
@@ -12,7 +12,7 @@ import { csvReport, scoreOf } from '../report/csv.js';
 import { jsonReport } from '../report/json.js';
 import type { LabRun, TestResult } from '../run/results.js';
 import { checkStage } from '../run/suite.js';
-import { findInstance, findInstances } from './common.js';
+import { findInstance, findInstances, isFile } from './common.js';
 import { exitFor, report, testPreflight, type TestOpts } from './test.js';
 
 export type CheckOpts = Pick<TestOpts, 'stage' | 'artifacts' | 'reporter' | 'html'> & { instance?: string };
@@ -29,7 +29,7 @@ export async function run(labArg: string | undefined, opts: CheckOpts): Promise<
   testPreflight();
   const states = opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];
   // graded with the tests of LAB when it is a file (the instructor's), else each lab's own file
-  const given = labArg !== undefined && existsSync(labArg) && statSync(labArg).isFile() ? loadLab(labArg) : undefined;
+  const given = labArg !== undefined && isFile(labArg) ? loadLab(labArg) : undefined;
   const models = new Map<string, LabModel>();
   const jobs = states.map((state) => {
     const model = given ?? models.get(state.file) ?? models.set(state.file, loadLab(state.file)).get(state.file)!;

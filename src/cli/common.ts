@@ -38,7 +38,7 @@ export async function labNameOf(file: string): Promise<string> {
   return name;
 }
 
-const isFile = (arg: string) => existsSync(arg) && statSync(arg).isFile();
+export const isFile = (arg: string) => existsSync(arg) && statSync(arg).isFile();
 /** LAB as a lab or instance name: a file's lab name, else the word itself, checked against the instance grammar. */
 const labWord = async (arg: string) => (isFile(arg) ? await labNameOf(arg) : checkInstanceName(arg));
 

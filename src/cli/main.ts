@@ -69,8 +69,10 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
     .action(lazy(() => import('./check.js')));
   program.command('exercise').argument('<lab>', 'lab file with a stage marked solution: true').description('write the students\' lab file: the same lab and tests, without the solution stage\'s apply')
     .option('-o, --output <file>', 'write it here (default: standard output)').action(lazy(() => import('./exercise.js')));
-  program.command('reset').argument('<lab>', 'running lab: file, lab name or instance').description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
-    .option('--stage <name>', 'apply the stages up to this one (default: those it was up at)').action(lazy(() => import('./reset.js')));
+  program.command('reset').argument('[lab]', 'running lab: file, lab name or instance').description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
+    .option('--stage <name>', 'apply the stages up to this one (default: those it was up at)')
+    .option('--instance <pattern>', "reset every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, from LAB if it is a file")
+    .action(lazy(() => import('./reset.js')));
   program.command('explain').argument('<lab>', 'running lab: file, lab name or instance')
     .description('send one probe through a live lab and say where and why its path goes wrong')
     .requiredOption('--from <node>', 'the node that sends')

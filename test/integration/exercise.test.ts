@@ -133,6 +133,18 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     expect(cli(['reset', fixed, '--stage', 'no such stage']).code).toBe(2);
     expect(namespaces(`nslab-${fixed}.`)).toHaveLength(5); // a refused reset takes nothing down
 
+    // reset --instance: every student's lab at once, all checked before any is taken down
+    expect(cli(['reset', LAB, '--instance', `${RUN}*`, '--stage', 'no such stage']).code).toBe(2);
+    expect(namespaces(`nslab-${LAB}.${RUN}`)).toHaveLength(15);
+    expect(exec(half, 'server', 'ip rule').stdout).toContain('lookup 100'); // the half fix is still there
+    expect(cli(['reset', '--instance', `nomatch${RUN}*`]).code).toBe(2);
+    const all = cli(['reset', LAB, '--instance', `${RUN}*`, '--stage', 'without policy routing']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout.split('\n').filter(Boolean)).toEqual([fixed, half, untouched].map((i) => `reset lab '${i}', stages applied: without policy routing`));
+    expect(exec(half, 'server', 'ip rule').stdout).not.toContain('lookup 100');
+    const graded = JSON.parse(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'json']).stdout);
+    expect(graded.labs.map((l: any) => [l.instance, l.score])).toEqual([fixed, half, untouched].map((i) => [i, { passed: 1, total: 3 }]));
+
     for (const i of [fixed, half, untouched]) expect(cli(['down', i]).code).toBe(0);
     expect(namespaces(`nslab-${LAB}.${RUN}`)).toEqual([]);
     expect(etcNetns(`nslab-${LAB}.${RUN}`)).toEqual([]);
