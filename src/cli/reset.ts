@@ -20,8 +20,8 @@ import { findInstance, findInstances, isFile } from './common.js';
  * grades them), one after the other.
  */
 export async function run(labArg: string | undefined, opts: { stage?: string; instance?: string }): Promise<number> {
-  requireRoot('resetting a lab');
   if (labArg === undefined && opts.instance === undefined) throw new UsageError('name the lab to reset, or the instances with --instance PATTERN', "'nslab ls' lists the running labs");
+  requireRoot('resetting a lab');
   const states = opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];
   // every lab file and stage is checked before anything is taken down
   const given = labArg !== undefined && isFile(labArg) ? labArg : undefined;
