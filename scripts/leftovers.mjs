@@ -1,0 +1,43 @@
+// After the suite: the network namespaces it left behind. A namespace counts
+// only if it appeared during the run and is still there, and is not another's:
+// on a shared machine other people's labs come and go meanwhile (a workshop,
+// another CI job). A lab is this run's when its record names a lab file in this
+// checkout or in this run's temporary directory, or when it has no record at
+// all (nslab records a lab before it makes a namespace, so a namespace without
+// one is a leak). Reads only; touches nothing.
+// Usage: node scripts/leftovers.mjs BEFORE_FILE CHECKOUT RUN_TMPDIR
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+
+const [beforeFile, checkout, runTmp] = process.argv.slice(2);
+const STATE = process.env.NSLAB_STATE_DIR || '/run/nslab';
+const list = () => execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('nslab-'));
+
+const before = new Set(readFileSync(beforeFile, 'utf8').split('\n').filter(Boolean));
+const appeared = list().filter((n) => !before.has(n));
+if (!appeared.length) process.exit(0);
+
+// the lab file each namespace's record names
+const fileOf = new Map();
+let records = [];
+try { records = readdirSync(STATE).filter((f) => f.endsWith('.json')); } catch { /* no state dir: no records */ }
+for (const f of records) {
+  try {
+    const r = JSON.parse(readFileSync(join(STATE, f), 'utf8'));
+    for (const { ns } of r.namespaces ?? []) fileOf.set(ns, r.file);
+  } catch { /* a record being written or removed right now */ }
+}
+// listed again after the records were read: a lab is removed namespaces first, record last,
+// so a namespace still here had its record (if it ever had one) when they were read
+const still = new Set(list());
+const dirs = [...new Set([checkout, runTmp].flatMap((d) => { try { return [d, realpathSync(d)]; } catch { return [d]; } }))];
+const ours = (file) => file === undefined || dirs.some((d) => file.startsWith(`${d}/`));
+const present = appeared.filter((n) => still.has(n));
+const others = present.filter((n) => !ours(fileOf.get(n)));
+const left = present.filter((n) => ours(fileOf.get(n)));
+if (others.length) console.error(`scripts/test: came up during the run, not this run's (not judged, not touched): ${others.join(' ')}`);
+if (left.length) {
+  console.error(`scripts/test: namespaces the suite left behind: ${left.join(' ')}`);
+  process.exit(1);
+}
