@@ -24,10 +24,12 @@ export class Agent {
   private defaults = new Map<string, Promise<number>>();
   private stderr = '';
   private exited: Promise<void>;
+  private gone = false;
 
   private constructor(readonly node: string, private child: ChildProcess) {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.exited = new Promise((res) => child.on('close', () => {
+      this.gone = true;
       for (const [, answer] of this.pending) answer({ error: this.exitedMessage() });
       this.pending.clear();
       res();
@@ -62,11 +64,18 @@ export class Agent {
     return `the probe agent in node '${this.node}' exited: ${this.stderr.trim() || 'no output'}`;
   }
 
-  /** One request; rejects with the agent's error. */
+  /**
+   * One request; rejects with the agent's error, at once if the agent has exited, and
+   * after the request's own time (its timeout, its transfer) and 10 s more if the agent
+   * never answers: a probe must not wait for ever.
+   */
   request<T = Answer>(op: string, args: Record<string, unknown>): Promise<T> {
+    if (this.gone) return Promise.reject(new Error(this.exitedMessage()));
     const id = this.next++;
+    const limit = ANSWER_MS + (Number(args.timeout) || 0) + (Number(args.ms) || 0);
     return new Promise((res, rej) => {
-      this.pending.set(id, (a) => (a.error && !('outcome' in a) ? rej(new Error(a.error)) : res(a as T)));
+      const t = setTimeout(() => { this.pending.delete(id); rej(new Error(`the probe agent in node '${this.node}' did not answer '${op}' within ${limit} ms`)); }, limit);
+      this.pending.set(id, (a) => { clearTimeout(t); if (a.error && !('outcome' in a)) rej(new Error(a.error)); else res(a as T); });
       this.child.stdin!.write(JSON.stringify({ id, op, ...args }) + '\n');
     });
   }
@@ -101,6 +110,9 @@ export class Agent {
     return this.exited;
   }
 }
+
+/** Beyond a request's own time, how long an agent may take to answer it. */
+const ANSWER_MS = 10_000;
 
 export function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 40000);

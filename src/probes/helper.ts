@@ -10,19 +10,24 @@
 //   {id, op: 'udp', host, port, bind, timeout, token} -> {id, outcome: answered|timeout|error, lport, ms}
 //   {id, op: 'flows', proto, port, count, hosts} -> {id, flows: [{lport, host}]}
 //   {id, op: 'sink', proto, port}             -> {id, ok}       (receive a bulk transfer, counting bytes)
-//   {id, op: 'sunk', proto, port, timeout}    -> {id, bytes, seconds, total}   (the count after the omitted start, and in all, once the sender is done; closes it)
+//   {id, op: 'sunk', proto, port, timeout, quiet} -> {id, bytes, seconds, total}   (the count after the omitted start, and in all, once the sender is done (udp: nothing came for `quiet` ms); closes it)
 //   {id, op: 'bulk', proto, host, port, ms, timeout} -> {id, outcome: sent|refused|timeout|unreachable|error, bytes}
 //   event: {ev: 'peer', proto, port, remote, rport}   (a listener's peer)
-import { createSocket, type Socket } from 'node:dgram';
-import { connect, createServer, type Server } from 'node:net';
+import { createSocket } from 'node:dgram';
+import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { createInterface } from 'node:readline';
 
-type Req = { id: number; op: string; proto?: string; port?: number; host?: string; bind?: string; timeout?: number; token?: string; count?: number; hosts?: string[]; ms?: number };
+type Req = { id: number; op: string; proto?: string; port?: number; host?: string; bind?: string; timeout?: number; token?: string; count?: number; hosts?: string[]; ms?: number; quiet?: number };
 
 const say = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + "\n"); };
 const family = (host: string) => (host.includes(':') ? 'udp6' : 'udp4');
 const bindArg = (b: string | undefined) => (b && b !== '-' ? b : undefined);
-const listeners = new Map<string, Server | Socket>();
+/**
+ * A listener, shared by the probes that use its port at the same time (tests run side
+ * by side): closed when the last of them is done. `ready` settles once it is bound.
+ */
+interface Listener { close: (done: () => void) => void; uses: number; ready: Promise<void> }
+const listeners = new Map<string, Listener>();
 /**
  * A timeout is declared only after the I/O already waiting has been handled: Node runs
  * due timers before it polls, so an agent that got no CPU for longer than its wait
@@ -32,50 +37,73 @@ const late = (f: () => void) => setImmediate(f);
 
 function listen(r: Req): void {
   const key = `${r.proto}:${r.port}`;
-  if (listeners.has(key)) return say({ id: r.id, ok: true });
-  const fail = (e: Error) => { listeners.delete(key); say({ id: r.id, error: e.message }); };
-  if (r.proto === 'tcp') {
-    const srv = createServer((sock) => {
-      say({ ev: 'peer', proto: 'tcp', port: r.port, remote: sock.remoteAddress?.replace(/^::ffff:/, ''), rport: sock.remotePort });
-      sock.on('error', () => {});
-      sock.end('nslab\n');
-    });
-    srv.once('error', fail);
-    listeners.set(key, srv);
-    srv.listen({ port: r.port, host: '::', ipv6Only: false }, () => say({ id: r.id, ok: true }));
-  } else {
-    const sock = createSocket({ type: 'udp6', ipv6Only: false });
-    sock.on('message', (msg, rinfo) => {
-      say({ ev: 'peer', proto: 'udp', port: r.port, remote: rinfo.address.replace(/^::ffff:/, ''), rport: rinfo.port });
-      sock.send(msg, rinfo.port, rinfo.address);
-    });
-    sock.once('error', fail);
-    listeners.set(key, sock);
-    sock.bind(r.port, '::', () => say({ id: r.id, ok: true }));
+  let l = listeners.get(key);
+  if (!l) {
+    let bound!: () => void, failed!: (e: Error) => void;
+    const ready = new Promise<void>((res, rej) => { bound = res; failed = rej; });
+    const fail = (e: Error) => { listeners.delete(key); failed(e); };
+    if (r.proto === 'tcp') {
+      const conns = new Set<TcpSocket>();
+      const srv: Server = createServer((sock) => {
+        say({ ev: 'peer', proto: 'tcp', port: r.port, remote: sock.remoteAddress?.replace(/^::ffff:/, ''), rport: sock.remotePort });
+        conns.add(sock);
+        sock.on('close', () => conns.delete(sock));
+        sock.on('error', () => {});
+        // read what the client sends: a socket that is never read never sees the client's FIN,
+        // and never closes (server.close would then wait for it for ever)
+        sock.resume();
+        sock.setTimeout(5000, () => sock.destroy());
+        sock.end('nslab\n');
+      });
+      srv.once('error', fail);
+      l = { uses: 0, ready, close: (done) => { srv.close(() => done()); for (const c of conns) c.destroy(); } };
+      srv.listen({ port: r.port, host: '::', ipv6Only: false }, bound);
+    } else {
+      const sock = createSocket({ type: 'udp6', ipv6Only: false });
+      sock.on('message', (msg, rinfo) => {
+        say({ ev: 'peer', proto: 'udp', port: r.port, remote: rinfo.address.replace(/^::ffff:/, ''), rport: rinfo.port });
+        sock.send(msg, rinfo.port, rinfo.address);
+      });
+      sock.once('error', fail);
+      l = { uses: 0, ready, close: (done) => sock.close(done) };
+      sock.bind(r.port, '::', bound);
+    }
+    listeners.set(key, l);
   }
+  l.uses++;
+  l.ready.then(() => say({ id: r.id, ok: true }), (e: Error) => say({ id: r.id, error: e.message }));
 }
 
 function unlisten(r: Req): void {
   const key = `${r.proto}:${r.port}`;
   const l = listeners.get(key);
+  if (!l || --l.uses > 0) return say({ id: r.id, ok: true });
   listeners.delete(key);
-  if (!l) return say({ id: r.id, ok: true });
   l.close(() => say({ id: r.id, ok: true }));
 }
 
-function tcpConnect(r: Req): void {
+/**
+ * The client binds a local port of its choosing, so that its SYN is known by that port
+ * in the captures whatever happens (Node forgets the port of a refused connection), and
+ * another test's connection to the same listener is never taken for this one's.
+ */
+function tcpConnect(r: Req, tries = 0): void {
   const t0 = performance.now();
-  const sock = connect({ host: r.host!, port: r.port!, localAddress: bindArg(r.bind), timeout: r.timeout });
+  const lport = 32768 + Math.floor(Math.random() * 28232); // Linux's ephemeral range
+  const sock = connect({ host: r.host!, port: r.port!, localAddress: bindArg(r.bind), localPort: lport, timeout: r.timeout });
   let done = false;
   const finish = (outcome: string, error?: string) => {
     if (done) return;
     done = true;
-    say({ id: r.id, outcome, local: sock.localAddress, lport: sock.localPort, error, ms: performance.now() - t0 });
+    say({ id: r.id, outcome, local: sock.localAddress ?? bindArg(r.bind), lport, error, ms: performance.now() - t0 });
     sock.destroy();
   };
   sock.on('connect', () => { sock.write('nslab\n'); finish('connected'); });
   sock.on('timeout', () => late(() => finish('timeout')));
-  sock.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message));
+  sock.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE' && tries < 5 && !done) { done = true; sock.destroy(); return tcpConnect(r, tries + 1); } // that port is taken here: another
+    finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message);
+  });
 }
 
 function udpExchange(r: Req): void {
@@ -128,15 +156,23 @@ function flows(r: Req): void {
 // The first quarter of the transfer is left out of the rate, as iperf3 --omit does: a tbf link's burst
 // (20 ms of its rate) arrives at once there, and TCP's slow start, which in 0.2 s read as 5-10% above the rate.
 const OMIT = 0.25;
-interface Sink { bytes: number; first?: number; last?: number; samples: [number, number][]; open: number; ended: Promise<void>; close: () => void }
+interface Sink { bytes: number; first?: number; last?: number; gap: number; samples: [number, number][]; open: number; ended: Promise<void>; close: () => void }
 const sinks = new Map<string, Sink>();
-const QUIET_MS = 100; // udp: the transfer is over once nothing came for this long (a tbf queue holds at most 50 ms)
+// udp: the transfer is over once nothing came for this long after the sender is done: the lab's wait
+// rule (its tbf queue bounds and frame times, `quiet`), and at least 3 of the longest gaps seen
+const QUIET_MS = 100;
+const quietMs = (st: Sink, quiet = QUIET_MS) => Math.max(quiet, 3 * st.gap);
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 function sink(r: Req): void {
   const key = `${r.proto}:${r.port}`;
   let endIt!: () => void;
-  const st: Sink = { bytes: 0, samples: [], open: 0, ended: new Promise((res) => (endIt = res)), close: () => {} };
-  const count = (n: number) => { const t = performance.now(); st.first ??= t; st.last = t; st.bytes += n; st.samples.push([t, st.bytes]); };
+  const st: Sink = { bytes: 0, gap: 0, samples: [], open: 0, ended: new Promise((res) => (endIt = res)), close: () => {} };
+  const count = (n: number) => {
+    const t = performance.now();
+    if (st.last !== undefined) st.gap = Math.max(st.gap, t - st.last);
+    st.first ??= t; st.last = t; st.bytes += n; st.samples.push([t, st.bytes]);
+  };
   const fail = (e: Error) => { sinks.delete(key); say({ id: r.id, error: e.message }); };
   if (r.proto === 'tcp') {
     const srv = createServer((sock) => {
@@ -150,8 +186,7 @@ function sink(r: Req): void {
     srv.listen({ port: r.port, host: '::', ipv6Only: false }, () => say({ id: r.id, ok: true }));
   } else {
     const sock = createSocket({ type: 'udp6', ipv6Only: false });
-    let quiet: NodeJS.Timeout | undefined;
-    sock.on('message', (msg) => { count(msg.length); clearTimeout(quiet); quiet = setTimeout(endIt, QUIET_MS); });
+    sock.on('message', (msg) => count(msg.length));
     sock.once('error', fail);
     st.close = () => sock.close();
     sock.bind(r.port, '::', () => say({ id: r.id, ok: true }));
@@ -165,7 +200,17 @@ async function sunk(r: Req): Promise<void> {
   if (!st) return say({ id: r.id, error: `no sink on ${key}` });
   sinks.delete(key);
   // nothing arrived at all: no transfer to wait for; a reset that never arrives (the path broke) is waited for no longer than the timeout
-  if (st.bytes > 0 || st.open > 0) await Promise.race([st.ended, new Promise((res) => setTimeout(res, r.timeout ?? 1000))]);
+  if (r.proto === 'udp') {
+    // the sender is done: what the links' queues still hold arrives until a quiet spell, counted from
+    // now if nothing came yet (a slow link's first datagram may still be on its way)
+    const t0 = performance.now();
+    const until = t0 + (r.timeout ?? 1000);
+    for (;;) {
+      const left = Math.min(Math.max(t0, st.last ?? 0) + quietMs(st, r.quiet), until) - performance.now();
+      if (left <= 0) break;
+      await sleep(left);
+    }
+  } else if (st.bytes > 0 || st.open > 0) await Promise.race([st.ended, sleep(r.timeout ?? 1000)]);
   st.close();
   if (st.first === undefined) return say({ id: r.id, bytes: 0, seconds: 0, total: 0 });
   // the bytes that arrived after the omitted start, over the time since
@@ -199,15 +244,17 @@ function bulk(r: Req): void {
   sock.on('connect', () => {
     sock.setTimeout(0);
     const until = performance.now() + r.ms!;
+    // a reset, not an orderly end: what the socket buffers still hold would keep the transfer going
+    // for seconds on a slow link; the receiver's count stops at the last byte that arrived. At the
+    // deadline, by a timer: on a slow link the next 'drain' may come long after it
+    const stop = () => { if (!done) { clearTimeout(deadline); sock.resetAndDestroy(); finish('sent'); } };
+    const deadline = setTimeout(stop, r.ms!);
     const pump = () => {
       while (performance.now() < until) {
         sent += chunk.length;
         if (!sock.write(chunk)) return void sock.once('drain', pump);
       }
-      // a reset, not an orderly end: what the socket buffers still hold would keep the transfer going
-      // for seconds on a slow link; the receiver's count stops at the last byte that arrived
-      sock.resetAndDestroy();
-      finish('sent');
+      stop();
     };
     pump();
   });

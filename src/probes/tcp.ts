@@ -19,10 +19,15 @@ export const tcp: Probe = async ({ lab, model, test }) => {
   // addresses, not these numbers, so they follow the connection across it.
   const spec = test.spec as unknown as L4Spec;
   const syn = (p: NodePacket) => p.proto === 'tcp' && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN;
-  const first = evidence.packets((p) => syn(p) && p.node === spec.from && p.dir === 'out' && (!outcome.lport || p.sport === outcome.lport))[0];
-  const isRequest = (p: NodePacket) => syn(p) && (!first || p.tcpSeq === first.tcpSeq);
-  const isReply = (p: NodePacket) => p.proto === 'tcp' && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0)
-    && (!first || p.tcpAck === ((first.tcpSeq! + 1) >>> 0));
+  // The client's SYN is known by the local port the agent bound; a SYN not captured leaving the client
+  // (its own firewall dropped it) leaves nothing to follow: no other connection stands in for it.
+  const first = evidence.packets((p) => syn(p) && p.node === spec.from && p.dir === 'out' && p.sport === outcome.lport)[0];
+  const isRequest = (p: NodePacket) => first !== undefined && syn(p) && p.tcpSeq === first.tcpSeq;
+  const isReply = (p: NodePacket) => first !== undefined && p.proto === 'tcp' && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0)
+    && p.tcpAck === ((first.tcpSeq! + 1) >>> 0);
+  // the listener's peers while the test ran, of this connection only (tests to one listener run side by side)
+  const arrived = new Set(evidence.packets((p) => isRequest(p) && p.node === owner && p.dir === 'in').map((p) => `${p.src}:${p.sport}`));
+  const mine = peers.filter((x) => arrived.has(x));
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
   const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
@@ -37,5 +42,5 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: peers.join(' '), ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
+  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: mine.join(' '), ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
 };

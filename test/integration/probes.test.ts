@@ -15,8 +15,11 @@ import { isRoot, namespaces, tempDir } from './helpers.js';
 // selector through the route probe, in the manner of fib_rule_tests.sh.
 // waits.yaml and waits-netem.yaml: a negative verdict's wait decides (a timeout shorter than the
 // answer misses it), and the lab's rule covers a lab service's slow answer and a link's delay.
+// side-by-side.yaml: tests that run at the same time share a named port's listener without closing
+// it under each other, and a tcp test is judged on its own connection, never another's; throughput
+// over a slow link lasts as long as asked and counts what the link still held.
 const have = isRoot ? await kernelFeatures() : undefined;
-for (const [fixture, needs] of [['test/fixtures/labs/rule-selectors.yaml'], ['test/fixtures/labs/nat-ports.yaml'], ['test/fixtures/labs/waits.yaml'], ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const] as const)
+for (const [fixture, needs] of [['test/fixtures/labs/rule-selectors.yaml'], ['test/fixtures/labs/nat-ports.yaml'], ['test/fixtures/labs/waits.yaml'], ['test/fixtures/labs/side-by-side.yaml'], ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const] as const)
   describe.skipIf(!isRoot || (needs !== undefined && !have?.[needs]))(`twins: ${fixture}${needs ? ` (needs sch_${needs}${have && !have[needs] ? ', which this kernel lacks' : ''})` : ''}`, () => {
     let run: LabRun;
     beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);
