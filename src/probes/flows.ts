@@ -7,6 +7,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { agentOf, randomPort } from './agent.js';
 import { ownerOf, target } from './targets.js';
+import { inFlightMs } from './wait.js';
 import type { NodePacket } from '../capture/tcpdump.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Check, type Probe } from './types.js';
@@ -40,7 +41,13 @@ export const flows: Probe = async ({ lab, model, test }) => {
   let evidence: Evidence;
   try {
     const client = await agentOf(lab, s.from);
-    evidence = (await Evidence.during(lab, () => client.request('flows', { proto, port, count, hosts: targets, timeout: 2000 }))).evidence;
+    // udp: the last datagrams may still be on a delayed or shaped link when the sender is done; the window
+    // stays open until they can have arrived (tcp flows were delivered once connected)
+    const late = proto === 'udp' ? await inFlightMs(lab, model, s.from) : 0;
+    evidence = (await Evidence.during(lab, async () => {
+      await client.request('flows', { proto, port, count, hosts: targets, timeout: 2000 });
+      if (late > 0) await new Promise((res) => setTimeout(res, late));
+    })).evidence;
   } finally {
     await Promise.all(servers.map((a) => a.request('unlisten', { proto, port })));
   }

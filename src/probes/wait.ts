@@ -65,6 +65,11 @@ export function parseRttMax(output: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/** How long a packet sent now may still be on its way: the wait rule without its floor (the links' shaping, the measured round trips). */
+export async function inFlightMs(lab: Lab, model: LabModel, node: string): Promise<number> {
+  return (await waitFor(lab, model, node, 'udp')).ms - FLOOR_MS;
+}
+
 /**
  * The wait for a probe from `node`: from the slowest round trip measured in the
  * lab, else from one measured now (three echoes to the node's own loopback:
