@@ -180,21 +180,26 @@ describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its n
     const svc = `, services: [{ name: d, command: [sh, -c, "setsid sleep ${tag}1 & sleep ${tag}2 & exec sleep ${tag}3"] }]`;
     expect(cli(['up', pair(name, 'a', 'b', svc)]).code).toBe(0);
     const words = [`${tag}1`, `${tag}2`, `${tag}3`];
-    for (let t = 0; t < 50 && words.some((w) => !pidsWith(w).length); t++) sh(['sleep', '0.05']);
+    for (let t = 0; t < 200 && words.some((w) => !pidsWith(w).length); t++) sh(['sleep', '0.05']);
     expect(words.map((w) => pidsWith(w).length)).toEqual([1, 1, 1]);
     expect(cli(['down', name]).code).toBe(0);
     expect(words.flatMap(pidsWith)).toEqual([]);
     expect(namespaces(`nslab-${name}.`)).toEqual([]);
   });
 
-  it('down INSTANCE (the fast path of the entry) stops what a user started by hand in a node, which no record names', () => {
+  it('down INSTANCE (the fast path of the entry) stops what a user started by hand in a node, which no record names', async () => {
     const name = `hand${uid()}`;
     const tag = `87${Math.floor(Math.random() * 9000 + 1000)}`;
     expect(cli(['up', pair(name)]).code).toBe(0);
-    const p = spawn('ip', ['netns', 'exec', `nslab-${name}.b`, 'sleep', tag], { detached: true, stdio: 'ignore' });
+    const p = spawn('ip', ['netns', 'exec', `nslab-${name}.b`, 'sleep', tag], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    let said = '';
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => (said += d));
+    let exited: number | null | undefined;
+    p.on('exit', (code) => (exited = code));
     p.unref();
-    for (let t = 0; t < 50 && !pidsWith(tag).length; t++) sh(['sleep', '0.05']);
-    expect(pidsWith(tag)).toHaveLength(1);
+    // waited for by what runs (a loaded CI machine may take seconds), without blocking this process
+    for (let t = 0; t < 200 && !pidsWith(tag).length && exited === undefined; t++) await sleep(50);
+    expect(pidsWith(tag), `ip netns exec: exit ${exited}, ${said}`).toHaveLength(1);
     const r = cli(['down', name]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`down lab '${name}' (2 namespaces)\n`);
