@@ -198,7 +198,7 @@ stages:
     const i = up(file, `${RUN}s`);
     const log = join(STATE_DIR, 'logs', i, 'a-names.log');
     let text = '';
-    for (let t = 0; t < 50 && !/lookup/.test(text); t++) { spawnSync('sleep', ['0.05']); text = existsSync(log) ? readFileSync(log, 'utf8') : ''; }
+    for (let t = 0; t < 200 && !/lookup/.test(text); t++) { spawnSync('sleep', ['0.05']); text = existsSync(log) ? readFileSync(log, 'utf8') : ''; }
     expect(text).toMatch(/from 10\.0\.0\.1 lookup isp1/);
     const r = cli(['check', i, '--reporter', 'json']);
     expect(r.code, r.stdout).toBe(0);

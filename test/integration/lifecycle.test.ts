@@ -47,7 +47,7 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
       const file = chainLab(name, 60);
       const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
       // wait until it has really started creating (the state file is written first)
-      for (let t = 0; t < 400 && !existsSync(join(STATE_DIR, `${name}.json`)); t++) await sleep(5);
+      for (let t = 0; t < 2000 && !existsSync(join(STATE_DIR, `${name}.json`)); t++) await sleep(5);
       child.kill(sig);
       const exit = await new Promise<number | null>((res) => child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))));
       expect(exit).toBe(code);
@@ -99,7 +99,7 @@ stages:
     const name = `kill${uid()}`;
     const file = chainLab(name, 80);
     const child = spawn('node', [CLI, 'up', file], { env: { ...process.env, ...env }, stdio: 'ignore' });
-    for (let t = 0; t < 400 && namespaces(`nslab-${name}.`).length === 0; t++) await sleep(5);
+    for (let t = 0; t < 2000 && namespaces(`nslab-${name}.`).length === 0; t++) await sleep(5);
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     expect(namespaces(`nslab-${name}.`).length).toBeGreaterThan(0); // the crash really left something
