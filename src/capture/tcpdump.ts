@@ -87,7 +87,7 @@ export class Capture {
   /** Waits until the marker (a frame on lo carrying this token) has come through; returns its record number. */
   async through(token: string): Promise<number> {
     const find = () => this.markers.find((m) => m.token === token);
-    await this.until(() => !!find(), 3000, 'the end-of-probe marker');
+    await this.until(() => !!find(), 3000, "the end-of-probe marker (a frame nslab sends on the node's lo)");
     return find()!.frame;
   }
 
