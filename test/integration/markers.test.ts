@@ -75,12 +75,11 @@ describe.skipIf(!isRoot)('a window marker', () => {
       const tokens = ['nslab-end-t1', 'nslab-end-t2', 'nslab-end-t3'];
       for (const token of tokens) sender.send(token);
       const frames = await Promise.all(tokens.map((token) => capture.through(token)));
-      expect(new Set(frames).size, 'each marker is its own record, seen once (as it comes in on lo)').toBe(3);
+      expect(new Set(frames).size, 'each marker is a record of its own').toBe(3);
       expect(Math.min(...frames)).toBeGreaterThan(from);
       const to = Math.max(...frames);
-      expect(to - from, 'nothing but the markers in the window').toBe(3);
-      // markers are not the lab's traffic: a window's packets never hold them
-      expect(await capture.window(from, to)).toEqual([]);
+      // markers are not the lab's traffic: a window's packets never hold them (h's eth0 may have chatted meanwhile: IPv6 MLD)
+      expect((await capture.window(from, to)).filter((p) => p.iface === 'lo')).toEqual([]);
       expect(counters()).toEqual({ 'inet prerouting': 0, 'inet input': 0, 'inet output': 0, 'inet postrouting': 0, 'netdev ingress': 3 });
 
       // the twin: a datagram to 127.0.0.1:9 (bash's /dev/udp, the old marker) meets the output hook and h's policy drops it
@@ -88,7 +87,7 @@ describe.skipIf(!isRoot)('a window marker', () => {
       expect(udp.stderr).toMatch(/Operation not permitted/);
       sender.send('nslab-end-t4');
       const after = await capture.through('nslab-end-t4');
-      expect(after - to, 'the datagram was never captured').toBe(1);
+      expect((await capture.window(to, after)).filter((p) => p.iface === 'lo'), 'the datagram was never captured').toEqual([]);
       expect(counters()).toMatchObject({ 'inet output': 1, 'inet postrouting': 0, 'netdev ingress': 4 });
     } finally {
       capture.stop();
