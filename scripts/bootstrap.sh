@@ -9,7 +9,7 @@ nslab_say() { printf 'nslab bootstrap: %s\n' "$*" >&2; }
 # (scripts/test adds chromium:chromium, which only the HTML report's browser test needs)
 nslab_need_debs() {
   local missing=() cmd pkg pairs=("$@")
-  [ ${#pairs[@]} -gt 0 ] || pairs=(ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump setpriv:util-linux bash:bash nft:nftables)
+  [ ${#pairs[@]} -gt 0 ] || pairs=(ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump setpriv:util-linux perl:perl-base nft:nftables)
   for pair in "${pairs[@]}"; do
     cmd=${pair%%:*}; pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")

@@ -1,9 +1,16 @@
 // A pure reader of pcap streams as `tcpdump -i any -w -` writes them (Linux
 // cooked v2, LINKTYPE_LINUX_SLL2 = 276): each packet with its interface index
 // and direction, decoded down to the ICMP / TCP / UDP fields nslab identifies
-// probes by.
+// probes by; and nslab's own window markers (tcpdump.ts), which are kept
+// apart from the packets: they are never lab traffic.
 
 export const LINKTYPE_SLL2 = 276;
+
+/** The ethertype of nslab's window markers (IEEE 802 local experimental 1): frames nslab sends on a node's lo, nothing else in a lab uses it. */
+export const MARKER_ETHERTYPE = 0x88b5;
+
+/** A marker frame seen in the stream: its record number and the token it carries. */
+export interface Marker { frame: number; token: string }
 
 export interface Packet {
   /** Seconds since the epoch, with sub-microsecond fraction. */
@@ -42,6 +49,9 @@ export class PcapReader {
   /** How many records were dropped from the front (prune): records[i] is record number base + i + 1. */
   private base = 0;
 
+  /** `onMarker`: told of every marker frame, which push does not return (it is not a packet of the lab). */
+  constructor(private onMarker?: (m: Marker) => void) {}
+
   push(chunk: Buffer): Packet[] {
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     const out: Packet[] = [];
@@ -66,8 +76,10 @@ export class PcapReader {
       this.records.push(Buffer.from(this.buf.subarray(0, 16 + incl))); // a copy: the chunk it came in is not kept
       this.buf = this.buf.subarray(16 + incl);
       const frame = ++this.frames; // every record counts, decoded or not, so numbers match the saved file
-      const p = this.linktype === LINKTYPE_SLL2 ? decodeSll2(data) : undefined;
+      if (this.linktype !== LINKTYPE_SLL2) continue;
+      const p = decodeSll2(data);
       if (p) out.push({ ...p, frame, ts: sec + frac / (this.nano ? 1e9 : 1e6) });
+      else if (data.length >= 20 && data.readUInt16BE(0) === MARKER_ETHERTYPE) this.onMarker?.({ frame, token: data.subarray(20).toString('latin1') });
     }
     return out;
   }

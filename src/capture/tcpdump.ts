@@ -3,18 +3,17 @@
 // for as long as the lab is probed (see watch.ts); each probe reads the
 // window of records between its start and its end-of-probe marker.
 // Ready is known, not guessed: tcpdump prints "listening on" once its socket is
-// open. A window's end is known too: a marker datagram sent inside the node
-// after the traffic must come through before the window is read.
+// open. A window's end is known too: a marker frame sent inside the node after
+// the traffic must come through before the window is read.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Observation } from './paths.js';
-import { PcapReader, type Packet } from './pcap.js';
+import { MARKER_ETHERTYPE, PcapReader, type Marker, type Packet } from './pcap.js';
 import { inNamespace, runArgv } from '../engine/runner.js';
 
 export interface NodePacket extends Packet { node: string; iface: string }
 
-/** Where end-of-probe markers go: loopback's discard port, inside each node. */
-const MARKER_DST = '127.0.0.1';
-const MARKER_PORT = 9;
+/** What tcpdump keeps: the lab's IP traffic, and nslab's markers. */
+const FILTER = `ip or ip6 or ether proto 0x${MARKER_ETHERTYPE.toString(16)}`;
 
 /**
  * Our long-lived children die with nslab, even by SIGKILL (the parent-death
@@ -27,7 +26,9 @@ export function diesWithUs(argv: string[]): string[] {
 export class Capture {
   /** The packets of the records kept (see prune), with their record numbers as frames. */
   private packets: NodePacket[] = [];
-  private reader = new PcapReader();
+  /** The marker frames of the records kept, apart from the packets: they are not the lab's traffic. */
+  private markers: Marker[] = [];
+  private reader = new PcapReader((m) => this.markers.push(m));
   private child: ChildProcess;
   private stderr = '';
   private waiters: (() => void)[] = [];
@@ -35,7 +36,7 @@ export class Capture {
   private names = new Map<number, string>();
 
   private constructor(readonly node: string, readonly ns: string, private wanted: () => boolean) {
-    const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', 'ip or ip6']));
+    const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', FILTER]));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
       // named when a window is read: the names may come after the first packets
@@ -83,11 +84,10 @@ export class Capture {
     return this.reader.count;
   }
 
-  /** Waits until the marker (a datagram to loopback carrying it) has come through; returns its record number. */
-  async through(marker: string): Promise<number> {
-    const bytes = Buffer.from(marker);
-    const find = () => this.packets.find((p) => p.proto === 'udp' && p.dst === MARKER_DST && p.dport === MARKER_PORT && p.payload.includes(bytes));
-    await this.until(() => !!find(), 3000, 'the end-of-probe marker');
+  /** Waits until the marker (a frame on lo carrying this token) has come through; returns its record number. */
+  async through(token: string): Promise<number> {
+    const find = () => this.markers.find((m) => m.token === token);
+    await this.until(() => !!find(), 3000, "the end-of-probe marker (a frame nslab sends on the node's lo)");
     return find()!.frame;
   }
 
@@ -107,8 +107,10 @@ export class Capture {
   /** Forgets the records up to `upTo` (no open window needs them). */
   prune(upTo: number): void {
     this.reader.prune(upTo + 1);
-    const keep = this.packets.findIndex((p) => p.frame > upTo);
-    this.packets.splice(0, keep < 0 ? this.packets.length : keep);
+    for (const list of [this.packets, this.markers]) {
+      const keep = list.findIndex((p) => p.frame > upTo);
+      list.splice(0, keep < 0 ? list.length : keep);
+    }
   }
 
   private get alive(): boolean {
@@ -127,20 +129,44 @@ export class Capture {
 }
 
 /**
- * Sends end-of-probe markers inside a node: a shell reading lines, each sent
- * as one UDP datagram to loopback (bash's /dev/udp; no process per marker).
+ * Sends end-of-probe markers inside a node: one perl (perl-base is Essential on
+ * Debian) reads tokens, one a line, and sends each as an Ethernet frame of
+ * nslab's own ethertype on lo through an AF_PACKET socket, so no process is
+ * started per marker. Such a frame meets none of the node's netfilter hooks
+ * (no IP stack sees it: a lab whose output policy is drop still has its probes
+ * delimited) nor, with PACKET_QDISC_BYPASS, a qdisc on lo; tcpdump sees it as it
+ * comes in on lo, before any ingress hook. Only a netdev egress hook on lo
+ * (Linux 5.16+) that drops it would stop it: the probe then fails, saying the
+ * marker did not come through.
  */
+const SEND_MARKERS = [
+  'socket(S, 17, 3, 0) or die "AF_PACKET socket: $!\\n";', // AF_PACKET, SOCK_RAW
+  'setsockopt(S, 263, 20, pack("i", 1));', // SOL_PACKET, PACKET_QDISC_BYPASS
+  '$r = pack("a16 x24", "lo"); ioctl(S, 0x8933, $r) or die "lo: $!\\n";', // SIOCGIFINDEX
+  `$to = pack("S n i S C C a8", 17, ${MARKER_ETHERTYPE}, unpack("x16 i", $r), 0, 0, 6, "");`, // sockaddr_ll
+  // to lo's own address (all zeros): it comes in as the host's; a send that fails leaves the capture to say so
+  `while (<STDIN>) { chomp; send(S, "\\0" x 12 . pack("n", ${MARKER_ETHERTYPE}) . $_, 0, $to) }`,
+].join('\n');
+
 export class MarkerSender {
   private child: ChildProcess;
+  private stderr = '';
 
   constructor(ns: string) {
-    const argv = inNamespace(ns, diesWithUs(['bash', '-c', `while IFS= read -r m; do printf %s "$m" >/dev/udp/${MARKER_DST}/${MARKER_PORT}; done`]));
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'ignore'] });
+    const argv = inNamespace(ns, diesWithUs(['perl', '-e', SEND_MARKERS]));
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
     this.child.stdin!.on('error', () => { /* gone: the capture waiting for the marker says so */ });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-500); });
   }
 
-  send(marker: string): void {
-    this.child.stdin!.write(`${marker}\n`);
+  send(token: string): void {
+    this.child.stdin!.write(`${token}\n`);
+  }
+
+  /** Why no marker came, where the sender knows: it exited (perl missing, no AF_PACKET socket). */
+  get failure(): string | undefined {
+    if (this.child.exitCode === null && this.child.signalCode === null) return undefined;
+    return `its marker sender exited${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;
   }
 
   stop(): void {

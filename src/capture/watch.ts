@@ -2,9 +2,10 @@
 // per node, started at the first probe and kept until the lab changes hands
 // (down, the end of a `check`, a throughput test that must not be captured).
 // A probe opens a window, runs its traffic, and closes the window with a
-// marker in every node; the records in between are its evidence. Windows may
-// overlap (probes run concurrently): each probe picks its own packets out by
-// their identity (payload pattern, token, ports, sequence numbers).
+// marker in every node (a frame on its lo, which no firewall of the node
+// sees); the records in between are its evidence. Windows may overlap
+// (probes run concurrently): each probe picks its own packets out by their
+// identity (payload pattern, token, ports, sequence numbers).
 import type { Lab } from '../engine/lab.js';
 import { Capture, MarkerSender, randomPattern, type NodePacket } from './tcpdump.js';
 
@@ -71,7 +72,10 @@ export class Watch {
       for (const m of this.markers.values()) m.send(marker);
       return await Promise.all(this.captures.map(async (c) => {
         const from = w.starts.get(c.node)!;
-        const to = await c.through(marker);
+        const to = await c.through(marker).catch((e: Error) => {
+          const why = this.markers.get(c.node)?.failure;
+          throw why ? new Error(`${e.message}: ${why}`) : e;
+        });
         const pcap = c.pcap(from, to); // copied now: the records are pruned once no window needs them
         return { node: c.node, packets: await c.window(from, to), pcap: () => pcap };
       }));

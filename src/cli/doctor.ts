@@ -11,8 +11,8 @@ import { stateDir } from '../engine/state.js';
 export interface Finding { id: string; severity: 'error' | 'warning'; problem: string; fix: string }
 
 const ROOTLESS_NOTE = '/run/nslab on a tmpfs private to each rootless run';
-const REQUIRED = ['ip', 'nsenter', 'setpriv', 'bash', 'tcpdump', 'ping'];
-const APT: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', bash: 'bash', unshare: 'util-linux', nft: 'nftables', tcpdump: 'tcpdump', ping: 'iputils-ping' };
+const REQUIRED = ['ip', 'nsenter', 'setpriv', 'perl', 'tcpdump', 'ping'];
+const APT: Record<string, string> = { ip: 'iproute2', tc: 'iproute2', nsenter: 'util-linux', setpriv: 'util-linux', perl: 'perl-base', unshare: 'util-linux', nft: 'nftables', tcpdump: 'tcpdump', ping: 'iputils-ping' };
 const MODULE_FIX = (m: string) => `modprobe ${m} on the host, as root (a container cannot load modules; the host's kernel may need linux-modules-extra-$(uname -r))`;
 
 export async function run(opts: { json?: boolean }): Promise<number> {

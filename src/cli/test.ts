@@ -24,7 +24,7 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 /** Checks that running tests is possible here; exit 3 otherwise. */
 export function testPreflight(): void {
   requireRoot('running tests (network namespaces, packet capture)');
-  requireTools(['ip', 'nsenter', 'setpriv', 'bash', 'tcpdump', 'ping']);
+  requireTools(['ip', 'nsenter', 'setpriv', 'perl', 'tcpdump', 'ping']);
   // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
   if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
     "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");

@@ -60,7 +60,7 @@ export async function toolVersion(argv: string[]): Promise<string | undefined> {
 }
 
 export const TOOLS: Record<string, string[]> = {
-  ip: ['ip', '-V'], tc: ['tc', '-V'], nsenter: ['nsenter', '--version'], setpriv: ['setpriv', '--version'], bash: ['bash', '--version'], nft: ['nft', '--version'],
+  ip: ['ip', '-V'], tc: ['tc', '-V'], nsenter: ['nsenter', '--version'], setpriv: ['setpriv', '--version'], perl: ['perl', '-e', 'print "perl $^V\\n"'], nft: ['nft', '--version'],
   tcpdump: ['tcpdump', '--version'], ping: ['ping', '-V'],
 };
 

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { asymmetry, formatPath, pathOf, type Observation } from '../../src/capture/paths.js';
-import { PcapReader, readPcap } from '../../src/capture/pcap.js';
+import { PcapReader, readPcap, type Marker } from '../../src/capture/pcap.js';
 import { matches } from '../../src/probes/exec.js';
 import { spreadChecks } from '../../src/probes/flows.js';
 import { parsePing } from '../../src/probes/ping.js';
@@ -86,6 +86,19 @@ describe('pcap from tcpdump -i any (Linux cooked v2)', () => {
     r.prune(7); // records 1..6 forgotten: a window before them cannot be saved, one after still can
     expect(() => r.bytes(6, 10)).toThrow(/pruned/);
     expect(r.bytes(7, 10)).toEqual(readPcapBytesFor(bytes, 7, 10));
+  });
+});
+
+describe("nslab's window markers in a capture (a frame of ethertype 0x88b5 on lo)", () => {
+  // a real capture (tcpdump -i any, nslab's filter) in a node: a ping answered, then one marker sent on lo
+  const bytes = readFileSync('test/fixtures/pcap/marker-after-ping.pcap');
+  it('are told apart, with their record number and token, and never returned as packets', () => {
+    const markers: Marker[] = [];
+    const packets = new PcapReader((m) => markers.push(m)).push(bytes);
+    expect(markers).toEqual([{ frame: 7, token: 'nslab-end-0123456789abcdef' }]);
+    expect(packets.map((p) => p.frame)).toEqual([1, 2, 3, 4, 5, 6]); // frame 7 is the marker: counted, not a packet
+    expect(packets.filter((p) => p.proto === 'icmp' && p.family === 4).map((p) => [p.dir, p.icmpType])).toEqual([['in', 8], ['out', 0]]);
+    expect(readPcap(bytes)).toEqual(packets);
   });
 });
 
