@@ -7,6 +7,7 @@
 // their identity (payload pattern, token, ports, sequence numbers).
 import type { Lab } from '../engine/lab.js';
 import { Capture, MarkerSender, randomPattern, type NodePacket } from './tcpdump.js';
+import { refuseIfClosed } from './closed.js';
 
 /** What one node's capture saw in one window. */
 export interface NodeWindow {
@@ -43,6 +44,7 @@ export class Watch {
   }
 
   private static async start(lab: Lab): Promise<Watch> {
+    refuseIfClosed(lab, "the lab's captures");
     const nodes = lab.state.namespaces.map((n) => n.node);
     const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
     const open = new Set<Open>();
