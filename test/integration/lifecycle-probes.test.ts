@@ -1,9 +1,10 @@
 // What probing starts in a lab ends with it: once closeProbes has begun (a run
-// handing a kept lab back, or down), no capture or agent starts there.
+// handing a kept lab back, or down), no capture or agent starts there; and a
+// broken capture is replaced without failing the probes still reading it.
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Watch } from '../../src/capture/watch.js';
 import { Lab } from '../../src/engine/lab.js';
 import { loadLab } from '../../src/lab/resolve.js';
@@ -74,6 +75,78 @@ stages:
     await closeProbes(lab);
     await expect(agentOf(lab, 'b')).rejects.toThrow(/probe agent in node 'b' not started: the probes of lab '.*' are closed/);
     await expect(Watch.for(lab)).rejects.toThrow(/captures not started: the probes of lab '.*' are closed/);
+    expect(await pidsLeftIn(lab.instance)).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes still reading it', () => {
+  let lab: Lab;
+  beforeAll(async () => { lab = await Lab.up(twoNodes(`lcwatch${uid()}`), { id: uid() }); });
+  afterAll(async () => {
+    if (!lab) return;
+    try {
+      await closeProbes(lab);
+      expect(await pidsLeftIn(lab.instance), 'retired captures are stopped with the rest').toEqual([]);
+    } finally {
+      await lab.down();
+    }
+  });
+
+  /** Breaks the lab's watch for real: node a drops its end-of-probe markers (loopback udp/9) while one window ends, which then times out. */
+  async function breakIt(w: Watch): Promise<void> {
+    const late = w.begin();
+    expect((await lab.exec('a', ['nft', '-f', '-'], { input: 'table inet lcblock {\n chain out {\n  type filter hook output priority 0;\n  oif "lo" udp dport 9 drop\n }\n}\n' })).exitCode).toBe(0);
+    try {
+      await expect(w.end(late)).rejects.toThrow(/tcpdump in node 'a': the end-of-probe marker did not happen within 3000 ms/);
+    } finally {
+      await lab.exec('a', ['nft', 'delete', 'table', 'inet', 'lcblock']);
+    }
+  }
+
+  const tcpdumpsIn = (node: string) => sh(['ip', 'netns', 'pids', lab.ns(node)]).split('\n').filter((pid) => {
+    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tcpdump'; } catch { return false; }
+  }).length;
+  const ping = () => lab.exec('a', ['ping', '-c1', '-W2', '-p', 'abcdef0123', '10.0.0.2']);
+  const echoes = (windows: Awaited<ReturnType<Watch['end']>>, node: string) =>
+    windows.find((x) => x.node === node)!.packets.filter((p) => p.payload.includes(Buffer.from([0xab, 0xcd, 0xef, 0x01, 0x23]))).length;
+
+  it('a window open on the old watch when it is replaced still ends with its evidence', async () => {
+    const old = await Watch.for(lab);
+    const reading = old.begin(); // a probe still running when another's marker comes late
+    await breakIt(old);
+    const fresh = await Watch.for(lab); // the next probe's
+    expect(fresh).not.toBe(old);
+    expect((await ping()).exitCode).toBe(0);
+    const windows = await old.end(reading); // before: "tcpdump in node 'a' exited" (the replacement stopped it)
+    expect(echoes(windows, 'a')).toBe(2); // request and reply, in node a
+    expect(echoes(windows, 'b')).toBe(2);
+    // its last window closed, the old watch stops: one tcpdump per node is left, the new watch's
+    for (let t = 0; t < 40 && tcpdumpsIn('a') > 1; t++) await sleep(25);
+    expect([tcpdumpsIn('a'), tcpdumpsIn('b')]).toEqual([1, 1]);
+    // the new watch sees traffic too
+    const w = fresh.begin();
+    expect((await ping()).exitCode).toBe(0);
+    expect(echoes(await fresh.end(w), 'b')).toBe(2);
+  });
+
+  it('two probes finding the watch broken at once share one replacement, which works', async () => {
+    const old = await Watch.for(lab);
+    await breakIt(old);
+    const [x, y] = await Promise.all([Watch.for(lab), Watch.for(lab)]);
+    expect(x).toBe(y); // before: the second restart stopped the first one's new watch
+    expect(x).not.toBe(old);
+    const w = x.begin();
+    expect((await ping()).exitCode).toBe(0);
+    expect(echoes(await x.end(w), 'a')).toBe(2);
+  });
+
+  it('closeProbes stops a retired watch at once, though a window is still open on it (the last test: the lab is closed after it)', async () => {
+    const old = await Watch.for(lab);
+    old.begin(); // a probe cut short: never ended
+    await breakIt(old);
+    await Watch.for(lab);
+    expect(tcpdumpsIn('a')).toBe(2);
+    await closeProbes(lab);
     expect(await pidsLeftIn(lab.instance)).toEqual([]);
   });
 });
