@@ -8,6 +8,7 @@
 // identity (payload pattern, token, ports, sequence numbers).
 import type { Lab } from '../engine/lab.js';
 import { Capture, MarkerSender, randomPattern, type NodePacket } from './tcpdump.js';
+import { refuseIfClosed } from './closed.js';
 
 /** What one node's capture saw in one window. */
 export interface NodeWindow {
@@ -26,24 +27,31 @@ export class Watch {
   /** `open`: the windows not yet closed (the captures keep records only while there is one). */
   private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>, private open: Set<Open>) {}
 
-  /** The lab's watch, started if it is not running (concurrent callers share one start). */
+  /** The lab's watch, started if it is not running (concurrent callers share one start, and one restart). */
   static for(lab: Lab): Promise<Watch> {
     const running = watches.get(lab);
-    if (running) return running.then((w) => (w.broken ? Watch.restart(lab) : w), () => Watch.restart(lab));
-    return Watch.restart(lab);
+    if (!running) return Watch.replace(lab);
+    return running.then((w) => (w.broken ? Watch.replace(lab, running, w) : w), () => Watch.replace(lab, running));
   }
 
-  private static restart(lab: Lab): Promise<Watch> {
-    const old = watches.get(lab);
-    const next = (async () => {
-      await old?.then((w) => w.stop(), () => {});
-      return Watch.start(lab);
-    })();
+  /**
+   * A new watch in place of `old` (broken, or failed to start). The first caller
+   * to find `old` still in place starts it; the others, finding it gone, share
+   * that one. A broken watch is retired, not stopped: the probes with a window
+   * still open on it read their evidence from its captures (one late marker
+   * must not fail them too); it stops once they have all ended.
+   */
+  private static replace(lab: Lab, old?: Promise<Watch>, broken?: Watch): Promise<Watch> {
+    const current = watches.get(lab);
+    if (current && current !== old) return Watch.for(lab);
+    if (broken) retire(lab, broken);
+    const next = Watch.start(lab);
     watches.set(lab, next);
     return next;
   }
 
   private static async start(lab: Lab): Promise<Watch> {
+    refuseIfClosed(lab, "the lab's captures");
     const nodes = lab.state.namespaces.map((n) => n.node);
     const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
     const open = new Set<Open>();
@@ -109,14 +117,24 @@ export class Watch {
 }
 
 const watches = new WeakMap<Lab, Promise<Watch>>();
+/** Broken watches that windows are still open on: each stops when they close (or with stopWatch). */
+const retired = new WeakMap<Lab, Set<Watch>>();
+
+function retire(lab: Lab, w: Watch): void {
+  let set = retired.get(lab);
+  if (!set) retired.set(lab, (set = new Set()));
+  set.add(w);
+  void w.idle().then(() => { w.stop(); set.delete(w); });
+}
 
 /**
- * Stops the lab's captures, if any run: before down and at the end of a check
- * at once; before a throughput test once the probes reading them have ended
- * (`whenIdle`: probes the API runs side by side keep their evidence).
+ * Stops the lab's captures, if any run (retired ones too): before down and at
+ * the end of a check at once; before a throughput test once the probes reading
+ * them have ended (`whenIdle`: probes the API runs side by side keep their evidence).
  */
 export async function stopWatch(lab: Lab, opts: { whenIdle?: boolean } = {}): Promise<void> {
   const w = watches.get(lab);
   watches.delete(lab);
-  await w?.then(async (x) => { if (opts.whenIdle) await x.idle(); x.stop(); }, () => {});
+  const stop = async (x: Watch) => { if (opts.whenIdle) await x.idle(); x.stop(); };
+  await Promise.all([w?.then(stop, () => {}), ...[...(retired.get(lab) ?? [])].map(stop)]);
 }

@@ -29,9 +29,12 @@ export interface UpOptions {
    * Called once every node is configured, before the services are started and
    * given time to settle: work that needs the nodes (a test run's captures) may
    * start there. If the bring-up then fails, its unwinding stops every process
-   * in the lab's namespaces, that work's included.
+   * in the lab's namespaces, that work's included, once `unwinding` has ended it
+   * (work still starting could otherwise enter a namespace after the sweep).
    */
   configured?: (lab: Lab) => void;
+  /** Called before a bring-up that failed after `configured` is unwound: ends that work. */
+  unwinding?: (lab: Lab) => Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,9 +69,11 @@ export class Lab {
       throw new UsageError(`${taken[0]} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
         `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`);
     }
+    let configured = false;
     try {
       for (const t of names) writeTableNames(t, () => createdEtc.add(t.ns));
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
+      configured = true;
       opts.configured?.(lab);
       await lab.startServices(plan.steps);
       opts.signal?.throwIfAborted();
@@ -76,6 +81,7 @@ export class Lab {
       writeState(lab.state);
       return lab;
     } catch (e) {
+      if (configured) await opts.unwinding?.(lab).catch(() => {});
       await teardown(lab.state, runner, opts.runner ? undefined : created, createdEtc);
       throw e;
     }

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Lab } from '../engine/lab.js';
 import { inNamespace } from '../engine/runner.js';
 import { diesWithUs } from '../capture/tcpdump.js';
+import { refuseIfClosed } from '../capture/closed.js';
 
 /** The built probe helper: dist/probes/helper.js, found from src/probes, dist/probes and dist/bin alike. */
 export const HELPER = fileURLToPath(new URL('../../dist/probes/helper.js', import.meta.url));
@@ -120,8 +121,9 @@ export function randomPort(): number {
 
 const agents = new WeakMap<Lab, Map<string, Promise<Agent>>>();
 
-/** The node's agent, started at first need (concurrent callers share one start). */
+/** The node's agent, started at first need (concurrent callers share one start); refused once the lab's probes are closed. */
 export function agentOf(lab: Lab, node: string): Promise<Agent> {
+  try { refuseIfClosed(lab, `the probe agent in node '${node}'`); } catch (e) { return Promise.reject(e); }
   let perLab = agents.get(lab);
   if (!perLab) agents.set(lab, (perLab = new Map()));
   let a = perLab.get(node);

@@ -1,5 +1,6 @@
 import type { Lab } from '../engine/lab.js';
 import { Watch, stopWatch } from '../capture/watch.js';
+import { markClosed } from '../capture/closed.js';
 import type { LabModel, TestModel } from '../lab/model.js';
 import { agentOf, stopAgents } from './agent.js';
 import { ownerOf, target } from './targets.js';
@@ -16,8 +17,18 @@ import { udp } from './udp.js';
 export const PROBES: Record<ProbeKind, Probe> = { ping, tcp, udp, route, exec, flows, throughput };
 export type { Check, ProbeOutcome, ProbeContext } from './types.js';
 
-/** Ends what probing keeps running in a lab (its captures and probe agents): before down, and when a run hands the lab back. */
+/** What prepareProbes is still starting in a lab: closeProbes waits for it. */
+const preparing = new WeakMap<Lab, Promise<unknown>>();
+
+/**
+ * Ends what probing keeps running in a lab (its captures and probe agents):
+ * before down, and when a run hands the lab back. Final for this handle of the
+ * lab: nothing starts in it afterwards, not even what prepareProbes had not yet
+ * reached (a later stage's agents, after an earlier stage failed to apply).
+ */
 export async function closeProbes(lab: Lab): Promise<void> {
+  markClosed(lab);
+  await preparing.get(lab);
   await Promise.all([stopWatch(lab), stopAgents(lab)]);
 }
 
@@ -32,12 +43,13 @@ export function prepareProbes(lab: Lab, model: LabModel, stages: TestModel[][]):
   const quiet = (p: Promise<unknown>) => p.catch(() => {});
   if (stages.flat().some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput')) void quiet(Watch.for(lab));
   const started = new Set<string>();
-  void stages.reduce(async (before, tests) => {
+  const chain = stages.reduce(async (before, tests) => {
     await before;
     const nodes = [...agentNodes(model, tests)].filter((n) => !started.has(n));
     for (const n of nodes) started.add(n);
-    await Promise.all(nodes.map((n) => quiet(agentOf(lab, n))));
+    await Promise.all(nodes.map((n) => quiet(agentOf(lab, n)))); // refused once closeProbes has begun
   }, Promise.resolve());
+  preparing.set(lab, Promise.all([preparing.get(lab), chain]));
 }
 
 /** The nodes whose agents these tests use: the sender of each, and the owner of a target nslab answers for. */

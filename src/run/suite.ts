@@ -59,7 +59,7 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   try {
     const tests = stages.filter((s) => s.run).map(({ stage }) => runnable(stage, opts, have));
     // captures and agents start as soon as the nodes are configured (while the lab's services settle)
-    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests) });
+    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests), unwinding: closeProbes });
     run.instance = lab.instance;
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
