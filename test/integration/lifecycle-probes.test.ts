@@ -81,7 +81,14 @@ stages:
 
 describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes still reading it', () => {
   let lab: Lab;
-  beforeAll(async () => { lab = await Lab.up(twoNodes(`lcwatch${uid()}`), { id: uid() }); });
+  // the markers are broken at lo's netdev egress hook (Linux 5.16+), the one place that can drop them
+  const NO_EGRESS = "this kernel has no netdev egress hook (Linux 5.16+), which the test drops nslab's markers with";
+  let egress = false;
+  beforeAll(async () => {
+    lab = await Lab.up(twoNodes(`lcwatch${uid()}`), { id: uid() });
+    egress = (await lab.exec('b', ['nft', '-f', '-'], { input: 'table netdev lcprobe {\n chain out {\n  type filter hook egress device "lo" priority 0;\n }\n}\n' })).exitCode === 0;
+    if (egress) await lab.exec('b', ['nft', 'delete', 'table', 'netdev', 'lcprobe']);
+  });
   afterAll(async () => {
     if (!lab) return;
     try {
@@ -92,14 +99,14 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
     }
   });
 
-  /** Breaks the lab's watch for real: node a drops its end-of-probe markers (loopback udp/9) while one window ends, which then times out. */
+  /** Breaks the lab's watch for real: node a drops its end-of-probe markers (frames of ethertype 0x88b5 on lo, at lo's netdev egress: no IP hook sees them) while one window ends, which then times out. */
   async function breakIt(w: Watch): Promise<void> {
     const late = w.begin();
-    expect((await lab.exec('a', ['nft', '-f', '-'], { input: 'table inet lcblock {\n chain out {\n  type filter hook output priority 0;\n  oif "lo" udp dport 9 drop\n }\n}\n' })).exitCode).toBe(0);
+    expect((await lab.exec('a', ['nft', '-f', '-'], { input: 'table netdev lcblock {\n chain out {\n  type filter hook egress device "lo" priority 0;\n  meta protocol 0x88b5 drop\n }\n}\n' })).exitCode).toBe(0);
     try {
-      await expect(w.end(late)).rejects.toThrow(/tcpdump in node 'a': the end-of-probe marker did not happen within 3000 ms/);
+      await expect(w.end(late)).rejects.toThrow(/tcpdump in node 'a': the end-of-probe marker .*did not happen within 3000 ms/);
     } finally {
-      await lab.exec('a', ['nft', 'delete', 'table', 'inet', 'lcblock']);
+      await lab.exec('a', ['nft', 'delete', 'table', 'netdev', 'lcblock']);
     }
   }
 
@@ -110,7 +117,8 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
   const echoes = (windows: Awaited<ReturnType<Watch['end']>>, node: string) =>
     windows.find((x) => x.node === node)!.packets.filter((p) => p.payload.includes(Buffer.from([0xab, 0xcd, 0xef, 0x01, 0x23]))).length;
 
-  it('a window open on the old watch when it is replaced still ends with its evidence', async () => {
+  it('a window open on the old watch when it is replaced still ends with its evidence', async (ctx) => {
+    ctx.skip(!egress, NO_EGRESS);
     const old = await Watch.for(lab);
     const reading = old.begin(); // a probe still running when another's marker comes late
     await breakIt(old);
@@ -129,7 +137,8 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
     expect(echoes(await fresh.end(w), 'b')).toBe(2);
   });
 
-  it('two probes finding the watch broken at once share one replacement, which works', async () => {
+  it('two probes finding the watch broken at once share one replacement, which works', async (ctx) => {
+    ctx.skip(!egress, NO_EGRESS);
     const old = await Watch.for(lab);
     await breakIt(old);
     const [x, y] = await Promise.all([Watch.for(lab), Watch.for(lab)]);
@@ -140,7 +149,8 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
     expect(echoes(await x.end(w), 'a')).toBe(2);
   });
 
-  it('closeProbes stops a retired watch at once, though a window is still open on it (the last test: the lab is closed after it)', async () => {
+  it('closeProbes stops a retired watch at once, though a window is still open on it (the last test: the lab is closed after it)', async (ctx) => {
+    ctx.skip(!egress, NO_EGRESS);
     const old = await Watch.for(lab);
     old.begin(); // a probe cut short: never ended
     await breakIt(old);
