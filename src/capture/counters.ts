@@ -29,12 +29,15 @@ export function nftLines(text: string): NftLine[] {
   return out;
 }
 
+/** A counting rule as nslab names it: "table T chain C: rule", its counts left out. */
+export const counterName = (l: NftLine) => `table ${l.table} chain ${l.chain}: ${l.line.replace(COUNTS, 'counter')}`;
+
 /** Pure: `nft list ruleset` text -> "table T chain C: rule" -> packets, for every rule with a counter. */
 export function parseCounters(text: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const { table, chain, line } of nftLines(text)) {
-    const m = COUNTS.exec(line);
-    if (m) out.set(`table ${table} chain ${chain}: ${line.replace(COUNTS, 'counter')}`, Number(m[1]));
+  for (const l of nftLines(text)) {
+    const m = COUNTS.exec(l.line);
+    if (m) out.set(counterName(l), Number(m[1]));
   }
   return out;
 }

@@ -45,7 +45,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       await closeProbes(lab);
     }
     const traces = out.traces ?? [];
-    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters });
+    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters, proto: probe === 'ping' ? 'icmp' : probe });
     return { traces, why };
   });
   const ok = traces.length === 2 && traces.every((t) => t.disposition === 'delivered' && t.divergesAt === undefined);

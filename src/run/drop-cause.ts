@@ -2,25 +2,37 @@
 // reverse-path filter (the input route lookup with the packet's iif), the route,
 // the neighbour entry, the firewall (a drop rule whose counter moved, else the
 // drop rules on the hook the packet crossed).
-import { nftLines } from '../capture/counters.js';
+import { counterName, nftLines } from '../capture/counters.js';
 import { networkOf } from '../lab/addr.js';
 import { neighbourToward } from './hints.js';
 import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
 import type { Disposition, TraceHop } from '../probes/trace.js';
 
-/** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
-async function firewallDrops(ctx: WhyContext, node: string, hook: 'input' | 'forward' | 'output'): Promise<string[]> {
+type Hook = 'input' | 'forward' | 'output';
+/** Whether a chain on hook `h` sees a packet that crosses `hook`: prerouting on its way in or through, postrouting on its way out. */
+const crosses = (h: string | undefined, hook: Hook) => h !== undefined && (h === hook || (hook !== 'output' && h === 'prerouting') || (hook === 'output' && h === 'postrouting'));
+
+async function ruleset(ctx: WhyContext, node: string) {
   const r = await ctx.ask(node, ['nft', 'list', 'ruleset']);
-  if (r.exitCode !== 0) return [];
+  return r.exitCode === 0 ? nftLines(r.stdout) : [];
+}
+
+/** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
+async function firewallDrops(ctx: WhyContext, node: string, hook: Hook): Promise<string[]> {
   const out: string[] = [];
-  for (const { table, chain, hook: h, line } of nftLines(r.stdout)) {
-    // the packet crosses prerouting on its way in or through, postrouting on its way out
-    const onHook = h !== undefined && (h === hook || (hook !== 'output' && h === 'prerouting') || (hook === 'output' && h === 'postrouting'));
-    if (!onHook) continue;
+  for (const { table, chain, hook: h, line } of await ruleset(ctx, node)) {
+    if (!crosses(h, hook)) continue;
     if (/hook \w+/.test(line)) { if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`); }
     else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
   }
   return out;
+}
+
+/** Whether a rule may match a packet of this protocol: it names none, or this one (icmp as icmp, icmpv6 or ipv6-icmp). */
+function protoMayMatch(rule: string, proto: WhyContext['proto']): boolean {
+  const named = rule.match(/\b(tcp|udp|icmpv6|ipv6-icmp|icmp)\b/g);
+  if (!proto || !named) return true;
+  return named.some((p) => (proto === 'icmp' ? /icmp/.test(p) : p === proto));
 }
 
 export interface Death { disposition: Disposition; cause: string; hint?: string; sel: Selectors }
@@ -59,14 +71,18 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
     if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
       return { disposition: 'dropped-no-neighbour', sel: s, cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`, hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop` };
   }
-  // a drop rule whose counter moved during the probe took it (of several, those naming its addresses:
-  // another rule's counter may have moved for background traffic)
-  const moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  // a drop rule whose counter moved during the probe, on the hook this packet crossed, took it (of several,
+  // those naming its addresses: another rule's counter may have moved for other traffic, a reply's say)
+  let moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
+  if (moved.length) {
+    const hooks = new Map((await ruleset(ctx, h.node)).map((l) => [counterName(l), l.hook]));
+    moved = moved.filter((c) => crosses(hooks.get(c.rule), hook));
+  }
   const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
   const counted = movedNamed.length ? movedNamed : moved;
   if (counted.length)
     return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
-  const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d));
+  const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto));
   // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
   // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed
   const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));

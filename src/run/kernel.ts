@@ -19,6 +19,8 @@ export interface WhyContext {
   ask: Ask;
   /** firewall rules whose counters moved during the probe */
   counters?: Moved[];
+  /** the probe's protocol: a firewall rule that names only other protocols is not a suspect */
+  proto?: 'icmp' | 'tcp' | 'udp';
 }
 
 export interface Selectors { to: string; from?: string; iif?: string; mark?: string; extra?: string[] }

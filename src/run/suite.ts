@@ -13,7 +13,7 @@ import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../probes/trace.js';
-import { explain, explainRoute } from './why.js';
+import { explain, explainRoute, type WhyContext } from './why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -198,9 +198,11 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
   return r;
 }
 
+const protoOf = (probe: string): WhyContext['proto'] => (probe === 'ping' ? 'icmp' : probe === 'tcp' || probe === 'udp' ? probe : undefined);
+
 /** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
 async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult['traces'], counters?: Moved[]): Promise<TestResult['why']> {
-  const ctx = { model, applied: lab.state.stages, expect: t.expect, ask: (node: string, argv: string[]) => lab.exec(node, argv), counters };
+  const ctx = { model, applied: lab.state.stages, expect: t.expect, ask: (node: string, argv: string[]) => lab.exec(node, argv), counters, proto: protoOf(t.probe) };
   try {
     const why = t.probe === 'route' ? await explainRoute(t.spec as Parameters<typeof explainRoute>[0], ctx) : traces ? await explain(traces, ctx) : [];
     return why.length ? why : undefined;

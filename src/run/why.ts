@@ -75,7 +75,18 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
         const back = await routeGet(ctx, last.node, { to: last.src, from: last.dst });
         if (back.error) t.detail = `no route back to ${last.src} from ${last.dst} at ${last.node} (${back.error})`;
         if (back.error) whys.push({ node: last.node, decision: `${last.node}: no route back to ${last.src} from ${last.dst} (${back.error})`, cause: 'no route for the reply', hint: stageHint(ctx, last.node, { to: last.src, from: last.dst }) ?? `on ${last.node}: a route to ${last.src}` });
-        else whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises)`, cause: 'no answer' });
+        else {
+          // an answer its own output firewall took leaves no trace either: ask about the reply's way out
+          const out = await death(ctx, { node: last.node, src: last.dst, dst: last.src, evidence: [] }, true);
+          if (out.disposition === 'dropped-filtered') {
+            t.disposition = out.disposition;
+            t.detail = out.cause;
+            whys.push({ node: last.node, decision: `${last.node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`, cause: out.cause, ...(out.hint ? { hint: out.hint } : {}) });
+          } else {
+            const suspects = /firewall/.test(out.cause) ? `; ${out.cause.replace(/^[^:]+: not established; /, '')}` : '';
+            whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`, cause: 'no answer', ...(out.hint && suspects ? { hint: out.hint } : {}) });
+          }
+        }
       }
     }
   }

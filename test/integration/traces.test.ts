@@ -83,6 +83,25 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
       expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe('passed');
       expect(r.traces!.map((x) => [x.direction, x.disposition, x.hops[0]?.node])).toEqual([['request', 'delivered', 'd'], ['reply', 'delivered', 'r']]);
     });
+  // the request arrives, the answer is taken by the target's own output firewall: said at the target
+  const answers: [string, RegExp][] = [
+    ["dies: d's answer is taken by its output firewall", /^d: the request arrived; its answer did not leave: the firewall dropped it: table inet out chain output: tcp sport 7070 counter drop \(its counter moved by \d+ packets?/],
+    ["dies: v6 d's answer is taken by its output firewall", /^d: the request arrived; its answer did not leave: the firewall's output hook drops it: table inet out chain output: ip6 daddr 2001:db8:54::1 tcp sport 7071 drop$/],
+  ];
+  for (const [name, decision] of answers)
+    it(`${name}: the request is delivered, the answer dropped-filtered at d, and the why names the rule`, () => {
+      const r = t(name);
+      expect(r.status).toBe('failed');
+      expect(r.traces!.map((x) => [x.direction, x.disposition, x.at])).toEqual([['request', 'delivered', 'd'], ['reply', 'dropped-filtered', 'd']]);
+      expect(r.why?.find((w) => w.node === 'd')?.decision).toMatch(decision);
+    });
+  for (const name of ['pass: d answers on another port', 'pass: v6 d answers on another port'])
+    it(`${name}: delivered both ways`, () => {
+      const r = t(name);
+      expect(r.status).toBe('passed');
+      expect(r.traces!.map((x) => [x.direction, x.disposition])).toEqual([['request', 'delivered'], ['reply', 'delivered']]);
+    });
+
   it('a ping that could not send says so in its facts', () => {
     expect(t('dies: not sent, no route').facts.ping).toMatch(/Network is unreachable/);
   });
