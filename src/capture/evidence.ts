@@ -28,8 +28,11 @@ export class Evidence {
     this.peers = peersOf(model);
   }
 
-  /** What every node of the lab captured while `traffic` ran (the lab's watch, one window). */
-  static async during<T>(lab: Lab, traffic: () => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
+  /**
+   * What every node of the lab captured while `traffic` ran (the lab's watch, one window).
+   * `traffic` may look at what has been recorded so far (`seen`), to stop waiting for packets once they are there.
+   */
+  static async during<T>(lab: Lab, traffic: (seen: () => NodePacket[]) => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
     const watch = await Watch.for(lab);
     const counting = countingNodes(lab.model);
     const w = watch.begin();
@@ -38,7 +41,7 @@ export class Evidence {
     let windows: NodeWindow[];
     try {
       const before = counting.length ? await readCounters(lab, counting) : undefined;
-      result = await traffic();
+      result = await traffic(() => watch.seen(w));
       if (before) counters = moved(before, await readCounters(lab, counting));
     } finally {
       windows = await watch.end(w);

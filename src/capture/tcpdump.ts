@@ -92,6 +92,11 @@ export class Capture {
   }
 
   /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
+  /** The packets recorded after `from` so far (interfaces not named yet): what a probe may look at before its window ends. */
+  since(from: number): readonly NodePacket[] {
+    return this.packets.filter((p) => p.frame > from);
+  }
+
   async window(from: number, to: number): Promise<NodePacket[]> {
     const inside = this.packets.filter((p) => p.frame > from && p.frame <= to);
     // an interface made after the capture started (a stage, a test's own command): ask the node

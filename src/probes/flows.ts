@@ -38,15 +38,17 @@ export const flows: Probe = async ({ lab, model, test }) => {
     ? await Promise.all([...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) => agentOf(lab, n)))
     : [];
   await Promise.all(servers.map((a) => a.request('listen', { proto, port })));
+  const owners = new Set(targets.map((t) => ownerOf(model, t)));
   let evidence: Evidence;
   try {
     const client = await agentOf(lab, s.from);
     // udp: the last datagrams may still be on a delayed or shaped link when the sender is done; the window
-    // stays open until they can have arrived (tcp flows were delivered once connected)
+    // stays open until every flow has arrived, or until they all can have (tcp flows were delivered once connected)
     const late = proto === 'udp' ? await inFlightMs(lab, model, s.from) : 0;
-    evidence = (await Evidence.during(lab, async () => {
-      await client.request('flows', { proto, port, count, hosts: targets, timeout: 2000 });
-      if (late > 0) await new Promise((res) => setTimeout(res, late));
+    evidence = (await Evidence.during(lab, async (seen) => {
+      const sent = await client.request<{ flows: unknown[] }>('flows', { proto, port, count, hosts: targets, timeout: 2000 });
+      const arrived = () => new Set(seen().filter((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map((p) => `${p.src}:${p.sport}`)).size;
+      for (const until = performance.now() + late; performance.now() < until && arrived() < sent.flows.length;) await new Promise((res) => setTimeout(res, 5));
     })).evidence;
   } finally {
     await Promise.all(servers.map((a) => a.request('unlisten', { proto, port })));
@@ -57,7 +59,6 @@ export const flows: Probe = async ({ lab, model, test }) => {
   const byFlow = new Map<string, Set<string>>();
   for (const p of out) (byFlow.get(key(p)) ?? byFlow.set(key(p), new Set()).get(key(p))!).add(`${via}:${p.iface}`);
   // delivered: the same 5-tuple arriving at the node that owns its destination
-  const owners = new Set(targets.map((t) => ownerOf(model, t)));
   const arrived = new Set(evidence.packets((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map(key));
   const perIface = new Map<string, number>();
   for (const [k, ifs] of byFlow) if (arrived.has(k)) for (const i of ifs) perIface.set(i, (perIface.get(i) ?? 0) + 1);
