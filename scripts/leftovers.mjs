@@ -1,10 +1,12 @@
 // After the suite: the network namespaces it left behind. A namespace counts
 // only if it appeared during the run and is still there, and is not another's:
 // on a shared machine other people's labs come and go meanwhile (a workshop,
-// another CI job). A lab is this run's when its record names a lab file in this
-// checkout or in this run's temporary directory, or when it has no record at
-// all (nslab records a lab before it makes a namespace, so a namespace without
-// one is a leak). Reads only; touches nothing.
+// another CI job). A lab is this run's when its record, in the machine's state
+// directory or in a private one under this run's temporary directory (tests
+// that use NSLAB_STATE_DIR), names a lab file in this checkout or in this run's
+// temporary directory. A namespace with no record found is named but not
+// judged: another run may keep its records in a state directory of its own.
+// Reads only; touches nothing.
 // Usage: node scripts/leftovers.mjs BEFORE_FILE CHECKOUT RUN_TMPDIR
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -20,23 +22,34 @@ if (!appeared.length) process.exit(0);
 
 // the lab file each namespace's record names
 const fileOf = new Map();
-let records = [];
-try { records = readdirSync(STATE).filter((f) => f.endsWith('.json')); } catch { /* no state dir: no records */ }
-for (const f of records) {
-  try {
-    const r = JSON.parse(readFileSync(join(STATE, f), 'utf8'));
-    for (const { ns } of r.namespaces ?? []) fileOf.set(ns, r.file);
-  } catch { /* a record being written or removed right now */ }
+/** Lab records (`*.json` with namespaces) in dir, and in its subdirectories down to `depth`. */
+function records(dir, depth) {
+  let entries = [];
+  try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory() && depth > 0) records(p, depth - 1);
+    else if (e.isFile() && e.name.endsWith('.json')) {
+      try {
+        const r = JSON.parse(readFileSync(p, 'utf8'));
+        if (Array.isArray(r?.namespaces) && typeof r.file === 'string') for (const { ns } of r.namespaces) fileOf.set(ns, r.file);
+      } catch { /* not a record, or one being written or removed right now */ }
+    }
+  }
 }
+records(STATE, 0);
+records(runTmp, 4);
 // listed again after the records were read: a lab is removed namespaces first, record last,
 // so a namespace still here had its record (if it ever had one) when they were read
 const still = new Set(list());
 const dirs = [...new Set([checkout, runTmp].flatMap((d) => { try { return [d, realpathSync(d)]; } catch { return [d]; } }))];
-const ours = (file) => file === undefined || dirs.some((d) => file.startsWith(`${d}/`));
+const ours = (file) => dirs.some((d) => file.startsWith(`${d}/`));
 const present = appeared.filter((n) => still.has(n));
-const others = present.filter((n) => !ours(fileOf.get(n)));
-const left = present.filter((n) => ours(fileOf.get(n)));
+const unknown = present.filter((n) => !fileOf.has(n));
+const others = present.filter((n) => fileOf.has(n) && !ours(fileOf.get(n)));
+const left = present.filter((n) => fileOf.has(n) && ours(fileOf.get(n)));
 if (others.length) console.error(`scripts/test: came up during the run, not this run's (not judged, not touched): ${others.join(' ')}`);
+if (unknown.length) console.error(`scripts/test: came up during the run with no record found (another run's with a state directory of its own?), not judged: ${unknown.join(' ')}`);
 if (left.length) {
   console.error(`scripts/test: namespaces the suite left behind: ${left.join(' ')}`);
   process.exit(1);

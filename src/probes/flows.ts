@@ -26,6 +26,9 @@ export function spreadChecks(delivered: Map<string, number>, sent: number, weigh
   });
 }
 
+/** The datagrams the agent sends per udp flow (helper.ts), so that each flow's stickiness can be seen. */
+const UDP_PER_FLOW = 3;
+
 export const flows: Probe = async ({ lab, model, test }) => {
   const s = test.spec as unknown as FlowsSpec;
   const targets = (Array.isArray(s.to) ? s.to : [s.to]).map((t) => target(model, t, s.ipv6));
@@ -43,12 +46,13 @@ export const flows: Probe = async ({ lab, model, test }) => {
   try {
     const client = await agentOf(lab, s.from);
     // udp: the last datagrams may still be on a delayed or shaped link when the sender is done; the window
-    // stays open until every flow has arrived, or until they all can have (tcp flows were delivered once connected)
+    // stays open until every datagram of every flow has arrived (stickiness is judged on all three), or
+    // until they all can have (tcp flows were delivered once connected)
     const late = proto === 'udp' ? await inFlightMs(lab, model, s.from) : 0;
     evidence = (await Evidence.during(lab, async (seen) => {
       const sent = await client.request<{ flows: unknown[] }>('flows', { proto, port, count, hosts: targets, timeout: 2000 });
-      const arrived = () => new Set(seen().filter((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map((p) => `${p.src}:${p.sport}`)).size;
-      for (const until = performance.now() + late; performance.now() < until && arrived() < sent.flows.length;) await new Promise((res) => setTimeout(res, 5));
+      const arrived = () => seen().filter((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).length;
+      for (const until = performance.now() + late; performance.now() < until && arrived() < UDP_PER_FLOW * sent.flows.length;) await new Promise((res) => setTimeout(res, 5));
     })).evidence;
   } finally {
     await Promise.all(servers.map((a) => a.request('unlisten', { proto, port })));

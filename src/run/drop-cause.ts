@@ -2,40 +2,68 @@
 // reverse-path filter (the input route lookup with the packet's iif), the route,
 // the neighbour entry, the firewall (a drop rule whose counter moved, else the
 // drop rules on the hook the packet crossed).
-import { counterName, nftLines } from '../capture/counters.js';
+import { counterName, nftLines, type NftLine } from '../capture/counters.js';
 import { networkOf } from '../lab/addr.js';
 import { neighbourToward } from './hints.js';
 import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
 import type { Disposition, TraceHop } from '../probes/trace.js';
 
 type Hook = 'input' | 'forward' | 'output';
-/** Whether a chain on hook `h` sees a packet that crosses `hook`: prerouting on its way in or through, postrouting on its way out. */
-const crosses = (h: string | undefined, hook: Hook) => h !== undefined && (h === hook || (hook !== 'output' && h === 'prerouting') || (hook === 'output' && h === 'postrouting'));
+/** The hooks a packet crosses on its way in (input), through (forward) or out (output) of a node, netdev's included. */
+const CROSSED: Record<Hook, string[]> = {
+  input: ['ingress', 'prerouting', 'input'],
+  forward: ['ingress', 'prerouting', 'forward', 'postrouting', 'egress'],
+  output: ['output', 'postrouting', 'egress'],
+};
+const crosses = (hooks: Set<string> | undefined, hook: Hook) => !!hooks && CROSSED[hook].some((h) => hooks.has(h));
 
-async function ruleset(ctx: WhyContext, node: string) {
+/**
+ * The node's ruleset, each line with the hooks its chain is reached from: a base
+ * chain's own, and for a regular chain those of every chain that jumps or goes to
+ * it (iptables-nft's and firewalld's user chains are regular chains).
+ */
+async function ruleset(ctx: WhyContext, node: string): Promise<(NftLine & { hooks: Set<string> })[]> {
   const r = await ctx.ask(node, ['nft', 'list', 'ruleset']);
-  return r.exitCode === 0 ? nftLines(r.stdout) : [];
+  const lines = r.exitCode === 0 ? nftLines(r.stdout) : [];
+  const key = (table: string, chain: string) => `${table}\0${chain}`;
+  const hooks = new Map<string, Set<string>>();
+  const of = (k: string) => hooks.get(k) ?? hooks.set(k, new Set()).get(k)!;
+  for (const l of lines) if (l.hook) of(key(l.table, l.chain)).add(l.hook);
+  const edges = lines.flatMap((l) => { const m = /\b(?:jump|goto) (\S+)/.exec(l.line); return m ? [[key(l.table, l.chain), key(l.table, m[1]!)] as const] : []; });
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const [from, to] of edges) for (const h of of(from)) if (!of(to).has(h)) { of(to).add(h); changed = true; }
+  }
+  return lines.map((l) => ({ ...l, hooks: of(key(l.table, l.chain)) }));
 }
 
 /** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
 async function firewallDrops(ctx: WhyContext, node: string, hook: Hook): Promise<string[]> {
   const out: string[] = [];
-  for (const { table, chain, hook: h, line } of await ruleset(ctx, node)) {
-    if (!crosses(h, hook)) continue;
+  for (const { table, chain, hooks, line } of await ruleset(ctx, node)) {
+    if (!crosses(hooks, hook)) continue;
     if (/hook \w+/.test(line)) { if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`); }
     else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
   }
   return out;
 }
 
-/** Whether a rule may match a packet of this protocol: it names none, or this one (icmp as icmp, icmpv6 or ipv6-icmp). */
+/**
+ * Whether a rule may match a packet of this protocol: it names none, or this one (icmp as
+ * icmp, icmpv6 or ipv6-icmp). What follows `reject` is the answer it sends
+ * (`reject with icmp port-unreachable`, `tcp reset`), not what it matches.
+ */
 function protoMayMatch(rule: string, proto: WhyContext['proto']): boolean {
-  const named = rule.match(/\b(tcp|udp|icmpv6|ipv6-icmp|icmp)\b/g);
+  const named = rule.replace(/\breject\b.*$/, 'reject').match(/\b(tcp|udp|icmpv6|ipv6-icmp|icmp)\b/g);
   if (!proto || !named) return true;
   return named.some((p) => (proto === 'icmp' ? /icmp/.test(p) : p === proto));
 }
 
-export interface Death { disposition: Disposition; cause: string; hint?: string; sel: Selectors }
+export interface Death {
+  disposition: Disposition; cause: string; hint?: string; sel: Selectors;
+  /** proven by a drop rule's counter that moved during the probe (else read from the rules) */
+  counted?: boolean;
+}
 
 /** Asks the node where a packet was last seen why it went no further. */
 export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Death> {
@@ -75,13 +103,13 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
   // those naming its addresses: another rule's counter may have moved for other traffic, a reply's say)
   let moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
   if (moved.length) {
-    const hooks = new Map((await ruleset(ctx, h.node)).map((l) => [counterName(l), l.hook]));
+    const hooks = new Map((await ruleset(ctx, h.node)).map((l) => [counterName(l), l.hooks]));
     moved = moved.filter((c) => crosses(hooks.get(c.rule), hook));
   }
   const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
   const counted = movedNamed.length ? movedNamed : moved;
   if (counted.length)
-    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
+    return { disposition: 'dropped-filtered', sel: s, counted: true, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
   const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto));
   // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
   // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed

@@ -78,12 +78,13 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
         else {
           // an answer its own output firewall took leaves no trace either: ask about the reply's way out
           const out = await death(ctx, { node: last.node, src: last.dst, dst: last.src, evidence: [] }, true);
-          if (out.disposition === 'dropped-filtered') {
+          // only a counter that moved proves it: no answer was captured to hold a rule's ports or types against
+          if (out.counted) {
             t.disposition = out.disposition;
             t.detail = out.cause;
             whys.push({ node: last.node, decision: `${last.node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`, cause: out.cause, ...(out.hint ? { hint: out.hint } : {}) });
           } else {
-            const suspects = /firewall/.test(out.cause) ? `; ${out.cause.replace(/^[^:]+: not established; /, '')}` : '';
+            const suspects = /firewall/.test(out.cause) ? `; ${out.cause.replace(/^[^:]+: (not established; )?/, '').replace('hook drops it:', 'hook has drop rules naming its addresses, which may take it:')}` : '';
             whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`, cause: 'no answer', ...(out.hint && suspects ? { hint: out.hint } : {}) });
           }
         }

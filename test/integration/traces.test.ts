@@ -31,6 +31,10 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
     ['dies: v6 filtered', 'dropped-filtered', /r: the firewall's forward hook drops it: table inet fw chain forward: ip6 daddr 2001:db8:52::3 drop$/],
     // a drop rule that names neither address, without a counter: a suspect, not a proven cause
     ['dies: a drop rule names no address', 'dropped', /r: not established; the firewall's forward hook has drop rules that may take it: .*udp dport 9999 drop/],
+    // a reject rule's answer (icmp) is not what it matches: it is named for a tcp probe
+    ['dies: rejected, tcp', 'dropped-filtered', /r: the firewall's forward hook drops it: table inet fw chain forward: ip daddr 10\.5\.2\.4 reject with icmp port-unreachable$/],
+    // a regular chain, jumped to from the forward hook: its counter counts there
+    ['dies: dropped in a regular chain, udp', 'dropped-filtered', /r: the firewall dropped it: table inet fw chain block: ip daddr 10\.5\.2\.5 counter drop \(its counter moved by 1 packet/],
     ['dies: rp_filter', 'dropped-rp-filter', /reverse-path filter on lan refused source 10\.5\.8\.2 .*leaves through n0, not lan/],
   ];
   for (const [name, disposition, cause] of dies)
@@ -86,8 +90,14 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
   // the request arrives, the answer is taken by the target's own output firewall: said at the target
   const answers: [string, RegExp][] = [
     ["dies: d's answer is taken by its output firewall", /^d: the request arrived; its answer did not leave: the firewall dropped it: table inet out chain output: tcp sport 7070 counter drop \(its counter moved by \d+ packets?/],
-    ["dies: v6 d's answer is taken by its output firewall", /^d: the request arrived; its answer did not leave: the firewall's output hook drops it: table inet out chain output: ip6 daddr 2001:db8:54::1 tcp sport 7071 drop$/],
+    ["dies: v6 d's answer is taken by its output firewall", /^d: the request arrived; its answer did not leave: the firewall dropped it: table inet out chain output: ip6 daddr 2001:db8:54::1 tcp sport 7071 counter drop \(its counter moved by \d+ packets?/],
   ];
+  // without a counter nothing proves the rule took the answer (no answer was captured to hold it against): a suspect, not a cause
+  it("dies: d's answer meets a rule without a counter: unanswered, the rule named as one that may take it", () => {
+    const r = t("dies: d's answer meets a rule without a counter");
+    expect(r.traces!.map((x) => [x.direction, x.disposition, x.at])).toEqual([['request', 'delivered', 'd'], ['reply', 'unanswered', 'd']]);
+    expect(r.why?.find((w) => w.node === 'd')?.decision).toMatch(/^d: the request arrived; nothing answered it \(.*, or its firewall took it\); the firewall's output hook has drop rules naming its addresses, which may take it: table inet out chain output: ip daddr 10\.5\.4\.1 tcp sport 7072 drop$/);
+  });
   for (const [name, decision] of answers)
     it(`${name}: the request is delivered, the answer dropped-filtered at d, and the why names the rule`, () => {
       const r = t(name);
