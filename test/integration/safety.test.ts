@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/engine/lab.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import { CLI, cli, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
@@ -15,8 +15,13 @@ function labFile(text: string): string {
   return f;
 }
 
+// the labs this file brings up from pair(): any still up when the file ends (a test that failed half-way) is taken down
+const paired: string[] = [];
+afterAll(() => {
+  for (const name of paired) if (existsSync(join(STATE_DIR, `${name}.json`))) cli(['down', name]);
+});
 const pair = (name: string, a = 'a', b = 'b', extra = '') =>
-  labFile(`name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`);
+  paired.push(name) && labFile(`name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`);
 
 /** Pids of processes whose command line contains this word. */
 function pidsWith(word: string): number[] {
