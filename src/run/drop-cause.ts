@@ -37,10 +37,10 @@ async function ruleset(ctx: WhyContext, node: string): Promise<(NftLine & { hook
   return lines.map((l) => ({ ...l, hooks: of(key(l.table, l.chain)) }));
 }
 
-/** Drop rules and drop policies in the node's ruleset, on the hook the packet crossed. */
-async function firewallDrops(ctx: WhyContext, node: string, hook: Hook): Promise<string[]> {
+/** Drop rules and drop policies in a ruleset, on the hook the packet crossed. */
+function firewallDrops(lines: (NftLine & { hooks: Set<string> })[], hook: Hook): string[] {
   const out: string[] = [];
-  for (const { table, chain, hooks, line } of await ruleset(ctx, node)) {
+  for (const { table, chain, hooks, line } of lines) {
     if (!crosses(hooks, hook)) continue;
     if (/hook \w+/.test(line)) { if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`); }
     else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
@@ -63,6 +63,19 @@ export interface Death {
   disposition: Disposition; cause: string; hint?: string; sel: Selectors;
   /** proven by a drop rule's counter that moved during the probe (else read from the rules) */
   counted?: boolean;
+  /** without a counter: the drop rules on the hook it crossed that the cause names */
+  suspects?: string[];
+}
+
+/** A route lookup that leads nowhere: no route, or a route that refuses. */
+const noRoute = (g: { error?: string; route?: { type?: string } }) => !!g.error || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route?.type ?? '');
+
+/** The fix for a missing route from `node` to `dst`: the prefix it lives on in the lab, via the neighbour that leads there. */
+function routeHint(ctx: WhyContext, node: string, dst: string): string {
+  const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === dst);
+  const prefix = net ? networkOf(net) : dst.includes(':') ? `${dst}/128` : `${dst}/32`;
+  const via = net ? neighbourToward(ctx.model, node, net) : undefined;
+  return `on ${node}: ${family(dst) === 6 ? 'ip -6' : 'ip'} route add ${prefix} via ${via ?? `<next hop toward ${dst}>`}`;
 }
 
 /** Asks the node where a packet was last seen why it went no further. */
@@ -81,14 +94,10 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
         cause: `${h.node}: the reverse-path filter on ${h.in} refused source ${h.src} (rp_filter ${h.in}=${one ?? '?'}, all=${all ?? '?'}, ${rp === 1 ? 'strict' : 'loose'}): the route back to ${h.src} leaves through ${back.route?.dev ?? '(no route)'}, not ${h.in}`,
         hint: `on ${h.node}: route ${h.src} back through ${h.in}, or loosen the filter: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.${h.in}.rp_filter=2` };
   }
-  if (g.error || (g.route && ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route.type ?? ''))) {
+  if (noRoute(g)) {
     const fwd = h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
     if (fwd === '0') return { disposition: 'dropped-no-route', sel: s, cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`, hint: `on ${h.node}: forwarding: true` };
-    // the network the destination lives on in the lab, if a node has it: the prefix to route
-    const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === h.dst);
-    const prefix = net ? networkOf(net) : h.dst.includes(':') ? `${h.dst}/128` : `${h.dst}/32`;
-    const via = net ? neighbourToward(ctx.model, h.node, net) : undefined;
-    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`, hint: `on ${h.node}: ${v6 ? 'ip -6' : 'ip'} route add ${prefix} via ${via ?? `<next hop toward ${h.dst}>`}` };
+    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`, hint: routeHint(ctx, h.node, h.dst) };
   }
   const route = g.route!;
   const hook = local ? 'input' : origin ? 'output' : 'forward';
@@ -101,23 +110,25 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
   }
   // a drop rule whose counter moved during the probe, on the hook this packet crossed, took it (of several,
   // those naming its addresses: another rule's counter may have moved for other traffic, a reply's say)
+  // the ruleset, read once: for the hooks of the counters that moved, else for the drop rules
+  const lines = await ruleset(ctx, h.node);
   let moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
   if (moved.length) {
-    const hooks = new Map((await ruleset(ctx, h.node)).map((l) => [counterName(l), l.hooks]));
+    const hooks = new Map(lines.map((l) => [counterName(l), l.hooks]));
     moved = moved.filter((c) => crosses(hooks.get(c.rule), hook));
   }
   const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
   const counted = movedNamed.length ? movedNamed : moved;
   if (counted.length)
     return { disposition: 'dropped-filtered', sel: s, counted: true, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
-  const all = (await firewallDrops(ctx, h.node, hook)).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto));
+  const all = firewallDrops(lines, hook).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto));
   // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
   // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed
   const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
   if (named.length)
-    return { disposition: 'dropped-filtered', sel: s, cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})` };
+    return { disposition: 'dropped-filtered', sel: s, suspects: named, cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})` };
   if (all.length)
-    return { disposition: 'dropped', sel: s, cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`, hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it` };
+    return { disposition: 'dropped', sel: s, suspects: all, cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`, hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it` };
   return { disposition: 'dropped', sel: s, cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found` };
 }
 
@@ -137,13 +148,11 @@ export async function unsent(ctx: WhyContext, node: string, to: string): Promise
   const v6 = family(to) === 6;
   const s: Selectors = { to };
   const g = await routeGet(ctx, node, s);
-  if (g.error || (g.route && ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route.type ?? ''))) {
+  if (noRoute(g)) {
     const cause = `${node}: no route to ${to} (${g.error ?? g.route?.type}): the kernel refused to send`;
     if (!hasFamily(ctx, node, v6 ? 6 : 4))
       return { disposition: 'not-sent', sel: s, cause: `${cause}; ${node} has no IPv${v6 ? 6 : 4} address`, hint: `give ${node} an IPv${v6 ? 6 : 4} address on a link toward ${to} (interfaces: { NAME: [..., ADDRESS/LEN] }) and a route to it` };
-    const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === to);
-    const via = net ? neighbourToward(ctx.model, node, net) : undefined;
-    return { disposition: 'not-sent', sel: s, cause, hint: `on ${node}: ${v6 ? 'ip -6' : 'ip'} route add ${net ? networkOf(net) : to} via ${via ?? `<next hop toward ${to}>`}` };
+    return { disposition: 'not-sent', sel: s, cause, hint: routeHint(ctx, node, to) };
   }
   const d = await death(ctx, { node, src: g.route!.prefsrc ?? to, dst: to, evidence: [] }, true);
   return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };

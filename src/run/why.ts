@@ -84,7 +84,7 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
             t.detail = out.cause;
             whys.push({ node: last.node, decision: `${last.node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`, cause: out.cause, ...(out.hint ? { hint: out.hint } : {}) });
           } else {
-            const suspects = /firewall/.test(out.cause) ? `; ${out.cause.replace(/^[^:]+: (not established; )?/, '').replace('hook drops it:', 'hook has drop rules naming its addresses, which may take it:')}` : '';
+            const suspects = out.suspects ? `; the firewall's output hook has drop rules ${out.disposition === 'dropped-filtered' ? 'naming its addresses, which may take it' : 'that may take it'}: ${out.suspects.join('; ')}` : '';
             whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`, cause: 'no answer', ...(out.hint && suspects ? { hint: out.hint } : {}) });
           }
         }
