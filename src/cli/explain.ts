@@ -8,7 +8,7 @@ import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
-import { explain } from '../run/why.js';
+import { explain, protoOf } from '../run/why.js';
 import { findInstance } from './common.js';
 import { testPreflight } from './test.js';
 
@@ -45,7 +45,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       await closeProbes(lab);
     }
     const traces = out.traces ?? [];
-    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters, proto: probe === 'ping' ? 'icmp' : probe });
+    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters, proto: protoOf(probe) });
     return { traces, why };
   });
   const ok = traces.length === 2 && traces.every((t) => t.disposition === 'delivered' && t.divergesAt === undefined);

@@ -23,6 +23,9 @@ export interface WhyContext {
   proto?: 'icmp' | 'tcp' | 'udp';
 }
 
+/** The protocol a probe's packets carry, for the why (undefined: a probe that sends none nslab follows). */
+export const protoOf = (probe: string): WhyContext['proto'] => (probe === 'ping' ? 'icmp' : probe === 'tcp' || probe === 'udp' ? probe : undefined);
+
 export interface Selectors { to: string; from?: string; iif?: string; mark?: string; extra?: string[] }
 /** What `ip route get` answered (the route probe's parser: table as an id). */
 export type RouteGot = RouteGet;

@@ -13,7 +13,7 @@ import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../probes/trace.js';
-import { explain, explainRoute, type WhyContext } from './why.js';
+import { explain, explainRoute, protoOf } from './why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -197,8 +197,6 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
   r.durationMs = performance.now() - t0;
   return r;
 }
-
-const protoOf = (probe: string): WhyContext['proto'] => (probe === 'ping' ? 'icmp' : probe === 'tcp' || probe === 'udp' ? probe : undefined);
 
 /** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
 async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult['traces'], counters?: Moved[]): Promise<TestResult['why']> {

@@ -9,7 +9,7 @@ import { decision, routeGet, type Selectors, type WhyContext } from './kernel.js
 import type { Trace, Why } from '../probes/trace.js';
 
 export type { Ask, WhyContext } from './kernel.js';
-export { matchedEntry, selectingRule } from './kernel.js';
+export { matchedEntry, protoOf, selectingRule } from './kernel.js';
 
 /** The interface a reply should have left `node` by: reply-via's, else the one the request came in on. */
 function wantedOut(expect: ExpectT, request: Trace | undefined, node: string): string | undefined {
