@@ -41,7 +41,9 @@ export const flows: Probe = async ({ lab, model, test }) => {
     ? await Promise.all([...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) => agentOf(lab, n)))
     : [];
   await Promise.all(servers.map((a) => a.request('listen', { proto, port })));
+  // a flow's packet arriving at the node that owns its destination
   const owners = new Set(targets.map((t) => ownerOf(model, t)));
+  const arriving = (p: NodePacket) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port;
   let evidence: Evidence;
   try {
     const client = await agentOf(lab, s.from);
@@ -51,7 +53,7 @@ export const flows: Probe = async ({ lab, model, test }) => {
     const late = proto === 'udp' ? await inFlightMs(lab, model, s.from) : 0;
     evidence = (await Evidence.during(lab, async (seen) => {
       const sent = await client.request<{ flows: unknown[] }>('flows', { proto, port, count, hosts: targets, timeout: 2000 });
-      const arrived = () => seen().filter((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).length;
+      const arrived = () => seen().filter(arriving).length;
       for (const until = performance.now() + late; performance.now() < until && arrived() < UDP_PER_FLOW * sent.flows.length;) await new Promise((res) => setTimeout(res, 5));
     })).evidence;
   } finally {
@@ -63,7 +65,7 @@ export const flows: Probe = async ({ lab, model, test }) => {
   const byFlow = new Map<string, Set<string>>();
   for (const p of out) (byFlow.get(key(p)) ?? byFlow.set(key(p), new Set()).get(key(p))!).add(`${via}:${p.iface}`);
   // delivered: the same 5-tuple arriving at the node that owns its destination
-  const arrived = new Set(evidence.packets((p) => owners.has(p.node) && p.dir === 'in' && p.proto === proto && p.dport === port).map(key));
+  const arrived = new Set(evidence.packets(arriving).map(key));
   const perIface = new Map<string, number>();
   for (const [k, ifs] of byFlow) if (arrived.has(k)) for (const i of ifs) perIface.set(i, (perIface.get(i) ?? 0) + 1);
   const judge = (e: ExpectT) => {
