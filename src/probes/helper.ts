@@ -82,6 +82,10 @@ function unlisten(r: Req): void {
   l.close(() => say({ id: r.id, ok: true }));
 }
 
+/** A failed tcp connect, as a probe's outcome. */
+const connectOutcome = (e: NodeJS.ErrnoException) =>
+  e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error';
+
 /**
  * The client binds a local port of its choosing, so that its SYN is known by that port
  * in the captures whatever happens (Node forgets the port of a refused connection), and
@@ -102,7 +106,7 @@ function tcpConnect(r: Req, tries = 0): void {
   sock.on('timeout', () => late(() => finish('timeout')));
   sock.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EADDRINUSE' && tries < 5 && !done) { done = true; sock.destroy(); return tcpConnect(r, tries + 1); } // that port is taken here: another
-    finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message);
+    finish(connectOutcome(e), e.code ?? e.message);
   });
 }
 
@@ -240,7 +244,7 @@ function bulk(r: Req): void {
   let done = false;
   const finish = (outcome: string, error?: string) => { if (!done) { done = true; answer(outcome, error); } };
   sock.on('timeout', () => late(() => { if (!done) { sock.destroy(); finish('timeout'); } }));
-  sock.on('error', (e: NodeJS.ErrnoException) => finish(e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error', e.code ?? e.message));
+  sock.on('error', (e: NodeJS.ErrnoException) => finish(connectOutcome(e), e.code ?? e.message));
   sock.on('connect', () => {
     sock.setTimeout(0);
     const until = performance.now() + r.ms!;
