@@ -23,6 +23,8 @@ export function diesWithUs(argv: string[]): string[] {
   return ['setpriv', '--pdeathsig', 'KILL', '--', ...argv];
 }
 
+const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+
 export class Capture {
   /** The packets of the records kept (see prune), with their record numbers as frames. */
   private packets: NodePacket[] = [];
@@ -91,12 +93,12 @@ export class Capture {
     return find()!.frame;
   }
 
-  /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
   /** The packets recorded after `from` so far (interfaces not named yet): what a probe may look at before its window ends. */
   since(from: number): readonly NodePacket[] {
     return this.packets.filter((p) => p.frame > from);
   }
 
+  /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
   async window(from: number, to: number): Promise<NodePacket[]> {
     const inside = this.packets.filter((p) => p.frame > from && p.frame <= to);
     // an interface made after the capture started (a stage, a test's own command): ask the node
@@ -119,7 +121,7 @@ export class Capture {
   }
 
   private get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
+    return running(this.child);
   }
 
   /**
@@ -170,7 +172,7 @@ export class MarkerSender {
 
   /** Why no marker came, where the sender knows: it exited (perl missing, no AF_PACKET socket). */
   get failure(): string | undefined {
-    if (this.child.exitCode === null && this.child.signalCode === null) return undefined;
+    if (running(this.child)) return undefined;
     return `its marker sender exited${this.stderr.trim() ? `: ${this.stderr.trim()}` : ''}`;
   }
 
