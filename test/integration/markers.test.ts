@@ -3,34 +3,16 @@
 // marker is a frame on the node's lo that meets none of its netfilter hooks,
 // where a datagram to loopback (as markers were once sent) is dropped.
 import { spawnSync } from 'node:child_process';
-import { describe, expect, it, beforeAll } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Lab } from '../../src/api/index.js';
 import { Capture, MarkerSender } from '../../src/capture/tcpdump.js';
-import { loadLab } from '../../src/lab/resolve.js';
-import type { LabRun, TestResult } from '../../src/run/results.js';
-import { runLab } from '../../src/run/suite.js';
-import { isRoot, json, namespaces, sh, tempDir } from './helpers.js';
+import { isRoot, json, sh } from './helpers.js';
+import { fixtureTwins } from './twins.js';
 
 const FIXTURE = 'test/fixtures/labs/hardened-output.yaml';
 
 describe.skipIf(!isRoot)('twins through a node whose output policy is drop', () => {
-  let run: LabRun;
-  const t = (n: string): TestResult => run.tests.find((x) => x.name === n)!;
-  beforeAll(async () => { run = await runLab(loadLab(FIXTURE), { artifacts: tempDir() }); }, 60_000);
-  const lab = loadLab(FIXTURE);
-
-  it('ran every test, and left nothing', () => {
-    expect(run.error).toBeUndefined();
-    expect(run.tests).toHaveLength(lab.stages.reduce((n, s) => n + s.tests.length, 0));
-    expect(namespaces(`nslab-${run.instance}.`)).toEqual([]);
-  });
-  for (const stage of lab.stages)
-    for (const x of stage.tests)
-      it(`${stage.name} › ${x.name}`, () => {
-        const r = t(x.name);
-        expect(r.status, `${r.reason ?? ''} ${r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')}`).toBe(x.name.startsWith('pass') ? 'passed' : 'failed');
-        expect(r.reason, 'judged on its assertion, not failed on the capture').toBeUndefined();
-      });
+  const t = fixtureTwins(FIXTURE);
 
   it("what h's firewall drops on its way out is not-sent at h, and the why names its output hook", () => {
     for (const name of ["pass: h's tcp is not sent", 'dies: h connects to c', 'dies: v6 h connects to c', "dies: h's udp reaches c"])

@@ -7,6 +7,7 @@ import { loadLab } from '../../src/lab/resolve.js';
 import type { LabRun, TestResult } from '../../src/run/results.js';
 import { runLab } from '../../src/run/suite.js';
 import { isRoot, namespaces, tempDir } from './helpers.js';
+import { fixtureTwins } from './twins.js';
 
 // Twins for every assertion kind, in two purpose-built labs: "pass: ..." must
 // pass, "fail: ..." must fail on its assertion, and "dies: ..." (the same claim
@@ -21,23 +22,8 @@ import { isRoot, namespaces, tempDir } from './helpers.js';
 const have = isRoot ? await kernelFeatures() : undefined;
 for (const [fixture, needs] of [['test/fixtures/labs/rule-selectors.yaml'], ['test/fixtures/labs/nat-ports.yaml'], ['test/fixtures/labs/waits.yaml'], ['test/fixtures/labs/side-by-side.yaml'], ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const] as const)
   describe.skipIf(!isRoot || (needs !== undefined && !have?.[needs]))(`twins: ${fixture}${needs ? ` (needs sch_${needs}${have && !have[needs] ? ', which this kernel lacks' : ''})` : ''}`, () => {
-    let run: LabRun;
-    beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);
-    const lab = loadLab(fixture);
-    it('ran every test, and left nothing', () => {
-      expect(run.error).toBeUndefined();
-      expect(run.tests).toHaveLength(lab.stages.reduce((n, s) => n + s.tests.length, 0));
-      expect(namespaces(`nslab-${run.instance}.`)).toEqual([]);
-    });
-    for (const stage of lab.stages)
-      for (const t of stage.tests)
-        it(`${stage.name} › ${t.name}`, () => {
-          const r = run.tests.find((x) => x.stage === stage.name && x.name === t.name)!;
-          expect(r.status, r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');
-          expect(r.reason).toBeUndefined();
-          // a negative verdict says how long it waited, and by which rule
-          if (t.name.endsWith("after the rule's wait")) expect(r.facts.wait).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
-        });
+    // a negative verdict says how long it waited, and by which rule
+    fixtureTwins(fixture, (t, r) => { if (t.name.endsWith("after the rule's wait")) expect(r.facts.wait).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/); });
   });
 
 describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin', () => {
