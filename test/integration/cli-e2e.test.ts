@@ -593,6 +593,21 @@ describe.concurrent('cli e2e', () => {
     expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined(); // answered: nothing waited for in vain
   });
 
+  // The shipped CLI (its bundled probe agents and marker senders) on the review's fixtures: tests side by side on
+  // one listener, a tcp test whose SYN never leaves, throughput over a slow link, and a node whose output policy is
+  // drop; every "pass:" passes and every other fails on its assertion, never on an error
+  for (const fixture of ['side-by-side', 'hardened-output'])
+    rootIt(`test ${fixture}.yaml: each twin judged as its name says`, async () => {
+      const r = await nslab(['test', `test/fixtures/labs/${fixture}.yaml`, '--reporter', 'json']);
+      expect(r.code, r.stderr).toBe(1); // its "fail:" and "dies:" twins fail
+      const tests = (JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; reason?: string }[] }[] }).labs[0]!.tests;
+      expect(tests.length).toBeGreaterThan(10);
+      for (const t of tests) {
+        expect(t.status, `${t.name}: ${t.reason ?? ''}`).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');
+        expect(t.reason, t.name).toBeUndefined();
+      }
+    });
+
   // Was a bug: a command killed by any signal but SIGINT was reported as SIGTERM (143).
   rootIt('exec of a command killed by SIGKILL exits 137, not 143', async () => {
     const name = `${RUN}-k9`;
