@@ -1,8 +1,9 @@
 // The evidence of one probe: a capture in every node of the lab while the
 // traffic runs, and the probe's own packets picked out of them.
+import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Lab } from '../engine/lab.js';
+import { OutputDir } from '../engine/output.js';
 import { observation, type NodePacket } from './tcpdump.js';
 import { pathOf, type Hop, type Peers } from './paths.js';
 import { countingNodes, moved, readCounters, type Moved } from './counters.js';
@@ -59,17 +60,21 @@ export class Evidence {
     return pathOf(this.packets(match).map(observation), this.peers);
   }
 
-  /** Writes one pcap per node, readable by the owner only, never through an existing file or link; returns the file names. */
-  save(dir: string, prefix: string): string[] {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  /**
+   * Writes one pcap per node into FOLDER (made 0700) of ROOT, the artifacts folder
+   * (the user's --artifacts DIR, or a private one); readable by the owner only,
+   * created exclusively, never through a link (engine/output.ts). Returns the file names.
+   */
+  save(root: string, folder: string, prefix: string): string[] {
+    const out = OutputDir.open(root, { create: true });
     // A second run into the same directory (`check` again, same instance) keeps
-    // the first one's pcaps: its own take the next free PREFIX.N. Files are still
-    // created exclusively (never overwritten, never through a link).
+    // the first one's pcaps: its own take the next free PREFIX.N. Any name taken
+    // (a file, a link, anything) is skipped: a pcap never replaces anything.
+    const taken = (tag: string) => this.windows.some((c) => lstatSync(join(out.real, folder, `${tag}-${c.node}.pcap`), { throwIfNoEntry: false }));
     let tag = prefix;
-    for (let n = 2; this.windows.some((c) => existsSync(join(dir, `${tag}-${c.node}.pcap`))); n++) tag = `${prefix}.${n}`;
+    for (let n = 2; taken(tag); n++) tag = `${prefix}.${n}`;
     return this.windows.map((c) => {
-      const file = join(dir, `${tag}-${c.node}.pcap`);
-      writeFileSync(file, c.pcap(), { flag: 'wx', mode: 0o600 });
+      const file = out.write(`${folder}/${tag}-${c.node}.pcap`, c.pcap(), { exclusive: true, mode: 0o600, dirMode: 0o700 });
       this.saved.set(c.node, file);
       return file;
     });

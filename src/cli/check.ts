@@ -13,7 +13,7 @@ import { jsonReport } from '../report/json.js';
 import type { LabRun, TestResult } from '../run/results.js';
 import { checkStage } from '../run/suite.js';
 import { findInstance, findInstances, isFile } from './common.js';
-import { exitFor, report, testPreflight, type TestOpts } from './test.js';
+import { checkOutputs, exitFor, report, testPreflight, type TestOpts } from './test.js';
 
 export type CheckOpts = Pick<TestOpts, 'stage' | 'artifacts' | 'reporter' | 'html'> & { instance?: string };
 
@@ -38,6 +38,7 @@ export async function run(labArg: string | undefined, opts: CheckOpts): Promise<
     if (!model.stages.some((s) => s.name === stage)) throw new UsageError(`lab '${model.name}' has no stage '${stage}'`, `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`);
     return { state, model, stage };
   });
+  checkOutputs(opts, [], states.map((s) => s.instance));
   // graded with each lab's own file, which its user can edit: say so when it changed after the lab came up
   if (!given) for (const { state } of jobs) {
     const changed = statSync(state.file, { throwIfNoEntry: false })?.mtimeMs ?? 0;

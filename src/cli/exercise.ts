@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeOutputFile } from '../engine/output.js';
 import { basename, resolve } from 'node:path';
 import { LabFileError, UsageError } from '../errors.js';
 import { exerciseOf } from '../lab/exercise.js';
@@ -18,7 +19,7 @@ export async function run(file: string, opts: { output?: string }): Promise<numb
     throw new LabFileError(problems.map((p) => ({ ...p, message: `in the exercise: ${p.message}`, hint: `${p.hint ? `${p.hint}; ` : ''}declare what the tests need outside the solution stage's apply` })));
   if (opts.output) {
     if (resolve(opts.output) === resolve(file)) throw new UsageError(`-o ${opts.output} is the lab file itself`, 'write the exercise to another file: this one holds the solution');
-    writeFileSync(opts.output, ex.text);
+    writeOutputFile(opts.output, ex.text);
     process.stderr.write(`wrote ${opts.output}: lab '${model.name}' without the apply of ${ex.solutions.map((s) => `'${s}'`).join(', ')}\n`);
   } else process.stdout.write(ex.text);
   return 0;

@@ -1,7 +1,8 @@
 // nslab graph: the topology as SVG, DOT or Mermaid, from the lab file alone
 // (nothing is brought up, no root). With --results, one test's observed paths
 // from a JSON report are drawn on it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeOutputFile } from '../engine/output.js';
 import { extname } from 'node:path';
 import { UsageError } from '../errors.js';
 import { toDot } from '../graph/dot.js';
@@ -35,7 +36,7 @@ export async function run(file: string, opts: GraphOpts): Promise<number> {
   const text = format === 'mermaid' ? toMermaid(topo, paths)
     : format === 'dot' ? toDot(topo, paths)
     : await (await import('../graph/svg.js')).dotToSvg(toDot(topo, paths));
-  if (opts.output) writeFileSync(opts.output, text);
+  if (opts.output) writeOutputFile(opts.output, text);
   else process.stdout.write(text);
   return 0;
 }

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../engine/output.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
@@ -23,7 +24,7 @@ export async function run(file: string, opts: { output?: string }): Promise<numb
     loadLab(f);
   } finally { rmSync(dir, { recursive: true, force: true }); }
   for (const n of notes) process.stderr.write(`nslab import: note: ${n}\n`);
-  if (opts.output) writeFileSync(opts.output, text);
+  if (opts.output) writeOutputFile(opts.output, text);
   else process.stdout.write(text);
   return 0;
 }

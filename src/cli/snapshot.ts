@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { writeOutputFile } from '../engine/output.js';
 import { UsageError } from '../errors.js';
 import { takeSnapshot } from '../import/snapshot.js';
 import { findInstance } from './common.js';
@@ -14,7 +14,7 @@ export async function run(node: string | undefined, opts: { node?: string; outpu
     target = { ns, name: node, source: `node ${node} of lab ${state.instance}${state.stages.length ? ` at stage '${state.stages.at(-1)}'` : ''}` };
   } else if (node) throw new UsageError(`unexpected argument '${node}'`, 'nslab snapshot reads this machine; nslab snapshot --node LAB NODE reads a lab node');
   const text = JSON.stringify(await takeSnapshot(target), null, 1) + '\n';
-  if (opts.output) writeFileSync(opts.output, text);
+  if (opts.output) writeOutputFile(opts.output, text);
   else process.stdout.write(text);
   return 0;
 }

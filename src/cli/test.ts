@@ -1,8 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { EnvironmentError, EXIT, InterruptedError, LabFileError, UsageError, type Problem } from '../errors.js';
 import { kernelFeatures, procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
+import { OutputDir } from '../engine/output.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
@@ -49,10 +48,17 @@ export async function report(runs: LabRun[], reporter: string, o: { html?: strin
   const dirs = [...new Set([o.html, o.artifacts].filter((d): d is string => !!d))];
   const html = reporter === 'html' || dirs.length ? await import('../report/html.js') : undefined;
   process.stdout.write(o.text !== undefined ? o.text : reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
-  for (const d of dirs) {
-    mkdirSync(d, { recursive: true });
-    writeFileSync(join(d, 'report.html'), await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));
-  }
+  for (const d of dirs) OutputDir.open(d, { create: true }).write('report.html', await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));
+}
+
+/**
+ * The files a run will write into --artifacts DIR (REPORTS, report.html, the pcaps'
+ * folder of each of INSTANCES when known) and --html DIR, checked before anything
+ * is created: a link there is refused now (exit 2), not after the run.
+ */
+export function checkOutputs(o: { artifacts?: string; html?: string }, reports: string[], instances: string[] = []): void {
+  if (o.artifacts) OutputDir.check(o.artifacts, [...reports, 'report.html'], instances);
+  if (o.html) OutputDir.check(o.html, ['report.html']);
 }
 
 /** Remarks about the run itself go to stderr, so that stdout stays the report. */
@@ -89,6 +95,7 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   // a --grep that selects nothing would pass CI with 0 tests: a usage error, before anything is created
   const names = models.flatMap((m) => m.stages.filter((s) => !opts.stage || s.name === opts.stage).flatMap((s) => s.tests.map((t) => `${s.name} › ${t.name}`)));
   if (grep && !names.some((n) => grep!.test(n))) throw new UsageError(`no test matches --grep '${opts.grep}'`, `names are matched as 'stage › test', e.g. '${names[0] ?? 'stage › test'}'`);
+  checkOutputs(opts, ['report.json', 'junit.xml']);
   // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
   if (needsRootless()) {
     if (opts.keep) throw new EnvironmentError('--keep needs root: a rootless lab ends with the run that made it', 'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)');
@@ -115,9 +122,9 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   runs.sort((a, b) => files.indexOf(a.file) - files.indexOf(b.file));
   // the machine-read reports first: they stay even if drawing the HTML page fails
   if (opts.artifacts) {
-    mkdirSync(opts.artifacts, { recursive: true });
-    writeFileSync(join(opts.artifacts, 'report.json'), jsonReport(runs));
-    writeFileSync(join(opts.artifacts, 'junit.xml'), junitReport(runs));
+    const out = OutputDir.open(opts.artifacts, { create: true });
+    out.write('report.json', jsonReport(runs));
+    out.write('junit.xml', junitReport(runs));
   }
   // interrupted: the console has shown each test as it finished, and its summary would count
   // the interruption as a failure; the other formats are files someone reads afterwards

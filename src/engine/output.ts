@@ -83,26 +83,28 @@ export class OutputDir {
   ) {}
 
   /** The folder NAMED, made (with its parents, as named) when `create` and missing; refused when it is not a folder. */
-  static open(named: string, o: { create?: boolean } = {}): OutputDir {
+  static open(named: string, o: { create?: boolean; file?: string } = {}): OutputDir {
+    const file = o.file ?? named;
     if (o.create) {
-      try { mkdirSync(named, { recursive: true }); } catch (e) { throw refusedFolder(named, e); }
+      try { mkdirSync(named, { recursive: true }); } catch (e) { throw refusedFolder(named, file, e); }
     }
     let real: string;
-    try { real = realpathSync(named); } catch (e) { throw refusedFolder(named, e); }
-    if (!statSync(real).isDirectory()) throw new OutputRefused(named, 'not a folder', 'name a folder');
+    try { real = realpathSync(named); } catch (e) { throw refusedFolder(named, file, e); }
+    if (!statSync(real).isDirectory()) throw refusedFolder(named, file, Object.assign(new Error(), { code: 'ENOTDIR' }));
     return new OutputDir(named, real);
   }
 
   /**
-   * Refuses (OutputRefused) the files RELS would be, below folder NAMED, if any of
-   * them or a folder on the way is a link or something else in the way. Makes
+   * Refuses (OutputRefused) the files RELS (and FOLDERS) would be, below folder NAMED,
+   * if any of them or a folder on the way is a link or something else in the way. Makes
    * nothing; a folder that does not exist yet is no problem. For checking every
    * output before a run starts, so that a refusal leaves nothing behind.
    */
-  static check(named: string, rels: string[]): void {
+  static check(named: string, rels: string[], folders: string[] = []): void {
     if (!lstatOf(named)) return;
     const out = OutputDir.open(named);
     for (const rel of rels) out.check(rel);
+    for (const rel of folders) out.checkFolder(rel);
   }
 
   /** The path of REL as the user would name it. */
@@ -120,6 +122,18 @@ export class OutputDir {
       if (!st) return; // missing: made by write, and nothing below it exists
       if (i < parts.length - 1) this.folderOk(rel, parts.slice(0, i + 1), st);
       else this.fileOk(rel, st, !!o.exclusive);
+    }
+  }
+
+  /** Refuses REL, a folder to be written into, if it or a folder on its way is a link or not a folder; creates nothing. */
+  checkFolder(rel: string): void {
+    const parts = partsOf(rel);
+    let p = this.real;
+    for (const [i, part] of parts.entries()) {
+      p = join(p, part);
+      const st = lstatOf(p);
+      if (!st) return;
+      this.folderOk(`${rel}/`, parts.slice(0, i + 1), st);
     }
   }
 
@@ -243,25 +257,26 @@ function discard(fd: number, path?: string): void {
   }
 }
 
-function refusedFolder(named: string, e: unknown): Error {
+function refusedFolder(named: string, file: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return new OutputRefused(named, 'no such folder', `create ${oneLine(named)} first, or name a folder that exists`);
-  if (code === 'ENOTDIR' || code === 'EEXIST') return new OutputRefused(named, 'a part of this path is not a folder', 'name a folder');
-  if (code === 'ELOOP') return new OutputRefused(named, 'its links go round in a loop', 'name a folder');
+  const folder = file === named ? '' : `${oneLine(named)}: `;
+  if (code === 'ENOENT') return new OutputRefused(file, `${folder}no such folder`, `create ${oneLine(named)} first, or name a folder that exists`);
+  if (code === 'ENOTDIR' || code === 'EEXIST') return new OutputRefused(file, `${folder}not a folder`, 'name a folder');
+  if (code === 'ELOOP') return new OutputRefused(file, `${folder}its links go round in a loop`, 'name a folder');
   return e as Error;
 }
 
 /** `-o FILE`: FILE written in the folder it names (which must exist), as OutputDir.write does. */
 export function writeOutputFile(file: string, data: string | Uint8Array, o: WriteOptions = {}): string {
   const { dir, base } = split(file);
-  OutputDir.open(dir).write(base, data, o);
+  OutputDir.open(dir, { file }).write(base, data, o);
   return file;
 }
 
 /** Refuses `-o FILE` before any work is done, as writeOutputFile would; creates nothing. */
 export function checkOutputFile(file: string): void {
   const { dir, base } = split(file);
-  OutputDir.open(dir).check(base);
+  OutputDir.open(dir, { file }).check(base);
 }
 
 function split(file: string): { dir: string; base: string } {

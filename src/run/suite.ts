@@ -179,7 +179,7 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
     }
     // an interrupted test's evidence is not a result: nothing is kept of it
     if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
-      r.artifacts = out.evidence.save(join(opts.artifacts ?? defaultArtifacts(), lab.instance), slug(`${stage.name}-${t.name}`));
+      r.artifacts = out.evidence.save(opts.artifacts ?? defaultArtifacts(), lab.instance, slug(`${stage.name}-${t.name}`));
     if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
   } catch (e) {
     r.status = 'failed';

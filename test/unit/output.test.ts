@@ -191,9 +191,10 @@ describe('OutputDir: where a file may be written', () => {
 
   it('the user-named folder: missing (for -o FILE) or not a folder is a clear refusal', () => {
     const d = tmp();
-    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message).toMatch(`cannot write ${join(d, 'nope')}: no such folder`);
+    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message).toMatch(`cannot write ${join(d, 'nope/graph.svg')}: ${join(d, 'nope')}: no such folder`);
     writeFileSync(join(d, 'file'), 'f');
-    expect(refused(() => OutputDir.open(join(d, 'file'))).message).toMatch(': not a folder');
+    expect(refused(() => OutputDir.open(join(d, 'file'))).message).toMatch(`cannot write ${join(d, 'file')}: not a folder`);
+    expect(refused(() => writeOutputFile(join(d, 'file/x.svg'), 'x')).message).toMatch(`cannot write ${join(d, 'file/x.svg')}: ${join(d, 'file')}: not a folder`);
     expect(refused(() => OutputDir.open(join(d, 'file'), { create: true })).message).toMatch('not a folder');
     expect(refused(() => writeOutputFile(`${d}/`, 'x')).message).toMatch('names a folder, not a file');
     expect(readFileSync(join(d, 'file'), 'utf8')).toBe('f');
