@@ -49,7 +49,9 @@ function describe(r: ProbeResult, head: string, checks: Check[]): string {
   if (r.request !== undefined) lines.push(`  request path: ${r.requestPath || '(not captured)'}`);
   if (r.reply !== undefined) lines.push(`  reply path:   ${r.replyPath || '(not captured)'}`);
   for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`  ${k}: ${v}`);
-  const files = r.pcaps();
+  // a pcap nslab may not write (a link in the artifacts folder) must not hide the failure itself
+  let files: string[] = [];
+  try { files = r.pcaps(); } catch (e) { lines.push(`  pcaps not kept: ${(e as Error).message.split('\n')[0]}`); }
   if (files.length) lines.push(`  pcaps kept: ${files.join(' ')}`);
   return lines.join('\n');
 }
