@@ -125,7 +125,9 @@ export class Lab implements AsyncDisposable {
       requestPath: out.request && formatPath(out.request),
       replyPath: out.reply && formatPath(out.reply),
       judge: (e: Expectation) => judge(parse(Expect, e, 'expectation', where) as ExpectT),
-      pcaps: () => (saved ??= out.evidence ? out.evidence.save(this.artifactDir(), this.instance, `${kind}-${at.line}-${Date.now().toString(36)}`) : []),
+      pcaps: () => (saved ??= out.evidence
+        ? out.evidence.save(this.artifactDir(), this.instance, `${kind}-${at.line}-${Date.now().toString(36)}`)
+        : []),
     };
   }
 

@@ -20,6 +20,8 @@ export function peersOf(model: LabModel | undefined): Peers {
   return peers;
 }
 
+const NO_THROW = { throwIfNoEntry: false } as const;
+
 export class Evidence {
   private peers: Peers;
   /** Firewall rules whose counters moved while the traffic ran (only in nodes whose ruleset counts). */
@@ -70,7 +72,7 @@ export class Evidence {
     // A second run into the same directory (`check` again, same instance) keeps
     // the first one's pcaps: its own take the next free PREFIX.N. Any name taken
     // (a file, a link, anything) is skipped: a pcap never replaces anything.
-    const taken = (tag: string) => this.windows.some((c) => lstatSync(join(out.real, folder, `${tag}-${c.node}.pcap`), { throwIfNoEntry: false }));
+    const taken = (tag: string) => this.windows.some((c) => !!lstatSync(join(out.real, folder, `${tag}-${c.node}.pcap`), NO_THROW));
     let tag = prefix;
     for (let n = 2; taken(tag); n++) tag = `${prefix}.${n}`;
     return this.windows.map((c) => {

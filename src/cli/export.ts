@@ -15,7 +15,8 @@ export async function run(file: string, opts: { stage?: string; node: string; fo
   // Never the machine's own /: exporting is for carrying a fix by hand, not for applying it here.
   const out = OutputDir.open(opts.output, { create: true });
   if (out.real === '/')
-    throw new UsageError(`-o ${opts.output} is the machine's own root: nslab export does not write this machine's configuration`, 'write to a directory of your own (e.g. -o out) and copy the files to the target machine');
+    throw new UsageError(`-o ${opts.output} is the machine's own root: nslab export does not write this machine's configuration`,
+      'write to a directory of your own (e.g. -o out) and copy the files to the target machine');
   const rels = files.map((f) => f.path.replace(/^\/+/, ''));
   // every file is checked before any is written: a link on the way (DIR/etc -> /etc) leaves nothing half-exported
   for (const rel of rels) out.check(rel);

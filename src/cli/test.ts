@@ -48,7 +48,10 @@ export async function report(runs: LabRun[], reporter: string, o: { html?: strin
   const dirs = [...new Set([o.html, o.artifacts].filter((d): d is string => !!d))];
   const html = reporter === 'html' || dirs.length ? await import('../report/html.js') : undefined;
   process.stdout.write(o.text !== undefined ? o.text : reporter === 'html' ? await html!.htmlReport(runs, { dir: process.cwd(), date: o.started, applied: o.applied }) : render(runs, reporter));
-  for (const d of dirs) OutputDir.open(d, { create: true }).write('report.html', await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied }));
+  for (const d of dirs) {
+    const page = await html!.htmlReport(runs, { dir: d, date: o.started, applied: o.applied });
+    OutputDir.open(d, { create: true }).write('report.html', page);
+  }
 }
 
 /**

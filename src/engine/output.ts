@@ -32,13 +32,14 @@ export interface WriteOptions {
   mode?: number;
   /** The mode of folders made on the way (less the umask); default 0777. */
   dirMode?: number;
-  /** Create the file, never replace one (EEXIST otherwise); default: replace a regular file by renaming a new one over it. */
+  /** Create the file, never replace one (refused otherwise); default: replace a regular file by renaming a new one over it. */
   exclusive?: boolean;
 }
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 const CREATE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
 const HINT_LINK = 'nslab does not write through symbolic links: remove the link, or name a folder that only you can write';
+const HINT_RACE = 'something else is changing this folder: name a folder that only you can write';
 
 /** A refused output: exit 2, with the path as the user named it and what is in the way. */
 export class OutputRefused extends UsageError {
@@ -48,7 +49,7 @@ export class OutputRefused extends UsageError {
   }
 }
 
-/** Where a race would strike: just before a file is opened, and before the temporary file is renamed. Tests strike there. */
+/** Where a race would strike: just before a file is opened, and before a temporary file is renamed. Tests strike there. */
 export const raceSeams: { beforeOpen?: (path: string) => void; beforeRename?: (temp: string) => void } = {};
 
 const lstatOf = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
@@ -62,10 +63,11 @@ function kindOf(st: Stats): string {
     : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
 }
 
-/** REL's components: relative, no '.', '..' or empty parts (a programming error otherwise: REL never comes from a user). */
+/** REL's components: relative, no '.', '..' or empty parts (else a programming error: REL never comes from a user). */
 function partsOf(rel: string): string[] {
   const parts = rel.split('/');
-  if (rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..')) throw new Error(`output path '${rel}' is not a plain relative path`);
+  if (rel.startsWith('/') || parts.some((p) => p === '' || p === '.' || p === '..'))
+    throw new Error(`output path '${rel}' is not a plain relative path`);
   return parts;
 }
 
@@ -90,7 +92,7 @@ export class OutputDir {
     }
     let real: string;
     try { real = realpathSync(named); } catch (e) { throw refusedFolder(named, file, e); }
-    if (!statSync(real).isDirectory()) throw refusedFolder(named, file, Object.assign(new Error(), { code: 'ENOTDIR' }));
+    if (!statSync(real).isDirectory()) throw refusedFolder(named, file, { code: 'ENOTDIR' });
     return new OutputDir(named, real);
   }
 
@@ -146,7 +148,9 @@ export class OutputDir {
     let folder = this.real;
     for (const [i, part] of parts.slice(0, -1).entries()) {
       folder = join(folder, part);
-      try { mkdirSync(folder, { mode: o.dirMode ?? 0o777 }); } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
+      try { mkdirSync(folder, { mode: o.dirMode ?? 0o777 }); } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
       this.folderOk(rel, parts.slice(0, i + 1), lstatOf(folder));
     }
     const file = join(folder, parts.at(-1)!);
@@ -181,10 +185,11 @@ export class OutputDir {
   }
 
   private folderOk(rel: string, parts: string[], st: Stats | undefined): void {
-    const at = this.shown(parts.join('/'));
-    if (!st) throw new OutputRefused(this.shown(rel), `${oneLine(at)} vanished while nslab made it`, 'something else is changing this folder: name a folder that only you can write');
-    if (st.isSymbolicLink()) throw new OutputRefused(this.shown(rel), `${oneLine(at)} is a symbolic link (to ${linkTarget(join(this.real, ...parts))})`);
-    if (!st.isDirectory()) throw new OutputRefused(this.shown(rel), `${oneLine(at)} is not a folder`, `remove ${oneLine(at)}, or name another folder`);
+    const file = this.shown(rel);
+    const at = oneLine(this.shown(parts.join('/')));
+    if (!st) throw new OutputRefused(file, `${at} vanished while nslab made it`, HINT_RACE);
+    if (st.isSymbolicLink()) throw new OutputRefused(file, `${at} is a symbolic link (to ${linkTarget(join(this.real, ...parts))})`);
+    if (!st.isDirectory()) throw new OutputRefused(file, `${at} is not a folder`, `remove ${at}, or name another folder`);
   }
 
   private fileOk(rel: string, st: Stats, exclusive: boolean): void {
@@ -194,7 +199,10 @@ export class OutputDir {
     if (exclusive) throw new OutputRefused(at, 'it exists already', 'nslab never overwrites this file: remove it, or name another folder');
   }
 
-  /** Creates PATH (REL's file, or a temporary file beside it) exclusively, without following a link, and proves it is where it was meant to be. */
+  /**
+   * Creates PATH (REL's file, or a temporary file beside it) exclusively, without
+   * following a link, and proves it is where it was meant to be.
+   */
   private create(rel: string, path: string, mode: number, isTarget: boolean): number {
     let fd: number;
     raceSeams.beforeOpen?.(path);
@@ -215,7 +223,10 @@ export class OutputDir {
     throw this.raced(rel, actual);
   }
 
-  /** FD's file is PATH, below this folder: the kernel says so, or without /proc, every folder on the way is still one and PATH is FD's file. */
+  /**
+   * FD's file is PATH, below this folder: the kernel says so, or (without /proc)
+   * every folder on the way is still one and PATH is FD's file.
+   */
   private isAt(fd: number, rel: string, path: string): boolean {
     const actual = whereIs(fd);
     if (actual !== undefined) return actual === path;
@@ -230,8 +241,8 @@ export class OutputDir {
   }
 
   private raced(rel: string, actual: string | undefined): OutputRefused {
-    return new OutputRefused(this.shown(rel), `a folder on its way was moved or replaced while nslab wrote${actual ? ` (the file went to ${oneLine(actual)}; removed)` : ''}`,
-      'something else is changing this folder: name a folder that only you can write');
+    const where = actual ? ` (the file went to ${oneLine(actual)}; removed)` : '';
+    return new OutputRefused(this.shown(rel), `a folder on its way was moved or replaced while nslab wrote${where}`, HINT_RACE);
   }
 }
 
@@ -260,7 +271,8 @@ function discard(fd: number, path?: string): void {
 function refusedFolder(named: string, file: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const folder = file === named ? '' : `${oneLine(named)}: `;
-  if (code === 'ENOENT') return new OutputRefused(file, `${folder}no such folder`, `create ${oneLine(named)} first, or name a folder that exists`);
+  if (code === 'ENOENT')
+    return new OutputRefused(file, `${folder}no such folder`, `create ${oneLine(named)} first, or name a folder that exists`);
   if (code === 'ENOTDIR' || code === 'EEXIST') return new OutputRefused(file, `${folder}not a folder`, 'name a folder');
   if (code === 'ELOOP') return new OutputRefused(file, `${folder}its links go round in a loop`, 'name a folder');
   return e as Error;
@@ -273,15 +285,10 @@ export function writeOutputFile(file: string, data: string | Uint8Array, o: Writ
   return file;
 }
 
-/** Refuses `-o FILE` before any work is done, as writeOutputFile would; creates nothing. */
-export function checkOutputFile(file: string): void {
-  const { dir, base } = split(file);
-  OutputDir.open(dir, { file }).check(base);
-}
-
 function split(file: string): { dir: string; base: string } {
   const i = file.lastIndexOf('/');
   const base = file.slice(i + 1);
-  if (!base || base === '.' || base === '..') throw new OutputRefused(file, 'this names a folder, not a file', 'name the file to write, e.g. -o out/graph.svg');
+  if (!base || base === '.' || base === '..')
+    throw new OutputRefused(file, 'this names a folder, not a file', 'name the file to write, e.g. -o out/graph.svg');
   return { dir: i < 0 ? '.' : i === 0 ? '/' : file.slice(0, i), base };
 }

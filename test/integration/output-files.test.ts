@@ -8,7 +8,9 @@
 // Safe on a shared machine: labs of its own (ow<random>-...), only ever taken
 // down by their instance names, checked gone at the end.
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/api/index.js';
@@ -72,7 +74,10 @@ function victim(d: string, name = 'victim'): { path: string; untouched: () => vo
 }
 
 const mode = (p: string) => statSync(p).mode & 0o777;
-const left = (name: string) => ({ ns: namespaces(`nslab-${name}.`), records: readdirSync(STATE_DIR).filter((f) => f.startsWith(`${name}.`)) });
+const left = (name: string) => ({
+  ns: namespaces(`nslab-${name}.`),
+  records: readdirSync(STATE_DIR).filter((f) => f.startsWith(`${name}.`)),
+});
 
 afterAll(async () => {
   if (isRoot) {
@@ -87,7 +92,8 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
   it('a link at report.json, junit.xml or report.html is refused before anything is created (exit 2), its target untouched', async () => {
     const name = `${RUN}-a`;
     const file = labFile(name);
-    for (const [flag, f] of [['--artifacts', 'report.json'], ['--artifacts', 'junit.xml'], ['--artifacts', 'report.html'], ['--html', 'report.html']] as const) {
+    const planted = [['--artifacts', 'report.json'], ['--artifacts', 'junit.xml'], ['--artifacts', 'report.html'], ['--html', 'report.html']];
+    for (const [flag, f] of planted as [string, string][]) {
       const d = dir();
       const v = victim(d);
       mkdirSync(join(d, 'out'));
@@ -102,7 +108,7 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
     }
   });
 
-  it('a link planted at report.json while the run runs is refused when the reports are written (exit 2), its target untouched', async () => {
+  it('a link planted at report.json while the run runs is refused when reports are written (exit 2), its target untouched', async () => {
     const name = `${RUN}-r`;
     const file = labFile(name, 4); // four pings: the lab is up for a few seconds
     const d = dir();
@@ -124,7 +130,7 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
     expect(left(name)).toEqual({ ns: [], records: [] });
   });
 
-  it('writes into a DIR that is a link (honoured), over an old report, and into a clean --html DIR; pcaps 0600 in a 0700 folder', async () => {
+  it('writes into a DIR that is a link (honoured), over an old report, into a clean --html DIR; pcaps 0600 in a 0700 folder', async () => {
     const name = `${RUN}-w`;
     const file = labFile(name);
     const d = dir();
@@ -158,7 +164,7 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
   const inst = `${name}.${id}`;
   const check = (...args: string[]) => nslab(['check', inst, ...args]);
 
-  it('refuses a link at the instance\'s pcap folder and at report.html, before anything; writes beside a link at a pcap\'s name', async () => {
+  it('refuses a link at the pcap folder of the instance and at report.html, before anything; a link at a pcap name is skipped', async () => {
     const file = labFile(name);
     const up = await nslab(['up', file, '--instance', id]);
     expect(up.code, up.stderr).toBe(0);
@@ -172,7 +178,8 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
       symlinkSync(elsewhere, join(d, 'art', inst));
       const r = await check('--artifacts', join(d, 'art'));
       expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toBe(`nslab: cannot write ${join(d, 'art', inst)}/: ${join(d, 'art', inst)} is a symbolic link (to ${elsewhere})\n${HINT}\n`);
+      const at = join(d, 'art', inst);
+      expect(r.stderr).toBe(`nslab: cannot write ${at}/: ${at} is a symbolic link (to ${elsewhere})\n${HINT}\n`);
       expect(r.stdout).toBe('');
       expect(readdirSync(elsewhere)).toEqual(['victim']);
       v.untouched();
@@ -220,7 +227,7 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
 });
 
 describe.skipIf(!isRoot)('the test API: pcaps() and failing matchers', () => {
-  it('refuses a link at the instance\'s pcap folder (the failure still says what failed); honours an artifacts folder that is a link', async () => {
+  it('refuses a link at the pcap folder of the instance (the failure still says what failed); honours artifacts that is a link', async () => {
     const name = `${RUN}-api`;
     const id = `x${uid()}`;
     const d = dir();

@@ -5,7 +5,9 @@
 // folder reached through a link, and over an existing regular file.
 // (test --artifacts and --html need root and a lab: test/integration/output-files.test.ts.)
 import { spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -56,7 +58,7 @@ const WRITERS = [
   { verb: 'graph', args: ['graph', LAB], file: 'topology.svg', content: /^<svg|<\?xml/ },
   { verb: 'exercise', args: ['exercise', LAB], file: 'students.yaml', content: /^# nslab exercise made from dual-nic-reply-path\.yaml/ },
   { verb: 'snapshot', args: ['snapshot'], file: 'machine.json', content: /^\{\n "nslab-snapshot": 1,/ },
-  { verb: 'import', args: ['import', 'docs/examples/dual-nic-server.snapshot.json'], file: 'lab.yaml', content: /^# made by nslab import from / },
+  { verb: 'import', args: ['import', 'docs/examples/dual-nic-server.snapshot.json'], file: 'lab.yaml', content: /^# made by nslab import / },
 ];
 
 describe.concurrent('-o FILE: graph, exercise, snapshot, import', () => {

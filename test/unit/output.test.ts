@@ -3,12 +3,13 @@
 // even when it is a link, files replaced whole or created exclusively, modes.
 import { spawn } from 'node:child_process';
 import {
-  existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+  existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync,
+  utimesSync, writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { checkOutputFile, OutputDir, OutputRefused, raceSeams, writeOutputFile } from '../../src/engine/output.js';
+import { OutputDir, OutputRefused, raceSeams, writeOutputFile } from '../../src/engine/output.js';
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -33,6 +34,7 @@ function victim(dir: string, name = 'victim'): { path: string; untouched: () => 
   };
 }
 
+const RACED = 'a folder on its way was moved or replaced while nslab wrote';
 const refused = (f: () => unknown): OutputRefused => {
   try { f(); } catch (e) {
     expect(e).toBeInstanceOf(OutputRefused);
@@ -180,21 +182,25 @@ describe('OutputDir: where a file may be written', () => {
     symlinkSync('/etc', join(d, 'out/etc'));
     symlinkSync('/etc/passwd', join(d, 'out/junit.xml'));
     expect(refused(() => OutputDir.check(join(d, 'out'), ['etc/hosts'])).message).toMatch('out/etc is a symbolic link (to /etc)');
-    expect(refused(() => OutputDir.check(join(d, 'out'), ['report.json', 'junit.xml'])).message).toMatch('out/junit.xml: it is a symbolic link (to /etc/passwd)');
+    expect(refused(() => OutputDir.check(join(d, 'out'), ['report.json', 'junit.xml'])).message)
+      .toMatch('out/junit.xml: it is a symbolic link (to /etc/passwd)');
     OutputDir.check(join(d, 'out'), ['report.json', 'new/folder/file']);
     expect(readdirSync(join(d, 'out')).sort()).toEqual(['etc', 'junit.xml']);
-    symlinkSync('/etc/passwd', join(d, 'graph.svg'));
-    expect(refused(() => checkOutputFile(join(d, 'graph.svg'))).message).toMatch('graph.svg: it is a symbolic link');
-    checkOutputFile(join(d, 'other.svg'));
-    expect(existsSync(join(d, 'other.svg'))).toBe(false);
+    // a folder to be written into (check's DIR/<instance>)
+    expect(refused(() => OutputDir.check(join(d, 'out'), [], ['etc'])).message)
+      .toMatch(`cannot write ${join(d, 'out/etc')}/: ${join(d, 'out/etc')} is a symbolic link`);
+    OutputDir.check(join(d, 'out'), [], ['inst']);
+    expect(existsSync(join(d, 'out/inst'))).toBe(false);
   });
 
   it('the user-named folder: missing (for -o FILE) or not a folder is a clear refusal', () => {
     const d = tmp();
-    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message).toMatch(`cannot write ${join(d, 'nope/graph.svg')}: ${join(d, 'nope')}: no such folder`);
+    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message)
+      .toMatch(`cannot write ${join(d, 'nope/graph.svg')}: ${join(d, 'nope')}: no such folder`);
     writeFileSync(join(d, 'file'), 'f');
     expect(refused(() => OutputDir.open(join(d, 'file'))).message).toMatch(`cannot write ${join(d, 'file')}: not a folder`);
-    expect(refused(() => writeOutputFile(join(d, 'file/x.svg'), 'x')).message).toMatch(`cannot write ${join(d, 'file/x.svg')}: ${join(d, 'file')}: not a folder`);
+    expect(refused(() => writeOutputFile(join(d, 'file/x.svg'), 'x')).message)
+      .toMatch(`cannot write ${join(d, 'file/x.svg')}: ${join(d, 'file')}: not a folder`);
     expect(refused(() => OutputDir.open(join(d, 'file'), { create: true })).message).toMatch('not a folder');
     expect(refused(() => writeOutputFile(`${d}/`, 'x')).message).toMatch('names a folder, not a file');
     expect(readFileSync(join(d, 'file'), 'utf8')).toBe('f');
@@ -214,11 +220,11 @@ describe('OutputDir: where a file may be written', () => {
     afterEach(() => { delete raceSeams.beforeOpen; delete raceSeams.beforeRename; });
 
     for (const exclusive of [true, false])
-      it(`just before the open (${exclusive ? 'created exclusively' : 'replaced by rename'}): caught after it, the file made outside removed`, () => {
+      it(`just before the open (${exclusive ? 'exclusive' : 'by rename'}): caught after it, the file made outside removed`, () => {
         const { d, outside, out, swap } = setup();
         raceSeams.beforeOpen = swap;
         const e = refused(() => out.write('sub/report.json', 'data', { exclusive }));
-        expect(e.message).toMatch(`cannot write ${join(d, 'out/sub/report.json')}: a folder on its way was moved or replaced while nslab wrote (the file went to ${outside}/`);
+        expect(e.message).toMatch(`cannot write ${join(d, 'out/sub/report.json')}: ${RACED} (the file went to ${outside}/`);
         expect(readdirSync(outside)).toEqual([]);
         expect(readdirSync(join(d, 'out/aside'))).toEqual([]);
         // the twin: nothing strikes, the same write goes through
@@ -233,7 +239,7 @@ describe('OutputDir: where a file may be written', () => {
       const { d, outside, out, swap } = setup();
       const v = victim(outside, 'report.json');
       raceSeams.beforeRename = swap;
-      expect(refused(() => out.write('sub/report.json', 'data')).message).toMatch('a folder on its way was moved or replaced while nslab wrote');
+      expect(refused(() => out.write('sub/report.json', 'data')).message).toMatch(RACED);
       v.untouched();
       expect(readdirSync(outside)).toEqual(['report.json']);
       expect(readdirSync(join(d, 'out/aside'))).toEqual([]);
@@ -270,7 +276,8 @@ describe('OutputDir: where a file may be written', () => {
         const exclusive = i % 2 === 0;
         let kind = 'written';
         try { out.write(`sub/f${i}`, 'data', { exclusive }); } catch (e) {
-          kind = e instanceof OutputRefused ? (/moved or replaced while nslab wrote/.test(e.message) ? 'caught after open' : 'refused before open') : (e as Error).message;
+          const raced = e instanceof OutputRefused && e.message.includes(RACED);
+          kind = e instanceof OutputRefused ? (raced ? 'caught after open' : 'refused before open') : (e as Error).message;
         }
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
@@ -278,7 +285,8 @@ describe('OutputDir: where a file may be written', () => {
     await new Promise((r) => flipper.once('exit', r));
     // nothing ever stays outside: what the race put there was removed at once
     expect(readdirSync(outside)).toEqual([]);
-    expect([...kinds.keys()].every((k) => ['written', 'caught after open', 'refused before open'].includes(k)), JSON.stringify([...kinds])).toBe(true);
+    const known = ['written', 'caught after open', 'refused before open'];
+    expect([...kinds.keys()].every((k) => known.includes(k)), JSON.stringify([...kinds])).toBe(true);
     expect(kinds.get('written')).toBeGreaterThan(0);
     // every write that went through is in the folder (or the same folder, left aside by the flipper), no temporary file left
     const inside = ['sub', 'sub.aside'].flatMap((f) => (existsSync(join(d, 'out', f)) ? readdirSync(join(d, 'out', f)) : []));
