@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderImported } from '../../src/import/render.js';
 import type { Snapshot } from '../../src/import/snapshot.js';
-import { checkSnapshot, snapshotToLab } from '../../src/import/to-lab.js';
+import { checkSnapshot } from '../../src/import/check.js';
+import { snapshotToLab } from '../../src/import/to-lab.js';
 import { loadLab } from '../../src/lab/resolve.js';
 
 const FIXTURE = 'docs/examples/dual-nic-server.snapshot.json';
@@ -67,11 +68,11 @@ describe('import: a snapshot becomes a lab', () => {
   });
 
   it('a file that is no snapshot is refused with what to do', () => {
-    expect(() => checkSnapshot({ hello: 1 }, 'f.json')).toThrow(/f\.json: not an nslab snapshot: 'nslab-snapshot' is undefined/);
+    expect(() => checkSnapshot({ hello: 1 }, 'f.json')).toThrow(/^f\.json: not an nslab snapshot: it has no 'nslab-snapshot' field/);
     expect(() => checkSnapshot([], 'f.json')).toThrow(/not a JSON object/);
     const s = snap();
     s.addresses = s.addresses.filter((a) => a.ifname === 'lo');
-    expect(() => snapshotToLab(s)).toThrow(/no interface with a global address/);
+    expect(() => snapshotToLab(s, 'f.json')).toThrow(/^f\.json: addresses: no interface of 'server' has a global address a lab can hold/);
   });
 });
 
