@@ -53,11 +53,11 @@ const Link = z.looseObject({ ifname: Ifname });
 
 /** An address of `ip -j addr`: inet and inet6 ones are read; others (if a kernel prints any) are kept as they are. */
 const InetAddr = (f: Family) => z.looseObject({ local: Address(f), prefixlen: PrefixLen(f), scope: Word });
-const INET: Record<string, Family> = { inet: 4, inet6: 6 };
+const INET: Record<string, ReturnType<typeof InetAddr>> = { inet: InetAddr(4), inet6: InetAddr(6) };
 const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
-  const f = INET[a.family];
-  if (!f) return;
-  const r = InetAddr(f).safeParse(a);
+  const schema = INET[a.family];
+  if (!schema) return;
+  const r = schema.safeParse(a);
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
 });
 const Addr = z.looseObject({ ifname: Ifname, flags: Words.optional(), addr_info: z.array(AddrInfo).optional() });
