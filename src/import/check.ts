@@ -33,6 +33,8 @@ function problemOf(issue: Issue, data: unknown): JsonProblem {
     case 'invalid_type':
       return { path, message: value === undefined ? 'required field is missing' : `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${said(value)}` };
     case 'too_small':
+      if (issue.origin === 'string') return { path, message: 'must not be empty' };
+    // falls through
     case 'too_big':
       return { path, message: `${said(value)} is out of range: must be ${issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`}` };
     case 'invalid_value':
@@ -80,8 +82,14 @@ export function readSnapshotFile(file: string): Snapshot {
   }
   let data: unknown;
   // a byte-order mark, as some editors write, is no part of the JSON
-  try { data = JSON.parse(text.replace(/^\uFEFF/, '')); } catch (e) {
-    throw new JsonFileError(file, [{ path: [], message: `not JSON: ${(e as Error).message}` }], MAKE_ONE);
+  const json = text.replace(/^\uFEFF/, '');
+  try { data = JSON.parse(json); } catch (e) {
+    // where it stops, as an editor shows it
+    const message = (e as Error).message.replace(/ at position (\d+)/, (m, at: string) => {
+      const before = json.slice(0, Number(at)).split('\n');
+      return `${m} (line ${before.length}, column ${before.at(-1)!.length + 1})`;
+    });
+    throw new JsonFileError(file, [{ path: [], message: `not JSON: ${message}` }], MAKE_ONE);
   }
   return checkSnapshot(data, file);
 }

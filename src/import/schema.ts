@@ -24,15 +24,19 @@ export function said(v: unknown): string {
 /** Free text on one line (a host name, where the snapshot came from). */
 const Text = z.string().refine((s) => !CONTROL.test(s), { error: (i) => `${said(i.input)} holds a control character (a line break, an escape, ...)` });
 /** One word of iproute2's output: it becomes a word of a route or a rule, so no spaces and no control characters. */
-const Word = z.string().regex(/^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/, { error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)` });
+const Word = z.string().regex(/^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/, { error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)`, abort: true });
 const Words = z.array(Word);
 /** An interface name as Linux allows it (dev_valid_name), and no control characters. */
 const Ifname = z.string().refine(
   (s) => s.length > 0 && Buffer.byteLength(s) <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s) && !CONTROL.test(s),
   { error: (i) => `${said(i.input)} is not an interface name Linux allows (1-15 bytes; no '/', ':', spaces or control characters)` },
 );
-const uint32 = z.int().min(0).max(0xffffffff);
-const Port = z.union([z.int().min(0).max(65535), z.looseObject({ start: z.int().min(0).max(65535), end: z.int().min(0).max(65535) })], {
+/** A whole number in [min, max]: one message for 1e20 (out of range) and for 1.5 (not whole). */
+const whole = (min: number, max: number) => z.number().min(min, { abort: true }).max(max, { abort: true })
+  .refine(Number.isInteger, { error: (i) => `${said(i.input)} is not a whole number` });
+const uint32 = whole(0, 0xffffffff);
+const port = whole(0, 65535);
+const Port = z.union([port, z.looseObject({ start: port, end: port })], {
   error: (i) => `${said(i.input)} is not a port (0-65535) or a range {start, end}`,
 });
 const Mark = z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/, { error: (i) => `${said(i.input)} is not a mark (a number, such as 0x1)` });
@@ -40,7 +44,7 @@ const Mark = z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/, { error: (i)
 const famWord = (f: Family) => `IPv${f}`;
 const Address = (f: Family) => Word.refine((s) => parseAddress(s)?.family === f, { error: (i) => `${said(i.input)} is not an ${famWord(f)} address` });
 const AnyAddress = Word.refine((s) => !!parseAddress(s), { error: (i) => `${said(i.input)} is not an address` });
-const PrefixLen = (f: Family) => z.int().min(0).max(f === 4 ? 32 : 128);
+const PrefixLen = (f: Family) => whole(0, f === 4 ? 32 : 128);
 /** A route's destination: 'default', or an address of the family with or without /length. */
 const Destination = (f: Family) => Word.refine((s) => s === 'default' || parsePrefix(s)?.family === f, {
   error: (i) => `${said(i.input)} is not 'default' or an ${famWord(f)} prefix (an address, with /0-${f === 4 ? 32 : 128} or without)`,
@@ -62,7 +66,7 @@ const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
 });
 const Addr = z.looseObject({ ifname: Ifname, flags: Words.optional(), addr_info: z.array(AddrInfo).optional() });
 
-const Nexthop = (f: Family) => z.looseObject({ gateway: Address(f).optional(), dev: Ifname.optional(), weight: z.int().min(1).max(256).optional(), flags: Words.optional() });
+const Nexthop = (f: Family) => z.looseObject({ gateway: Address(f).optional(), dev: Ifname.optional(), weight: whole(1, 256).optional(), flags: Words.optional() });
 /** A route of `ip -j -4/-6 route show table all`. */
 const Route = (f: Family) => z.looseObject({
   type: Word.optional(),
@@ -94,13 +98,13 @@ const Rule = (f: Family) => z.looseObject({
   ipproto: Word.optional(),
   sport: Port.optional(),
   dport: Port.optional(),
-  suppress_prefixlen: z.int().min(0).max(128).optional(),
+  suppress_prefixlen: whole(0, 128).optional(),
   table: Word.optional(),
   action: Word.optional(),
   target: uint32.optional(),
 });
 
-const TableId = z.string().regex(/^[0-9]{1,10}$/, { error: (i) => `${said(i.input)} is not a table id (a number)` })
+const TableId = z.string().regex(/^[0-9]+$/, { error: (i) => `${said(i.input)} is not a table id (a number)`, abort: true })
   .refine((s) => Number(s) >= 1 && Number(s) <= 0xffffffff, { error: (i) => `table id ${said(i.input)} is out of range (1-4294967295)` });
 
 /** The snapshot file, as `nslab snapshot` writes it (its version is checked before this). */
@@ -108,7 +112,7 @@ export const SnapshotSchema = z.looseObject({
   'nslab-snapshot': z.literal(SNAPSHOT_VERSION),
   taken: Text,
   /** The machine's host name, or the lab node's name. */
-  name: Text.min(1, { error: 'must not be empty' }),
+  name: Text.min(1),
   source: Text,
   kernel: Text.optional(),
   links: z.array(Link),

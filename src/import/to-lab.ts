@@ -211,9 +211,9 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   for (const i of ifaces) {
     const at: Path = ['nodes', host, 'interfaces', i.name, ...(i.up ? [] : ['addresses'])];
     origins.push({ at, from: i.at, what: `interface ${said(i.name)}` });
-    i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what: `an address of interface ${said(i.name)}` }));
+    i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what: `this address of interface ${said(i.name)}` }));
   }
-  lo.forEach((x, j) => origins.push({ at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])], from: x.from, what: 'an address of lo' }));
+  lo.forEach((x, j) => origins.push({ at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])], from: x.from, what: 'this address of lo' }));
   const out: Record<string, unknown> = { [host]: hostNode };
   const links: string[] = [];
   const coreInterfaces: Record<string, string[]> = {};
@@ -222,7 +222,7 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     const { plan } = r;
     const ifs: Record<string, string[]> = { lan: r.lan, cli: plan.cli };
     const routes: string[] = [];
-    const made = { from: r.iface.at, what: `interface ${said(r.iface.name)}` };
+    const made = { from: r.iface.at, what: `interface ${said(r.iface.name)} (its router and client)` };
     if (core) {
       const coreIf = `r${r.k}`;
       ifs.core = plan.routerSide;
@@ -257,7 +257,7 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       if (!routerHas) return;
       // where the machine has no route off its subnets in this family, only its neighbours can reach it
       const from = offLink[a.family] ? r.client : r.gw;
-      origins.push({ at: ['stages', 0, 'tests', tests.length], from: r.iface.from[j]!, what: `an address of interface ${said(r.iface.name)}` });
+      origins.push({ at: ['stages', 0, 'tests', tests.length], from: r.iface.from[j]!, what: `this address of interface ${said(r.iface.name)}` });
       tests.push({
         name: `replies to ${a.address} leave through ${r.iface.name}${from === r.gw ? ` (from ${r.iface.name}'s subnet: no IPv${a.family} route leads off it)` : ''}`,
         ping: { from, to: a.address, count: 2 },

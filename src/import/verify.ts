@@ -24,7 +24,7 @@ export function verifyImported(text: string, imported: Imported, file: string): 
     const at = pathAt(p);
     for (let n = at.length; n > 0; n--) {
       const o = byAt.get(JSON.stringify(at.slice(0, n)));
-      if (o) return { path: o.from, message: `nslab import made of ${o.what} what nslab cannot use: ${p.message}` };
+      if (o) return { path: o.from, message: `${o.what} cannot be imported: the lab made of it says: ${p.message}` };
     }
     return { path: [], message: `nslab import made a lab nslab does not accept: ${p.message} (at ${at.map(String).join('.') || 'the top'} of the lab)` };
   });
