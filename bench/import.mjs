@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Benchmark: `nslab import` of generated snapshots of a multi-homed machine
-// with N interfaces, and `nslab validate` of the lab it writes: wall time and
-// peak RSS (GNU time's %M, the maximum resident set size in KiB), medians.
+// with N interfaces, and `nslab validate` of the lab it writes: wall time, CPU
+// time (user + system: what a loaded machine changes least) and peak RSS (GNU
+// time's %M, the maximum resident set size in KiB), medians; the load average
+// before and after, since other work on the machine moves the wall times.
 // The snapshot is what `nslab snapshot` writes of such a machine: interface K
 // (eth0..) with 10.A.B.10/24 (and every fourth with 2001:db8:K::10/64), the
 // kernel's own routes (subnet routes, the local table), a default route via
@@ -13,7 +15,7 @@
 // NSLAB_BENCH_CLI=path/to/main.js measures another build (before/after).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export function multiHomed(n) {
@@ -63,12 +65,12 @@ const cli = process.env.NSLAB_BENCH_CLI || new URL('../dist/bin/main.js', import
 const GNU_TIME = '/usr/bin/time';
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-/** Wall seconds and peak RSS (KiB) of one command, by GNU time; its stderr if it failed. */
+/** Wall and CPU seconds and peak RSS (KiB) of one command, by GNU time; its stderr if it failed. */
 function timed(argv) {
-  const r = spawnSync(GNU_TIME, ['-f', '@@ %e %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
-  const m = /@@ ([\d.]+) (\d+)\s*$/.exec(r.stderr);
+  const r = spawnSync(GNU_TIME, ['-f', '@@ %e %U %S %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+  const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
   if (r.status !== 0 || !m) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
-  return { s: Number(m[1]), kib: Number(m[2]) };
+  return { s: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), kib: Number(m[4]) };
 }
 
 function main() {
@@ -84,6 +86,7 @@ function main() {
   const sizes = (process.argv[3] ?? '100,1000').split(',').map(Number);
   const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-import-'));
   const rows = [];
+  const load = [loadavg()[0]];
   try {
     for (const n of sizes) {
       const snap = join(dir, `snap${n}.json`);
@@ -97,15 +100,18 @@ function main() {
       }
       const row = {
         interfaces: n, snapshotBytes: statSync(snap).size, labBytes: statSync(lab).size,
-        importS: median(imp.map((x) => x.s)), importMiB: median(imp.map((x) => x.kib)) / 1024,
-        validateS: median(val.map((x) => x.s)), validateMiB: median(val.map((x) => x.kib)) / 1024,
+        importS: median(imp.map((x) => x.s)), importCpuS: median(imp.map((x) => x.cpu)), importMiB: median(imp.map((x) => x.kib)) / 1024,
+        validateS: median(val.map((x) => x.s)), validateCpuS: median(val.map((x) => x.cpu)), validateMiB: median(val.map((x) => x.kib)) / 1024,
       };
       rows.push(row);
+      const f = (s, cpu, mib) => `${s.toFixed(2)} s (cpu ${cpu.toFixed(2)} s), ${mib.toFixed(0)} MiB`;
       console.log(`${n} interfaces (snapshot ${(row.snapshotBytes / 1e6).toFixed(2)} MB, lab ${(row.labBytes / 1e6).toFixed(2)} MB): `
-        + `import ${row.importS.toFixed(2)} s, ${row.importMiB.toFixed(0)} MiB; validate ${row.validateS.toFixed(2)} s, ${row.validateMiB.toFixed(0)} MiB (medians of ${runs})`);
+        + `import ${f(row.importS, row.importCpuS, row.importMiB)}; validate ${f(row.validateS, row.validateCpuS, row.validateMiB)} (medians of ${runs})`);
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
-  writeFileSync(new URL('./results-import.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), runs, rows }, null, 1) + '\n');
+  load.push(loadavg()[0]);
+  console.log(`load average ${load[0].toFixed(2)} at the start, ${load[1].toFixed(2)} at the end`);
+  writeFileSync(new URL('./results-import.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), runs, load, rows }, null, 1) + '\n');
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) main();
