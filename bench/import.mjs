@@ -20,7 +20,11 @@ import { join } from 'node:path';
 
 export function multiHomed(n) {
   const sub = (k) => `10.${Math.floor(k / 256)}.${k % 256}`;
-  const links = [{ ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback' }];
+  const lo = { ifindex: 1, ifname: 'lo', flags: ['LOOPBACK', 'UP', 'LOWER_UP'], mtu: 65536, operstate: 'UNKNOWN', link_type: 'loopback' };
+  const links = [lo];
+  const forever = { valid_life_time: 4294967295, preferred_life_time: 4294967295 };
+  const hex = (n) => n.toString(16).padStart(2, '0');
+  const flags = [];
   const addresses = [{ ...links[0], addr_info: [
     { family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host', label: 'lo' },
     { family: 'inet6', local: '::1', prefixlen: 128, scope: 'host' },
@@ -32,11 +36,14 @@ export function multiHomed(n) {
   const sysctl = { 'net.ipv4.ip_forward': '0', 'net.ipv4.conf.all.rp_filter': '2', 'net.ipv4.conf.default.rp_filter': '2' };
   for (let k = 0; k < n; k++) {
     const ifname = `eth${k}`;
-    const link = { ifindex: k + 2, ifname, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, operstate: 'UP', link_type: 'ether', address: `02:00:00:00:${(k >> 8).toString(16).padStart(2, '0')}:${(k & 255).toString(16).padStart(2, '0')}` };
+    const link = {
+      ifindex: k + 2, ifname, flags: ['BROADCAST', 'MULTICAST', 'UP', 'LOWER_UP'], mtu: 1500, operstate: 'UP', link_type: 'ether',
+      address: `02:00:00:00:${hex(k >> 8)}:${hex(k & 255)}`,
+    };
     links.push(link);
-    const info = [{ family: 'inet', local: `${sub(k)}.10`, prefixlen: 24, scope: 'global', label: ifname, valid_life_time: 4294967295, preferred_life_time: 4294967295 }];
+    const info = [{ family: 'inet', local: `${sub(k)}.10`, prefixlen: 24, scope: 'global', label: ifname, ...forever }];
     if (k % 4 === 0) {
-      info.push({ family: 'inet6', local: `2001:db8:${k.toString(16)}::10`, prefixlen: 64, scope: 'global', valid_life_time: 4294967295, preferred_life_time: 4294967295 });
+      info.push({ family: 'inet6', local: `2001:db8:${k.toString(16)}::10`, prefixlen: 64, scope: 'global', ...forever });
       r6.push({ dst: `2001:db8:${k.toString(16)}::/64`, dev: ifname, protocol: 'kernel', metric: 256, flags: [], pref: 'medium' });
     }
     addresses.push({ ...link, addr_info: info });
@@ -47,8 +54,8 @@ export function multiHomed(n) {
       { dst: `${sub(k)}.0/24`, dev: ifname, protocol: 'kernel', scope: 'link', prefsrc: `${sub(k)}.10`, flags: [] },
       { dst: `${sub(k)}.0/24`, dev: ifname, table: t, scope: 'link', prefsrc: `${sub(k)}.10`, flags: [] },
       { dst: 'default', gateway: `${sub(k)}.1`, dev: ifname, table: t, flags: [] },
-      { type: 'local', dst: `${sub(k)}.10`, dev: ifname, table: 'local', protocol: 'kernel', scope: 'host', prefsrc: `${sub(k)}.10`, flags: [] },
-      { type: 'broadcast', dst: `${sub(k)}.255`, dev: ifname, table: 'local', protocol: 'kernel', scope: 'link', prefsrc: `${sub(k)}.10`, flags: [] },
+      { type: 'local', dst: `${sub(k)}.10`, dev: ifname, table: 'local', protocol: 'kernel', scope: 'host', prefsrc: `${sub(k)}.10`, flags },
+      { type: 'broadcast', dst: `${sub(k)}.255`, dev: ifname, table: 'local', protocol: 'kernel', scope: 'link', prefsrc: `${sub(k)}.10`, flags },
     );
     u4.push({ priority: 1000 + k, src: `${sub(k)}.10`, table: t });
     sysctl[`net.ipv4.conf.${ifname}.rp_filter`] = '2';
@@ -56,7 +63,8 @@ export function multiHomed(n) {
   u4.push({ priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' });
   return {
     'nslab-snapshot': 1, taken: '2026-11-23T12:00:00.000Z', name: `multihomed${n}`, source: `bench/import.mjs, ${n} interfaces`,
-    links, addresses, routes: { 4: r4, 6: r6 }, rules: { 4: u4, 6: [{ priority: 0, src: 'all', table: 'local' }, { priority: 32766, src: 'all', table: 'main' }] },
+    links, addresses, routes: { 4: r4, 6: r6 },
+    rules: { 4: u4, 6: [{ priority: 0, src: 'all', table: 'local' }, { priority: 32766, src: 'all', table: 'main' }] },
     tables, sysctl,
   };
 }
@@ -100,18 +108,22 @@ function main() {
       }
       const row = {
         interfaces: n, snapshotBytes: statSync(snap).size, labBytes: statSync(lab).size,
-        importS: median(imp.map((x) => x.s)), importCpuS: median(imp.map((x) => x.cpu)), importMiB: median(imp.map((x) => x.kib)) / 1024,
-        validateS: median(val.map((x) => x.s)), validateCpuS: median(val.map((x) => x.cpu)), validateMiB: median(val.map((x) => x.kib)) / 1024,
+        importS: median(imp.map((x) => x.s)), importCpuS: median(imp.map((x) => x.cpu)),
+        importMiB: median(imp.map((x) => x.kib)) / 1024,
+        validateS: median(val.map((x) => x.s)), validateCpuS: median(val.map((x) => x.cpu)),
+        validateMiB: median(val.map((x) => x.kib)) / 1024,
       };
       rows.push(row);
       const f = (s, cpu, mib) => `${s.toFixed(2)} s (cpu ${cpu.toFixed(2)} s), ${mib.toFixed(0)} MiB`;
       console.log(`${n} interfaces (snapshot ${(row.snapshotBytes / 1e6).toFixed(2)} MB, lab ${(row.labBytes / 1e6).toFixed(2)} MB): `
-        + `import ${f(row.importS, row.importCpuS, row.importMiB)}; validate ${f(row.validateS, row.validateCpuS, row.validateMiB)} (medians of ${runs})`);
+        + `import ${f(row.importS, row.importCpuS, row.importMiB)}; `
+        + `validate ${f(row.validateS, row.validateCpuS, row.validateMiB)} (medians of ${runs})`);
     }
   } finally { rmSync(dir, { recursive: true, force: true }); }
   load.push(loadavg()[0]);
   console.log(`load average ${load[0].toFixed(2)} at the start, ${load[1].toFixed(2)} at the end`);
-  writeFileSync(new URL('./results-import.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), runs, load, rows }, null, 1) + '\n');
+  const results = { date: new Date().toISOString(), runs, load, rows };
+  writeFileSync(new URL('./results-import.json', import.meta.url), JSON.stringify(results, null, 1) + '\n');
 }
 
 if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) main();

@@ -45,7 +45,9 @@ export interface JsonProblem {
 
 /** A JSON path as a reader writes it: `addresses[2].addr_info`, `sysctl["net.ipv4.ip_forward"]`. */
 export function jsonPath(path: (string | number)[]): string {
-  return oneLine(path.map((k, i) => (typeof k === 'number' ? `[${k}]` : /^[A-Za-z0-9_-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`)).join(''));
+  const step = (k: string | number, i: number) =>
+    (typeof k === 'number' ? `[${k}]` : /^[A-Za-z0-9_-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`);
+  return oneLine(path.map(step).join(''));
 }
 
 /** Lines shown at most: a file wrong in every item still gives a screenful, and the count of the rest. */

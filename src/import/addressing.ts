@@ -46,7 +46,8 @@ export interface RouterPlan {
 
 /** The plan for router K; `v6`: its client has IPv6; `core6`: the core link has IPv6 (some client has). */
 export function routerPlan(k: number, v6: boolean, core6: boolean): RouterPlan {
-  if (!Number.isInteger(k) || k < 0 || k >= MAX_INTERFACES) throw new RangeError(`router ${k} is outside the addressing plan (0-${MAX_INTERFACES - 1})`);
+  if (!Number.isInteger(k) || k < 0 || k >= MAX_INTERFACES)
+    throw new RangeError(`router ${k} is outside the addressing plan (0-${MAX_INTERFACES - 1})`);
   const c6 = `${ULA}:${k.toString(16)}`;
   const l6 = `${ULA}:${(0x8000 + k).toString(16)}`;
   return {

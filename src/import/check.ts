@@ -31,18 +31,17 @@ function problemOf(issue: Issue, data: unknown): JsonProblem {
   const value = valueAt(data, path);
   switch (issue.code) {
     case 'invalid_type':
-      return { path, message: value === undefined ? 'required field is missing' : `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${said(value)}` };
+      if (value === undefined) return { path, message: 'required field is missing' };
+      return { path, message: `expected ${TYPE_WORDS[issue.expected] ?? issue.expected}, got ${said(value)}` };
     case 'too_small':
       if (issue.origin === 'string') return { path, message: 'must not be empty' };
-    // falls through
+      return { path, message: `${said(value)} is out of range: must be at least ${issue.minimum}` };
     case 'too_big':
-      return { path, message: `${said(value)} is out of range: must be ${issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`}` };
+      return { path, message: `${said(value)} is out of range: must be at most ${issue.maximum}` };
     case 'invalid_value':
       return { path, message: `${said(value)} is not allowed: must be ${issue.values.map((v) => said(v)).join(' or ')}` };
     case 'invalid_key':
       return { path, message: issue.issues[0]?.message ?? `${said(path.at(-1))} is not allowed as a key here` };
-    case 'invalid_union':
-      return { path, message: issue.message.startsWith('Invalid') ? `${said(value)} is not valid here` : issue.message };
     default:
       return { path, message: issue.message.startsWith('Invalid') ? `${said(value)} is not valid here` : issue.message };
   }
@@ -58,7 +57,8 @@ export function checkSnapshot(data: unknown, file: string): Snapshot {
   if (version !== SNAPSHOT_VERSION)
     throw stop([version === undefined
       ? { path: [], message: "not an nslab snapshot: it has no 'nslab-snapshot' field (the version of the format)" }
-      : { path: ['nslab-snapshot'], message: `${said(version)}, and this nslab reads version ${SNAPSHOT_VERSION} of the snapshot format` }], MAKE_ONE);
+      : { path: ['nslab-snapshot'], message: `${said(version)}, and this nslab reads version ${SNAPSHOT_VERSION} of the snapshot format` },
+    ], MAKE_ONE);
   const parsed = SnapshotSchema.safeParse(data);
   if (!parsed.success) throw stop(parsed.error.issues.map((i) => problemOf(i, data)));
   const snap = parsed.data;
@@ -67,7 +67,10 @@ export function checkSnapshot(data: unknown, file: string): Snapshot {
   snap.addresses.forEach((a, i) => {
     const j = first.get(a.ifname);
     if (j === undefined) first.set(a.ifname, i);
-    else problems.push({ path: ['addresses', i, 'ifname'], message: `${said(a.ifname)} is also the name of addresses[${j}]: a machine's interface names are unique` });
+    else {
+      const message = `${said(a.ifname)} is also the name of addresses[${j}]: a machine's interface names are unique`;
+      problems.push({ path: ['addresses', i, 'ifname'], message });
+    }
   });
   if (problems.length) throw stop(problems);
   return snap;
@@ -78,7 +81,9 @@ export function readSnapshotFile(file: string): Snapshot {
   let text: string;
   try { text = readFileSync(file, 'utf8'); } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new JsonFileError(file, [{ path: [], message: code === 'ENOENT' ? 'no such file' : `cannot read it (${code ?? (e as Error).message})` }], code === 'ENOENT' ? MAKE_ONE : 'check the path and its permissions');
+    if (code === 'ENOENT') throw new JsonFileError(file, [{ path: [], message: 'no such file' }], MAKE_ONE);
+    const why = code ?? (e as Error).message;
+    throw new JsonFileError(file, [{ path: [], message: `cannot read it (${why})` }], 'check the path and its permissions');
   }
   let data: unknown;
   // a byte-order mark, as some editors write, is no part of the JSON

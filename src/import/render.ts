@@ -7,5 +7,6 @@ export async function renderImported(imp: Imported, from: string): Promise<strin
   const yaml = await import('yaml');
   const stringify = yaml.stringify ?? (yaml as unknown as { default: typeof yaml }).default.stringify;
   // a comment is one line: what the snapshot holds is escaped (oneLine), never a line of the lab
-  return [`# made by nslab import from ${oneLine(from)}`, ...imp.notes.map((n) => `# note: ${oneLine(n)}`), stringify(imp.lab, { lineWidth: 0 })].join('\n');
+  const head = [`# made by nslab import from ${oneLine(from)}`, ...imp.notes.map((n) => `# note: ${oneLine(n)}`)];
+  return [...head, stringify(imp.lab, { lineWidth: 0 })].join('\n');
 }

@@ -22,9 +22,13 @@ export function said(v: unknown): string {
 }
 
 /** Free text on one line (a host name, where the snapshot came from). */
-const Text = z.string().refine((s) => !CONTROL.test(s), { error: (i) => `${said(i.input)} holds a control character (a line break, an escape, ...)` });
+const Text = z.string().refine((s) => !CONTROL.test(s), {
+  error: (i) => `${said(i.input)} holds a control character (a line break, an escape, ...)`,
+});
 /** One word of iproute2's output: it becomes a word of a route or a rule, so no spaces and no control characters. */
-const Word = z.string().regex(/^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/, { error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)`, abort: true });
+const Word = z.string().regex(/^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/, {
+  error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)`, abort: true,
+});
 const Words = z.array(Word);
 /** An interface name as Linux allows it (dev_valid_name), and no control characters. */
 const Ifname = z.string().refine(
@@ -39,10 +43,14 @@ const port = whole(0, 65535);
 const Port = z.union([port, z.looseObject({ start: port, end: port })], {
   error: (i) => `${said(i.input)} is not a port (0-65535) or a range {start, end}`,
 });
-const Mark = z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/, { error: (i) => `${said(i.input)} is not a mark (a number, such as 0x1)` });
+const Mark = z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/, {
+  error: (i) => `${said(i.input)} is not a mark (a number, such as 0x1)`,
+});
 
 const famWord = (f: Family) => `IPv${f}`;
-const Address = (f: Family) => Word.refine((s) => parseAddress(s)?.family === f, { error: (i) => `${said(i.input)} is not an ${famWord(f)} address` });
+const Address = (f: Family) => Word.refine((s) => parseAddress(s)?.family === f, {
+  error: (i) => `${said(i.input)} is not an ${famWord(f)} address`,
+});
 const AnyAddress = Word.refine((s) => !!parseAddress(s), { error: (i) => `${said(i.input)} is not an address` });
 const PrefixLen = (f: Family) => whole(0, f === 4 ? 32 : 128);
 /** A route's destination: 'default', or an address of the family with or without /length. */
@@ -50,7 +58,9 @@ const Destination = (f: Family) => Word.refine((s) => s === 'default' || parsePr
   error: (i) => `${said(i.input)} is not 'default' or an ${famWord(f)} prefix (an address, with /0-${f === 4 ? 32 : 128} or without)`,
 });
 /** A rule's selector: 'all', or an address of the family (its length is a field of its own). */
-const Selector = (f: Family) => Word.refine((s) => s === 'all' || parseAddress(s)?.family === f, { error: (i) => `${said(i.input)} is not 'all' or an ${famWord(f)} address` });
+const Selector = (f: Family) => Word.refine((s) => s === 'all' || parseAddress(s)?.family === f, {
+  error: (i) => `${said(i.input)} is not 'all' or an ${famWord(f)} address`,
+});
 
 /** `ip -j link`: only the name is read (by `nslab snapshot`, for the per-interface sysctls). */
 const Link = z.looseObject({ ifname: Ifname });
@@ -66,7 +76,12 @@ const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
 });
 const Addr = z.looseObject({ ifname: Ifname, flags: Words.optional(), addr_info: z.array(AddrInfo).optional() });
 
-const Nexthop = (f: Family) => z.looseObject({ gateway: Address(f).optional(), dev: Ifname.optional(), weight: whole(1, 256).optional(), flags: Words.optional() });
+const Nexthop = (f: Family) => z.looseObject({
+  gateway: Address(f).optional(),
+  dev: Ifname.optional(),
+  weight: whole(1, 256).optional(),
+  flags: Words.optional(),
+});
 /** A route of `ip -j -4/-6 route show table all`. */
 const Route = (f: Family) => z.looseObject({
   type: Word.optional(),

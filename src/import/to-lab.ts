@@ -58,7 +58,8 @@ function hostInterfaces(snap: Snapshot, notes: string[]) {
       leftOut.push({ path: ['addresses', i, 'ifname'], message: `${said(l.ifname)} is left out: ${why}` });
       return;
     }
-    ifaces.push({ name: l.ifname, addresses: global.map((g) => g.cidr), from: global.map((g) => g.from), at: ['addresses', i], up: (l.flags ?? []).includes('UP') });
+    const addresses = global.map((g) => g.cidr);
+    ifaces.push({ name: l.ifname, addresses, from: global.map((g) => g.from), at: ['addresses', i], up: (l.flags ?? []).includes('UP') });
   });
   return { ifaces, lo, leftOut };
 }
@@ -97,14 +98,19 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     throw new JsonFileError(file, [{
       path: ['addresses'],
       message: `${ifaces.length} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: `
-        + `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} for the client's link and for the core's`,
+        + `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} `
+        + "for the client's link and for the core's",
     }], 'leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)');
   const kept = new Set(ifaces.map((i) => i.name));
   const hostAddrs = [...ifaces.flatMap((i) => i.addresses), ...loAddrs];
   const reservedUse: JsonProblem[] = [];
-  for (const [a, from] of [...ifaces.flatMap((i) => i.addresses.map((c, j) => [c, i.from[j]!] as const)), ...lo.map((x) => [x.cidr, x.from] as const)])
-    if (inSubnet(a.address, RESERVED[a.family]))
-      reservedUse.push({ path: [...from, 'local'], message: `${a.text} is in ${a.family === 4 ? RESERVED4 : RESERVED6}, where nslab import puts the routers and clients it makes` });
+  const everyAddress = [...ifaces.flatMap((i) => i.addresses.map((cidr, j) => ({ cidr, from: i.from[j]! }))), ...lo];
+  for (const { cidr: a, from } of everyAddress)
+    if (inSubnet(a.address, RESERVED[a.family])) {
+      const range = a.family === 4 ? RESERVED4 : RESERVED6;
+      const message = `${a.text} is in ${range}, where nslab import puts the routers and clients it makes`;
+      reservedUse.push({ path: [...from, 'local'], message });
+    }
   if (reservedUse.length) throw new JsonFileError(file, reservedUse, 'not supported yet: edit the snapshot (or, after importing a copy without it, the lab)');
 
   // ---- tables: ids, and the names the machine gives them ----
@@ -112,7 +118,10 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const tableOf = (t: string | undefined): number | undefined => (t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : BUILTIN_TABLES[t] ?? byName.get(t));
   const tables: Record<string, number> = {};
   const view: NodeView = {
-    interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]], ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]])]),
+    interfaces: new Map([
+      ['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]],
+      ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]]),
+    ]),
     tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)),
   };
   // a name the lab will declare is known to the checks from the route or rule that first uses it
@@ -143,7 +152,9 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)]) if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
       if (r.gateway || r.via || r.nexthops?.length) offLink[fam] = true;
       // a route the kernel would take for its own subnet route: `up` adds base routes, a stage replaces
-      const [list, at] = connected.has(routeKey(c)) ? [stageRoutes, ['stages', 0, 'apply', host, 'routes']] : [baseRoutes, ['nodes', host, 'routes']];
+      const [list, at] = connected.has(routeKey(c))
+        ? [stageRoutes, ['stages', 0, 'apply', host, 'routes']]
+        : [baseRoutes, ['nodes', host, 'routes']];
       origins.push({ at: [...at, list.length], from: ['routes', String(fam), n], what: 'this route' });
       list.push(text);
     });
@@ -195,7 +206,8 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     const v6 = iface.addresses.some((a) => a.family === 6);
     return { iface, gw: `gw-${tags[k]}`, client: `client-${tags[k]}`, k, lan, plan: routerPlan(k, v6, core && any6) };
   });
-  for (const r of routers) if (!r.lan.length) notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
+  for (const r of routers)
+    if (!r.lan.length) notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
   const hostNode: Record<string, unknown> = {
     description: `${snap.name} as the snapshot shows it (${snap.source}, ${snap.taken})`,
     interfaces: Object.fromEntries([
@@ -211,7 +223,8 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   for (const i of ifaces) {
     const at: Path = ['nodes', host, 'interfaces', i.name, ...(i.up ? [] : ['addresses'])];
     origins.push({ at, from: i.at, what: `interface ${said(i.name)}` });
-    i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what: `this address of interface ${said(i.name)}` }));
+    const what = `this address of interface ${said(i.name)}`;
+    i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what }));
   }
   lo.forEach((x, j) => origins.push({ at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])], from: x.from, what: 'this address of lo' }));
   const out: Record<string, unknown> = { [host]: hostNode };
@@ -241,12 +254,17 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       routes: plan.clientGateways.map((g) => `default via ${g}`),
     };
     origins.push({ at: ['nodes', r.gw], ...made }, { at: ['nodes', r.client], ...made });
-    for (const l of [`${host}:${r.iface.name} ${r.gw}:lan`, `${r.gw}:cli ${r.client}:eth0`, ...(core ? [`${r.gw}:core ${coreName}:r${r.k}`] : [])]) {
+    const ends = [`${host}:${r.iface.name} ${r.gw}:lan`, `${r.gw}:cli ${r.client}:eth0`];
+    if (core) ends.push(`${r.gw}:core ${coreName}:r${r.k}`);
+    for (const l of ends) {
       origins.push({ at: ['links', links.length], ...made });
       links.push(l);
     }
   }
-  if (core) out[coreName] = { description: 'joins the routers, as the internet joins the gateways', forwarding: true, interfaces: coreInterfaces, routes: coreRoutes };
+  if (core) {
+    const description = 'joins the routers, as the internet joins the gateways';
+    out[coreName] = { description, forwarding: true, interfaces: coreInterfaces, routes: coreRoutes };
+  }
 
   // ---- the tests: each local address answered through the interface it is reached on ----
   const tests: Record<string, unknown>[] = [];
@@ -257,7 +275,8 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       if (!routerHas) return;
       // where the machine has no route off its subnets in this family, only its neighbours can reach it
       const from = offLink[a.family] ? r.client : r.gw;
-      origins.push({ at: ['stages', 0, 'tests', tests.length], from: r.iface.from[j]!, what: `this address of interface ${said(r.iface.name)}` });
+      const what = `this address of interface ${said(r.iface.name)}`;
+      origins.push({ at: ['stages', 0, 'tests', tests.length], from: r.iface.from[j]!, what });
       tests.push({
         name: `replies to ${a.address} leave through ${r.iface.name}${from === r.gw ? ` (from ${r.iface.name}'s subnet: no IPv${a.family} route leads off it)` : ''}`,
         ping: { from, to: a.address, count: 2 },
@@ -269,7 +288,8 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const lab: Record<string, unknown> = {
     name: LAB_NAME.test(labName) ? labName : 'imported-host',
     description: `Made by nslab import from a snapshot of ${snap.name} (${snap.source}, taken ${snap.taken}): ${host} with its addresses, `
-      + `routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, a client beyond each${core ? ', the routers joined by a core router' : ''}. `
+      + 'routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, '
+      + `a client beyond each${core ? ', the routers joined by a core router' : ''}. `
       + 'The tests say that replies leave through the interface the request came in on.',
     nodes: out,
     links,

@@ -12,7 +12,8 @@ import { checkLab } from '../lab/resolve.js';
 import type { Imported, Path } from './to-lab.js';
 
 const requireHere = createRequire(import.meta.url);
-const REPORT = 'not supported by nslab import yet, or a bug in it: please report it with the snapshot; meanwhile, leave this part out of the snapshot';
+const REPORT = 'not supported by nslab import yet, or a bug in it: please report it with the snapshot; '
+  + 'meanwhile, leave this part out of the snapshot';
 
 /** Throws JsonFileError if TEXT (the lab made of the snapshot FILE) is not a lab nslab accepts. */
 export function verifyImported(text: string, imported: Imported, file: string): void {
@@ -26,7 +27,8 @@ export function verifyImported(text: string, imported: Imported, file: string): 
       const o = byAt.get(JSON.stringify(at.slice(0, n)));
       if (o) return { path: o.from, message: `${o.what} cannot be imported: the lab made of it says: ${p.message}` };
     }
-    return { path: [], message: `nslab import made a lab nslab does not accept: ${p.message} (at ${at.map(String).join('.') || 'the top'} of the lab)` };
+    const where = at.map(String).join('.') || 'the top';
+    return { path: [], message: `nslab import made a lab nslab does not accept: ${p.message} (at ${where} of the lab)` };
   });
   throw new JsonFileError(file, out, REPORT);
 }

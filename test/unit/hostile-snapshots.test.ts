@@ -20,7 +20,7 @@ const dir = 'test/fixtures/hostile/snapshots';
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.json$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Characters that must never reach a terminal raw from a snapshot: control characters other than the newline ending each line, and Unicode line breaks. */
+/** What must never reach a terminal raw from a snapshot: control characters but the newline ending each line, Unicode line breaks. */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const CLI = join(process.cwd(), 'dist/bin/main.js');
 
@@ -60,7 +60,8 @@ describe('hostile snapshots are refused with their exact messages', () => {
       const lines = stderr.slice(0, -1).split('\n');
       expect(lines[0]).toMatch(head);
       for (const line of lines) {
-        expect(head.test(line) || /^ {4}hint: \S/.test(line), `line not in FILE: or hint form: ${JSON.stringify(line.slice(0, 200))}`).toBe(true);
+        const shown = JSON.stringify(line.slice(0, 200));
+        expect(head.test(line) || /^ {4}hint: \S/.test(line), `line not in FILE: or hint form: ${shown}`).toBe(true);
         expect(RAW_CONTROL.test(line), `raw control character in ${JSON.stringify(line.slice(0, 200))}`).toBe(false);
       }
     });
@@ -73,8 +74,10 @@ describe('hostile snapshots are refused with their exact messages', () => {
       s.addresses = s.addresses.slice(0, 1);
       s.routes = { 4: [], 6: [] };
       s.rules = { 4: [], 6: [] };
-      for (let k = 0; k < n; k++)
-        s.addresses.push({ ifname: `e${k}`, flags: ['UP'], addr_info: [{ family: 'inet', local: `10.${k >> 8}.${k & 255}.1`, prefixlen: 24, scope: 'global' }] });
+      for (let k = 0; k < n; k++) {
+        const addr_info = [{ family: 'inet', local: `10.${k >> 8}.${k & 255}.1`, prefixlen: 24, scope: 'global' }];
+        s.addresses.push({ ifname: `e${k}`, flags: ['UP'], addr_info });
+      }
       const f = join(d, `${n}.json`);
       writeFileSync(f, JSON.stringify(s));
       return f;
@@ -82,20 +85,34 @@ describe('hostile snapshots are refused with their exact messages', () => {
     const over = write(MAX_INTERFACES + 1);
     const r = await imported(over);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${over}: addresses: ${MAX_INTERFACES + 1} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: `
-      + `each gets a router and a client, and its addressing plan gives each a /30 of 198.18.0.0/15 for the client's link and for the core's\n`
-      + '    hint: leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)\n');
+    expect(r.stderr).toBe(`${over}: addresses: ${MAX_INTERFACES + 1} interfaces have a global address, `
+      + `and nslab import can make a lab of at most ${MAX_INTERFACES}: each gets a router and a client, `
+      + "and its addressing plan gives each a /30 of 198.18.0.0/15 for the client's link and for the core's\n"
+      + '    hint: leave out of the snapshot the interfaces the question is not about '
+      + '(their entries under addresses, with their routes and rules)\n');
     // its twin, a snapshot that fits, is in import.test.ts (and at the limit itself in bench/import.mjs: it takes seconds)
   });
 });
 
 describe('the shipped CLI refuses the hostile snapshots with the same messages', () => {
+  it('nslab import HOSTILE -o FILE writes nothing; its twin, a good snapshot, writes the lab', () => {
+    const d = mkdtempSync(join(tmpdir(), 'nslab-hostile-snap-'));
+    const run = (snapshot: string, out: string) => spawnSync(process.execPath, [CLI, 'import', snapshot, '-o', out], { encoding: 'utf8' });
+    const bad = run(`${dir}/type-dst-null.json`, join(d, 'bad.yaml'));
+    expect(bad.status).toBe(2);
+    expect(existsSync(join(d, 'bad.yaml'))).toBe(false);
+    const good = run('test/fixtures/snapshots/small-server.json', join(d, 'good.yaml'));
+    expect(good.status, good.stderr).toBe(0);
+    expect(readFileSync(join(d, 'good.yaml'), 'utf8')).toMatch(/^name: server-import$/m);
+  });
+
   // a slice: every fourth file (a process each), enough to prove the bundle says what the modules say
   const slice = files.filter((_, i) => i % 4 === 0);
   for (const f of slice) {
     it(`nslab import ${f} exits 2 with its golden on stderr, nothing on stdout`, () => {
       expect(existsSync(CLI), 'dist/bin/main.js is missing: run bash scripts/build.sh').toBe(true);
-      const r = spawnSync(process.execPath, [CLI, 'import', `${dir}/${f}`], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+      const env = { ...process.env, FORCE_COLOR: '0' };
+      const r = spawnSync(process.execPath, [CLI, 'import', `${dir}/${f}`], { encoding: 'utf8', env });
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(readFileSync(goldenOf(f), 'utf8'));
       expect(r.status).toBe(2);

@@ -114,7 +114,7 @@ describe('import: the addressing plan', () => {
     expect(() => routerPlan(MAX_INTERFACES, false, false)).toThrow(RangeError);
   });
 
-  it('300 interfaces (the old plan broke at 255): a lab that validates, IPv4 and IPv6, each client reachable through the core', async () => {
+  it('300 interfaces (the old plan broke at 255): a lab that validates, IPv4 and IPv6, each client behind the core', async () => {
     const { model } = await checked(multiHomed(300));
     expect(model.nodes).toHaveLength(2 * 300 + 2);
     const core = model.nodes.find((n) => n.name === 'core')!;
@@ -123,7 +123,9 @@ describe('import: the addressing plan', () => {
     expect(core.config.routes).toHaveLength(300 + 75);
     expect(core.config.routes.map((r) => r.text)).toContain('198.18.4.172/30 via 198.19.4.174 dev r299');
     const gw = model.nodes.find((n) => n.name === 'gw-eth299')!;
-    expect(gw.config.routes.map((r) => r.text)).toEqual(['198.18.0.0/16 via 198.19.4.173 dev core', 'fd00:6e73:6c62::/49 via fd00:6e73:6c62:812b::1 dev core']);
+    expect(gw.config.routes.map((r) => r.text)).toEqual([
+      '198.18.0.0/16 via 198.19.4.173 dev core', 'fd00:6e73:6c62::/49 via fd00:6e73:6c62:812b::1 dev core',
+    ]);
   });
 
   it('grows linearly: routes and links of the lab per interface do not depend on how many there are', async () => {
@@ -144,7 +146,11 @@ describe('import: node names that cannot collide', () => {
     const s = snap();
     const proto = s.addresses.find((a) => a.ifname === 'eth0')!;
     s.addresses = [s.addresses.find((a) => a.ifname === 'lo')!,
-      ...names.map((ifname, k) => ({ ...proto, ifname, addr_info: [{ family: 'inet', local: `10.${k}.0.220`, prefixlen: 24, scope: 'global' }] }))];
+      ...names.map((ifname, k) => {
+        const addr_info = [{ family: 'inet', local: `10.${k}.0.220`, prefixlen: 24, scope: 'global' }];
+        return { ...proto, ifname, addr_info };
+      }),
+    ];
     s.routes = { 4: [], 6: [] };
     s.sysctl = {};
     return s;
