@@ -73,6 +73,18 @@ describe('import: a snapshot becomes a lab', () => {
     ]);
   });
 
+  it('fields iproute2 prints in other versions are kept unread: the same lab; a field import reads, with a wrong type, is refused', async () => {
+    const s = snap();
+    const extra = { future: { nested: [1, null, 'x'] }, 'odd key': null };
+    Object.assign(s, extra);
+    for (const o of [...s.links, ...s.addresses, ...s.addresses.flatMap((a) => a.addr_info ?? []), ...s.routes[4], ...s.routes[6], ...s.rules[4], ...s.rules[6]])
+      Object.assign(o, extra);
+    s.addresses[1]!.addr_info!.push({ family: 'mpls', label: 5, ...extra }); // a family import does not read: not checked
+    expect((await validLab(s)).text).toBe((await validLab(snap())).text);
+    (s.routes[4][0] as Record<string, unknown>).dev = 5;
+    expect(() => checkSnapshot(s, 'f.json')).toThrow(/^f\.json: routes\.4\[0\]\.dev: expected a string, got 5$/m);
+  });
+
   it('a file that is no snapshot is refused with what to do', () => {
     expect(() => checkSnapshot({ hello: 1 }, 'f.json')).toThrow(/^f\.json: not an nslab snapshot: it has no 'nslab-snapshot' field/);
     expect(() => checkSnapshot([], 'f.json')).toThrow(/not a JSON object/);
