@@ -1,5 +1,5 @@
 // The API's lab: brought up owned by this process (status `testing`; if the
-// process dies, its reaper runs `nslab cleanup` for it), a unique instance id
+// process dies, even while the lab comes up, its reaper runs `nslab cleanup` for it), a unique instance id
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
 import { spawn } from 'node:child_process';
@@ -67,13 +67,14 @@ export class Lab implements AsyncDisposable {
     let engine: EngineLab;
     try {
       // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
-      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing' }));
+      // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment is covered
+      const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => startReaper(s.owner, s.instance);
+      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing', claimed }));
     } finally {
       untrack(pending);
     }
     const lab = new Lab(engine, model, opts.artifacts);
     track(lab);
-    startReaper(engine.state.owner, engine.instance);
     return lab;
   }
 

@@ -35,6 +35,12 @@ export interface UpOptions {
   configured?: (lab: Lab) => void;
   /** Called before a bring-up that failed after `configured` is unwound: ends that work. */
   unwinding?: (lab: Lab) => Promise<void>;
+  /**
+   * Called as soon as the lab's record exists, before anything is created: the
+   * API starts the lab's reaper there, so that a process killed while its lab
+   * comes up (vitest ends a worker whose main process is gone) leaves nothing.
+   */
+  claimed?: (state: LabState) => void;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,7 +62,9 @@ export class Lab {
       createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
       ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
     };
+    opts.signal?.throwIfAborted(); // interrupted while checking: nothing recorded, nothing made
     claim(state); // recorded before anything exists, so any failure can be unwound
+    opts.claimed?.(state);
     const lab = new Lab(model, state, runner);
     // Only what this run creates is ever unwound. A namespace of the same name
     // can only exist if another state directory recorded this instance: refuse.

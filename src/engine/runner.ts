@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import type { Command, Result } from './command.js';
+import { endAtExit } from './at-exit.js';
 import { BatchWorker, workerJob } from './workers.js';
 
 export type { Command, Result } from './command.js';
@@ -48,7 +49,7 @@ export class RealRunner implements Runner {
   run(cmd: Command): Promise<Result> {
     const argv = inNamespace(cmd.ns, cmd.argv, cmd.etc);
     const signal = cmd.uninterruptible ? undefined : this.signal;
-    return runArgv(argv, { input: cmd.input, timeoutMs: cmd.timeoutMs, signal });
+    return runArgv(argv, { input: cmd.input, timeoutMs: cmd.timeoutMs, signal, uninterruptible: cmd.uninterruptible });
   }
 
   lane(): Lane {
@@ -95,10 +96,11 @@ export class RecordingRunner implements Runner {
  * SIGTERM and is *awaited*: unwinding must not start while a batch is still
  * creating things. Never rejects; a missing program is exit status 127.
  */
-export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Result> {
+export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal; uninterruptible?: boolean } = {}): Promise<Result> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const forget = opts.uninterruptible ? () => {} : endAtExit(child); // unwinding's own commands only remove: left to finish
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -112,6 +114,7 @@ export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: numb
     child.stdin.on('error', () => { /* the program exited without reading its input */ });
     child.stdin.end(opts.input ?? '');
     child.on('close', (code, sig) => {
+      forget();
       opts.signal?.removeEventListener('abort', stop);
       if (timer) clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `${spawnError.message}\n` : '');
