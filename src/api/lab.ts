@@ -3,8 +3,6 @@
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPath } from '../capture/paths.js';
@@ -15,6 +13,7 @@ import { loadLab } from '../lab/resolve.js';
 import { Expect, JUDGES, Probes, unjudged, type ExpectT, type ProbeKind } from '../lab/schema.js';
 import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes } from '../probes/index.js';
+import { privateArtifacts } from '../run/artifacts.js';
 import { callSite } from './call-site.js';
 import { shellFor, type LabNode } from './node.js';
 import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
@@ -27,7 +26,7 @@ export interface LabOptions {
   stage?: string;
   signal?: AbortSignal;
   jobs?: number;
-  /** Where failing matchers and pcaps() keep pcap files; default: a private directory under the system's tmp. */
+  /** Where failing matchers and pcaps() keep pcap files, and a service that fails to start its log; default: a private directory under the system's tmp. */
   artifacts?: string;
 }
 
@@ -39,8 +38,6 @@ function modelOf(source: LabSource): LabModel {
   if (source instanceof URL) return loadLab(fileURLToPath(source));
   return source;
 }
-
-let defaultArtifacts: string | undefined;
 
 /** dist/api/reaper.js, found from src/api and dist/api alike (as the probe helper is). */
 const REAPER = fileURLToPath(new URL('../../dist/api/reaper.js', import.meta.url));
@@ -69,7 +66,9 @@ export class Lab implements AsyncDisposable {
       // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
       // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment is covered
       const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => startReaper(s.owner, s.instance);
-      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing', claimed }));
+      // the log of a service that fails to start is kept where pcaps are
+      const artifacts = () => opts.artifacts ?? privateArtifacts();
+      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing', claimed, artifacts }));
     } finally {
       untrack(pending);
     }
@@ -131,7 +130,7 @@ export class Lab implements AsyncDisposable {
   }
 
   private artifactDir(): string {
-    return this.artifacts ?? (defaultArtifacts ??= mkdtempSync(join(tmpdir(), 'nslab-artifacts-')));
+    return this.artifacts ?? privateArtifacts();
   }
 
   /** Takes the lab down (idempotent). */

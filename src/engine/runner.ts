@@ -19,7 +19,8 @@ export interface Lane {
   close(stop?: boolean): Promise<void>;
 }
 
-export interface Started { pid: number; exited: Promise<number | null> }
+/** A started program: its pid, and how it ended once it has (exit status, or the signal that ended it). */
+export interface Started { pid: number; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
 
 export interface Runner {
   run(cmd: Command): Promise<Result>;
@@ -63,9 +64,9 @@ export class RealRunner implements Runner {
     try {
       // detached: its own session, so a Ctrl-C at nslab's terminal does not reach it; `down` stops it by pid
       const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
-      const exited = new Promise<number | null>((res) => {
-        child.on('exit', (code) => res(code));
-        child.on('error', () => res(127));
+      const exited: Started['exited'] = new Promise((res) => {
+        child.on('exit', (code, signal) => res({ code, signal }));
+        child.on('error', () => res({ code: 127, signal: null }));
       });
       child.unref();
       return { pid: child.pid ?? -1, exited };
