@@ -104,6 +104,19 @@ export class CommandError extends NslabError {
   }
 }
 
+/**
+ * Services of the lab that exited as they started. The message says how each
+ * ended and how its log ends, and where the whole log is kept (a copy, with
+ * the run's artifacts: the lab's own log directory goes with the lab).
+ */
+export class ServiceError extends CommandError {
+  constructor(argv: string[], exitCode: number, node: string, readonly service: string, message: string) {
+    super(argv, exitCode, '', node);
+    this.message = message;
+    this.name = 'ServiceError';
+  }
+}
+
 /** The run was interrupted by a signal; the exit status follows the shell convention. */
 export class InterruptedError extends NslabError {
   override readonly exitCode: number;
