@@ -36,6 +36,41 @@ export class LabFileError extends NslabError {
   }
 }
 
+/** One problem in a JSON file the user gave (a snapshot), at its JSON path: `routes.4[2].dst`; [] is the file itself. */
+export interface JsonProblem {
+  path: (string | number)[];
+  message: string;
+  hint?: string;
+}
+
+/** A JSON path as a reader writes it: `addresses[2].addr_info`, `sysctl["net.ipv4.ip_forward"]`. */
+export function jsonPath(path: (string | number)[]): string {
+  const step = (k: string | number, i: number) =>
+    (typeof k === 'number' ? `[${k}]` : /^[A-Za-z0-9_-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`);
+  return oneLine(path.map(step).join(''));
+}
+
+/** Lines shown at most: a file wrong in every item still gives a screenful, and the count of the rest. */
+const MAX_SHOWN = 50;
+
+/** Every problem found in a JSON file the user gave, all at once, one line each (`FILE: PATH: what`); nothing was made. */
+export class JsonFileError extends NslabError {
+  override readonly exitCode = EXIT.usage;
+  constructor(readonly file: string, readonly problems: JsonProblem[], readonly hint?: string) {
+    const line = (p: JsonProblem) => {
+      const head = `${oneLine(file)}: ${p.path.length ? `${jsonPath(p.path)}: ` : ''}${oneLine(p.message)}`;
+      return p.hint ? `${head}\n    hint: ${oneLine(p.hint)}` : head;
+    };
+    const rest = problems.length - MAX_SHOWN;
+    super([
+      ...problems.slice(0, MAX_SHOWN).map(line),
+      ...(rest > 0 ? [`${oneLine(file)}: and ${rest} more problem${rest === 1 ? '' : 's'} like these`] : []),
+      ...(hint ? [`    hint: ${oneLine(hint)}`] : []),
+    ].join('\n'));
+    this.name = 'JsonFileError';
+  }
+}
+
 /** Wrong command-line use, or a request that contradicts the current state. */
 export class UsageError extends NslabError {
   override readonly exitCode = EXIT.usage;
@@ -66,6 +101,19 @@ export class CommandError extends NslabError {
     const where = node ? ` in node '${node}'` : '';
     super(`command failed${where} (exit ${exitCode_}): ${argv.join(' ')}\n${detail ?? stderr.trim()}`);
     this.name = 'CommandError';
+  }
+}
+
+/**
+ * Services of the lab that exited as they started. The message says how each
+ * ended and how its log ends, and where the whole log is kept (a copy, with
+ * the run's artifacts: the lab's own log directory goes with the lab).
+ */
+export class ServiceError extends CommandError {
+  constructor(argv: string[], exitCode: number, node: string, readonly service: string, message: string) {
+    super(argv, exitCode, '', node);
+    this.message = message;
+    this.name = 'ServiceError';
   }
 }
 

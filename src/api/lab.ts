@@ -1,10 +1,7 @@
 // The API's lab: brought up owned by this process (status `testing`; if the
-// process dies, its reaper runs `nslab cleanup` for it), a unique instance id
+// process dies, even while the lab comes up, its reaper runs `nslab cleanup` for it), a unique instance id
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPath } from '../capture/paths.js';
@@ -15,9 +12,11 @@ import { loadLab } from '../lab/resolve.js';
 import { Expect, JUDGES, Probes, unjudged, type ExpectT, type ProbeKind } from '../lab/schema.js';
 import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes } from '../probes/index.js';
+import { privateArtifacts } from '../run/artifacts.js';
 import { callSite } from './call-site.js';
 import { shellFor, type LabNode } from './node.js';
 import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
+import { reaped, startReaper } from './reapers.js';
 import { untrack, track } from './signals.js';
 
 export interface LabOptions {
@@ -27,7 +26,7 @@ export interface LabOptions {
   stage?: string;
   signal?: AbortSignal;
   jobs?: number;
-  /** Where failing matchers and pcaps() keep pcap files; default: a private directory under the system's tmp. */
+  /** Where failing matchers and pcaps() keep pcap files, and a service that fails to start its log; default: a private directory under the system's tmp. */
   artifacts?: string;
 }
 
@@ -38,18 +37,6 @@ function modelOf(source: LabSource): LabModel {
   if (typeof source === 'string') return loadLab(source);
   if (source instanceof URL) return loadLab(fileURLToPath(source));
   return source;
-}
-
-let defaultArtifacts: string | undefined;
-
-/** dist/api/reaper.js, found from src/api and dist/api alike (as the probe helper is). */
-const REAPER = fileURLToPath(new URL('../../dist/api/reaper.js', import.meta.url));
-
-/** Detached, in a session of its own: neither a Ctrl-C at the terminal nor a kill of this process reaches it. */
-function startReaper(owner: { pid: number; start?: string }, instance: string): void {
-  const child = spawn(process.execPath, [REAPER, String(owner.pid), owner.start ?? '', instance], { detached: true, stdio: 'ignore' });
-  child.on('error', () => { /* no reaper: `nslab cleanup` still removes the lab once this process is gone */ });
-  child.unref();
 }
 
 export class Lab implements AsyncDisposable {
@@ -65,15 +52,22 @@ export class Lab implements AsyncDisposable {
     const pending = { down: async () => { ac.abort(new Error('interrupted')); await coming?.catch(() => {}); } };
     track(pending);
     let engine: EngineLab;
+    let instance: string | undefined;
     try {
       // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
-      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing' }));
+      // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment is covered
+      const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => { instance = s.instance; startReaper(s.owner, s.instance); };
+      // the log of a service that fails to start is kept where pcaps are
+      const artifacts = () => opts.artifacts ?? privateArtifacts();
+      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing', claimed, artifacts }));
+    } catch (e) {
+      if (instance) reaped(instance); // unwound: nothing left to reap
+      throw e;
     } finally {
       untrack(pending);
     }
     const lab = new Lab(engine, model, opts.artifacts);
     track(lab);
-    startReaper(engine.state.owner, engine.instance);
     return lab;
   }
 
@@ -132,7 +126,7 @@ export class Lab implements AsyncDisposable {
   }
 
   private artifactDir(): string {
-    return this.artifacts ?? (defaultArtifacts ??= mkdtempSync(join(tmpdir(), 'nslab-artifacts-')));
+    return this.artifacts ?? privateArtifacts();
   }
 
   /** Takes the lab down (idempotent). */
@@ -140,6 +134,7 @@ export class Lab implements AsyncDisposable {
     if (!untrack(this)) return;
     await closeProbes(this.engine);
     await this.engine.down();
+    reaped(this.instance);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

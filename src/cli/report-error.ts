@@ -1,11 +1,11 @@
 // How the CLI reports a failure and which exit status it ends with; shared by
 // the full CLI (main.ts) and the entry's direct paths (entry.ts).
-import { EXIT, LabFileError, NslabError } from '../errors.js';
+import { EXIT, JsonFileError, LabFileError, NslabError } from '../errors.js';
 
 /** Writes the message for an error to stderr; returns the exit status. */
 export function reportError(e: unknown): number {
-  if (e instanceof LabFileError) {
-    process.stderr.write(`${e.message}\n`); // lines start with file:line:col, for editors and CI annotations
+  if (e instanceof LabFileError || e instanceof JsonFileError) {
+    process.stderr.write(`${e.message}\n`); // lines start with file:line:col (or FILE: JSON path), for editors and CI annotations
     return e.exitCode;
   }
   if (e instanceof NslabError) {

@@ -5,6 +5,7 @@ import { Lab } from '../engine/lab.js';
 import { RealRunner } from '../engine/runner.js';
 import { ownerAlive, type LabState } from '../engine/state.js';
 import { withSignals } from '../engine/signals.js';
+import { privateArtifacts } from '../run/artifacts.js';
 import { teardown } from '../engine/teardown.js';
 import { stagesUpTo } from '../plan/build.js';
 import { loadLab } from '../lab/resolve.js';
@@ -29,7 +30,7 @@ export async function run(labArg: string | undefined, opts: { stage?: string; in
   for (const { state, model, stage } of jobs) {
     const id = state.instance === state.lab ? undefined : state.instance.slice(state.lab.length + 1);
     await teardown(state, new RealRunner());
-    const lab = await withSignals((signal) => Lab.up(model, { id, stage, signal }));
+    const lab = await withSignals((signal) => Lab.up(model, { id, stage, signal, artifacts: privateArtifacts }));
     process.stdout.write(`${chalk.green('reset')} lab '${lab.instance}'${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ' to its base (no stage applied)'}\n`);
   }
   return 0;

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { Lab } from '../engine/lab.js';
 import { withSignals } from '../engine/signals.js';
+import { privateArtifacts } from '../run/artifacts.js';
 import { loadLab } from '../lab/resolve.js';
 import { checkInstanceId } from '../plan/names.js';
 
@@ -8,7 +9,7 @@ export async function run(file: string, opts: { stage?: string; instance?: strin
   const model = loadLab(file); // every lab-file problem is reported before anything is created
   const id = checkInstanceId(opts.instance);
   const t0 = performance.now();
-  const lab = await withSignals((signal) => Lab.up(model, { id, stage: opts.stage, signal }));
+  const lab = await withSignals((signal) => Lab.up(model, { id, stage: opts.stage, signal, artifacts: privateArtifacts }));
   const ms = Math.round(performance.now() - t0);
   const out = [`${chalk.green('up')} lab '${lab.instance}' in ${ms} ms${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ''}`];
   for (const n of lab.state.namespaces) out.push(`  ${n.node.padEnd(12)} ${n.ns}`);

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { join } from 'node:path';
-import { CommandError, EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, UsageError } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
 import { buildPlan, buildStagePlan } from '../plan/build.js';
 import { instanceName, nsName } from '../plan/names.js';
@@ -13,6 +13,7 @@ import { etcExists, writeTableNames } from './etc-netns.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { netnsInode, startTime } from './proc.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
+import { serviceError } from './service-logs.js';
 import { claim, logDirOf, me, mkdirPrivate, readState, removeState, writeState, type LabState } from './state.js';
 import { teardown } from './teardown.js';
 
@@ -35,11 +36,26 @@ export interface UpOptions {
   configured?: (lab: Lab) => void;
   /** Called before a bring-up that failed after `configured` is unwound: ends that work. */
   unwinding?: (lab: Lab) => Promise<void>;
+  /**
+   * Called as soon as the lab's record exists, before anything is created: the
+   * API starts the lab's reaper there, so that a process killed while its lab
+   * comes up (vitest ends a worker whose main process is gone) leaves nothing.
+   */
+  claimed?: (state: LabState) => void;
+  /**
+   * Where this run keeps its artifacts (resolved only when needed): the log of
+   * a service that exits as it starts is kept in DIR/INSTANCE/ (the lab's own
+   * log directory goes with the lab), and the failure names the copy.
+   */
+  artifacts?: () => string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class Lab {
+  /** Where the logs of services that fail to start are kept: UpOptions.artifacts. */
+  private artifacts: (() => string) | undefined;
+
   private constructor(readonly model: LabModel | undefined, public state: LabState, readonly runner: Runner) {}
 
   get instance(): string { return this.state.instance; }
@@ -56,8 +72,11 @@ export class Lab {
       createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
       ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
     };
+    opts.signal?.throwIfAborted(); // interrupted while checking: nothing recorded, nothing made
     claim(state); // recorded before anything exists, so any failure can be unwound
+    opts.claimed?.(state);
     const lab = new Lab(model, state, runner);
+    lab.artifacts = opts.artifacts;
     // Only what this run creates is ever unwound. A namespace of the same name
     // can only exist if another state directory recorded this instance: refuse.
     const created = new Set<string>();
@@ -138,13 +157,12 @@ export class Lab {
       writeState(this.state);
       return { s, p, log };
     });
-    // A service that cannot start (no such program, bad flag) exits at once: report it, with its log.
-    const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => 'running' as const)])));
-    early.forEach((code, i) => {
-      if (code === 'running') return;
-      const { s } = started[i]!;
-      throw new CommandError(s.args, code ?? -1, '', s.node, `service '${s.service}' exited at once (status ${code}); see ${started[i]!.log}`);
-    });
+    // A service that cannot start (no such program, bad flag, a missing config file) exits at once:
+    // report how it ended and how its log ends, and keep the log (the lab's log directory goes with the lab)
+    const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => undefined)])));
+    const failed = started.flatMap(({ s, log }, i) => early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i]!, log }] : []);
+    const artifacts = this.artifacts;
+    if (failed.length) throw serviceError(failed, artifacts && (() => ({ root: artifacts(), folder: this.instance })));
   }
 }
 

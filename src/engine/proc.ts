@@ -24,6 +24,12 @@ export function isSame(pid: number, start: string | undefined): boolean {
   return start !== undefined && startTime(pid) === start;
 }
 
+/** The same process, and not a zombie (one that has ended, its parent not having collected it yet). */
+export function isRunning(pid: number, start: string | undefined): boolean {
+  const s = stat(pid);
+  return !!s && start !== undefined && s.start === start && s.state !== 'Z';
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface Proc { pid: number; start: string | undefined }

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, closeSync } from 'node:fs';
 import type { Command, Result } from './command.js';
+import { endAtExit } from './at-exit.js';
 import { BatchWorker, workerJob } from './workers.js';
 
 export type { Command, Result } from './command.js';
@@ -18,7 +19,8 @@ export interface Lane {
   close(stop?: boolean): Promise<void>;
 }
 
-export interface Started { pid: number; exited: Promise<number | null> }
+/** A started program: its pid, and how it ended once it has (exit status, or the signal that ended it). */
+export interface Started { pid: number; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
 
 export interface Runner {
   run(cmd: Command): Promise<Result>;
@@ -48,7 +50,7 @@ export class RealRunner implements Runner {
   run(cmd: Command): Promise<Result> {
     const argv = inNamespace(cmd.ns, cmd.argv, cmd.etc);
     const signal = cmd.uninterruptible ? undefined : this.signal;
-    return runArgv(argv, { input: cmd.input, timeoutMs: cmd.timeoutMs, signal });
+    return runArgv(argv, { input: cmd.input, timeoutMs: cmd.timeoutMs, signal, uninterruptible: cmd.uninterruptible });
   }
 
   lane(): Lane {
@@ -62,9 +64,9 @@ export class RealRunner implements Runner {
     try {
       // detached: its own session, so a Ctrl-C at nslab's terminal does not reach it; `down` stops it by pid
       const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
-      const exited = new Promise<number | null>((res) => {
-        child.on('exit', (code) => res(code));
-        child.on('error', () => res(127));
+      const exited: Started['exited'] = new Promise((res) => {
+        child.on('exit', (code, signal) => res({ code, signal }));
+        child.on('error', () => res({ code: 127, signal: null }));
       });
       child.unref();
       return { pid: child.pid ?? -1, exited };
@@ -95,10 +97,11 @@ export class RecordingRunner implements Runner {
  * SIGTERM and is *awaited*: unwinding must not start while a batch is still
  * creating things. Never rejects; a missing program is exit status 127.
  */
-export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<Result> {
+export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal; uninterruptible?: boolean } = {}): Promise<Result> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const forget = opts.uninterruptible ? () => {} : endAtExit(child); // unwinding's own commands only remove: left to finish
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
@@ -112,6 +115,7 @@ export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: numb
     child.stdin.on('error', () => { /* the program exited without reading its input */ });
     child.stdin.end(opts.input ?? '');
     child.on('close', (code, sig) => {
+      forget();
       opts.signal?.removeEventListener('abort', stop);
       if (timer) clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `${spawnError.message}\n` : '');

@@ -160,10 +160,11 @@ export function listStates(invalid?: (file: string) => void): LabState[] {
   return out;
 }
 
+/** The record goes last: a process killed in the middle leaves a record, which `cleanup` (or the lab's reaper) acts on. */
 export function removeState(instance: string): void {
+  rmSync(logDirOf(instance), { recursive: true, force: true });
   rmSync(`${fileOf(instance)}.tmp`, { force: true }); // a write that a SIGKILL cut short
   rmSync(fileOf(instance), { force: true });
-  rmSync(logDirOf(instance), { recursive: true, force: true });
 }
 
 export function ownerAlive(s: LabState): boolean {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTime } from './proc.js';
+import { endAtExit } from './at-exit.js';
 import type { Command, Result } from './command.js';
 import { mkdirPrivate, workRoot } from './state.js';
 
@@ -76,7 +77,9 @@ export class BatchWorker {
         this.pending.delete(i!);
       }
     });
+    const forget = endAtExit(this.child); // the loop; a batch it runs then is the last (a namespace's settings, removed with it)
     this.closed = new Promise((res) => this.child.on('close', () => {
+      forget();
       for (const done of this.pending.values()) done(255);
       res();
     }));

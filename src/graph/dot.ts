@@ -18,10 +18,14 @@ export const COLORS = {
   bridge: '#475569',
 } as const;
 
-/** A DOT double-quoted string. */
-export const q = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
+// Control characters (a NUL ends Graphviz's reading of a string; others make its HTML labels
+// malformed) are written as visible \uXXXX: text from a results file or an API caller is never trusted.
+const CONTROLS = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+const visible = (s: string) => s.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+/** A DOT double-quoted string (a line break as DOT's own \n). */
+export const q = (s: string) => `"${visible(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 /** Text inside an HTML-like label. */
-const h = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const h = (s: string) => visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const item = (i: Item) => i.added ? `<font color="${COLORS.added}"><b>+ ${h(i.text)}</b></font>` : h(i.text);
 
@@ -32,7 +36,7 @@ function ifaceCell(i: TopoIface, marks: PathMark[]): string {
   const name = `<b>${h(i.name)}</b>${state ? `<font color="${i.changed ? COLORS.added : COLORS.down}">${h(state)}</font>` : ''}`;
   const body = i.down ? `<font color="${COLORS.down}">${name}${addrs ? `<br/>${addrs}` : ''}</font>` : `${name}${addrs ? `<br/>${addrs}` : ''}`;
   const bg = mark ? '#fee2e2' : i.down ? '#f1f5f9' : '#ffffff';
-  return `<tr><td port=${q(i.name)} align="left" balign="left" bgcolor="${bg}"${mark ? ` color="${COLORS.mark}"` : ''}>${body}</td></tr>`;
+  return `<tr><td port="${h(i.name)}" align="left" balign="left" bgcolor="${bg}"${mark ? ` color="${COLORS.mark}"` : ''}>${body}</td></tr>`;
 }
 
 function nodeLabel(n: TopoNode, marks: PathMark[]): string {
@@ -58,13 +62,16 @@ function crossed(a: { node: string; iface: string }, paths: PathEdge[]): string 
   const dir = heads.length && tails.length ? 'both' : heads.length ? 'forward' : 'back';
   const dirs = [...new Set([...heads, ...tails])];
   const tip = paths.map((p) => `${p.direction} ${p.step}: ${p.src || p.from.node} → ${p.dst || p.to.node}`).join('; ');
-  return `id=${q(`path-${paths.map((p) => `${p.direction}-${p.step}`).join('+')}`)}, class=${q(`path ${dirs.join(' ')}`)}, dir=${dir}, color="${[...heads, ...tails].map((d) => COLORS[d]).join(':')}", penwidth=2.2, arrowsize=1.1, edgetooltip=${q(tip)}`;
+  return `id=${q(`path-${paths.map((p) => `${p.direction}-${p.step}`).join('+')}`)}, class=${q(`path ${dirs.join(' ')}`)}, dir=${dir}, color="${[...heads, ...tails].map(colorOf).join(':')}", penwidth=2.2, arrowsize=1.1, edgetooltip=${q(tip)}`;
 }
 
 function pathAttrs(p: PathEdge): string {
-  const c = COLORS[p.direction];
+  const c = colorOf(p.direction);
   return `id=${q(`path-${p.direction}-${p.step}`)}, class=${q(`path ${p.direction}`)}, dir=forward, color="${c}", penwidth=2.2, arrowsize=1.1, tooltip=${q(`${p.direction} ${p.step}: ${p.src || p.from.node} → ${p.dst || p.to.node}`)}`;
 }
+
+/** A direction's colour (a direction that is neither request nor reply, from an API caller, in the links' grey). */
+const colorOf = (d: string) => (d === 'request' || d === 'reply' ? COLORS[d] : COLORS.link);
 
 const end = (node: string, iface?: string) => iface ? `${q(node)}:${q(iface)}` : q(node);
 

@@ -5,8 +5,14 @@ import type { Overlay } from './paths.js';
 import type { Item, TopoNode, Topology } from './topology.js';
 import { COLORS } from './dot.js';
 
-/** Text inside a quoted Mermaid label: quotes and angle brackets as Mermaid's entity codes. */
-const m = (s: string) => s.replace(/#/g, '#35;').replace(/"/g, '#quot;').replace(/</g, '#lt;').replace(/>/g, '#gt;');
+const ENTITY: Record<string, string> = { '#': '#35;', '"': '#quot;', '<': '#lt;', '>': '#gt;' };
+/**
+ * Text inside a quoted Mermaid label: quotes and angle brackets as Mermaid's entity codes, and
+ * what could end the label or the line (a line break, a | around a link's label) or make it
+ * Markdown (a backquote) as numeric ones: text from a results file or an API caller can add
+ * no statement.
+ */
+const m = (s: string) => s.replace(/[#"<>`|\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => ENTITY[c] ?? `#${c.charCodeAt(0)};`);
 const item = (i: Item) => i.added ? `<b>+ ${m(i.text)}</b>` : m(i.text);
 
 function label(n: TopoNode): string {
@@ -33,13 +39,16 @@ export function toMermaid(t: Topology, o?: Overlay): string {
     k++;
   }
   for (const e of o?.edges ?? []) {
-    out.push(`  ${id.get(e.from.node)} -->|"${e.direction} ${e.step}"| ${id.get(e.to.node)}`);
-    styles.push(`  linkStyle ${k} stroke:${COLORS[e.direction]},stroke-width:2px,color:${COLORS[e.direction]}`);
+    const [from, to] = [id.get(e.from.node), id.get(e.to.node)];
+    if (!from || !to) continue; // a node the topology does not have (overlay() leaves none)
+    const color = e.direction === 'request' || e.direction === 'reply' ? COLORS[e.direction] : COLORS.link;
+    out.push(`  ${from} -->|"${m(`${e.direction} ${e.step}`)}"| ${to}`);
+    styles.push(`  linkStyle ${k} stroke:${color},stroke-width:2px,color:${color}`);
     k++;
   }
   const bridges = t.nodes.filter((n) => n.kind === 'bridge').map((n) => id.get(n.name));
   const changed = t.nodes.filter((n) => [...n.routes, ...n.rules, ...n.filters, ...n.ifaces.flatMap((i) => i.addresses)].some((i) => i.added) || n.ifaces.some((i) => i.changed)).map((n) => id.get(n.name));
-  const marked = [...new Set(o?.marks.map((x) => id.get(x.node)) ?? [])];
+  const marked = [...new Set(o?.marks.flatMap((x) => id.get(x.node) ?? []) ?? [])];
   out.push(`  classDef bridge fill:#e2e8f0,stroke:${COLORS.bridge}`);
   out.push(`  classDef changed stroke:${COLORS.added},stroke-width:2px`);
   out.push(`  classDef marked stroke:${COLORS.mark},stroke-width:3px`);

@@ -40,29 +40,32 @@ const ENDED: Partial<Record<Disposition, string>> = {
   'not-sent': 'nothing was sent',
 };
 
+/** The paths of these traces on this topology; a hop at a node the topology lacks is left out (it cannot be drawn). */
 export function overlay(traces: Trace[], topo: Topology): Overlay {
   const edges: PathEdge[] = [];
   const marks: PathMark[] = [];
   const dispositions: Overlay['dispositions'] = {};
+  const known = new Set(topo.nodes.map((n) => n.name));
   const linkOf = (a: string, ai: string | undefined, b: string, bi: string | undefined) => topo.links.find((l) =>
     (l.a.node === a && l.a.iface === ai && l.b.node === b && l.b.iface === bi) || (l.b.node === a && l.b.iface === ai && l.a.node === b && l.a.iface === bi))?.id;
   for (const t of traces) {
     dispositions[t.direction] = t.disposition;
     t.hops.slice(0, -1).forEach((h, i) => {
       const n = t.hops[i + 1]!;
+      if (!known.has(h.node) || !known.has(n.node)) return;
       const link = linkOf(h.node, h.out, n.node, n.in);
       edges.push({ direction: t.direction, step: i + 1, from: { node: h.node, ...(h.out ? { iface: h.out } : {}) }, to: { node: n.node, ...(n.in ? { iface: n.in } : {}) },
         ...(link ? { link } : {}), src: h.nat?.src ?? h.src, dst: h.nat?.dst ?? h.dst });
     });
     const d = t.divergesAt !== undefined ? t.hops[t.divergesAt] : undefined;
-    if (d) marks.push({ direction: t.direction, node: d.node, ...(d.out ?? d.in ? { iface: d.out ?? d.in } : {}), kind: 'diverges',
+    if (d && known.has(d.node)) marks.push({ direction: t.direction, node: d.node, ...(d.out ?? d.in ? { iface: d.out ?? d.in } : {}), kind: 'diverges',
       text: `${t.direction} diverges here${d.out ? ` (left through ${d.out})` : ''}` });
     const ended = ENDED[t.disposition];
     const end = t.at ?? t.hops.at(-1)?.node;
     // the interface it was last seen on there: where it came in, or left
     const last = [...t.hops].reverse().find((h) => h.node === end);
     const iface = last?.out ?? last?.in;
-    if (ended && end) marks.push({ direction: t.direction, node: end, ...(iface ? { iface } : {}), kind: 'ended', text: `${t.direction}: ${ended}` });
+    if (ended && end && known.has(end)) marks.push({ direction: t.direction, node: end, ...(iface ? { iface } : {}), kind: 'ended', text: `${t.direction}: ${ended}` });
   }
   return { edges, marks, dispositions };
 }

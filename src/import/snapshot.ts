@@ -8,39 +8,12 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../errors.js';
+import { SNAPSHOT_VERSION, type IpAddr, type IpLink, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
 const run = promisify(execFile);
 
-export const SNAPSHOT_VERSION = 1;
-
-export interface Snapshot {
-  'nslab-snapshot': number;
-  taken: string;
-  /** The machine's host name, or the lab node's name. */
-  name: string;
-  source: string;
-  kernel?: string;
-  links: IpLink[];
-  addresses: IpAddr[];
-  routes: { 4: IpRoute[]; 6: IpRoute[] };
-  rules: { 4: IpRule[]; 6: IpRule[] };
-  /** Table names the machine knows (rt_tables), by id. */
-  tables: Record<string, string>;
-  sysctl: Record<string, string>;
-}
-
-// the fields of iproute2 6.1's JSON that nslab reads (it keeps the rest)
-export interface IpLink { ifname: string; flags?: string[]; operstate?: string; link_type?: string; mtu?: number; address?: string; [k: string]: unknown }
-export interface IpAddr extends IpLink { addr_info?: { family: string; local: string; prefixlen: number; scope: string; [k: string]: unknown }[] }
-export interface IpRoute {
-  type?: string; dst: string; gateway?: string; via?: { family: string; host: string }; dev?: string; protocol?: string; scope?: string; prefsrc?: string;
-  metric?: number; flags?: string[]; table?: string; nexthops?: { gateway?: string; dev?: string; weight?: number; flags?: string[] }[]; [k: string]: unknown;
-}
-export interface IpRule {
-  priority: number; src?: string; srclen?: number; dst?: string; dstlen?: number; table?: string; not?: boolean; action?: string;
-  fwmark?: string; fwmask?: string; iif?: string; oif?: string; tos?: string; ipproto?: string; sport?: number | { start: number; end: number };
-  dport?: number | { start: number; end: number }; [k: string]: unknown;
-}
+// the file's format and the fields of iproute2's JSON that nslab reads (it keeps the rest): schema.ts
+export { SNAPSHOT_VERSION, type IpAddr, type IpLink, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
 /** The sysctls kept: forwarding, reverse-path filtering and the ARP settings that decide where replies go. */
 const GLOBAL_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding', 'net.ipv4.fib_multipath_hash_policy', 'net.ipv6.fib_multipath_hash_policy'];

@@ -1,77 +1,137 @@
 // A snapshot -> a lab: the machine as a node with its addresses, routes,
 // rules and sysctls exactly; for each interface a neighbour router holding the
 // gateway addresses the machine's routes use on that subnet, and a client
-// beyond it; the routers joined by a core bridge, so that a reply the machine
+// beyond it; the routers joined by a core router, so that a reply the machine
 // sends out of the "wrong" interface still arrives, as on the internet. The
 // tests: a reply to each local address leaves through the interface the
 // request came in on. Pure: the caller reads and writes the files.
+//
+// The size of the lab is linear in the snapshot's: each router reaches every
+// client through one aggregate route via the core, which has one route per
+// client (addressing.ts). Every part of the lab remembers the part of the
+// snapshot it was made from (`origins`), so that a lab nslab refuses names
+// what in the snapshot gave it (verify.ts).
 import { existsSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { UsageError } from '../errors.js';
+import { JsonFileError, type JsonProblem } from '../errors.js';
 import { inSubnet, networkOf, parseAddress, parseCidr, type Cidr, type Family } from '../lab/addr.js';
-import { IFNAME, LAB_NAME, NODE_NAME, RESERVED_IFNAMES, SYSCTL_KEY } from '../lab/grammar.js';
+import { IFNAME, LAB_NAME, RESERVED_IFNAMES, SYSCTL_KEY } from '../lab/grammar.js';
 import { BUILTIN_TABLES, checkRoute, checkRule, routeKey, type NodeView } from '../lab/iproute.js';
-import { SNAPSHOT_VERSION, type IpRoute, type IpRule, type Snapshot } from './snapshot.js';
+import { MAX_INTERFACES, RESERVED4, RESERVED6, routerPlan, type RouterPlan } from './addressing.js';
+import { nodeName, nodeTags } from './names.js';
+import { said, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
-// the generated subnets: the benchmarking range (RFC 2544) and a unique local IPv6 prefix, rarely on a real machine
-const CLIENT4 = (k: number) => `198.18.${k}`;
-const CORE4 = '198.19.255';
-const ULA = 'fd00:6e73:6c62'; // "nslb"
-const CLIENT6 = (k: number) => `${ULA}:${k.toString(16)}`;
-const CORE6 = `${ULA}:ffff`;
+export type Path = (string | number)[];
+/** A part of the lab (at its path in the lab) made from a part of the snapshot (at its JSON path), and what that part is. */
+export interface Origin { at: Path; from: Path; what: string }
+export interface Imported { lab: Record<string, unknown>; notes: string[]; host: string; origins: Origin[] }
 
-export interface Imported { lab: Record<string, unknown>; notes: string[]; host: string }
+const RESERVED = { 4: parseCidr(RESERVED4)!, 6: parseCidr(RESERVED6)! };
 
-const name = (s: string, fallback: string) => {
-  const n = s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 24).replace(/-+$/, '');
-  return NODE_NAME.test(n) ? n : fallback;
-};
-
-/** Checks what a snapshot file holds before anything is made of it. */
-export function checkSnapshot(data: unknown, file: string): Snapshot {
-  const s = data as Partial<Snapshot> | null;
-  const bad = (what: string) => new UsageError(`${file}: not an nslab snapshot: ${what}`, "make one with 'nslab snapshot -o FILE' (on the machine) or 'nslab snapshot --node LAB NODE'");
-  if (!s || typeof s !== 'object' || Array.isArray(s)) throw bad('not a JSON object');
-  if (s['nslab-snapshot'] !== SNAPSHOT_VERSION) throw bad(`'nslab-snapshot' is ${JSON.stringify(s['nslab-snapshot'])}, this nslab reads version ${SNAPSHOT_VERSION}`);
-  for (const k of ['links', 'addresses'] as const) if (!Array.isArray(s[k])) throw bad(`'${k}' is not a list`);
-  for (const k of ['routes', 'rules'] as const) if (!s[k] || !Array.isArray(s[k]![4]) || !Array.isArray(s[k]![6])) throw bad(`'${k}' needs lists '4' and '6'`);
-  if (typeof s.name !== 'string') throw bad("'name' is missing");
-  return { ...s, tables: s.tables ?? {}, sysctl: s.sysctl ?? {} } as Snapshot;
+interface HostIface {
+  name: string;
+  addresses: Cidr[];
+  /** The JSON path of each address in the snapshot (addresses[i].addr_info[j]). */
+  from: Path[];
+  /** addresses[i]: the interface in the snapshot. */
+  at: Path;
+  up: boolean;
 }
 
-interface HostIface { name: string; addresses: Cidr[]; up: boolean }
-
-export function snapshotToLab(snap: Snapshot): Imported {
-  const notes: string[] = [];
-  const host = name(snap.name, 'host');
-  // ---- the machine's interfaces and their addresses ----
+/** The machine's interfaces that a lab can hold, lo's global addresses, and what was left out (with where). */
+function hostInterfaces(snap: Snapshot, notes: string[]) {
   const ifaces: HostIface[] = [];
-  const loAddrs: Cidr[] = [];
-  for (const l of snap.addresses) {
-    const global = (l.addr_info ?? []).filter((a) => a.scope === 'global' && (a.family === 'inet' || a.family === 'inet6'))
-      .map((a) => parseCidr(`${a.local}/${a.prefixlen}`)).filter((c): c is Cidr => !!c);
-    if (l.ifname === 'lo') { loAddrs.push(...global); continue; }
-    if (!global.length) continue;
-    if (!IFNAME.test(l.ifname) || RESERVED_IFNAMES.includes(l.ifname)) { notes.push(`interface '${l.ifname}' left out: not a name a lab interface can have`); continue; }
-    ifaces.push({ name: l.ifname, addresses: global, up: (l.flags ?? []).includes('UP') });
+  const lo: { cidr: Cidr; from: Path }[] = [];
+  const leftOut: JsonProblem[] = [];
+  snap.addresses.forEach((l, i) => {
+    const global: { cidr: Cidr; from: Path }[] = [];
+    (l.addr_info ?? []).forEach((a, j) => {
+      if (a.scope !== 'global' || (a.family !== 'inet' && a.family !== 'inet6')) return;
+      const cidr = parseCidr(`${String(a.local)}/${String(a.prefixlen)}`);
+      if (cidr) global.push({ cidr, from: ['addresses', i, 'addr_info', j] });
+    });
+    if (l.ifname === 'lo') { lo.push(...global); return; }
+    if (!global.length) return;
+    if (!IFNAME.test(l.ifname) || RESERVED_IFNAMES.includes(l.ifname)) {
+      const why = 'not a name a lab interface can have';
+      notes.push(`interface ${said(l.ifname)} left out: ${why}`);
+      leftOut.push({ path: ['addresses', i, 'ifname'], message: `${said(l.ifname)} is left out: ${why}` });
+      return;
+    }
+    const addresses = global.map((g) => g.cidr);
+    ifaces.push({ name: l.ifname, addresses, from: global.map((g) => g.from), at: ['addresses', i], up: (l.flags ?? []).includes('UP') });
+  });
+  return { ifaces, lo, leftOut };
+}
+
+/** The gateways on each subnet, found by the subnet (linear in gateways times the host's distinct prefix lengths). */
+function gatewaysBySubnet(gateways: { via: string; family: Family }[], hostAddrs: Cidr[], owned: Set<string>) {
+  const lengths = { 4: new Set<number>(), 6: new Set<number>() };
+  for (const a of hostAddrs) lengths[a.family].add(a.prefix);
+  const bySubnet = new Map<string, string[]>();
+  for (const g of gateways) {
+    if (owned.has(g.via)) continue;
+    for (const p of lengths[g.family]) {
+      const key = networkOf({ address: g.via, prefix: p, family: g.family, text: '' });
+      const list = bySubnet.get(key);
+      if (!list) bySubnet.set(key, [g.via]);
+      else if (!list.includes(g.via)) list.push(g.via);
+    }
   }
-  if (!ifaces.length) throw new UsageError(`the snapshot of '${snap.name}' has no interface with a global address`, 'nothing to import: a lab needs the interfaces replies leave by');
+  return (a: Cidr) => bySubnet.get(networkOf(a)) ?? [];
+}
+
+/** The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's). */
+export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
+  const notes: string[] = [];
+  const origins: Origin[] = [];
+  const host = nodeName(snap.name, 'host');
+  const coreName = host === 'core' ? 'core-2' : 'core';
+  // ---- the machine's interfaces and their addresses ----
+  const { ifaces, lo, leftOut } = hostInterfaces(snap, notes);
+  const loAddrs = lo.map((x) => x.cidr);
+  if (!ifaces.length)
+    throw new JsonFileError(file, [...leftOut, { path: ['addresses'], message: `no interface of ${said(snap.name)} has a global address a lab can hold` }],
+      'nothing to import: a lab needs the interfaces replies leave by');
+  // the addressing plan has room for so many routers and clients: refused before anything is made
+  if (ifaces.length > MAX_INTERFACES)
+    throw new JsonFileError(file, [{
+      path: ['addresses'],
+      message: `${ifaces.length} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: `
+        + `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} `
+        + "for the client's link and for the core's",
+    }], 'leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)');
   const kept = new Set(ifaces.map((i) => i.name));
   const hostAddrs = [...ifaces.flatMap((i) => i.addresses), ...loAddrs];
-  for (const a of hostAddrs)
-    if (inSubnet(a.address, parseCidr(a.family === 4 ? '198.18.0.0/15' : `${ULA}::/48`)!))
-      throw new UsageError(`${a.text} is in ${a.family === 4 ? '198.18.0.0/15' : `${ULA}::/48`}, where nslab import puts the clients`, 'not supported yet: edit the snapshot or the generated lab');
+  const reservedUse: JsonProblem[] = [];
+  const everyAddress = [...ifaces.flatMap((i) => i.addresses.map((cidr, j) => ({ cidr, from: i.from[j]! }))), ...lo];
+  for (const { cidr: a, from } of everyAddress)
+    if (inSubnet(a.address, RESERVED[a.family])) {
+      const range = a.family === 4 ? RESERVED4 : RESERVED6;
+      const message = `${a.text} is in ${range}, where nslab import puts the routers and clients it makes`;
+      reservedUse.push({ path: [...from, 'local'], message });
+    }
+  if (reservedUse.length) throw new JsonFileError(file, reservedUse, 'not supported yet: edit the snapshot (or, after importing a copy without it, the lab)');
 
   // ---- tables: ids, and the names the machine gives them ----
   const byName = new Map(Object.entries(snap.tables).map(([id, n]) => [n, Number(id)]));
   const tableOf = (t: string | undefined): number | undefined => (t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : BUILTIN_TABLES[t] ?? byName.get(t));
   const tables: Record<string, number> = {};
-  const view: NodeView = { interfaces: new Map([['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]], ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]])]), tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)) };
+  const view: NodeView = {
+    interfaces: new Map([
+      ['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]],
+      ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]]),
+    ]),
+    tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)),
+  };
   // a name the lab will declare is known to the checks from the route or rule that first uses it
   const tableWord = (id: number) => {
     if (id === 254) return undefined;
     const n = snap.tables[String(id)];
-    if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) { tables[n] = id; view.tables.set(n, id); return n; }
+    if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) {
+      if (!(n in tables)) origins.push({ at: ['nodes', host, 'tables', n], from: ['tables', String(id)], what: `table ${id}` });
+      tables[n] = id; view.tables.set(n, id); return n;
+    }
     return id === 253 ? 'default' : String(id);
   };
 
@@ -83,29 +143,34 @@ export function snapshotToLab(snap: Snapshot): Imported {
   const gateways: { via: string; family: Family }[] = [];
   const offLink: Record<Family, boolean> = { 4: false, 6: false };
   for (const fam of [4, 6] as const)
-    for (const r of snap.routes[fam]) {
+    snap.routes[fam].forEach((r, n) => {
       const text = routeText(r, fam, tableOf, tableWord, kept);
-      if (text === undefined) continue;
-      if (typeof text === 'object') { notes.push(text.note); continue; }
+      if (text === undefined) return;
+      if (typeof text === 'object') { notes.push(text.note); return; }
       const c = checkRoute(text, view);
-      if (c.errors.length) { notes.push(`route '${text}' left out: ${c.errors[0]!.message}`); continue; }
+      if (c.errors.length) { notes.push(`route '${text}' left out: ${c.errors[0]!.message}`); return; }
       for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)]) if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
       if (r.gateway || r.via || r.nexthops?.length) offLink[fam] = true;
       // a route the kernel would take for its own subnet route: `up` adds base routes, a stage replaces
-      (connected.has(routeKey(c)) ? stageRoutes : baseRoutes).push(text);
-    }
+      const [list, at] = connected.has(routeKey(c))
+        ? [stageRoutes, ['stages', 0, 'apply', host, 'routes']]
+        : [baseRoutes, ['nodes', host, 'routes']];
+      origins.push({ at: [...at, list.length], from: ['routes', String(fam), n], what: 'this route' });
+      list.push(text);
+    });
 
   // ---- rules ----
   const rules: string[] = [];
   for (const fam of [4, 6] as const)
-    for (const r of snap.rules[fam]) {
+    snap.rules[fam].forEach((r, n) => {
       const text = ruleText(r, fam, tableOf, tableWord, kept);
-      if (text === undefined) continue;
-      if (typeof text === 'object') { notes.push(text.note); continue; }
+      if (text === undefined) return;
+      if (typeof text === 'object') { notes.push(text.note); return; }
       const c = checkRule(text, view);
-      if (c.errors.length) { notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`); continue; }
+      if (c.errors.length) { notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`); return; }
+      origins.push({ at: ['nodes', host, 'rules', rules.length], from: ['rules', String(fam), n], what: 'this rule' });
       rules.push(text);
-    }
+    });
 
   // ---- sysctls: those of kept interfaces, that this kernel has ----
   const sysctl: Record<string, string> = {};
@@ -116,33 +181,33 @@ export function snapshotToLab(snap: Snapshot): Imported {
     if (!SYSCTL_KEY.test(k) || !/^\d+$/.test(v) || v === '0') continue;
     if (existsSync('/proc/sys/net') && !existsSync(`/proc/sys/${k.split('.').join('/')}`.replace(/\/conf\/(?!all|default)[^/]+\//, '/conf/default/'))) { notes.push(`sysctl ${k} left out: this kernel does not have it`); continue; }
     sysctl[k] = v;
+    origins.push({ at: ['nodes', host, 'sysctl', k], from: ['sysctl', k], what: 'this sysctl' });
   }
 
-  // ---- the neighbours: a router per interface, a client beyond it, a core joining the routers ----
-  const nodes: Record<string, unknown> = {};
-  const links: string[] = [];
-  const routers: { iface: HostIface; gw: string; client: string; k: number; v6: boolean }[] = [];
+  // ---- the neighbours: a router per interface, a client beyond it, a core router joining the routers ----
+  const taken = (n: string) => n === host || n === coreName;
+  const tags = nodeTags(ifaces.map((i) => i.name), taken);
   const owned = new Set(hostAddrs.map((a) => a.address));
-  const lanAddrs = new Map<string, string[]>();
-  ifaces.forEach((i, k) => {
-    const gw = uniqueName(`gw-${name(i.name, `if${k}`)}`, nodes, host);
+  const onSubnet = gatewaysBySubnet(gateways, hostAddrs, owned);
+  const core = ifaces.length > 1;
+  const any6 = ifaces.some((i) => i.addresses.some((a) => a.family === 6));
+  interface Router { iface: HostIface; gw: string; client: string; k: number; lan: string[]; plan: RouterPlan }
+  const routers: Router[] = ifaces.map((iface, k) => {
     const lan: string[] = [];
-    for (const a of i.addresses) {
-      const onSubnet = gateways.filter((g) => g.family === a.family && inSubnet(g.via, a) && !owned.has(g.via)).map((g) => g.via);
-      const picks = onSubnet.length ? [...new Set(onSubnet)] : [freeAddress(a, owned)].filter((x): x is string => !!x);
+    for (const a of iface.addresses) {
+      const found = onSubnet(a);
+      const picks = found.length ? found : [freeAddress(a, owned)].filter((x): x is string => !!x);
       for (const p of picks) {
         if (owned.has(p)) continue;
         owned.add(p);
         lan.push(`${p}/${a.prefix}`);
       }
     }
-    lanAddrs.set(gw, lan);
-    routers.push({ iface: i, gw, client: uniqueName(`client-${name(i.name, `if${k}`)}`, nodes, host), k, v6: i.addresses.some((a) => a.family === 6) });
-    nodes[gw] = {}; // reserve the name
+    const v6 = iface.addresses.some((a) => a.family === 6);
+    return { iface, gw: `gw-${tags[k]}`, client: `client-${tags[k]}`, k, lan, plan: routerPlan(k, v6, core && any6) };
   });
-  for (const r of routers) if (!lanAddrs.get(r.gw)!.length) notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
-  const core = routers.length > 1;
-  const any6 = routers.some((r) => r.v6);
+  for (const r of routers)
+    if (!r.lan.length) notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
   const hostNode: Record<string, unknown> = {
     description: `${snap.name} as the snapshot shows it (${snap.source}, ${snap.taken})`,
     interfaces: Object.fromEntries([
@@ -154,50 +219,77 @@ export function snapshotToLab(snap: Snapshot): Imported {
     ...(rules.length ? { rules } : {}),
     ...(Object.keys(sysctl).length ? { sysctl } : {}),
   };
+  // where each address of the machine is in the lab: the form addrList and the down form give it
+  for (const i of ifaces) {
+    const at: Path = ['nodes', host, 'interfaces', i.name, ...(i.up ? [] : ['addresses'])];
+    origins.push({ at, from: i.at, what: `interface ${said(i.name)}` });
+    const what = `this address of interface ${said(i.name)}`;
+    i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what }));
+  }
+  lo.forEach((x, j) => origins.push({ at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])], from: x.from, what: 'this address of lo' }));
   const out: Record<string, unknown> = { [host]: hostNode };
+  const links: string[] = [];
+  const coreInterfaces: Record<string, string[]> = {};
+  const coreRoutes: string[] = [];
   for (const r of routers) {
-    const ifs: Record<string, string[]> = { lan: lanAddrs.get(r.gw)!, cli: [`${CLIENT4(r.k)}.1/24`, ...(r.v6 ? [`${CLIENT6(r.k)}::1/64`] : [])] };
+    const { plan } = r;
+    const ifs: Record<string, string[]> = { lan: r.lan, cli: plan.cli };
     const routes: string[] = [];
+    const made = { from: r.iface.at, what: `interface ${said(r.iface.name)} (its router and client)` };
     if (core) {
-      ifs.core = [`${CORE4}.${r.k + 1}/24`, ...(any6 ? [`${CORE6}::${(r.k + 1).toString(16)}/64`] : [])];
-      for (const o of routers) {
-        if (o === r) continue;
-        routes.push(`${CLIENT4(o.k)}.0/24 via ${CORE4}.${o.k + 1}`);
-        if (o.v6) routes.push(`${CLIENT6(o.k)}::/64 via ${CORE6}::${(o.k + 1).toString(16)}`);
+      const coreIf = `r${r.k}`;
+      ifs.core = plan.routerSide;
+      routes.push(...plan.toClients.map((t) => `${t.net} via ${t.via} dev core`));
+      coreInterfaces[coreIf] = plan.coreSide;
+      origins.push({ at: ['nodes', coreName, 'interfaces', coreIf], ...made });
+      for (const c of plan.clientNets) {
+        origins.push({ at: ['nodes', coreName, 'routes', coreRoutes.length], ...made });
+        coreRoutes.push(`${c.net} via ${c.via} dev ${coreIf}`);
       }
     }
     out[r.gw] = { description: `stands in for the gateways on ${host}:${r.iface.name}'s subnets`, forwarding: true, interfaces: ifs, ...(routes.length ? { routes } : {}) };
     out[r.client] = {
       description: `a client beyond ${r.gw}`,
-      interfaces: { eth0: [`${CLIENT4(r.k)}.2/24`, ...(r.v6 ? [`${CLIENT6(r.k)}::2/64`] : [])] },
-      routes: [`default via ${CLIENT4(r.k)}.1`, ...(r.v6 ? [`default via ${CLIENT6(r.k)}::1`] : [])],
+      interfaces: { eth0: plan.client },
+      routes: plan.clientGateways.map((g) => `default via ${g}`),
     };
-    links.push(`${host}:${r.iface.name} ${r.gw}:lan`, `${r.gw}:cli ${r.client}:eth0`);
-    if (core) links.push(`${r.gw}:core core`);
+    origins.push({ at: ['nodes', r.gw], ...made }, { at: ['nodes', r.client], ...made });
+    const ends = [`${host}:${r.iface.name} ${r.gw}:lan`, `${r.gw}:cli ${r.client}:eth0`];
+    if (core) ends.push(`${r.gw}:core ${coreName}:r${r.k}`);
+    for (const l of ends) {
+      origins.push({ at: ['links', links.length], ...made });
+      links.push(l);
+    }
   }
-  if (core) out.core = { kind: 'bridge', description: 'joins the routers, as the internet joins the gateways' };
+  if (core) {
+    const description = 'joins the routers, as the internet joins the gateways';
+    out[coreName] = { description, forwarding: true, interfaces: coreInterfaces, routes: coreRoutes };
+  }
 
   // ---- the tests: each local address answered through the interface it is reached on ----
   const tests: Record<string, unknown>[] = [];
   for (const r of routers) {
     if (!r.iface.up) { notes.push(`${r.iface.name} is down: no test for its addresses`); continue; }
-    for (const a of r.iface.addresses) {
-      const routerHas = lanAddrs.get(r.gw)!.some((x) => parseCidr(x)!.family === a.family);
-      if (!routerHas) continue;
+    r.iface.addresses.forEach((a, j) => {
+      const routerHas = r.lan.some((x) => parseCidr(x)!.family === a.family);
+      if (!routerHas) return;
       // where the machine has no route off its subnets in this family, only its neighbours can reach it
       const from = offLink[a.family] ? r.client : r.gw;
+      const what = `this address of interface ${said(r.iface.name)}`;
+      origins.push({ at: ['stages', 0, 'tests', tests.length], from: r.iface.from[j]!, what });
       tests.push({
         name: `replies to ${a.address} leave through ${r.iface.name}${from === r.gw ? ` (from ${r.iface.name}'s subnet: no IPv${a.family} route leads off it)` : ''}`,
         ping: { from, to: a.address, count: 2 },
         expect: { 'reply-via': `${host}:${r.iface.name}` },
       });
-    }
+    });
   }
-  const labName = `${name(snap.name, 'host')}-import`.slice(0, 32).replace(/-+$/, '');
+  const labName = `${host}-import`.slice(0, 32).replace(/-+$/, '');
   const lab: Record<string, unknown> = {
     name: LAB_NAME.test(labName) ? labName : 'imported-host',
     description: `Made by nslab import from a snapshot of ${snap.name} (${snap.source}, taken ${snap.taken}): ${host} with its addresses, `
-      + `routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, a client beyond each${core ? ', the routers joined by a core bridge' : ''}. `
+      + 'routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, '
+      + `a client beyond each${core ? ', the routers joined by a core router' : ''}. `
       + 'The tests say that replies leave through the interface the request came in on.',
     nodes: out,
     links,
@@ -207,16 +299,10 @@ export function snapshotToLab(snap: Snapshot): Imported {
       tests,
     }],
   };
-  return { lab, notes, host };
+  return { lab, notes, host, origins };
 }
 
 const addrList = (cs: Cidr[]) => (cs.length === 1 ? cs[0]!.text : cs.map((c) => c.text));
-
-function uniqueName(base: string, taken: Record<string, unknown>, host: string): string {
-  let n = base.slice(0, 32);
-  for (let k = 2; n in taken || n === host || n === 'core'; k++) n = `${base.slice(0, 29)}-${k}`;
-  return n;
-}
 
 /** An address on the subnet for a router where the machine's routes name no gateway: the last (IPv4) or first (IPv6) one free. */
 function freeAddress(a: Cidr, owned: Set<string>): string | undefined {

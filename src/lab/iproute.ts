@@ -151,6 +151,8 @@ function nodeHasAddress(address: string, view: NodeView): boolean {
 
 /** A gateway must be on the subnet of an interface that is up (never lo: the kernel refuses it as an egress). */
 function onConnectedSubnet(gw: string, dev: string | undefined, view: NodeView): boolean {
+  // with a device, only its subnets count (a node may have thousands of interfaces)
+  if (dev) return dev !== 'lo' && !view.down?.has(dev) && !!view.interfaces.get(dev)?.some((c) => inSubnet(gw, c));
   for (const [name, cidrs] of view.interfaces)
     if (name !== 'lo' && !view.down?.has(name) && (!dev || dev === name) && cidrs.some((c) => inSubnet(gw, c))) return true;
   return false;

@@ -10,11 +10,23 @@
 //   hint      the test's hint, for a failed test that has one
 //   reason    for a failed test: why (the failed checks, expected vs observed, or the error)
 // Written here rather than with a CSV library: quoting one field is all it takes.
+// Cells are text a student may have written (test names and hints of their own lab
+// file), and a spreadsheet runs a cell starting with = + - @ (or a tab or carriage
+// return before one) as a formula: such a cell gets a leading ' (OWASP's advice on CSV
+// injection), which spreadsheets read as "text". A ; is quoted as well as a , so that a
+// spreadsheet splitting on ; (its locale's separator) starts no cell inside the text.
 import type { LabRun, TestResult } from '../run/results.js';
 
 export const CSV_COLUMNS = ['instance', 'id', 'lab', 'stage', 'test', 'status', 'hint', 'reason'] as const;
 
-const field = (v: string) => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+/** A cell a spreadsheet would run as a formula: its first character. */
+export const FORMULA_START = /^[=+\-@\t\r]/;
+
+/** One CSV field: formulas neutralised with a leading ', then quoted where needed (RFC 4180). */
+export function csvField(v: string): string {
+  const text = FORMULA_START.test(v) ? `'${v}` : v;
+  return /[",;\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
 
 /** Why a test failed, on one line. */
 export function failureReason(t: TestResult): string {
@@ -29,7 +41,7 @@ export function csvReport(runs: LabRun[]): string {
     const id = r.instance.startsWith(`${r.lab}.`) ? r.instance.slice(r.lab.length + 1) : '';
     for (const t of r.tests) rows.push([r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)]);
   }
-  return rows.map((row) => row.map(field).join(',') + '\r\n').join('');
+  return rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
 }
 
 /** A student's score: tests passed out of those that ran (skipped tests do not count). */

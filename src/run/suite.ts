@@ -1,7 +1,5 @@
 // Runs a lab's stages in order: apply the stage, run its tests (probe ->
 // evidence -> checks), keep the captures of what failed, tear down.
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { countingNodes, type Moved } from '../capture/counters.js';
 import { formatPath } from '../capture/paths.js';
@@ -11,6 +9,7 @@ import { writeState } from '../engine/state.js';
 import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
+import { privateArtifacts } from './artifacts.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../probes/trace.js';
 import { explain, explainRoute, protoOf } from './why.js';
@@ -59,7 +58,8 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   try {
     const tests = stages.filter((s) => s.run).map(({ stage }) => runnable(stage, opts, have));
     // captures and agents start as soon as the nodes are configured (while the lab's services settle)
-    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests), unwinding: closeProbes });
+    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests), unwinding: closeProbes,
+      artifacts: () => opts.artifacts ?? privateArtifacts() });
     run.instance = lab.instance;
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
@@ -179,7 +179,7 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
     }
     // an interrupted test's evidence is not a result: nothing is kept of it
     if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
-      r.artifacts = out.evidence.save(opts.artifacts ?? defaultArtifacts(), lab.instance, slug(`${stage.name}-${t.name}`));
+      r.artifacts = out.evidence.save(opts.artifacts ?? privateArtifacts(), lab.instance, slug(`${stage.name}-${t.name}`));
     if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
   } catch (e) {
     r.status = 'failed';
@@ -207,12 +207,6 @@ async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult
   } catch {
     return undefined;
   }
-}
-
-let defaultDir: string | undefined;
-/** Without --artifacts: one private directory per run (mkdtemp, 0700), never a fixed path in /tmp. */
-function defaultArtifacts(): string {
-  return (defaultDir ??= mkdtempSync(join(tmpdir(), 'nslab-artifacts-')));
 }
 
 function slug(s: string): string {

@@ -3,7 +3,7 @@
 // group, a cancelled CI job sends SIGTERM). Each case runs vitest on a fixture
 // in its own process group and checks that nothing of its lab is left.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, isRoot, namespaces, sleep, STATE_DIR, tempDir } from './helpers.js';
@@ -74,6 +74,33 @@ setInterval(() => {}, 1000);`);
     await exited;
     for (let i = 0; i < 150 && leftOf(instance).state; i++) await sleep(100);
     expect(leftOf(instance)).toEqual({ namespaces: [], state: false });
+  });
+
+  it('a process that ends itself (process.exit, as vitest ends a worker) after its lab\'s reaper died starts a new one: the lab is removed', async () => {
+    // a signal to the run's process group ends a reaper still between fork and setsid; the owner's exit starts another
+    const dir = tempDir();
+    const script = join(dir, 'owner.mjs');
+    writeFileSync(script, `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+const lab = await Lab.up(${JSON.stringify(join(process.cwd(), 'labs/dual-nic-reply-path.yaml'))});
+console.log(lab.instance);
+process.stdin.once('data', () => process.exit(1));`);
+    const child = spawn('node', [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const instance = await new Promise<string>((res) => child.stdout.once('data', (b) => res(String(b).trim())));
+    const exited = new Promise((res) => child.on('exit', res));
+    const reapers = () => readdirSync('/proc').filter((d) => {
+      try { return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(instance); } catch { return false; }
+    });
+    const [first] = reapers();
+    expect(first).toBeDefined();
+    process.kill(Number(first), 'SIGKILL'); // the lab's reaper, started by the child this test started
+    for (let i = 0; i < 100 && reapers().includes(first!); i++) await sleep(20);
+    expect(reapers()).toEqual([]);
+    child.stdin.write('exit\n');
+    await exited;
+    for (let i = 0; i < 150 && leftOf(instance).state; i++) await sleep(100);
+    const left = leftOf(instance);
+    if (left.state) cli(['cleanup', instance]); // its owner is gone: this removes only that lab
+    expect(left).toEqual({ namespaces: [], state: false });
   });
 
   it('SIGTERM while the lab is still coming up unwinds what was created, and the process ends by the signal', async () => {

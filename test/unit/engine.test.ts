@@ -1,5 +1,6 @@
 // The engine's batching, ordering and undo, with a recording runner (no root needed).
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -52,9 +53,51 @@ describe('Lab.up with a recording runner', () => {
     expect(listStates()).toEqual([]);
   });
 
+  it('calls claimed once the record exists and before anything is made (the API starts the reaper there)', async () => {
+    const runner = new RecordingRunner();
+    const seen: { status?: string; calls: number }[] = [];
+    const up = await Lab.up(lab, { runner, id: 'r3', claimed: (s) => seen.push({ status: listStates().find((x) => x.instance === s.instance)?.status, calls: runner.calls.length }) });
+    expect(seen).toEqual([{ status: 'creating', calls: 0 }]);
+    await up.down();
+    // not when the bring-up was interrupted before its record was written: nothing to reap
+    const ac = new AbortController();
+    ac.abort(new Error('interrupted'));
+    const never: string[] = [];
+    await expect(Lab.up(lab, { runner: new RecordingRunner(), id: 'r4', signal: ac.signal, claimed: (s) => never.push(s.instance) })).rejects.toThrow(/interrupted/);
+    expect(never).toEqual([]);
+    expect(listStates()).toEqual([]);
+  });
+
   it('refuses a second copy under the same instance name', async () => {
     const runner = new RecordingRunner();
     await Lab.up(lab, { runner });
     await expect(Lab.up(lab, { runner })).rejects.toThrow(/already up/);
+  });
+});
+
+describe('a process that exits in the middle of a bring-up (vitest ends a worker so)', () => {
+  /** Live processes (not zombies) whose command line is exactly this. */
+  const running = (cmdline: string) => readdirSync('/proc').filter((d) => {
+    try {
+      return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() === cmdline && !/\) Z /.test(readFileSync(`/proc/${d}/stat`, 'utf8'));
+    } catch { return false; }
+  });
+
+  it('ends the commands that may still create things; unwinding\'s own commands finish', async () => {
+    const tag = String(Math.random()).slice(2, 10);
+    const creating = `sleep 30 0.${tag}`;
+    const removing = `sleep 3 0.${tag}`;
+    const script = `import { runArgv } from ${JSON.stringify(join(process.cwd(), 'dist/engine/runner.js'))};
+void runArgv(${JSON.stringify(creating.split(' '))});
+void runArgv(${JSON.stringify(removing.split(' '))}, { uninterruptible: true });
+setTimeout(() => process.exit(1), 300);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(1);
+    for (let i = 0; i < 50 && running(creating).length; i++) await new Promise((res) => setTimeout(res, 20));
+    const ended = running(creating);
+    const left = running(removing);
+    for (const pid of [...ended, ...left]) process.kill(Number(pid), 'SIGKILL'); // started by this test
+    expect(ended).toEqual([]);
+    expect(left).toHaveLength(1);
   });
 });
