@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { EnvironmentError, EXIT, InterruptedError, LabFileError, UsageError, type Problem } from '../errors.js';
 import { kernelFeatures, procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
+import { programsFor } from '../engine/requirements.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
@@ -24,7 +25,7 @@ export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 /** Checks that running tests is possible here; exit 3 otherwise. */
 export function testPreflight(): void {
   requireRoot('running tests (network namespaces, packet capture)');
-  requireTools(['ip', 'nsenter', 'setpriv', 'perl', 'tcpdump', 'ping']);
+  requireTools(programsFor('lab', 'test')); // src/engine/requirements.ts, the table doctor checks
   // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
   if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
     "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");
