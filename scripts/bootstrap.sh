@@ -25,7 +25,8 @@ nslab_need_debs() {
     name=${pair%%:*}; pkg=${pair#*:}
     case $name in
       /*) [ -s "$name" ] && continue ;;
-      *) command -v "$name" >/dev/null 2>&1 && continue ;;
+      # a user's PATH may lack the sbin directories (Debian's sysctl, nft): installed is installed
+      *) PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$name" >/dev/null 2>&1 && continue ;;
     esac
     case " ${missing[*]} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
   done

@@ -4,7 +4,8 @@
 // /proc/sys, a /run/netns without shared propagation).
 import chalk from 'chalk';
 import { EXIT } from '../errors.js';
-import { isPrivileged, isRoot, kernelBasics, kernelFeatures, netnsPropagation, onPath, procSysReadOnly, toolVersion } from '../engine/capabilities.js';
+import { isPrivileged, isRoot, kernelBasics, kernelFeatures, netnsPropagation, procSysReadOnly, toolVersion } from '../engine/capabilities.js';
+import { onPath } from '../engine/capabilities.js';
 import { fileUsable, installHint, REQUIREMENTS, type Requirement } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
 import { stateDir } from '../engine/state.js';
@@ -27,7 +28,8 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   const root = isRoot();
   const privileged = isPrivileged();
   const [tools, qdiscs, basics, blocked] = await Promise.all([
-    Promise.all(PROGRAMS.map(async (r) => [r.name, await programState(r)] as const)).then(Object.fromEntries) as Promise<Record<string, string | null>>,
+    Promise.all(PROGRAMS.map(async (r) => [r.name, await programState(r)] as const))
+      .then(Object.fromEntries) as Promise<Record<string, string | null>>,
     kernelFeatures(), kernelBasics(),
     privileged ? Promise.resolve(undefined) : rootlessProblem(),
   ]);
@@ -46,8 +48,11 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   for (const r of PROGRAMS) {
     if (tools[r.name]) continue;
     const needed = r.need === 'lab' || r.need === 'test' || (r.need === 'rootless' && mode === 'rootless');
-    if (needed) add({ id: `missing-${r.name}`, severity: 'error', problem: `'${r.name}' is not installed`, fix: `${installHint(r.name)} (or your distribution's package with ${r.name}); nslab needs it for ${r.use}` });
-    else if (r.need === 'optional') add({ id: `missing-${r.name}`, severity: 'warning', problem: `'${r.name}' is not installed: needed for ${r.use}`, fix: installHint(r.name) });
+    const id = `missing-${r.name}`;
+    if (needed) add({ id, severity: 'error', problem: `'${r.name}' is not installed`,
+      fix: `${installHint(r.name)} (or your distribution's package with ${r.name}); nslab needs it for ${r.use}` });
+    else if (r.need === 'optional') add({ id, severity: 'warning',
+      problem: `'${r.name}' is not installed: needed for ${r.use}`, fix: installHint(r.name) });
   }
   for (const r of FILES)
     if (!files[r.name]) add({ id: `missing-${r.name}`, severity: 'warning', problem: `${r.name} is missing or empty: needed for ${r.use}`, fix: installHint(r.name) });
@@ -56,9 +61,10 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   const netns = netnsPropagation();
   if (netns === 'private')
     add({ id: 'netns-not-shared', severity: 'warning', problem: "/run/netns is a mount without shared propagation: the lab namespaces nslab binds there are invisible to other mount namespaces (the host, other containers, 'ip netns' outside this one)", fix: "harmless for 'nslab test' in this container; to see labs from outside: mount --make-shared /run/netns, or bind it with shared propagation (docker run -v /run/netns:/run/netns:shared)" });
-  if (basics.veth === false && mode !== 'none') add({ id: 'module-veth', severity: 'error', problem: 'the kernel cannot make veth pairs', fix: MODULE_FIX('veth') });
+  // a trial that needs a missing program proves nothing about the kernel: only the missing program is reported
+  if (basics.veth === false && mode !== 'none' && tools.ip) add({ id: 'module-veth', severity: 'error', problem: 'the kernel cannot make veth pairs', fix: MODULE_FIX('veth') });
   if (basics.nftables === false && tools.nft) add({ id: 'module-nf_tables', severity: 'warning', problem: 'nftables rulesets cannot be loaded (no nf_tables in the kernel)', fix: MODULE_FIX('nf_tables') });
-  if (mode !== 'none') for (const [q, v] of Object.entries(qdiscs)) if (!v)
+  if (mode !== 'none' && tools.ip && tools.tc) for (const [q, v] of Object.entries(qdiscs)) if (!v)
     add({ id: `module-sch_${q}`, severity: 'warning', problem: `the kernel has no sch_${q}: labs and tests needing ${q} are reported as skipped`, fix: MODULE_FIX(`sch_${q}`) });
 
   const ok = !findings.some((f) => f.severity === 'error');
@@ -70,8 +76,8 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   const lines = [`root:        ${mark(root)}`, `privileged:  ${mark(privileged)}${privileged ? '' : `  (mode: ${mode === 'rootless' ? "rootless, for 'nslab test'" : 'none'})`}`, `node:        ${process.version}`];
   for (const [t, v] of Object.entries(tools)) lines.push(`${(t + ':').padEnd(12)} ${v ?? chalk.red('missing')}`);
   for (const [f, v] of Object.entries(files)) lines.push(`${f}: ${v ? 'yes' : chalk.yellow('missing')}`);
-  for (const [k, v] of Object.entries(basics)) if (v !== undefined) lines.push(`${(k + ':').padEnd(12)} ${mark(v)}`);
-  for (const [q, v] of Object.entries(qdiscs)) lines.push(`${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`);
+  if (tools.ip) for (const [k, v] of Object.entries(basics)) if (v !== undefined) lines.push(`${(k + ':').padEnd(12)} ${mark(v)}`);
+  if (tools.ip && tools.tc) for (const [q, v] of Object.entries(qdiscs)) lines.push(`${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`);
   lines.push(`state dir:   ${mode === 'rootless' ? ROOTLESS_NOTE : stateDir()}`);
   for (const f of findings) lines.push(`${f.severity === 'error' ? chalk.red('✗ error:') : chalk.yellow('! warning:')} ${f.problem}`, `    fix: ${f.fix}`);
   lines.push(ok ? chalk.green(`ok: nslab can run here${mode === 'rootless' ? ' (rootless)' : ''}`) : chalk.red('not ok: fix the errors above'));

@@ -7,6 +7,8 @@
 // The bootstrap runs before node_modules and the build exist, hence a plain
 // file it can read with `read` in bash.
 import { statSync } from 'node:fs';
+import type { LabModel } from '../lab/model.js';
+import { buildPlan } from '../plan/build.js';
 
 /**
  * When it is needed:
@@ -78,6 +80,12 @@ export const requirementOf = (name: string): Requirement | undefined => REQUIREM
 export const programsFor = (...needs: Need[]): string[] =>
   REQUIREMENTS.filter((r) => r.kind === 'program' && needs.includes(r.need)).map((r) => r.name);
 
+/** The programs a lab's own steps run, every stage applied (the optional ones among them: tc, nft). */
+export function labPrograms(model: LabModel): string[] {
+  const steps = buildPlan(model, { instance: model.name, stage: model.stages.at(-1)?.name }).steps;
+  return [...new Set(steps.map((s) => s.tool).filter((t) => t !== 'service'))];
+}
+
 /** How to install what provides a program or file: `apt-get install PKG`. */
 export const installHint = (name: string): string => `apt-get install ${requirementOf(name)?.package ?? name}`;
 
@@ -94,7 +102,8 @@ export function fileUsable(path: string): boolean {
  * /etc/services: when the file is missing, the fix is its package.
  */
 export function nameResolutionHint(stderr: string): string | undefined {
-  const file = /Could not resolve protocol name/.test(stderr) ? '/etc/protocols' : /Could not resolve service/.test(stderr) ? '/etc/services' : undefined;
+  const file = /Could not resolve protocol name/.test(stderr) ? '/etc/protocols'
+    : /Could not resolve service/.test(stderr) ? '/etc/services' : undefined;
   if (!file || fileUsable(file)) return undefined;
   return `nft reads names from ${file}, which this machine lacks: ${installHint(file)}, or write the number`;
 }
@@ -106,5 +115,6 @@ export function requirementsTsv(): string {
     '# scripts/bootstrap.sh installs the package of every entry that is missing.',
     '# kind\tname\tpackage\tneed\tminimal\tuse',
   ];
-  return [...head, ...REQUIREMENTS.map((r) => [r.kind, r.name, r.package, r.need, r.minimal ? 'yes' : 'no', r.use].join('\t'))].join('\n') + '\n';
+  const rows = REQUIREMENTS.map((r) => [r.kind, r.name, r.package, r.need, r.minimal ? 'yes' : 'no', r.use].join('\t'));
+  return [...head, ...rows].join('\n') + '\n';
 }

@@ -20,7 +20,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { EnvironmentError } from '../errors.js';
-import { isPrivileged, onPath, OWN_USERNS, requireTools } from './capabilities.js';
+import { isPrivileged, isRoot, onPath, OWN_USERNS, requireTools } from './capabilities.js';
 import { installHint, programsFor } from './requirements.js';
 import { runArgv } from './runner.js';
 
@@ -90,6 +90,12 @@ export function needsRootless(): boolean {
  */
 export async function runRootless(args: string[]): Promise<number> {
   const problem = await rootlessProblem();
+  // root without the capabilities is an unprivileged container: --privileged is the fix, not root
+  if (problem && isRoot()) {
+    throw new EnvironmentError('running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?), '
+      + `or an unprivileged user namespace for a rootless run: ${problem.reason}`,
+    `run the container with --privileged (docker run --privileged ...), or allow a rootless run: ${problem.fix}; see docs/ci.md`);
+  }
   if (problem) throw new EnvironmentError(`running tests without root needs an unprivileged user namespace: ${problem.reason}`, `${problem.fix}; or run as root`);
   // what the run inside needs, and its mounts: said here, before any namespace is made
   requireTools(programsFor('lab', 'test', 'rootless'));

@@ -19,13 +19,15 @@ import { route } from '../../src/probes/route.js';
 
 /** The bootstrap's own reading of a requirements.tsv: name:package pairs. */
 function bootstrapPairs(root = process.cwd()): string[] {
-  return execFileSync('bash', ['-c', 'source scripts/bootstrap.sh && nslab_root="$1" && nslab_requirements', 'bash', root], { encoding: 'utf8' })
+  const script = 'source scripts/bootstrap.sh && nslab_root="$1" && nslab_requirements';
+  return execFileSync('bash', ['-c', script, 'bash', root], { encoding: 'utf8' })
     .split('\n').filter(Boolean);
 }
 
 describe('the requirements table and the file the bootstrap installs from', () => {
   it('scripts/requirements.tsv is the table, rendered (npm run requirements)', () => {
-    expect(readFileSync('scripts/requirements.tsv', 'utf8'), 'scripts/requirements.tsv differs from src/engine/requirements.ts: run npm run requirements').toBe(requirementsTsv());
+    const why = 'scripts/requirements.tsv differs from src/engine/requirements.ts: run npm run requirements';
+    expect(readFileSync('scripts/requirements.tsv', 'utf8'), why).toBe(requirementsTsv());
   });
 
   it('the bootstrap reads every entry, name and package; a file without an entry is not read into it', () => {
@@ -48,12 +50,15 @@ describe('the requirements table and the file the bootstrap installs from', () =
   });
 
   it('every program src/ runs is in the table (argv[0]s, the batch loop\'s script, the shell snippets)', () => {
-    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) => (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : []));
+    const files = (dir: string): string[] => readdirSync(dir).flatMap((f) =>
+      (statSync(join(dir, f)).isDirectory() ? files(join(dir, f)) : f.endsWith('.ts') ? [join(dir, f)] : []));
     const found = new Set<string>();
     const patterns = [
-      // runArgv(['x', ...]), spawn('x', ...), spawnSync('x', ...), argv: ['x', ...], exec(node, ['x', ...]), diesWithUs(['x', ...]), [...scratch(), '--', 'x', ...]
+      // runArgv(['x', ...]), spawn('x', ...), spawnSync('x', ...), diesWithUs(['x', ...])
       /(?:runArgv|spawn|spawnSync|execFile|execFileSync|diesWithUs|run)\(\s*\[?\s*'([a-z][a-z0-9-]*)'/g,
-      /argv: \[\s*'([a-z][a-z0-9-]*)'/g, /\[\s*'([a-z][a-z0-9-]*)',\s*(?:\.\.\.[A-Z]|'--?[a-zA-Z])/g, /\.exec\([^,()]+, \[\s*'([a-z][a-z0-9-]*)'/g, /'--', '([a-z][a-z0-9-]*)'/g,
+      // argv: ['x', ...], ['x', '-opt' or ...CONST], exec(node, ['x', ...]), [...scratch(), '--', 'x', ...]
+      /argv: \[\s*'([a-z][a-z0-9-]*)'/g, /\[\s*'([a-z][a-z0-9-]*)',\s*(?:\.\.\.[A-Z]|'--?[a-zA-Z])/g,
+      /\.exec\([^,()]+, \[\s*'([a-z][a-z0-9-]*)'/g, /'--', '([a-z][a-z0-9-]*)'/g,
       // programs inside sh scripts: the batch loop's `nsenter ... sysctl`, `ip link add ...; tc qdisc ...`, `| nft -f -`
       /(?:^|[;|&(]\s*|'\s*|\)\s*)(ip|tc|nft|sysctl|nsenter|cat|mount)\s+[-a-z"]/gm, /nsenter --net="[^"]*" ([a-z]+)/g,
     ];
@@ -62,7 +67,8 @@ describe('the requirements table and the file the bootstrap installs from', () =
       for (const p of patterns) for (const m of text.matchAll(p)) found.add(m[1]!);
     }
     // the scan finds what it must (it would miss a program otherwise)
-    expect([...found]).toEqual(expect.arrayContaining(['ip', 'tc', 'nft', 'sysctl', 'nsenter', 'unshare', 'setpriv', 'tcpdump', 'ping', 'perl', 'mount', 'sh', 'cat']));
+    const known = ['ip', 'tc', 'nft', 'sysctl', 'nsenter', 'unshare', 'setpriv', 'tcpdump', 'ping', 'perl', 'mount', 'sh', 'cat'];
+    expect([...found]).toEqual(expect.arrayContaining(known));
     const names = new Set(REQUIREMENTS.map((r) => r.name));
     expect([...found].filter((p) => !names.has(p)), 'programs src/ runs that src/engine/requirements.ts lacks').toEqual([]);
   });
@@ -71,7 +77,8 @@ describe('the requirements table and the file the bootstrap installs from', () =
     const doc = readFileSync('docs/ci.md', 'utf8');
     const need = { lab: 'every lab', test: 'tests', rootless: 'rootless runs', optional: 'optional' } as const;
     const rows = REQUIREMENTS.map((r) => `| \`${r.name}\` | ${r.package} | ${need[r.need]} | ${r.minimal ? 'yes' : 'no'} | ${r.use} |`);
-    const table = ['| program or file | Debian/Ubuntu package | needed by | in minimal images | for |', '|---|---|---|---|---|', ...rows].join('\n');
+    const head = ['| program or file | Debian/Ubuntu package | needed by | in minimal images | for |', '|---|---|---|---|---|'];
+    const table = [...head, ...rows].join('\n');
     expect(doc, `docs/ci.md's table of what nslab runs should read:\n${table}`).toContain(table);
   });
 
@@ -107,7 +114,8 @@ describe('IP protocols by number in the commands nslab runs', () => {
 
   it('a route probe asks ip route get with the number', async () => {
     const asked: string[][] = [];
-    const lab = { exec: async (_node: string, argv: string[]) => { asked.push(argv); return { exitCode: 1, stdout: '', stderr: 'no route' }; } };
+    const exec = async (_node: string, argv: string[]) => { asked.push(argv); return { exitCode: 1, stdout: '', stderr: 'no route' }; };
+    const lab = { exec };
     const test = { spec: { node: 's', to: '203.0.113.9', ipproto: 'tcp', dport: 2000 }, expect: { dev: 'eth1' } };
     await route({ lab, model: {}, test } as never);
     expect(asked).toEqual([['ip', '-j', 'route', 'get', '203.0.113.9', 'ipproto', '6', 'dport', '2000']]);
