@@ -42,6 +42,7 @@ export function unpackedTool(rel: string): UnpackedTool {
   const notFound = [...r.stdout.matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]!);
   const noVersion = [...(r.stdout + r.stderr).matchAll(/version `([^']+)' not found/g)].map((m) => m[1]!);
   if (notFound.length || noVersion.length)
-    return { path, env, missing: `${rel} cannot run here: ${[...notFound, ...noVersion.map((v) => `symbol version ${v}`)].join(', ')} not found (scripts/bootstrap.sh's nslab_export_tools could not unpack its dependencies)` };
+    return { path, env, missing: `${rel} cannot run here: ${[...notFound, ...noVersion.map((v) => `symbol version ${v}`)].join(', ')} not found `
+      + "(scripts/bootstrap.sh's nslab_export_tools could not unpack its dependencies)" };
   return { path, env };
 }
