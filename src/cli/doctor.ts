@@ -49,7 +49,11 @@ export async function run(opts: { json?: boolean }): Promise<number> {
     if (tools[r.name]) continue;
     const needed = r.need === 'lab' || r.need === 'test' || (r.need === 'rootless' && mode === 'rootless');
     const id = `missing-${r.name}`;
-    if (needed) add({ id, severity: 'error', problem: `'${r.name}' is not installed`,
+    // on PATH, but the kernel refuses to run it: file capabilities (ping's cap_net_raw) beyond what a container grants
+    if (onPath(r.name)) add({ id: `unrunnable-${r.name}`, severity: needed ? 'error' : 'warning',
+      problem: `'${r.name}' is installed but cannot be run here (it needs capabilities this process may not have)`,
+      fix: 'run the container with --privileged (or grant the capability, e.g. --cap-add NET_RAW for ping)' });
+    else if (needed) add({ id, severity: 'error', problem: `'${r.name}' is not installed`,
       fix: `${installHint(r.name)} (or your distribution's package with ${r.name}); nslab needs it for ${r.use}` });
     else if (r.need === 'optional') add({ id, severity: 'warning',
       problem: `'${r.name}' is not installed: needed for ${r.use}`, fix: installHint(r.name) });
@@ -74,7 +78,7 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   }
   const mark = (b: boolean) => (b ? chalk.green('yes') : chalk.red('no'));
   const lines = [`root:        ${mark(root)}`, `privileged:  ${mark(privileged)}${privileged ? '' : `  (mode: ${mode === 'rootless' ? "rootless, for 'nslab test'" : 'none'})`}`, `node:        ${process.version}`];
-  for (const [t, v] of Object.entries(tools)) lines.push(`${(t + ':').padEnd(12)} ${v ?? chalk.red('missing')}`);
+  for (const [t, v] of Object.entries(tools)) lines.push(`${(t + ':').padEnd(12)} ${v ?? chalk.red(onPath(t) ? 'cannot be run here' : 'missing')}`);
   for (const [f, v] of Object.entries(files)) lines.push(`${f}: ${v ? 'yes' : chalk.yellow('missing')}`);
   if (tools.ip) for (const [k, v] of Object.entries(basics)) if (v !== undefined) lines.push(`${(k + ':').padEnd(12)} ${mark(v)}`);
   if (tools.ip && tools.tc) for (const [q, v] of Object.entries(qdiscs)) lines.push(`${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`);
