@@ -5,14 +5,30 @@ nslab_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 nslab_say() { printf 'nslab bootstrap: %s\n' "$*" >&2; }
 
-# command -> Debian package that provides it; arguments name other pairs
-# (scripts/test adds chromium:chromium, which only the HTML report's browser test needs)
+# What nslab runs and relies on, as name:package pairs: scripts/requirements.tsv,
+# rendered from src/engine/requirements.ts (the table doctor and the preflights check).
+nslab_requirements() {
+  local kind name pkg rest
+  while IFS=$'\t' read -r kind name pkg rest; do
+    case $kind in program|file) printf '%s:%s\n' "$name" "$pkg" ;; esac
+  done < "$nslab_root/scripts/requirements.tsv"
+}
+
+# Installs the package of each name:package pair whose program is not on PATH (or,
+# for an absolute path, whose file is missing or empty); without arguments, every
+# entry of scripts/requirements.tsv (scripts/test adds chromium:chromium, which only
+# the HTML report's browser test needs)
 nslab_need_debs() {
-  local missing=() cmd pkg pairs=("$@")
-  [ ${#pairs[@]} -gt 0 ] || pairs=(ip:iproute2 tc:iproute2 nsenter:util-linux ping:iputils-ping tcpdump:tcpdump setpriv:util-linux perl:perl-base nft:nftables)
+  local missing=() name pkg pairs=("$@")
+  [ ${#pairs[@]} -gt 0 ] || mapfile -t pairs < <(nslab_requirements)
   for pair in "${pairs[@]}"; do
-    cmd=${pair%%:*}; pkg=${pair#*:}
-    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+    name=${pair%%:*}; pkg=${pair#*:}
+    case $name in
+      /*) [ -s "$name" ] && continue ;;
+      # a user's PATH may lack the sbin directories (Debian's sysctl, nft): installed is installed
+      *) PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" command -v "$name" >/dev/null 2>&1 && continue ;;
+    esac
+    case " ${missing[*]} " in *" $pkg "*) ;; *) missing+=("$pkg") ;; esac
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" != 0 ]; then
@@ -78,25 +94,51 @@ nslab_need_example() {
 # netplan's generator, NetworkManager's nmcli. Their Debian packages are
 # unpacked (dpkg -x) into .tools/root, never installed: no maintainer script
 # runs, no daemon starts, nothing under /etc or in the host's network changes.
-# Only for the tests (scripts/test); without apt-get or root, those tests skip.
+# With them, the packages of their dependencies that this machine lacks (apt's
+# own resolver says which: `apt-get install --print-uris`, which installs
+# nothing), so that the programs find their libraries under .tools/root (the
+# tests set LD_LIBRARY_PATH, and skip a program whose libraries are still
+# missing, with the reason). Only for the tests (scripts/test); without apt-get
+# or root, those tests skip.
 nslab_export_tools() {
   local dir="$nslab_root/.tools" pkgs="ifupdown netplan.io libnetplan0 network-manager libnm0"
-  [ -f "$dir/root/.complete" ] && return 0
+  # .complete-deps: unpacked with their dependencies (a tree from before, without them, is made again)
+  [ -f "$dir/root/.complete-deps" ] && return 0
   [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1 || return 0
   local tmp; tmp=$(mktemp -d "${TMPDIR:-/tmp}/nslab-tools.XXXXXX") || return 0
-  nslab_say "unpacking the tools the export tests validate with ($pkgs) into .tools/"
+  nslab_say "unpacking the tools the export tests validate with ($pkgs) and the dependencies this machine lacks into .tools/"
   # apt-get download drops privileges to _apt: give it a directory it can write
   chmod 755 "$tmp"; chown _apt "$tmp" 2>/dev/null
-  if ( cd "$tmp" && apt-get download $pkgs >"$tmp/log" 2>&1 ); then
+  mkdir -p "$tmp/cache/partial"
+  local deps
+  if ! deps=$(nslab_missing_deps "$tmp" $pkgs 2>>"$tmp/log"); then
+    apt-get update -qq >>"$tmp/log" 2>&1
+    deps=$(nslab_missing_deps "$tmp" $pkgs 2>>"$tmp/log") || { nslab_say "apt could not resolve $pkgs (see $tmp/log); the export validation tests will be skipped"; return 0; }
+  fi
+  # shellcheck disable=SC2086 # word lists of package names
+  if ( cd "$tmp" && apt-get download $pkgs $deps >>"$tmp/log" 2>&1 ); then
     # complete only if every package unpacked: a partial tree is tried again next time
     local ok=1 d
+    rm -rf "$dir/root"
     mkdir -p "$dir/root" && for d in "$tmp"/*.deb; do dpkg -x "$d" "$dir/root" || { ok=0; break; }; done
-    if [ "$ok" = 1 ]; then touch "$dir/root/.complete"; else nslab_say "could not unpack $d; the export validation tests will be skipped"; fi
+    if [ "$ok" = 1 ]; then touch "$dir/root/.complete-deps"; else nslab_say "could not unpack $d; the export validation tests will be skipped"; fi
   else
-    nslab_say "could not download $pkgs (see $tmp/log); the export validation tests will be skipped"
+    nslab_say "could not download $pkgs $deps (see $tmp/log); the export validation tests will be skipped"
     return 0
   fi
   rm -rf "$tmp"
+}
+
+# The packages that installing $2... would bring in and that are not installed
+# at all (an upgrade of an installed one is not needed: the installed one serves).
+nslab_missing_deps() {
+  local tmp=$1; shift
+  local uris name
+  uris=$(apt-get install --print-uris -qq --no-install-recommends -o Dir::Cache::archives="$tmp/cache" "$@") || return 1
+  for name in $(printf '%s\n' "$uris" | awk '{ sub(/_.*/, "", $2); print $2 }'); do
+    case " $* " in *" $name "*) continue ;; esac
+    dpkg-query -W -f='${db:Status-Abbrev}' "$name" 2>/dev/null | grep -q '^ii' || printf '%s\n' "$name"
+  done
 }
 
 nslab_bootstrap() {

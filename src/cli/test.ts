@@ -2,6 +2,7 @@ import { EnvironmentError, EXIT, InterruptedError, LabFileError, UsageError, typ
 import { kernelFeatures, procSysReadOnly, requireRoot, requireTools } from '../engine/capabilities.js';
 import { pool } from '../engine/apply.js';
 import { OutputDir } from '../engine/output.js';
+import { labPrograms, programsFor } from '../engine/requirements.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
@@ -20,10 +21,11 @@ export interface TestOpts { stage?: string; grep?: string; jobs?: string; keep?:
 
 export const REPORTERS = ['console', 'json', 'junit', 'tap', 'html'] as const;
 
-/** Checks that running tests is possible here; exit 3 otherwise. */
-export function testPreflight(): void {
+/** Checks that running tests (of these labs) is possible here; exit 3 otherwise. */
+export function testPreflight(models: LabModel[] = []): void {
   requireRoot('running tests (network namespaces, packet capture)');
-  requireTools(['ip', 'nsenter', 'setpriv', 'perl', 'tcpdump', 'ping']);
+  // src/engine/requirements.ts, the table doctor checks: what every run needs, and what these labs' steps run (tc, nft)
+  requireTools(new Set([...programsFor('lab', 'test'), ...models.flatMap(labPrograms)]));
   // a container default: without this check every lab fails on its first sysctl, with a message about the sysctl
   if (procSysReadOnly()) throw new EnvironmentError('/proc/sys is mounted read-only here (a container default): no sysctl can be set in a lab node',
     "run the container with --privileged, which mounts it read-write; 'nslab doctor' lists what else is missing");
@@ -107,7 +109,7 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   // every shard checks every lab file (the same exit 2 everywhere), then runs its own share
   const mine = shard ? shardOf(models.map((m) => ({ m, key: m.name, file: m.file })), shard, readDurations(opts.durations ?? [], note)).map((x) => x.m) : models;
   if (shard) note(`shard ${shard.index}/${shard.count}: ${mine.length} of ${models.length} labs${mine.length ? `: ${mine.map((m) => m.name).join(', ')}` : ''}`);
-  testPreflight();
+  testPreflight(mine);
   const runs: LabRun[] = [];
   const started = new Date();
   const bar = progress(mine.length, wantsProgress(reporter));

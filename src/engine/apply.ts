@@ -4,6 +4,7 @@
 import { CommandError } from '../errors.js';
 import { stepCommand } from '../plan/render.js';
 import { assertInert, type Step } from '../plan/step.js';
+import { nameResolutionHint } from './requirements.js';
 import type { Runner } from './runner.js';
 
 /** A unit of execution: one process. */
@@ -49,9 +50,11 @@ export async function runBatch(b: Batch, runner: Pick<Runner, 'run'>): Promise<v
   // a batch stops at its first failing line; without one (interrupted), any line may have run
   const done = m ? Number(m[1]) - 1 : b.steps.length;
   const said = r.stderr.split('\n').filter((l) => l && !l.startsWith('Command failed')).join('\n') || `exit status ${r.exitCode}`;
-  const detail = step
+  // nft resolves some names through /etc/protocols and /etc/services, which a minimal container lacks
+  const names = b.steps[0]?.tool === 'nft' ? nameResolutionHint(r.stderr) : undefined;
+  const detail = (step
     ? `${said}\n    while running: ${stepCommand(step).split('\n')[0]}${step.at ? `\n    declared at: ${step.at.file}:${step.at.line}:${step.at.col}` : ''}`
-    : said;
+    : said) + (names ? `\n    hint: ${names}` : '');
   throw Object.assign(new CommandError(r.argv, r.exitCode, r.stderr, b.node, detail), { stepsDone: done });
 }
 

@@ -4,6 +4,7 @@ import { delimiter, join } from 'node:path';
 import { runArgv } from './runner.js';
 import { EnvironmentError } from '../errors.js';
 import type { Feature } from '../lab/model.js';
+import { installHint, REQUIREMENTS } from './requirements.js';
 
 export function isRoot(): boolean {
   return process.getuid?.() === 0;
@@ -43,10 +44,10 @@ export function requireRoot(what: string): void {
     "run it as root or in a privileged container; without root, 'nslab test' runs rootless (in a user namespace that lives as long as the run), but a lab cannot be left up: see docs/ci.md#rootless");
 }
 
-/** Exit 3 naming the first of these programs that is not installed. */
+/** Exit 3 naming the first of these programs that is not installed, and its package (src/engine/requirements.ts). */
 export function requireTools(tools: Iterable<string>): void {
   for (const t of tools)
-    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, 'run ./scripts/nslab once, which installs what is missing, or apt-get install iproute2 iputils-ping tcpdump nftables');
+    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, `${installHint(t)}; 'nslab doctor' lists everything nslab needs (./scripts/nslab installs it)`);
 }
 
 export async function toolVersion(argv: string[]): Promise<string | undefined> {
@@ -59,10 +60,8 @@ export async function toolVersion(argv: string[]): Promise<string | undefined> {
   return (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
 }
 
-export const TOOLS: Record<string, string[]> = {
-  ip: ['ip', '-V'], tc: ['tc', '-V'], nsenter: ['nsenter', '--version'], setpriv: ['setpriv', '--version'], perl: ['perl', '-e', 'print "perl $^V\\n"'], nft: ['nft', '--version'],
-  tcpdump: ['tcpdump', '--version'], ping: ['ping', '-V'],
-};
+/** The programs of src/engine/requirements.ts that print a version, with the argv that prints it. */
+export const TOOLS: Record<string, string[]> = Object.fromEntries(REQUIREMENTS.filter((r) => r.version).map((r) => [r.name, r.version!]));
 
 const QDISC_ARGS: Record<Feature, string[]> = {
   tbf: ['tbf', 'rate', '1mbit', 'burst', '3200', 'latency', '50ms'],

@@ -12,6 +12,7 @@ import { executeSteps } from './apply.js';
 import { etcExists, writeTableNames } from './etc-netns.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { netnsInode, startTime } from './proc.js';
+import { programsFor } from './requirements.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
 import { serviceError } from './service-logs.js';
 import { claim, logDirOf, me, mkdirPrivate, readState, removeState, writeState, type LabState } from './state.js';
@@ -168,7 +169,8 @@ export class Lab {
 
 async function preflight(model: LabModel, steps: Step[]): Promise<void> {
   requireRoot('bringing a lab up (network namespaces)');
-  requireTools(new Set(['ip', 'nsenter', ...steps.filter((s) => s.tool === 'tc' || s.tool === 'nft').map((s) => s.tool)]));
+  // every lab's programs (src/engine/requirements.ts), and those of this lab's steps (tc, nft)
+  requireTools(new Set([...programsFor('lab'), ...steps.filter((s) => s.tool !== 'service').map((s) => s.tool)]));
   if (model.needs.length) {
     const have = await kernelFeatures();
     const missing = model.needs.filter((f) => !have[f]);

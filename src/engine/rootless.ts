@@ -20,7 +20,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { EnvironmentError } from '../errors.js';
-import { isPrivileged, onPath, OWN_USERNS } from './capabilities.js';
+import { isPrivileged, isRoot, onPath, OWN_USERNS, requireTools } from './capabilities.js';
+import { installHint, programsFor } from './requirements.js';
 import { runArgv } from './runner.js';
 
 /** Set in the environment of the nslab that runs inside the rootless namespaces. */
@@ -60,7 +61,7 @@ export function usernsSettings(read: (file: string) => number | undefined = read
  * masked /proc can forbid what no setting shows).
  */
 export async function rootlessProblem(): Promise<UsernsBlock | undefined> {
-  if (!onPath('unshare')) return { reason: "'unshare' (util-linux) is not installed", fix: 'apt-get install util-linux' };
+  if (!onPath('unshare')) return { reason: "'unshare' (util-linux) is not installed", fix: installHint('unshare') };
   const r = await runArgv([...UNSHARE, '--', 'true'], { timeoutMs: 10_000 });
   if (r.exitCode === 0) return undefined;
   const blocks = usernsSettings();
@@ -89,7 +90,15 @@ export function needsRootless(): boolean {
  */
 export async function runRootless(args: string[]): Promise<number> {
   const problem = await rootlessProblem();
+  // root without the capabilities is an unprivileged container: --privileged is the fix, not root
+  if (problem && isRoot()) {
+    throw new EnvironmentError('running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?), '
+      + `or an unprivileged user namespace for a rootless run: ${problem.reason}`,
+    `run the container with --privileged (docker run --privileged ...), or allow a rootless run: ${problem.fix}; see docs/ci.md`);
+  }
   if (problem) throw new EnvironmentError(`running tests without root needs an unprivileged user namespace: ${problem.reason}`, `${problem.fix}; or run as root`);
+  // what the run inside needs, and its mounts: said here, before any namespace is made
+  requireTools(programsFor('lab', 'test', 'rootless'));
   const argv = [...UNSHARE, '--', process.execPath, ...process.execArgv, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { stdio: 'inherit', env: { ...process.env, [ROOTLESS_ENV]: '1' } });
   // unshare --fork blocks SIGINT and SIGTERM while it waits: they go to the nslab inside, its child.

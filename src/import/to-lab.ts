@@ -382,7 +382,8 @@ function ruleText(r: IpRule, fam: Family, tableOf: (t?: string) => number | unde
     if (d !== 'lo' && !kept.has(d)) return { note: `rule ${r.priority} left out: ${k} ${d} is not in the lab` };
     w.push(k, d);
   }
-  if (r.ipproto) w.push('ipproto', String(r.ipproto));
+  // without /etc/protocols (a minimal image) ip prints a protocol as ipproto-N
+  if (r.ipproto) w.push('ipproto', String(r.ipproto).replace(/^ipproto-(\d+)$/, '$1'));
   for (const k of ['sport', 'dport'] as const) {
     const p = r[k];
     if (p !== undefined) w.push(k, typeof p === 'object' ? `${p.start}-${p.end}` : String(p));

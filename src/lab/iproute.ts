@@ -69,6 +69,17 @@ const RULE_KEYWORDS: Spelling[] = [
 const NOT_SUPPORTED = ['as', 'rto_min', 'vrf', 'encap', 'ttl-propagate', 'tun_id', 'l3mdev', 'nat', 'nhid', 'congctl'];
 /** The protocol names iproute2 6.1 knows (its rt_protos), besides numbers. */
 const PROTOCOLS = /^(kernel|boot|static|gated|ra|mrt|zebra|bird|dnrouted|xorp|ntk|dhcp|keepalived|babel|openr|bgp|isis|ospf|rip|eigrp|redirect|\d{1,3})$/;
+/**
+ * The IP protocols nslab knows by name (IANA's numbers, as in netbase's
+ * /etc/protocols). iproute2 reads `ipproto` names from /etc/protocols, which
+ * minimal images (debian:12-slim, debootstrap's minbase) lack: nslab passes the
+ * number, as it does for table names.
+ */
+export const IP_PROTOCOLS: Readonly<Record<string, number>> = { icmp: 1, tcp: 6, udp: 17, dccp: 33, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132, udplite: 136 };
+/** An `ipproto` value: one of those names, or a number. */
+export const IPPROTO = new RegExp(`^(${Object.keys(IP_PROTOCOLS).join('|')}|\\d{1,3})$`);
+/** An `ipproto` value as a number, for the commands nslab runs. */
+export const ipprotoNumber = (v: string): string => String(IP_PROTOCOLS[v] ?? v);
 const ROUTE_FLAGS = ['onlink'];
 const RULE_FLAGS = ['not', 'nop', 'blackhole', 'unreachable', 'prohibit'];
 const LOCKABLE = ['mtu', 'hoplimit', 'advmss', 'reordering', 'rtt', 'window', 'cwnd', 'initcwnd', 'initrwnd', 'congctl', 'rttvar', 'ssthresh'];
@@ -98,13 +109,13 @@ const VALUE: Record<string, [RegExp, string]> = {
   tos: [HEX_OR_NUM, 'a number (decimal or 0x hex)'], dsfield: [HEX_OR_NUM, 'a number (decimal or 0x hex)'],
   fwmark: [/^(0x[0-9a-fA-F]{1,8}|\d{1,10})(\/(0x[0-9a-fA-F]{1,8}|\d{1,10}))?$/, 'a mark, optionally /mask (decimal or 0x hex)'],
   uidrange: [/^\d{1,10}-\d{1,10}$/, 'a range of user ids such as 1000-1999'],
-  ipproto: [/^(tcp|udp|icmp|ipv6-icmp|sctp|dccp|udplite|gre|esp|ah|\d{1,3})$/, 'a protocol such as tcp, udp, icmp or a number'],
+  ipproto: [IPPROTO, 'a protocol such as tcp, udp, icmp or a number'],
   sport: [RANGE, 'a port or a range such as 1024-2047'], dport: [RANGE, 'a port or a range such as 1024-2047'],
   suppress_prefixlength: [NUM, 'a prefix length'], suppress_ifgroup: [NUM, 'an interface group number'],
 };
 
 /** Upper bounds of numeric values, as the kernel's fields hold them (ip refuses more, or worse, wraps them). */
-const MAX: Record<string, number> = { protocol: 255, scope: 255, tos: 255, dsfield: 255, sport: 65535, dport: 65535, weight: 256, suppress_prefixlength: 128, hoplimit: 255 };
+const MAX: Record<string, number> = { protocol: 255, ipproto: 255, scope: 255, tos: 255, dsfield: 255, sport: 65535, dport: 65535, weight: 256, suppress_prefixlength: 128, hoplimit: 255 };
 const U32 = 0xffffffff;
 
 /** The value of `kw` is well formed and in range, or an error is pushed. */
@@ -342,6 +353,7 @@ export function checkRule(text: string, view: NodeView): Checked {
       else if (!['all', 'any', 'default'].includes(value)) errors.push({ message: `'${shown(value)}' is not a valid prefix for '${kw}'`, hint: 'use an address, an address/length, or all' });
     } else if (kw === 'iif' || kw === 'oif') checkDev(value, view, errors);
     else if (kw === 'table') value = tableId(value, view, errors);
+    else if (kw === 'ipproto') { checkValue(kw, value, errors); value = ipprotoNumber(value); }
     else checkValue(kw, value, errors);
     args.push(kw, value);
   }

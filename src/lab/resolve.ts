@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
 import { CONTROL, durationMs, IFNAME, NODE_NAME, rateBits, RESERVED_IFNAMES, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
 import { nftProblem } from './nft-text.js';
-import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, type NodeView } from './iproute.js';
+import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import { emptyConfig, type Endpoint, type Feature, type LabModel, type LinkModel, type NodeConfig, type NodeModel, type Source, type StageModel, type TestModel } from './model.js';
 import { ApplySpec, JUDGES, LabSpec, LinkSpec, NodeSpec, PROBE_KINDS, StageSpec, TestSpec, unjudged, type ApplySpecT, type ProbeKind, type InterfaceSpecT, type NodeSpecT } from './schema.js';
@@ -499,7 +499,7 @@ class Resolver {
     if (probe === 'route') {
       for (const k of ['mark', 'tos', 'dsfield'] as const)
         if (typeof pr[k] === 'string' && !/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(pr[k] as string)) this.problem([...path, probe, k], `route probe: ${k} '${shown(pr[k] as string)}' is not a number`, 'write it in decimal or as 0x hex');
-      if (str(pr.ipproto) !== undefined && !/^(tcp|udp|icmp|ipv6-icmp|sctp|dccp|udplite|gre|esp|ah|\d{1,3})$/.test(str(pr.ipproto)!))
+      if (str(pr.ipproto) !== undefined && !IPPROTO.test(str(pr.ipproto)!))
         this.problem([...path, probe, 'ipproto'], `route probe: ipproto '${shown(str(pr.ipproto)!)}' is not a protocol`, 'use tcp, udp, icmp, ipv6-icmp, sctp or a number');
       const view = str(pr.node) && this.views.get(str(pr.node)!);
       if (str(ex.dev) !== undefined && view && !view.interfaces.has(str(ex.dev)!))

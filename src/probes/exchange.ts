@@ -6,6 +6,7 @@ import { randomPattern } from '../capture/tcpdump.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel } from '../lab/model.js';
 import { agentOf } from './agent.js';
+import { serviceReady } from './service-ready.js';
 import { ownerOf, target } from './targets.js';
 import { givenWait, noteRtt, waitFor, type Wait } from './wait.js';
 
@@ -44,6 +45,8 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
   // a port the test names gets a listener of its own, closed after; else the node's standing listener
   const port = spec.port ?? (await server!.defaultPort(kind));
   if (server && spec.port !== undefined) await server.request('listen', { proto: kind, port });
+  // a lab's own service may still be starting (service-ready.ts)
+  else if (!server) await serviceReady(lab.state.services.filter((s) => s.node === owner), kind, port);
   const peersBefore = server?.peers.length ?? 0;
   try {
     const token = randomPattern(8);

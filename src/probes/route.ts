@@ -1,5 +1,5 @@
 // route: what the kernel would do (`ip -j route get`), no traffic.
-import { BUILTIN_TABLES, tableIdOf, tableNameOf } from '../lab/iproute.js';
+import { BUILTIN_TABLES, ipprotoNumber, tableIdOf, tableNameOf } from '../lab/iproute.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
@@ -20,7 +20,9 @@ export function parseRouteGet(stdout: string): RouteGet | undefined {
 export const route: Probe = async ({ lab, model, test }) => {
   const s = test.spec as unknown as RouteSpec;
   const argv = ['ip', '-j', 'route', 'get', s.to];
-  for (const k of ['from', 'iif', 'oif', 'mark', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const) if (s[k] !== undefined) argv.push(k, String(s[k]));
+  // a protocol as its number: iproute2 reads names from /etc/protocols, which minimal images lack
+  for (const k of ['from', 'iif', 'oif', 'mark', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const)
+    if (s[k] !== undefined) argv.push(k, k === 'ipproto' ? ipprotoNumber(String(s[k])) : String(s[k]));
   const r = await lab.exec(s.node, argv);
   const got = r.exitCode === 0 ? parseRouteGet(r.stdout) : undefined;
   const judge = (e: ExpectT) => {

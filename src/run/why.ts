@@ -2,6 +2,7 @@
 // expectation, or where it died, nslab asks that node's kernel (kernel.ts,
 // drop-cause.ts) and words the decision, the likely cause and a fix in the lab's
 // own terms (hints.ts): preferably the rules and routes a stage not yet applied adds.
+import { ipprotoNumber } from '../lab/iproute.js';
 import type { ExpectT } from '../lab/schema.js';
 import { death, unsent } from './drop-cause.js';
 import { genericHint, stageHint } from './hints.js';
@@ -97,7 +98,8 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
 /** A failed `route` test: the kernel's decision for its selectors, and the stage that would change it. */
 export async function explainRoute(spec: { node: string; to: string; from?: string; iif?: string; mark?: string | number; [k: string]: unknown }, ctx: WhyContext): Promise<Why[]> {
   const extra: string[] = [];
-  for (const k of ['oif', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const) if (spec[k] !== undefined) extra.push(k, String(spec[k]));
+  for (const k of ['oif', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const)
+    if (spec[k] !== undefined) extra.push(k, k === 'ipproto' ? ipprotoNumber(String(spec[k])) : String(spec[k]));
   const s: Selectors = { to: spec.to, ...(spec.from ? { from: spec.from } : {}), ...(spec.iif ? { iif: spec.iif } : {}), ...(spec.mark !== undefined ? { mark: String(spec.mark) } : {}), extra };
   const g = await routeGet(ctx, spec.node, s);
   const hint = stageHint(ctx, spec.node, s);

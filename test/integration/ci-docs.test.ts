@@ -1,26 +1,28 @@
 // docs/ci.md's recipes, as far as this machine can run them: every YAML block
-// parses and has its CI system's shape, and every `nslab` command in them runs
-// here through the shipped CLI (matrix variables filled in, `npx nslab` being
-// dist/bin/main.js), each job in a directory of its own whose labs/ holds two
-// of the bundled labs. Root jobs run as root; the rootless job as an
-// unprivileged uid. The CI systems themselves (runners, caches, uploads) are
-// not here: docs/ci.md says so.
+// parses and has its CI system's shape, every `apt-get install` installs the
+// packages of the requirements table that minimal images lack, the checkout
+// recipe runs the README's main job (container.test.ts runs it, with podman),
+// and every `nslab` command in them runs here through the shipped CLI (matrix
+// variables filled in, `npx nslab` being dist/bin/main.js), each job in a
+// directory of its own whose labs/ holds two of the bundled labs. Root jobs run
+// as root; the rootless job as an unprivileged uid. The CI systems themselves
+// (runners, caches, uploads) are not here: docs/ci.md says so.
 import { spawn, spawnSync } from 'node:child_process';
 import { chownSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { parse } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
+import { REQUIREMENTS } from '../../src/engine/requirements.js';
 import { loadLab } from '../../src/lab/resolve.js';
+import { aptInstalls, blocks, checkoutRecipe, DOC, projectRecipe, RECIPE_IMAGE, shellWords } from './ci-recipes.js';
 import { CLI, isRoot, tempDir } from './helpers.js';
 
-const DOC = readFileSync('docs/ci.md', 'utf8');
-const blocks = (lang: string) => [...DOC.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 const yamls = blocks('yaml').map((b) => parse(b) as any);
 const github = yamls.filter((y) => y?.jobs);
 const [ghRoot, ghRootless] = [github.find((y) => y.jobs.nslab), github.find((y) => y.jobs['nslab-rootless'])];
 const gitlab = yamls.find((y) => y?.nslab?.script);
-const docker = blocks('sh').find((b) => b.includes('docker run'))!;
+const docker = projectRecipe;
 
 const LABS = ['dual-nic-reply-path.yaml', 'vip-source-example2.yaml'];
 const UID = 60000 + Math.floor(Math.random() * 5000);
@@ -91,6 +93,41 @@ describe('docs/ci.md: the recipes have their CI systems\' shape', () => {
     expect(gitlab.nslab.parallel).toBe(2);
     expect(gitlab.nslab.artifacts).toMatchObject({ when: 'always', reports: { junit: 'artifacts/junit.xml' } });
     expect(docker).toMatch(/docker run --rm --privileged/);
+  });
+});
+
+describe('docs/ci.md: the docker recipes and the packages every recipe installs', () => {
+  // what the recipes must install: every package of src/engine/requirements.ts that minimal images lack
+  const wanted = [...new Set(REQUIREMENTS.filter((r) => !r.minimal).map((r) => r.package))];
+  const lacking = (pkgs: string[]) => wanted.filter((p) => !pkgs.includes(p));
+
+  it('the checkout recipe runs the README\'s main job, privileged, in a minimal image with Node.js 20', () => {
+    const argv = shellWords(checkoutRecipe.trim(), { PWD: '/checkout' });
+    expect(argv.slice(0, 2)).toEqual(['docker', 'run']);
+    expect(argv).toContain('--privileged');
+    expect(argv.join(' ')).toContain('-v /checkout:/src -w /src');
+    const at = argv.indexOf(RECIPE_IMAGE);
+    expect(at).toBeGreaterThan(0);
+    // the README's first command, word for word
+    const readme = /```sh\n(\S.*?)\s+#/.exec(readFileSync('README.md', 'utf8'))![1]!;
+    expect(readme).toBe('./scripts/nslab test labs/dual-nic-reply-path.yaml');
+    expect(argv.slice(at + 1)).toEqual(shellWords(readme));
+    // and the README gives the same line for a container
+    expect(readFileSync('README.md', 'utf8')).toContain(`\`${checkoutRecipe.trim()}\``);
+  });
+
+  it('every apt-get install of the recipes installs every package minimal images lack (procps, netbase, ...)', () => {
+    const installs = aptInstalls(DOC);
+    expect(installs.length).toBeGreaterThanOrEqual(4); // GitHub twice, GitLab, docker
+    expect(wanted).toEqual(expect.arrayContaining(['iproute2', 'procps', 'iputils-ping', 'tcpdump', 'nftables', 'netbase']));
+    for (const pkgs of installs) expect(lacking(pkgs), pkgs.join(' ')).toEqual([]);
+    // the twin: the list of before (without procps and netbase) is found lacking
+    expect(lacking(aptInstalls('apt-get install -y iproute2 iputils-ping tcpdump nftables')[0]!)).toEqual(['procps', 'netbase']);
+  });
+
+  it('shell words: quotes, variables, continuation; an unknown variable is refused', () => {
+    expect(shellWords(`a -v "$PWD":/src 'x y' \\\n b\${V}c`, { PWD: '/p q', V: '1' })).toEqual(['a', '-v', '/p q:/src', 'x y', 'b1c']);
+    expect(() => shellWords('echo $NOPE')).toThrow(/unknown variable/);
   });
 });
 

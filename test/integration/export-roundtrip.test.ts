@@ -20,11 +20,14 @@ import { caseSlug, FIX_CASES } from '../export-cases.js';
 import { finalNode } from '../../src/export/index.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import { cli, isRoot, namespaces, NOT_ROOT, sh, sleep, tempDir, uid } from './helpers.js';
+import { unpackedTool } from '../unpacked-tools.js';
 
-const TOOLS = join(process.cwd(), '.tools/root');
-const IFUP = join(TOOLS, 'sbin/ifup');
-const NETPLAN = join(TOOLS, 'usr/libexec/netplan/generate');
+// unpacked into .tools/root with the libraries they need (test/unpacked-tools.ts); without them, skipped with the reason
+const ifup = unpackedTool('sbin/ifup');
+const netplan = unpackedTool('usr/libexec/netplan/generate');
+const [IFUP, NETPLAN] = [ifup.path, netplan.path];
 const NETWORKD = '/lib/systemd/systemd-networkd';
+const can = { ifupdown: !ifup.missing, netplan: !netplan.missing, networkd: existsSync(NETWORKD) };
 const daemons = new Set<ChildProcess>();
 const RUN = `ex${uid()}`;
 const up: string[] = [];
@@ -63,12 +66,12 @@ async function apply(format: Format, dir: string, ns: string, expected: { rules:
   if (format === 'ifupdown') {
     const state = join(dir, 'ifstate');
     mkdirSync(state);
-    sh(['ip', 'netns', 'exec', ns, IFUP, '-i', join(dir, 'etc/network/interfaces'), '--state-dir', state, '--no-scripts', '-a']);
+    execFileSync('ip', ['netns', 'exec', ns, IFUP, '-i', join(dir, 'etc/network/interfaces'), '--state-dir', state, '--no-scripts', '-a'], { env: ifup.env, stdio: 'pipe' });
     return undefined;
   }
   let etc = join(dir, 'etc/systemd');
   if (format === 'netplan') {
-    execFileSync(NETPLAN, ['--root-dir', dir], { env: { ...process.env, LD_LIBRARY_PATH: join(TOOLS, 'usr/lib/x86_64-linux-gnu') }, stdio: 'pipe' });
+    execFileSync(NETPLAN, ['--root-dir', dir], { env: netplan.env, stdio: 'pipe' });
     etc = join(dir, 'run/systemd'); // the generator's output: run/systemd/network/*.network
   }
   mkdirSync(join(dir, 'empty'));
@@ -132,7 +135,7 @@ describe.skipIf(!isRoot)('export round trip: ip script applied in the node passe
     });
 });
 
-describe.skipIf(!isRoot || !existsSync(IFUP))('export round trip: ifupdown (ifup -i, the real one) passes the fix stage', () => {
+describe.skipIf(!isRoot || !can.ifupdown)('export round trip: ifupdown (ifup -i, the real one) passes the fix stage', () => {
   for (const c of CASES)
     it(`${caseSlug(c)}`, async () => {
       const r = await roundTrip(c, 'ifupdown', c.stage);
@@ -140,7 +143,7 @@ describe.skipIf(!isRoot || !existsSync(IFUP))('export round trip: ifupdown (ifup
     });
 });
 
-describe.skipIf(!isRoot || !existsSync(NETWORKD))('export round trip: systemd-networkd (the real daemon, in the node) passes the fix stage', () => {
+describe.skipIf(!isRoot || !can.networkd)('export round trip: systemd-networkd (the real daemon, in the node) passes the fix stage', () => {
   for (const c of DAEMON_CASES)
     it(`${caseSlug(c)}`, async () => {
       const r = await roundTrip(c, 'networkd', c.stage);
@@ -148,7 +151,7 @@ describe.skipIf(!isRoot || !existsSync(NETWORKD))('export round trip: systemd-ne
     });
 });
 
-describe.skipIf(!isRoot || !existsSync(NETWORKD) || !existsSync(NETPLAN))('export round trip: netplan generate, then systemd-networkd, passes the fix stage', () => {
+describe.skipIf(!isRoot || !can.networkd || !can.netplan)('export round trip: netplan generate, then systemd-networkd, passes the fix stage', () => {
   for (const c of DAEMON_CASES)
     // netplan 0.106 cannot keep the kernel from adding its own route for an address's subnet, which
     // comes first: the VIP labs' fix (a src on that route) does not take effect (docs/export.md)
@@ -160,7 +163,7 @@ describe.skipIf(!isRoot || !existsSync(NETWORKD) || !existsSync(NETPLAN))('expor
 
 describe.skipIf(!isRoot)('export round trip: the twins (the base configuration exported instead fails)', () => {
   const c = FIX_CASES[0];
-  const formats: Format[] = ['ip', ...(existsSync(IFUP) ? ['ifupdown' as const] : []), ...(existsSync(NETWORKD) ? ['networkd' as const] : []), ...(existsSync(NETWORKD) && existsSync(NETPLAN) ? ['netplan' as const] : [])];
+  const formats: Format[] = ['ip', ...(can.ifupdown ? ['ifupdown' as const] : []), ...(can.networkd ? ['networkd' as const] : []), ...(can.networkd && can.netplan ? ['netplan' as const] : [])];
   for (const format of formats)
     it(`${caseSlug(c)}: ${format} of the base stage`, async () => {
       const r = await roundTrip(c, format, undefined);
@@ -170,6 +173,9 @@ describe.skipIf(!isRoot)('export round trip: the twins (the base configuration e
 });
 
 if (!isRoot) describe('export round trips', () => it.skip(`export round trips: ${NOT_ROOT}`, () => {}));
+// what this machine lacks, each with its reason (the formats that need it are skipped)
+else for (const why of [ifup.missing, netplan.missing, can.networkd ? undefined : `${NETWORKD} is not installed (systemd)`])
+  if (why) describe('export round trips', () => it.skip(`export round trips: ${why}`, () => {}));
 
 describe('nslab export: the command line', () => {
   it('prints the ip script; -o writes the files under DIR as under /, keyfiles 0600; bad node or format: exit 2, nothing written', () => {

@@ -18,12 +18,26 @@ function run(argv: string[]): string {
   }
 }
 
+/**
+ * `ip -j` output without the countdowns the kernel runs by itself: an address or
+ * route learned from a router advertisement (a container's user-mode network, a
+ * CI host's) shows its remaining lifetime, which differs at every look.
+ */
+const COUNTDOWNS = new Set(['valid_life_time', 'preferred_life_time', 'expires']);
+function withoutCountdowns(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text, (k, v) => (COUNTDOWNS.has(k) ? undefined : v)));
+  } catch {
+    return text; // not JSON: a failure's message, compared as it is
+  }
+}
+
 export function snapshotRootNamespace(): string {
   const parts: [string, string][] = [
     ['links', run(['ip', '-j', 'link', 'show'])],
-    ['addresses', run(['ip', '-j', 'addr', 'show'])],
-    ['routes v4', run(['ip', '-j', '-4', 'route', 'show', 'table', 'all'])],
-    ['routes v6', run(['ip', '-j', '-6', 'route', 'show', 'table', 'all'])],
+    ['addresses', withoutCountdowns(run(['ip', '-j', 'addr', 'show']))],
+    ['routes v4', withoutCountdowns(run(['ip', '-j', '-4', 'route', 'show', 'table', 'all']))],
+    ['routes v6', withoutCountdowns(run(['ip', '-j', '-6', 'route', 'show', 'table', 'all']))],
     ['rules v4', run(['ip', '-j', '-4', 'rule', 'show'])],
     ['rules v6', run(['ip', '-j', '-6', 'rule', 'show'])],
     ['nft', run(['nft', 'list', 'ruleset'])],

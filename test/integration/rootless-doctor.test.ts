@@ -216,7 +216,9 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
     expect(h.stdout).toMatch(/✗ error: .*no rootless run: unprivileged user namespaces are disabled/);
     const t = await run([...argv, 'test', 'labs/dual-nic-reply-path.yaml'], env);
     expect(t.code).toBe(3);
-    expect(t.stderr).toMatch(/needs an unprivileged user namespace.*max_user_namespaces is 0/);
+    // uid 0 without capabilities, as in an unprivileged container: the capabilities or a rootless run, and why not the latter
+    expect(t.stderr).toMatch(/needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks .*or an unprivileged user namespace .*max_user_namespaces is 0/);
+    expect(t.stderr).toMatch(/hint: run the container with --privileged .*sysctl -w user\.max_user_namespaces=/);
     expect(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()).not.toBe('0'); // the machine's own limit is untouched
   });
 

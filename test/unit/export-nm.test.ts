@@ -4,16 +4,17 @@
 // setting as NM does and prints the keyfile it would write, touching no
 // daemon), must give the same connections as the exported keyfiles. No root.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { exportNode } from '../../src/export/index.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import { caseSlug, FIX_CASES } from '../export-cases.js';
+import { unpackedTool } from '../unpacked-tools.js';
 
-const TOOLS = join(process.cwd(), '.tools/root');
-const NMCLI = join(TOOLS, 'usr/bin/nmcli');
+const nm = unpackedTool('usr/bin/nmcli');
+const NMCLI = nm.path;
 
 type Keyfile = Record<string, Record<string, string>>;
 
@@ -38,7 +39,10 @@ function parseKeyfiles(text: string): Keyfile[] {
   return out;
 }
 
-describe.skipIf(!existsSync(NMCLI))('export nm: nmcli --offline makes the same connections as the keyfiles', () => {
+// without it (or its libraries), the reason is shown as a skipped test
+if (nm.missing) describe('export nm: nmcli --offline', () => it.skip(`export nm: ${nm.missing}`, () => {}));
+
+describe.skipIf(!!nm.missing)('export nm: nmcli --offline makes the same connections as the keyfiles', () => {
   for (const c of FIX_CASES)
     it(`${caseSlug(c)}`, async () => {
       const files = await exportNode(loadLab(`labs/${c.lab}.yaml`), c.node, c.stage, 'nm');
@@ -49,7 +53,7 @@ describe.skipIf(!existsSync(NMCLI))('export nm: nmcli --offline makes the same c
       const script = files.find((f) => f.path.endsWith('-nmcli.sh'))!;
       writeFileSync(join(dir, 'script.sh'), script.text);
       const made = execFileSync('sh', [join(dir, 'script.sh')], {
-        encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, LD_LIBRARY_PATH: join(TOOLS, 'usr/lib/x86_64-linux-gnu') },
+        encoding: 'utf8', env: { ...nm.env, PATH: `${dir}:${process.env.PATH}` },
       });
       const keyfiles = files.filter((f) => f.path.endsWith('.nmconnection'));
       expect(keyfiles.every((f) => f.mode === 0o600)).toBe(true);
@@ -58,9 +62,8 @@ describe.skipIf(!existsSync(NMCLI))('export nm: nmcli --offline makes the same c
     });
 });
 
-it('nmcli --offline refuses a bad rule (the check can fail)', () => {
-  if (!existsSync(NMCLI)) return;
+it.skipIf(!!nm.missing)('nmcli --offline refuses a bad rule (the check can fail)', () => {
   expect(() => execFileSync(NMCLI, ['--offline', 'connection', 'add', 'type', 'ethernet', 'ifname', 'eth9', 'ipv4.routing-rules', 'from 10.0.0.1 table 5'], {
-    env: { ...process.env, LD_LIBRARY_PATH: join(TOOLS, 'usr/lib/x86_64-linux-gnu') }, stdio: 'pipe',
+    env: nm.env, stdio: 'pipe',
   })).toThrow(/priority/);
 });
