@@ -29,7 +29,15 @@ const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench
 const addr = (i, host) => `10.${Math.floor(i / 250)}.${i % 250}.${host}`;
 const GNU_TIME = '/usr/bin/time';
 // installed through the bootstrap if missing (as root, with apt-get)
-if (!existsSync(GNU_TIME)) spawnSync('bash', ['-c', `source ${new URL('../scripts/bootstrap.sh', import.meta.url).pathname} && nslab_need_debs ${GNU_TIME}:time`], { stdio: 'inherit' });
+if (!existsSync(GNU_TIME))
+  spawnSync(
+    'bash',
+    [
+      '-c',
+      `source ${new URL('../scripts/bootstrap.sh', import.meta.url).pathname} && nslab_need_debs ${GNU_TIME}:time`,
+    ],
+    { stdio: 'inherit' },
+  );
 if (!existsSync(GNU_TIME)) {
   console.error('bench: GNU time is missing (peak RSS): apt-get install time');
   process.exit(3);
@@ -37,7 +45,8 @@ if (!existsSync(GNU_TIME)) {
 
 function chain(n) {
   const name = `bench${n}`;
-  const nodes = [], links = [];
+  const nodes = [],
+    links = [];
   for (let i = 1; i <= n; i++) {
     const ifs = [i > 1 ? `l: ${addr(i - 1, 2)}/24` : '', i < n ? `r: ${addr(i, 1)}/24` : ''].filter(Boolean);
     nodes.push(`  n${i}: { interfaces: { ${ifs.join(', ')} } }`);
@@ -84,29 +93,56 @@ for (const n of sizes) {
     m.baseUp.push(time(() => ok(spawnSync('bash', ['-c', c.up], { encoding: 'utf8' }), 'baseline up')));
     m.baseDown.push(time(() => ok(spawnSync('bash', ['-c', c.down], { encoding: 'utf8' }), 'baseline down')));
     settle(n);
-    m.nslabUp.push(time(() => ok(spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, 'node', cli, 'up', c.file], { env, encoding: 'utf8' }), 'nslab up')));
+    m.nslabUp.push(
+      time(() =>
+        ok(
+          spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, 'node', cli, 'up', c.file], { env, encoding: 'utf8' }),
+          'nslab up',
+        ),
+      ),
+    );
     m.rssKiB.push(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()));
     m.nslabDown.push(time(() => ok(spawnSync('node', [cli, 'down', c.name], { env, encoding: 'utf8' }), 'nslab down')));
     settle(n);
   }
   results.push({
-    nodes: n, nslabUpMs: median(m.nslabUp), baselineUpMs: median(m.baseUp), ratio: median(m.nslabUp) / median(m.baseUp),
-    peakRssMiB: median(m.rssKiB) / 1024, nslabDownMs: median(m.nslabDown), baselineDownMs: median(m.baseDown), samples: m,
+    nodes: n,
+    nslabUpMs: median(m.nslabUp),
+    baselineUpMs: median(m.baseUp),
+    ratio: median(m.nslabUp) / median(m.baseUp),
+    peakRssMiB: median(m.rssKiB) / 1024,
+    nslabDownMs: median(m.nslabDown),
+    baselineDownMs: median(m.baseDown),
+    samples: m,
   });
 }
 // start-up: interleaved, more runs (each is short)
-const nodeE0 = [], version = [];
+const nodeE0 = [],
+  version = [];
 for (let r = 0; r < Math.max(runs, 9); r++) {
   nodeE0.push(time(() => execFileSync('node', ['-e', '0'])));
   version.push(time(() => execFileSync('node', [cli, '--version'])));
 }
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-const out = { date: new Date().toISOString(), load, runs, results, nodeE0Ms: median(nodeE0), versionMs: median(version), versionRatio: median(version) / median(nodeE0) };
+const out = {
+  date: new Date().toISOString(),
+  load,
+  runs,
+  results,
+  nodeE0Ms: median(nodeE0),
+  versionMs: median(version),
+  versionRatio: median(version) / median(nodeE0),
+};
 console.log(`medians of ${runs} runs, ms (CLI wall time incl. node start-up); load average at the end: ${load}`);
 console.log('nodes  nslab up  floor up  ratio  peak RSS  nslab down  floor down');
 for (const r of results)
-  console.log(`${String(r.nodes).padStart(5)}  ${r.nslabUpMs.toFixed(0).padStart(8)}  ${r.baselineUpMs.toFixed(0).padStart(8)}  ${r.ratio.toFixed(2).padStart(5)}  ${(r.peakRssMiB.toFixed(0) + ' MB').padStart(8)}  ${r.nslabDownMs.toFixed(0).padStart(10)}  ${r.baselineDownMs.toFixed(0).padStart(10)}`);
-console.log(`start-up (medians of ${nodeE0.length}): nslab --version ${out.versionMs.toFixed(1)} ms, node -e 0 ${out.nodeE0Ms.toFixed(1)} ms, ratio ${out.versionRatio.toFixed(2)}`);
-if (!process.env.NSLAB_BENCH_CLI) writeFileSync(new URL('./results-up-down.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
+  console.log(
+    `${String(r.nodes).padStart(5)}  ${r.nslabUpMs.toFixed(0).padStart(8)}  ${r.baselineUpMs.toFixed(0).padStart(8)}  ${r.ratio.toFixed(2).padStart(5)}  ${(r.peakRssMiB.toFixed(0) + ' MB').padStart(8)}  ${r.nslabDownMs.toFixed(0).padStart(10)}  ${r.baselineDownMs.toFixed(0).padStart(10)}`,
+  );
+console.log(
+  `start-up (medians of ${nodeE0.length}): nslab --version ${out.versionMs.toFixed(1)} ms, node -e 0 ${out.nodeE0Ms.toFixed(1)} ms, ratio ${out.versionRatio.toFixed(2)}`,
+);
+if (!process.env.NSLAB_BENCH_CLI)
+  writeFileSync(new URL('./results-up-down.json', import.meta.url), JSON.stringify(out, null, 2) + '\n');
 rmSync(env.NSLAB_STATE_DIR, { recursive: true, force: true });
 rmSync(dir, { recursive: true, force: true });

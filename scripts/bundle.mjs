@@ -20,31 +20,53 @@ const onlyEnglish = {
   name: 'zod-english-only',
   setup(b) {
     b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
-      join(args.resolveDir, args.path) === zodLocales ? { path: zodLocales, namespace: 'zod-en' } : undefined);
-    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, () => ({ contents: 'export { default as en } from "./en.js";', resolveDir: dirname(zodLocales) }));
+      join(args.resolveDir, args.path) === zodLocales ? { path: zodLocales, namespace: 'zod-en' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-en' }, () => ({
+      contents: 'export { default as en } from "./en.js";',
+      resolveDir: dirname(zodLocales),
+    }));
   },
 };
 
 const common = { bundle: true, platform: 'node', logLevel: 'warning', legalComments: 'none', plugins: [onlyEnglish] };
 await build({
-  ...common, entryPoints: { cli: 'dist/cli/main.js' }, format: 'esm', splitting: true, outdir: 'dist/bin', outExtension: { '.js': '.mjs' },
-  banner: { js: "import { createRequire as __nslabRequire } from 'node:module'; const require = __nslabRequire(import.meta.url);" },
+  ...common,
+  entryPoints: { cli: 'dist/cli/main.js' },
+  format: 'esm',
+  splitting: true,
+  outdir: 'dist/bin',
+  outExtension: { '.js': '.mjs' },
+  banner: {
+    js: "import { createRequire as __nslabRequire } from 'node:module'; const require = __nslabRequire(import.meta.url);",
+  },
 });
 await build({
-  ...common, entryPoints: ['dist/cli/entry.js'], format: 'cjs', outfile: 'dist/bin/main.js',
-  define: { NSLAB_VERSION: JSON.stringify(version) }, banner: { js: '#!/usr/bin/env node' },
+  ...common,
+  entryPoints: ['dist/cli/entry.js'],
+  format: 'cjs',
+  outfile: 'dist/bin/main.js',
+  define: { NSLAB_VERSION: JSON.stringify(version) },
+  banner: { js: '#!/usr/bin/env node' },
 });
 // `up FILE` without options, which the entry loads itself: CommonJS, whose import.meta.url is the file's URL
 await build({
-  ...common, entryPoints: { up: 'dist/cli/fast-up.js' }, format: 'cjs', outdir: 'dist/bin',
-  define: { 'import.meta.url': '__nslabUrl' }, banner: { js: "var __nslabUrl = require('node:url').pathToFileURL(__filename).href;" },
+  ...common,
+  entryPoints: { up: 'dist/cli/fast-up.js' },
+  format: 'cjs',
+  outdir: 'dist/bin',
+  define: { 'import.meta.url': '__nslabUrl' },
+  banner: { js: "var __nslabUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
 // V8's code cache of up.js (see loadCompiled in src/cli/entry.ts), made after its
 // top level ran and a bundled lab was read, checked and planned: those functions
 // are then in the cache already compiled
 {
   const path = join(process.cwd(), 'dist/bin/up.js');
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`, { filename: path });
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`,
+    { filename: path },
+  );
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(path), module, path, dirname(path));
   module.exports.warm('labs/dual-nic-reply-path.yaml');

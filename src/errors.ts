@@ -19,7 +19,9 @@ export interface Problem {
 
 /** Control characters escaped, so that lab content echoed in a message can never start a line of its own. */
 export function oneLine(s: string): string {
-  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) =>
+    c === '\n' ? '\\n' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export function formatProblem(p: Problem): string {
@@ -46,7 +48,7 @@ export interface JsonProblem {
 /** A JSON path as a reader writes it: `addresses[2].addr_info`, `sysctl["net.ipv4.ip_forward"]`. */
 export function jsonPath(path: (string | number)[]): string {
   const step = (k: string | number, i: number) =>
-    (typeof k === 'number' ? `[${k}]` : /^[A-Za-z0-9_-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`);
+    typeof k === 'number' ? `[${k}]` : /^[A-Za-z0-9_-]+$/.test(k) ? `${i ? '.' : ''}${k}` : `[${JSON.stringify(k)}]`;
   return oneLine(path.map(step).join(''));
 }
 
@@ -56,17 +58,23 @@ const MAX_SHOWN = 50;
 /** Every problem found in a JSON file the user gave, all at once, one line each (`FILE: PATH: what`); nothing was made. */
 export class JsonFileError extends NslabError {
   override readonly exitCode = EXIT.usage;
-  constructor(readonly file: string, readonly problems: JsonProblem[], readonly hint?: string) {
+  constructor(
+    readonly file: string,
+    readonly problems: JsonProblem[],
+    readonly hint?: string,
+  ) {
     const line = (p: JsonProblem) => {
       const head = `${oneLine(file)}: ${p.path.length ? `${jsonPath(p.path)}: ` : ''}${oneLine(p.message)}`;
       return p.hint ? `${head}\n    hint: ${oneLine(p.hint)}` : head;
     };
     const rest = problems.length - MAX_SHOWN;
-    super([
-      ...problems.slice(0, MAX_SHOWN).map(line),
-      ...(rest > 0 ? [`${oneLine(file)}: and ${rest} more problem${rest === 1 ? '' : 's'} like these`] : []),
-      ...(hint ? [`    hint: ${oneLine(hint)}`] : []),
-    ].join('\n'));
+    super(
+      [
+        ...problems.slice(0, MAX_SHOWN).map(line),
+        ...(rest > 0 ? [`${oneLine(file)}: and ${rest} more problem${rest === 1 ? '' : 's'} like these`] : []),
+        ...(hint ? [`    hint: ${oneLine(hint)}`] : []),
+      ].join('\n'),
+    );
     this.name = 'JsonFileError';
   }
 }
@@ -74,7 +82,10 @@ export class JsonFileError extends NslabError {
 /** Wrong command-line use, or a request that contradicts the current state. */
 export class UsageError extends NslabError {
   override readonly exitCode = EXIT.usage;
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(hint ? `${message}\n    hint: ${hint}` : message);
     this.name = 'UsageError';
   }
@@ -83,7 +94,10 @@ export class UsageError extends NslabError {
 /** The machine cannot run this: not root, a tool or kernel feature missing. */
 export class EnvironmentError extends NslabError {
   override readonly exitCode = EXIT.environment;
-  constructor(message: string, readonly hint?: string) {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
     super(hint ? `${message}\n    hint: ${hint}` : message);
     this.name = 'EnvironmentError';
   }
@@ -110,7 +124,13 @@ export class CommandError extends NslabError {
  * the run's artifacts: the lab's own log directory goes with the lab).
  */
 export class ServiceError extends CommandError {
-  constructor(argv: string[], exitCode: number, node: string, readonly service: string, message: string) {
+  constructor(
+    argv: string[],
+    exitCode: number,
+    node: string,
+    readonly service: string,
+    message: string,
+  ) {
     super(argv, exitCode, '', node);
     this.message = message;
     this.name = 'ServiceError';

@@ -8,8 +8,28 @@ export { buildPlan, buildStagePlan } from './plan/build.js';
 export { renderScript, renderJson } from './plan/render.js';
 export type { Plan, Step } from './plan/step.js';
 // the test API: labs owned by the calling process, probes as typed calls (nslab/vitest adds matchers and useLab)
-export { Lab, defineLab, bundledLab, type LabOptions, type LabSource, type LabDefinition, type LabNode, type NodeShell, type ProbeResult, type ProbeOptions, type Expectation } from './api/index.js';
-export type { PingOptions, TcpOptions, UdpOptions, RouteOptions, FlowsOptions, ExecOptions, ThroughputOptions } from './api/index.js';
+export {
+  Lab,
+  defineLab,
+  bundledLab,
+  type LabOptions,
+  type LabSource,
+  type LabDefinition,
+  type LabNode,
+  type NodeShell,
+  type ProbeResult,
+  type ProbeOptions,
+  type Expectation,
+} from './api/index.js';
+export type {
+  PingOptions,
+  TcpOptions,
+  UdpOptions,
+  RouteOptions,
+  FlowsOptions,
+  ExecOptions,
+  ThroughputOptions,
+} from './api/index.js';
 // the engine's own lab, for tools that manage labs (nslab's CLI uses it): status 'up' by default
 export { Lab as EngineLab, type UpOptions } from './engine/lab.js';
 export { RealRunner, RecordingRunner, type Runner, type Command, type Result } from './engine/runner.js';
@@ -24,10 +44,29 @@ export type { LabRun, TestResult } from './run/results.js';
 export { junitReport } from './report/junit.js';
 export { jsonReport } from './report/json.js';
 export { tapReport } from './report/tap.js';
-export { exportNode, finalNode, concatFiles, FORMATS, type ExportFile, type Format, type FinalNode } from './export/index.js';
+export {
+  exportNode,
+  finalNode,
+  concatFiles,
+  FORMATS,
+  type ExportFile,
+  type Format,
+  type FinalNode,
+} from './export/index.js';
 export { takeSnapshot, type Snapshot } from './import/snapshot.js';
 export { checkSnapshot, readSnapshotFile } from './import/check.js';
 export { snapshotToLab } from './import/to-lab.js';
 export { csvReport, scoreOf, CSV_COLUMNS } from './report/csv.js';
 export { exerciseOf, checkedStage } from './lab/exercise.js';
-export { LabFileError, JsonFileError, CommandError, EnvironmentError, UsageError, InterruptedError, NslabError, EXIT, type Problem, type JsonProblem } from './errors.js';
+export {
+  LabFileError,
+  JsonFileError,
+  CommandError,
+  EnvironmentError,
+  UsageError,
+  InterruptedError,
+  NslabError,
+  EXIT,
+  type Problem,
+  type JsonProblem,
+} from './errors.js';

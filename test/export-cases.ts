@@ -11,4 +11,5 @@ export const FIX_CASES = [
   { lab: 'vip-source-example2', stage: 'with the source address setting', node: 'server' },
 ] as const;
 
-export const caseSlug = (c: { lab: string; stage: string }) => `${c.lab}--${c.stage.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '')}`;
+export const caseSlug = (c: { lab: string; stage: string }) =>
+  `${c.lab}--${c.stage.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '')}`;

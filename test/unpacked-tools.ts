@@ -16,7 +16,11 @@ function libraryDirs(): string[] {
   for (const base of ['lib', 'usr/lib']) {
     const dir = join(TOOLS_ROOT, base);
     let names: string[] = [];
-    try { names = readdirSync(dir); } catch { continue; }
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
     out.push(...names.filter((n) => /-linux-gnu/.test(n)).map((n) => join(dir, n)), dir);
   }
   return out;
@@ -35,14 +39,20 @@ export function unpackedTool(rel: string): UnpackedTool {
   const path = join(TOOLS_ROOT, rel);
   const libs = libraryDirs().join(':');
   const env = { ...process.env, LD_LIBRARY_PATH: [libs, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
-  if (!existsSync(path)) return { path, env, missing: `.tools/root/${rel} is not unpacked (scripts/test unpacks it as root, with apt-get)` };
+  if (!existsSync(path))
+    return { path, env, missing: `.tools/root/${rel} is not unpacked (scripts/test unpacks it as root, with apt-get)` };
   // ldd resolves as the loader will, with the same LD_LIBRARY_PATH; a script is "not a dynamic executable"
   const r = spawnSync('ldd', [path], { encoding: 'utf8', env });
   if (r.error) return { path, env, missing: `ldd could not check ${rel}'s libraries: ${r.error.message}` };
   const notFound = [...r.stdout.matchAll(/^\s*(\S+) => not found/gm)].map((m) => m[1]!);
   const noVersion = [...(r.stdout + r.stderr).matchAll(/version `([^']+)' not found/g)].map((m) => m[1]!);
   if (notFound.length || noVersion.length)
-    return { path, env, missing: `${rel} cannot run here: ${[...notFound, ...noVersion.map((v) => `symbol version ${v}`)].join(', ')} not found `
-      + "(scripts/bootstrap.sh's nslab_export_tools could not unpack its dependencies)" };
+    return {
+      path,
+      env,
+      missing:
+        `${rel} cannot run here: ${[...notFound, ...noVersion.map((v) => `symbol version ${v}`)].join(', ')} not found ` +
+        "(scripts/bootstrap.sh's nslab_export_tools could not unpack its dependencies)",
+    };
   return { path, env };
 }

@@ -10,7 +10,9 @@ const LABS = fileURLToPath(new URL('../../labs/', import.meta.url));
 export function bundledLab(name: string): string {
   const file = `${LABS}${name}.yaml`;
   if (!/^[a-z0-9-]+$/.test(name) || !existsSync(file)) {
-    const names = readdirSync(LABS).filter((f) => f.endsWith('.yaml')).map((f) => f.slice(0, -5));
+    const names = readdirSync(LABS)
+      .filter((f) => f.endsWith('.yaml'))
+      .map((f) => f.slice(0, -5));
     throw new UsageError(`nslab has no bundled lab '${name}'`, `bundled labs: ${names.join(', ')}`);
   }
   return file;

@@ -18,7 +18,12 @@ export function defineLab(definition: LabDefinition): LabModel {
   const at = callSite();
   const file = at.file;
   // every problem points at the call: the keys it names say where in the definition
-  const { model, problems } = checkLab({ file, data: structuredClone(definition), locate: () => ({ line: at.line, col: at.col }), problems: [] });
+  const { model, problems } = checkLab({
+    file,
+    data: structuredClone(definition),
+    locate: () => ({ line: at.line, col: at.col }),
+    problems: [],
+  });
   if (!model) throw new LabFileError(problems);
   return model;
 }

@@ -40,7 +40,11 @@ function modelOf(source: LabSource): LabModel {
 }
 
 export class Lab implements AsyncDisposable {
-  private constructor(readonly engine: EngineLab, readonly model: LabModel, private artifacts: string | undefined) {}
+  private constructor(
+    readonly engine: EngineLab,
+    readonly model: LabModel,
+    private artifacts: string | undefined,
+  ) {}
 
   /** Brings a lab up for this process; it is taken down by down(), `await using`, or a signal. */
   static async up(source: LabSource, opts: LabOptions = {}): Promise<Lab> {
@@ -49,17 +53,33 @@ export class Lab implements AsyncDisposable {
     const ac = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal;
     let coming: Promise<EngineLab> | undefined;
-    const pending = { down: async () => { ac.abort(new Error('interrupted')); await coming?.catch(() => {}); } };
+    const pending = {
+      down: async () => {
+        ac.abort(new Error('interrupted'));
+        await coming?.catch(() => {});
+      },
+    };
     track(pending);
     let engine: EngineLab;
     let instance: string | undefined;
     try {
       // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
       // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment is covered
-      const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => { instance = s.instance; startReaper(s.owner, s.instance); };
+      const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => {
+        instance = s.instance;
+        startReaper(s.owner, s.instance);
+      };
       // the log of a service that fails to start is kept where pcaps are
       const artifacts = () => opts.artifacts ?? privateArtifacts();
-      engine = await (coming = EngineLab.up(model, { id: opts.id ?? randomId(), stage: opts.stage, signal, jobs: opts.jobs, status: 'testing', claimed, artifacts }));
+      engine = await (coming = EngineLab.up(model, {
+        id: opts.id ?? randomId(),
+        stage: opts.stage,
+        signal,
+        jobs: opts.jobs,
+        status: 'testing',
+        claimed,
+        artifacts,
+      }));
     } catch (e) {
       if (instance) reaped(instance); // unwound: nothing left to reap
       throw e;
@@ -71,8 +91,12 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
-  get instance(): string { return this.engine.instance; }
-  get name(): string { return this.model.name; }
+  get instance(): string {
+    return this.engine.instance;
+  }
+  get name(): string {
+    return this.model.name;
+  }
 
   /** A node of the lab: its namespace, `$` (execa template) and exec. */
   node(name: string): LabNode {
@@ -90,38 +114,65 @@ export class Lab implements AsyncDisposable {
     return this.engine.applyStage(name, signal);
   }
 
-  ping(options: ProbeOptions<'ping'>, expect?: Expectation) { return this.probe('ping', options, expect); }
-  tcp(options: ProbeOptions<'tcp'>, expect?: Expectation) { return this.probe('tcp', options, expect); }
-  udp(options: ProbeOptions<'udp'>, expect?: Expectation) { return this.probe('udp', options, expect); }
-  route(options: ProbeOptions<'route'>, expect?: Expectation) { return this.probe('route', options, expect); }
-  flows(options: ProbeOptions<'flows'>, expect?: Expectation) { return this.probe('flows', options, expect); }
-  throughput(options: ProbeOptions<'throughput'>, expect?: Expectation) { return this.probe('throughput', options, expect); }
+  ping(options: ProbeOptions<'ping'>, expect?: Expectation) {
+    return this.probe('ping', options, expect);
+  }
+  tcp(options: ProbeOptions<'tcp'>, expect?: Expectation) {
+    return this.probe('tcp', options, expect);
+  }
+  udp(options: ProbeOptions<'udp'>, expect?: Expectation) {
+    return this.probe('udp', options, expect);
+  }
+  route(options: ProbeOptions<'route'>, expect?: Expectation) {
+    return this.probe('route', options, expect);
+  }
+  flows(options: ProbeOptions<'flows'>, expect?: Expectation) {
+    return this.probe('flows', options, expect);
+  }
+  throughput(options: ProbeOptions<'throughput'>, expect?: Expectation) {
+    return this.probe('throughput', options, expect);
+  }
   /** The exec probe: a command's exit status and output as checks (for execa's idioms, see node(name).$). */
-  run(options: ProbeOptions<'exec'>, expect?: Expectation) { return this.probe('exec', options, expect); }
+  run(options: ProbeOptions<'exec'>, expect?: Expectation) {
+    return this.probe('exec', options, expect);
+  }
 
   /** Runs one probe of the lab file's kinds; options checked by the lab file's schema. */
-  async probe<K extends ProbeKind>(kind: K, options: ProbeOptions<K>, expect: Expectation = {}): Promise<ProbeResult<K>> {
+  async probe<K extends ProbeKind>(
+    kind: K,
+    options: ProbeOptions<K>,
+    expect: Expectation = {},
+  ): Promise<ProbeResult<K>> {
     const at = callSite();
     const where = `${at.file}:${at.line}:${at.col}`;
     const spec = parse(Probes[kind], options, `${kind} options`, where) as Record<string, unknown>;
     const ex = parse(Expect, expect, 'expectation', where) as ExpectT;
     const unjudgedKeys = unjudged(kind, ex);
-    if (unjudgedKeys.length) throw new UsageError(`${where}: the ${kind} probe cannot judge ${unjudgedKeys.map((k) => `'${k}'`).join(', ')}: nothing would check it`, `the ${kind} probe judges: ${JUDGES[kind].join(', ')}`);
+    if (unjudgedKeys.length)
+      throw new UsageError(
+        `${where}: the ${kind} probe cannot judge ${unjudgedKeys.map((k) => `'${k}'`).join(', ')}: nothing would check it`,
+        `the ${kind} probe judges: ${JUDGES[kind].join(', ')}`,
+      );
     // an unknown node: a UsageError naming the nodes (a route probe's from is an address)
-    for (const k of kind === 'route' ? ['node'] : ['from', 'node']) if (typeof spec[k] === 'string') this.engine.ns(spec[k] as string);
+    for (const k of kind === 'route' ? ['node'] : ['from', 'node'])
+      if (typeof spec[k] === 'string') this.engine.ns(spec[k] as string);
     const test: TestModel = { name: `${kind} ${where}`, probe: kind, spec, expect: ex, requires: [], at };
     const out = await PROBES[kind]({ lab: this.engine, model: this.model, test });
     let saved: string[] | undefined;
     const { judge, ...rest } = out;
     return {
-      ...rest, probe: kind, options, at: where,
+      ...rest,
+      probe: kind,
+      options,
+      at: where,
       ok: out.checks.every((c) => c.ok),
       requestPath: out.request && formatPath(out.request),
       replyPath: out.reply && formatPath(out.reply),
       judge: (e: Expectation) => judge(parse(Expect, e, 'expectation', where) as ExpectT),
-      pcaps: () => (saved ??= out.evidence
-        ? out.evidence.save(this.artifactDir(), this.instance, `${kind}-${at.line}-${Date.now().toString(36)}`)
-        : []),
+      pcaps: () =>
+        (saved ??= out.evidence
+          ? out.evidence.save(this.artifactDir(), this.instance, `${kind}-${at.line}-${Date.now().toString(36)}`)
+          : []),
     };
   }
 
@@ -142,9 +193,30 @@ export class Lab implements AsyncDisposable {
   }
 }
 
-function parse(schema: { safeParse(v: unknown): { success: true; data: unknown } | { success: false; error: { issues: { path: PropertyKey[]; message: string; code: string; keys?: string[] }[] } } }, value: unknown, what: string, where: string): unknown {
+function parse(
+  schema: {
+    safeParse(
+      v: unknown,
+    ):
+      | { success: true; data: unknown }
+      | {
+          success: false;
+          error: { issues: { path: PropertyKey[]; message: string; code: string; keys?: string[] }[] };
+        };
+  },
+  value: unknown,
+  what: string,
+  where: string,
+): unknown {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
-  const lines = r.error.issues.map((i) => i.code === 'unrecognized_keys' ? `unknown key${i.keys!.length > 1 ? 's' : ''} ${i.keys!.map((k) => `'${k}'`).join(', ')}` : `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`);
-  throw new UsageError(`${where}: invalid ${what}: ${lines.join('; ')}`, 'the options are those of the lab file format (docs/lab-format.md)');
+  const lines = r.error.issues.map((i) =>
+    i.code === 'unrecognized_keys'
+      ? `unknown key${i.keys!.length > 1 ? 's' : ''} ${i.keys!.map((k) => `'${k}'`).join(', ')}`
+      : `${i.path.length ? `${i.path.join('.')}: ` : ''}${i.message}`,
+  );
+  throw new UsageError(
+    `${where}: invalid ${what}: ${lines.join('; ')}`,
+    'the options are those of the lab file format (docs/lab-format.md)',
+  );
 }

@@ -6,11 +6,23 @@ import { unjudged as notJudgedBy } from '../lab/schema.js';
 import type { Check } from '../probes/types.js';
 import type { Expectation, ProbeResult } from './probes.js';
 
-export interface MatcherContext { isNot: boolean }
-export interface MatcherResult { pass: boolean; message: () => string; actual?: unknown; expected?: unknown }
+export interface MatcherContext {
+  isNot: boolean;
+}
+export interface MatcherResult {
+  pass: boolean;
+  message: () => string;
+  actual?: unknown;
+  expected?: unknown;
+}
 
 function isResult(v: unknown): v is ProbeResult {
-  return !!v && typeof v === 'object' && typeof (v as ProbeResult).judge === 'function' && typeof (v as ProbeResult).probe === 'string';
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    typeof (v as ProbeResult).judge === 'function' &&
+    typeof (v as ProbeResult).probe === 'string'
+  );
 }
 
 /**
@@ -19,9 +31,20 @@ function isResult(v: unknown): v is ProbeResult {
  * (the place it names saw nothing) fails both ways: "not observed" proves
  * neither the claim nor its opposite.
  */
-function judged(ctx: MatcherContext, received: unknown, matcher: string, claim: string, expect: Expectation, negated?: Expectation): MatcherResult {
+function judged(
+  ctx: MatcherContext,
+  received: unknown,
+  matcher: string,
+  claim: string,
+  expect: Expectation,
+  negated?: Expectation,
+): MatcherResult {
   if (!isResult(received)) {
-    return { pass: ctx.isNot, message: () => `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}` };
+    return {
+      pass: ctx.isNot,
+      message: () =>
+        `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}`,
+    };
   }
   const asked = ctx.isNot && negated ? negated : expect;
   // a claim the probe does not judge would pass on checks of something else (an exec's exit status)
@@ -38,7 +61,12 @@ function judged(ctx: MatcherContext, received: unknown, matcher: string, claim: 
     pass,
     actual: checks.map((c) => c.observed).join('; '),
     expected: checks.map((c) => c.expected).join('; '),
-    message: () => describe(received, `expected ${received.probe} ${ctx.isNot ? 'not ' : ''}to show that ${claim}`, ctx.isNot && !negated ? checks.map((c) => ({ ...c, expected: `not ${c.expected}` })) : checks),
+    message: () =>
+      describe(
+        received,
+        `expected ${received.probe} ${ctx.isNot ? 'not ' : ''}to show that ${claim}`,
+        ctx.isNot && !negated ? checks.map((c) => ({ ...c, expected: `not ${c.expected}` })) : checks,
+      ),
   };
 }
 
@@ -51,7 +79,11 @@ function describe(r: ProbeResult, head: string, checks: Check[]): string {
   for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`  ${k}: ${v}`);
   // a pcap nslab may not write (a link in the artifacts folder) must not hide the failure itself
   let files: string[] = [];
-  try { files = r.pcaps(); } catch (e) { lines.push(`  pcaps not kept: ${(e as Error).message.split('\n')[0]}`); }
+  try {
+    files = r.pcaps();
+  } catch (e) {
+    lines.push(`  pcaps not kept: ${(e as Error).message.split('\n')[0]}`);
+  }
   if (files.length) lines.push(`  pcaps kept: ${files.join(' ')}`);
   return lines.join('\n');
 }
@@ -66,7 +98,14 @@ export const matchers = {
   },
   /** The reply came back along the request's path (`symmetric: true`). */
   toBeSymmetric(this: MatcherContext, received: unknown) {
-    return judged(this, received, 'toBeSymmetric', 'the reply takes the request\'s path back', { symmetric: true }, { symmetric: false });
+    return judged(
+      this,
+      received,
+      'toBeSymmetric',
+      "the reply takes the request's path back",
+      { symmetric: true },
+      { symmetric: false },
+    );
   },
   /** The far end saw this source address (`source`). */
   toHaveSource(this: MatcherContext, received: unknown, address: string) {
@@ -74,15 +113,36 @@ export const matchers = {
   },
   /** The request crossed these nodes (or node:interface), in order (`path`); `{ reply: true }` for the reply (`reply-path`). */
   toFollowPath(this: MatcherContext, received: unknown, hops: string[], opts: { reply?: boolean } = {}) {
-    return judged(this, received, 'toFollowPath', `the ${opts.reply ? 'reply' : 'request'} follows ${hops.join(' -> ')}`, opts.reply ? { 'reply-path': hops } : { path: hops });
+    return judged(
+      this,
+      received,
+      'toFollowPath',
+      `the ${opts.reply ? 'reply' : 'request'} follows ${hops.join(' -> ')}`,
+      opts.reply ? { 'reply-path': hops } : { path: hops },
+    );
   },
   /** The probe's packets were captured at every node:interface given (`seen`); `.not`: at none of them (`not-seen`). */
   toBeSeenAt(this: MatcherContext, received: unknown, refs: string | string[]) {
-    return judged(this, received, 'toBeSeenAt', `its packets are seen at ${list(refs).join(', ')}`, { seen: list(refs) }, { 'not-seen': list(refs) });
+    return judged(
+      this,
+      received,
+      'toBeSeenAt',
+      `its packets are seen at ${list(refs).join(', ')}`,
+      { seen: list(refs) },
+      { 'not-seen': list(refs) },
+    );
   },
   /** Flows were delivered through these node:interface in these proportions (`spread`, `tolerance`). */
   toSpread(this: MatcherContext, received: unknown, weights: Record<string, number>, tolerance?: number) {
-    return judged(this, received, 'toSpread', `flows spread as ${Object.entries(weights).map(([k, v]) => `${k}: ${v}`).join(', ')}`, { spread: weights, ...(tolerance === undefined ? {} : { tolerance }) });
+    return judged(
+      this,
+      received,
+      'toSpread',
+      `flows spread as ${Object.entries(weights)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ')}`,
+      { spread: weights, ...(tolerance === undefined ? {} : { tolerance }) },
+    );
   },
   /** The route came from this routing table, by name or id (`table`). */
   toUseTable(this: MatcherContext, received: unknown, table: string | number) {

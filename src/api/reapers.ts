@@ -18,14 +18,22 @@ import { readState } from '../engine/state.js';
 /** dist/api/reaper.js, found from src/api and dist/api alike (as the probe helper is). */
 const REAPER = fileURLToPath(new URL('../../dist/api/reaper.js', import.meta.url));
 
-interface Owner { pid: number; start?: string }
+interface Owner {
+  pid: number;
+  start?: string;
+}
 
 /** instance -> its lab's owner (this process) and its reaper. */
 const reapers = new Map<string, { owner: Owner; pid: number; start?: string }>();
 
 function launch(owner: Owner, instance: string): { pid: number; start?: string } {
-  const child = spawn(process.execPath, [REAPER, String(owner.pid), owner.start ?? '', instance], { detached: true, stdio: 'ignore' });
-  child.on('error', () => { /* no reaper: `nslab cleanup` still removes the lab once this process is gone */ });
+  const child = spawn(process.execPath, [REAPER, String(owner.pid), owner.start ?? '', instance], {
+    detached: true,
+    stdio: 'ignore',
+  });
+  child.on('error', () => {
+    /* no reaper: `nslab cleanup` still removes the lab once this process is gone */
+  });
   child.unref();
   return { pid: child.pid ?? -1, start: child.pid ? startTime(child.pid) : undefined };
 }

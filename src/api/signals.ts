@@ -4,7 +4,9 @@
 // A process killed outright (SIGKILL) cannot unwind: its labs are recorded
 // as `testing` by it, and each lab's reaper (reaper.ts) runs `nslab cleanup`
 // for it once the process is gone.
-interface Downable { down(): Promise<void> }
+interface Downable {
+  down(): Promise<void>;
+}
 
 const live = new Set<Downable>();
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;

@@ -25,15 +25,29 @@ export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
     // vitest gives up on a hook at its timeout but cannot stop it, and afterAll would find no
     // lab to take down: the bringing up is aborted just before, which unwinds what it made
     const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(new Error(`useLab: the lab did not come up within ${UP_TIMEOUT_MS / 1000} s`)), UP_TIMEOUT_MS - 2000);
+    const timer = setTimeout(
+      () => ac.abort(new Error(`useLab: the lab did not come up within ${UP_TIMEOUT_MS / 1000} s`)),
+      UP_TIMEOUT_MS - 2000,
+    );
     try {
-      lab = await Lab.up(source, { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal });
-    } finally { clearTimeout(timer); }
+      lab = await Lab.up(source, {
+        ...opts,
+        signal: opts.signal ? AbortSignal.any([opts.signal, ac.signal]) : ac.signal,
+      });
+    } finally {
+      clearTimeout(timer);
+    }
   }, UP_TIMEOUT_MS);
-  afterAll(async () => { await lab?.down(); lab = undefined; }, UP_TIMEOUT_MS);
+  afterAll(async () => {
+    await lab?.down();
+    lab = undefined;
+  }, UP_TIMEOUT_MS);
   return new Proxy({} as Lab, {
     get(_, key) {
-      if (!lab) throw new Error(`useLab: the lab is up only inside tests and hooks of the describe block that called useLab (asked for '${String(key)}')`);
+      if (!lab)
+        throw new Error(
+          `useLab: the lab is up only inside tests and hooks of the describe block that called useLab (asked for '${String(key)}')`,
+        );
       const v = Reflect.get(lab, key, lab) as unknown;
       return typeof v === 'function' ? v.bind(lab) : v;
     },

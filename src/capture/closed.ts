@@ -13,5 +13,8 @@ export function markClosed(lab: Lab): void {
 
 /** Throws if the lab's probing has ended: `what` is what was about to start there. */
 export function refuseIfClosed(lab: Lab, what: string): void {
-  if (closed.has(lab)) throw new Error(`${what} not started: the probes of lab '${lab.instance}' are closed (the lab is being taken down or handed back)`);
+  if (closed.has(lab))
+    throw new Error(
+      `${what} not started: the probes of lab '${lab.instance}' are closed (the lab is being taken down or handed back)`,
+    );
 }

@@ -27,7 +27,10 @@ export class Evidence {
   /** Firewall rules whose counters moved while the traffic ran (only in nodes whose ruleset counts). */
   counters: Moved[] = [];
 
-  private constructor(readonly windows: NodeWindow[], model: LabModel | undefined) {
+  private constructor(
+    readonly windows: NodeWindow[],
+    model: LabModel | undefined,
+  ) {
     this.peers = peersOf(model);
   }
 
@@ -35,7 +38,10 @@ export class Evidence {
    * What every node of the lab captured while `traffic` ran (the lab's watch, one window).
    * `traffic` may look at what has been recorded so far (`seen`), to stop waiting for packets once they are there.
    */
-  static async during<T>(lab: Lab, traffic: (seen: () => NodePacket[]) => Promise<T>): Promise<{ result: T; evidence: Evidence }> {
+  static async during<T>(
+    lab: Lab,
+    traffic: (seen: () => NodePacket[]) => Promise<T>,
+  ): Promise<{ result: T; evidence: Evidence }> {
     const watch = await Watch.for(lab);
     const counting = countingNodes(lab.model);
     const w = watch.begin();
@@ -72,11 +78,16 @@ export class Evidence {
     // A second run into the same directory (`check` again, same instance) keeps
     // the first one's pcaps: its own take the next free PREFIX.N. Any name taken
     // (a file, a link, anything) is skipped: a pcap never replaces anything.
-    const taken = (tag: string) => this.windows.some((c) => !!lstatSync(join(out.real, folder, `${tag}-${c.node}.pcap`), NO_THROW));
+    const taken = (tag: string) =>
+      this.windows.some((c) => !!lstatSync(join(out.real, folder, `${tag}-${c.node}.pcap`), NO_THROW));
     let tag = prefix;
     for (let n = 2; taken(tag); n++) tag = `${prefix}.${n}`;
     return this.windows.map((c) => {
-      const file = out.write(`${folder}/${tag}-${c.node}.pcap`, c.pcap(), { exclusive: true, mode: 0o600, dirMode: 0o700 });
+      const file = out.write(`${folder}/${tag}-${c.node}.pcap`, c.pcap(), {
+        exclusive: true,
+        mode: 0o600,
+        dirMode: 0o700,
+      });
       this.saved.set(c.node, file);
       return file;
     });

@@ -46,7 +46,8 @@ export function pathOf(observations: Observation[], peers: Peers = new Map()): H
   const used = new Set<Observation>();
   const at = (node: string, iface: string, dir: 'in' | 'out') => first.get(`${node}:${iface}:${dir}`);
   // the origin: the earliest `out` that no `in` on the same node precedes, else the earliest sighting
-  const origin = obs.find((o) => o.dir === 'out' && !obs.some((i) => i.node === o.node && i.dir === 'in' && i.ts < o.ts)) ?? obs[0]!;
+  const origin =
+    obs.find((o) => o.dir === 'out' && !obs.some((i) => i.node === o.node && i.dir === 'in' && i.ts < o.ts)) ?? obs[0]!;
   const hops: Hop[] = [];
   let cur: Observation | undefined = origin;
   let hop: Hop | undefined;
@@ -57,10 +58,20 @@ export function pathOf(observations: Observation[], peers: Peers = new Map()): H
       hops.push(hop);
       const inObs: Observation = cur;
       // where it left this node: the earliest unused `out` here, not before it came in
-      cur = obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6 && o.iface !== inObs.iface)
-        ?? obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6);
+      cur =
+        obs.find(
+          (o) =>
+            o.node === inObs.node &&
+            o.dir === 'out' &&
+            !used.has(o) &&
+            o.ts >= inObs.ts - 1e-6 &&
+            o.iface !== inObs.iface,
+        ) ?? obs.find((o) => o.node === inObs.node && o.dir === 'out' && !used.has(o) && o.ts >= inObs.ts - 1e-6);
     } else {
-      if (!hop || hop.node !== cur.node || hop.out) { hop = { node: cur.node, src: cur.src, dst: cur.dst, seen: [] }; hops.push(hop); }
+      if (!hop || hop.node !== cur.node || hop.out) {
+        hop = { node: cur.node, src: cur.src, dst: cur.dst, seen: [] };
+        hops.push(hop);
+      }
       hop.out = cur.iface;
       hop.seen!.push(cur);
       const peer = peers.get(`${cur.node}:${cur.iface}`);
@@ -75,8 +86,18 @@ function byTime(obs: Observation[]): Hop[] {
   const hops: Hop[] = [];
   for (const o of obs) {
     const last = hops[hops.length - 1];
-    if (o.dir === 'out' && last && last.node === o.node && !last.out) { last.out = o.iface; last.seen!.push(o); continue; }
-    hops.push({ node: o.node, ...(o.dir === 'in' ? { in: o.iface } : { out: o.iface }), src: o.src, dst: o.dst, seen: [o] });
+    if (o.dir === 'out' && last && last.node === o.node && !last.out) {
+      last.out = o.iface;
+      last.seen!.push(o);
+      continue;
+    }
+    hops.push({
+      node: o.node,
+      ...(o.dir === 'in' ? { in: o.iface } : { out: o.iface }),
+      src: o.src,
+      dst: o.dst,
+      seen: [o],
+    });
   }
   return hops;
 }
@@ -98,8 +119,10 @@ export function asymmetry(request: Hop[], reply: Hop[]): string | undefined {
   for (let i = request.length - 1; i >= 0; i--) {
     const q = request[i]!;
     const r = back[i]!;
-    if (q.in !== r.out) return `at ${q.node}: the request came in on ${q.in ?? '(origin)'}, the reply left through ${r.out ?? '(none)'}`;
-    if (q.out !== r.in) return `at ${q.node}: the request left through ${q.out ?? '(none)'}, the reply came in on ${r.in ?? '(destination)'}`;
+    if (q.in !== r.out)
+      return `at ${q.node}: the request came in on ${q.in ?? '(origin)'}, the reply left through ${r.out ?? '(none)'}`;
+    if (q.out !== r.in)
+      return `at ${q.node}: the request left through ${q.out ?? '(none)'}, the reply came in on ${r.in ?? '(destination)'}`;
   }
   return undefined;
 }

@@ -10,7 +10,10 @@ export const LINKTYPE_SLL2 = 276;
 export const MARKER_ETHERTYPE = 0x88b5;
 
 /** A marker frame seen in the stream: its record number and the token it carries. */
-export interface Marker { frame: number; token: string }
+export interface Marker {
+  frame: number;
+  token: string;
+}
 
 export interface Packet {
   /** Seconds since the epoch, with sub-microsecond fraction. */
@@ -79,7 +82,8 @@ export class PcapReader {
       if (this.linktype !== LINKTYPE_SLL2) continue;
       const p = decodeSll2(data);
       if (p) out.push({ ...p, frame, ts: sec + frac / (this.nano ? 1e9 : 1e6) });
-      else if (data.length >= 20 && data.readUInt16BE(0) === MARKER_ETHERTYPE) this.onMarker?.({ frame, token: data.subarray(20).toString('latin1') });
+      else if (data.length >= 20 && data.readUInt16BE(0) === MARKER_ETHERTYPE)
+        this.onMarker?.({ frame, token: data.subarray(20).toString('latin1') });
     }
     return out;
   }
@@ -92,7 +96,10 @@ export class PcapReader {
   /** Forgets the records before number `before` (1-based): nothing will save them again. */
   prune(before: number): void {
     const n = Math.min(before - 1 - this.base, this.records.length);
-    if (n > 0) { this.records.splice(0, n); this.base += n; }
+    if (n > 0) {
+      this.records.splice(0, n);
+      this.base += n;
+    }
   }
 
   /** The stream as a pcap file: the header and records from..to (1-based, inclusive), the bytes tcpdump produced, unchanged. */
@@ -131,9 +138,13 @@ function ipv6(b: Buffer, off: number): string {
   const groups: string[] = [];
   for (let i = 0; i < 8; i++) groups.push(b.readUInt16BE(off + 2 * i).toString(16));
   // compress the longest run of zero groups, as ip and tcpdump print addresses
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+  let best = -1,
+    bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
     if (j - i > bestLen && j - i > 1) [best, bestLen] = [i, j - i];
@@ -165,13 +176,34 @@ function decodeIPv6(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet,
   return { ...base, ...transport(next === 58 ? 'icmp' : next, b.subarray(off)) };
 }
 
-function transport(proto: number | 'icmp', t: Buffer): Pick<Packet, 'proto' | 'icmpType' | 'icmpId' | 'icmpSeq' | 'sport' | 'dport' | 'tcpFlags' | 'tcpSeq' | 'tcpAck' | 'payload'> {
+function transport(
+  proto: number | 'icmp',
+  t: Buffer,
+): Pick<
+  Packet,
+  'proto' | 'icmpType' | 'icmpId' | 'icmpSeq' | 'sport' | 'dport' | 'tcpFlags' | 'tcpSeq' | 'tcpAck' | 'payload'
+> {
   if (proto === 'icmp' && t.length >= 8)
-    return { proto: 'icmp', icmpType: t[0]!, icmpId: t.readUInt16BE(4), icmpSeq: t.readUInt16BE(6), payload: t.subarray(8) };
+    return {
+      proto: 'icmp',
+      icmpType: t[0]!,
+      icmpId: t.readUInt16BE(4),
+      icmpSeq: t.readUInt16BE(6),
+      payload: t.subarray(8),
+    };
   if (proto === 6 && t.length >= 20) {
     const hl = (t[12]! >> 4) * 4;
-    return { proto: 'tcp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), tcpFlags: t[13]!, tcpSeq: t.readUInt32BE(4), tcpAck: t.readUInt32BE(8), payload: t.subarray(hl) };
+    return {
+      proto: 'tcp',
+      sport: t.readUInt16BE(0),
+      dport: t.readUInt16BE(2),
+      tcpFlags: t[13]!,
+      tcpSeq: t.readUInt32BE(4),
+      tcpAck: t.readUInt32BE(8),
+      payload: t.subarray(hl),
+    };
   }
-  if (proto === 17 && t.length >= 8) return { proto: 'udp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), payload: t.subarray(8) };
+  if (proto === 17 && t.length >= 8)
+    return { proto: 'udp', sport: t.readUInt16BE(0), dport: t.readUInt16BE(2), payload: t.subarray(8) };
   return { proto: 'other', payload: Buffer.alloc(0) };
 }

@@ -10,7 +10,10 @@ import type { Observation } from './paths.js';
 import { MARKER_ETHERTYPE, PcapReader, type Marker, type Packet } from './pcap.js';
 import { inNamespace, runArgv } from '../engine/runner.js';
 
-export interface NodePacket extends Packet { node: string; iface: string }
+export interface NodePacket extends Packet {
+  node: string;
+  iface: string;
+}
 
 /** What tcpdump keeps: the lab's IP traffic, and nslab's markers. */
 const FILTER = `ip or ip6 or ether proto 0x${MARKER_ETHERTYPE.toString(16)}`;
@@ -37,8 +40,30 @@ export class Capture {
 
   private names = new Map<number, string>();
 
-  private constructor(readonly node: string, readonly ns: string, private wanted: () => boolean) {
-    const argv = inNamespace(ns, diesWithUs(['tcpdump', '-i', 'any', '-n', '-U', '--immediate-mode', '--time-stamp-precision=nano', '-s', '262', '-w', '-', '-Z', 'root', FILTER]));
+  private constructor(
+    readonly node: string,
+    readonly ns: string,
+    private wanted: () => boolean,
+  ) {
+    const argv = inNamespace(
+      ns,
+      diesWithUs([
+        'tcpdump',
+        '-i',
+        'any',
+        '-n',
+        '-U',
+        '--immediate-mode',
+        '--time-stamp-precision=nano',
+        '-s',
+        '262',
+        '-w',
+        '-',
+        '-Z',
+        'root',
+        FILTER,
+      ]),
+    );
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (b: Buffer) => {
       // named when a window is read: the names may come after the first packets
@@ -47,7 +72,10 @@ export class Capture {
       if (!this.wanted() && !this.waiters.length) this.prune(this.position);
       this.notify();
     });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; this.notify(); });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.notify();
+    });
     this.child.on('close', () => this.notify());
   }
 
@@ -63,7 +91,10 @@ export class Capture {
       if (left <= 0) throw new Error(`tcpdump in node '${this.node}': ${what} did not happen within ${timeoutMs} ms`);
       await new Promise<void>((res) => {
         const t = setTimeout(res, left);
-        this.waiters.push(() => { clearTimeout(t); res(); });
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
       });
     }
   }
@@ -72,7 +103,10 @@ export class Capture {
   static async start(node: string, ns: string, wanted: () => boolean): Promise<Capture> {
     const c = new Capture(node, ns, wanted);
     try {
-      const [names] = await Promise.all([interfaceNames(ns), c.until(() => /listening on/.test(c.stderr), 5000, 'listening')]);
+      const [names] = await Promise.all([
+        interfaceNames(ns),
+        c.until(() => /listening on/.test(c.stderr), 5000, 'listening'),
+      ]);
       c.names = names;
     } catch (e) {
       c.stop();
@@ -162,8 +196,12 @@ export class MarkerSender {
   constructor(ns: string) {
     const argv = inNamespace(ns, diesWithUs(['perl', '-e', SEND_MARKERS]));
     this.child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'ignore', 'pipe'] });
-    this.child.stdin!.on('error', () => { /* gone: the capture waiting for the marker says so */ });
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr = (this.stderr + d).slice(-500); });
+    this.child.stdin!.on('error', () => {
+      /* gone: the capture waiting for the marker says so */
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-500);
+    });
   }
 
   send(token: string): void {
@@ -184,7 +222,10 @@ export class MarkerSender {
 /** A random hex pattern for ping -p (at most 16 bytes). */
 export function randomPattern(bytes = 12): string {
   let s = '';
-  for (let i = 0; i < bytes; i++) s += Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+  for (let i = 0; i < bytes; i++)
+    s += Math.floor(Math.random() * 256)
+      .toString(16)
+      .padStart(2, '0');
   return s;
 }
 

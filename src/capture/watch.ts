@@ -18,20 +18,29 @@ export interface NodeWindow {
   pcap: () => Buffer;
 }
 
-interface Open { starts: Map<string, number> }
+interface Open {
+  starts: Map<string, number>;
+}
 
 export class Watch {
   private broken = false;
   private idlers: (() => void)[] = [];
 
   /** `open`: the windows not yet closed (the captures keep records only while there is one). */
-  private constructor(private captures: Capture[], private markers: Map<string, MarkerSender>, private open: Set<Open>) {}
+  private constructor(
+    private captures: Capture[],
+    private markers: Map<string, MarkerSender>,
+    private open: Set<Open>,
+  ) {}
 
   /** The lab's watch, started if it is not running (concurrent callers share one start, and one restart). */
   static for(lab: Lab): Promise<Watch> {
     const running = watches.get(lab);
     if (!running) return Watch.replace(lab);
-    return running.then((w) => (w.broken ? Watch.replace(lab, running, w) : w), () => Watch.replace(lab, running));
+    return running.then(
+      (w) => (w.broken ? Watch.replace(lab, running, w) : w),
+      () => Watch.replace(lab, running),
+    );
   }
 
   /**
@@ -55,7 +64,9 @@ export class Watch {
     const nodes = lab.state.namespaces.map((n) => n.node);
     const markers = new Map(nodes.map((node) => [node, new MarkerSender(lab.ns(node))]));
     const open = new Set<Open>();
-    const started = await Promise.allSettled(nodes.map((node) => Capture.start(node, lab.ns(node), () => open.size > 0)));
+    const started = await Promise.allSettled(
+      nodes.map((node) => Capture.start(node, lab.ns(node), () => open.size > 0)),
+    );
     const captures = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     const failed = started.find((s) => s.status === 'rejected');
     if (failed) {
@@ -83,15 +94,17 @@ export class Watch {
     try {
       const marker = `nslab-end-${randomPattern(8)}`;
       for (const m of this.markers.values()) m.send(marker);
-      return await Promise.all(this.captures.map(async (c) => {
-        const from = w.starts.get(c.node)!;
-        const to = await c.through(marker).catch((e: Error) => {
-          const why = this.markers.get(c.node)?.failure;
-          throw why ? new Error(`${e.message}: ${why}`) : e;
-        });
-        const pcap = c.pcap(from, to); // copied now: the records are pruned once no window needs them
-        return { node: c.node, packets: await c.window(from, to), pcap: () => pcap };
-      }));
+      return await Promise.all(
+        this.captures.map(async (c) => {
+          const from = w.starts.get(c.node)!;
+          const to = await c.through(marker).catch((e: Error) => {
+            const why = this.markers.get(c.node)?.failure;
+            throw why ? new Error(`${e.message}: ${why}`) : e;
+          });
+          const pcap = c.pcap(from, to); // copied now: the records are pruned once no window needs them
+          return { node: c.node, packets: await c.window(from, to), pcap: () => pcap };
+        }),
+      );
     } catch (e) {
       this.broken = true; // a capture died or lagged: the next probe starts afresh
       throw e;
@@ -129,7 +142,10 @@ function retire(lab: Lab, w: Watch): void {
   let set = retired.get(lab);
   if (!set) retired.set(lab, (set = new Set()));
   set.add(w);
-  void w.idle().then(() => { w.stop(); set.delete(w); });
+  void w.idle().then(() => {
+    w.stop();
+    set.delete(w);
+  });
 }
 
 /**
@@ -140,6 +156,9 @@ function retire(lab: Lab, w: Watch): void {
 export async function stopWatch(lab: Lab, opts: { whenIdle?: boolean } = {}): Promise<void> {
   const w = watches.get(lab);
   watches.delete(lab);
-  const stop = async (x: Watch) => { if (opts.whenIdle) await x.idle(); x.stop(); };
+  const stop = async (x: Watch) => {
+    if (opts.whenIdle) await x.idle();
+    x.stop();
+  };
   await Promise.all([w?.then(stop, () => {}), ...[...(retired.get(lab) ?? [])].map(stop)]);
 }

@@ -2,7 +2,16 @@ import { requireRoot } from '../engine/capabilities.js';
 import { isSame } from '../engine/proc.js';
 import { RealRunner, runArgv } from '../engine/runner.js';
 import { existsSync } from 'node:fs';
-import { ensureStateDir, listStates, listWorkDirs, ownerAlive, readState, stateDir, workDirOwner, workRoot } from '../engine/state.js';
+import {
+  ensureStateDir,
+  listStates,
+  listWorkDirs,
+  ownerAlive,
+  readState,
+  stateDir,
+  workDirOwner,
+  workRoot,
+} from '../engine/state.js';
 import { teardown } from '../engine/teardown.js';
 import { ETC_NETNS, listEtcNetns } from '../engine/etc-netns.js';
 import { rmSync } from 'node:fs';
@@ -32,10 +41,15 @@ export async function run(patterns: string[] = []): Promise<number> {
   const wanted = matcher(patterns);
   const runner = new RealRunner();
   const list = await runArgv(['ip', 'netns', 'list']);
-  const present = String(list.stdout).split('\n').map((l) => l.split(' ')[0]!).filter((ns) => ns.startsWith(PREFIX));
+  const present = String(list.stdout)
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((ns) => ns.startsWith(PREFIX));
   const say = (s: string) => process.stdout.write(s + '\n');
   // an invalid record is reported where it is in scope (its file name, less .json, matches)
-  const states = listStates((f) => { if (wanted(basename(f, '.json'))) say(`ignored ${f}: not a valid nslab record (left as it is)`); });
+  const states = listStates((f) => {
+    if (wanted(basename(f, '.json'))) say(`ignored ${f}: not a valid nslab record (left as it is)`);
+  });
   let removed = 0;
   for (const first of states) {
     if (!wanted(first.instance) || first.status === 'up' || ownerAlive(first)) continue;
@@ -55,14 +69,18 @@ export async function run(patterns: string[] = []): Promise<number> {
     return p ? !recorded.has(p.instance) && wanted(p.instance) : !patterns.length;
   });
   if (unknown.length)
-    say(`left alone: ${unknown.length} nslab namespaces that no record in ${stateDir()} proves dead: ${unknown.slice(0, 10).join(' ')}${unknown.length > 10 ? ' …' : ''}\n` +
-      '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)');
+    say(
+      `left alone: ${unknown.length} nslab namespaces that no record in ${stateDir()} proves dead: ${unknown.slice(0, 10).join(' ')}${unknown.length > 10 ? ' …' : ''}\n` +
+        '  (a lab of another state directory, or of an older nslab: clean it up from there, or remove it with ip netns del once you know it is yours)',
+    );
   // table-name directories (/etc/netns/NS) that no record explains: listed, as namespaces are
   const live = new Set(listStates().flatMap((s) => s.etc ?? []));
   const strays = listEtcNetns().filter((ns) => !live.has(ns) && wanted(parseNsName(ns)!.instance));
   if (strays.length)
-    say(`left alone: ${strays.length} directories in ${ETC_NETNS} that no record in ${stateDir()} proves nslab's: ${strays.slice(0, 10).join(' ')}${strays.length > 10 ? ' …' : ''}\n` +
-      `  (remove one with rm -r ${ETC_NETNS}/NAME once you know it is yours)`);
+    say(
+      `left alone: ${strays.length} directories in ${ETC_NETNS} that no record in ${stateDir()} proves nslab's: ${strays.slice(0, 10).join(' ')}${strays.length > 10 ? ' …' : ''}\n` +
+        `  (remove one with rm -r ${ETC_NETNS}/NAME once you know it is yours)`,
+    );
   if (!removed) say('nothing to clean up');
   return 0;
 }
@@ -72,7 +90,10 @@ function removeWorkDirs(gone: (owner: { pid: number; start: string }) => boolean
   let n = 0;
   for (const d of listWorkDirs()) {
     const o = workDirOwner(d);
-    if (o && o.pid !== process.pid && gone(o)) { rmSync(join(workRoot(), d), { recursive: true, force: true }); n++; }
+    if (o && o.pid !== process.pid && gone(o)) {
+      rmSync(join(workRoot(), d), { recursive: true, force: true });
+      n++;
+    }
   }
   return n;
 }

@@ -12,7 +12,12 @@ export function labFiles(args: string[]): string[] {
   const out: string[] = [];
   for (const a of args) {
     if (existsSync(a) && statSync(a).isDirectory())
-      out.push(...readdirSync(a).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(a, f)));
+      out.push(
+        ...readdirSync(a)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()
+          .map((f) => join(a, f)),
+      );
     else out.push(a);
   }
   return out;
@@ -33,8 +38,13 @@ export async function labNameOf(file: string): Promise<string> {
   const yaml = await import('yaml');
   const parse = yaml.parse ?? (yaml as unknown as { default: typeof yaml }).default.parse;
   let name: unknown;
-  try { name = (parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as { name?: unknown } | null)?.name; } catch { /* reported below */ }
-  if (typeof name !== 'string' || !LAB_NAME.test(name)) throw new UsageError(`${file} declares no valid lab name`, "'nslab validate' shows what is wrong with it");
+  try {
+    name = (parse(readFileSync(file, 'utf8'), { maxAliasCount: 100 }) as { name?: unknown } | null)?.name;
+  } catch {
+    /* reported below */
+  }
+  if (typeof name !== 'string' || !LAB_NAME.test(name))
+    throw new UsageError(`${file} declares no valid lab name`, "'nslab validate' shows what is wrong with it");
   return name;
 }
 
@@ -55,17 +65,35 @@ export async function findInstance(arg: string): Promise<LabState> {
   const matches = listStates().filter((s) => s.lab === lab && (s.status === 'up' || !ownerAlive(s)));
   if (matches.length === 1) return matches[0]!;
   if (matches.length > 1)
-    throw new UsageError(`lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`, `name the instance instead of the lab, e.g. '${matches[0]!.instance}'`);
+    throw new UsageError(
+      `lab '${lab}' has ${matches.length} instances up: ${matches.map((s) => s.instance).join(', ')}`,
+      `name the instance instead of the lab, e.g. '${matches[0]!.instance}'`,
+    );
   // an instance id alone (as given to up --instance): say which instance name it is
   const byId = isFile(arg) ? [] : listStates().filter((s) => s.instance === `${s.lab}.${arg}`);
-  if (byId.length) throw new UsageError(`no running lab matches '${arg}'`, `an instance is named LAB.ID: did you mean ${byId.map((s) => `'${s.instance}'`).join(' or ')}?`);
-  throw new UsageError(`no running lab matches '${arg}'`, "'nslab ls' lists the running labs; 'nslab up LAB' starts one");
+  if (byId.length)
+    throw new UsageError(
+      `no running lab matches '${arg}'`,
+      `an instance is named LAB.ID: did you mean ${byId.map((s) => `'${s.instance}'`).join(' or ')}?`,
+    );
+  throw new UsageError(
+    `no running lab matches '${arg}'`,
+    "'nslab ls' lists the running labs; 'nslab up LAB' starts one",
+  );
 }
 
 /** Instance patterns: `*` matches any run of characters; everything else is literal. */
 export function matcher(patterns: string[]): (instance: string) => boolean {
   if (!patterns.length) return () => true;
-  const res = patterns.map((p) => new RegExp(`^${p.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`));
+  const res = patterns.map(
+    (p) =>
+      new RegExp(
+        `^${p
+          .split('*')
+          .map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      ),
+  );
   return (i) => res.some((r) => r.test(i));
 }
 
@@ -76,9 +104,16 @@ export function matcher(patterns: string[]): (instance: string) => boolean {
 export async function findInstances(labArg: string | undefined, pattern: string): Promise<LabState[]> {
   const lab = labArg === undefined ? undefined : await labWord(labArg);
   const m = matcher([pattern]);
-  const found = listStates().filter((s) => s.status === 'up' && (!lab || s.lab === lab)
-    && (m(s.instance) || (s.instance.startsWith(`${s.lab}.`) && m(s.instance.slice(s.lab.length + 1)))));
+  const found = listStates().filter(
+    (s) =>
+      s.status === 'up' &&
+      (!lab || s.lab === lab) &&
+      (m(s.instance) || (s.instance.startsWith(`${s.lab}.`) && m(s.instance.slice(s.lab.length + 1)))),
+  );
   if (!found.length)
-    throw new UsageError(`no lab left up${lab ? ` of lab '${lab}'` : ''} has an instance matching '${pattern}'`, "'nslab ls' lists the running labs; students' labs are brought up with nslab up LAB --instance ID");
+    throw new UsageError(
+      `no lab left up${lab ? ` of lab '${lab}'` : ''} has an instance matching '${pattern}'`,
+      "'nslab ls' lists the running labs; students' labs are brought up with nslab up LAB --instance ID",
+    );
   return found.sort((a, b) => a.instance.localeCompare(b.instance, 'en', { numeric: true }));
 }

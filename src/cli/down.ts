@@ -6,7 +6,8 @@ import { teardown } from '../engine/teardown.js';
 import { findInstance } from './common.js';
 
 export async function run(lab: string | undefined, opts: { all?: boolean }): Promise<number> {
-  if (!lab && !opts.all) throw new UsageError('name the lab to take down, or use --all', "'nslab ls' lists the running labs");
+  if (!lab && !opts.all)
+    throw new UsageError('name the lab to take down, or use --all', "'nslab ls' lists the running labs");
   requireRoot('taking a lab down');
   let states = opts.all ? listStates() : [await findInstance(lab!)];
   if (opts.all) {

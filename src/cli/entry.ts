@@ -19,11 +19,17 @@ const UP = './up.js';
 const full = () => void import(CLI).then((m: { cli: () => void }) => m.cli());
 
 const [verb, arg, ...rest] = process.argv.slice(2);
-if ((verb === '--version' || verb === '-V') && arg === undefined && typeof NSLAB_VERSION === 'string') process.stdout.write(`${NSLAB_VERSION}\n`);
+if ((verb === '--version' || verb === '-V') && arg === undefined && typeof NSLAB_VERSION === 'string')
+  process.stdout.write(`${NSLAB_VERSION}\n`);
 else if (verb === 'down' && arg !== undefined && !arg.startsWith('-') && !rest.length)
-  fastDown(arg).then((code) => { if (code === undefined) full(); else process.exitCode = code; }, full);
+  fastDown(arg).then((code) => {
+    if (code === undefined) full();
+    else process.exitCode = code;
+  }, full);
 else if (verb === 'up' && arg !== undefined && !arg.startsWith('-') && !rest.length)
-  (loadCompiled(UP) as typeof import('./fast-up.js')).fastUp(arg).then((code) => { process.exitCode = code; });
+  (loadCompiled(UP) as typeof import('./fast-up.js')).fastUp(arg).then((code) => {
+    process.exitCode = code;
+  });
 else full();
 
 /**
@@ -35,8 +41,15 @@ else full();
 function loadCompiled(file: string): unknown {
   const path = join(__dirname, file);
   let cachedData: Buffer | undefined;
-  try { cachedData = readFileSync(`${path}.cache`); } catch { /* none: compiled as usual */ }
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`, { filename: path, cachedData });
+  try {
+    cachedData = readFileSync(`${path}.cache`);
+  } catch {
+    /* none: compiled as usual */
+  }
+  const script = new Script(
+    `(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`,
+    { filename: path, cachedData },
+  );
   const module = { exports: {} };
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, require, module, path, dirname(path));
   return module.exports;

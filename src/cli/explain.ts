@@ -12,7 +12,15 @@ import { explain, protoOf } from '../run/why.js';
 import { findInstance } from './common.js';
 import { testPreflight } from './test.js';
 
-export interface ExplainOpts { stage?: string; from: string; to: string; probe?: 'ping' | 'tcp' | 'udp'; port?: string; ipv6?: boolean; json?: boolean }
+export interface ExplainOpts {
+  stage?: string;
+  from: string;
+  to: string;
+  probe?: 'ping' | 'tcp' | 'udp';
+  port?: string;
+  ipv6?: boolean;
+  json?: boolean;
+}
 
 /**
  * The expectation is the one every reply path question starts from: the
@@ -25,15 +33,34 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
   const state = await findInstance(labArg);
   const model = loadLab(state.file);
   const k = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : -1;
-  if (opts.stage && k < 0) throw new UsageError(`lab '${model.name}' has no stage '${opts.stage}'`, `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`);
+  if (opts.stage && k < 0)
+    throw new UsageError(
+      `lab '${model.name}' has no stage '${opts.stage}'`,
+      `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`,
+    );
   const applied = opts.stage ? model.stages.slice(0, k + 1).map((s) => s.name) : state.stages;
-  if (!model.nodes.some((n) => n.name === opts.from)) throw new UsageError(`lab '${model.name}' has no node '${opts.from}'`, `nodes: ${model.nodes.map((n) => n.name).join(', ')}`);
+  if (!model.nodes.some((n) => n.name === opts.from))
+    throw new UsageError(
+      `lab '${model.name}' has no node '${opts.from}'`,
+      `nodes: ${model.nodes.map((n) => n.name).join(', ')}`,
+    );
   const probe = opts.probe ?? 'ping';
   const port = opts.port !== undefined ? Number(opts.port) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`--port must be a port number (1-65535), not '${opts.port}'`);
-  const spec: Record<string, unknown> = probe === 'ping' ? { from: opts.from, to: opts.to, count: 1 } : { from: opts.from, to: opts.to, ...(port ? { port, listen: false } : {}) };
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+    throw new UsageError(`--port must be a port number (1-65535), not '${opts.port}'`);
+  const spec: Record<string, unknown> =
+    probe === 'ping'
+      ? { from: opts.from, to: opts.to, count: 1 }
+      : { from: opts.from, to: opts.to, ...(port ? { port, listen: false } : {}) };
   if (opts.ipv6) spec.ipv6 = true;
-  const test: TestModel = { name: `explain ${opts.from} → ${opts.to}`, probe, spec, expect: { symmetric: true }, requires: [], at: { file: state.file, line: 0, col: 0 } };
+  const test: TestModel = {
+    name: `explain ${opts.from} → ${opts.to}`,
+    probe,
+    spec,
+    expect: { symmetric: true },
+    requires: [],
+    at: { file: state.file, line: 0, col: 0 },
+  };
   const lab = Lab.attach(state.instance, model);
   const { traces, why } = await withSignals(async () => {
     let out;
@@ -45,14 +72,35 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       await closeProbes(lab);
     }
     const traces = out.traces ?? [];
-    const why = await explain(traces, { model, applied, expect: test.expect, ask: (node, argv) => lab.exec(node, argv), counters: out.evidence?.counters, proto: protoOf(probe) });
+    const why = await explain(traces, {
+      model,
+      applied,
+      expect: test.expect,
+      ask: (node, argv) => lab.exec(node, argv),
+      counters: out.evidence?.counters,
+      proto: protoOf(probe),
+    });
     return { traces, why };
   });
   const ok = traces.length === 2 && traces.every((t) => t.disposition === 'delivered' && t.divergesAt === undefined);
-  if (opts.json) process.stdout.write(JSON.stringify({ version: 1, instance: state.instance, from: opts.from, to: opts.to, probe, traces, why }, null, 2) + '\n');
+  if (opts.json)
+    process.stdout.write(
+      JSON.stringify(
+        { version: 1, instance: state.instance, from: opts.from, to: opts.to, probe, traces, why },
+        null,
+        2,
+      ) + '\n',
+    );
   else {
-    const lines = [chalk.bold(`${probe} ${opts.from} → ${opts.to} in '${state.instance}'${applied.length ? ` (stages applied: ${applied.join(', ')})` : ''}`)];
-    for (const t of traces) lines.push(`  ${`${t.direction}:`.padEnd(9)}${traceLine(t)}${t.detail && t.disposition !== 'delivered' ? chalk.dim(` (${t.detail})`) : ''}`);
+    const lines = [
+      chalk.bold(
+        `${probe} ${opts.from} → ${opts.to} in '${state.instance}'${applied.length ? ` (stages applied: ${applied.join(', ')})` : ''}`,
+      ),
+    ];
+    for (const t of traces)
+      lines.push(
+        `  ${`${t.direction}:`.padEnd(9)}${traceLine(t)}${t.detail && t.disposition !== 'delivered' ? chalk.dim(` (${t.detail})`) : ''}`,
+      );
     for (const w of why) {
       lines.push(`  why: ${w.decision}`);
       if (w.cause && w.cause !== w.decision) lines.push(`  cause: ${w.cause}`);

@@ -10,93 +10,213 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 
 // literal import() paths, so the build can bundle and split each verb
 type Verb = { run: (...a: any[]) => Promise<number | void> };
-const lazy = (load: () => Promise<Verb>) => async (...args: unknown[]) => {
-  const code = await (await load()).run(...args);
-  process.exitCode = code ?? 0;
-};
+const lazy =
+  (load: () => Promise<Verb>) =>
+  async (...args: unknown[]) => {
+    const code = await (await load()).run(...args);
+    process.exitCode = code ?? 0;
+  };
 
 export function buildProgram(): Command {
   const program = new Command('nslab')
-    .description('Network labs from Linux namespaces and veth pairs: policy routing, traffic, and proof from packet captures.')
+    .description(
+      'Network labs from Linux namespaces and veth pairs: policy routing, traffic, and proof from packet captures.',
+    )
     .version(pkg.version, '-V, --version')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit status: 0 all passed; 1 a test failed; 2 usage or lab-file error; 3 the
 environment cannot run it (not root, a tool missing); 130/143 interrupted.
 Without root, 'nslab test' runs rootless in a user namespace (docs/ci.md#rootless).
-Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`)
+Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
+    )
     .showHelpAfterError('(nslab --help lists the verbs)')
     .exitOverride();
 
-  program.command('validate').argument('<lab...>', 'lab files or directories').description('parse and check lab files (no root needed)')
+  program
+    .command('validate')
+    .argument('<lab...>', 'lab files or directories')
+    .description('parse and check lab files (no root needed)')
     .action(lazy(() => import('./validate.js')));
-  program.command('plan').argument('<lab>').description('print the commands `up` would run, as a shell script')
-    .option('--stage <name>', 'include the apply of the stages up to this one').option('--json', 'print the plan as JSON')
-    .option('--instance <id>', 'plan for a concurrent copy with this id').action(lazy(() => import('./plan.js')));
-  program.command('graph').argument('<lab>').description('draw the topology as SVG, DOT or Mermaid (no root needed, nothing brought up)')
+  program
+    .command('plan')
+    .argument('<lab>')
+    .description('print the commands `up` would run, as a shell script')
+    .option('--stage <name>', 'include the apply of the stages up to this one')
+    .option('--json', 'print the plan as JSON')
+    .option('--instance <id>', 'plan for a concurrent copy with this id')
+    .action(lazy(() => import('./plan.js')));
+  program
+    .command('graph')
+    .argument('<lab>')
+    .description('draw the topology as SVG, DOT or Mermaid (no root needed, nothing brought up)')
     .option('--stage <name>', 'the topology after the stages up to this one, its own changes marked')
-    .addOption(new Option('--format <format>', 'output format (default: from -o\'s extension, else svg)').choices(['svg', 'dot', 'mermaid']))
+    .addOption(
+      new Option('--format <format>', "output format (default: from -o's extension, else svg)").choices([
+        'svg',
+        'dot',
+        'mermaid',
+      ]),
+    )
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .option('--results <report.json>', "draw a test's observed paths, from a JSON report")
     .option('--test <regex>', "the test whose paths to draw: its 'stage › test' name (default: the first failure)")
     .action(lazy(() => import('./graph.js')));
-  program.command('up').argument('<lab>').description('create the lab and leave it running')
-    .option('--stage <name>', 'also apply the stages up to this one').option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>.<node>')
+  program
+    .command('up')
+    .argument('<lab>')
+    .description('create the lab and leave it running')
+    .option('--stage <name>', 'also apply the stages up to this one')
+    .option('--instance <id>', 'a concurrent copy: namespaces nslab-<lab>.<id>.<node>')
     .action(lazy(() => import('./up.js')));
-  program.command('down').argument('[lab]', 'lab file, lab name or instance name').description('remove a running lab')
-    .option('--all', 'remove the labs left up, and those whose owner is gone (never one a live run is using)').action(lazy(() => import('./down.js')));
-  program.command('ls').description('list running labs: nodes, owner process, age, service logs').option('--json', 'print as JSON')
+  program
+    .command('down')
+    .argument('[lab]', 'lab file, lab name or instance name')
+    .description('remove a running lab')
+    .option('--all', 'remove the labs left up, and those whose owner is gone (never one a live run is using)')
+    .action(lazy(() => import('./down.js')));
+  program
+    .command('ls')
+    .description('list running labs: nodes, owner process, age, service logs')
+    .option('--json', 'print as JSON')
     .action(lazy(() => import('./ls.js')));
-  program.command('exec').argument('<lab>').argument('<node>').argument('<command...>').description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
+  program
+    .command('exec')
+    .argument('<lab>')
+    .argument('<node>')
+    .argument('<command...>')
+    .description('run a command inside a node (nslab exec LAB NODE -- CMD...)')
     .action(lazy(() => import('./exec.js')));
-  program.command('shell').argument('<lab>').argument('<node>').description('interactive shell inside a node').action(lazy(() => import('./shell.js')));
-  program.command('test').argument('<lab...>', 'lab files or directories').description('bring labs up, run every stage\'s tests, take them down')
+  program
+    .command('shell')
+    .argument('<lab>')
+    .argument('<node>')
+    .description('interactive shell inside a node')
+    .action(lazy(() => import('./shell.js')));
+  program
+    .command('test')
+    .argument('<lab...>', 'lab files or directories')
+    .description("bring labs up, run every stage's tests, take them down")
     .option('--stage <name>', 'apply the stages up to this one and run only its tests')
     .option('--grep <regex>', "only tests whose 'stage › test' name matches")
     .option('--jobs <n>', 'labs run in parallel, each an isolated instance', '1')
     .option('--keep', 'leave a lab up after a failure, for inspection')
-    .option('--artifacts <dir>', 'keep pcaps of failures, logs of services that failed to start, report.json, junit.xml and report.html here')
-    .addOption(new Option('--reporter <name>', 'output format').choices(['console', 'json', 'junit', 'tap', 'html']).default('console'))
+    .option(
+      '--artifacts <dir>',
+      'keep pcaps of failures, logs of services that failed to start, report.json, junit.xml and report.html here',
+    )
+    .addOption(
+      new Option('--reporter <name>', 'output format')
+        .choices(['console', 'json', 'junit', 'tap', 'html'])
+        .default('console'),
+    )
     .option('--html <dir>', 'also write the HTML report (topology, paths drawn, why, pcap links) to DIR/report.html')
-    .option('--shard <i/n>', 'run only the i-th of n shares of the labs (one per CI job; together they run every lab once)')
-    .option('--durations <path>', 'balance shards by the lab durations of earlier JSON reports (file, or directory searched for report.json; repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--shard <i/n>',
+      'run only the i-th of n shares of the labs (one per CI job; together they run every lab once)',
+    )
+    .option(
+      '--durations <path>',
+      'balance shards by the lab durations of earlier JSON reports (file, or directory searched for report.json; repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .action(lazy(() => import('./test.js')));
-  program.command('check').argument('[lab]', 'running lab: file, lab name or instance').description('run a stage\'s tests against a lab that is already up, applying nothing (workshops: hints, a score)')
-    .option('--stage <name>', 'the stage whose tests to run (default: the solution stage of an exercise, else the last applied, else the first)')
-    .option('--instance <pattern>', "grade every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, graded with LAB's tests if it is a file")
+  program
+    .command('check')
+    .argument('[lab]', 'running lab: file, lab name or instance')
+    .description("run a stage's tests against a lab that is already up, applying nothing (workshops: hints, a score)")
+    .option(
+      '--stage <name>',
+      'the stage whose tests to run (default: the solution stage of an exercise, else the last applied, else the first)',
+    )
+    .option(
+      '--instance <pattern>',
+      "grade every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, graded with LAB's tests if it is a file",
+    )
     .option('--artifacts <dir>', 'where to keep pcaps of failures (and report.html)')
-    .addOption(new Option('--reporter <name>', 'output format (csv: one line per instance and test)').choices(['console', 'json', 'junit', 'tap', 'html', 'csv']).default('console'))
+    .addOption(
+      new Option('--reporter <name>', 'output format (csv: one line per instance and test)')
+        .choices(['console', 'json', 'junit', 'tap', 'html', 'csv'])
+        .default('console'),
+    )
     .option('--html <dir>', 'also write the HTML report to DIR/report.html')
     .action(lazy(() => import('./check.js')));
-  program.command('exercise').argument('<lab>', 'lab file with a stage marked solution: true').description('write the students\' lab file: the same lab and tests, without the solution stage\'s apply')
-    .option('-o, --output <file>', 'write it here (default: standard output)').action(lazy(() => import('./exercise.js')));
-  program.command('reset').argument('[lab]', 'running lab: file, lab name or instance').description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
+  program
+    .command('exercise')
+    .argument('<lab>', 'lab file with a stage marked solution: true')
+    .description("write the students' lab file: the same lab and tests, without the solution stage's apply")
+    .option('-o, --output <file>', 'write it here (default: standard output)')
+    .action(lazy(() => import('./exercise.js')));
+  program
+    .command('reset')
+    .argument('[lab]', 'running lab: file, lab name or instance')
+    .description('take a lab left up down and bring it up again, same instance, at a stage (undoes hand-made changes)')
     .option('--stage <name>', 'apply the stages up to this one (default: those it was up at)')
-    .option('--instance <pattern>', "reset every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, from LAB if it is a file")
+    .option(
+      '--instance <pattern>',
+      "reset every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, from LAB if it is a file",
+    )
     .action(lazy(() => import('./reset.js')));
-  program.command('explain').argument('<lab>', 'running lab: file, lab name or instance')
+  program
+    .command('explain')
+    .argument('<lab>', 'running lab: file, lab name or instance')
     .description('send one probe through a live lab and say where and why its path goes wrong')
     .requiredOption('--from <node>', 'the node that sends')
     .requiredOption('--to <target>', 'an address, node or node:interface')
-    .option('--stage <name>', 'the stage the lab is at: hints come from the stages after it (default: after the last applied)')
+    .option(
+      '--stage <name>',
+      'the stage the lab is at: hints come from the stages after it (default: after the last applied)',
+    )
     .addOption(new Option('--probe <kind>', 'what to send').choices(['ping', 'tcp', 'udp']).default('ping'))
     .option('--port <n>', "tcp/udp: a lab service's port (default: a listener nslab starts on a random port)")
     .option('--ipv6', "the target's IPv6 address")
     .option('--json', 'print the traces and the why as JSON')
     .action(lazy(() => import('./explain.js')));
-  program.command('export').argument('<lab>').description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
-    .requiredOption('--node <name>', 'the node to export').option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
-    .addOption(new Option('--format <name>', 'configuration format').choices(['rhel', 'nm', 'networkd', 'netplan', 'ifupdown', 'ip']).default('ip'))
+  program
+    .command('export')
+    .argument('<lab>')
+    .description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
+    .requiredOption('--node <name>', 'the node to export')
+    .option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
+    .addOption(
+      new Option('--format <name>', 'configuration format')
+        .choices(['rhel', 'nm', 'networkd', 'netplan', 'ifupdown', 'ip'])
+        .default('ip'),
+    )
     .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
     .action(lazy(() => import('./export.js')));
-  program.command('snapshot').argument('[node]', 'with --node LAB: the node to read').description("write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON; no root needed")
-    .option('--node <lab>', 'read a node of this running lab instead (nslab snapshot --node LAB NODE)').option('-o, --output <file>', 'write to this file (default: print)')
+  program
+    .command('snapshot')
+    .argument('[node]', 'with --node LAB: the node to read')
+    .description(
+      "write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON; no root needed",
+    )
+    .option('--node <lab>', 'read a node of this running lab instead (nslab snapshot --node LAB NODE)')
+    .option('-o, --output <file>', 'write to this file (default: print)')
     .action(lazy(() => import('./snapshot.js')));
-  program.command('import').argument('<snapshot>', 'a file from nslab snapshot').description('turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in')
-    .option('-o, --output <file>', 'write the lab file here (default: print)').action(lazy(() => import('./import.js')));
-  program.command('cleanup').argument('[instance...]', "only instances matching these names ('*' matches anything)")
-    .description('remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)')
+  program
+    .command('import')
+    .argument('<snapshot>', 'a file from nslab snapshot')
+    .description(
+      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in',
+    )
+    .option('-o, --output <file>', 'write the lab file here (default: print)')
+    .action(lazy(() => import('./import.js')));
+  program
+    .command('cleanup')
+    .argument('[instance...]', "only instances matching these names ('*' matches anything)")
+    .description(
+      'remove what crashed or killed runs left behind (never a lab left up on purpose, never what no record proves dead)',
+    )
     .action(lazy(() => import('./cleanup.js')));
-  program.command('doctor').description('what this machine can do (root or rootless, tools, kernel modules) and what is in the way (container pitfalls), with fixes').option('--json', 'print as JSON')
+  program
+    .command('doctor')
+    .description(
+      'what this machine can do (root or rootless, tools, kernel modules) and what is in the way (container pitfalls), with fixes',
+    )
+    .option('--json', 'print as JSON')
     .action(lazy(() => import('./doctor.js')));
   return program;
 }
@@ -111,12 +231,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-
 /** Runs the CLI on this process's arguments (the bundled executable's entry.ts calls it). */
 export function cli(): void {
   quietOnEpipe(process.stdout);
   quietOnEpipe(process.stderr);
-  main(process.argv).then((code) => { process.exitCode = code; });
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) cli();

@@ -16,7 +16,10 @@ export function reportError(e: unknown): number {
   if (code === 'EACCES' || code === 'EPERM') {
     // a file the user named (graph -o, export -o) is not a matter of root
     const path = (e as NodeJS.ErrnoException).path;
-    const hint = path && !/^\/(run|proc|sys|etc\/netns)\b/.test(path) ? `check that you may write ${path}` : 'this needs root (or a privileged container)';
+    const hint =
+      path && !/^\/(run|proc|sys|etc\/netns)\b/.test(path)
+        ? `check that you may write ${path}`
+        : 'this needs root (or a privileged container)';
     process.stderr.write(`nslab: ${(e as Error).message}\n    hint: ${hint}\n`);
     return EXIT.environment;
   }

@@ -21,9 +21,14 @@ import { findInstance, findInstances, isFile } from './common.js';
  * grades them), one after the other.
  */
 export async function run(labArg: string | undefined, opts: { stage?: string; instance?: string }): Promise<number> {
-  if (labArg === undefined && opts.instance === undefined) throw new UsageError('name the lab to reset, or the instances with --instance PATTERN', "'nslab ls' lists the running labs");
+  if (labArg === undefined && opts.instance === undefined)
+    throw new UsageError(
+      'name the lab to reset, or the instances with --instance PATTERN',
+      "'nslab ls' lists the running labs",
+    );
   requireRoot('resetting a lab');
-  const states = opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];
+  const states =
+    opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];
   // every lab file and stage is checked before anything is taken down
   const given = labArg !== undefined && isFile(labArg) ? labArg : undefined;
   const jobs = states.map((state) => ({ state, ...resettable(state, given, opts.stage) }));
@@ -31,15 +36,24 @@ export async function run(labArg: string | undefined, opts: { stage?: string; in
     const id = state.instance === state.lab ? undefined : state.instance.slice(state.lab.length + 1);
     await teardown(state, new RealRunner());
     const lab = await withSignals((signal) => Lab.up(model, { id, stage, signal, artifacts: privateArtifacts }));
-    process.stdout.write(`${chalk.green('reset')} lab '${lab.instance}'${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ' to its base (no stage applied)'}\n`);
+    process.stdout.write(
+      `${chalk.green('reset')} lab '${lab.instance}'${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ' to its base (no stage applied)'}\n`,
+    );
   }
   return 0;
 }
 
 /** The model and stage a lab is reset to; a usage error, before anything changes, where it cannot be. */
-function resettable(state: LabState, file: string | undefined, wanted: string | undefined): { model: LabModel; stage: string | undefined } {
+function resettable(
+  state: LabState,
+  file: string | undefined,
+  wanted: string | undefined,
+): { model: LabModel; stage: string | undefined } {
   if (state.status !== 'up' && ownerAlive(state))
-    throw new UsageError(`lab '${state.instance}' is ${state.status} by pid ${state.owner.pid}, which is running`, 'reset only a lab left up with nslab up');
+    throw new UsageError(
+      `lab '${state.instance}' is ${state.status} by pid ${state.owner.pid}, which is running`,
+      'reset only a lab left up with nslab up',
+    );
   const model = loadLab(file ?? state.file);
   if (model.name !== state.lab) throw new UsageError(`${model.file} is lab '${model.name}', not '${state.lab}'`);
   const stage = wanted ?? state.stages.at(-1);

@@ -9,12 +9,18 @@ export async function run(file: string, opts: { stage?: string; instance?: strin
   const model = loadLab(file); // every lab-file problem is reported before anything is created
   const id = checkInstanceId(opts.instance);
   const t0 = performance.now();
-  const lab = await withSignals((signal) => Lab.up(model, { id, stage: opts.stage, signal, artifacts: privateArtifacts }));
+  const lab = await withSignals((signal) =>
+    Lab.up(model, { id, stage: opts.stage, signal, artifacts: privateArtifacts }),
+  );
   const ms = Math.round(performance.now() - t0);
-  const out = [`${chalk.green('up')} lab '${lab.instance}' in ${ms} ms${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ''}`];
+  const out = [
+    `${chalk.green('up')} lab '${lab.instance}' in ${ms} ms${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ''}`,
+  ];
   for (const n of lab.state.namespaces) out.push(`  ${n.node.padEnd(12)} ${n.ns}`);
   if (lab.state.services.length) out.push(`  service logs: ${lab.state.logDir}`);
-  out.push(`next: nslab exec ${lab.instance} ${lab.state.namespaces[0]?.node ?? 'NODE'} -- ip addr | nslab shell ${lab.instance} NODE | nslab down ${lab.instance}`);
+  out.push(
+    `next: nslab exec ${lab.instance} ${lab.state.namespaces[0]?.node ?? 'NODE'} -- ip addr | nslab shell ${lab.instance} NODE | nslab down ${lab.instance}`,
+  );
   process.stdout.write(out.join('\n') + '\n');
   return 0;
 }

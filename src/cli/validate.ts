@@ -14,7 +14,9 @@ export async function run(args: string[]): Promise<number> {
       continue;
     }
     const tests = model.stages.reduce((n, s) => n + s.tests.length, 0);
-    process.stdout.write(`${chalk.green('ok')} ${file}: ${model.nodes.length} nodes, ${model.links.length} links, ${model.stages.length} stages, ${tests} tests\n`);
+    process.stdout.write(
+      `${chalk.green('ok')} ${file}: ${model.nodes.length} nodes, ${model.links.length} links, ${model.stages.length} stages, ${tests} tests\n`,
+    );
   }
   return bad ? EXIT.usage : EXIT.ok;
 }

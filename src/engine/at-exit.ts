@@ -5,7 +5,9 @@
 // reaper, which removes what the lab's record names once this process is gone.
 // Only 'exit' listeners run then, synchronously: a kill is all there is time for.
 
-interface Killable { kill(signal: NodeJS.Signals): unknown }
+interface Killable {
+  kill(signal: NodeJS.Signals): unknown;
+}
 
 const running = new Set<Killable>();
 let listening = false;
@@ -14,8 +16,12 @@ let listening = false;
 export function endAtExit(child: Killable): () => void {
   if (!listening) {
     listening = true;
-    process.once('exit', () => { for (const c of running) c.kill('SIGKILL'); });
+    process.once('exit', () => {
+      for (const c of running) c.kill('SIGKILL');
+    });
   }
   running.add(child);
-  return () => { running.delete(child); };
+  return () => {
+    running.delete(child);
+  };
 }

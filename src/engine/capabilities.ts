@@ -10,10 +10,19 @@ export function isRoot(): boolean {
   return process.getuid?.() === 0;
 }
 
-const CAP_NET_ADMIN = 12n, CAP_SYS_ADMIN = 21n;
+const CAP_NET_ADMIN = 12n,
+  CAP_SYS_ADMIN = 21n;
 
 /** This process's effective capabilities (a bit mask), from /proc. */
-export function effectiveCaps(status = (() => { try { return readFileSync('/proc/self/status', 'utf8'); } catch { return ''; } })()): bigint {
+export function effectiveCaps(
+  status = (() => {
+    try {
+      return readFileSync('/proc/self/status', 'utf8');
+    } catch {
+      return '';
+    }
+  })(),
+): bigint {
   const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1];
   return hex ? BigInt(`0x${hex}`) : 0n;
 }
@@ -31,37 +40,57 @@ export function isPrivileged(caps = effectiveCaps()): boolean {
 /** Whether a program is on PATH, without running it (preflight must be cheap). */
 export function onPath(program: string): boolean {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter))
-    try { accessSync(join(dir, program), constants.X_OK); return true; } catch { /* next */ }
+    try {
+      accessSync(join(dir, program), constants.X_OK);
+      return true;
+    } catch {
+      /* next */
+    }
   return false;
 }
 
 /** Exit 3 unless this process is privileged (root, or inside nslab's rootless namespace); `what` says what needs it. */
 export function requireRoot(what: string): void {
   if (isPrivileged()) return;
-  if (isRoot()) throw new EnvironmentError(`${what} needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?)`,
-    'run the container with --privileged (docker run --privileged ...); see docs/ci.md');
-  throw new EnvironmentError(`${what} needs root`,
-    "run it as root or in a privileged container; without root, 'nslab test' runs rootless (in a user namespace that lives as long as the run), but a lab cannot be left up: see docs/ci.md#rootless");
+  if (isRoot())
+    throw new EnvironmentError(
+      `${what} needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?)`,
+      'run the container with --privileged (docker run --privileged ...); see docs/ci.md',
+    );
+  throw new EnvironmentError(
+    `${what} needs root`,
+    "run it as root or in a privileged container; without root, 'nslab test' runs rootless (in a user namespace that lives as long as the run), but a lab cannot be left up: see docs/ci.md#rootless",
+  );
 }
 
 /** Exit 3 naming the first of these programs that is not installed, and its package (src/engine/requirements.ts). */
 export function requireTools(tools: Iterable<string>): void {
   for (const t of tools)
-    if (!onPath(t)) throw new EnvironmentError(`'${t}' is not installed`, `${installHint(t)}; 'nslab doctor' lists everything nslab needs (./scripts/nslab installs it)`);
+    if (!onPath(t))
+      throw new EnvironmentError(
+        `'${t}' is not installed`,
+        `${installHint(t)}; 'nslab doctor' lists everything nslab needs (./scripts/nslab installs it)`,
+      );
 }
 
 export async function toolVersion(argv: string[]): Promise<string | undefined> {
   if (!onPath(argv[0]!)) return undefined;
   let r;
   // a program the kernel refuses to run (file capabilities beyond this process's bounding set) is as good as missing
-  try { r = await runArgv(argv); } catch { return undefined; }
+  try {
+    r = await runArgv(argv);
+  } catch {
+    return undefined;
+  }
   if (r.exitCode === 127) return undefined;
   const lines = (r.stdout + r.stderr).split('\n').filter((l) => /\d/.test(l));
   return (lines.find((l) => /\d+\.\d+/.test(l)) ?? lines[0])?.trim();
 }
 
 /** The programs of src/engine/requirements.ts that print a version, with the argv that prints it. */
-export const TOOLS: Record<string, string[]> = Object.fromEntries(REQUIREMENTS.filter((r) => r.version).map((r) => [r.name, r.version!]));
+export const TOOLS: Record<string, string[]> = Object.fromEntries(
+  REQUIREMENTS.filter((r) => r.version).map((r) => [r.name, r.version!]),
+);
 
 const QDISC_ARGS: Record<Feature, string[]> = {
   tbf: ['tbf', 'rate', '1mbit', 'burst', '3200', 'latency', '50ms'],
@@ -97,8 +126,10 @@ async function probeFeatures(): Promise<Record<Feature, boolean>> {
   const unknown = (Object.keys(out) as Feature[]).filter((f) => !(out[f] = existsSync(`/sys/module/${fast[f]}`)));
   if (!unknown.length) return out;
   // one line per feature, "<name> <tc's exit status>"; the qdisc arguments are constants of ours
-  const script = ['ip link add name a type veth peer name b || exit 1',
-    ...unknown.map((f) => `tc qdisc replace dev a root ${QDISC_ARGS[f].join(' ')} 2>/dev/null; echo "${f} $?"`)].join('\n');
+  const script = [
+    'ip link add name a type veth peer name b || exit 1',
+    ...unknown.map((f) => `tc qdisc replace dev a root ${QDISC_ARGS[f].join(' ')} 2>/dev/null; echo "${f} $?"`),
+  ].join('\n');
   const r = await runArgv([...scratchNet(), '--', 'sh', '-c', script]);
   for (const line of r.stdout.split('\n')) {
     const [f, code] = line.split(' ');
@@ -109,7 +140,12 @@ async function probeFeatures(): Promise<Record<Feature, boolean>> {
 
 // ---- container pitfalls, read from /proc/self/mountinfo ----
 
-export interface Mount { point: string; options: string[]; optional: string[]; fstype: string }
+export interface Mount {
+  point: string;
+  options: string[];
+  optional: string[];
+  fstype: string;
+}
 
 /** /proc/self/mountinfo, parsed: mount point, its options, the optional fields (shared:N, master:N), the type. */
 export function parseMountinfo(text: string): Mount[] {
@@ -125,14 +161,22 @@ export function parseMountinfo(text: string): Mount[] {
 }
 
 export function readMountinfo(): Mount[] {
-  try { return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')); } catch { return []; }
+  try {
+    return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
+  } catch {
+    return [];
+  }
 }
 
 /** The mount a path lives on: the longest mount point above it, the last one mounted where several stack. */
 export function mountOf(path: string, mounts: Mount[]): Mount | undefined {
   let best: Mount | undefined;
   for (const m of mounts)
-    if ((path === m.point || path.startsWith(m.point === '/' ? '/' : `${m.point}/`)) && (!best || m.point.length >= best.point.length)) best = m;
+    if (
+      (path === m.point || path.startsWith(m.point === '/' ? '/' : `${m.point}/`)) &&
+      (!best || m.point.length >= best.point.length)
+    )
+      best = m;
   return best;
 }
 
@@ -158,9 +202,14 @@ export function netnsPropagation(mounts = readMountinfo()): 'absent' | 'shared' 
  * namespace (as for the qdiscs); undefined where this process cannot try.
  */
 export async function kernelBasics(): Promise<{ veth?: boolean; nftables?: boolean }> {
-  const script = ['ip link add name a type veth peer name b 2>/dev/null; echo "veth $?"',
-    onPath('nft') ? "echo 'table inet nslab_probe { }' | nft -f - 2>/dev/null; echo \"nftables $?\"" : ''].join('\n');
+  const script = [
+    'ip link add name a type veth peer name b 2>/dev/null; echo "veth $?"',
+    onPath('nft') ? 'echo \'table inet nslab_probe { }\' | nft -f - 2>/dev/null; echo "nftables $?"' : '',
+  ].join('\n');
   const r = await runArgv([...scratchNet(), '--', 'sh', '-c', script]);
-  const got = (k: string) => { const m = new RegExp(`^${k} (\\d+)$`, 'm').exec(r.stdout); return m ? m[1] === '0' : undefined; };
+  const got = (k: string) => {
+    const m = new RegExp(`^${k} (\\d+)$`, 'm').exec(r.stdout);
+    return m ? m[1] === '0' : undefined;
+  };
   return { veth: got('veth'), nftables: got('nftables') };
 }

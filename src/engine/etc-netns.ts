@@ -30,7 +30,12 @@ export function etcDirOf(ns: string): string {
 }
 
 export function etcExists(ns: string): boolean {
-  try { lstatSync(etcDirOf(ns)); return true; } catch { return false; }
+  try {
+    lstatSync(etcDirOf(ns));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -45,10 +50,20 @@ export function writeTableNames(t: TableNames, made: () => void): void {
     try {
       mkdirSync(ETC_NETNS, { mode: 0o755 });
       writeFileSync(marker(), `${ETC_NETNS} was made by nslab; removed once empty\n`, { mode: 0o600 });
-    } catch (e) { if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e; }
-    try { mkdirSync(dir, { mode: 0o755 }); made(); break; } catch (e) {
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    try {
+      mkdirSync(dir, { mode: 0o755 });
+      made();
+      break;
+    } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') throw new UsageError(`${dir} already exists: nslab did not make it`, 'remove it if it is a leftover of yours; nslab writes only directories it creates');
+      if (code === 'EEXIST')
+        throw new UsageError(
+          `${dir} already exists: nslab did not make it`,
+          'remove it if it is a leftover of yours; nslab writes only directories it creates',
+        );
       if (code !== 'ENOENT' || attempt > 3) throw e; // another lab's down removed an empty /etc/netns meanwhile: make it again
     }
   }
@@ -62,25 +77,37 @@ export function writeTableNames(t: TableNames, made: () => void): void {
 function hostNameFiles(): string[] {
   try {
     return readdirSync(HOST_IPROUTE2).filter((f) => f !== 'rt_tables' && lstatSync(join(HOST_IPROUTE2, f)).isFile());
-  } catch { return []; }
+  } catch {
+    return [];
+  }
 }
 
 /** Removes /etc/netns/NS (not following links), then /etc/netns if nslab made it and it is now empty. */
 export function removeTableNames(ns: string): void {
   const dir = etcDirOf(ns);
   let st;
-  try { st = lstatSync(dir); } catch { st = undefined; }
+  try {
+    st = lstatSync(dir);
+  } catch {
+    st = undefined;
+  }
   if (st?.isDirectory()) rmSync(dir, { recursive: true, force: true });
   if (existsSync(marker())) {
     try {
       rmdirSync(ETC_NETNS);
       // a lab coming up meanwhile may have made it again (and marked it): the marker stays with the directory
       if (!existsSync(ETC_NETNS)) rmSync(marker(), { force: true });
-    } catch { /* not empty: another lab's names are there */ }
+    } catch {
+      /* not empty: another lab's names are there */
+    }
   }
 }
 
 /** Entries of /etc/netns that look like nslab's (for cleanup's report of what no record explains). */
 export function listEtcNetns(): string[] {
-  try { return readdirSync(ETC_NETNS).filter((n) => parseNsName(n)); } catch { return []; }
+  try {
+    return readdirSync(ETC_NETNS).filter((n) => parseNsName(n));
+  } catch {
+    return [];
+  }
 }

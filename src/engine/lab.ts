@@ -57,20 +57,35 @@ export class Lab {
   /** Where the logs of services that fail to start are kept: UpOptions.artifacts. */
   private artifacts: (() => string) | undefined;
 
-  private constructor(readonly model: LabModel | undefined, public state: LabState, readonly runner: Runner) {}
+  private constructor(
+    readonly model: LabModel | undefined,
+    public state: LabState,
+    readonly runner: Runner,
+  ) {}
 
-  get instance(): string { return this.state.instance; }
+  get instance(): string {
+    return this.state.instance;
+  }
 
   static async up(model: LabModel, opts: UpOptions = {}): Promise<Lab> {
     const runner = opts.runner ?? new RealRunner(opts.signal);
     const plan = buildPlan(model, { instance: instanceName(model.name, opts.id), stage: opts.stage });
     if (!opts.runner) await preflight(model, plan.steps);
     // table names for `ip netns exec` live in /etc/netns: only with the real runner (a recording one touches nothing)
-    const names = opts.runner ? [] : plan.tableNames ?? [];
+    const names = opts.runner ? [] : (plan.tableNames ?? []);
     const state: LabState = {
       // the absolute path: `check` and `exec` may run from another directory
-      version: 1, instance: plan.instance, lab: model.name, file: resolve(model.file), status: 'creating', owner: me(),
-      createdAt: new Date().toISOString(), namespaces: plan.namespaces, services: [], stages: plan.stages, logDir: logDirOf(plan.instance),
+      version: 1,
+      instance: plan.instance,
+      lab: model.name,
+      file: resolve(model.file),
+      status: 'creating',
+      owner: me(),
+      createdAt: new Date().toISOString(),
+      namespaces: plan.namespaces,
+      services: [],
+      stages: plan.stages,
+      logDir: logDirOf(plan.instance),
       ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
     };
     opts.signal?.throwIfAborted(); // interrupted while checking: nothing recorded, nothing made
@@ -82,12 +97,18 @@ export class Lab {
     // can only exist if another state directory recorded this instance: refuse.
     const created = new Set<string>();
     const createdEtc = new Set<string>();
-    const taken = opts.runner ? [] : [...plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined).map((n) => `namespace ${n.ns}`),
-      ...names.filter((t) => etcExists(t.ns)).map((t) => `/etc/netns/${t.ns}`)];
+    const taken = opts.runner
+      ? []
+      : [
+          ...plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined).map((n) => `namespace ${n.ns}`),
+          ...names.filter((t) => etcExists(t.ns)).map((t) => `/etc/netns/${t.ns}`),
+        ];
     if (taken.length) {
       removeState(state.instance);
-      throw new UsageError(`${taken[0]} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
-        `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`);
+      throw new UsageError(
+        `${taken[0]} already exists: instance '${state.instance}' is up under another state directory, or something else uses the name`,
+        `bring up another copy with --instance ID, or take that one down with the state directory that recorded it`,
+      );
     }
     let configured = false;
     try {
@@ -116,12 +137,19 @@ export class Lab {
 
   ns(node: string): string {
     if (!this.state.namespaces.some((n) => n.node === node))
-      throw new UsageError(`lab '${this.instance}' has no node '${node}'`, `nodes: ${this.state.namespaces.map((n) => n.node).join(', ')}`);
+      throw new UsageError(
+        `lab '${this.instance}' has no node '${node}'`,
+        `nodes: ${this.state.namespaces.map((n) => n.node).join(', ')}`,
+      );
     return nsName(this.instance, node);
   }
 
   /** Runs a command inside a node; never throws on a non-zero exit. */
-  exec(node: string, argv: string[], opts: { input?: string; timeoutMs?: number; etc?: boolean } = {}): Promise<Result> {
+  exec(
+    node: string,
+    argv: string[],
+    opts: { input?: string; timeoutMs?: number; etc?: boolean } = {},
+  ): Promise<Result> {
     return this.runner.run({ argv, ns: this.ns(node), ...opts });
   }
 
@@ -161,7 +189,9 @@ export class Lab {
     // A service that cannot start (no such program, bad flag, a missing config file) exits at once:
     // report how it ended and how its log ends, and keep the log (the lab's log directory goes with the lab)
     const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => undefined)])));
-    const failed = started.flatMap(({ s, log }, i) => early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i]!, log }] : []);
+    const failed = started.flatMap(({ s, log }, i) =>
+      early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i]!, log }] : [],
+    );
     const artifacts = this.artifacts;
     if (failed.length) throw serviceError(failed, artifacts && (() => ({ root: artifacts(), folder: this.instance })));
   }
@@ -174,6 +204,10 @@ async function preflight(model: LabModel, steps: Step[]): Promise<void> {
   if (model.needs.length) {
     const have = await kernelFeatures();
     const missing = model.needs.filter((f) => !have[f]);
-    if (missing.length) throw new EnvironmentError(`this lab's links need ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`, "'nslab doctor' shows what the kernel has");
+    if (missing.length)
+      throw new EnvironmentError(
+        `this lab's links need ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`,
+        "'nslab doctor' shows what the kernel has",
+      );
   }
 }

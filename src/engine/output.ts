@@ -21,8 +21,20 @@
 // such a race can achieve at worst is an empty file, made and removed at once.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync,
-  statSync, unlinkSync, writeFileSync, type Stats,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  type Stats,
 } from 'node:fs';
 import { join } from 'node:path';
 import { oneLine, UsageError } from '../errors.js';
@@ -38,7 +50,8 @@ export interface WriteOptions {
 
 const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = constants;
 const CREATE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
-const HINT_LINK = 'nslab does not write through symbolic links: remove the link, or name a folder that only you can write';
+const HINT_LINK =
+  'nslab does not write through symbolic links: remove the link, or name a folder that only you can write';
 const HINT_RACE = 'something else is changing this folder: name a folder that only you can write';
 
 /** A refused output: exit 2, with the path as the user named it and what is in the way. */
@@ -55,12 +68,23 @@ export const raceSeams: { beforeOpen?: (path: string) => void; beforeRename?: (t
 const lstatOf = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
 
 function linkTarget(p: string): string {
-  try { return oneLine(readlinkSync(p)); } catch { return '?'; }
+  try {
+    return oneLine(readlinkSync(p));
+  } catch {
+    return '?';
+  }
 }
 
 function kindOf(st: Stats): string {
-  return st.isDirectory() ? 'a folder' : st.isFIFO() ? 'a fifo' : st.isSocket() ? 'a socket'
-    : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a regular file';
+  return st.isDirectory()
+    ? 'a folder'
+    : st.isFIFO()
+      ? 'a fifo'
+      : st.isSocket()
+        ? 'a socket'
+        : st.isCharacterDevice() || st.isBlockDevice()
+          ? 'a device'
+          : 'not a regular file';
 }
 
 /** REL's components: relative, no '.', '..' or empty parts (else a programming error: REL never comes from a user). */
@@ -88,10 +112,18 @@ export class OutputDir {
   static open(named: string, o: { create?: boolean; file?: string } = {}): OutputDir {
     const file = o.file ?? named;
     if (o.create) {
-      try { mkdirSync(named, { recursive: true }); } catch (e) { throw refusedFolder(named, file, e); }
+      try {
+        mkdirSync(named, { recursive: true });
+      } catch (e) {
+        throw refusedFolder(named, file, e);
+      }
     }
     let real: string;
-    try { real = realpathSync(named); } catch (e) { throw refusedFolder(named, file, e); }
+    try {
+      real = realpathSync(named);
+    } catch (e) {
+      throw refusedFolder(named, file, e);
+    }
     if (!statSync(real).isDirectory()) throw refusedFolder(named, file, { code: 'ENOTDIR' });
     return new OutputDir(named, real);
   }
@@ -148,7 +180,9 @@ export class OutputDir {
     let folder = this.real;
     for (const [i, part] of parts.slice(0, -1).entries()) {
       folder = join(folder, part);
-      try { mkdirSync(folder, { mode: o.dirMode ?? 0o777 }); } catch (e) {
+      try {
+        mkdirSync(folder, { mode: o.dirMode ?? 0o777 });
+      } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       }
       this.folderOk(rel, parts.slice(0, i + 1), lstatOf(folder));
@@ -159,7 +193,14 @@ export class OutputDir {
     const mode = o.mode ?? 0o666;
     if (o.exclusive) {
       const fd = this.create(rel, file, mode, true);
-      try { fill(fd, data, o.mode); } catch (e) { discard(fd, file); throw e; } finally { closeSync(fd); }
+      try {
+        fill(fd, data, o.mode);
+      } catch (e) {
+        discard(fd, file);
+        throw e;
+      } finally {
+        closeSync(fd);
+      }
       return this.shown(rel);
     }
     // a new file beside it, renamed over it: the old one is replaced whole, and a link
@@ -171,7 +212,9 @@ export class OutputDir {
       const now = lstatOf(file);
       if (now) this.fileOk(rel, now, false);
       raceSeams.beforeRename?.(temp);
-      try { renameSync(temp, file); } catch (e) {
+      try {
+        renameSync(temp, file);
+      } catch (e) {
         // the folder became a link since the temporary file was made: its name is not there any more
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw this.raced(rel, whereIs(fd));
         throw e;
@@ -180,7 +223,9 @@ export class OutputDir {
     } catch (e) {
       discard(fd, temp);
       throw e;
-    } finally { closeSync(fd); }
+    } finally {
+      closeSync(fd);
+    }
     return this.shown(rel);
   }
 
@@ -188,15 +233,24 @@ export class OutputDir {
     const file = this.shown(rel);
     const at = oneLine(this.shown(parts.join('/')));
     if (!st) throw new OutputRefused(file, `${at} vanished while nslab made it`, HINT_RACE);
-    if (st.isSymbolicLink()) throw new OutputRefused(file, `${at} is a symbolic link (to ${linkTarget(join(this.real, ...parts))})`);
-    if (!st.isDirectory()) throw new OutputRefused(file, `${at} is not a folder`, `remove ${at}, or name another folder`);
+    if (st.isSymbolicLink())
+      throw new OutputRefused(file, `${at} is a symbolic link (to ${linkTarget(join(this.real, ...parts))})`);
+    if (!st.isDirectory())
+      throw new OutputRefused(file, `${at} is not a folder`, `remove ${at}, or name another folder`);
   }
 
   private fileOk(rel: string, st: Stats, exclusive: boolean): void {
     const at = this.shown(rel);
-    if (st.isSymbolicLink()) throw new OutputRefused(at, `it is a symbolic link (to ${linkTarget(join(this.real, rel))})`);
-    if (!st.isFile()) throw new OutputRefused(at, `it is ${kindOf(st)}`, 'name a regular file, or a path where nothing is yet');
-    if (exclusive) throw new OutputRefused(at, 'it exists already', 'nslab never overwrites this file: remove it, or name another folder');
+    if (st.isSymbolicLink())
+      throw new OutputRefused(at, `it is a symbolic link (to ${linkTarget(join(this.real, rel))})`);
+    if (!st.isFile())
+      throw new OutputRefused(at, `it is ${kindOf(st)}`, 'name a regular file, or a path where nothing is yet');
+    if (exclusive)
+      throw new OutputRefused(
+        at,
+        'it exists already',
+        'nslab never overwrites this file: remove it, or name another folder',
+      );
   }
 
   /**
@@ -206,7 +260,9 @@ export class OutputDir {
   private create(rel: string, path: string, mode: number, isTarget: boolean): number {
     let fd: number;
     raceSeams.beforeOpen?.(path);
-    try { fd = openSync(path, CREATE, mode); } catch (e) {
+    try {
+      fd = openSync(path, CREATE, mode);
+    } catch (e) {
       // EEXIST: something appeared there since the check (O_EXCL refuses even a dangling link)
       const code = (e as NodeJS.ErrnoException).code;
       const st = isTarget && code === 'EEXIST' ? lstatOf(path) : undefined;
@@ -242,13 +298,21 @@ export class OutputDir {
 
   private raced(rel: string, actual: string | undefined): OutputRefused {
     const where = actual ? ` (the file went to ${oneLine(actual)}; removed)` : '';
-    return new OutputRefused(this.shown(rel), `a folder on its way was moved or replaced while nslab wrote${where}`, HINT_RACE);
+    return new OutputRefused(
+      this.shown(rel),
+      `a folder on its way was moved or replaced while nslab wrote${where}`,
+      HINT_RACE,
+    );
   }
 }
 
 /** Where the kernel says the open file FD is; undefined without /proc. */
 function whereIs(fd: number): string | undefined {
-  try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return undefined; }
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Writes DATA through FD, with its exact MODE first when one is given. */
@@ -264,7 +328,11 @@ function discard(fd: number, path?: string): void {
   const there = lstatOf(at);
   const mine = fstatSync(fd);
   if (there?.isFile() && there.ino === mine.ino && there.dev === mine.dev) {
-    try { unlinkSync(at); } catch { /* gone meanwhile */ }
+    try {
+      unlinkSync(at);
+    } catch {
+      /* gone meanwhile */
+    }
   }
 }
 
@@ -272,7 +340,11 @@ function refusedFolder(named: string, file: string, e: unknown): Error {
   const code = (e as NodeJS.ErrnoException).code;
   const folder = file === named ? '' : `${oneLine(named)}: `;
   if (code === 'ENOENT')
-    return new OutputRefused(file, `${folder}no such folder`, `create ${oneLine(named)} first, or name a folder that exists`);
+    return new OutputRefused(
+      file,
+      `${folder}no such folder`,
+      `create ${oneLine(named)} first, or name a folder that exists`,
+    );
   if (code === 'ENOTDIR' || code === 'EEXIST') return new OutputRefused(file, `${folder}not a folder`, 'name a folder');
   if (code === 'ELOOP') return new OutputRefused(file, `${folder}its links go round in a loop`, 'name a folder');
   return e as Error;

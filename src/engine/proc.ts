@@ -32,7 +32,10 @@ export function isRunning(pid: number, start: string | undefined): boolean {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface Proc { pid: number; start: string | undefined }
+export interface Proc {
+  pid: number;
+  start: string | undefined;
+}
 
 let nsfsDev: number | undefined;
 /** The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist or is no namespace (not on nsfs). */
@@ -41,7 +44,9 @@ export function netnsInode(ns: string): number | undefined {
     nsfsDev ??= statSync('/proc/self/ns/net').dev;
     const st = statSync(`/run/netns/${ns}`);
     return st.dev === nsfsDev ? st.ino : undefined;
-  } catch { return undefined; }
+  } catch {
+    return undefined;
+  }
 }
 
 /** Every process whose network namespace is one of these (by inode), with its start time. */
@@ -49,7 +54,12 @@ export function processesIn(inodes: Set<number>): Proc[] {
   if (!inodes.size) return [];
   const out: Proc[] = [];
   const inside = (pid: string) => {
-    try { const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`)); return !!m && inodes.has(Number(m[1])); } catch { return false; } // gone, or a kernel thread
+    try {
+      const m = /^net:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/ns/net`));
+      return !!m && inodes.has(Number(m[1]));
+    } catch {
+      return false;
+    } // gone, or a kernel thread
   };
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid || !inside(d)) continue;
@@ -67,12 +77,26 @@ export function processesIn(inodes: Set<number>): Proc[] {
  */
 export async function stopAll(procs: Proc[], graceMs = 1000): Promise<void> {
   // a zombie has already let go of its namespace; only its parent can reap it
-  const live = () => procs.filter((p) => { const s = stat(p.pid); return !!s && s.start === p.start && s.state !== 'Z'; });
+  const live = () =>
+    procs.filter((p) => {
+      const s = stat(p.pid);
+      return !!s && s.start === p.start && s.state !== 'Z';
+    });
   let left = live();
   if (!left.length) return;
-  for (const p of left) try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ }
+  for (const p of left)
+    try {
+      process.kill(p.pid, 'SIGTERM');
+    } catch {
+      /* gone */
+    }
   for (let t = 0; t < graceMs && (left = live()).length; t += 20) await sleep(20);
-  for (const p of live()) try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ }
+  for (const p of live())
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   // a SIGKILLed process is gone from /proc once reaped; wait briefly so the namespace is free when we return
   for (let t = 0; t < 1000 && live().length; t += 10) await sleep(10);
 }

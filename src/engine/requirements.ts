@@ -39,39 +39,145 @@ export interface Requirement {
 }
 
 export const REQUIREMENTS: readonly Requirement[] = [
-  { kind: 'program', name: 'ip', package: 'iproute2', need: 'lab', minimal: false, version: ['ip', '-V'],
-    use: 'namespaces, veth pairs, addresses, routes and rules (ip -batch, ip netns exec)' },
-  { kind: 'program', name: 'sysctl', package: 'procps', need: 'lab', minimal: false,
-    use: "a node's sysctls (forwarding, rp_filter, no IPv6 duplicate address detection)" },
-  { kind: 'program', name: 'nsenter', package: 'util-linux', need: 'lab', minimal: true, version: ['nsenter', '--version'],
-    use: "commands in a node's network namespace" },
-  { kind: 'program', name: 'unshare', package: 'util-linux', need: 'lab', minimal: true, version: ['unshare', '--version'],
-    use: "the scratch namespaces where the kernel's qdiscs, veth and nf_tables are tried; rootless runs" },
-  { kind: 'program', name: 'sh', package: 'dash', need: 'lab', minimal: true,
-    use: "the loop that runs a lab's ip, tc, sysctl and nft batches; the kernel trials; nslab shell without bash" },
-  { kind: 'program', name: 'setpriv', package: 'util-linux', need: 'test', minimal: true, version: ['setpriv', '--version'],
-    use: 'captures and probe agents that die with nslab (--pdeathsig)' },
-  { kind: 'program', name: 'tcpdump', package: 'tcpdump', need: 'test', minimal: false, version: ['tcpdump', '--version'],
-    use: 'the capture in every node during a test: the evidence of what crossed the wire' },
-  { kind: 'program', name: 'ping', package: 'iputils-ping', need: 'test', minimal: false, version: ['ping', '-V'],
-    use: "ping probes, and a node's round-trip time, which sets how long a negative verdict waits" },
-  { kind: 'program', name: 'perl', package: 'perl-base', need: 'test', minimal: true, version: ['perl', '-e', 'print "perl $^V\\n"'],
-    use: 'the marker frames that bound each probe in the captures' },
-  { kind: 'program', name: 'mount', package: 'mount', need: 'rootless', minimal: true,
-    use: 'the private /run and /etc/netns of a rootless run' },
-  { kind: 'program', name: 'true', package: 'coreutils', need: 'rootless', minimal: true,
-    use: "the trial of a rootless run's namespaces (unshare ... true)" },
-  { kind: 'program', name: 'tc', package: 'iproute2', need: 'optional', minimal: false, version: ['tc', '-V'],
-    use: 'links with rate, delay or loss (traffic shaping)' },
-  { kind: 'program', name: 'nft', package: 'nftables', need: 'optional', minimal: false, version: ['nft', '--version'],
-    use: 'labs with nftables rulesets or masquerade' },
-  { kind: 'program', name: 'cat', package: 'coreutils', need: 'optional', minimal: true,
-    use: "nslab snapshot --node (a node's sysctls)" },
-  { kind: 'file', name: '/etc/protocols', package: 'netbase', need: 'optional', minimal: false,
-    use: 'nftables rulesets that name a protocol nft has no keyword for (ip protocol gre, ip6 nexthdr ipv6-icmp); '
-      + "nslab's own commands give protocols as numbers" },
-  { kind: 'file', name: '/etc/services', package: 'netbase', need: 'optional', minimal: false,
-    use: 'nftables rulesets that name a service (tcp dport ssh)' },
+  {
+    kind: 'program',
+    name: 'ip',
+    package: 'iproute2',
+    need: 'lab',
+    minimal: false,
+    version: ['ip', '-V'],
+    use: 'namespaces, veth pairs, addresses, routes and rules (ip -batch, ip netns exec)',
+  },
+  {
+    kind: 'program',
+    name: 'sysctl',
+    package: 'procps',
+    need: 'lab',
+    minimal: false,
+    use: "a node's sysctls (forwarding, rp_filter, no IPv6 duplicate address detection)",
+  },
+  {
+    kind: 'program',
+    name: 'nsenter',
+    package: 'util-linux',
+    need: 'lab',
+    minimal: true,
+    version: ['nsenter', '--version'],
+    use: "commands in a node's network namespace",
+  },
+  {
+    kind: 'program',
+    name: 'unshare',
+    package: 'util-linux',
+    need: 'lab',
+    minimal: true,
+    version: ['unshare', '--version'],
+    use: "the scratch namespaces where the kernel's qdiscs, veth and nf_tables are tried; rootless runs",
+  },
+  {
+    kind: 'program',
+    name: 'sh',
+    package: 'dash',
+    need: 'lab',
+    minimal: true,
+    use: "the loop that runs a lab's ip, tc, sysctl and nft batches; the kernel trials; nslab shell without bash",
+  },
+  {
+    kind: 'program',
+    name: 'setpriv',
+    package: 'util-linux',
+    need: 'test',
+    minimal: true,
+    version: ['setpriv', '--version'],
+    use: 'captures and probe agents that die with nslab (--pdeathsig)',
+  },
+  {
+    kind: 'program',
+    name: 'tcpdump',
+    package: 'tcpdump',
+    need: 'test',
+    minimal: false,
+    version: ['tcpdump', '--version'],
+    use: 'the capture in every node during a test: the evidence of what crossed the wire',
+  },
+  {
+    kind: 'program',
+    name: 'ping',
+    package: 'iputils-ping',
+    need: 'test',
+    minimal: false,
+    version: ['ping', '-V'],
+    use: "ping probes, and a node's round-trip time, which sets how long a negative verdict waits",
+  },
+  {
+    kind: 'program',
+    name: 'perl',
+    package: 'perl-base',
+    need: 'test',
+    minimal: true,
+    version: ['perl', '-e', 'print "perl $^V\\n"'],
+    use: 'the marker frames that bound each probe in the captures',
+  },
+  {
+    kind: 'program',
+    name: 'mount',
+    package: 'mount',
+    need: 'rootless',
+    minimal: true,
+    use: 'the private /run and /etc/netns of a rootless run',
+  },
+  {
+    kind: 'program',
+    name: 'true',
+    package: 'coreutils',
+    need: 'rootless',
+    minimal: true,
+    use: "the trial of a rootless run's namespaces (unshare ... true)",
+  },
+  {
+    kind: 'program',
+    name: 'tc',
+    package: 'iproute2',
+    need: 'optional',
+    minimal: false,
+    version: ['tc', '-V'],
+    use: 'links with rate, delay or loss (traffic shaping)',
+  },
+  {
+    kind: 'program',
+    name: 'nft',
+    package: 'nftables',
+    need: 'optional',
+    minimal: false,
+    version: ['nft', '--version'],
+    use: 'labs with nftables rulesets or masquerade',
+  },
+  {
+    kind: 'program',
+    name: 'cat',
+    package: 'coreutils',
+    need: 'optional',
+    minimal: true,
+    use: "nslab snapshot --node (a node's sysctls)",
+  },
+  {
+    kind: 'file',
+    name: '/etc/protocols',
+    package: 'netbase',
+    need: 'optional',
+    minimal: false,
+    use:
+      'nftables rulesets that name a protocol nft has no keyword for (ip protocol gre, ip6 nexthdr ipv6-icmp); ' +
+      "nslab's own commands give protocols as numbers",
+  },
+  {
+    kind: 'file',
+    name: '/etc/services',
+    package: 'netbase',
+    need: 'optional',
+    minimal: false,
+    use: 'nftables rulesets that name a service (tcp dport ssh)',
+  },
 ];
 
 export const requirementOf = (name: string): Requirement | undefined => REQUIREMENTS.find((r) => r.name === name);
@@ -94,7 +200,12 @@ export const installHint = (name: string): string => `apt-get install ${requirem
  * empty /etc/protocols resolves no name either).
  */
 export function fileUsable(path: string): boolean {
-  try { const s = statSync(path); return s.isFile() && s.size > 0; } catch { return false; }
+  try {
+    const s = statSync(path);
+    return s.isFile() && s.size > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -102,8 +213,11 @@ export function fileUsable(path: string): boolean {
  * /etc/services: when the file is missing, the fix is its package.
  */
 export function nameResolutionHint(stderr: string): string | undefined {
-  const file = /Could not resolve protocol name/.test(stderr) ? '/etc/protocols'
-    : /Could not resolve service/.test(stderr) ? '/etc/services' : undefined;
+  const file = /Could not resolve protocol name/.test(stderr)
+    ? '/etc/protocols'
+    : /Could not resolve service/.test(stderr)
+      ? '/etc/services'
+      : undefined;
   if (!file || fileUsable(file)) return undefined;
   return `nft reads names from ${file}, which this machine lacks: ${installHint(file)}, or write the number`;
 }

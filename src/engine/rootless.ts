@@ -29,14 +29,31 @@ export const ROOTLESS_ENV = 'NSLAB_ROOTLESS';
 /** The state directory inside: on the private tmpfs, gone with the run. */
 export const ROOTLESS_STATE_DIR = '/run/nslab';
 
-export const UNSHARE = ['unshare', ...OWN_USERNS, '--net', '--mount', '--propagation', 'private',
-  '--pid', '--fork', '--mount-proc', '--kill-child'];
+export const UNSHARE = [
+  'unshare',
+  ...OWN_USERNS,
+  '--net',
+  '--mount',
+  '--propagation',
+  'private',
+  '--pid',
+  '--fork',
+  '--mount-proc',
+  '--kill-child',
+];
 
 const readInt = (file: string): number | undefined => {
-  try { return Number(readFileSync(file, 'utf8').trim()); } catch { return undefined; }
+  try {
+    return Number(readFileSync(file, 'utf8').trim());
+  } catch {
+    return undefined;
+  }
 };
 
-export interface UsernsBlock { reason: string; fix: string }
+export interface UsernsBlock {
+  reason: string;
+  fix: string;
+}
 
 /**
  * Kernel settings that forbid an unprivileged user namespace, each with the
@@ -46,12 +63,21 @@ export interface UsernsBlock { reason: string; fix: string }
 export function usernsSettings(read: (file: string) => number | undefined = readInt): UsernsBlock[] {
   const out: UsernsBlock[] = [];
   if (read('/proc/sys/user/max_user_namespaces') === 0)
-    out.push({ reason: 'user.max_user_namespaces is 0', fix: 'sysctl -w user.max_user_namespaces=15000 (as root; persist it in /etc/sysctl.d/)' });
+    out.push({
+      reason: 'user.max_user_namespaces is 0',
+      fix: 'sysctl -w user.max_user_namespaces=15000 (as root; persist it in /etc/sysctl.d/)',
+    });
   if (read('/proc/sys/kernel/unprivileged_userns_clone') === 0)
-    out.push({ reason: 'kernel.unprivileged_userns_clone is 0', fix: 'sysctl -w kernel.unprivileged_userns_clone=1 (as root; persist it in /etc/sysctl.d/)' });
+    out.push({
+      reason: 'kernel.unprivileged_userns_clone is 0',
+      fix: 'sysctl -w kernel.unprivileged_userns_clone=1 (as root; persist it in /etc/sysctl.d/)',
+    });
   if (read('/proc/sys/kernel/apparmor_restrict_unprivileged_userns') === 1)
-    out.push({ reason: 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10 and later)',
-      fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (as root), or an AppArmor profile that allows userns for node' });
+    out.push({
+      reason:
+        'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 23.10 and later)',
+      fix: 'sysctl -w kernel.apparmor_restrict_unprivileged_userns=0 (as root), or an AppArmor profile that allows userns for node',
+    });
   return out;
 }
 
@@ -66,9 +92,15 @@ export async function rootlessProblem(): Promise<UsernsBlock | undefined> {
   if (r.exitCode === 0) return undefined;
   const blocks = usernsSettings();
   const said = r.stderr.trim().split('\n').pop() ?? `exit status ${r.exitCode}`;
-  if (blocks.length) return { reason: `unprivileged user namespaces are disabled: ${blocks.map((b) => b.reason).join('; ')} (${said})`, fix: blocks.map((b) => b.fix).join('; ') };
-  return { reason: `a user namespace with network, mount and PID namespaces cannot be made here (${said})`,
-    fix: 'in a container, run it with --privileged (or as root); on a host, check for a seccomp or AppArmor policy that forbids unshare(CLONE_NEWUSER)' };
+  if (blocks.length)
+    return {
+      reason: `unprivileged user namespaces are disabled: ${blocks.map((b) => b.reason).join('; ')} (${said})`,
+      fix: blocks.map((b) => b.fix).join('; '),
+    };
+  return {
+    reason: `a user namespace with network, mount and PID namespaces cannot be made here (${said})`,
+    fix: 'in a container, run it with --privileged (or as root); on a host, check for a seccomp or AppArmor policy that forbids unshare(CLONE_NEWUSER)',
+  };
 }
 
 let entered = false;
@@ -92,11 +124,17 @@ export async function runRootless(args: string[]): Promise<number> {
   const problem = await rootlessProblem();
   // root without the capabilities is an unprivileged container: --privileged is the fix, not root
   if (problem && isRoot()) {
-    throw new EnvironmentError('running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?), '
-      + `or an unprivileged user namespace for a rootless run: ${problem.reason}`,
-    `run the container with --privileged (docker run --privileged ...), or allow a rootless run: ${problem.fix}; see docs/ci.md`);
+    throw new EnvironmentError(
+      'running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks (an unprivileged container?), ' +
+        `or an unprivileged user namespace for a rootless run: ${problem.reason}`,
+      `run the container with --privileged (docker run --privileged ...), or allow a rootless run: ${problem.fix}; see docs/ci.md`,
+    );
   }
-  if (problem) throw new EnvironmentError(`running tests without root needs an unprivileged user namespace: ${problem.reason}`, `${problem.fix}; or run as root`);
+  if (problem)
+    throw new EnvironmentError(
+      `running tests without root needs an unprivileged user namespace: ${problem.reason}`,
+      `${problem.fix}; or run as root`,
+    );
   // what the run inside needs, and its mounts: said here, before any namespace is made
   requireTools(programsFor('lab', 'test', 'rootless'));
   const argv = [...UNSHARE, '--', process.execPath, ...process.execArgv, ...args];
@@ -110,7 +148,12 @@ export async function runRootless(args: string[]): Promise<number> {
   const pass = (sig: NodeJS.Signals) => () => {
     const t = setInterval(() => {
       const inside = childrenOf(child.pid).filter((pid) => catches(pid, 'SIGHUP'));
-      for (const pid of inside) try { process.kill(pid, sig); } catch { /* gone already */ }
+      for (const pid of inside)
+        try {
+          process.kill(pid, sig);
+        } catch {
+          /* gone already */
+        }
       if (inside.length) clearInterval(t);
     }, 50);
     timers.push(t);
@@ -133,12 +176,18 @@ function catches(pid: number, sig: NodeJS.Signals): boolean {
   try {
     const hex = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
     return !!hex && ((BigInt(`0x${hex}`) >> BigInt(constants.signals[sig] - 1)) & 1n) === 1n;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 function childrenOf(pid: number | undefined): number[] {
   if (!pid) return [];
-  try { return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number); } catch { return []; }
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
 }
 
 /**
@@ -149,18 +198,28 @@ function childrenOf(pid: number | undefined): number[] {
  */
 export async function enterRootless(): Promise<void> {
   // what runRootless made: a user namespace that is not the machine's, and a PID namespace whose first process is us
-  if (isInitialUserNamespace() || process.pid !== 1) throw new EnvironmentError(`${ROOTLESS_ENV} is set, but this is not the namespace a rootless nslab made`, `unset ${ROOTLESS_ENV}`);
+  if (isInitialUserNamespace() || process.pid !== 1)
+    throw new EnvironmentError(
+      `${ROOTLESS_ENV} is set, but this is not the namespace a rootless nslab made`,
+      `unset ${ROOTLESS_ENV}`,
+    );
   // not handed down to the lab's services and commands (an nslab among them is not this one)
   delete process.env[ROOTLESS_ENV];
   entered = true;
   const r = await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-rootless', '/run']);
-  if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot mount a private /run (${r.stderr.trim()})`, 'run as root, or see docs/ci.md#rootless');
+  if (r.exitCode !== 0)
+    throw new EnvironmentError(
+      `rootless: cannot mount a private /run (${r.stderr.trim()})`,
+      'run as root, or see docs/ci.md#rootless',
+    );
   process.env.NSLAB_STATE_DIR = ROOTLESS_STATE_DIR;
   await privateEtcNetns();
   // as PID 1, a signal nobody handles is ignored: until a verb handles them, they end the process as they would
   // elsewhere (runRootless() passes a signal on once these are set: SIGHUP caught is the sign)
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const)
-    process.on(s, () => { if (process.listenerCount(s) === 1) process.exit(128 + constants.signals[s]); });
+    process.on(s, () => {
+      if (process.listenerCount(s) === 1) process.exit(128 + constants.signals[s]);
+    });
 }
 
 /**
@@ -174,13 +233,33 @@ async function privateEtcNetns(): Promise<void> {
   const r = existsSync('/etc/netns')
     ? await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-etc-netns', '/etc/netns'])
     : await (async () => {
-      for (const d of ['upper', 'work']) mkdirSync(`/run/nslab-etc/${d}`, { recursive: true, mode: 0o700 });
-      return runArgv(['mount', '-t', 'overlay', '-o', 'lowerdir=/etc,upperdir=/run/nslab-etc/upper,workdir=/run/nslab-etc/work', 'nslab-etc', '/etc']);
-    })();
-  if (r.exitCode !== 0) throw new EnvironmentError(`rootless: cannot make a private /etc/netns for the nodes' table names (${r.stderr.trim()})`, 'run as root, or on Linux 5.11 or later (unprivileged overlay mounts)');
+        for (const d of ['upper', 'work']) mkdirSync(`/run/nslab-etc/${d}`, { recursive: true, mode: 0o700 });
+        return runArgv([
+          'mount',
+          '-t',
+          'overlay',
+          '-o',
+          'lowerdir=/etc,upperdir=/run/nslab-etc/upper,workdir=/run/nslab-etc/work',
+          'nslab-etc',
+          '/etc',
+        ]);
+      })();
+  if (r.exitCode !== 0)
+    throw new EnvironmentError(
+      `rootless: cannot make a private /etc/netns for the nodes' table names (${r.stderr.trim()})`,
+      'run as root, or on Linux 5.11 or later (unprivileged overlay mounts)',
+    );
 }
 
 /** The machine's own user namespace maps every uid to itself. */
-export function isInitialUserNamespace(map = (() => { try { return readFileSync('/proc/self/uid_map', 'utf8'); } catch { return ''; } })()): boolean {
+export function isInitialUserNamespace(
+  map = (() => {
+    try {
+      return readFileSync('/proc/self/uid_map', 'utf8');
+    } catch {
+      return '';
+    }
+  })(),
+): boolean {
   return /^\s*0\s+0\s+4294967295\s*$/.test(map);
 }

@@ -20,7 +20,10 @@ export interface Lane {
 }
 
 /** A started program: its pid, and how it ended once it has (exit status, or the signal that ended it). */
-export interface Started { pid: number; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }
+export interface Started {
+  pid: number;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
 
 export interface Runner {
   run(cmd: Command): Promise<Result>;
@@ -83,7 +86,14 @@ export class RecordingRunner implements Runner {
 
   async run(cmd: Command): Promise<Result> {
     this.calls.push(cmd);
-    return { argv: inNamespace(cmd.ns, cmd.argv, cmd.etc), exitCode: 0, stdout: '', stderr: '', durationMs: 0, ...this.responder(cmd) };
+    return {
+      argv: inNamespace(cmd.ns, cmd.argv, cmd.etc),
+      exitCode: 0,
+      stdout: '',
+      stderr: '',
+      durationMs: 0,
+      ...this.responder(cmd),
+    };
   }
 
   start(cmd: Command & { log: string }): Started {
@@ -97,7 +107,10 @@ export class RecordingRunner implements Runner {
  * SIGTERM and is *awaited*: unwinding must not start while a batch is still
  * creating things. Never rejects; a missing program is exit status 127.
  */
-export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: number; signal?: AbortSignal; uninterruptible?: boolean } = {}): Promise<Result> {
+export function runArgv(
+  argv: string[],
+  opts: { input?: string; timeoutMs?: number; signal?: AbortSignal; uninterruptible?: boolean } = {},
+): Promise<Result> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -111,8 +124,12 @@ export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: numb
     opts.signal?.addEventListener('abort', stop, { once: true });
     const timer = opts.timeoutMs ? setTimeout(stop, opts.timeoutMs) : undefined;
     let spawnError: Error | undefined;
-    child.on('error', (e) => { spawnError = e; });
-    child.stdin.on('error', () => { /* the program exited without reading its input */ });
+    child.on('error', (e) => {
+      spawnError = e;
+    });
+    child.stdin.on('error', () => {
+      /* the program exited without reading its input */
+    });
     child.stdin.end(opts.input ?? '');
     child.on('close', (code, sig) => {
       forget();
@@ -120,8 +137,11 @@ export function runArgv(argv: string[], opts: { input?: string; timeoutMs?: numb
       if (timer) clearTimeout(timer);
       const stderr = Buffer.concat(err).toString('utf8') + (spawnError ? `${spawnError.message}\n` : '');
       resolve({
-        argv, stdout: Buffer.concat(out).toString('utf8'), stderr, durationMs: performance.now() - t0,
-        exitCode: spawnError ? 127 : code ?? 128 + (sig === 'SIGKILL' ? 9 : 15),
+        argv,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr,
+        durationMs: performance.now() - t0,
+        exitCode: spawnError ? 127 : (code ?? 128 + (sig === 'SIGKILL' ? 9 : 15)),
       });
     });
   });

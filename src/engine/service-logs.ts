@@ -9,7 +9,10 @@ import { join } from 'node:path';
 import { oneLine, ServiceError } from '../errors.js';
 import { OutputDir } from './output.js';
 
-export interface Exit { code: number | null; signal: NodeJS.Signals | null }
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** The last lines shown, and how much of each (a log may hold anything: one huge line, escape sequences). */
 export const TAIL_LINES = 10;
@@ -29,7 +32,11 @@ function readEnd(file: string, bytes: number): { text: string; skipped: number }
     const n = Math.min(size, bytes);
     const buf = Buffer.alloc(n);
     let got = 0;
-    while (got < n) { const r = readSync(fd, buf, got, n - got, size - n + got); if (!r) break; got += r; }
+    while (got < n) {
+      const r = readSync(fd, buf, got, n - got, size - n + got);
+      if (!r) break;
+      got += r;
+    }
     return { text: buf.subarray(0, got).toString('utf8'), skipped: size - n };
   } finally {
     closeSync(fd);
@@ -52,7 +59,10 @@ export function logTail(file: string, lines = TAIL_LINES): string[] {
 }
 
 /** Where a log is kept: FOLDER (the instance) of ROOT, the run's artifacts folder. */
-export interface KeepIn { root: string; folder: string }
+export interface KeepIn {
+  root: string;
+  folder: string;
+}
 
 /**
  * Copies a log into ROOT/FOLDER (made 0700 if missing) as `name`, or `name` with
@@ -69,26 +79,42 @@ export function keepLog(file: string, into: KeepIn, name: string): string {
   return out.write(nameOf(n), data, { exclusive: true, mode: 0o600, dirMode: 0o700 });
 }
 
-export interface Failed { node: string; service: string; argv: string[]; exit: Exit; log: string }
+export interface Failed {
+  node: string;
+  service: string;
+  argv: string[];
+  exit: Exit;
+  log: string;
+}
 
 /** The error for services that exited at once; their logs are kept first in the directory `keepIn` gives (if any). */
 export function serviceError(failed: Failed[], keepIn: (() => KeepIn) | undefined): ServiceError {
   const parts = failed.map((f) => {
-    const lines = [`service '${f.service}' of node '${f.node}' exited at once (${describeExit(f.exit)}): ${oneLine(f.argv.join(' '))}`];
+    const lines = [
+      `service '${f.service}' of node '${f.node}' exited at once (${describeExit(f.exit)}): ${oneLine(f.argv.join(' '))}`,
+    ];
     let tail: string[] = [];
-    try { tail = logTail(f.log); } catch (e) { lines.push(`    its log cannot be read: ${oneLine((e as Error).message)}`); }
+    try {
+      tail = logTail(f.log);
+    } catch (e) {
+      lines.push(`    its log cannot be read: ${oneLine((e as Error).message)}`);
+    }
     if (tail.length) lines.push(`    its log ends with:`, ...tail.map((l) => `      ${l}`));
     else if (lines.length === 1) lines.push('    its log is empty');
     if (f.exit.code === 0 && !f.exit.signal)
-      lines.push('    hint: a service must keep running in the foreground (a daemon has an option not to fork, often -f or -D)');
+      lines.push(
+        '    hint: a service must keep running in the foreground (a daemon has an option not to fork, often -f or -D)',
+      );
     if (keepIn) {
-      try { lines.push(`    its log is kept in ${oneLine(keepLog(f.log, keepIn(), `${f.node}-${f.service}`))}`); } catch (e) {
+      try {
+        lines.push(`    its log is kept in ${oneLine(keepLog(f.log, keepIn(), `${f.node}-${f.service}`))}`);
+      } catch (e) {
         lines.push(`    its log could not be kept: ${oneLine((e as Error).message)}`);
       }
     }
     return lines.join('\n');
   });
   const first = failed[0]!;
-  const status = first.exit.signal ? 128 + (constants.signals[first.exit.signal] ?? 0) : first.exit.code ?? -1;
+  const status = first.exit.signal ? 128 + (constants.signals[first.exit.signal] ?? 0) : (first.exit.code ?? -1);
   return new ServiceError(first.argv, status, first.node, first.service, parts.join('\n'));
 }

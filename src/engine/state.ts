@@ -10,7 +10,13 @@ import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
 import { INSTANCE, nsName } from '../plan/names.js';
 import { isSame, startTime } from './proc.js';
 
-export interface ServiceState { node: string; name: string; pid: number; start?: string; log: string }
+export interface ServiceState {
+  node: string;
+  name: string;
+  pid: number;
+  start?: string;
+  log: string;
+}
 
 export interface LabState {
   version: 1;
@@ -30,7 +36,12 @@ export interface LabState {
 }
 
 export function stateDir(): string {
-  return process.env.NSLAB_STATE_DIR || (process.getuid?.() === 0 ? '/run/nslab' : join(process.env.XDG_RUNTIME_DIR || '/tmp', `nslab-${process.getuid?.()}`));
+  return (
+    process.env.NSLAB_STATE_DIR ||
+    (process.getuid?.() === 0
+      ? '/run/nslab'
+      : join(process.env.XDG_RUNTIME_DIR || '/tmp', `nslab-${process.getuid?.()}`))
+  );
 }
 
 const fileOf = (instance: string) => {
@@ -52,16 +63,26 @@ export function ensureStateDir(create = true): string {
 }
 
 export function mkdirPrivate(dir: string): void {
-  try { mkdirSync(dir, { recursive: true, mode: 0o700 }); } catch (e) { throw fsError(e, dir); }
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw fsError(e, dir);
+  }
 }
 
 function checkPrivate(dir: string): void {
   let st;
-  try { st = lstatSync(dir); } catch (e) { throw fsError(e, dir); }
+  try {
+    st = lstatSync(dir);
+  } catch (e) {
+    throw fsError(e, dir);
+  }
   const uid = process.getuid?.();
   if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o022) !== 0)
-    throw new EnvironmentError(`state directory ${dir} is not private (it must be a directory owned by this user, writable by nobody else, not a link)`,
-      'remove it, or point NSLAB_STATE_DIR at a directory of your own with mode 0700');
+    throw new EnvironmentError(
+      `state directory ${dir} is not private (it must be a directory owned by this user, writable by nobody else, not a link)`,
+      'remove it, or point NSLAB_STATE_DIR at a directory of your own with mode 0700',
+    );
 }
 
 /**
@@ -82,7 +103,11 @@ function readingState<T>(read: () => T, nothing: T): T {
 
 function fsError(e: unknown, path: string): Error {
   const code = (e as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return new EnvironmentError(`cannot use ${path} (${code})`, 'nslab keeps its records there: run it as root, or set NSLAB_STATE_DIR to a directory of your own');
+  if (code === 'EACCES' || code === 'EPERM')
+    return new EnvironmentError(
+      `cannot use ${path} (${code})`,
+      'nslab keeps its records there: run it as root, or set NSLAB_STATE_DIR to a directory of your own',
+    );
   return e as Error;
 }
 
@@ -102,8 +127,10 @@ export function claim(state: LabState): void {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, f);
     const other = readState(state.instance);
     const who = other ? ` (${other.status} since ${other.createdAt}, pid ${other.owner.pid})` : '';
-    throw new UsageError(`lab instance '${state.instance}' is already up${who}`,
-      `take it down with 'nslab down ${state.instance}', or bring up another copy with --instance ID`);
+    throw new UsageError(
+      `lab instance '${state.instance}' is already up${who}`,
+      `take it down with 'nslab down ${state.instance}', or bring up another copy with --instance ID`,
+    );
   } finally {
     rmSync(aside, { force: true });
   }
@@ -140,11 +167,27 @@ export function validState(s: unknown, instance: string): LabState | undefined {
   if (!o || typeof o !== 'object' || o.version !== 1 || o.instance !== instance) return undefined;
   if (!['creating', 'up', 'testing', 'removing'].includes(o.status as string)) return undefined;
   const pidOk = (p: unknown) => Number.isInteger(p) && (p as number) > 0;
-  if (!o.owner || !pidOk(o.owner.pid) || (o.owner.start !== undefined && !/^\d+$/.test(o.owner.start))) return undefined;
-  if (!Array.isArray(o.namespaces) || !o.namespaces.every((n) => n && NODE_NAME.test(n.node) && n.ns === nsName(instance, n.node))) return undefined;
-  if (!Array.isArray(o.services) || !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))) return undefined;
-  if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns)))) return undefined;
-  if (o.logDir !== logDirOf(instance) || !Array.isArray(o.stages) || typeof o.lab !== 'string' || typeof o.file !== 'string') return undefined;
+  if (!o.owner || !pidOk(o.owner.pid) || (o.owner.start !== undefined && !/^\d+$/.test(o.owner.start)))
+    return undefined;
+  if (
+    !Array.isArray(o.namespaces) ||
+    !o.namespaces.every((n) => n && NODE_NAME.test(n.node) && n.ns === nsName(instance, n.node))
+  )
+    return undefined;
+  if (
+    !Array.isArray(o.services) ||
+    !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))
+  )
+    return undefined;
+  if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns))))
+    return undefined;
+  if (
+    o.logDir !== logDirOf(instance) ||
+    !Array.isArray(o.stages) ||
+    typeof o.lab !== 'string' ||
+    typeof o.file !== 'string'
+  )
+    return undefined;
   return o as LabState;
 }
 
@@ -186,5 +229,9 @@ export function workDirOwner(name: string): { pid: number; start: string } | und
 }
 
 export function listWorkDirs(): string[] {
-  try { return readdirSync(workRoot()); } catch { return []; }
+  try {
+    return readdirSync(workRoot());
+  } catch {
+    return [];
+  }
 }

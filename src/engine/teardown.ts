@@ -13,7 +13,12 @@ import { removeState, type LabState } from './state.js';
  * failed `up` must never delete a namespace or directory of the same name
  * that someone else made).
  */
-export async function teardown(state: LabState, runner: Runner, only?: Set<string>, onlyEtc?: Set<string>): Promise<void> {
+export async function teardown(
+  state: LabState,
+  runner: Runner,
+  only?: Set<string>,
+  onlyEtc?: Set<string>,
+): Promise<void> {
   const names = state.namespaces.map((n) => n.ns).filter((ns) => !only || only.has(ns));
   await stopNamespaceProcesses(names);
   await deleteNamespaces(names, runner);
@@ -35,5 +40,9 @@ export async function stopNamespaceProcesses(names: string[]): Promise<void> {
 export async function deleteNamespaces(names: string[], runner: Runner): Promise<void> {
   if (!names.length) return;
   // -force: keep going past a namespace that was never created or vanished meanwhile
-  await runner.run({ argv: ['ip', '-force', '-batch', '-'], input: names.map((ns) => `netns del ${ns}\n`).join(''), uninterruptible: true });
+  await runner.run({
+    argv: ['ip', '-force', '-batch', '-'],
+    input: names.map((ns) => `netns del ${ns}\n`).join(''),
+    uninterruptible: true,
+  });
 }

@@ -35,9 +35,26 @@ const SAFE_NS = /^[A-Za-z0-9._-]+$/;
 /** What a worker runs for a command, or undefined if it cannot: namespaced ip/tc batches, sysctl -w, nft -f -. */
 export function workerJob(cmd: Command): { kind: string; ns: string; input: string } | undefined {
   const a = cmd.argv;
-  if (!cmd.ns && a.length === 5 && (a[0] === 'ip' || a[0] === 'tc') && a[1] === '-n' && SAFE_NS.test(a[2]!) && a[3] === '-batch' && a[4] === '-')
+  if (
+    !cmd.ns &&
+    a.length === 5 &&
+    (a[0] === 'ip' || a[0] === 'tc') &&
+    a[1] === '-n' &&
+    SAFE_NS.test(a[2]!) &&
+    a[3] === '-batch' &&
+    a[4] === '-'
+  )
     return { kind: a[0], ns: a[2]!, input: cmd.input ?? '' };
-  if (!cmd.ns && a.length === 6 && a[0] === 'ip' && a[1] === '-6' && a[2] === '-n' && SAFE_NS.test(a[3]!) && a[4] === '-batch' && a[5] === '-')
+  if (
+    !cmd.ns &&
+    a.length === 6 &&
+    a[0] === 'ip' &&
+    a[1] === '-6' &&
+    a[2] === '-n' &&
+    SAFE_NS.test(a[3]!) &&
+    a[4] === '-batch' &&
+    a[5] === '-'
+  )
     return { kind: 'ip6', ns: a[3]!, input: cmd.input ?? '' };
   if (cmd.ns && SAFE_NS.test(cmd.ns) && a[0] === 'sysctl' && a[1] === '-q' && a[2] === '-w')
     return { kind: 'sysctl', ns: cmd.ns, input: a.slice(3).join('\n') + '\n' };
@@ -78,11 +95,13 @@ export class BatchWorker {
       }
     });
     const forget = endAtExit(this.child); // the loop; a batch it runs then is the last (a namespace's settings, removed with it)
-    this.closed = new Promise((res) => this.child.on('close', () => {
-      forget();
-      for (const done of this.pending.values()) done(255);
-      res();
-    }));
+    this.closed = new Promise((res) =>
+      this.child.on('close', () => {
+        forget();
+        for (const done of this.pending.values()) done(255);
+        res();
+      }),
+    );
   }
 
   /** Queues a command; commands run in the order they were queued. */
@@ -93,8 +112,20 @@ export class BatchWorker {
     writeFileSync(join(this.dir, `${i}.in`), job.input);
     return new Promise((resolve) => {
       this.pending.set(i, (exitCode) => {
-        const read = (ext: string) => { try { return readFileSync(join(this.dir, `${i}.${ext}`), 'utf8'); } catch { return ''; } };
-        resolve({ argv: cmd.argv, exitCode, stdout: '', stderr: exitCode ? read('err') : '', durationMs: performance.now() - t0 });
+        const read = (ext: string) => {
+          try {
+            return readFileSync(join(this.dir, `${i}.${ext}`), 'utf8');
+          } catch {
+            return '';
+          }
+        };
+        resolve({
+          argv: cmd.argv,
+          exitCode,
+          stdout: '',
+          stderr: exitCode ? read('err') : '',
+          durationMs: performance.now() - t0,
+        });
       });
       this.child.stdin.write(`${i} ${job.kind} ${job.ns}\n`);
     });

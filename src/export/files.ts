@@ -19,7 +19,8 @@ export type Format = (typeof FORMATS)[number];
 export function header(node: FinalNode, c = '#'): string[] {
   const stage = node.stage ? `, stages up to '${node.stage}'` : ', base configuration';
   const lines = [`${c} nslab export: lab '${node.lab}', node '${node.node}'${stage}`];
-  if (node.notExported.length) lines.push(`${c} not exported (not network configuration): ${node.notExported.join('; ')}`);
+  if (node.notExported.length)
+    lines.push(`${c} not exported (not network configuration): ${node.notExported.join('; ')}`);
   return lines.map(oneLine);
 }
 
@@ -29,13 +30,23 @@ export const slug = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 /** /etc/sysctl.d: the node's sysctls, applied at boot by systemd-sysctl or procps on every distribution. */
 export function sysctlFile(node: FinalNode): ExportFile[] {
   if (!node.sysctl.length) return [];
-  return [{ path: `/etc/sysctl.d/90-nslab-${slug(node.lab)}.conf`, text: [...header(node), ...node.sysctl.map(([k, v]) => `${k} = ${v}`), ''].join('\n') }];
+  return [
+    {
+      path: `/etc/sysctl.d/90-nslab-${slug(node.lab)}.conf`,
+      text: [...header(node), ...node.sysctl.map(([k, v]) => `${k} = ${v}`), ''].join('\n'),
+    },
+  ];
 }
 
 /** iproute2's table names, as a drop-in (never the shared /etc/iproute2/rt_tables itself): `ip route show table NAME` then works. */
 export function rtTablesFile(node: FinalNode): ExportFile[] {
   if (!node.tables.length) return [];
-  return [{ path: `/etc/iproute2/rt_tables.d/nslab-${slug(node.lab)}.conf`, text: [...header(node), ...node.tables.map((t) => `${t.id}\t${t.name}`), ''].join('\n') }];
+  return [
+    {
+      path: `/etc/iproute2/rt_tables.d/nslab-${slug(node.lab)}.conf`,
+      text: [...header(node), ...node.tables.map((t) => `${t.id}\t${t.name}`), ''].join('\n'),
+    },
+  ];
 }
 
 /** Files printed one after another, each under a header line a reader (and a shell) can tell apart. */

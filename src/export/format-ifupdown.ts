@@ -19,7 +19,12 @@ export function renderIfupdown(node: FinalNode): ExportFile[] {
  * then fails, as the round-trip test found).
  */
 function addresses(iface: string, cidrs: Cidr[]): string[] {
-  return [`    address ${cidrs[0]!.text}`, ...cidrs.slice(1).flatMap((a) => [`    up ip addr add ${a.text} dev ${iface}`, `    down ip addr del ${a.text} dev ${iface}`])];
+  return [
+    `    address ${cidrs[0]!.text}`,
+    ...cidrs
+      .slice(1)
+      .flatMap((a) => [`    up ip addr add ${a.text} dev ${iface}`, `    down ip addr del ${a.text} dev ${iface}`]),
+  ];
 }
 
 function stanzas(node: FinalNode, i: FinalInterface): string[] {
@@ -29,16 +34,33 @@ function stanzas(node: FinalNode, i: FinalInterface): string[] {
   const rules = node.rules.filter((r) => r.owner === i.name);
   const lines = (fam: 4 | 6 | 0) => [
     ...routes.filter((r) => !fam || r.family === fam).map((r) => `    up ${routeCommand(r)}`),
-    ...rules.filter((r) => !fam || r.family === fam).flatMap((r) => [`    up ${ruleCommand(r)}`, `    down ${ruleCommand(r, 'del')}`]),
+    ...rules
+      .filter((r) => !fam || r.family === fam)
+      .flatMap((r) => [`    up ${ruleCommand(r)}`, `    down ${ruleCommand(r, 'del')}`]),
   ];
   const out: string[] = [];
   if (i.up) out.push(`auto ${i.name}`);
   else out.push(`# ${i.name} is down in the lab: no 'auto' line, 'ifup ${i.name}' brings it up`);
   const link = [...(i.mtu ? [`    mtu ${i.mtu}`] : []), ...(i.mac ? [`    hwaddress ${i.mac}`] : [])];
-  if (i.name === 'lo') return [...out, 'iface lo inet loopback', ...i.addresses.filter((a) => !['127.0.0.1', '::1'].includes(a.address)).map((a) => `    up ip addr replace ${a.text} dev lo`), ...lines(0)];
+  if (i.name === 'lo')
+    return [
+      ...out,
+      'iface lo inet loopback',
+      ...i.addresses
+        .filter((a) => !['127.0.0.1', '::1'].includes(a.address))
+        .map((a) => `    up ip addr replace ${a.text} dev lo`),
+      ...lines(0),
+    ];
   if (!v4.length && !v6.length) return [...out, `iface ${i.name} inet manual`, ...link, ...lines(0)];
   // routes of a family the interface has no address of go with the stanza it has
-  if (v4.length) out.push(`iface ${i.name} inet static`, ...addresses(i.name, v4), ...link, ...lines(v6.length ? 4 : 0));
-  if (v6.length) out.push(`iface ${i.name} inet6 static`, ...addresses(i.name, v6), ...(v4.length ? [] : link), ...lines(v4.length ? 6 : 0));
+  if (v4.length)
+    out.push(`iface ${i.name} inet static`, ...addresses(i.name, v4), ...link, ...lines(v6.length ? 4 : 0));
+  if (v6.length)
+    out.push(
+      `iface ${i.name} inet6 static`,
+      ...addresses(i.name, v6),
+      ...(v4.length ? [] : link),
+      ...lines(v4.length ? 6 : 0),
+    );
   return out;
 }

@@ -18,7 +18,9 @@ export function ruleCommand(r: FinalRule, verb = 'add'): string {
 
 /** A comment naming the tables a node uses, for formats that write table ids. */
 export function tableComment(node: FinalNode, c = '#'): string[] {
-  return node.tables.length ? [`${c} routing tables: ${node.tables.map((t) => tableLabel(node, t.id)).join(', ')}`] : [];
+  return node.tables.length
+    ? [`${c} routing tables: ${node.tables.map((t) => tableLabel(node, t.id)).join(', ')}`]
+    : [];
 }
 
 export function renderIp(node: FinalNode): ExportFile[] {
@@ -31,7 +33,8 @@ export function renderIp(node: FinalNode): ExportFile[] {
     out.push(`ip link set dev ${q([i.name])} ${i.up ? 'up' : 'down'}`);
   }
   if (node.routes.length) out.push('', ...node.routes.map((r) => routeCommand(r)));
-  if (node.rules.length) out.push('', ...node.rules.flatMap((r) => [`${ruleCommand(r, 'del')} 2>/dev/null || true`, ruleCommand(r)]));
+  if (node.rules.length)
+    out.push('', ...node.rules.flatMap((r) => [`${ruleCommand(r, 'del')} 2>/dev/null || true`, ruleCommand(r)]));
   out.push('');
   return [{ path: `nslab-${slug(node.lab)}-${slug(node.node)}.sh`, text: out.join('\n'), mode: 0o755 }];
 }

@@ -13,7 +13,8 @@ function routeSection(r: FinalRoute, onlink = false): string[] {
   out.push(`Destination=${r.dest === 'default' ? zero(r.family) : r.dest}`);
   if (r.via) out.push(`Gateway=${r.via}`);
   if (r.onlink || onlink) out.push('GatewayOnLink=yes');
-  for (const h of r.nexthops) out.push(`MultiPathRoute=${h.via ?? ''}${h.dev ? `@${h.dev}` : ''}${h.weight ? ` ${h.weight}` : ''}`);
+  for (const h of r.nexthops)
+    out.push(`MultiPathRoute=${h.via ?? ''}${h.dev ? `@${h.dev}` : ''}${h.weight ? ` ${h.weight}` : ''}`);
   if (r.src) out.push(`PreferredSource=${r.src}`);
   if (r.metric !== undefined) out.push(`Metric=${r.metric}`);
   if (r.table !== undefined) out.push(`Table=${r.table}`);
@@ -44,16 +45,30 @@ function ruleSection(r: FinalRule): string[] {
 
 export function renderNetworkd(node: FinalNode): ExportFile[] {
   const files = node.interfaces
-    .filter((i) => i.name !== 'lo' || node.routes.some((r) => r.owner === 'lo') || node.rules.some((r) => r.owner === 'lo'))
+    .filter(
+      (i) => i.name !== 'lo' || node.routes.some((r) => r.owner === 'lo') || node.rules.some((r) => r.owner === 'lo'),
+    )
     .map((i) => ({ path: `/etc/systemd/network/10-nslab-${i.name}.network`, text: network(node, i) }));
   if (node.tables.length)
-    files.push({ path: `/etc/systemd/networkd.conf.d/nslab-${slug(node.lab)}.conf`, text: [...header(node), '[Network]', `RouteTable=${node.tables.map((t) => `${t.name}:${t.id}`).join(' ')}`, ''].join('\n') });
+    files.push({
+      path: `/etc/systemd/networkd.conf.d/nslab-${slug(node.lab)}.conf`,
+      text: [
+        ...header(node),
+        '[Network]',
+        `RouteTable=${node.tables.map((t) => `${t.name}:${t.id}`).join(' ')}`,
+        '',
+      ].join('\n'),
+    });
   return [...files, ...sysctlFile(node), ...rtTablesFile(node)];
 }
 
 function network(node: FinalNode, i: FinalInterface): string {
   const out = [...header(node), '[Match]', `Name=${i.name}`];
-  const link = [...(i.mtu ? [`MTUBytes=${i.mtu}`] : []), ...(i.mac ? [`MACAddress=${i.mac}`] : []), ...(i.up ? [] : ['ActivationPolicy=down'])];
+  const link = [
+    ...(i.mtu ? [`MTUBytes=${i.mtu}`] : []),
+    ...(i.mac ? [`MACAddress=${i.mac}`] : []),
+    ...(i.up ? [] : ['ActivationPolicy=down']),
+  ];
   if (link.length) out.push('', '[Link]', ...link);
   out.push('', '[Network]');
   if (i.name !== 'lo') out.push('IPv6AcceptRA=no');
@@ -61,7 +76,8 @@ function network(node: FinalNode, i: FinalInterface): string {
   // networkd would add its own beside the kernel's, which comes first and wins
   const replaced = node.routes.filter((r) => r.replacesKernel && r.owner === i.name).map((r) => r.dest);
   const own = (a: Cidr) => a.family === 4 && replaced.includes(networkOf(a));
-  for (const a of i.addresses) if (!(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address)) && !own(a)) out.push(`Address=${a.text}`);
+  for (const a of i.addresses)
+    if (!(i.name === 'lo' && ['127.0.0.1', '::1'].includes(a.address)) && !own(a)) out.push(`Address=${a.text}`);
   for (const a of i.addresses.filter(own)) out.push('', '[Address]', `Address=${a.text}`, 'AddPrefixRoute=no');
   // a gateway in such a subnet is reachable only once the node's own route to the subnet is in: networkd
   // adds routes in no set order, and one through a gateway sent first failed (ENETUNREACH) and was never

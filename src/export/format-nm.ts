@@ -16,12 +16,17 @@ function routeProblem(r: FinalRoute, iface: string): string | undefined {
 }
 
 const zero = (f: 4 | 6) => (f === 6 ? '::/0' : '0.0.0.0/0');
-const dest = (r: FinalRoute) => (r.dest === 'default' ? zero(r.family) : r.dest.includes('/') ? r.dest : `${r.dest}/${r.family === 6 ? 128 : 32}`);
+const dest = (r: FinalRoute) =>
+  r.dest === 'default' ? zero(r.family) : r.dest.includes('/') ? r.dest : `${r.dest}/${r.family === 6 ? 128 : 32}`;
 
 function routeOptions(r: FinalRoute): string[] {
   return [
-    ...(r.onlink ? ['onlink=true'] : []), ...(r.mtu ? [`mtu=${r.mtu}`] : []), ...(r.scope ? [`scope=${scopeNumber(r.scope)}`] : []),
-    ...(r.src ? [`src=${r.src}`] : []), ...(r.table !== undefined ? [`table=${r.table}`] : []), ...(r.type !== 'unicast' ? [`type=${r.type}`] : []),
+    ...(r.onlink ? ['onlink=true'] : []),
+    ...(r.mtu ? [`mtu=${r.mtu}`] : []),
+    ...(r.scope ? [`scope=${scopeNumber(r.scope)}`] : []),
+    ...(r.src ? [`src=${r.src}`] : []),
+    ...(r.table !== undefined ? [`table=${r.table}`] : []),
+    ...(r.type !== 'unicast' ? [`type=${r.type}`] : []),
   ];
 }
 
@@ -31,7 +36,12 @@ const scopeNumber = (s: string) => SCOPES[s] ?? Number(s);
 /** The rule as NM's routing-rule syntax has it (ip rule's words; `lookup` for table). */
 const ruleText = (r: FinalRule) => r.args.join(' ');
 
-interface Conn { iface: FinalInterface; routes: FinalRoute[]; rules: FinalRule[]; skipped: string[] }
+interface Conn {
+  iface: FinalInterface;
+  routes: FinalRoute[];
+  rules: FinalRule[];
+  skipped: string[];
+}
 
 function connections(node: FinalNode): Conn[] {
   const hosts = node.interfaces.filter((i) => i.name !== 'lo');
@@ -40,7 +50,10 @@ function connections(node: FinalNode): Conn[] {
   for (const r of node.routes) {
     const c = conns.find((x) => x.iface.name === r.owner);
     const why = routeProblem(r, r.owner);
-    if (why || !c) (c ?? first)?.skipped.push(`${r.family === 6 ? 'ip -6 route' : 'ip route'} ${r.args.join(' ')}: not expressible: ${why ?? 'no connection for ' + r.owner}`);
+    if (why || !c)
+      (c ?? first)?.skipped.push(
+        `${r.family === 6 ? 'ip -6 route' : 'ip route'} ${r.args.join(' ')}: not expressible: ${why ?? 'no connection for ' + r.owner}`,
+      );
     else c.routes.push(r);
   }
   // rules belong to no interface in the kernel: NM adds a connection's rules while it is up
@@ -50,19 +63,35 @@ function connections(node: FinalNode): Conn[] {
 
 export function renderNm(node: FinalNode): ExportFile[] {
   const conns = connections(node);
-  const files: ExportFile[] = conns.map((c) => ({ path: `/etc/NetworkManager/system-connections/${c.iface.name}.nmconnection`, text: keyfile(node, c), mode: 0o600 }));
-  const script = ['#!/bin/sh', ...header(node), ...tableComment(node), '# the same connections as the keyfiles, made with nmcli', 'set -e'];
+  const files: ExportFile[] = conns.map((c) => ({
+    path: `/etc/NetworkManager/system-connections/${c.iface.name}.nmconnection`,
+    text: keyfile(node, c),
+    mode: 0o600,
+  }));
+  const script = [
+    '#!/bin/sh',
+    ...header(node),
+    ...tableComment(node),
+    '# the same connections as the keyfiles, made with nmcli',
+    'set -e',
+  ];
   for (const c of conns) {
     script.push(...c.skipped.map((s) => `# ${s}`));
     script.push(`nmcli connection add ${nmcliArgs(c).map(shellQuote).join(' ')}`);
   }
   script.push('');
-  return [{ path: `nslab-${slug(node.lab)}-${slug(node.node)}-nmcli.sh`, text: script.join('\n'), mode: 0o755 }, ...files, ...sysctlFile(node), ...rtTablesFile(node)];
+  return [
+    { path: `nslab-${slug(node.lab)}-${slug(node.node)}-nmcli.sh`, text: script.join('\n'), mode: 0o755 },
+    ...files,
+    ...sysctlFile(node),
+    ...rtTablesFile(node),
+  ];
 }
 
 function method(c: Conn, fam: 4 | 6): string {
   if (c.iface.addresses.some((a) => a.family === fam)) return 'manual';
-  if (c.routes.some((r) => r.family === fam) || c.rules.some((r) => r.family === fam)) return fam === 6 ? 'link-local' : 'disabled';
+  if (c.routes.some((r) => r.family === fam) || c.rules.some((r) => r.family === fam))
+    return fam === 6 ? 'link-local' : 'disabled';
   return 'disabled';
 }
 
@@ -79,7 +108,20 @@ export function nmcliArgs(c: Conn): string[] {
     const addrs = i.addresses.filter((a) => a.family === fam);
     if (addrs.length) args.push(`${p}.addresses`, addrs.map((a) => a.text).join(', '));
     const routes = c.routes.filter((r) => r.family === fam);
-    if (routes.length) args.push(`${p}.routes`, routes.map((r) => [dest(r), ...(r.via ? [r.via] : []), ...(r.metric !== undefined ? [...(r.via ? [] : [fam === 6 ? '::' : '0.0.0.0']), String(r.metric)] : []), ...routeOptions(r)].join(' ')).join(', '));
+    if (routes.length)
+      args.push(
+        `${p}.routes`,
+        routes
+          .map((r) =>
+            [
+              dest(r),
+              ...(r.via ? [r.via] : []),
+              ...(r.metric !== undefined ? [...(r.via ? [] : [fam === 6 ? '::' : '0.0.0.0']), String(r.metric)] : []),
+              ...routeOptions(r),
+            ].join(' '),
+          )
+          .join(', '),
+      );
     const rules = c.rules.filter((r) => r.family === fam);
     if (rules.length) args.push(`${p}.routing-rules`, rules.map(ruleText).join(', '));
   }
@@ -88,7 +130,14 @@ export function nmcliArgs(c: Conn): string[] {
 
 function keyfile(node: FinalNode, c: Conn): string {
   const i = c.iface;
-  const out = [...header(node), ...c.skipped.map((s) => `# ${s}`), '[connection]', `id=${i.name}`, 'type=ethernet', `interface-name=${i.name}`];
+  const out = [
+    ...header(node),
+    ...c.skipped.map((s) => `# ${s}`),
+    '[connection]',
+    `id=${i.name}`,
+    'type=ethernet',
+    `interface-name=${i.name}`,
+  ];
   if (!i.up) out.push('autoconnect=false');
   out.push('', '[ethernet]');
   if (i.mac) out.push(`cloned-mac-address=${i.mac.toUpperCase()}`);
@@ -97,12 +146,15 @@ function keyfile(node: FinalNode, c: Conn): string {
     out.push('', `[ipv${fam}]`);
     i.addresses.filter((a) => a.family === fam).forEach((a, k) => out.push(`address${k + 1}=${a.text}`));
     out.push(`method=${method(c, fam)}`);
-    c.routes.filter((r) => r.family === fam).forEach((r, k) => {
-      const metric = r.metric !== undefined ? [r.via ?? (fam === 6 ? '::' : '0.0.0.0'), String(r.metric)] : r.via ? [r.via] : [];
-      out.push(`route${k + 1}=${[dest(r), ...metric].join(',')}`);
-      const o = routeOptions(r);
-      if (o.length) out.push(`route${k + 1}_options=${o.join(',')}`);
-    });
+    c.routes
+      .filter((r) => r.family === fam)
+      .forEach((r, k) => {
+        const metric =
+          r.metric !== undefined ? [r.via ?? (fam === 6 ? '::' : '0.0.0.0'), String(r.metric)] : r.via ? [r.via] : [];
+        out.push(`route${k + 1}=${[dest(r), ...metric].join(',')}`);
+        const o = routeOptions(r);
+        if (o.length) out.push(`route${k + 1}_options=${o.join(',')}`);
+      });
     c.rules.filter((r) => r.family === fam).forEach((r, k) => out.push(`routing-rule${k + 1}=${ruleText(r)}`));
   }
   out.push('');

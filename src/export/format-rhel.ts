@@ -17,14 +17,28 @@ export function renderRhel(node: FinalNode): ExportFile[] {
       const routes = node.routes.filter((r) => r.owner === i.name && r.family === fam);
       if (routes.length) {
         const lines = routes.flatMap((r) => [
-          ...(r.replacesKernel ? ['# the same route to the kernel as the one it adds for the subnet: ifup-routes runs `ip route add`, which refuses it; use `ip route replace` (a dispatcher script) or drop the kernel\'s route first'] : []),
+          ...(r.replacesKernel
+            ? [
+                "# the same route to the kernel as the one it adds for the subnet: ifup-routes runs `ip route add`, which refuses it; use `ip route replace` (a dispatcher script) or drop the kernel's route first",
+              ]
+            : []),
           // ifup-routes passes each line to `ip route add` as it is: name the device, as ifup would
-          r.args.join(' ') + (r.dev || r.nexthops.length || ['blackhole', 'unreachable', 'prohibit', 'throw'].includes(r.type) ? '' : ` dev ${i.name}`),
+          r.args.join(' ') +
+            (r.dev || r.nexthops.length || ['blackhole', 'unreachable', 'prohibit', 'throw'].includes(r.type)
+              ? ''
+              : ` dev ${i.name}`),
         ]);
-        files.push({ path: `${DIR}/route${suffix}-${i.name}`, text: [...header(node), ...tableComment(node), ...lines, ''].join('\n') });
+        files.push({
+          path: `${DIR}/route${suffix}-${i.name}`,
+          text: [...header(node), ...tableComment(node), ...lines, ''].join('\n'),
+        });
       }
       const rules = node.rules.filter((r) => r.owner === i.name && r.family === fam);
-      if (rules.length) files.push({ path: `${DIR}/rule${suffix}-${i.name}`, text: [...header(node), ...tableComment(node), ...rules.map((r) => r.args.join(' ')), ''].join('\n') });
+      if (rules.length)
+        files.push({
+          path: `${DIR}/rule${suffix}-${i.name}`,
+          text: [...header(node), ...tableComment(node), ...rules.map((r) => r.args.join(' ')), ''].join('\n'),
+        });
     }
   }
   return [...files, ...sysctlFile(node), ...rtTablesFile(node)];
@@ -39,7 +53,13 @@ function ifcfg(node: FinalNode, i: FinalInterface): string {
   out.push('DEFROUTE=no');
   if (v6.length) {
     out.push('IPV6INIT=yes', 'IPV6_AUTOCONF=no', `IPV6ADDR=${v6[0]!.text}`, 'IPV6_DEFROUTE=no');
-    if (v6.length > 1) out.push(`IPV6ADDR_SECONDARIES="${v6.slice(1).map((a) => a.text).join(' ')}"`);
+    if (v6.length > 1)
+      out.push(
+        `IPV6ADDR_SECONDARIES="${v6
+          .slice(1)
+          .map((a) => a.text)
+          .join(' ')}"`,
+      );
   } else out.push('IPV6INIT=no');
   if (i.mtu) out.push(`MTU=${i.mtu}`);
   if (i.mac) out.push(`MACADDR=${i.mac}`);

@@ -13,9 +13,19 @@ export { FORMATS, concatFiles, type ExportFile, type Format } from './files.js';
 export { finalNode, type FinalNode } from './node-state.js';
 
 const RENDER: Record<Format, (n: FinalNode) => ExportFile[] | Promise<ExportFile[]>> = {
-  rhel: renderRhel, nm: renderNm, networkd: renderNetworkd, netplan: renderNetplan, ifupdown: renderIfupdown, ip: renderIp,
+  rhel: renderRhel,
+  nm: renderNm,
+  networkd: renderNetworkd,
+  netplan: renderNetplan,
+  ifupdown: renderIfupdown,
+  ip: renderIp,
 };
 
-export async function exportNode(lab: LabModel, node: string, stage: string | undefined, format: Format): Promise<ExportFile[]> {
+export async function exportNode(
+  lab: LabModel,
+  node: string,
+  stage: string | undefined,
+  format: Format,
+): Promise<ExportFile[]> {
   return RENDER[format](finalNode(lab, node, stage));
 }

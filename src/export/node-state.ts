@@ -9,9 +9,20 @@ import { routeKey } from '../lab/iproute.js';
 import type { LabModel } from '../lab/model.js';
 import { stagesUpTo } from '../plan/build.js';
 
-export interface FinalInterface { name: string; addresses: Cidr[]; up: boolean; mtu?: number; mac?: string }
+export interface FinalInterface {
+  name: string;
+  addresses: Cidr[];
+  up: boolean;
+  mtu?: number;
+  mac?: string;
+}
 
-export interface NextHop { via?: string; dev?: string; weight?: number; onlink: boolean }
+export interface NextHop {
+  via?: string;
+  dev?: string;
+  weight?: number;
+  onlink: boolean;
+}
 
 /** A route taken apart: the words every format knows, and the rest as written. */
 export interface FinalRoute {
@@ -72,15 +83,40 @@ export interface FinalNode {
   notExported: string[];
 }
 
-const ROUTE_TYPES = ['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'anycast'];
+const ROUTE_TYPES = [
+  'unicast',
+  'local',
+  'broadcast',
+  'multicast',
+  'throw',
+  'unreachable',
+  'prohibit',
+  'blackhole',
+  'anycast',
+];
 
 export function finalNode(lab: LabModel, nodeName: string, stage?: string): FinalNode {
   const node = lab.nodes.find((n) => n.name === nodeName);
-  if (!node) throw new UsageError(`lab '${lab.name}' has no node '${nodeName}'`, `nodes: ${lab.nodes.filter((n) => n.kind === 'host').map((n) => n.name).join(', ')}`);
-  if (node.kind === 'bridge') throw new UsageError(`node '${nodeName}' is a bridge`, 'a bridge node stands for a switch: export a host');
+  if (!node)
+    throw new UsageError(
+      `lab '${lab.name}' has no node '${nodeName}'`,
+      `nodes: ${lab.nodes
+        .filter((n) => n.kind === 'host')
+        .map((n) => n.name)
+        .join(', ')}`,
+    );
+  if (node.kind === 'bridge')
+    throw new UsageError(`node '${nodeName}' is a bridge`, 'a bridge node stands for a switch: export a host');
   const stages = stagesUpTo(lab, stage);
   const ifaces = new Map<string, FinalInterface>();
-  for (const i of node.interfaces) ifaces.set(i.name, { name: i.name, addresses: [...i.addresses], up: i.up, ...(i.mtu ? { mtu: i.mtu } : {}), ...(i.mac ? { mac: i.mac } : {}) });
+  for (const i of node.interfaces)
+    ifaces.set(i.name, {
+      name: i.name,
+      addresses: [...i.addresses],
+      up: i.up,
+      ...(i.mtu ? { mtu: i.mtu } : {}),
+      ...(i.mac ? { mac: i.mac } : {}),
+    });
   const routes = new Map<string, { args: string[]; family: Family }>();
   const rules: { args: string[]; family: Family; priority: number }[] = [];
   const sysctl = new Map<string, string>();
@@ -97,7 +133,8 @@ export function finalNode(lab: LabModel, nodeName: string, stage?: string): Fina
       priority = second !== undefined ? second - 1 : 0;
     }
     const rest = i >= 0 ? [...args.slice(0, i), ...args.slice(i + 2)] : args;
-    if (rules.some((r) => r.family === family && r.priority === priority && r.args.join(' ') === rest.join(' '))) return; // the kernel refuses a duplicate
+    if (rules.some((r) => r.family === family && r.priority === priority && r.args.join(' ') === rest.join(' ')))
+      return; // the kernel refuses a duplicate
     prios[family].push(priority);
     rules.push({ args: rest, family, priority });
   };
@@ -122,14 +159,31 @@ export function finalNode(lab: LabModel, nodeName: string, stage?: string): Fina
   const interfaces = [...ifaces.values()];
   const kernelKeys = new Set<string>();
   for (const i of interfaces)
-    for (const a of i.addresses) if (a.family === 4 && i.name !== 'lo' && a.prefix < 32) kernelKeys.add(routeKey({ args: [networkOf(a), 'dev', i.name], family: 4 }));
-  const finalRoutes = [...routes.entries()].map(([key, r]) => parseRoute(r.args, r.family, interfaces, kernelKeys.has(key)));
+    for (const a of i.addresses)
+      if (a.family === 4 && i.name !== 'lo' && a.prefix < 32)
+        kernelKeys.add(routeKey({ args: [networkOf(a), 'dev', i.name], family: 4 }));
+  const finalRoutes = [...routes.entries()].map(([key, r]) =>
+    parseRoute(r.args, r.family, interfaces, kernelKeys.has(key)),
+  );
   const finalRules = rules.map((r) => parseRule(r.args, r.family, r.priority, interfaces));
-  const used = new Set<number>([...finalRoutes.map((r) => r.table), ...finalRules.map((r) => r.table)].filter((t): t is number => t !== undefined));
-  const tables = Object.entries(node.tables).filter(([, id]) => used.has(id)).map(([name, id]) => ({ name, id })).sort((a, b) => a.id - b.id);
+  const used = new Set<number>(
+    [...finalRoutes.map((r) => r.table), ...finalRules.map((r) => r.table)].filter((t): t is number => t !== undefined),
+  );
+  const tables = Object.entries(node.tables)
+    .filter(([, id]) => used.has(id))
+    .map(([name, id]) => ({ name, id }))
+    .sort((a, b) => a.id - b.id);
   return {
-    lab: lab.name, node: nodeName, stage, stages: stages.map((s) => s.name), interfaces, routes: finalRoutes, rules: finalRules, tables,
-    sysctl: [...sysctl.entries()], notExported: [...notExported],
+    lab: lab.name,
+    node: nodeName,
+    stage,
+    stages: stages.map((s) => s.name),
+    interfaces,
+    routes: finalRoutes,
+    rules: finalRules,
+    tables,
+    sysctl: [...sysctl.entries()],
+    notExported: [...notExported],
   };
 }
 
@@ -149,64 +203,147 @@ const firstIface = (interfaces: FinalInterface[]) => interfaces.find((i) => i.na
 
 function parseRoute(args: string[], family: Family, interfaces: FinalInterface[], replacesKernel: boolean): FinalRoute {
   let i = 0;
-  const r: FinalRoute = { family, args, type: 'unicast', dest: '', onlink: false, nexthops: [], extra: [], owner: '', replacesKernel };
+  const r: FinalRoute = {
+    family,
+    args,
+    type: 'unicast',
+    dest: '',
+    onlink: false,
+    nexthops: [],
+    extra: [],
+    owner: '',
+    replacesKernel,
+  };
   if (ROUTE_TYPES.includes(args[0]!)) r.type = args[i++]!;
   r.dest = args[i++]!;
   let hop: NextHop | undefined;
   while (i < args.length) {
     const kw = args[i]!;
-    if (kw === 'nexthop') { hop = { onlink: false }; r.nexthops.push(hop); i++; continue; }
-    if (kw === 'onlink') { if (hop) hop.onlink = true; else r.onlink = true; i++; continue; }
+    if (kw === 'nexthop') {
+      hop = { onlink: false };
+      r.nexthops.push(hop);
+      i++;
+      continue;
+    }
+    if (kw === 'onlink') {
+      if (hop) hop.onlink = true;
+      else r.onlink = true;
+      i++;
+      continue;
+    }
     const v = args[i + 1]!;
     if (hop && (kw === 'via' || kw === 'dev' || kw === 'weight')) {
-      if (kw === 'weight') hop.weight = Number(v); else hop[kw] = v;
+      if (kw === 'weight') hop.weight = Number(v);
+      else hop[kw] = v;
       i += 2;
       continue;
     }
-    if (LOCKABLE_LOCK(args, i)) { r.extra.push(kw, 'lock', args[i + 2]!); i += 3; continue; }
+    if (LOCKABLE_LOCK(args, i)) {
+      r.extra.push(kw, 'lock', args[i + 2]!);
+      i += 3;
+      continue;
+    }
     switch (kw) {
-      case 'via': r.via = v; break;
-      case 'dev': r.dev = v; break;
-      case 'src': r.src = v; break;
-      case 'metric': r.metric = Number(v); break;
-      case 'table': r.table = Number(v); break;
-      case 'scope': r.scope = v; break;
-      case 'mtu': r.mtu = v; break;
-      case 'protocol': r.protocol = v; break;
-      default: r.extra.push(kw, v);
+      case 'via':
+        r.via = v;
+        break;
+      case 'dev':
+        r.dev = v;
+        break;
+      case 'src':
+        r.src = v;
+        break;
+      case 'metric':
+        r.metric = Number(v);
+        break;
+      case 'table':
+        r.table = Number(v);
+        break;
+      case 'scope':
+        r.scope = v;
+        break;
+      case 'mtu':
+        r.mtu = v;
+        break;
+      case 'protocol':
+        r.protocol = v;
+        break;
+      default:
+        r.extra.push(kw, v);
     }
     i += 2;
   }
   if (r.table === 254) delete r.table;
-  r.owner = r.dev ?? (r.via && ifaceOf(r.via, interfaces)) ?? r.nexthops.map((h) => h.dev ?? (h.via && ifaceOf(h.via, interfaces))).find(Boolean) ?? (r.src && ifaceOwning(r.src, interfaces)) ?? firstIface(interfaces);
+  r.owner =
+    r.dev ??
+    (r.via && ifaceOf(r.via, interfaces)) ??
+    r.nexthops.map((h) => h.dev ?? (h.via && ifaceOf(h.via, interfaces))).find(Boolean) ??
+    (r.src && ifaceOwning(r.src, interfaces)) ??
+    firstIface(interfaces);
   return r;
 }
 
 const LOCKABLE_LOCK = (args: string[], i: number) => args[i + 1] === 'lock' && args[i + 2] !== undefined;
 
 function parseRule(args: string[], family: Family, priority: number, interfaces: FinalInterface[]): FinalRule {
-  const r: FinalRule = { family, args: ['priority', String(priority), ...args], priority, not: false, extra: [], owner: '' };
+  const r: FinalRule = {
+    family,
+    args: ['priority', String(priority), ...args],
+    priority,
+    not: false,
+    extra: [],
+    owner: '',
+  };
   for (let i = 0; i < args.length;) {
     const kw = args[i]!;
-    if (kw === 'not') { r.not = true; i++; continue; }
-    if (['blackhole', 'unreachable', 'prohibit', 'nop'].includes(kw)) { r.action = kw; i++; continue; }
+    if (kw === 'not') {
+      r.not = true;
+      i++;
+      continue;
+    }
+    if (['blackhole', 'unreachable', 'prohibit', 'nop'].includes(kw)) {
+      r.action = kw;
+      i++;
+      continue;
+    }
     const v = args[i + 1]!;
     switch (kw) {
-      case 'from': r.from = v; break;
-      case 'to': r.to = v; break;
-      case 'table': r.table = Number(v); break;
-      case 'fwmark': r.fwmark = v; break;
-      case 'iif': r.iif = v; break;
-      case 'oif': r.oif = v; break;
-      case 'tos': case 'dsfield': r.tos = v; break;
-      default: r.extra.push(kw, v);
+      case 'from':
+        r.from = v;
+        break;
+      case 'to':
+        r.to = v;
+        break;
+      case 'table':
+        r.table = Number(v);
+        break;
+      case 'fwmark':
+        r.fwmark = v;
+        break;
+      case 'iif':
+        r.iif = v;
+        break;
+      case 'oif':
+        r.oif = v;
+        break;
+      case 'tos':
+      case 'dsfield':
+        r.tos = v;
+        break;
+      default:
+        r.extra.push(kw, v);
     }
     i += 2;
   }
   if (r.from && ['all', 'any', 'default'].includes(r.from)) delete r.from;
   if (r.to && ['all', 'any', 'default'].includes(r.to)) delete r.to;
   const byAddr = (p?: string) => (p && parseAddress(p.split('/')[0]!) ? ifaceOwning(p, interfaces) : undefined);
-  r.owner = byAddr(r.from) ?? r.iif ?? r.oif ?? (r.to && parseAddress(r.to.split('/')[0]!) ? ifaceOf(r.to.split('/')[0]!, interfaces) : undefined) ?? firstIface(interfaces);
+  r.owner =
+    byAddr(r.from) ??
+    r.iif ??
+    r.oif ??
+    (r.to && parseAddress(r.to.split('/')[0]!) ? ifaceOf(r.to.split('/')[0]!, interfaces) : undefined) ??
+    firstIface(interfaces);
   return r;
 }
 

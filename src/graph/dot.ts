@@ -25,16 +25,19 @@ const visible = (s: string) => s.replace(CONTROLS, (c) => `\\u${c.charCodeAt(0).
 /** A DOT double-quoted string (a line break as DOT's own \n). */
 export const q = (s: string) => `"${visible(s).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 /** Text inside an HTML-like label. */
-const h = (s: string) => visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const h = (s: string) =>
+  visible(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-const item = (i: Item) => i.added ? `<font color="${COLORS.added}"><b>+ ${h(i.text)}</b></font>` : h(i.text);
+const item = (i: Item) => (i.added ? `<font color="${COLORS.added}"><b>+ ${h(i.text)}</b></font>` : h(i.text));
 
 function ifaceCell(i: TopoIface, marks: PathMark[]): string {
   const mark = marks.find((m) => m.iface === i.name);
   const state = i.changed ? ` (${i.changed} in this stage)` : i.down ? ' (down)' : '';
   const addrs = i.addresses.map(item).join('<br/>');
   const name = `<b>${h(i.name)}</b>${state ? `<font color="${i.changed ? COLORS.added : COLORS.down}">${h(state)}</font>` : ''}`;
-  const body = i.down ? `<font color="${COLORS.down}">${name}${addrs ? `<br/>${addrs}` : ''}</font>` : `${name}${addrs ? `<br/>${addrs}` : ''}`;
+  const body = i.down
+    ? `<font color="${COLORS.down}">${name}${addrs ? `<br/>${addrs}` : ''}</font>`
+    : `${name}${addrs ? `<br/>${addrs}` : ''}`;
   const bg = mark ? '#fee2e2' : i.down ? '#f1f5f9' : '#ffffff';
   return `<tr><td port="${h(i.name)}" align="left" balign="left" bgcolor="${bg}"${mark ? ` color="${COLORS.mark}"` : ''}>${body}</td></tr>`;
 }
@@ -43,14 +46,28 @@ function nodeLabel(n: TopoNode, marks: PathMark[]): string {
   const bridge = n.kind === 'bridge';
   const role = bridge ? 'bridge' : n.forwarding ? 'router' : '';
   const head = `<tr><td bgcolor="${marks.length ? COLORS.mark : bridge ? COLORS.bridge : COLORS.header}"><font color="white"><b>${h(n.name)}</b>${role ? `  <font point-size="9">${role}</font>` : ''}</font></td></tr>`;
-  const rows = [head, ...n.ifaces.map((i) => ifaceCell(i, marks.filter((m) => m.node === n.name)))];
+  const rows = [
+    head,
+    ...n.ifaces.map((i) =>
+      ifaceCell(
+        i,
+        marks.filter((m) => m.node === n.name),
+      ),
+    ),
+  ];
   const conf = [
     ...n.routes.map((r) => ({ ...r, text: `route ${r.text}` })),
     ...n.rules.map((r) => ({ ...r, text: `rule ${r.text}` })),
     ...n.filters,
   ];
-  if (conf.length) rows.push(`<tr><td align="left" balign="left" bgcolor="#f8fafc"><font point-size="9">${conf.map(item).join('<br/>')}</font></td></tr>`);
-  for (const m of marks) rows.push(`<tr><td align="left" bgcolor="#fee2e2"><font color="${COLORS.mark}" point-size="9"><b>${m.kind === 'diverges' ? '⚑' : '✗'} ${h(m.text)}</b></font></td></tr>`);
+  if (conf.length)
+    rows.push(
+      `<tr><td align="left" balign="left" bgcolor="#f8fafc"><font point-size="9">${conf.map(item).join('<br/>')}</font></td></tr>`,
+    );
+  for (const m of marks)
+    rows.push(
+      `<tr><td align="left" bgcolor="#fee2e2"><font color="${COLORS.mark}" point-size="9"><b>${m.kind === 'diverges' ? '⚑' : '✗'} ${h(m.text)}</b></font></td></tr>`,
+    );
   return `<<table border="${marks.length ? 2 : 1}" cellborder="1" cellspacing="0" cellpadding="4" color="${marks.length ? COLORS.mark : '#94a3b8'}">${rows.join('')}</table>>`;
 }
 
@@ -73,18 +90,24 @@ function pathAttrs(p: PathEdge): string {
 /** A direction's colour (a direction that is neither request nor reply, from an API caller, in the links' grey). */
 const colorOf = (d: string) => (d === 'request' || d === 'reply' ? COLORS[d] : COLORS.link);
 
-const end = (node: string, iface?: string) => iface ? `${q(node)}:${q(iface)}` : q(node);
+const end = (node: string, iface?: string) => (iface ? `${q(node)}:${q(iface)}` : q(node));
 
 /** The DOT text of a topology, with the observed paths when given. */
 export function toDot(t: Topology, o?: Overlay): string {
   const out: string[] = [];
   out.push(`graph ${q(t.lab)} {`);
-  out.push(`  graph [id="topology", rankdir=LR, bgcolor="transparent", nodesep=0.35, ranksep=0.9, fontname="Verdana", pad=0.2];`);
+  out.push(
+    `  graph [id="topology", rankdir=LR, bgcolor="transparent", nodesep=0.35, ranksep=0.9, fontname="Verdana", pad=0.2];`,
+  );
   out.push(`  node [shape=plain, fontname="Verdana", fontsize=10, fontcolor="${COLORS.ink}"];`);
-  out.push(`  edge [fontname="Verdana", fontsize=9, color="${COLORS.link}", fontcolor="${COLORS.link}", penwidth=1.5];`);
+  out.push(
+    `  edge [fontname="Verdana", fontsize=9, color="${COLORS.link}", fontcolor="${COLORS.link}", penwidth=1.5];`,
+  );
   for (const n of t.nodes) {
     const marks = o?.marks.filter((m) => m.node === n.name) ?? [];
-    out.push(`  ${q(n.name)} [id=${q(`node-${n.name}`)}, class=${q(n.kind)}, tooltip=${q(n.name)}, label=${nodeLabel(n, marks)}];`);
+    out.push(
+      `  ${q(n.name)} [id=${q(`node-${n.name}`)}, class=${q(n.kind)}, tooltip=${q(n.name)}, label=${nodeLabel(n, marks)}];`,
+    );
   }
   const onLink = new Map<string, PathEdge[]>();
   for (const p of o?.edges ?? []) if (p.link) onLink.set(p.link, [...(onLink.get(p.link) ?? []), p]);
@@ -99,7 +122,11 @@ export function toDot(t: Topology, o?: Overlay): string {
     out.push(`  ${end(l.a.node, l.a.iface)} -- ${end(l.b.node, l.b.iface)} [${style}, ${attrs.join(', ')}];`);
   }
   // hops that name no link (an interface missing from the evidence): drawn node to node, outside the layout
-  for (const p of o?.edges ?? []) if (!p.link) out.push(`  ${end(p.from.node, p.from.iface)} -- ${end(p.to.node, p.to.iface)} [${pathAttrs(p)}, constraint=false, style=dashed];`);
+  for (const p of o?.edges ?? [])
+    if (!p.link)
+      out.push(
+        `  ${end(p.from.node, p.from.iface)} -- ${end(p.to.node, p.to.iface)} [${pathAttrs(p)}, constraint=false, style=dashed];`,
+      );
   out.push('}');
   return out.join('\n') + '\n';
 }

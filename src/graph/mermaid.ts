@@ -12,14 +12,18 @@ const ENTITY: Record<string, string> = { '#': '#35;', '"': '#quot;', '<': '#lt;'
  * Markdown (a backquote) as numeric ones: text from a results file or an API caller can add
  * no statement.
  */
-const m = (s: string) => s.replace(/[#"<>`|\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => ENTITY[c] ?? `#${c.charCodeAt(0)};`);
-const item = (i: Item) => i.added ? `<b>+ ${m(i.text)}</b>` : m(i.text);
+const m = (s: string) =>
+  s.replace(/[#"<>`|\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => ENTITY[c] ?? `#${c.charCodeAt(0)};`);
+const item = (i: Item) => (i.added ? `<b>+ ${m(i.text)}</b>` : m(i.text));
 
 function label(n: TopoNode): string {
   const role = n.kind === 'bridge' ? ' (bridge)' : n.forwarding ? ' (router)' : '';
   const lines = [`<b>${m(n.name)}</b>${role}`];
-  for (const i of n.ifaces) lines.push(`${m(i.name)}${i.changed ? ` (${i.changed} in this stage)` : i.down ? ' (down)' : ''}${i.addresses.length ? ' ' + i.addresses.map(item).join(', ') : ''}`);
-  const conf = (kind: string, i: Item) => i.added ? `<b>+ ${kind} ${m(i.text)}</b>` : `<i>${kind}</i> ${m(i.text)}`;
+  for (const i of n.ifaces)
+    lines.push(
+      `${m(i.name)}${i.changed ? ` (${i.changed} in this stage)` : i.down ? ' (down)' : ''}${i.addresses.length ? ' ' + i.addresses.map(item).join(', ') : ''}`,
+    );
+  const conf = (kind: string, i: Item) => (i.added ? `<b>+ ${kind} ${m(i.text)}</b>` : `<i>${kind}</i> ${m(i.text)}`);
   for (const r of n.routes) lines.push(conf('route', r));
   for (const r of n.rules) lines.push(conf('rule', r));
   for (const f of n.filters) lines.push(item(f));
@@ -29,7 +33,8 @@ function label(n: TopoNode): string {
 export function toMermaid(t: Topology, o?: Overlay): string {
   const id = new Map(t.nodes.map((n, i) => [n.name, `n${i}`]));
   const out = ['flowchart LR', `  %% ${m(t.lab)}${t.stage ? ` at stage: ${m(t.stage)}` : ''}`];
-  for (const n of t.nodes) out.push(n.kind === 'bridge' ? `  ${id.get(n.name)}{{"${label(n)}"}}` : `  ${id.get(n.name)}["${label(n)}"]`);
+  for (const n of t.nodes)
+    out.push(n.kind === 'bridge' ? `  ${id.get(n.name)}{{"${label(n)}"}}` : `  ${id.get(n.name)}["${label(n)}"]`);
   const styles: string[] = [];
   let k = 0;
   for (const l of t.links) {
@@ -47,7 +52,13 @@ export function toMermaid(t: Topology, o?: Overlay): string {
     k++;
   }
   const bridges = t.nodes.filter((n) => n.kind === 'bridge').map((n) => id.get(n.name));
-  const changed = t.nodes.filter((n) => [...n.routes, ...n.rules, ...n.filters, ...n.ifaces.flatMap((i) => i.addresses)].some((i) => i.added) || n.ifaces.some((i) => i.changed)).map((n) => id.get(n.name));
+  const changed = t.nodes
+    .filter(
+      (n) =>
+        [...n.routes, ...n.rules, ...n.filters, ...n.ifaces.flatMap((i) => i.addresses)].some((i) => i.added) ||
+        n.ifaces.some((i) => i.changed),
+    )
+    .map((n) => id.get(n.name));
   const marked = [...new Set(o?.marks.flatMap((x) => id.get(x.node) ?? []) ?? [])];
   out.push(`  classDef bridge fill:#e2e8f0,stroke:${COLORS.bridge}`);
   out.push(`  classDef changed stroke:${COLORS.added},stroke-width:2px`);

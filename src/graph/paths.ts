@@ -28,7 +28,11 @@ export interface PathMark {
   text: string;
 }
 
-export interface Overlay { edges: PathEdge[]; marks: PathMark[]; dispositions: Partial<Record<Direction, Disposition>> }
+export interface Overlay {
+  edges: PathEdge[];
+  marks: PathMark[];
+  dispositions: Partial<Record<Direction, Disposition>>;
+}
 
 const ENDED: Partial<Record<Disposition, string>> = {
   unanswered: 'no reply left here',
@@ -46,26 +50,50 @@ export function overlay(traces: Trace[], topo: Topology): Overlay {
   const marks: PathMark[] = [];
   const dispositions: Overlay['dispositions'] = {};
   const known = new Set(topo.nodes.map((n) => n.name));
-  const linkOf = (a: string, ai: string | undefined, b: string, bi: string | undefined) => topo.links.find((l) =>
-    (l.a.node === a && l.a.iface === ai && l.b.node === b && l.b.iface === bi) || (l.b.node === a && l.b.iface === ai && l.a.node === b && l.a.iface === bi))?.id;
+  const linkOf = (a: string, ai: string | undefined, b: string, bi: string | undefined) =>
+    topo.links.find(
+      (l) =>
+        (l.a.node === a && l.a.iface === ai && l.b.node === b && l.b.iface === bi) ||
+        (l.b.node === a && l.b.iface === ai && l.a.node === b && l.a.iface === bi),
+    )?.id;
   for (const t of traces) {
     dispositions[t.direction] = t.disposition;
     t.hops.slice(0, -1).forEach((h, i) => {
       const n = t.hops[i + 1]!;
       if (!known.has(h.node) || !known.has(n.node)) return;
       const link = linkOf(h.node, h.out, n.node, n.in);
-      edges.push({ direction: t.direction, step: i + 1, from: { node: h.node, ...(h.out ? { iface: h.out } : {}) }, to: { node: n.node, ...(n.in ? { iface: n.in } : {}) },
-        ...(link ? { link } : {}), src: h.nat?.src ?? h.src, dst: h.nat?.dst ?? h.dst });
+      edges.push({
+        direction: t.direction,
+        step: i + 1,
+        from: { node: h.node, ...(h.out ? { iface: h.out } : {}) },
+        to: { node: n.node, ...(n.in ? { iface: n.in } : {}) },
+        ...(link ? { link } : {}),
+        src: h.nat?.src ?? h.src,
+        dst: h.nat?.dst ?? h.dst,
+      });
     });
     const d = t.divergesAt !== undefined ? t.hops[t.divergesAt] : undefined;
-    if (d && known.has(d.node)) marks.push({ direction: t.direction, node: d.node, ...(d.out ?? d.in ? { iface: d.out ?? d.in } : {}), kind: 'diverges',
-      text: `${t.direction} diverges here${d.out ? ` (left through ${d.out})` : ''}` });
+    if (d && known.has(d.node))
+      marks.push({
+        direction: t.direction,
+        node: d.node,
+        ...((d.out ?? d.in) ? { iface: d.out ?? d.in } : {}),
+        kind: 'diverges',
+        text: `${t.direction} diverges here${d.out ? ` (left through ${d.out})` : ''}`,
+      });
     const ended = ENDED[t.disposition];
     const end = t.at ?? t.hops.at(-1)?.node;
     // the interface it was last seen on there: where it came in, or left
     const last = [...t.hops].reverse().find((h) => h.node === end);
     const iface = last?.out ?? last?.in;
-    if (ended && end && known.has(end)) marks.push({ direction: t.direction, node: end, ...(iface ? { iface } : {}), kind: 'ended', text: `${t.direction}: ${ended}` });
+    if (ended && end && known.has(end))
+      marks.push({
+        direction: t.direction,
+        node: end,
+        ...(iface ? { iface } : {}),
+        kind: 'ended',
+        text: `${t.direction}: ${ended}`,
+      });
   }
   return { edges, marks, dispositions };
 }
@@ -77,22 +105,39 @@ export function overlay(traces: Trace[], topo: Topology): Overlay {
  * a failed reply check (reply-via, symmetric, reply-path) says the reply went
  * astray, the first hop where it leaves the request's way back is marked.
  */
-export function tracesOf(r: { traces?: Trace[]; request?: string; reply?: string; status?: string; checks?: { name: string; ok: boolean }[] }, nodes: string[]): Trace[] {
+export function tracesOf(
+  r: { traces?: Trace[]; request?: string; reply?: string; status?: string; checks?: { name: string; ok: boolean }[] },
+  nodes: string[],
+): Trace[] {
   if (r.traces?.length) return r.traces;
-  const read = (text: string) => text === '(not seen)' ? [] : text.split(' -> ').map((tok) => {
-    const parts = tok.split('>');
-    const at = parts.findIndex((p) => nodes.includes(p));
-    return { node: parts[at] ?? tok, ...(at > 0 ? { in: parts[at - 1] } : {}), ...(at >= 0 && at < parts.length - 1 ? { out: parts[at + 1] } : {}), src: '', dst: '', evidence: [] };
-  });
+  const read = (text: string) =>
+    text === '(not seen)'
+      ? []
+      : text.split(' -> ').map((tok) => {
+          const parts = tok.split('>');
+          const at = parts.findIndex((p) => nodes.includes(p));
+          return {
+            node: parts[at] ?? tok,
+            ...(at > 0 ? { in: parts[at - 1] } : {}),
+            ...(at >= 0 && at < parts.length - 1 ? { out: parts[at + 1] } : {}),
+            src: '',
+            dst: '',
+            evidence: [],
+          };
+        });
   const out: Trace[] = [];
   const req = r.request !== undefined ? read(r.request) : undefined;
   if (req) out.push({ direction: 'request', hops: req, disposition: req.length ? 'delivered' : 'not-sent' });
   if (r.reply !== undefined) {
     const hops = read(r.reply);
     const t: Trace = { direction: 'reply', hops, disposition: hops.length ? 'delivered' : 'not-sent' };
-    const astray = r.status === 'failed' && r.checks?.some((c) => !c.ok && /^(reply-via|symmetric|reply-path)/.test(c.name));
+    const astray =
+      r.status === 'failed' && r.checks?.some((c) => !c.ok && /^(reply-via|symmetric|reply-path)/.test(c.name));
     if (astray && req?.length) {
-      const i = hops.findIndex((h, k) => { const q = req[req.length - 1 - k]; return !q || q.node !== h.node || q.in !== h.out; });
+      const i = hops.findIndex((h, k) => {
+        const q = req[req.length - 1 - k];
+        return !q || q.node !== h.node || q.in !== h.out;
+      });
       if (i >= 0) t.divergesAt = i;
     }
     out.push(t);

@@ -26,8 +26,8 @@ const v4 = (base: number, k: number, host: number) => {
   const n = base + 4 * k + host;
   return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 };
-const CLIENT_BASE = (198 << 24 >>> 0) + (18 << 16);
-const CORE_BASE = (198 << 24 >>> 0) + (19 << 16);
+const CLIENT_BASE = ((198 << 24) >>> 0) + (18 << 16);
+const CORE_BASE = ((198 << 24) >>> 0) + (19 << 16);
 
 export interface RouterPlan {
   /** The router's and the client's addresses on the client link, with prefix; v6 only where asked. */
@@ -56,7 +56,10 @@ export function routerPlan(k: number, v6: boolean, core6: boolean): RouterPlan {
     clientGateways: [v4(CLIENT_BASE, k, 1), ...(v6 ? [`${c6}::1`] : [])],
     coreSide: [`${v4(CORE_BASE, k, 1)}/30`, ...(core6 ? [`${l6}::1/64`] : [])],
     routerSide: [`${v4(CORE_BASE, k, 2)}/30`, ...(core6 ? [`${l6}::2/64`] : [])],
-    clientNets: [{ net: `${v4(CLIENT_BASE, k, 0)}/30`, via: v4(CORE_BASE, k, 2) }, ...(v6 ? [{ net: `${c6}::/64`, via: `${l6}::2` }] : [])],
+    clientNets: [
+      { net: `${v4(CLIENT_BASE, k, 0)}/30`, via: v4(CORE_BASE, k, 2) },
+      ...(v6 ? [{ net: `${c6}::/64`, via: `${l6}::2` }] : []),
+    ],
     toClients: [{ net: CLIENTS4, via: v4(CORE_BASE, k, 1) }, ...(core6 ? [{ net: CLIENTS6, via: `${l6}::1` }] : [])],
   };
 }

@@ -21,8 +21,14 @@ function valueAt(data: unknown, path: Path): unknown {
 }
 
 const TYPE_WORDS: Record<string, string> = {
-  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', null: 'null',
-  array: 'a list', object: 'an object', record: 'an object',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  null: 'null',
+  array: 'a list',
+  object: 'an object',
+  record: 'an object',
 };
 
 /** One zod issue as a line: messages written in the schema are taken as they are, zod's own are said here. */
@@ -39,11 +45,17 @@ function problemOf(issue: Issue, data: unknown): JsonProblem {
     case 'too_big':
       return { path, message: `${said(value)} is out of range: must be at most ${issue.maximum}` };
     case 'invalid_value':
-      return { path, message: `${said(value)} is not allowed: must be ${issue.values.map((v) => said(v)).join(' or ')}` };
+      return {
+        path,
+        message: `${said(value)} is not allowed: must be ${issue.values.map((v) => said(v)).join(' or ')}`,
+      };
     case 'invalid_key':
       return { path, message: issue.issues[0]?.message ?? `${said(path.at(-1))} is not allowed as a key here` };
     default:
-      return { path, message: issue.message.startsWith('Invalid') ? `${said(value)} is not valid here` : issue.message };
+      return {
+        path,
+        message: issue.message.startsWith('Invalid') ? `${said(value)} is not valid here` : issue.message,
+      };
   }
 }
 
@@ -51,14 +63,24 @@ function problemOf(issue: Issue, data: unknown): JsonProblem {
 export function checkSnapshot(data: unknown, file: string): Snapshot {
   const stop = (problems: JsonProblem[], hint = FIX) => new JsonFileError(file, problems, hint);
   if (!data || typeof data !== 'object' || Array.isArray(data))
-    throw stop([{ path: [], message: `not an nslab snapshot: the file holds ${said(data)}, not a JSON object` }], MAKE_ONE);
+    throw stop(
+      [{ path: [], message: `not an nslab snapshot: the file holds ${said(data)}, not a JSON object` }],
+      MAKE_ONE,
+    );
   const version = (data as Record<string, unknown>)['nslab-snapshot'];
   // another version is another format: its fields are not this one's problems
   if (version !== SNAPSHOT_VERSION)
-    throw stop([version === undefined
-      ? { path: [], message: "not an nslab snapshot: it has no 'nslab-snapshot' field (the version of the format)" }
-      : { path: ['nslab-snapshot'], message: `${said(version)}, and this nslab reads version ${SNAPSHOT_VERSION} of the snapshot format` },
-    ], MAKE_ONE);
+    throw stop(
+      [
+        version === undefined
+          ? { path: [], message: "not an nslab snapshot: it has no 'nslab-snapshot' field (the version of the format)" }
+          : {
+              path: ['nslab-snapshot'],
+              message: `${said(version)}, and this nslab reads version ${SNAPSHOT_VERSION} of the snapshot format`,
+            },
+      ],
+      MAKE_ONE,
+    );
   const parsed = SnapshotSchema.safeParse(data);
   if (!parsed.success) throw stop(parsed.error.issues.map((i) => problemOf(i, data)));
   const snap = parsed.data;
@@ -79,16 +101,24 @@ export function checkSnapshot(data: unknown, file: string): Snapshot {
 /** Reads and checks the snapshot file FILE. */
 export function readSnapshotFile(file: string): Snapshot {
   let text: string;
-  try { text = readFileSync(file, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new JsonFileError(file, [{ path: [], message: 'no such file' }], MAKE_ONE);
     const why = code ?? (e as Error).message;
-    throw new JsonFileError(file, [{ path: [], message: `cannot read it (${why})` }], 'check the path and its permissions');
+    throw new JsonFileError(
+      file,
+      [{ path: [], message: `cannot read it (${why})` }],
+      'check the path and its permissions',
+    );
   }
   let data: unknown;
   // a byte-order mark, as some editors write, is no part of the JSON
   const json = text.replace(/^\uFEFF/, '');
-  try { data = JSON.parse(json); } catch (e) {
+  try {
+    data = JSON.parse(json);
+  } catch (e) {
     // where it stops, as an editor shows it
     const message = (e as Error).message.replace(/ at position (\d+)/, (m, at: string) => {
       const before = json.slice(0, Number(at)).split('\n');

@@ -6,13 +6,23 @@ import { NODE_NAME } from '../lab/grammar.js';
 
 /** A name made a node name: lower case, '-' for runs of other characters, cut to 24; the fallback if nothing is left. */
 export function nodeName(s: string, fallback: string): string {
-  const n = s.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^[^a-z]+/, '').slice(0, 24).replace(/-+$/, '');
+  const n = s
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, '-')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 24)
+    .replace(/-+$/, '');
   return NODE_NAME.test(n) ? n : fallback;
 }
 
 /** What an interface gives its router's and client's names (gw-TAG, client-TAG): at most 15 characters, as the name. */
 export function tagOf(ifname: string): string {
-  return ifname.toLowerCase().replace(/[^a-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '') || 'if';
+  return (
+    ifname
+      .toLowerCase()
+      .replace(/[^a-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'if'
+  );
 }
 
 /**
@@ -26,7 +36,11 @@ export function nodeTags(ifnames: string[], taken: (node: string) => boolean): s
   const tags = ifnames.map(tagOf);
   const own = new Set(tags);
   const groups = new Map<string, number[]>();
-  tags.forEach((t, i) => { const g = groups.get(t); if (g) g.push(i); else groups.set(t, [i]); });
+  tags.forEach((t, i) => {
+    const g = groups.get(t);
+    if (g) g.push(i);
+    else groups.set(t, [i]);
+  });
   const out: string[] = [];
   const used = new Set<string>();
   const free = (t: string) => !used.has(t) && !taken(`gw-${t}`) && !taken(`client-${t}`);
@@ -37,7 +51,10 @@ export function nodeTags(ifnames: string[], taken: (node: string) => boolean): s
   const sorted = [...groups.keys()].sort();
   for (const t of sorted) {
     const [first] = groups.get(t)!.sort(byName);
-    if (free(t)) { out[first!] = t; used.add(t); }
+    if (free(t)) {
+      out[first!] = t;
+      used.add(t);
+    }
   }
   for (const t of sorted) {
     let n = 2;

@@ -27,17 +27,28 @@ const Text = z.string().refine((s) => !CONTROL.test(s), {
 });
 /** One word of iproute2's output: it becomes a word of a route or a rule, so no spaces and no control characters. */
 const Word = z.string().regex(/^[^\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+$/, {
-  error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)`, abort: true,
+  error: (i) => `${said(i.input)} is not one word (no spaces, no control characters)`,
+  abort: true,
 });
 const Words = z.array(Word);
 /** An interface name as Linux allows it (dev_valid_name), and no control characters. */
-const Ifname = z.string().refine(
-  (s) => s.length > 0 && Buffer.byteLength(s) <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s) && !CONTROL.test(s),
-  { error: (i) => `${said(i.input)} is not an interface name Linux allows (1-15 bytes; no '/', ':', spaces or control characters)` },
-);
+const Ifname = z
+  .string()
+  .refine(
+    (s) =>
+      s.length > 0 && Buffer.byteLength(s) <= 15 && s !== '.' && s !== '..' && !/[/:\s]/.test(s) && !CONTROL.test(s),
+    {
+      error: (i) =>
+        `${said(i.input)} is not an interface name Linux allows (1-15 bytes; no '/', ':', spaces or control characters)`,
+    },
+  );
 /** A whole number in [min, max]: one message for 1e20 (out of range) and for 1.5 (not whole). */
-const whole = (min: number, max: number) => z.number().min(min, { abort: true }).max(max, { abort: true })
-  .refine(Number.isInteger, { error: (i) => `${said(i.input)} is not a whole number` });
+const whole = (min: number, max: number) =>
+  z
+    .number()
+    .min(min, { abort: true })
+    .max(max, { abort: true })
+    .refine(Number.isInteger, { error: (i) => `${said(i.input)} is not a whole number` });
 const uint32 = whole(0, 0xffffffff);
 const port = whole(0, 65535);
 const Port = z.union([port, z.looseObject({ start: port, end: port })], {
@@ -48,19 +59,23 @@ const Mark = z.string().regex(/^(0x[0-9a-fA-F]{1,8}|[0-9]{1,10})$/, {
 });
 
 const famWord = (f: Family) => `IPv${f}`;
-const Address = (f: Family) => Word.refine((s) => parseAddress(s)?.family === f, {
-  error: (i) => `${said(i.input)} is not an ${famWord(f)} address`,
-});
+const Address = (f: Family) =>
+  Word.refine((s) => parseAddress(s)?.family === f, {
+    error: (i) => `${said(i.input)} is not an ${famWord(f)} address`,
+  });
 const AnyAddress = Word.refine((s) => !!parseAddress(s), { error: (i) => `${said(i.input)} is not an address` });
 const PrefixLen = (f: Family) => whole(0, f === 4 ? 32 : 128);
 /** A route's destination: 'default', or an address of the family with or without /length. */
-const Destination = (f: Family) => Word.refine((s) => s === 'default' || parsePrefix(s)?.family === f, {
-  error: (i) => `${said(i.input)} is not 'default' or an ${famWord(f)} prefix (an address, with /0-${f === 4 ? 32 : 128} or without)`,
-});
+const Destination = (f: Family) =>
+  Word.refine((s) => s === 'default' || parsePrefix(s)?.family === f, {
+    error: (i) =>
+      `${said(i.input)} is not 'default' or an ${famWord(f)} prefix (an address, with /0-${f === 4 ? 32 : 128} or without)`,
+  });
 /** A rule's selector: 'all', or an address of the family (its length is a field of its own). */
-const Selector = (f: Family) => Word.refine((s) => s === 'all' || parseAddress(s)?.family === f, {
-  error: (i) => `${said(i.input)} is not 'all' or an ${famWord(f)} address`,
-});
+const Selector = (f: Family) =>
+  Word.refine((s) => s === 'all' || parseAddress(s)?.family === f, {
+    error: (i) => `${said(i.input)} is not 'all' or an ${famWord(f)} address`,
+  });
 
 /** `ip -j link`: only the name is read (by `nslab snapshot`, for the per-interface sysctls). */
 const Link = z.looseObject({ ifname: Ifname });
@@ -76,51 +91,58 @@ const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
 });
 const Addr = z.looseObject({ ifname: Ifname, flags: Words.optional(), addr_info: z.array(AddrInfo).optional() });
 
-const Nexthop = (f: Family) => z.looseObject({
-  gateway: Address(f).optional(),
-  dev: Ifname.optional(),
-  weight: whole(1, 256).optional(),
-  flags: Words.optional(),
-});
+const Nexthop = (f: Family) =>
+  z.looseObject({
+    gateway: Address(f).optional(),
+    dev: Ifname.optional(),
+    weight: whole(1, 256).optional(),
+    flags: Words.optional(),
+  });
 /** A route of `ip -j -4/-6 route show table all`. */
-const Route = (f: Family) => z.looseObject({
-  type: Word.optional(),
-  dst: Destination(f),
-  gateway: Address(f).optional(),
-  via: z.looseObject({ family: Word, host: AnyAddress }).optional(),
-  dev: Ifname.optional(),
-  protocol: Word.optional(),
-  scope: Word.optional(),
-  prefsrc: Address(f).optional(),
-  metric: uint32.optional(),
-  flags: Words.optional(),
-  table: Word.optional(),
-  nexthops: z.array(Nexthop(f)).optional(),
-});
+const Route = (f: Family) =>
+  z.looseObject({
+    type: Word.optional(),
+    dst: Destination(f),
+    gateway: Address(f).optional(),
+    via: z.looseObject({ family: Word, host: AnyAddress }).optional(),
+    dev: Ifname.optional(),
+    protocol: Word.optional(),
+    scope: Word.optional(),
+    prefsrc: Address(f).optional(),
+    metric: uint32.optional(),
+    flags: Words.optional(),
+    table: Word.optional(),
+    nexthops: z.array(Nexthop(f)).optional(),
+  });
 /** A rule of `ip -j -4/-6 rule show`; `not` is printed as null (iproute2 6.1). */
-const Rule = (f: Family) => z.looseObject({
-  priority: uint32,
-  not: z.union([z.null(), z.boolean()], { error: (i) => `${said(i.input)} is not null or true/false` }).optional(),
-  src: Selector(f).optional(),
-  srclen: PrefixLen(f).optional(),
-  dst: Selector(f).optional(),
-  dstlen: PrefixLen(f).optional(),
-  tos: Word.optional(),
-  fwmark: Mark.optional(),
-  fwmask: Mark.optional(),
-  iif: Ifname.optional(),
-  oif: Ifname.optional(),
-  ipproto: Word.optional(),
-  sport: Port.optional(),
-  dport: Port.optional(),
-  suppress_prefixlen: whole(0, 128).optional(),
-  table: Word.optional(),
-  action: Word.optional(),
-  target: uint32.optional(),
-});
+const Rule = (f: Family) =>
+  z.looseObject({
+    priority: uint32,
+    not: z.union([z.null(), z.boolean()], { error: (i) => `${said(i.input)} is not null or true/false` }).optional(),
+    src: Selector(f).optional(),
+    srclen: PrefixLen(f).optional(),
+    dst: Selector(f).optional(),
+    dstlen: PrefixLen(f).optional(),
+    tos: Word.optional(),
+    fwmark: Mark.optional(),
+    fwmask: Mark.optional(),
+    iif: Ifname.optional(),
+    oif: Ifname.optional(),
+    ipproto: Word.optional(),
+    sport: Port.optional(),
+    dport: Port.optional(),
+    suppress_prefixlen: whole(0, 128).optional(),
+    table: Word.optional(),
+    action: Word.optional(),
+    target: uint32.optional(),
+  });
 
-const TableId = z.string().regex(/^[0-9]+$/, { error: (i) => `${said(i.input)} is not a table id (a number)`, abort: true })
-  .refine((s) => Number(s) >= 1 && Number(s) <= 0xffffffff, { error: (i) => `table id ${said(i.input)} is out of range (1-4294967295)` });
+const TableId = z
+  .string()
+  .regex(/^[0-9]+$/, { error: (i) => `${said(i.input)} is not a table id (a number)`, abort: true })
+  .refine((s) => Number(s) >= 1 && Number(s) <= 0xffffffff, {
+    error: (i) => `table id ${said(i.input)} is out of range (1-4294967295)`,
+  });
 
 /** The snapshot file, as `nslab snapshot` writes it (its version is checked before this). */
 export const SnapshotSchema = z.looseObject({

@@ -23,8 +23,17 @@ import { said, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
 export type Path = (string | number)[];
 /** A part of the lab (at its path in the lab) made from a part of the snapshot (at its JSON path), and what that part is. */
-export interface Origin { at: Path; from: Path; what: string }
-export interface Imported { lab: Record<string, unknown>; notes: string[]; host: string; origins: Origin[] }
+export interface Origin {
+  at: Path;
+  from: Path;
+  what: string;
+}
+export interface Imported {
+  lab: Record<string, unknown>;
+  notes: string[];
+  host: string;
+  origins: Origin[];
+}
 
 const RESERVED = { 4: parseCidr(RESERVED4)!, 6: parseCidr(RESERVED6)! };
 
@@ -50,7 +59,10 @@ function hostInterfaces(snap: Snapshot, notes: string[]) {
       const cidr = parseCidr(`${String(a.local)}/${String(a.prefixlen)}`);
       if (cidr) global.push({ cidr, from: ['addresses', i, 'addr_info', j] });
     });
-    if (l.ifname === 'lo') { lo.push(...global); return; }
+    if (l.ifname === 'lo') {
+      lo.push(...global);
+      return;
+    }
     if (!global.length) return;
     if (!IFNAME.test(l.ifname) || RESERVED_IFNAMES.includes(l.ifname)) {
       const why = 'not a name a lab interface can have';
@@ -59,7 +71,13 @@ function hostInterfaces(snap: Snapshot, notes: string[]) {
       return;
     }
     const addresses = global.map((g) => g.cidr);
-    ifaces.push({ name: l.ifname, addresses, from: global.map((g) => g.from), at: ['addresses', i], up: (l.flags ?? []).includes('UP') });
+    ifaces.push({
+      name: l.ifname,
+      addresses,
+      from: global.map((g) => g.from),
+      at: ['addresses', i],
+      up: (l.flags ?? []).includes('UP'),
+    });
   });
   return { ifaces, lo, leftOut };
 }
@@ -91,16 +109,29 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const { ifaces, lo, leftOut } = hostInterfaces(snap, notes);
   const loAddrs = lo.map((x) => x.cidr);
   if (!ifaces.length)
-    throw new JsonFileError(file, [...leftOut, { path: ['addresses'], message: `no interface of ${said(snap.name)} has a global address a lab can hold` }],
-      'nothing to import: a lab needs the interfaces replies leave by');
+    throw new JsonFileError(
+      file,
+      [
+        ...leftOut,
+        { path: ['addresses'], message: `no interface of ${said(snap.name)} has a global address a lab can hold` },
+      ],
+      'nothing to import: a lab needs the interfaces replies leave by',
+    );
   // the addressing plan has room for so many routers and clients: refused before anything is made
   if (ifaces.length > MAX_INTERFACES)
-    throw new JsonFileError(file, [{
-      path: ['addresses'],
-      message: `${ifaces.length} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: `
-        + `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} `
-        + "for the client's link and for the core's",
-    }], 'leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)');
+    throw new JsonFileError(
+      file,
+      [
+        {
+          path: ['addresses'],
+          message:
+            `${ifaces.length} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: ` +
+            `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} ` +
+            "for the client's link and for the core's",
+        },
+      ],
+      'leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)',
+    );
   const kept = new Set(ifaces.map((i) => i.name));
   const hostAddrs = [...ifaces.flatMap((i) => i.addresses), ...loAddrs];
   const reservedUse: JsonProblem[] = [];
@@ -111,33 +142,45 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       const message = `${a.text} is in ${range}, where nslab import puts the routers and clients it makes`;
       reservedUse.push({ path: [...from, 'local'], message });
     }
-  if (reservedUse.length) throw new JsonFileError(file, reservedUse, 'not supported yet: edit the snapshot (or, after importing a copy without it, the lab)');
+  if (reservedUse.length)
+    throw new JsonFileError(
+      file,
+      reservedUse,
+      'not supported yet: edit the snapshot (or, after importing a copy without it, the lab)',
+    );
 
   // ---- tables: ids, and the names the machine gives them ----
   const byName = new Map(Object.entries(snap.tables).map(([id, n]) => [n, Number(id)]));
-  const tableOf = (t: string | undefined): number | undefined => (t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : BUILTIN_TABLES[t] ?? byName.get(t));
+  const tableOf = (t: string | undefined): number | undefined =>
+    t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : (BUILTIN_TABLES[t] ?? byName.get(t));
   const tables: Record<string, number> = {};
   const view: NodeView = {
     interfaces: new Map([
       ['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]],
       ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]]),
     ]),
-    tables: new Map(), down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)),
+    tables: new Map(),
+    down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)),
   };
   // a name the lab will declare is known to the checks from the route or rule that first uses it
   const tableWord = (id: number) => {
     if (id === 254) return undefined;
     const n = snap.tables[String(id)];
     if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) {
-      if (!(n in tables)) origins.push({ at: ['nodes', host, 'tables', n], from: ['tables', String(id)], what: `table ${id}` });
-      tables[n] = id; view.tables.set(n, id); return n;
+      if (!(n in tables))
+        origins.push({ at: ['nodes', host, 'tables', n], from: ['tables', String(id)], what: `table ${id}` });
+      tables[n] = id;
+      view.tables.set(n, id);
+      return n;
     }
     return id === 253 ? 'default' : String(id);
   };
 
   // ---- routes ----
   const connected = new Set<string>();
-  for (const i of ifaces) for (const a of i.addresses) if (a.family === 4 && a.prefix < 32) connected.add(routeKey({ args: [networkOf(a), 'dev', i.name], family: 4 }));
+  for (const i of ifaces)
+    for (const a of i.addresses)
+      if (a.family === 4 && a.prefix < 32) connected.add(routeKey({ args: [networkOf(a), 'dev', i.name], family: 4 }));
   const baseRoutes: string[] = [];
   const stageRoutes: string[] = [];
   const gateways: { via: string; family: Family }[] = [];
@@ -146,10 +189,17 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     snap.routes[fam].forEach((r, n) => {
       const text = routeText(r, fam, tableOf, tableWord, kept);
       if (text === undefined) return;
-      if (typeof text === 'object') { notes.push(text.note); return; }
+      if (typeof text === 'object') {
+        notes.push(text.note);
+        return;
+      }
       const c = checkRoute(text, view);
-      if (c.errors.length) { notes.push(`route '${text}' left out: ${c.errors[0]!.message}`); return; }
-      for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)]) if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
+      if (c.errors.length) {
+        notes.push(`route '${text}' left out: ${c.errors[0]!.message}`);
+        return;
+      }
+      for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)])
+        if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
       if (r.gateway || r.via || r.nexthops?.length) offLink[fam] = true;
       // a route the kernel would take for its own subnet route: `up` adds base routes, a stage replaces
       const [list, at] = connected.has(routeKey(c))
@@ -165,9 +215,15 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     snap.rules[fam].forEach((r, n) => {
       const text = ruleText(r, fam, tableOf, tableWord, kept);
       if (text === undefined) return;
-      if (typeof text === 'object') { notes.push(text.note); return; }
+      if (typeof text === 'object') {
+        notes.push(text.note);
+        return;
+      }
       const c = checkRule(text, view);
-      if (c.errors.length) { notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`); return; }
+      if (c.errors.length) {
+        notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`);
+        return;
+      }
       origins.push({ at: ['nodes', host, 'rules', rules.length], from: ['rules', String(fam), n], what: 'this rule' });
       rules.push(text);
     });
@@ -179,19 +235,35 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     if (m && !['all', 'default'].includes(m[1]!) && !kept.has(m[1]!.replace(/\//g, '.'))) continue;
     // a lab node starts from the kernel's defaults, 0 for all of these: the others are what the machine changed
     if (!SYSCTL_KEY.test(k) || !/^\d+$/.test(v) || v === '0') continue;
-    if (existsSync('/proc/sys/net') && !existsSync(`/proc/sys/${k.split('.').join('/')}`.replace(/\/conf\/(?!all|default)[^/]+\//, '/conf/default/'))) { notes.push(`sysctl ${k} left out: this kernel does not have it`); continue; }
+    if (
+      existsSync('/proc/sys/net') &&
+      !existsSync(`/proc/sys/${k.split('.').join('/')}`.replace(/\/conf\/(?!all|default)[^/]+\//, '/conf/default/'))
+    ) {
+      notes.push(`sysctl ${k} left out: this kernel does not have it`);
+      continue;
+    }
     sysctl[k] = v;
     origins.push({ at: ['nodes', host, 'sysctl', k], from: ['sysctl', k], what: 'this sysctl' });
   }
 
   // ---- the neighbours: a router per interface, a client beyond it, a core router joining the routers ----
   const taken = (n: string) => n === host || n === coreName;
-  const tags = nodeTags(ifaces.map((i) => i.name), taken);
+  const tags = nodeTags(
+    ifaces.map((i) => i.name),
+    taken,
+  );
   const owned = new Set(hostAddrs.map((a) => a.address));
   const onSubnet = gatewaysBySubnet(gateways, hostAddrs, owned);
   const core = ifaces.length > 1;
   const any6 = ifaces.some((i) => i.addresses.some((a) => a.family === 6));
-  interface Router { iface: HostIface; gw: string; client: string; k: number; lan: string[]; plan: RouterPlan }
+  interface Router {
+    iface: HostIface;
+    gw: string;
+    client: string;
+    k: number;
+    lan: string[];
+    plan: RouterPlan;
+  }
   const routers: Router[] = ifaces.map((iface, k) => {
     const lan: string[] = [];
     for (const a of iface.addresses) {
@@ -207,11 +279,15 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     return { iface, gw: `gw-${tags[k]}`, client: `client-${tags[k]}`, k, lan, plan: routerPlan(k, v6, core && any6) };
   });
   for (const r of routers)
-    if (!r.lan.length) notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
+    if (!r.lan.length)
+      notes.push(`no address for ${r.gw} on ${r.iface.name}'s subnets (all taken, or /31 and smaller)`);
   const hostNode: Record<string, unknown> = {
     description: `${snap.name} as the snapshot shows it (${snap.source}, ${snap.taken})`,
     interfaces: Object.fromEntries([
-      ...ifaces.map((i) => [i.name, i.up ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), up: false }]),
+      ...ifaces.map((i) => [
+        i.name,
+        i.up ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), up: false },
+      ]),
       ...(loAddrs.length ? [['lo', addrList(loAddrs)]] : []),
     ]),
     ...(Object.keys(tables).length ? { tables } : {}),
@@ -226,7 +302,13 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     const what = `this address of interface ${said(i.name)}`;
     i.from.forEach((from, j) => origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what }));
   }
-  lo.forEach((x, j) => origins.push({ at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])], from: x.from, what: 'this address of lo' }));
+  lo.forEach((x, j) =>
+    origins.push({
+      at: ['nodes', host, 'interfaces', 'lo', ...(lo.length === 1 ? [] : [j])],
+      from: x.from,
+      what: 'this address of lo',
+    }),
+  );
   const out: Record<string, unknown> = { [host]: hostNode };
   const links: string[] = [];
   const coreInterfaces: Record<string, string[]> = {};
@@ -247,7 +329,12 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
         coreRoutes.push(`${c.net} via ${c.via} dev ${coreIf}`);
       }
     }
-    out[r.gw] = { description: `stands in for the gateways on ${host}:${r.iface.name}'s subnets`, forwarding: true, interfaces: ifs, ...(routes.length ? { routes } : {}) };
+    out[r.gw] = {
+      description: `stands in for the gateways on ${host}:${r.iface.name}'s subnets`,
+      forwarding: true,
+      interfaces: ifs,
+      ...(routes.length ? { routes } : {}),
+    };
     out[r.client] = {
       description: `a client beyond ${r.gw}`,
       interfaces: { eth0: plan.client },
@@ -269,7 +356,10 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   // ---- the tests: each local address answered through the interface it is reached on ----
   const tests: Record<string, unknown>[] = [];
   for (const r of routers) {
-    if (!r.iface.up) { notes.push(`${r.iface.name} is down: no test for its addresses`); continue; }
+    if (!r.iface.up) {
+      notes.push(`${r.iface.name} is down: no test for its addresses`);
+      continue;
+    }
     r.iface.addresses.forEach((a, j) => {
       const routerHas = r.lan.some((x) => parseCidr(x)!.family === a.family);
       if (!routerHas) return;
@@ -287,17 +377,26 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const labName = `${host}-import`.slice(0, 32).replace(/-+$/, '');
   const lab: Record<string, unknown> = {
     name: LAB_NAME.test(labName) ? labName : 'imported-host',
-    description: `Made by nslab import from a snapshot of ${snap.name} (${snap.source}, taken ${snap.taken}): ${host} with its addresses, `
-      + 'routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, '
-      + `a client beyond each${core ? ', the routers joined by a core router' : ''}. `
-      + 'The tests say that replies leave through the interface the request came in on.',
+    description:
+      `Made by nslab import from a snapshot of ${snap.name} (${snap.source}, taken ${snap.taken}): ${host} with its addresses, ` +
+      'routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, ' +
+      `a client beyond each${core ? ', the routers joined by a core router' : ''}. ` +
+      'The tests say that replies leave through the interface the request came in on.',
     nodes: out,
     links,
-    stages: [{
-      name: 'as in the snapshot',
-      ...(stageRoutes.length ? { description: 'routes that take the place of the kernel\'s own subnet routes (a stage replaces, the base only adds)', apply: { [host]: { routes: stageRoutes } } } : {}),
-      tests,
-    }],
+    stages: [
+      {
+        name: 'as in the snapshot',
+        ...(stageRoutes.length
+          ? {
+              description:
+                "routes that take the place of the kernel's own subnet routes (a stage replaces, the base only adds)",
+              apply: { [host]: { routes: stageRoutes } },
+            }
+          : {}),
+        tests,
+      },
+    ],
   };
   return { lab, notes, host, origins };
 }
@@ -319,7 +418,11 @@ function freeAddress(a: Cidr, owned: Set<string>): string | undefined {
       const n = ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]! + (2 ** hostBits - 1) - delta;
       return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
     }
-    for (let i = size - 1; i >= 0 && carry; i--) { const v = b[i]! + carry; b[i] = v & 255; carry = v >> 8; }
+    for (let i = size - 1; i >= 0 && carry; i--) {
+      const v = b[i]! + carry;
+      b[i] = v & 255;
+      carry = v >> 8;
+    }
     return ipaddr.fromByteArray(b).toString();
   };
   for (let d = 1; d < 64; d++) {
@@ -333,7 +436,13 @@ type Note = { note: string };
 const NOT_COPIED_TYPES = ['local', 'broadcast', 'multicast', 'anycast', 'nat'];
 
 /** One route as after `ip route add`; undefined for what the kernel makes itself; a note for what the lab cannot hold. */
-function routeText(r: IpRoute, fam: Family, tableOf: (t?: string) => number | undefined, tableWord: (id: number) => string | undefined, kept: Set<string>): string | Note | undefined {
+function routeText(
+  r: IpRoute,
+  fam: Family,
+  tableOf: (t?: string) => number | undefined,
+  tableWord: (id: number) => string | undefined,
+  kept: Set<string>,
+): string | Note | undefined {
   const id = tableOf(r.table);
   const shown = `ip${fam === 6 ? ' -6' : ''} route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
   if (id === undefined) return { note: `${shown} left out: table '${r.table}' has no number in the snapshot` };
@@ -365,15 +474,31 @@ function routeText(r: IpRoute, fam: Family, tableOf: (t?: string) => number | un
   return fam === 6 && !text.includes(':') ? `-6 ${text}` : text;
 }
 
-const DEFAULT_RULES: [number, string][] = [[0, 'local'], [32766, 'main'], [32767, 'default']];
+const DEFAULT_RULES: [number, string][] = [
+  [0, 'local'],
+  [32766, 'main'],
+  [32767, 'default'],
+];
 
-function ruleText(r: IpRule, fam: Family, tableOf: (t?: string) => number | undefined, tableWord: (id: number) => string | undefined, kept: Set<string>): string | Note | undefined {
-  const selectors = ['dst', 'fwmark', 'iif', 'oif', 'tos', 'ipproto', 'sport', 'dport', 'not', 'uidrange', 'l3mdev'].some((k) => r[k] !== undefined) || (r.src && r.src !== 'all');
+function ruleText(
+  r: IpRule,
+  fam: Family,
+  tableOf: (t?: string) => number | undefined,
+  tableWord: (id: number) => string | undefined,
+  kept: Set<string>,
+): string | Note | undefined {
+  const selectors =
+    ['dst', 'fwmark', 'iif', 'oif', 'tos', 'ipproto', 'sport', 'dport', 'not', 'uidrange', 'l3mdev'].some(
+      (k) => r[k] !== undefined,
+    ) ||
+    (r.src && r.src !== 'all');
   if (!selectors && DEFAULT_RULES.some(([p, t]) => r.priority === p && r.table === t)) return undefined;
   const w = ['priority', String(r.priority)];
   if (r.not) w.push('not');
-  if (r.src && r.src !== 'all') w.push('from', r.srclen !== undefined && r.srclen !== (fam === 6 ? 128 : 32) ? `${r.src}/${r.srclen}` : r.src);
-  if (r.dst && r.dst !== 'all') w.push('to', r.dstlen !== undefined && r.dstlen !== (fam === 6 ? 128 : 32) ? `${r.dst}/${r.dstlen}` : r.dst);
+  if (r.src && r.src !== 'all')
+    w.push('from', r.srclen !== undefined && r.srclen !== (fam === 6 ? 128 : 32) ? `${r.src}/${r.srclen}` : r.src);
+  if (r.dst && r.dst !== 'all')
+    w.push('to', r.dstlen !== undefined && r.dstlen !== (fam === 6 ? 128 : 32) ? `${r.dst}/${r.dstlen}` : r.dst);
   if (r.tos) w.push('tos', r.tos);
   if (r.fwmark) w.push('fwmark', r.fwmask && r.fwmask !== '0xffffffff' ? `${r.fwmark}/${r.fwmask}` : r.fwmark);
   for (const k of ['iif', 'oif'] as const) {
@@ -396,7 +521,8 @@ function ruleText(r: IpRule, fam: Family, tableOf: (t?: string) => number | unde
     else w.push(r.action);
   } else {
     const id = tableOf(r.table);
-    if (id === undefined) return { note: `rule ${r.priority} left out: table '${r.table}' has no number in the snapshot` };
+    if (id === undefined)
+      return { note: `rule ${r.priority} left out: table '${r.table}' has no number in the snapshot` };
     w.push('table', tableWord(id) ?? 'main');
   }
   const text = w.join(' ');

@@ -12,8 +12,9 @@ import { checkLab } from '../lab/resolve.js';
 import type { Imported, Path } from './to-lab.js';
 
 const requireHere = createRequire(import.meta.url);
-const REPORT = 'not supported by nslab import yet, or a bug in it: please report it with the snapshot; '
-  + 'meanwhile, leave this part out of the snapshot';
+const REPORT =
+  'not supported by nslab import yet, or a bug in it: please report it with the snapshot; ' +
+  'meanwhile, leave this part out of the snapshot';
 
 /** Throws JsonFileError if TEXT (the lab made of the snapshot FILE) is not a lab nslab accepts. */
 export function verifyImported(text: string, imported: Imported, file: string): void {
@@ -28,7 +29,10 @@ export function verifyImported(text: string, imported: Imported, file: string): 
       if (o) return { path: o.from, message: `${o.what} cannot be imported: the lab made of it says: ${p.message}` };
     }
     const where = at.map(String).join('.') || 'the top';
-    return { path: [], message: `nslab import made a lab nslab does not accept: ${p.message} (at ${where} of the lab)` };
+    return {
+      path: [],
+      message: `nslab import made a lab nslab does not accept: ${p.message} (at ${where} of the lab)`,
+    };
   });
   throw new JsonFileError(file, out, REPORT);
 }
@@ -44,7 +48,10 @@ function positions(text: string): (p: Problem) => Path {
     if (!node?.range) return;
     const { line, col } = lc.linePos(node.range[0]);
     const key = `${line}:${col}`;
-    if (!seen.has(key)) { seen.add(key); starts.push({ line, col, path }); }
+    if (!seen.has(key)) {
+      seen.add(key);
+      starts.push({ line, col, path });
+    }
   };
   const walk = (node: unknown, path: Path) => {
     if (isMap(node)) {

@@ -2,7 +2,12 @@
 import ipaddr from 'ipaddr.js';
 
 export type Family = 4 | 6;
-export interface Cidr { address: string; prefix: number; family: Family; text: string }
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: Family;
+  text: string;
+}
 
 // IPv4 exactly as the kernel reads it: four decimal octets, no leading zeros.
 // ipaddr.js also takes '10.50' (which it reads as 10.0.0.50, iproute2 as
@@ -13,7 +18,9 @@ const IPV4 = new RegExp(`^${OCTET}(\\.${OCTET}){3}$`);
 const IPV6 = /^[0-9A-Fa-f:.]+$/;
 
 function plausible(addr: string): boolean {
-  return addr.includes(':') ? IPV6.test(addr) && (!addr.includes('.') || IPV4.test(addr.slice(addr.lastIndexOf(':') + 1))) : IPV4.test(addr);
+  return addr.includes(':')
+    ? IPV6.test(addr) && (!addr.includes('.') || IPV4.test(addr.slice(addr.lastIndexOf(':') + 1)))
+    : IPV4.test(addr);
 }
 
 /** Parses "10.0.0.1/24" (prefix required); undefined when invalid. */
@@ -72,9 +79,10 @@ export function inSubnet(address: string, subnet: Cidr): boolean {
 
 /** The network address of a CIDR, e.g. 10.0.0.1/24 -> 10.0.0.0/24. */
 export function networkOf(c: Cidr): string {
-  const net = c.family === 4
-    ? ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefix}`)
-    : ipaddr.IPv6.networkAddressFromCIDR(`${c.address}/${c.prefix}`);
+  const net =
+    c.family === 4
+      ? ipaddr.IPv4.networkAddressFromCIDR(`${c.address}/${c.prefix}`)
+      : ipaddr.IPv6.networkAddressFromCIDR(`${c.address}/${c.prefix}`);
   return `${net.toString()}/${c.prefix}`;
 }
 
@@ -98,7 +106,8 @@ export function notAnInterfaceAddress(c: Cidr): string | undefined {
   const a = ipaddr.parse(c.address);
   const range = a.range();
   if (range === 'unspecified') return NOT_OWN.unspecified;
-  if (c.text.includes('.') || range === 'ipv4Mapped') return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
+  if (c.text.includes('.') || range === 'ipv4Mapped')
+    return 'an IPv4-mapped or IPv4-compatible IPv6 address belongs to no interface';
   if (range === 'multicast') return NOT_OWN.multicast;
   return undefined;
 }

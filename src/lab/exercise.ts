@@ -11,25 +11,41 @@
 // alias would hand the students the fix. The students' text is then loaded
 // again and compared with the instructor's lab before anyone gets it.
 import {
-  isAlias, isCollection, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit,
-  type Document, type Node, type Pair, type YAMLMap,
+  isAlias,
+  isCollection,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type Document,
+  type Node,
+  type Pair,
+  type YAMLMap,
 } from 'yaml';
 import { LabFileError, UsageError, type Problem } from '../errors.js';
 import { loadLabText } from './load.js';
 import { emptyConfig, type LabModel, type NodeConfig } from './model.js';
 import { checkLab } from './resolve.js';
 
-export interface Exercise { text: string; solutions: string[] }
+export interface Exercise {
+  text: string;
+  solutions: string[];
+}
 
 export interface ExerciseOptions {
   /** the instructor's file as the user named it, for file:line:col (default: source) */
   file?: string;
 }
 
-const WRITE_OUT = 'write solution: true, the apply and the description in the solution stage itself (no <<, no alias): '
-  + 'nslab exercise hides what the stage holds';
-const ALIAS_HINT = 'write those settings out where they are used, or anchor them outside the solution stage: '
-  + 'through the alias the students would get the fix';
+const WRITE_OUT =
+  'write solution: true, the apply and the description in the solution stage itself (no <<, no alias): ' +
+  'nslab exercise hides what the stage holds';
+const ALIAS_HINT =
+  'write those settings out where they are used, or anchor them outside the solution stage: ' +
+  'through the alias the students would get the fix';
 
 /**
  * In each stage marked `solution: true`: the `apply` is removed, except the
@@ -50,7 +66,10 @@ export function exerciseOf(text: string, source: string, opts: ExerciseOptions =
   const { model, problems: invalid } = checkLab(loadLabText(text, file));
   if (!model) throw new LabFileError(invalid);
   if (!model.stages.some((s) => s.solution))
-    throw new UsageError(`lab '${model.name}' marks no stage as the solution`, 'add solution: true to the stage whose apply is the fix');
+    throw new UsageError(
+      `lab '${model.name}' marks no stage as the solution`,
+      'add solution: true to the stage whose apply is the fix',
+    );
   const names = model.stages.filter((s) => s.solution).map((s) => s.name);
 
   const lineCounter = new LineCounter();
@@ -91,10 +110,14 @@ export function exerciseOf(text: string, source: string, opts: ExerciseOptions =
   if (!students.model) {
     // (the document as edited: the nodes left keep their places in the instructor's text)
     const place = placeInLab(doc, lineCounter, out);
-    throw new LabFileError(students.problems.map((p) => ({
-      ...p, ...place(p.line, p.col), message: `in the exercise: ${p.message}`,
-      hint: `${p.hint ? `${p.hint}; ` : ''}declare what the tests need outside the solution stage's apply`,
-    })));
+    throw new LabFileError(
+      students.problems.map((p) => ({
+        ...p,
+        ...place(p.line, p.col),
+        message: `in the exercise: ${p.message}`,
+        hint: `${p.hint ? `${p.hint}; ` : ''}declare what the tests need outside the solution stage's apply`,
+      })),
+    );
   }
   const leaks = exerciseLeaks(model, students.model, names);
   for (const leak of leaks) y.refuse(stages[0]?.item, `the students' file would give the solution away: ${leak}`);
@@ -114,7 +137,8 @@ export function exerciseLeaks(original: LabModel, students: LabModel, hidden: st
   const list = (names: string[]) => (names.length ? names.map((n) => `'${n}'`).join(', ') : 'none');
   const marked = (whose: string, m: LabModel) => {
     const names = m.stages.filter((s) => s.solution).map((s) => s.name);
-    if (names.join('\n') !== hidden.join('\n')) out.push(`${whose} solution stages are ${list(names)}, the stages hidden ${list(hidden)}`);
+    if (names.join('\n') !== hidden.join('\n'))
+      out.push(`${whose} solution stages are ${list(names)}, the stages hidden ${list(hidden)}`);
   };
   marked("the lab's", original);
   marked('its', students);
@@ -122,12 +146,15 @@ export function exerciseLeaks(original: LabModel, students: LabModel, hidden: st
   for (const name of hidden) {
     const s = students.stages.find((x) => x.name === name);
     if (!s) out.push(`stage '${name}' is missing from it`);
-    else for (const [node, c] of s.apply) if (comparable(c) !== empty) out.push(`stage '${name}' still applies settings to node '${node}'`);
+    else
+      for (const [node, c] of s.apply)
+        if (comparable(c) !== empty) out.push(`stage '${name}' still applies settings to node '${node}'`);
   }
   for (const s of original.stages.filter((x) => !hidden.includes(x.name))) {
     const t = students.stages.find((x) => x.name === s.name);
     if (!t) out.push(`stage '${s.name}' is missing from it`);
-    else if (comparable(t.apply) !== comparable(s.apply)) out.push(`stage '${s.name}' applies other settings than in the lab file`);
+    else if (comparable(t.apply) !== comparable(s.apply))
+      out.push(`stage '${s.name}' applies other settings than in the lab file`);
   }
   return out;
 }
@@ -139,26 +166,50 @@ function comparable(c: NodeConfig | Map<string, NodeConfig>): string {
 }
 
 type Ranged = { range?: [number, number, number] | null } | null | undefined;
-interface Yaml { doc: Document; line(n: Ranged): number; refuse(n: Ranged, message: string, hint?: string): void }
-interface SolutionStage { item: YAMLMap; name: string }
-interface Hidden { node: Node; part: 'apply' | 'description'; stage: string }
+interface Yaml {
+  doc: Document;
+  line(n: Ranged): number;
+  refuse(n: Ranged, message: string, hint?: string): void;
+}
+interface SolutionStage {
+  item: YAMLMap;
+  name: string;
+}
+interface Hidden {
+  node: Node;
+  part: 'apply' | 'description';
+  stage: string;
+}
 
 /** The solution stages, each a map written in place in the stages list; anything else is refused. */
 function solutionStages(y: Yaml, model: LabModel): SolutionStage[] {
   const root = y.doc.contents;
   const outside = 'write stages: out in the lab file itself';
-  if (!isMap(root)) { y.refuse(root, 'the lab is not written as a mapping', outside); return []; }
+  if (!isMap(root)) {
+    y.refuse(root, 'the lab is not written as a mapping', outside);
+    return [];
+  }
   const stages = pairOf(y, root, 'stages');
-  if (!stages) { y.refuse(root.items.find(isMerge)?.key as Ranged, 'the stages list comes from a merge key (<<)', outside); return []; }
-  if (!isSeq(stages.value)) { y.refuse(stages.value as Ranged, 'the stages list is written as an alias', outside); return []; }
+  if (!stages) {
+    y.refuse(root.items.find(isMerge)?.key as Ranged, 'the stages list comes from a merge key (<<)', outside);
+    return [];
+  }
+  if (!isSeq(stages.value)) {
+    y.refuse(stages.value as Ranged, 'the stages list is written as an alias', outside);
+    return [];
+  }
   const out: SolutionStage[] = [];
   model.stages.forEach((s, index) => {
     if (!s.solution) return;
     const item = (stages.value as { items: unknown[] }).items[index];
-    if (!isMap(item)) { y.refuse(item as Ranged, `solution stage '${s.name}' is written as an alias`); return; }
+    if (!isMap(item)) {
+      y.refuse(item as Ranged, `solution stage '${s.name}' is written as an alias`);
+      return;
+    }
     const merge = item.items.find(isMerge);
     const key = merge?.key as Ranged;
-    if (merge && !pairOf(y, item, 'solution')) y.refuse(key, `stage '${s.name}' is marked as the solution through a merge key (<<)`);
+    if (merge && !pairOf(y, item, 'solution'))
+      y.refuse(key, `stage '${s.name}' is marked as the solution through a merge key (<<)`);
     else if (merge) y.refuse(key, `solution stage '${s.name}' takes keys from a merge key (<<)`);
     else out.push({ item, name: s.name });
   });
@@ -175,7 +226,10 @@ function hiddenParts(y: Yaml, { item, name }: SolutionStage): Hidden[] {
   if (description) add(description, 'description');
   const apply = pairOf(y, item, 'apply');
   if (!apply) return out;
-  if (!isMap(apply.value)) { add(apply, 'apply'); return out; }
+  if (!isMap(apply.value)) {
+    add(apply, 'apply');
+    return out;
+  }
   for (const node of apply.value.items) {
     if (!isMap(node.value)) add(node, 'apply');
     else for (const setting of node.value.items) if (keyOf(y, setting) !== 'tables') add(setting, 'apply');
@@ -215,7 +269,10 @@ function removeSolution(y: Yaml, item: YAMLMap): void {
 function checkAliases(y: Yaml, hidden: Hidden[], stages: SolutionStage[]): void {
   if (!hidden.length) return;
   const inside = new Map<unknown, Hidden>();
-  for (const h of hidden) visit(h.node, (_k, n) => { if (!inside.has(n)) inside.set(n, h); });
+  for (const h of hidden)
+    visit(h.node, (_k, n) => {
+      if (!inside.has(n)) inside.set(n, h);
+    });
   const stageOf = new Map<unknown, string>(stages.map((s) => [s.item, s.name]));
   const aliases: Node[] = [];
   visit(y.doc, (_k, n) => {
@@ -230,14 +287,22 @@ function checkAliases(y: Yaml, hidden: Hidden[], stages: SolutionStage[]): void 
     let what: string | undefined;
     const own = inside.get(target);
     if (own) what = `the ${own.part} of solution stage '${own.stage}'`;
-    else visit(target, (_k, n) => {
-      const h = inside.get(n);
-      if (!h) return undefined;
-      what = stageOf.has(target) ? `solution stage '${h.stage}', its ${h.part} included` : `the ${h.part} of solution stage '${h.stage}'`;
-      return visit.BREAK;
-    });
+    else
+      visit(target, (_k, n) => {
+        const h = inside.get(n);
+        if (!h) return undefined;
+        what = stageOf.has(target)
+          ? `solution stage '${h.stage}', its ${h.part} included`
+          : `the ${h.part} of solution stage '${h.stage}'`;
+        return visit.BREAK;
+      });
     const anchored = `the value anchored &${alias.source}, at line ${y.line(target)}`;
-    if (what) y.refuse(alias, `alias *${alias.source} refers to ${what} (${anchored}), which the exercise leaves out`, ALIAS_HINT);
+    if (what)
+      y.refuse(
+        alias,
+        `alias *${alias.source} refers to ${what} (${anchored}), which the exercise leaves out`,
+        ALIAS_HINT,
+      );
   }
 }
 
@@ -277,7 +342,9 @@ function placeInLab(original: Document, lc: LineCounter, studentsText: string): 
       // (getIn of no path is the document's contents)
       const node = original.getIn(path.slice(0, k), true);
       const parent = onKey && k === path.length && k > 0 ? original.getIn(path.slice(0, -1), true) : undefined;
-      const key = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[k - 1])?.key : undefined;
+      const key = isMap(parent)
+        ? parent.items.find((p) => isScalar(p.key) && p.key.value === path[k - 1])?.key
+        : undefined;
       const at = ((key ?? node) as Ranged)?.range;
       if (at) return lc.linePos(at[0]);
     }
@@ -305,7 +372,10 @@ function pairOf(y: Yaml, map: YAMLMap, key: string): (Pair & { value: unknown })
  * stage at or after it was applied (then that one); otherwise the last stage
  * applied, else the first.
  */
-export function checkedStage(model: { stages: { name: string; solution: boolean }[] }, applied: string[]): string | undefined {
+export function checkedStage(
+  model: { stages: { name: string; solution: boolean }[] },
+  applied: string[],
+): string | undefined {
   const first = model.stages.findIndex((s) => s.solution);
   const last = applied.length ? model.stages.findIndex((s) => s.name === applied.at(-1)) : -1;
   if (first >= 0 && last < first) return model.stages[first]!.name;

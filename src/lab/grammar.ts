@@ -41,7 +41,18 @@ export function shown(value: string, max = 60): string {
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }
 
-const UNITS: Record<string, number> = { bit: 1, kbit: 1e3, mbit: 1e6, gbit: 1e9, tbit: 1e12, bps: 8, kbps: 8e3, mbps: 8e6, gbps: 8e9, tbps: 8e12 };
+const UNITS: Record<string, number> = {
+  bit: 1,
+  kbit: 1e3,
+  mbit: 1e6,
+  gbit: 1e9,
+  tbit: 1e12,
+  bps: 8,
+  kbps: 8e3,
+  mbps: 8e6,
+  gbps: 8e9,
+  tbps: 8e12,
+};
 
 /** Bits per second of a tc rate string such as 10mbit. */
 export function rateBits(rate: string): number {

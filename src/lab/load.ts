@@ -36,12 +36,18 @@ const yaml = () => (yamlLib ??= requireHere('yaml') as typeof import('yaml'));
 const coreInt = new jsyaml.Type('tag:yaml.org,2002:int', {
   kind: 'scalar',
   resolve: (s: string | null) => s !== null && /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/.test(s),
-  construct: (s: string) => (s.startsWith('0o') ? parseInt(s.slice(2), 8) : s.startsWith('0x') ? parseInt(s.slice(2), 16) : parseInt(s, 10)),
+  construct: (s: string) =>
+    s.startsWith('0o') ? parseInt(s.slice(2), 8) : s.startsWith('0x') ? parseInt(s.slice(2), 16) : parseInt(s, 10),
 });
 const coreFloat = new jsyaml.Type('tag:yaml.org,2002:float', {
   kind: 'scalar',
-  resolve: (s: string | null) => s !== null && /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/.test(s),
-  construct: (s: string) => (/nan$/i.test(s) ? NaN : /inf$/i.test(s) ? (s[0] === '-' ? -Infinity : Infinity) : parseFloat(s)),
+  resolve: (s: string | null) =>
+    s !== null &&
+    /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/.test(
+      s,
+    ),
+  construct: (s: string) =>
+    /nan$/i.test(s) ? NaN : /inf$/i.test(s) ? (s[0] === '-' ? -Infinity : Infinity) : parseFloat(s),
 });
 // (js-yaml's core null and bool are YAML 1.2's; types of the same tag replace its int and float)
 const CORE = jsyaml.CORE_SCHEMA.extend({ implicit: [coreInt, coreFloat] });
@@ -80,13 +86,28 @@ export function loadWithYaml(text: string, file: string): LoadedFile {
   // nesting deep enough to exhaust the parser's stack fails at places that depend on the stack: one problem, at a fixed place
   const tooDeep = doc.errors.some((e) => /Maximum call stack/.test(e.message));
   const problems: Problem[] = tooDeep
-    ? [{ file, line: 1, col: 1, message: 'YAML nests too deeply to read', hint: 'a lab file needs a few levels of nesting, not thousands' }]
+    ? [
+        {
+          file,
+          line: 1,
+          col: 1,
+          message: 'YAML nests too deeply to read',
+          hint: 'a lab file needs a few levels of nesting, not thousands',
+        },
+      ]
     : doc.errors.map((e) => {
-      const at = e.linePos?.[0] ?? { line: 1, col: 1 };
-      if (/multiple documents/.test(e.message)) return { file, line: at.line, col: at.col, message: 'a lab file is one YAML document, and this one has more', hint: "remove the '---' and what follows, or split it into two lab files" };
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
-    });
+        const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+        if (/multiple documents/.test(e.message))
+          return {
+            file,
+            line: at.line,
+            col: at.col,
+            message: 'a lab file is one YAML document, and this one has more',
+            hint: "remove the '---' and what follows, or split it into two lab files",
+          };
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return { file, line: at.line, col: at.col, message: `YAML syntax: ${message}`, hint: yamlHint(e.code) };
+      });
   const locate = (path: Path, key = false) => position(doc, lineCounter, path, key);
   let data: unknown;
   if (!problems.length) {
@@ -95,12 +116,23 @@ export function loadWithYaml(text: string, file: string): LoadedFile {
     const at = alias?.range ? lineCounter.linePos(alias.range[0]) : { line: 1, col: 1 };
     try {
       data = doc.toJS({ maxAliasCount: 100 });
-      if (isCyclic(data)) problems.push({ file, ...at, message: 'YAML alias refers to a node that contains it (a cycle)', hint: 'a lab file is a tree: copy the settings instead' });
+      if (isCyclic(data))
+        problems.push({
+          file,
+          ...at,
+          message: 'YAML alias refers to a node that contains it (a cycle)',
+          hint: 'a lab file is a tree: copy the settings instead',
+        });
     } catch (e) {
       const m = (e as Error).message;
       problems.push({
-        file, ...at,
-        message: /Excessive alias count/.test(m) ? 'YAML aliases expand to too much (more than 100 expansions)' : /Unresolved alias/.test(m) ? `YAML alias does not refer to an anchor defined before it${/: (\S+)$/.exec(m) ? ` (*${/: (\S+)$/.exec(m)![1]})` : ''}` : `YAML: ${m.split('\n')[0]}`,
+        file,
+        ...at,
+        message: /Excessive alias count/.test(m)
+          ? 'YAML aliases expand to too much (more than 100 expansions)'
+          : /Unresolved alias/.test(m)
+            ? `YAML alias does not refer to an anchor defined before it${/: (\S+)$/.exec(m) ? ` (*${/: (\S+)$/.exec(m)![1]})` : ''}`
+            : `YAML: ${m.split('\n')[0]}`,
         hint: 'define each anchor (&name) before its aliases (*name), and use aliases sparingly',
       });
     }
@@ -118,15 +150,33 @@ export function loadLabFile(file: string): LoadedFile {
     } catch {
       // where the first byte that is not UTF-8 stands
       let ok = 0;
-      for (let n = bytes.length; n > 0; n >>= 1) while (ok + n <= bytes.length && isUtf8(bytes.subarray(0, ok + n))) ok += n;
+      for (let n = bytes.length; n > 0; n >>= 1)
+        while (ok + n <= bytes.length && isUtf8(bytes.subarray(0, ok + n))) ok += n;
       const before = bytes.subarray(0, ok).toString('utf8').split('\n');
-      return { file, data: undefined, locate: () => ({ line: 1, col: 1 }), problems: [{ file, line: before.length, col: before.at(-1)!.length + 1, message: 'the file is not UTF-8 text', hint: 'save it as UTF-8' }] };
+      return {
+        file,
+        data: undefined,
+        locate: () => ({ line: 1, col: 1 }),
+        problems: [
+          {
+            file,
+            line: before.length,
+            col: before.at(-1)!.length + 1,
+            message: 'the file is not UTF-8 text',
+            hint: 'save it as UTF-8',
+          },
+        ],
+      };
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     return {
-      file, data: undefined, locate: () => ({ line: 1, col: 1 }),
-      problems: [{ file, line: 1, col: 1, message: `cannot read lab file (${code ?? String(e)})`, hint: 'check the path' }],
+      file,
+      data: undefined,
+      locate: () => ({ line: 1, col: 1 }),
+      problems: [
+        { file, line: 1, col: 1, message: `cannot read lab file (${code ?? String(e)})`, hint: 'check the path' },
+      ],
     };
   }
   return loadLabText(text, file);
@@ -135,7 +185,12 @@ export function loadLabFile(file: string): LoadedFile {
 function firstAlias(doc: Document): YamlNode | undefined {
   let found: YamlNode | undefined;
   const { visit } = yaml();
-  visit(doc, { Alias(_, node) { found = node; return visit.BREAK; } });
+  visit(doc, {
+    Alias(_, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
   return found;
 }
 
@@ -150,11 +205,15 @@ function isCyclic(v: unknown, stack = new Set<object>()): boolean {
 
 function yamlHint(code: string): string | undefined {
   switch (code) {
-    case 'DUPLICATE_KEY': return 'each key may appear once in a mapping; merge the two entries';
+    case 'DUPLICATE_KEY':
+      return 'each key may appear once in a mapping; merge the two entries';
     case 'BAD_INDENT':
-    case 'MISSING_CHAR': return 'check the indentation and the `:` after each key';
-    case 'TAB_AS_INDENT': return 'indent with spaces, not tabs';
-    default: return 'fix the YAML syntax at this place';
+    case 'MISSING_CHAR':
+      return 'check the indentation and the `:` after each key';
+    case 'TAB_AS_INDENT':
+      return 'indent with spaces, not tabs';
+    default:
+      return 'fix the YAML syntax at this place';
   }
 }
 
@@ -166,7 +225,9 @@ function position(doc: Document, lc: LineCounter, path: Path, key: boolean): { l
     if (key && n === path.length && n > 0) {
       const parent = sub.length > 1 ? doc.getIn(sub.slice(0, -1), true) : doc.contents;
       if (isMap(parent)) {
-        const pair = parent.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(sub[sub.length - 1]));
+        const pair = parent.items.find(
+          (p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(sub[sub.length - 1]),
+        );
         node = pair?.key as YamlNode | undefined;
       }
     }

@@ -2,7 +2,11 @@
 import type { Cidr } from './addr.js';
 import type { ExpectT, ProbeKind } from './schema.js';
 
-export interface Source { file: string; line: number; col: number }
+export interface Source {
+  file: string;
+  line: number;
+  col: number;
+}
 
 export interface InterfaceModel {
   name: string;
@@ -13,9 +17,18 @@ export interface InterfaceModel {
 }
 
 /** A route or rule: its checked words, its address family (an IPv6 one runs as `ip -6`), the text written and where. */
-export interface Line { args: string[]; family: 4 | 6; text: string; at: Source }
+export interface Line {
+  args: string[];
+  family: 4 | 6;
+  text: string;
+  at: Source;
+}
 
-export interface ServiceModel { name: string; argv: string[]; at: Source }
+export interface ServiceModel {
+  name: string;
+  argv: string[];
+  at: Source;
+}
 
 /** Settings that a node's base configuration and a stage's apply have in common. */
 export interface NodeConfig {
@@ -40,7 +53,10 @@ export interface NodeModel {
   config: NodeConfig;
 }
 
-export interface Endpoint { node: string; iface: string }
+export interface Endpoint {
+  node: string;
+  iface: string;
+}
 
 export interface LinkModel {
   a: Endpoint;
@@ -87,5 +103,15 @@ export interface LabModel {
 }
 
 export function emptyConfig(): NodeConfig {
-  return { addresses: [], interfaces: [], sysctl: [], routes: [], rules: [], masquerade: [], services: [], up: [], down: [] };
+  return {
+    addresses: [],
+    interfaces: [],
+    sysctl: [],
+    routes: [],
+    rules: [],
+    masquerade: [],
+    services: [],
+    up: [],
+    down: [],
+  };
 }

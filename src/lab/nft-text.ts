@@ -10,6 +10,9 @@
 export function nftProblem(text: string): { message: string; hint: string } | undefined {
   if (text.includes('\u0000')) return { message: 'the ruleset contains a NUL character', hint: 'remove it' };
   if (/include/i.test(text))
-    return { message: "'include' is not allowed anywhere in a ruleset: it would make nft read a file of the host", hint: 'write the rules into the lab file itself (the word is refused in comments and strings too)' };
+    return {
+      message: "'include' is not allowed anywhere in a ruleset: it would make nft read a file of the host",
+      hint: 'write the rules into the lab file itself (the word is refused in comments and strings too)',
+    };
   return undefined;
 }

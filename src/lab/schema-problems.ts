@@ -3,7 +3,18 @@
 import type { z } from 'zod';
 import type { Problem } from '../errors.js';
 import type { LoadedFile, Path } from './load.js';
-import { ApplySpec, Expect, InterfaceObject, LabSpec, LinkObject, NodeSpec, Probes, Service, StageSpec, TestSpec } from './schema.js';
+import {
+  ApplySpec,
+  Expect,
+  InterfaceObject,
+  LabSpec,
+  LinkObject,
+  NodeSpec,
+  Probes,
+  Service,
+  StageSpec,
+  TestSpec,
+} from './schema.js';
 import { suggest } from './suggest.js';
 
 type Issue = z.core.$ZodIssue;
@@ -29,21 +40,30 @@ function contextAt(path: Path): { what: string; keys: string[] } {
   const n = p.length;
   if (n === 0) return { what: 'the lab', keys: Object.keys(LabSpec.shape) };
   if (p[0] === 'nodes' && n === 2) return { what: `node '${last}'`, keys: Object.keys(NodeSpec.shape) };
-  if (p[0] === 'nodes' && p[2] === 'interfaces' && n === 4) return { what: `interface '${last}' of node '${p[1]}'`, keys: Object.keys(InterfaceObject.shape) };
+  if (p[0] === 'nodes' && p[2] === 'interfaces' && n === 4)
+    return { what: `interface '${last}' of node '${p[1]}'`, keys: Object.keys(InterfaceObject.shape) };
   if (p[n - 2] === 'services' && n >= 4) return { what: 'a service', keys: Object.keys(Service.shape) };
   if (p[0] === 'links' && n === 2) return { what: `link ${Number(last) + 1}`, keys: Object.keys(LinkObject.shape) };
   if (p[0] === 'stages' && n === 2) return { what: `stage ${Number(last) + 1}`, keys: Object.keys(StageSpec.shape) };
   if (p[2] === 'apply' && n === 4) return { what: `the apply of node '${last}'`, keys: Object.keys(ApplySpec.shape) };
-  if (p[2] === 'apply' && p[4] === 'interfaces' && n === 6) return { what: `interface '${last}'`, keys: Object.keys(InterfaceObject.shape) };
+  if (p[2] === 'apply' && p[4] === 'interfaces' && n === 6)
+    return { what: `interface '${last}'`, keys: Object.keys(InterfaceObject.shape) };
   if (p[2] === 'tests' && n === 4) return { what: `test ${Number(last) + 1}`, keys: Object.keys(TestSpec.shape) };
   if (p[2] === 'tests' && n === 5 && last === 'expect') return { what: 'expect', keys: Object.keys(Expect.shape) };
-  if (p[2] === 'tests' && n === 5 && last && last in Probes) return { what: `the ${last} probe`, keys: Object.keys(Probes[last as keyof typeof Probes].shape) };
+  if (p[2] === 'tests' && n === 5 && last && last in Probes)
+    return { what: `the ${last} probe`, keys: Object.keys(Probes[last as keyof typeof Probes].shape) };
   return { what: `'${last}'`, keys: [] };
 }
 
 const TYPE_WORDS: Record<string, string> = {
-  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false',
-  array: 'a list', object: 'a mapping', record: 'a mapping', tuple: 'a list',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+  tuple: 'a list',
 };
 
 export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Problem[] {
@@ -64,7 +84,8 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
     switch (issue.code) {
       case 'unrecognized_keys': {
         const ctx = contextAt(path);
-        for (const k of issue.keys) push([...path, k], `unknown key '${k}' in ${ctx.what}`, suggest(k, ctx.keys, 'keys'), true);
+        for (const k of issue.keys)
+          push([...path, k], `unknown key '${k}' in ${ctx.what}`, suggest(k, ctx.keys, 'keys'), true);
         return;
       }
       case 'invalid_type':
@@ -74,8 +95,13 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
         // Where the value's shape picks one branch (a mapping for the object form),
         // its own problems are more useful than the union's summary.
         const isObj = value !== null && typeof value === 'object' && !Array.isArray(value);
-        const branch = issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.code !== 'invalid_type' || e.path.length > 0));
-        if (isObj && branch) { for (const e of branch) visit(e, path); return; }
+        const branch = issue.errors.find(
+          (errs) => errs.length > 0 && errs.every((e) => e.code !== 'invalid_type' || e.path.length > 0),
+        );
+        if (isObj && branch) {
+          for (const e of branch) visit(e, path);
+          return;
+        }
         push(path, issue.message === 'Invalid input' ? `${field}${describe(value)} is not valid here` : issue.message);
         return;
       }
@@ -83,8 +109,16 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
       case 'too_big': {
         const bound = issue.code === 'too_small' ? `at least ${issue.minimum}` : `at most ${issue.maximum}`;
         const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
-        if (issue.code === 'too_small' && Number(issue.minimum) === 1 && (issue.origin === 'string' || issue.origin === 'array'))
-          push(path, `${field || 'this '}must not be empty`, issue.origin === 'string' ? 'write a value' : 'list at least one entry');
+        if (
+          issue.code === 'too_small' &&
+          Number(issue.minimum) === 1 &&
+          (issue.origin === 'string' || issue.origin === 'array')
+        )
+          push(
+            path,
+            `${field || 'this '}must not be empty`,
+            issue.origin === 'string' ? 'write a value' : 'list at least one entry',
+          );
         else push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
         return;
       }
@@ -92,7 +126,10 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
         push(path, `${field}${describe(value)} is not allowed`, `use one of: ${issue.values.map(String).join(', ')}`);
         return;
       default:
-        push(path, issue.message.startsWith('Invalid') ? `${field}${describe(value)} is not valid here` : issue.message);
+        push(
+          path,
+          issue.message.startsWith('Invalid') ? `${field}${describe(value)} is not valid here` : issue.message,
+        );
     }
   };
   for (const issue of issues) visit(issue, []);

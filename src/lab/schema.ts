@@ -5,30 +5,50 @@ import { LAB_NAME, NODE_NAME, SERVICE_NAME } from './grammar.js';
 
 const str = (description: string) => z.string().describe(description);
 
-export const LabName = z.string().regex(LAB_NAME, {
-  error: 'lab name must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit',
-}).describe('Lab name; namespaces are called nslab-<name>.<node>');
-export const NodeName = z.string().regex(NODE_NAME, { error: 'node names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' });
+export const LabName = z
+  .string()
+  .regex(LAB_NAME, {
+    error: 'lab name must be 1-32 characters of a-z, 0-9 and -, starting with a letter or digit',
+  })
+  .describe('Lab name; namespaces are called nslab-<name>.<node>');
+export const NodeName = z
+  .string()
+  .regex(NODE_NAME, { error: 'node names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' });
 
 const Address = str('An address with its prefix length, e.g. 192.168.1.220/24 or 2001:db8::1/64');
-const Addresses = z.union([Address, z.array(Address)], { error: 'expected an address such as 10.0.0.1/24, or a list of them' });
+const Addresses = z.union([Address, z.array(Address)], {
+  error: 'expected an address such as 10.0.0.1/24, or a list of them',
+});
 
 export const InterfaceObject = z.strictObject({
   addresses: Addresses.optional(),
   mtu: z.int().min(68).max(65535).optional().describe('MTU in bytes'),
-  mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, { error: 'mac must look like 02:00:00:00:00:01' })
-    .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(m), { error: 'mac must be a unicast address, e.g. 02:00:00:00:00:01 (an odd first byte is multicast; all zeros is none)' }).optional(),
+  mac: z
+    .string()
+    .regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i, { error: 'mac must look like 02:00:00:00:00:01' })
+    .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0 && !/^(00:){5}00$/.test(m), {
+      error:
+        'mac must be a unicast address, e.g. 02:00:00:00:00:01 (an odd first byte is multicast; all zeros is none)',
+    })
+    .optional(),
   up: z.boolean().optional().describe('false leaves the interface down (default true)'),
 });
 export const InterfaceSpec = z.union([Address, z.array(Address), InterfaceObject], {
   error: 'expected an address, a list of addresses, or an object with addresses, mtu, mac, up',
 });
 
-const SysctlValue = z.union([z.string(), z.number(), z.boolean()], { error: 'a sysctl value is a string, number or boolean' });
+const SysctlValue = z.union([z.string(), z.number(), z.boolean()], {
+  error: 'a sysctl value is a string, number or boolean',
+});
 
 export const Service = z.strictObject({
-  name: z.string().regex(SERVICE_NAME, { error: 'service names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' }),
-  command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' })
+  name: z
+    .string()
+    .regex(SERVICE_NAME, { error: 'service names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' }),
+  command: z
+    .union([z.string().min(1), z.array(z.string()).min(1)], {
+      error: 'command is a string of words or a list of arguments',
+    })
     .describe('Program and arguments; split into words, never given to a shell'),
 });
 
@@ -59,9 +79,15 @@ export const ApplySpec = z.strictObject({
 
 const Endpoint = z.string().regex(/^[^\s:]+(:[^\s:]+)?$/, { error: 'an endpoint is written node:interface' });
 // tc's own units; a rate of zero passes nothing (tbf refuses it), a loss over 100% means nothing
-const Rate = z.string().regex(/^(?=[\d.]*[1-9])\d{1,12}(\.\d{1,6})?([kmgt]?bit|[kmgt]?bps)$/i, { error: 'rate is a tc rate above zero, such as 10mbit or 500kbit' });
+const Rate = z
+  .string()
+  .regex(/^(?=[\d.]*[1-9])\d{1,12}(\.\d{1,6})?([kmgt]?bit|[kmgt]?bps)$/i, {
+    error: 'rate is a tc rate above zero, such as 10mbit or 500kbit',
+  });
 const Duration = z.string().regex(/^\d{1,9}(\.\d{1,6})?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' });
-const Percent = z.string().regex(/^(100(\.0+)?|\d{1,2}(\.\d{1,6})?)%$/, { error: 'loss is a percentage from 0% to 100%, such as 1%' });
+const Percent = z
+  .string()
+  .regex(/^(100(\.0+)?|\d{1,2}(\.\d{1,6})?)%$/, { error: 'loss is a percentage from 0% to 100%, such as 1%' });
 
 export const LinkObject = z.strictObject({
   endpoints: z.tuple([Endpoint, Endpoint], { error: 'endpoints is a list of two node:interface' }),
@@ -70,10 +96,17 @@ export const LinkObject = z.strictObject({
   delay: Duration.optional().describe('Delay each direction with netem'),
   loss: Percent.optional().describe('Drop this share of packets with netem'),
 });
-export const LinkSpec = z.union([
-  z.string().regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, { error: "a link is written as two endpoints, 'a:eth0 b:eth1'" }),
-  LinkObject,
-], { error: "a link is 'a:eth0 b:eth1' or an object with endpoints" });
+export const LinkSpec = z.union(
+  [
+    z
+      .string()
+      .regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, {
+        error: "a link is written as two endpoints, 'a:eth0 b:eth1'",
+      }),
+    LinkObject,
+  ],
+  { error: "a link is 'a:eth0 b:eth1' or an object with endpoints" },
+);
 
 // ---- tests: one probe each, and what is expected of its evidence ----
 const NodeRef = str('A node name');
@@ -83,34 +116,69 @@ const Port = z.int().min(1).max(65535);
 /** tcp and udp probes: the same fields, a listener (or responder) on the target's node. */
 function l4Probe(listen: string) {
   return z.strictObject({
-    from: NodeRef, to: Target, port: Port.optional(), bind: z.string().optional(),
-    timeout: Duration.optional().describe('How long to wait for the answer; by default derived from the lab (docs/performance.md)'),
-    listen: z.boolean().optional().describe(listen), ipv6: z.boolean().optional().describe('node or node:interface targets mean their IPv6 address'),
+    from: NodeRef,
+    to: Target,
+    port: Port.optional(),
+    bind: z.string().optional(),
+    timeout: Duration.optional().describe(
+      'How long to wait for the answer; by default derived from the lab (docs/performance.md)',
+    ),
+    listen: z.boolean().optional().describe(listen),
+    ipv6: z.boolean().optional().describe('node or node:interface targets mean their IPv6 address'),
   });
 }
 
 export const Probes = {
   ping: z.strictObject({
-    from: NodeRef, to: Target,
+    from: NodeRef,
+    to: Target,
     count: z.int().min(1).max(100).optional(),
     source: z.string().optional().describe('Source address (ping -I ADDR)'),
     interface: z.string().optional().describe('Send through this interface (ping -I IF)'),
-    timeout: Duration.optional().describe('How long to wait for replies after the last echo; by default derived from the lab (docs/performance.md)'),
+    timeout: Duration.optional().describe(
+      'How long to wait for replies after the last echo; by default derived from the lab (docs/performance.md)',
+    ),
     ipv6: z.boolean().optional(),
   }),
   tcp: l4Probe('false: a service of the lab listens on port; nslab starts no listener'),
   udp: l4Probe('false: a service of the lab answers on port; nslab starts no responder'),
-  route: z.strictObject({
-    node: NodeRef, to: z.string(), from: z.string().optional(), iif: z.string().optional(), oif: z.string().optional(),
-    mark: z.union([z.int(), z.string()]).optional(), tos: z.union([z.int(), z.string()]).optional(), dsfield: z.union([z.int(), z.string()]).optional(),
-    uid: z.int().min(0).optional(), ipproto: z.string().optional(), sport: Port.optional(), dport: Port.optional(),
-  }).describe('ip route get with every selector ip rule can match on'),
-  exec: z.strictObject({ node: NodeRef, command: z.union([z.string().min(1), z.array(z.string()).min(1)], { error: 'command is a string of words or a list of arguments' }) }),
-  flows: z.strictObject({
-    from: NodeRef, to: z.union([Target, z.array(Target)]), count: z.int().min(1).max(1000).optional(),
-    proto: z.enum(['tcp', 'udp']).optional(), via: NodeRef.optional().describe('Node whose egress interfaces are compared'), ipv6: z.boolean().optional(),
+  route: z
+    .strictObject({
+      node: NodeRef,
+      to: z.string(),
+      from: z.string().optional(),
+      iif: z.string().optional(),
+      oif: z.string().optional(),
+      mark: z.union([z.int(), z.string()]).optional(),
+      tos: z.union([z.int(), z.string()]).optional(),
+      dsfield: z.union([z.int(), z.string()]).optional(),
+      uid: z.int().min(0).optional(),
+      ipproto: z.string().optional(),
+      sport: Port.optional(),
+      dport: Port.optional(),
+    })
+    .describe('ip route get with every selector ip rule can match on'),
+  exec: z.strictObject({
+    node: NodeRef,
+    command: z.union([z.string().min(1), z.array(z.string()).min(1)], {
+      error: 'command is a string of words or a list of arguments',
+    }),
   }),
-  throughput: z.strictObject({ from: NodeRef, to: Target, seconds: z.number().min(0.1).max(30).optional().describe("How long to send (default 1)"), proto: z.enum(['tcp', 'udp']).optional(), ipv6: z.boolean().optional() }),
+  flows: z.strictObject({
+    from: NodeRef,
+    to: z.union([Target, z.array(Target)]),
+    count: z.int().min(1).max(1000).optional(),
+    proto: z.enum(['tcp', 'udp']).optional(),
+    via: NodeRef.optional().describe('Node whose egress interfaces are compared'),
+    ipv6: z.boolean().optional(),
+  }),
+  throughput: z.strictObject({
+    from: NodeRef,
+    to: Target,
+    seconds: z.number().min(0.1).max(30).optional().describe('How long to send (default 1)'),
+    proto: z.enum(['tcp', 'udp']).optional(),
+    ipv6: z.boolean().optional(),
+  }),
 } as const;
 export type ProbeKind = keyof typeof Probes;
 export const PROBE_KINDS = Object.keys(Probes) as ProbeKind[];
@@ -131,9 +199,13 @@ export const Expect = z.strictObject({
   tolerance: z.number().min(0).max(1).optional(),
   sticky: z.boolean().optional(),
   rate: z.strictObject({ min: Rate.optional(), max: Rate.optional() }).optional(),
-  dev: z.string().optional(), via: z.string().optional(), src: z.string().optional(),
+  dev: z.string().optional(),
+  via: z.string().optional(),
+  src: z.string().optional(),
   table: z.union([z.string(), z.int()]).optional(),
-  exit: z.int().optional(), stdout: z.string().optional(), stderr: z.string().optional(),
+  exit: z.int().optional(),
+  stdout: z.string().optional(),
+  stderr: z.string().optional(),
 });
 
 /**
@@ -160,8 +232,13 @@ export function unjudged(probe: ProbeKind, expect: object): string[] {
 
 export const TestSpec = z.strictObject({
   name: z.string().min(1),
-  requires: z.array(z.enum(['netem', 'tbf', 'htb'])).optional().describe('Kernel features; the test is skipped without them'),
-  ...Object.fromEntries(PROBE_KINDS.map((k) => [k, Probes[k].optional()])) as { [K in ProbeKind]: z.ZodOptional<(typeof Probes)[K]> },
+  requires: z
+    .array(z.enum(['netem', 'tbf', 'htb']))
+    .optional()
+    .describe('Kernel features; the test is skipped without them'),
+  ...(Object.fromEntries(PROBE_KINDS.map((k) => [k, Probes[k].optional()])) as {
+    [K in ProbeKind]: z.ZodOptional<(typeof Probes)[K]>;
+  }),
   expect: Expect.optional(),
   hint: z.string().min(1).optional().describe('Shown under the test when it fails in `nslab check` (workshops)'),
 });
@@ -169,19 +246,24 @@ export const TestSpec = z.strictObject({
 export const StageSpec = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
-  solution: z.boolean().optional().describe('true: this stage\'s apply is the fix students must find; `nslab exercise` writes the lab without it'),
+  solution: z
+    .boolean()
+    .optional()
+    .describe("true: this stage's apply is the fix students must find; `nslab exercise` writes the lab without it"),
   apply: z.record(z.string(), ApplySpec).optional().describe('Node settings applied when the stage starts'),
   tests: z.array(TestSpec).optional(),
 });
 
-export const LabSpec = z.strictObject({
-  $schema: z.string().optional(),
-  name: LabName,
-  description: z.string().optional(),
-  nodes: z.record(z.string(), NodeSpec),
-  links: z.array(LinkSpec).optional(),
-  stages: z.array(StageSpec).optional(),
-}).describe('An nslab lab file (format v1)');
+export const LabSpec = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: LabName,
+    description: z.string().optional(),
+    nodes: z.record(z.string(), NodeSpec),
+    links: z.array(LinkSpec).optional(),
+    stages: z.array(StageSpec).optional(),
+  })
+  .describe('An nslab lab file (format v1)');
 
 export type LabSpecT = z.infer<typeof LabSpec>;
 export type NodeSpecT = z.infer<typeof NodeSpec>;

@@ -20,7 +20,14 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   const ns = (node: string) => nsName(instance, node);
   const steps: Step[] = [];
   for (const n of lab.nodes)
-    steps.push({ phase: 'create', ns: null, node: n.name, tool: 'ip', args: ['netns', 'add', ns(n.name)], undo: { tool: 'ip', args: ['netns', 'del', ns(n.name)] } });
+    steps.push({
+      phase: 'create',
+      ns: null,
+      node: n.name,
+      tool: 'ip',
+      args: ['netns', 'add', ns(n.name)],
+      undo: { tool: 'ip', args: ['netns', 'del', ns(n.name)] },
+    });
   // Each veth is created directly inside its two namespaces with its final names:
   // nothing appears in the root namespace, and nothing has to be moved (~16 ms each).
   // Every end gets a lab-unique interface index: where both ends of a veth have the
@@ -30,8 +37,29 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   lab.links.forEach((l, k) => {
     const [ia, ib] = [String(VETH_INDEX_BASE + 2 * k), String(VETH_INDEX_BASE + 2 * k + 1)];
     steps.push({
-      phase: 'create', ns: null, tool: 'ip', at: l.at,
-      args: ['link', 'add', 'name', l.a.iface, 'index', ia, 'netns', ns(l.a.node), 'type', 'veth', 'peer', 'name', l.b.iface, 'index', ib, 'netns', ns(l.b.node)],
+      phase: 'create',
+      ns: null,
+      tool: 'ip',
+      at: l.at,
+      args: [
+        'link',
+        'add',
+        'name',
+        l.a.iface,
+        'index',
+        ia,
+        'netns',
+        ns(l.a.node),
+        'type',
+        'veth',
+        'peer',
+        'name',
+        l.b.iface,
+        'index',
+        ib,
+        'netns',
+        ns(l.b.node),
+      ],
     });
   });
   // each node's links, in lab order: looking them up per node would cost nodes x links
@@ -44,7 +72,15 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...serviceSteps(c, ns(node), node));
   steps.forEach(assertInert);
-  return { lab: lab.name, instance, file: lab.file, namespaces: lab.nodes.map((n) => ({ node: n.name, ns: ns(n.name) })), stages: stages.map((s) => s.name), steps, tableNames: tableNameFiles(lab, instance) };
+  return {
+    lab: lab.name,
+    instance,
+    file: lab.file,
+    namespaces: lab.nodes.map((n) => ({ node: n.name, ns: ns(n.name) })),
+    stages: stages.map((s) => s.name),
+    steps,
+    tableNames: tableNameFiles(lab, instance),
+  };
 }
 
 /** The steps of one stage's apply, for a lab that is already up. */
@@ -60,8 +96,10 @@ export function buildStagePlan(lab: LabModel, stageName: string, instance: strin
 
 /** Whether a node has an IPv6 address, at its base or in any stage. */
 function usesIpv6(lab: LabModel, n: NodeModel): boolean {
-  return n.interfaces.some((i) => i.addresses.some((a) => a.family === 6 && i.name !== 'lo'))
-    || lab.stages.some((s) => s.apply.get(n.name)?.addresses.some((a) => a.cidr.family === 6 && a.iface !== 'lo'));
+  return (
+    n.interfaces.some((i) => i.addresses.some((a) => a.family === 6 && i.name !== 'lo')) ||
+    lab.stages.some((s) => s.apply.get(n.name)?.addresses.some((a) => a.cidr.family === 6 && a.iface !== 'lo'))
+  );
 }
 
 export function stagesUpTo(lab: LabModel, stage?: string) {
@@ -73,5 +111,8 @@ export function stagesUpTo(lab: LabModel, stage?: string) {
 
 function unknownStage(lab: LabModel, stage: string): UsageError {
   const names = lab.stages.map((s) => `'${s.name}'`).join(', ');
-  return new UsageError(`lab '${lab.name}' has no stage '${stage}'`, names ? `stages: ${names}` : 'this lab has no stages');
+  return new UsageError(
+    `lab '${lab.name}' has no stage '${stage}'`,
+    names ? `stages: ${names}` : 'this lab has no stages',
+  );
 }

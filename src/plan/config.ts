@@ -5,10 +5,21 @@ import { masqueradeRuleset } from './nft.js';
 import { shapingLines } from './shaping.js';
 import type { Step } from './step.js';
 
-interface Ctx { ns: string; node: string }
+interface Ctx {
+  ns: string;
+  node: string;
+}
 
 function ip(ctx: Ctx, args: string[], at?: Step['at'], family?: 4 | 6): Step {
-  return { phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'ip', args, ...(family === 6 ? { family: 6 as const } : {}), ...(at ? { at } : {}) };
+  return {
+    phase: 'configure',
+    ns: ctx.ns,
+    node: ctx.node,
+    tool: 'ip',
+    args,
+    ...(family === 6 ? { family: 6 as const } : {}),
+    ...(at ? { at } : {}),
+  };
 }
 
 /** Base configuration of a node, after its links exist; `links` holds at least the node's own. */
@@ -25,17 +36,23 @@ export function nodeSteps(node: NodeModel, links: LinkModel[], ns: string, ipv6:
   }
   for (const i of node.interfaces) {
     if (i.name === 'lo') continue;
-    const set = [...(i.mtu ? ['mtu', String(i.mtu)] : []), ...(i.mac ? ['address', i.mac] : []), ...(node.kind === 'bridge' ? ['master', 'br0'] : [])];
+    const set = [
+      ...(i.mtu ? ['mtu', String(i.mtu)] : []),
+      ...(i.mac ? ['address', i.mac] : []),
+      ...(node.kind === 'bridge' ? ['master', 'br0'] : []),
+    ];
     if (set.length) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, ...set]));
   }
   steps.push(...addressSteps(ctx, c));
-  for (const i of node.interfaces) if (i.name !== 'lo' && i.up) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, 'up']));
+  for (const i of node.interfaces)
+    if (i.name !== 'lo' && i.up) steps.push(ip(ctx, ['link', 'set', 'dev', i.name, 'up']));
   for (const r of c.routes) steps.push(ip(ctx, ['route', 'add', ...r.args], r.at, r.family));
   for (const r of c.rules) steps.push(ip(ctx, ['rule', 'add', ...r.args], r.at, r.family));
   for (const l of links)
     for (const end of [l.a, l.b])
       if (end.node === node.name)
-        for (const line of shapingLines(l, end.iface)) steps.push({ phase: 'configure', ns, node: node.name, tool: 'tc', args: line, at: l.at });
+        for (const line of shapingLines(l, end.iface))
+          steps.push({ phase: 'configure', ns, node: node.name, tool: 'tc', args: line, at: l.at });
   steps.push(...nftSteps(ctx, c));
   return steps;
 }
@@ -46,7 +63,16 @@ export function applySteps(c: NodeConfig, ns: string, node: string): Step[] {
   const steps: Step[] = [];
   if (c.sysctl.length) steps.push(sysctlStep(ctx, c.sysctl));
   for (const i of c.interfaces)
-    steps.push(ip(ctx, ['link', 'set', 'dev', i.name, ...(i.mtu ? ['mtu', String(i.mtu)] : []), ...(i.mac ? ['address', i.mac] : [])]));
+    steps.push(
+      ip(ctx, [
+        'link',
+        'set',
+        'dev',
+        i.name,
+        ...(i.mtu ? ['mtu', String(i.mtu)] : []),
+        ...(i.mac ? ['address', i.mac] : []),
+      ]),
+    );
   steps.push(...addressSteps(ctx, c));
   for (const i of c.down) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'down']));
   for (const i of c.up) steps.push(ip(ctx, ['link', 'set', 'dev', i, 'up']));
@@ -77,16 +103,43 @@ function sysctlStep(ctx: Ctx, sysctl: [string, string][]): Step {
 
 function addressSteps(ctx: Ctx, c: NodeConfig): Step[] {
   // nodad: IPv6 addresses are usable at once, without the duplicate-address-detection wait
-  return c.addresses.map((a) => ip(ctx, ['addr', 'add', a.cidr.text, 'dev', a.iface, ...(a.cidr.family === 6 ? ['nodad'] : [])]));
+  return c.addresses.map((a) =>
+    ip(ctx, ['addr', 'add', a.cidr.text, 'dev', a.iface, ...(a.cidr.family === 6 ? ['nodad'] : [])]),
+  );
 }
 
 function nftSteps(ctx: Ctx, c: NodeConfig): Step[] {
   const steps: Step[] = [];
-  if (c.nftables) steps.push({ phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'nft', args: ['-f', '-'], input: c.nftables.text, at: c.nftables.at });
-  if (c.masquerade.length) steps.push({ phase: 'configure', ns: ctx.ns, node: ctx.node, tool: 'nft', args: ['-f', '-'], input: masqueradeRuleset(c.masquerade) });
+  if (c.nftables)
+    steps.push({
+      phase: 'configure',
+      ns: ctx.ns,
+      node: ctx.node,
+      tool: 'nft',
+      args: ['-f', '-'],
+      input: c.nftables.text,
+      at: c.nftables.at,
+    });
+  if (c.masquerade.length)
+    steps.push({
+      phase: 'configure',
+      ns: ctx.ns,
+      node: ctx.node,
+      tool: 'nft',
+      args: ['-f', '-'],
+      input: masqueradeRuleset(c.masquerade),
+    });
   return steps;
 }
 
 export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
-  return c.services.map((s) => ({ phase: 'services' as const, ns, node, tool: 'service' as const, args: s.argv, service: s.name, at: s.at }));
+  return c.services.map((s) => ({
+    phase: 'services' as const,
+    ns,
+    node,
+    tool: 'service' as const,
+    args: s.argv,
+    service: s.name,
+    at: s.at,
+  }));
 }

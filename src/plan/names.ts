@@ -26,7 +26,8 @@ export function instanceName(lab: string, id?: string): string {
 }
 
 export function nsName(instance: string, node: string): string {
-  if (!INSTANCE.test(instance) || !NODE_NAME.test(node)) throw new Error(`internal: invalid instance '${instance}' or node '${node}'`);
+  if (!INSTANCE.test(instance) || !NODE_NAME.test(node))
+    throw new Error(`internal: invalid instance '${instance}' or node '${node}'`);
   return `${PREFIX}${instance}.${node}`;
 }
 
@@ -41,14 +42,18 @@ export function parseNsName(ns: string): { instance: string; node: string } | un
 }
 
 export function checkInstanceId(id: string | undefined): string | undefined {
-  if (id !== undefined && !INSTANCE_ID.test(id)) throw new UsageError(`instance id '${id}' is not valid`, 'use 1-12 characters of a-z and 0-9');
+  if (id !== undefined && !INSTANCE_ID.test(id))
+    throw new UsageError(`instance id '${id}' is not valid`, 'use 1-12 characters of a-z and 0-9');
   return id;
 }
 
 /** A LAB argument that is not a file must be an instance or lab name: never a path. */
 export function checkInstanceName(name: string): string {
   if (!INSTANCE.test(name))
-    throw new UsageError(`'${name.replace(/[^\x20-\x7e]/g, '?')}' is neither a lab file nor a lab or instance name`, "names are like 'dual-nic-reply-path' or 'dual-nic-reply-path.k3x9q2'; 'nslab ls' lists the running labs");
+    throw new UsageError(
+      `'${name.replace(/[^\x20-\x7e]/g, '?')}' is neither a lab file nor a lab or instance name`,
+      "names are like 'dual-nic-reply-path' or 'dual-nic-reply-path.k3x9q2'; 'nslab ls' lists the running labs",
+    );
   return name;
 }
 

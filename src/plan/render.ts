@@ -10,9 +10,12 @@ const q = (args: string[]) => args.map(shellQuote).join(' ');
 
 export function stepCommand(s: Step): string {
   switch (s.tool) {
-    case 'ip': return s.ns ? `ip ${s.family === 6 ? '-6 ' : ''}-n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
-    case 'tc': return `tc -n ${s.ns} ${q(s.args)}`;
-    case 'sysctl': return `ip netns exec ${s.ns} sysctl -q -w ${q(s.args)}`;
+    case 'ip':
+      return s.ns ? `ip ${s.family === 6 ? '-6 ' : ''}-n ${s.ns} ${q(s.args)}` : `ip ${q(s.args)}`;
+    case 'tc':
+      return `tc -n ${s.ns} ${q(s.args)}`;
+    case 'sysctl':
+      return `ip netns exec ${s.ns} sysctl -q -w ${q(s.args)}`;
     case 'nft': {
       // a here-document ends at a line equal to its delimiter: pick one the ruleset does not contain
       const text = s.input?.trimEnd() ?? '';
@@ -21,7 +24,8 @@ export function stepCommand(s: Step): string {
       while (lines.has(end)) end += '_';
       return `ip netns exec ${s.ns} nft ${q(s.args)} <<'${end}'\n${text}\n${end}`;
     }
-    case 'service': return `ip netns exec ${s.ns} ${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
+    case 'service':
+      return `ip netns exec ${s.ns} ${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
   }
 }
 
@@ -33,7 +37,9 @@ export function renderScript(plan: Plan): string {
   const out = [
     '#!/bin/sh',
     // lab content in a comment stays on its line (a newline in a name would start a command)
-    comment(`nslab plan for lab '${plan.lab}' (${plan.file})${plan.stages.length ? `, stages: ${plan.stages.join(', ')}` : ''}`),
+    comment(
+      `nslab plan for lab '${plan.lab}' (${plan.file})${plan.stages.length ? `, stages: ${plan.stages.join(', ')}` : ''}`,
+    ),
     '# The root namespace only gets `ip netns add` and veths created directly inside the lab namespaces.',
     'set -e',
   ];
@@ -41,13 +47,23 @@ export function renderScript(plan: Plan): string {
   const names = plan.tableNames ?? [];
   let named = !names.length;
   const nameSection = () => {
-    out.push('', comment('table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host\'s other files of /etc/iproute2 there)'));
-    for (const t of names) out.push(`mkdir -p /etc/netns/${t.ns}/iproute2`, `cat >/etc/netns/${t.ns}/iproute2/rt_tables <<'EOF'\n${t.text.trimEnd()}\nEOF`);
+    out.push(
+      '',
+      comment(
+        "table names inside nodes: ip netns exec NS shows /etc/netns/NS/iproute2 as /etc/iproute2 (nslab also copies the host's other files of /etc/iproute2 there)",
+      ),
+    );
+    for (const t of names)
+      out.push(
+        `mkdir -p /etc/netns/${t.ns}/iproute2`,
+        `cat >/etc/netns/${t.ns}/iproute2/rt_tables <<'EOF'\n${t.text.trimEnd()}\nEOF`,
+      );
     named = true;
   };
   for (const s of plan.steps) {
     if (!named && s.phase !== 'create') nameSection(); // after the namespaces, before their configuration
-    const title = s.phase === 'create' ? 'namespaces and links' : s.phase === 'services' ? 'services' : `node ${s.node}`;
+    const title =
+      s.phase === 'create' ? 'namespaces and links' : s.phase === 'services' ? 'services' : `node ${s.node}`;
     if (title !== section) {
       out.push('', comment(title));
       section = title;
@@ -55,7 +71,13 @@ export function renderScript(plan: Plan): string {
     out.push(stepCommand(s));
   }
   if (!named) nameSection();
-  out.push('', comment(`tear down: ${[...plan.namespaces.map((n) => `ip netns del ${n.ns}`), ...names.map((t) => `rm -r /etc/netns/${t.ns}`)].join('; ')}`), '');
+  out.push(
+    '',
+    comment(
+      `tear down: ${[...plan.namespaces.map((n) => `ip netns del ${n.ns}`), ...names.map((t) => `rm -r /etc/netns/${t.ns}`)].join('; ')}`,
+    ),
+    '',
+  );
   return out.join('\n');
 }
 

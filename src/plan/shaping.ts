@@ -16,7 +16,22 @@ export function shapingLines(link: Pick<LinkModel, 'rate' | 'delay' | 'loss'>, i
   if (link.rate) {
     // burst: about 20 ms at the rate, and never below a couple of full frames
     const burst = Math.max(3200, Math.ceil(rateBits(link.rate) / 8 / 50));
-    lines.push(['qdisc', 'add', 'dev', iface, 'root', 'handle', '1:', 'tbf', 'rate', link.rate, 'burst', String(burst), 'latency', `${TBF_LATENCY_MS}ms`]);
+    lines.push([
+      'qdisc',
+      'add',
+      'dev',
+      iface,
+      'root',
+      'handle',
+      '1:',
+      'tbf',
+      'rate',
+      link.rate,
+      'burst',
+      String(burst),
+      'latency',
+      `${TBF_LATENCY_MS}ms`,
+    ]);
     if (netem.length) lines.push(['qdisc', 'add', 'dev', iface, 'parent', '1:1', 'handle', '10:', 'netem', ...netem]);
   } else if (netem.length) {
     lines.push(['qdisc', 'add', 'dev', iface, 'root', 'handle', '1:', 'netem', ...netem]);

@@ -46,8 +46,17 @@ export interface Plan {
  * bad lab content with its position long before; reaching this is a bug.
  */
 export function assertInert(s: Step): void {
-  const bad = s.tool === 'ip' || s.tool === 'tc' ? s.args.find((a) => !BATCH_TOKEN.test(a))
-    : s.tool === 'sysctl' ? s.args.find((a) => { const i = a.indexOf('='); return i < 0 || !SYSCTL_KEY.test(a.slice(0, i)) || !SYSCTL_VALUE.test(a.slice(i + 1)); })
-      : undefined;
-  if (bad !== undefined) throw new Error(`internal: refusing to run a ${s.tool} step with the word '${oneLine(bad)}'${s.at ? ` (from ${s.at.file}:${s.at.line}:${s.at.col})` : ''}`);
+  const bad =
+    s.tool === 'ip' || s.tool === 'tc'
+      ? s.args.find((a) => !BATCH_TOKEN.test(a))
+      : s.tool === 'sysctl'
+        ? s.args.find((a) => {
+            const i = a.indexOf('=');
+            return i < 0 || !SYSCTL_KEY.test(a.slice(0, i)) || !SYSCTL_VALUE.test(a.slice(i + 1));
+          })
+        : undefined;
+  if (bad !== undefined)
+    throw new Error(
+      `internal: refusing to run a ${s.tool} step with the word '${oneLine(bad)}'${s.at ? ` (from ${s.at.file}:${s.at.line}:${s.at.col})` : ''}`,
+    );
 }

@@ -14,7 +14,12 @@ import { refuseIfClosed } from '../capture/closed.js';
 /** The built probe helper: dist/probes/helper.js, found from src/probes, dist/probes and dist/bin alike. */
 export const HELPER = fileURLToPath(new URL('../../dist/probes/helper.js', import.meta.url));
 
-export interface Peer { proto: string; port: number; remote: string; rport: number }
+export interface Peer {
+  proto: string;
+  port: number;
+  remote: string;
+  rport: number;
+}
 type Answer = Record<string, unknown> & { id?: number; error?: string };
 
 export class Agent {
@@ -27,31 +32,58 @@ export class Agent {
   private exited: Promise<void>;
   private gone = false;
 
-  private constructor(readonly node: string, private child: ChildProcess) {
+  private constructor(
+    readonly node: string,
+    private child: ChildProcess,
+  ) {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
-    this.exited = new Promise((res) => child.on('close', () => {
-      this.gone = true;
-      for (const [, answer] of this.pending) answer({ error: this.exitedMessage() });
-      this.pending.clear();
-      res();
-    }));
+    this.exited = new Promise((res) =>
+      child.on('close', () => {
+        this.gone = true;
+        for (const [, answer] of this.pending) answer({ error: this.exitedMessage() });
+        this.pending.clear();
+        res();
+      }),
+    );
   }
 
   static async start(node: string, ns: string): Promise<Agent> {
     const argv = inNamespace(ns, diesWithUs([process.execPath, HELPER]));
     const agent = new Agent(node, spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] }));
     const ready = new Promise<void>((res, rej) => {
-      const t = setTimeout(() => rej(new Error(`the probe agent in node '${node}' did not start within 5 s: ${agent.stderr.trim() || 'no output'}`)), 5000);
-      agent.child.on('close', () => { clearTimeout(t); rej(new Error(agent.exitedMessage())); });
+      const t = setTimeout(
+        () =>
+          rej(
+            new Error(
+              `the probe agent in node '${node}' did not start within 5 s: ${agent.stderr.trim() || 'no output'}`,
+            ),
+          ),
+        5000,
+      );
+      agent.child.on('close', () => {
+        clearTimeout(t);
+        rej(new Error(agent.exitedMessage()));
+      });
       createInterface({ input: agent.child.stdout! }).on('line', (line) => {
         let a: Answer & { ev?: string; ready?: boolean };
-        try { a = JSON.parse(line); } catch { return; }
-        if (a.ready) { clearTimeout(t); res(); }
-        else if (a.ev === 'peer') agent.peers.push(a as unknown as Peer);
-        else if (a.id !== undefined) { agent.pending.get(a.id)?.(a); agent.pending.delete(a.id); }
+        try {
+          a = JSON.parse(line);
+        } catch {
+          return;
+        }
+        if (a.ready) {
+          clearTimeout(t);
+          res();
+        } else if (a.ev === 'peer') agent.peers.push(a as unknown as Peer);
+        else if (a.id !== undefined) {
+          agent.pending.get(a.id)?.(a);
+          agent.pending.delete(a.id);
+        }
       });
     });
-    agent.child.stdin!.on('error', () => { /* exited: pending requests are answered by close */ });
+    agent.child.stdin!.on('error', () => {
+      /* exited: pending requests are answered by close */
+    });
     try {
       await ready;
     } catch (e) {
@@ -75,8 +107,15 @@ export class Agent {
     const id = this.next++;
     const limit = ANSWER_MS + (Number(args.timeout) || 0) + (Number(args.ms) || 0);
     return new Promise((res, rej) => {
-      const t = setTimeout(() => { this.pending.delete(id); rej(new Error(`the probe agent in node '${this.node}' did not answer '${op}' within ${limit} ms`)); }, limit);
-      this.pending.set(id, (a) => { clearTimeout(t); if (a.error && !('outcome' in a)) rej(new Error(a.error)); else res(a as T); });
+      const t = setTimeout(() => {
+        this.pending.delete(id);
+        rej(new Error(`the probe agent in node '${this.node}' did not answer '${op}' within ${limit} ms`));
+      }, limit);
+      this.pending.set(id, (a) => {
+        clearTimeout(t);
+        if (a.error && !('outcome' in a)) rej(new Error(a.error));
+        else res(a as T);
+      });
       this.child.stdin!.write(JSON.stringify({ id, op, ...args }) + '\n');
     });
   }
@@ -123,7 +162,11 @@ const agents = new WeakMap<Lab, Map<string, Promise<Agent>>>();
 
 /** The node's agent, started at first need (concurrent callers share one start); refused once the lab's probes are closed. */
 export function agentOf(lab: Lab, node: string): Promise<Agent> {
-  try { refuseIfClosed(lab, `the probe agent in node '${node}'`); } catch (e) { return Promise.reject(e); }
+  try {
+    refuseIfClosed(lab, `the probe agent in node '${node}'`);
+  } catch (e) {
+    return Promise.reject(e);
+  }
   let perLab = agents.get(lab);
   if (!perLab) agents.set(lab, (perLab = new Map()));
   let a = perLab.get(node);
@@ -131,7 +174,13 @@ export function agentOf(lab: Lab, node: string): Promise<Agent> {
     a = Agent.start(node, lab.ns(node));
     perLab.set(node, a);
     const mine = a;
-    a.then((x) => x.done.then(() => { if (perLab!.get(node) === mine) perLab!.delete(node); }), () => perLab!.delete(node));
+    a.then(
+      (x) =>
+        x.done.then(() => {
+          if (perLab!.get(node) === mine) perLab!.delete(node);
+        }),
+      () => perLab!.delete(node),
+    );
   }
   return a;
 }
@@ -140,5 +189,12 @@ export function agentOf(lab: Lab, node: string): Promise<Agent> {
 export async function stopAgents(lab: Lab): Promise<void> {
   const perLab = agents.get(lab);
   agents.delete(lab);
-  await Promise.all([...(perLab?.values() ?? [])].map((a) => a.then((x) => x.stop(), () => {})));
+  await Promise.all(
+    [...(perLab?.values() ?? [])].map((a) =>
+      a.then(
+        (x) => x.stop(),
+        () => {},
+      ),
+    ),
+  );
 }

@@ -10,7 +10,15 @@ import { serviceReady } from './service-ready.js';
 import { ownerOf, target } from './targets.js';
 import { givenWait, noteRtt, waitFor, type Wait } from './wait.js';
 
-export interface L4Spec { from: string; to: string; port?: number; bind?: string; timeout?: string; listen?: boolean; ipv6?: boolean }
+export interface L4Spec {
+  from: string;
+  to: string;
+  port?: number;
+  bind?: string;
+  timeout?: string;
+  listen?: boolean;
+  ipv6?: boolean;
+}
 
 export interface Exchange {
   port: number;
@@ -34,27 +42,47 @@ const SERVICE_ANSWER_MS = 1500;
 export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec): Promise<Exchange> {
   const to = target(model, spec.to, spec.ipv6);
   const owner = ownerOf(model, to);
-  if (!owner) throw new Error(`${kind} probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
-  if (spec.listen === false && spec.port === undefined) throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
+  if (!owner)
+    throw new Error(`${kind} probe: ${to} is no address of a lab node, so nslab cannot start a listener for it`);
+  if (spec.listen === false && spec.port === undefined)
+    throw new Error(`${kind} probe: listen: false needs the port the lab's service listens on`);
   // the wait: the test's timeout; else the lab's rule, which bounds the network's answer (a SYN-ACK
   // comes from the kernel), not an application's (a lab's udp service answers when it likes)
-  const wait = spec.timeout ? givenWait(spec.timeout)
-    : kind === 'udp' && spec.listen === false ? { ms: SERVICE_ANSWER_MS, why: `waited ${SERVICE_ANSWER_MS} ms for the lab's own service (set timeout: to change)` }
-    : await waitFor(lab, model, spec.from, kind);
-  const [server, client] = await Promise.all([spec.listen === false ? undefined : agentOf(lab, owner), agentOf(lab, spec.from)]);
+  const wait = spec.timeout
+    ? givenWait(spec.timeout)
+    : kind === 'udp' && spec.listen === false
+      ? {
+          ms: SERVICE_ANSWER_MS,
+          why: `waited ${SERVICE_ANSWER_MS} ms for the lab's own service (set timeout: to change)`,
+        }
+      : await waitFor(lab, model, spec.from, kind);
+  const [server, client] = await Promise.all([
+    spec.listen === false ? undefined : agentOf(lab, owner),
+    agentOf(lab, spec.from),
+  ]);
   // a port the test names gets a listener of its own, closed after; else the node's standing listener
   const port = spec.port ?? (await server!.defaultPort(kind));
   if (server && spec.port !== undefined) await server.request('listen', { proto: kind, port });
   // a lab's own service may still be starting (service-ready.ts)
-  else if (!server) await serviceReady(lab.state.services.filter((s) => s.node === owner), kind, port);
+  else if (!server)
+    await serviceReady(
+      lab.state.services.filter((s) => s.node === owner),
+      kind,
+      port,
+    );
   const peersBefore = server?.peers.length ?? 0;
   try {
     const token = randomPattern(8);
     const op = kind === 'tcp' ? 'connect' : 'udp';
-    const r = await Evidence.during(lab, () => client.request<Exchange['outcome']>(op, { host: to, port, bind: spec.bind ?? '-', timeout: wait.ms, token }));
+    const r = await Evidence.during(lab, () =>
+      client.request<Exchange['outcome']>(op, { host: to, port, bind: spec.bind ?? '-', timeout: wait.ms, token }),
+    );
     const outcome = r.result;
-    if ((outcome.outcome === 'connected' || outcome.outcome === 'answered') && outcome.ms !== undefined) noteRtt(lab, outcome.ms);
-    const peers = (server?.peers.slice(peersBefore) ?? []).filter((p) => p.proto === kind && p.port === port).map((p) => `${p.remote}:${p.rport}`);
+    if ((outcome.outcome === 'connected' || outcome.outcome === 'answered') && outcome.ms !== undefined)
+      noteRtt(lab, outcome.ms);
+    const peers = (server?.peers.slice(peersBefore) ?? [])
+      .filter((p) => p.proto === kind && p.port === port)
+      .map((p) => `${p.remote}:${p.rport}`);
     return { port, outcome, evidence: r.evidence, peers, owner, token, wait, to };
   } finally {
     if (server && spec.port !== undefined) await server.request('unlisten', { proto: kind, port });

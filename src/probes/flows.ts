@@ -12,17 +12,34 @@ import type { NodePacket } from '../capture/tcpdump.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Check, type Probe } from './types.js';
 
-interface FlowsSpec { from: string; to: string | string[]; count?: number; proto?: 'tcp' | 'udp'; via?: string; ipv6?: boolean }
+interface FlowsSpec {
+  from: string;
+  to: string | string[];
+  count?: number;
+  proto?: 'tcp' | 'udp';
+  via?: string;
+  ipv6?: boolean;
+}
 
 /** Pure: per-interface shares of the delivered flows, over all `sent`, against weights within an absolute tolerance. */
-export function spreadChecks(delivered: Map<string, number>, sent: number, weights: Record<string, number>, tolerance: number): Check[] {
+export function spreadChecks(
+  delivered: Map<string, number>,
+  sent: number,
+  weights: Record<string, number>,
+  tolerance: number,
+): Check[] {
   const sum = Object.values(weights).reduce((a, b) => a + b, 0) || 1;
   const arrived = [...delivered.values()].reduce((a, b) => a + b, 0);
   return Object.entries(weights).map(([ref, w]) => {
     const share = sent ? (delivered.get(ref) ?? 0) / sent : 0;
     const want = w / sum;
     const lost = sent - arrived ? `; ${sent - arrived} of ${sent} flows not delivered` : '';
-    return check(`spread ${ref}`, `${(want * 100).toFixed(0)}% ±${(tolerance * 100).toFixed(0)}`, `${(share * 100).toFixed(0)}% (${delivered.get(ref) ?? 0} of ${sent} flows delivered through it${lost})`, Math.abs(share - want) <= tolerance);
+    return check(
+      `spread ${ref}`,
+      `${(want * 100).toFixed(0)}% ±${(tolerance * 100).toFixed(0)}`,
+      `${(share * 100).toFixed(0)}% (${delivered.get(ref) ?? 0} of ${sent} flows delivered through it${lost})`,
+      Math.abs(share - want) <= tolerance,
+    );
   });
 }
 
@@ -37,9 +54,14 @@ export const flows: Probe = async ({ lab, model, test }) => {
   const via = s.via ?? s.from;
   const port = randomPort();
   // a port of the probe's own, opened for it on every target's node and closed after
-  const servers = proto === 'tcp'
-    ? await Promise.all([...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) => agentOf(lab, n)))
-    : [];
+  const servers =
+    proto === 'tcp'
+      ? await Promise.all(
+          [...new Set(targets.map((t) => ownerOf(model, t)).filter((n): n is string => !!n))].map((n) =>
+            agentOf(lab, n),
+          ),
+        )
+      : [];
   await Promise.all(servers.map((a) => a.request('listen', { proto, port })));
   // a flow's packet arriving at the node that owns its destination
   const owners = new Set(targets.map((t) => ownerOf(model, t)));
@@ -51,11 +73,23 @@ export const flows: Probe = async ({ lab, model, test }) => {
     // stays open until every datagram of every flow has arrived (stickiness is judged on all three), or
     // until they all can have (tcp flows were delivered once connected)
     const late = proto === 'udp' ? await inFlightMs(lab, model, s.from) : 0;
-    evidence = (await Evidence.during(lab, async (seen) => {
-      const sent = await client.request<{ flows: unknown[] }>('flows', { proto, port, count, hosts: targets, timeout: 2000 });
-      const arrived = () => seen().filter(arriving).length;
-      for (const until = performance.now() + late; performance.now() < until && arrived() < UDP_PER_FLOW * sent.flows.length;) await new Promise((res) => setTimeout(res, 5));
-    })).evidence;
+    evidence = (
+      await Evidence.during(lab, async (seen) => {
+        const sent = await client.request<{ flows: unknown[] }>('flows', {
+          proto,
+          port,
+          count,
+          hosts: targets,
+          timeout: 2000,
+        });
+        const arrived = () => seen().filter(arriving).length;
+        for (
+          const until = performance.now() + late;
+          performance.now() < until && arrived() < UDP_PER_FLOW * sent.flows.length;
+        )
+          await new Promise((res) => setTimeout(res, 5));
+      })
+    ).evidence;
   } finally {
     await Promise.all(servers.map((a) => a.request('unlisten', { proto, port })));
   }
@@ -73,11 +107,25 @@ export const flows: Probe = async ({ lab, model, test }) => {
     if (e.spread) checks.push(...spreadChecks(perIface, count, e.spread, e.tolerance ?? 0.15));
     if (e.sticky !== undefined) {
       const split = [...byFlow.values()].filter((ifs) => ifs.size > 1).length;
-      checks.push(check('sticky', e.sticky, split === 0 ? 'true' : `false (${split} flows used more than one interface)`, (split === 0) === e.sticky));
+      checks.push(
+        check(
+          'sticky',
+          e.sticky,
+          split === 0 ? 'true' : `false (${split} flows used more than one interface)`,
+          (split === 0) === e.sticky,
+        ),
+      );
     }
     return checks;
   };
   const summary = [...perIface].map(([i, n]) => `${i}: ${n}`).join(', ') || 'none delivered';
   const delivered = [...byFlow.keys()].filter((k) => arrived.has(k)).length;
-  return { checks: judge(test.expect), judge, evidence, facts: { flows: `${byFlow.size} of ${count} flows seen leaving ${via}, ${delivered} delivered; delivered by interface: ${summary}` } };
+  return {
+    checks: judge(test.expect),
+    judge,
+    evidence,
+    facts: {
+      flows: `${byFlow.size} of ${count} flows seen leaving ${via}, ${delivered} delivered; delivered by interface: ${summary}`,
+    },
+  };
 };

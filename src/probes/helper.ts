@@ -17,16 +17,35 @@ import { createSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { createInterface } from 'node:readline';
 
-type Req = { id: number; op: string; proto?: string; port?: number; host?: string; bind?: string; timeout?: number; token?: string; count?: number; hosts?: string[]; ms?: number; quiet?: number };
+type Req = {
+  id: number;
+  op: string;
+  proto?: string;
+  port?: number;
+  host?: string;
+  bind?: string;
+  timeout?: number;
+  token?: string;
+  count?: number;
+  hosts?: string[];
+  ms?: number;
+  quiet?: number;
+};
 
-const say = (o: unknown): void => { process.stdout.write(JSON.stringify(o) + "\n"); };
+const say = (o: unknown): void => {
+  process.stdout.write(JSON.stringify(o) + '\n');
+};
 const family = (host: string) => (host.includes(':') ? 'udp6' : 'udp4');
 const bindArg = (b: string | undefined) => (b && b !== '-' ? b : undefined);
 /**
  * A listener, shared by the probes that use its port at the same time (tests run side
  * by side): closed when the last of them is done. `ready` settles once it is bound.
  */
-interface Listener { close: (done: () => void) => void; uses: number; ready: Promise<void> }
+interface Listener {
+  close: (done: () => void) => void;
+  uses: number;
+  ready: Promise<void>;
+}
 const listeners = new Map<string, Listener>();
 /**
  * A timeout is declared only after the I/O already waiting has been handled: Node runs
@@ -40,12 +59,24 @@ function listen(r: Req): void {
   let l = listeners.get(key);
   if (!l) {
     let bound!: () => void, failed!: (e: Error) => void;
-    const ready = new Promise<void>((res, rej) => { bound = res; failed = rej; });
-    const fail = (e: Error) => { listeners.delete(key); failed(e); };
+    const ready = new Promise<void>((res, rej) => {
+      bound = res;
+      failed = rej;
+    });
+    const fail = (e: Error) => {
+      listeners.delete(key);
+      failed(e);
+    };
     if (r.proto === 'tcp') {
       const conns = new Set<TcpSocket>();
       const srv: Server = createServer((sock) => {
-        say({ ev: 'peer', proto: 'tcp', port: r.port, remote: sock.remoteAddress?.replace(/^::ffff:/, ''), rport: sock.remotePort });
+        say({
+          ev: 'peer',
+          proto: 'tcp',
+          port: r.port,
+          remote: sock.remoteAddress?.replace(/^::ffff:/, ''),
+          rport: sock.remotePort,
+        });
         conns.add(sock);
         sock.on('close', () => conns.delete(sock));
         sock.on('error', () => {});
@@ -56,12 +87,25 @@ function listen(r: Req): void {
         sock.end('nslab\n');
       });
       srv.once('error', fail);
-      l = { uses: 0, ready, close: (done) => { srv.close(() => done()); for (const c of conns) c.destroy(); } };
+      l = {
+        uses: 0,
+        ready,
+        close: (done) => {
+          srv.close(() => done());
+          for (const c of conns) c.destroy();
+        },
+      };
       srv.listen({ port: r.port, host: '::', ipv6Only: false }, bound);
     } else {
       const sock = createSocket({ type: 'udp6', ipv6Only: false });
       sock.on('message', (msg, rinfo) => {
-        say({ ev: 'peer', proto: 'udp', port: r.port, remote: rinfo.address.replace(/^::ffff:/, ''), rport: rinfo.port });
+        say({
+          ev: 'peer',
+          proto: 'udp',
+          port: r.port,
+          remote: rinfo.address.replace(/^::ffff:/, ''),
+          rport: rinfo.port,
+        });
         sock.send(msg, rinfo.port, rinfo.address);
       });
       sock.once('error', fail);
@@ -71,7 +115,10 @@ function listen(r: Req): void {
     listeners.set(key, l);
   }
   l.uses++;
-  l.ready.then(() => say({ id: r.id, ok: true }), (e: Error) => say({ id: r.id, error: e.message }));
+  l.ready.then(
+    () => say({ id: r.id, ok: true }),
+    (e: Error) => say({ id: r.id, error: e.message }),
+  );
 }
 
 function unlisten(r: Req): void {
@@ -84,7 +131,13 @@ function unlisten(r: Req): void {
 
 /** A failed tcp connect, as a probe's outcome. */
 const connectOutcome = (e: NodeJS.ErrnoException) =>
-  e.code === 'ECONNREFUSED' ? 'refused' : e.code === 'ETIMEDOUT' ? 'timeout' : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH' ? 'unreachable' : 'error';
+  e.code === 'ECONNREFUSED'
+    ? 'refused'
+    : e.code === 'ETIMEDOUT'
+      ? 'timeout'
+      : e.code === 'EHOSTUNREACH' || e.code === 'ENETUNREACH'
+        ? 'unreachable'
+        : 'error';
 
 /**
  * The client binds a local port of its choosing, so that its SYN is known by that port
@@ -94,7 +147,13 @@ const connectOutcome = (e: NodeJS.ErrnoException) =>
 function tcpConnect(r: Req, tries = 0): void {
   const t0 = performance.now();
   const lport = 32768 + Math.floor(Math.random() * 28232); // Linux's ephemeral range
-  const sock = connect({ host: r.host!, port: r.port!, localAddress: bindArg(r.bind), localPort: lport, timeout: r.timeout });
+  const sock = connect({
+    host: r.host!,
+    port: r.port!,
+    localAddress: bindArg(r.bind),
+    localPort: lport,
+    timeout: r.timeout,
+  });
   let done = false;
   const finish = (outcome: string, error?: string) => {
     if (done) return;
@@ -102,10 +161,17 @@ function tcpConnect(r: Req, tries = 0): void {
     say({ id: r.id, outcome, local: sock.localAddress ?? bindArg(r.bind), lport, error, ms: performance.now() - t0 });
     sock.destroy();
   };
-  sock.on('connect', () => { sock.write('nslab\n'); finish('connected'); });
+  sock.on('connect', () => {
+    sock.write('nslab\n');
+    finish('connected');
+  });
   sock.on('timeout', () => late(() => finish('timeout')));
   sock.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EADDRINUSE' && tries < 5 && !done) { done = true; sock.destroy(); return tcpConnect(r, tries + 1); } // that port is taken here: another
+    if (e.code === 'EADDRINUSE' && tries < 5 && !done) {
+      done = true;
+      sock.destroy();
+      return tcpConnect(r, tries + 1);
+    } // that port is taken here: another
     finish(connectOutcome(e), e.code ?? e.message);
   });
 }
@@ -119,7 +185,11 @@ function udpExchange(r: Req): void {
     done = true;
     clearTimeout(timer);
     let lport: number | undefined;
-    try { lport = sock.address().port; } catch { /* never bound */ }
+    try {
+      lport = sock.address().port;
+    } catch {
+      /* never bound */
+    }
     say({ id: r.id, lport, ms: performance.now() - t0, ...o });
     sock.close();
   };
@@ -132,22 +202,31 @@ function udpExchange(r: Req): void {
 function flows(r: Req): void {
   const got: { lport: number; host: string }[] = [];
   let pending = r.count!;
-  const finish = () => { if (--pending === 0) say({ id: r.id, flows: got }); };
+  const finish = () => {
+    if (--pending === 0) say({ id: r.id, flows: got });
+  };
   for (let i = 0; i < r.count!; i++) {
     const host = r.hosts![i % r.hosts!.length]!;
     if (r.proto === 'udp') {
       const sock = createSocket(family(host));
-      sock.on('error', () => { sock.close(); finish(); });
+      sock.on('error', () => {
+        sock.close();
+        finish();
+      });
       sock.bind(0, () => {
         got.push({ lport: sock.address().port, host });
         // three datagrams a flow, so that each flow's stickiness can be seen
         let sent = 0;
-        const send = () => sock.send('nslab flow\n', r.port!, host, () => (++sent < 3 ? setTimeout(send, 5) : (sock.close(), finish())));
+        const send = () =>
+          sock.send('nslab flow\n', r.port!, host, () => (++sent < 3 ? setTimeout(send, 5) : (sock.close(), finish())));
         send();
       });
     } else {
       const sock = connect({ host, port: r.port!, timeout: r.timeout ?? 2000 });
-      sock.on('connect', () => { got.push({ lport: sock.localPort!, host }); sock.end('nslab flow\n'); });
+      sock.on('connect', () => {
+        got.push({ lport: sock.localPort!, host });
+        sock.end('nslab flow\n');
+      });
       sock.on('close', finish);
       sock.on('error', () => {});
       sock.on('timeout', () => sock.destroy());
@@ -160,7 +239,16 @@ function flows(r: Req): void {
 // The first quarter of the transfer is left out of the rate, as iperf3 --omit does: a tbf link's burst
 // (20 ms of its rate) arrives at once there, and TCP's slow start, which in 0.2 s read as 5-10% above the rate.
 const OMIT = 0.25;
-interface Sink { bytes: number; first?: number; last?: number; gap: number; samples: [number, number][]; open: number; ended: Promise<void>; close: () => void }
+interface Sink {
+  bytes: number;
+  first?: number;
+  last?: number;
+  gap: number;
+  samples: [number, number][];
+  open: number;
+  ended: Promise<void>;
+  close: () => void;
+}
 const sinks = new Map<string, Sink>();
 // udp: the transfer is over once nothing came for this long after the sender is done: the lab's wait
 // rule (its tbf queue bounds and frame times, `quiet`), and at least 3 of the longest gaps seen
@@ -171,19 +259,34 @@ const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 function sink(r: Req): void {
   const key = `${r.proto}:${r.port}`;
   let endIt!: () => void;
-  const st: Sink = { bytes: 0, gap: 0, samples: [], open: 0, ended: new Promise((res) => (endIt = res)), close: () => {} };
+  const st: Sink = {
+    bytes: 0,
+    gap: 0,
+    samples: [],
+    open: 0,
+    ended: new Promise((res) => (endIt = res)),
+    close: () => {},
+  };
   const count = (n: number) => {
     const t = performance.now();
     if (st.last !== undefined) st.gap = Math.max(st.gap, t - st.last);
-    st.first ??= t; st.last = t; st.bytes += n; st.samples.push([t, st.bytes]);
+    st.first ??= t;
+    st.last = t;
+    st.bytes += n;
+    st.samples.push([t, st.bytes]);
   };
-  const fail = (e: Error) => { sinks.delete(key); say({ id: r.id, error: e.message }); };
+  const fail = (e: Error) => {
+    sinks.delete(key);
+    say({ id: r.id, error: e.message });
+  };
   if (r.proto === 'tcp') {
     const srv = createServer((sock) => {
       st.open++;
       sock.on('data', (b: Buffer) => count(b.length));
       sock.on('error', () => {});
-      sock.on('close', () => { if (--st.open === 0) endIt(); });
+      sock.on('close', () => {
+        if (--st.open === 0) endIt();
+      });
     });
     srv.once('error', fail);
     st.close = () => srv.close();
@@ -231,19 +334,41 @@ function bulk(r: Req): void {
     const sock = createSocket(family(r.host!));
     const until = performance.now() + r.ms!;
     const burst = () => {
-      if (performance.now() >= until) { sock.close(); return answer('sent'); }
+      if (performance.now() >= until) {
+        sock.close();
+        return answer('sent');
+      }
       let left = 32;
-      const one = () => sock.send(chunk, r.port!, r.host!, (e) => { if (!e) sent += chunk.length; if (--left === 0) setImmediate(burst); });
+      const one = () =>
+        sock.send(chunk, r.port!, r.host!, (e) => {
+          if (!e) sent += chunk.length;
+          if (--left === 0) setImmediate(burst);
+        });
       for (let i = 0; i < 32; i++) one();
     };
-    sock.on('error', (e) => { sock.close(); answer('error', e.message); });
+    sock.on('error', (e) => {
+      sock.close();
+      answer('error', e.message);
+    });
     burst();
     return;
   }
   const sock = connect({ host: r.host!, port: r.port!, timeout: r.timeout });
   let done = false;
-  const finish = (outcome: string, error?: string) => { if (!done) { done = true; answer(outcome, error); } };
-  sock.on('timeout', () => late(() => { if (!done) { sock.destroy(); finish('timeout'); } }));
+  const finish = (outcome: string, error?: string) => {
+    if (!done) {
+      done = true;
+      answer(outcome, error);
+    }
+  };
+  sock.on('timeout', () =>
+    late(() => {
+      if (!done) {
+        sock.destroy();
+        finish('timeout');
+      }
+    }),
+  );
   sock.on('error', (e: NodeJS.ErrnoException) => finish(connectOutcome(e), e.code ?? e.message));
   sock.on('connect', () => {
     sock.setTimeout(0);
@@ -251,7 +376,13 @@ function bulk(r: Req): void {
     // a reset, not an orderly end: what the socket buffers still hold would keep the transfer going
     // for seconds on a slow link; the receiver's count stops at the last byte that arrived. At the
     // deadline, by a timer: on a slow link the next 'drain' may come long after it
-    const stop = () => { if (!done) { clearTimeout(deadline); sock.resetAndDestroy(); finish('sent'); } };
+    const stop = () => {
+      if (!done) {
+        clearTimeout(deadline);
+        sock.resetAndDestroy();
+        finish('sent');
+      }
+    };
     const deadline = setTimeout(stop, r.ms!);
     const pump = () => {
       while (performance.now() < until) {
@@ -264,13 +395,32 @@ function bulk(r: Req): void {
   });
 }
 
-const OPS: Record<string, (r: Req) => void> = { listen, unlisten, connect: tcpConnect, udp: udpExchange, flows, sink, sunk: (r) => void sunk(r), bulk };
+const OPS: Record<string, (r: Req) => void> = {
+  listen,
+  unlisten,
+  connect: tcpConnect,
+  udp: udpExchange,
+  flows,
+  sink,
+  sunk: (r) => void sunk(r),
+  bulk,
+};
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let r: Req;
-  try { r = JSON.parse(line) as Req; } catch { return; }
-  const op = OPS[r.op];
-  if (!op) return say({ id: r.id, error: `unknown op ${r.op}` });
-  try { op(r); } catch (e) { say({ id: r.id, error: (e as Error).message }); }
-}).on('close', () => process.exit(0));
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    let r: Req;
+    try {
+      r = JSON.parse(line) as Req;
+    } catch {
+      return;
+    }
+    const op = OPS[r.op];
+    if (!op) return say({ id: r.id, error: `unknown op ${r.op}` });
+    try {
+      op(r);
+    } catch (e) {
+      say({ id: r.id, error: (e as Error).message });
+    }
+  })
+  .on('close', () => process.exit(0));
 say({ ready: true });

@@ -41,7 +41,8 @@ export async function closeProbes(lab: Lab): Promise<void> {
  */
 export function prepareProbes(lab: Lab, model: LabModel, stages: TestModel[][]): void {
   const quiet = (p: Promise<unknown>) => p.catch(() => {});
-  if (stages.flat().some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput')) void quiet(Watch.for(lab));
+  if (stages.flat().some((t) => t.probe !== 'route' && t.probe !== 'exec' && t.probe !== 'throughput'))
+    void quiet(Watch.for(lab));
   const started = new Set<string>();
   const chain = stages.reduce(async (before, tests) => {
     await before;
@@ -65,7 +66,9 @@ function agentNodes(model: LabModel, tests: TestModel[]): Set<string> {
       try {
         const owner = ownerOf(model, target(model, to, s.ipv6));
         if (owner) nodes.add(owner);
-      } catch { /* the test itself says what is wrong with its target */ }
+      } catch {
+        /* the test itself says what is wrong with its target */
+      }
     }
   }
   return nodes;

@@ -14,11 +14,14 @@ import type { ExpectT } from '../lab/schema.js';
 import { check, notObserved, type Check } from './types.js';
 
 function pathMatches(hops: Hop[], want: string[]): boolean {
-  return hops.length === want.length && want.every((w, i) => {
-    const [node, iface] = w.split(':');
-    const h = hops[i]!;
-    return h.node === node && (iface === undefined || h.in === iface || h.out === iface);
-  });
+  return (
+    hops.length === want.length &&
+    want.every((w, i) => {
+      const [node, iface] = w.split(':');
+      const h = hops[i]!;
+      return h.node === node && (iface === undefined || h.in === iface || h.out === iface);
+    })
+  );
 }
 
 /** `target`: the node that owns the address the probe was sent to. */
@@ -35,23 +38,47 @@ export function pathChecks(expect: ExpectT, request: Hop[], reply: Hop[], seen: 
     const [node, iface] = expect['reply-via'].split(':');
     const at = reply.find((h) => h.node === node);
     if (!at) checks.push(notObserved('reply-via', expect['reply-via'], node, 'no reply was captured there'));
-    else checks.push(check('reply-via', expect['reply-via'], `${node}:${at.out ?? '(did not leave)'}`, at.out === iface));
+    else
+      checks.push(check('reply-via', expect['reply-via'], `${node}:${at.out ?? '(did not leave)'}`, at.out === iface));
   }
   if (expect.symmetric !== undefined) {
     if (!request.length || !reply.length)
-      checks.push(notObserved('symmetric', expect.symmetric, undefined, `no ${request.length ? 'reply' : 'request'} was captured, so symmetry cannot be judged`));
+      checks.push(
+        notObserved(
+          'symmetric',
+          expect.symmetric,
+          undefined,
+          `no ${request.length ? 'reply' : 'request'} was captured, so symmetry cannot be judged`,
+        ),
+      );
     else {
       const why = asymmetry(request, reply);
-      checks.push(check('symmetric', expect.symmetric, why === undefined ? 'true' : `false (${why})`, (why === undefined) === expect.symmetric));
+      checks.push(
+        check(
+          'symmetric',
+          expect.symmetric,
+          why === undefined ? 'true' : `false (${why})`,
+          (why === undefined) === expect.symmetric,
+        ),
+      );
     }
   }
   if (expect.source !== undefined) {
     // as the target received it: its last hop there, after any NAT on the way
     const there = [...request].reverse().find((h) => h.node === target);
-    if (!there) checks.push(notObserved('source', expect.source, target, `the request never arrived there${request.length ? ` (last seen at ${request[request.length - 1]!.node})` : ''}`));
+    if (!there)
+      checks.push(
+        notObserved(
+          'source',
+          expect.source,
+          target,
+          `the request never arrived there${request.length ? ` (last seen at ${request[request.length - 1]!.node})` : ''}`,
+        ),
+      );
     else checks.push(check('source', expect.source, `${there.src} (at ${target})`, there.src === expect.source));
   }
   for (const ref of expect.seen ?? []) checks.push(check(`seen ${ref}`, 'seen', seen.has(ref) ? 'seen' : 'not seen'));
-  for (const ref of expect['not-seen'] ?? []) checks.push(check(`not-seen ${ref}`, 'not seen', seen.has(ref) ? 'seen' : 'not seen'));
+  for (const ref of expect['not-seen'] ?? [])
+    checks.push(check(`not-seen ${ref}`, 'not seen', seen.has(ref) ? 'seen' : 'not seen'));
   return checks;
 }

@@ -12,7 +12,15 @@ import { givenWait, noteRtt, parseRttMax, waitFor } from './wait.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
-interface PingSpec { from: string; to: string; count?: number; source?: string; interface?: string; timeout?: string; ipv6?: boolean }
+interface PingSpec {
+  from: string;
+  to: string;
+  count?: number;
+  source?: string;
+  interface?: string;
+  timeout?: string;
+  ipv6?: boolean;
+}
 
 /** Pure: transmitted and received counts from ping's summary line. */
 export function parsePing(output: string): { transmitted: number; received: number } | undefined {
@@ -30,8 +38,21 @@ export const ping: Probe = async ({ lab, model, test }) => {
   const via = spec.source ?? spec.interface;
   const wait = spec.timeout ? givenWait(spec.timeout) : await waitFor(lab, model, spec.from, 'ping');
   // no -w: with it, -c counts replies and an unanswered ping keeps sending; -W: the wait after the last echo
-  const argv = ['ping', '-n', '-c', String(count), '-i', '0.002', '-W', (wait.ms / 1000).toFixed(3), '-p', pattern,
-    ...(via ? ['-I', via] : []), ...(v6 ? ['-6'] : []), to];
+  const argv = [
+    'ping',
+    '-n',
+    '-c',
+    String(count),
+    '-i',
+    '0.002',
+    '-W',
+    (wait.ms / 1000).toFixed(3),
+    '-p',
+    pattern,
+    ...(via ? ['-I', via] : []),
+    ...(v6 ? ['-6'] : []),
+    to,
+  ];
   const { result, evidence } = await Evidence.during(lab, () => lab.exec(spec.from, argv));
   const marker = Buffer.from(pattern, 'hex');
   const ours = (p: NodePacket) => p.proto === 'icmp' && p.payload.includes(marker);
@@ -58,6 +79,13 @@ export const ping: Probe = async ({ lab, model, test }) => {
   // the statistics, and what ping said on stderr (why it could not send: "connect: Network is unreachable")
   const stats = /packets transmitted/.test(result.stdout) ? result.stdout.trim().split('\n').slice(-2).join(' | ') : '';
   const summary = [stats, result.stderr.trim().split('\n')[0]].filter(Boolean).join(' | ') || result.stdout.trim();
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
-    facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) } };
+  return {
+    checks: judge(test.expect),
+    judge,
+    evidence,
+    request,
+    reply,
+    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
+  };
 };

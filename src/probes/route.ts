@@ -3,9 +3,29 @@ import { BUILTIN_TABLES, ipprotoNumber, tableIdOf, tableNameOf } from '../lab/ip
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
-interface RouteSpec { node: string; to: string; from?: string; iif?: string; oif?: string; mark?: string | number; tos?: string | number; dsfield?: string | number; uid?: number; ipproto?: string; sport?: number; dport?: number }
+interface RouteSpec {
+  node: string;
+  to: string;
+  from?: string;
+  iif?: string;
+  oif?: string;
+  mark?: string | number;
+  tos?: string | number;
+  dsfield?: string | number;
+  uid?: number;
+  ipproto?: string;
+  sport?: number;
+  dport?: number;
+}
 
-export interface RouteGet { dst?: string; dev?: string; gateway?: string; prefsrc?: string; table?: string; type?: string }
+export interface RouteGet {
+  dst?: string;
+  dev?: string;
+  gateway?: string;
+  prefsrc?: string;
+  table?: string;
+  type?: string;
+}
 
 /**
  * Pure: `ip -j route get` output -> the route; table as a number string. ip
@@ -27,7 +47,7 @@ export const route: Probe = async ({ lab, model, test }) => {
   const got = r.exitCode === 0 ? parseRouteGet(r.stdout) : undefined;
   const judge = (e: ExpectT) => {
     const checks = [];
-    const observed = (v: string | undefined) => (got ? v ?? '(none)' : `no route: ${r.stderr.trim()}`);
+    const observed = (v: string | undefined) => (got ? (v ?? '(none)') : `no route: ${r.stderr.trim()}`);
     if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, !!got && got.type !== 'unreachable'));
     if (e.dev !== undefined) checks.push(check('dev', e.dev, observed(got?.dev)));
     if (e.via !== undefined) checks.push(check('via', e.via, observed(got?.gateway)));
@@ -35,8 +55,15 @@ export const route: Probe = async ({ lab, model, test }) => {
     if (e.table !== undefined) {
       const node = model.nodes.find((n) => n.name === s.node)!;
       const tables: Record<string, number> = { ...BUILTIN_TABLES, ...node.tables };
-      const want = typeof e.table === 'number' ? String(e.table) : /^\d+$/.test(e.table) ? e.table : String(tables[e.table] ?? e.table);
-      checks.push(check('table', e.table, got ? tableNameOf(node.tables, got.table!) : observed(undefined), got?.table === want));
+      const want =
+        typeof e.table === 'number'
+          ? String(e.table)
+          : /^\d+$/.test(e.table)
+            ? e.table
+            : String(tables[e.table] ?? e.table);
+      checks.push(
+        check('table', e.table, got ? tableNameOf(node.tables, got.table!) : observed(undefined), got?.table === want),
+      );
     }
     return checks;
   };

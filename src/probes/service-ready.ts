@@ -32,19 +32,34 @@ function portBound(pid: number, kind: 'tcp' | 'udp', port: number): boolean | un
     try {
       if (portsOf(readFileSync(`/proc/${pid}/net/${f}`, 'utf8'), kind).includes(port)) return true;
       read = true;
-    } catch { /* no IPv6 in the kernel, or the process is gone */ }
+    } catch {
+      /* no IPv6 in the kernel, or the process is gone */
+    }
   }
   return read ? false : undefined;
 }
 
 function holdsSocket(pid: number): boolean {
   try {
-    return readdirSync(`/proc/${pid}/fd`).some((fd) => { try { return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:'); } catch { return false; } });
-  } catch { return false; }
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
 /** Waits until a test of a node's own service can meet it (see above); returns how long it waited, in ms. */
-export async function serviceReady(services: ServiceState[], kind: 'tcp' | 'udp', port: number, signal?: AbortSignal): Promise<number> {
+export async function serviceReady(
+  services: ServiceState[],
+  kind: 'tcp' | 'udp',
+  port: number,
+  signal?: AbortSignal,
+): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < START_MS && !signal?.aborted) {
     const alive = services.filter((s) => existsSync(`/proc/${s.pid}`));

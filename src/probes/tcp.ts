@@ -9,10 +9,17 @@ import { traces } from './traces.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
-const SYN = 0x02, ACK = 0x10, RST = 0x04;
+const SYN = 0x02,
+  ACK = 0x10,
+  RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
-  const { port, outcome, evidence, peers, owner, wait, to } = await exchange(lab, model, 'tcp', test.spec as unknown as L4Spec);
+  const { port, outcome, evidence, peers, owner, wait, to } = await exchange(
+    lab,
+    model,
+    'tcp',
+    test.spec as unknown as L4Spec,
+  );
   // This connection, not another on the same port (a lab's mail daemon on 25 serves the previous test's
   // connection too, whose late packets once passed for this one's reply): the SYN the client sent, known
   // by its sequence number, and the SYN-ACK or RST that acknowledges it. NAT rewrites ports and
@@ -21,12 +28,20 @@ export const tcp: Probe = async ({ lab, model, test }) => {
   const syn = (p: NodePacket) => p.proto === 'tcp' && p.dport === port && (p.tcpFlags! & (SYN | ACK)) === SYN;
   // The client's SYN is known by the local port the agent bound; a SYN not captured leaving the client
   // (its own firewall dropped it) leaves nothing to follow: no other connection stands in for it.
-  const first = evidence.packets((p) => syn(p) && p.node === spec.from && p.dir === 'out' && p.sport === outcome.lport)[0];
+  const first = evidence.packets(
+    (p) => syn(p) && p.node === spec.from && p.dir === 'out' && p.sport === outcome.lport,
+  )[0];
   const isRequest = (p: NodePacket) => first !== undefined && syn(p) && p.tcpSeq === first.tcpSeq;
-  const isReply = (p: NodePacket) => first !== undefined && p.proto === 'tcp' && p.sport === port && ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0)
-    && p.tcpAck === ((first.tcpSeq! + 1) >>> 0);
+  const isReply = (p: NodePacket) =>
+    first !== undefined &&
+    p.proto === 'tcp' &&
+    p.sport === port &&
+    ((p.tcpFlags! & (SYN | ACK)) === (SYN | ACK) || (p.tcpFlags! & RST) !== 0) &&
+    p.tcpAck === (first.tcpSeq! + 1) >>> 0;
   // the listener's peers while the test ran, of this connection only (tests to one listener run side by side)
-  const arrived = new Set(evidence.packets((p) => isRequest(p) && p.node === owner && p.dir === 'in').map((p) => `${p.src}:${p.sport}`));
+  const arrived = new Set(
+    evidence.packets((p) => isRequest(p) && p.node === owner && p.dir === 'in').map((p) => `${p.src}:${p.sport}`),
+  );
   const mine = peers.filter((x) => arrived.has(x));
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
@@ -35,12 +50,27 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     const checks = [];
     if (e.connected !== undefined) {
       const want = typeof e.connected === 'boolean' ? (e.connected ? 'connected' : 'not connected') : e.connected;
-      const ok = typeof e.connected === 'boolean' ? (outcome.outcome === 'connected') === e.connected : outcome.outcome === e.connected;
+      const ok =
+        typeof e.connected === 'boolean'
+          ? (outcome.outcome === 'connected') === e.connected
+          : outcome.outcome === e.connected;
       checks.push(check('connected', want, outcome.outcome, ok));
     }
     if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`, peers: mine.join(' '), ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
+  return {
+    checks: judge(test.expect),
+    judge,
+    evidence,
+    request,
+    reply,
+    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    facts: {
+      outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
+      peers: mine.join(' '),
+      ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),
+    },
+  };
 };

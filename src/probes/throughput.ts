@@ -31,17 +31,44 @@ export const throughput: Probe = async ({ lab, model, test }) => {
   const [server, client] = await Promise.all([agentOf(lab, owner), agentOf(lab, s.from)]);
   const port = randomPort();
   await server.request('sink', { proto, port });
-  const sent = await client.request<{ outcome: string; bytes: number; error?: string }>('bulk', { proto, host: to, port, ms: seconds * 1000, timeout: wait.ms });
+  const sent = await client.request<{ outcome: string; bytes: number; error?: string }>('bulk', {
+    proto,
+    host: to,
+    port,
+    ms: seconds * 1000,
+    timeout: wait.ms,
+  });
   // udp: the datagrams still queued on the way arrive within the lab's wait rule; it is waited for after the last
-  const got = await server.request<{ bytes: number; seconds: number; total: number }>('sunk', { proto, port, timeout: proto === 'udp' ? 4 * wait.ms : wait.ms, quiet: wait.ms });
+  const got = await server.request<{ bytes: number; seconds: number; total: number }>('sunk', {
+    proto,
+    port,
+    timeout: proto === 'udp' ? 4 * wait.ms : wait.ms,
+    quiet: wait.ms,
+  });
   const bps = rateOf(got.bytes, got.seconds);
-  const rate = bps === undefined ? `no measurement (sender: ${sent.outcome}${sent.error ? ` ${sent.error}` : ''}, ${got.bytes} bytes received)` : mbit(bps);
+  const rate =
+    bps === undefined
+      ? `no measurement (sender: ${sent.outcome}${sent.error ? ` ${sent.error}` : ''}, ${got.bytes} bytes received)`
+      : mbit(bps);
   const judge = (e: ExpectT) => {
     const checks = [];
-    if (e.rate?.min) checks.push(check('rate min', `>= ${e.rate.min}`, rate, bps !== undefined && bps >= rateBits(e.rate.min)));
-    if (e.rate?.max) checks.push(check('rate max', `<= ${e.rate.max}`, rate, bps !== undefined && bps <= rateBits(e.rate.max)));
+    if (e.rate?.min)
+      checks.push(check('rate min', `>= ${e.rate.min}`, rate, bps !== undefined && bps >= rateBits(e.rate.min)));
+    if (e.rate?.max)
+      checks.push(check('rate max', `<= ${e.rate.max}`, rate, bps !== undefined && bps <= rateBits(e.rate.max)));
     if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, bps !== undefined && bps > 0));
     return checks;
   };
-  return { checks: judge(test.expect), judge, facts: { rate, sent: sent.outcome === 'sent' ? `${(sent.bytes / 1e6).toFixed(2)} MB in ${seconds} s` : `nothing: ${sent.outcome}${sent.error ? ` (${sent.error})` : ''}`, received: `${(got.total / 1e6).toFixed(2)} MB; rated on ${(got.bytes / 1e6).toFixed(2)} MB over ${got.seconds.toFixed(3)} s (the first quarter left out)` } };
+  return {
+    checks: judge(test.expect),
+    judge,
+    facts: {
+      rate,
+      sent:
+        sent.outcome === 'sent'
+          ? `${(sent.bytes / 1e6).toFixed(2)} MB in ${seconds} s`
+          : `nothing: ${sent.outcome}${sent.error ? ` (${sent.error})` : ''}`,
+      received: `${(got.total / 1e6).toFixed(2)} MB; rated on ${(got.bytes / 1e6).toFixed(2)} MB over ${got.seconds.toFixed(3)} s (the first quarter left out)`,
+    },
+  };
 };

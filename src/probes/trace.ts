@@ -8,22 +8,22 @@
 
 /** How a direction ended, named for what the captures show. */
 export type Disposition =
-  | 'delivered'            // reached the node it was addressed to (request) or the sender (reply)
-  | 'unanswered'           // the request was delivered, no reply left the target
-  | 'dropped-no-route'     // died at a hop that had no route for it
-  | 'dropped-filtered'     // died at a hop whose firewall counted a drop/reject
-  | 'dropped-rp-filter'    // died entering a hop whose reverse-path filter refused it
+  | 'delivered' // reached the node it was addressed to (request) or the sender (reply)
+  | 'unanswered' // the request was delivered, no reply left the target
+  | 'dropped-no-route' // died at a hop that had no route for it
+  | 'dropped-filtered' // died at a hop whose firewall counted a drop/reject
+  | 'dropped-rp-filter' // died entering a hop whose reverse-path filter refused it
   | 'dropped-no-neighbour' // died at a hop that could not resolve the next hop
-  | 'dropped'              // died at a hop, cause not established
-  | 'asymmetric'           // delivered, but not back along the request's path
-  | 'wrong-source'         // delivered, but from another address than the one asked
-  | 'not-sent';            // nothing left the sender
+  | 'dropped' // died at a hop, cause not established
+  | 'asymmetric' // delivered, but not back along the request's path
+  | 'wrong-source' // delivered, but from another address than the one asked
+  | 'not-sent'; // nothing left the sender
 
 /** A frame that proves a hop: which capture, which frame, when. */
 export interface HopEvidence {
-  pcap?: string;           // the file kept for it (failures keep their pcaps)
-  frame: number;           // 1-based frame number in that node's capture
-  ts: number;              // seconds since the epoch, microsecond precision
+  pcap?: string; // the file kept for it (failures keep their pcaps)
+  frame: number; // 1-based frame number in that node's capture
+  ts: number; // seconds since the epoch, microsecond precision
   iface: string;
   dir: 'in' | 'out';
 }
@@ -66,8 +66,9 @@ export interface Why {
 
 /** Cites the kept pcap files in every hop's evidence: `file(node)` is that node's capture, if kept. */
 export function citePcaps(traces: Trace[], file: (node: string) => string | undefined): void {
-  for (const t of traces) for (const h of t.hops) {
-    const f = file(h.node);
-    if (f) for (const e of h.evidence) e.pcap = f;
-  }
+  for (const t of traces)
+    for (const h of t.hops) {
+      const f = file(h.node);
+      if (f) for (const e of h.evidence) e.pcap = f;
+    }
 }

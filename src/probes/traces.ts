@@ -22,11 +22,17 @@ export function traceHop(h: Hop): TraceHop {
   const seen = h.seen ?? [];
   const out = seen.find((o) => o.dir === 'out');
   const first = seen[0];
-  const th: TraceHop = { node: h.node, src: h.src, dst: h.dst, evidence: seen.map((o) => ({ frame: o.frame ?? 0, ts: o.ts, iface: o.iface, dir: o.dir })) };
+  const th: TraceHop = {
+    node: h.node,
+    src: h.src,
+    dst: h.dst,
+    evidence: seen.map((o) => ({ frame: o.frame ?? 0, ts: o.ts, iface: o.iface, dir: o.dir })),
+  };
   if (h.in) th.in = h.in;
   if (h.out) th.out = h.out;
   // NAT between entry and exit: the exit's addresses differ from the entry's
-  if (first?.dir === 'in' && out && (out.src !== first.src || out.dst !== first.dst)) th.nat = { src: out.src, dst: out.dst };
+  if (first?.dir === 'in' && out && (out.src !== first.src || out.dst !== first.dst))
+    th.nat = { src: out.src, dst: out.dst };
   return th;
 }
 
@@ -38,7 +44,8 @@ function pathDivergence(hops: TraceHop[], want: string[] | undefined): number | 
   for (let i = 0; i < Math.max(hops.length, want.length); i++) {
     const h = hops[i];
     const [node, iface] = (want[i] ?? '').split(':');
-    if (!h || h.node !== node || (iface !== undefined && h.in !== iface && h.out !== iface)) return Math.max(0, Math.min(i, hops.length - 1));
+    if (!h || h.node !== node || (iface !== undefined && h.in !== iface && h.out !== iface))
+      return Math.max(0, Math.min(i, hops.length - 1));
   }
   return undefined;
 }
@@ -62,12 +69,29 @@ export function replyDivergence(request: TraceHop[], reply: TraceHop[]): number 
 /** The request: delivered to the target, dropped on the way, not sent; wrong-source where the target saw another source than expected. */
 function requestTrace(t: TraceInput): Trace {
   const hops = t.request.map(traceHop);
-  if (!hops.length) return { direction: 'request', hops, disposition: 'not-sent', at: t.origin, to: t.to, detail: `no request was captured leaving ${t.origin}` };
+  if (!hops.length)
+    return {
+      direction: 'request',
+      hops,
+      disposition: 'not-sent',
+      at: t.origin,
+      to: t.to,
+      detail: `no request was captured leaving ${t.origin}`,
+    };
   const last = hops[hops.length - 1]!;
   const divergesAt = pathDivergence(hops, t.expect.path);
   if (last.node !== t.target || last.in === undefined) {
-    const detail = last.out ? `last seen leaving ${last.node} through ${last.out}` : `last seen entering ${last.node}${last.in ? ` on ${last.in}` : ''}`;
-    return { direction: 'request', hops, disposition: 'dropped', at: last.node, ...(divergesAt !== undefined ? { divergesAt } : {}), detail };
+    const detail = last.out
+      ? `last seen leaving ${last.node} through ${last.out}`
+      : `last seen entering ${last.node}${last.in ? ` on ${last.in}` : ''}`;
+    return {
+      direction: 'request',
+      hops,
+      disposition: 'dropped',
+      at: last.node,
+      ...(divergesAt !== undefined ? { divergesAt } : {}),
+      detail,
+    };
   }
   const want = t.expect.source;
   if (want !== undefined && last.src !== want) {
@@ -75,15 +99,37 @@ function requestTrace(t: TraceInput): Trace {
     let i = hops.length - 1;
     while (i > 0 && !(hops[i - 1]!.nat && leaving(hops[i - 1]!).src === last.src)) i--;
     const at = i > 0 ? i - 1 : 0;
-    return { direction: 'request', hops, disposition: 'wrong-source', at: hops[at]!.node, divergesAt: at, detail: `${t.target} saw source ${last.src}, expected ${want}` };
+    return {
+      direction: 'request',
+      hops,
+      disposition: 'wrong-source',
+      at: hops[at]!.node,
+      divergesAt: at,
+      detail: `${t.target} saw source ${last.src}, expected ${want}`,
+    };
   }
-  return { direction: 'request', hops, disposition: 'delivered', at: last.node, ...(divergesAt !== undefined ? { divergesAt } : {}) };
+  return {
+    direction: 'request',
+    hops,
+    disposition: 'delivered',
+    at: last.node,
+    ...(divergesAt !== undefined ? { divergesAt } : {}),
+  };
 }
 
 function replyTrace(t: TraceInput, request: Trace): Trace | undefined {
   const hops = t.reply.map(traceHop);
   const delivered = request.disposition === 'delivered' || request.disposition === 'wrong-source';
-  if (!hops.length) return delivered ? { direction: 'reply', hops, disposition: 'unanswered', at: t.target, detail: `no reply was captured leaving ${t.target}` } : undefined;
+  if (!hops.length)
+    return delivered
+      ? {
+          direction: 'reply',
+          hops,
+          disposition: 'unanswered',
+          at: t.target,
+          detail: `no reply was captured leaving ${t.target}`,
+        }
+      : undefined;
   const last = hops[hops.length - 1]!;
   // the expectation names the hop first: reply-via's node, then the whole reply path; else where it parts from the request's path
   let divergesAt: number | undefined;
@@ -98,16 +144,25 @@ function replyTrace(t: TraceInput, request: Trace): Trace | undefined {
   divergesAt ??= astray;
   const base = { direction: 'reply' as const, hops, ...(divergesAt !== undefined ? { divergesAt } : {}) };
   if (last.node !== t.origin || last.in === undefined) {
-    const detail = last.out ? `last seen leaving ${last.node} through ${last.out}` : `last seen entering ${last.node}${last.in ? ` on ${last.in}` : ''}`;
+    const detail = last.out
+      ? `last seen leaving ${last.node} through ${last.out}`
+      : `last seen entering ${last.node}${last.in ? ` on ${last.in}` : ''}`;
     return { ...base, disposition: 'dropped', at: last.node, detail };
   }
   const asked = request.hops[0] ? leaving(request.hops[0]).dst : undefined;
   if (asked !== undefined && last.src !== asked)
-    return { ...base, disposition: 'wrong-source', at: last.node, detail: `the reply came from ${last.src}, the request went to ${asked}` };
+    return {
+      ...base,
+      disposition: 'wrong-source',
+      at: last.node,
+      detail: `the reply came from ${last.src}, the request went to ${asked}`,
+    };
   if (astray !== undefined) {
     const h = hops[astray]!;
     const q = request.hops.find((x) => x.node === h.node);
-    const detail = q ? `at ${h.node} the request came in on ${q.in ?? '(origin)'}, the reply left through ${h.out ?? '(none)'}` : `the reply crossed ${hops.map((x) => x.node).join(', ')}`;
+    const detail = q
+      ? `at ${h.node} the request came in on ${q.in ?? '(origin)'}, the reply left through ${h.out ?? '(none)'}`
+      : `the reply crossed ${hops.map((x) => x.node).join(', ')}`;
     return { ...base, disposition: 'asymmetric', at: h.node, detail };
   }
   return { ...base, disposition: 'delivered', at: last.node };
@@ -120,4 +175,10 @@ export function traces(t: TraceInput): Trace[] {
   return r ? [q, r] : [q];
 }
 
-export const DROPPED: ReadonlySet<Disposition> = new Set(['dropped', 'dropped-no-route', 'dropped-filtered', 'dropped-rp-filter', 'dropped-no-neighbour']);
+export const DROPPED: ReadonlySet<Disposition> = new Set([
+  'dropped',
+  'dropped-no-route',
+  'dropped-filtered',
+  'dropped-rp-filter',
+  'dropped-no-neighbour',
+]);

@@ -44,11 +44,22 @@ export interface ProbeOutcome {
 
 export type Probe = (ctx: ProbeContext) => Promise<ProbeOutcome>;
 
-export function check(name: string, expected: unknown, observed: unknown, ok = String(expected) === String(observed)): Check {
+export function check(
+  name: string,
+  expected: unknown,
+  observed: unknown,
+  ok = String(expected) === String(observed),
+): Check {
   return { name, ok, expected: String(expected), observed: String(observed) };
 }
 
 /** A claim about a place that saw nothing: always a failure, "not observed at PLACE: why". */
 export function notObserved(name: string, expected: unknown, place: string | undefined, why: string): Check {
-  return { name, ok: false, expected: String(expected), observed: `not observed${place ? ` at ${place}` : ''}: ${why}`, notObserved: true };
+  return {
+    name,
+    ok: false,
+    expected: String(expected),
+    observed: `not observed${place ? ` at ${place}` : ''}: ${why}`,
+    notObserved: true,
+  };
 }

@@ -14,8 +14,10 @@ export const udp: Probe = async ({ lab, model, test }) => {
   // is the datagram back to the client's port); NAT rewrites addresses and ports, not the payload
   const mark = Buffer.from(token, 'utf8');
   const isRequest = (p: NodePacket) => p.proto === 'udp' && p.dport === port && p.payload.includes(mark);
-  const isReply = (p: NodePacket) => p.proto === 'udp' && p.sport === port
-    && (spec.listen === false ? p.dport === outcome.lport : p.payload.includes(mark));
+  const isReply = (p: NodePacket) =>
+    p.proto === 'udp' &&
+    p.sport === port &&
+    (spec.listen === false ? p.dport === outcome.lport : p.payload.includes(mark));
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
   const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));
@@ -27,5 +29,13 @@ export const udp: Probe = async ({ lab, model, test }) => {
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
-  return { checks: judge(test.expect), judge, evidence, request, reply, traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }), facts: { outcome: outcome.outcome, ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) } };
+  return {
+    checks: judge(test.expect),
+    judge,
+    evidence,
+    request,
+    reply,
+    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    facts: { outcome: outcome.outcome, ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}) },
+  };
 };

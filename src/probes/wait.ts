@@ -25,13 +25,21 @@ export const RTT_FACTOR = 10;
 const FRAME_BITS = 1514 * 8;
 const SYN_RETRIES_MS = 3000;
 
-export interface Wait { ms: number; why: string }
+export interface Wait {
+  ms: number;
+  why: string;
+}
 
 /** Pure: the wait for a lab's links and the slowest round trip measured in it. */
-export function negativeWait(links: Pick<LinkModel, 'rate' | 'delay' | 'loss'>[], rttMs: number, kind: 'ping' | 'tcp' | 'udp'): Wait {
+export function negativeWait(
+  links: Pick<LinkModel, 'rate' | 'delay' | 'loss'>[],
+  rttMs: number,
+  kind: 'ping' | 'tcp' | 'udp',
+): Wait {
   let shaping = 0;
   for (const l of links) {
-    const oneWay = (l.delay ? durationMs(l.delay) : 0) + (l.rate ? TBF_LATENCY_MS + (FRAME_BITS / rateBits(l.rate)) * 1000 : 0);
+    const oneWay =
+      (l.delay ? durationMs(l.delay) : 0) + (l.rate ? TBF_LATENCY_MS + (FRAME_BITS / rateBits(l.rate)) * 1000 : 0);
     shaping += 2 * oneWay;
   }
   const lossy = kind === 'tcp' && links.some((l) => l.loss && parseFloat(l.loss) > 0);

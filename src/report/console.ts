@@ -19,9 +19,12 @@ export function traceLine(t: Trace): string {
     return h.node;
   });
   const ok = t.disposition === 'delivered' && t.divergesAt === undefined;
-  const end = t.disposition === 'delivered'
-    ? (t.divergesAt !== undefined ? `delivered, diverges at ${t.hops[t.divergesAt]!.node}` : 'delivered')
-    : `${t.disposition}${t.at ? ` at ${t.at}` : ''}${t.divergesAt !== undefined && t.hops[t.divergesAt]!.node !== t.at ? `, diverges at ${t.hops[t.divergesAt]!.node}` : ''}`;
+  const end =
+    t.disposition === 'delivered'
+      ? t.divergesAt !== undefined
+        ? `delivered, diverges at ${t.hops[t.divergesAt]!.node}`
+        : 'delivered'
+      : `${t.disposition}${t.at ? ` at ${t.at}` : ''}${t.divergesAt !== undefined && t.hops[t.divergesAt]!.node !== t.at ? `, diverges at ${t.hops[t.divergesAt]!.node}` : ''}`;
   return `${hops.join(' → ') || '(nothing captured)'} ${ok ? chalk.green(`✓ ${end}`) : chalk.red(`✗ ${end}`)}`;
 }
 
@@ -32,7 +35,8 @@ export function testLine(r: TestResult): string {
   if (r.status !== 'failed') return head;
   const lines = [head];
   if (r.reason) lines.push(`    ${chalk.red(r.reason)}`);
-  for (const c of r.checks.filter((x) => !x.ok)) lines.push(`    ${c.name}: expected ${chalk.green(c.expected)}, observed ${chalk.red(c.observed)}`);
+  for (const c of r.checks.filter((x) => !x.ok))
+    lines.push(`    ${c.name}: expected ${chalk.green(c.expected)}, observed ${chalk.red(c.observed)}`);
   if (r.traces?.length) for (const t of r.traces) lines.push(`    ${`${t.direction}:`.padEnd(9)}${traceLine(t)}`);
   else {
     if (r.request !== undefined) lines.push(`    request path: ${r.request}`);
@@ -52,7 +56,9 @@ export function testLine(r: TestResult): string {
 export function consoleSummary(runs: LabRun[]): string {
   const out: string[] = [];
   for (const r of runs) if (r.error) out.push(chalk.red(`✗ ${r.lab}: ${r.error}`));
-  for (const r of runs) if (r.kept) out.push(chalk.yellow(`kept up for inspection: ${r.kept} (nslab shell ${r.kept} NODE; nslab down ${r.kept})`));
+  for (const r of runs)
+    if (r.kept)
+      out.push(chalk.yellow(`kept up for inspection: ${r.kept} (nslab shell ${r.kept} NODE; nslab down ${r.kept})`));
   const t = totals(runs);
   const line = summaryLine(runs);
   out.push(t.failed || t.errors ? chalk.red(line) : chalk.green(line));

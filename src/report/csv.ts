@@ -30,7 +30,7 @@ export function csvField(v: string): string {
 
 /** Why a test failed, on one line. */
 export function failureReason(t: TestResult): string {
-  if (t.status !== 'failed') return t.status === 'skipped' ? t.reason ?? '' : '';
+  if (t.status !== 'failed') return t.status === 'skipped' ? (t.reason ?? '') : '';
   const checks = t.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`);
   return [t.reason, ...checks].filter(Boolean).join('; ');
 }
@@ -39,7 +39,8 @@ export function csvReport(runs: LabRun[]): string {
   const rows: string[][] = [[...CSV_COLUMNS]];
   for (const r of runs) {
     const id = r.instance.startsWith(`${r.lab}.`) ? r.instance.slice(r.lab.length + 1) : '';
-    for (const t of r.tests) rows.push([r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)]);
+    for (const t of r.tests)
+      rows.push([r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)]);
   }
   return rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
 }

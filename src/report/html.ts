@@ -28,10 +28,17 @@ export interface HtmlOptions {
 }
 
 const e = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '');
 const href = (dir: string, file: string) => relative(dir, file).split(sep).map(encodeURIComponent).join('/');
 /** A lab file (or file:line:col) as the reader knows it: relative to the current directory when under it. */
-const shown = (p: string) => { const r = relative(process.cwd(), p); return p.startsWith('/') && r && !r.startsWith('..') ? r : p; };
+const shown = (p: string) => {
+  const r = relative(process.cwd(), p);
+  return p.startsWith('/') && r && !r.startsWith('..') ? r : p;
+};
 const MARK = { passed: '✓', failed: '✗', skipped: '–' } as const;
 
 export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string> {
@@ -39,13 +46,21 @@ export async function htmlReport(runs: LabRun[], o: HtmlOptions): Promise<string
   const failed = t.failed + t.errors;
   const body: string[] = [];
   for (const r of runs) body.push(await labSection(r, o));
-  const failures = runs.flatMap((r) => r.tests.filter((x) => x.status === 'failed').map((x) =>
-    `<li><a href="#${testId(r, x)}">${MARK.failed} ${e(`${x.lab} › ${x.stage} › ${x.name}`)}</a></li>`));
-  const nav = runs.map((r) => {
-    const f = r.tests.filter((x) => x.status === 'failed').length + (r.error ? 1 : 0);
-    return `<li><a href="#lab-${slug(r.lab)}-${slug(r.instance)}" class="${f ? 'failed' : 'passed'}">${f ? MARK.failed : MARK.passed} ${e(r.lab)}</a> <span class="dim">${r.tests.length} tests</span></li>`;
-  }).join('');
-  const date = (o.date ?? new Date()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const failures = runs.flatMap((r) =>
+    r.tests
+      .filter((x) => x.status === 'failed')
+      .map((x) => `<li><a href="#${testId(r, x)}">${MARK.failed} ${e(`${x.lab} › ${x.stage} › ${x.name}`)}</a></li>`),
+  );
+  const nav = runs
+    .map((r) => {
+      const f = r.tests.filter((x) => x.status === 'failed').length + (r.error ? 1 : 0);
+      return `<li><a href="#lab-${slug(r.lab)}-${slug(r.instance)}" class="${f ? 'failed' : 'passed'}">${f ? MARK.failed : MARK.passed} ${e(r.lab)}</a> <span class="dim">${r.tests.length} tests</span></li>`;
+    })
+    .join('');
+  const date = (o.date ?? new Date())
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -73,17 +88,33 @@ ${body.join('\n')}
 async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
   let model = o.models?.get(r.file);
   let modelError: string | undefined;
-  if (!model) try { model = loadLab(r.file); } catch (x) { modelError = (x as Error).message.split('\n')[0]; }
+  if (!model)
+    try {
+      model = loadLab(r.file);
+    } catch (x) {
+      modelError = (x as Error).message.split('\n')[0];
+    }
   const out: string[] = [];
   const f = r.tests.filter((x) => x.status === 'failed').length;
   out.push(`<section class="lab" id="lab-${slug(r.lab)}-${slug(r.instance)}">`);
-  out.push(`<h2><span class="${f || r.error ? 'failed' : 'passed'}">${f || r.error ? MARK.failed : MARK.passed}</span> ${e(r.lab)} <span class="dim file">${e(shown(r.file))} · ${Math.round(r.durationMs)} ms</span></h2>`);
+  out.push(
+    `<h2><span class="${f || r.error ? 'failed' : 'passed'}">${f || r.error ? MARK.failed : MARK.passed}</span> ${e(r.lab)} <span class="dim file">${e(shown(r.file))} · ${Math.round(r.durationMs)} ms</span></h2>`,
+  );
   if (model?.description) out.push(`<p class="desc">${e(model.description)}</p>`);
   if (r.error) out.push(`<p class="error">${e(r.error)}</p>`);
-  if (r.kept) out.push(`<p class="kept">kept up for inspection: <code>${e(r.kept)}</code> (<code>nslab shell ${e(r.kept)} NODE</code>; <code>nslab down ${e(r.kept)}</code>)</p>`);
+  if (r.kept)
+    out.push(
+      `<p class="kept">kept up for inspection: <code>${e(r.kept)}</code> (<code>nslab shell ${e(r.kept)} NODE</code>; <code>nslab down ${e(r.kept)}</code>)</p>`,
+    );
   if (modelError) out.push(`<p class="dim">no pictures: the lab file cannot be read now (${e(modelError)})</p>`);
-  if (o.applied) out.push(`<p class="applied">the lab was up at ${o.applied.stage ? `stage <b>${e(o.applied.stage)}</b>` : 'its base (no stage applied)'}; the pictures show it so</p>`);
-  if (model) out.push(`<details class="topo" open><summary>topology</summary>${await picture(model, o.applied?.stage)}</details>`);
+  if (o.applied)
+    out.push(
+      `<p class="applied">the lab was up at ${o.applied.stage ? `stage <b>${e(o.applied.stage)}</b>` : 'its base (no stage applied)'}; the pictures show it so</p>`,
+    );
+  if (model)
+    out.push(
+      `<details class="topo" open><summary>topology</summary>${await picture(model, o.applied?.stage)}</details>`,
+    );
   const stages = [...new Set(r.tests.map((x) => x.stage))];
   for (const s of stages) {
     const tests = r.tests.filter((x) => x.stage === s);
@@ -91,7 +122,10 @@ async function labSection(r: LabRun, o: HtmlOptions): Promise<string> {
     out.push(`<div class="stage"><h3>${e(s)}</h3>`);
     if (stage?.description) out.push(`<p class="desc">${e(stage.description)}</p>`);
     // closed: the paths of its tests are drawn on it anyway
-    if (model && stage?.apply.size && !o.applied) out.push(`<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`);
+    if (model && stage?.apply.size && !o.applied)
+      out.push(
+        `<details class="topo"><summary>topology at this stage (its changes in green)</summary>${await picture(model, s)}</details>`,
+      );
     for (const x of tests) out.push(await testArticle(x, testId(r, x), model, o));
     out.push('</div>');
   }
@@ -109,29 +143,61 @@ const testId = (run: LabRun, r: TestResult) => `t-${slug(run.instance)}-${slug(r
 async function testArticle(r: TestResult, id: string, model: LabModel | undefined, o: HtmlOptions): Promise<string> {
   const out: string[] = [];
   out.push(`<article class="test ${r.status}" id="${id}" data-status="${r.status}">`);
-  out.push(`<div class="head"><span class="mark">${MARK[r.status]}</span><span class="name">${e(r.name)}</span><span class="verdict ${r.status}">${r.status}</span><span class="dim">${e(r.probe)} · ${Math.round(r.durationMs)} ms</span></div>`);
+  out.push(
+    `<div class="head"><span class="mark">${MARK[r.status]}</span><span class="name">${e(r.name)}</span><span class="verdict ${r.status}">${r.status}</span><span class="dim">${e(r.probe)} · ${Math.round(r.durationMs)} ms</span></div>`,
+  );
   if (r.reason) out.push(`<p class="reason">${e(r.reason)}</p>`);
   if (r.checks.length) {
     out.push('<table class="checks"><tr><th></th><th>check</th><th>expected</th><th>observed</th></tr>');
-    for (const c of r.checks) out.push(`<tr class="${c.ok ? 'ok' : 'bad'}"><td>${c.ok ? '✓' : '✗'}</td><td>${e(c.name)}</td><td>${e(c.expected)}</td><td>${e(c.observed)}${c.notObserved ? ' <span class="dim">(not observed)</span>' : ''}</td></tr>`);
+    for (const c of r.checks)
+      out.push(
+        `<tr class="${c.ok ? 'ok' : 'bad'}"><td>${c.ok ? '✓' : '✗'}</td><td>${e(c.name)}</td><td>${e(c.expected)}</td><td>${e(c.observed)}${c.notObserved ? ' <span class="dim">(not observed)</span>' : ''}</td></tr>`,
+      );
     out.push('</table>');
   }
   for (const w of r.why ?? []) {
-    out.push(`<div class="why"><div><b>why</b> <code>${e(w.decision)}</code></div>${w.cause ? `<div><b>cause</b> ${e(w.cause)}</div>` : ''}${w.hint ? `<div><b>hint</b> <code>${e(w.hint)}</code></div>` : ''}</div>`);
+    out.push(
+      `<div class="why"><div><b>why</b> <code>${e(w.decision)}</code></div>${w.cause ? `<div><b>cause</b> ${e(w.cause)}</div>` : ''}${w.hint ? `<div><b>hint</b> <code>${e(w.hint)}</code></div>` : ''}</div>`,
+    );
   }
-  const traces = model ? tracesOf(r, model.nodes.map((n) => n.name)) : [];
+  const traces = model
+    ? tracesOf(
+        r,
+        model.nodes.map((n) => n.name),
+      )
+    : [];
   if (traces.length || r.request !== undefined) {
-    const text = traces.map((t) => `<div class="path ${t.direction === 'request' ? 'req' : 'rep'}"><b>${t.direction}</b> ${t.hops.map((h) => hopText(h, o.dir)).join(' → ') || '(not seen)'} <span class="disp">${e(t.disposition)}${t.detail ? `: ${e(t.detail)}` : ''}</span></div>`).join('');
-    const svg = model && traces.some((t) => t.hops.length) ? await picture(model, o.applied ? o.applied.stage : r.stage, traces) : '';
-    out.push(`<details class="paths"${r.status === 'failed' ? ' open' : ''}><summary>observed paths</summary>${text}${svg ? LEGEND + svg : ''}</details>`);
+    const text = traces
+      .map(
+        (t) =>
+          `<div class="path ${t.direction === 'request' ? 'req' : 'rep'}"><b>${t.direction}</b> ${t.hops.map((h) => hopText(h, o.dir)).join(' → ') || '(not seen)'} <span class="disp">${e(t.disposition)}${t.detail ? `: ${e(t.detail)}` : ''}</span></div>`,
+      )
+      .join('');
+    const svg =
+      model && traces.some((t) => t.hops.length)
+        ? await picture(model, o.applied ? o.applied.stage : r.stage, traces)
+        : '';
+    out.push(
+      `<details class="paths"${r.status === 'failed' ? ' open' : ''}><summary>observed paths</summary>${text}${svg ? LEGEND + svg : ''}</details>`,
+    );
   }
   const facts = Object.entries(r.facts).filter(([, v]) => v);
-  if (facts.length) out.push(`<p class="facts">${facts.map(([k, v]) => `<span><b>${e(k)}</b> ${e(v)}</span>`).join(' ')}</p>`);
+  if (facts.length)
+    out.push(`<p class="facts">${facts.map(([k, v]) => `<span><b>${e(k)}</b> ${e(v)}</span>`).join(' ')}</p>`);
   if (r.artifacts.length) {
     // one pcap per node, named <test>--<node>.pcap: the link text is what differs, the node's part
     const names = r.artifacts.map((a) => a.split('/').at(-1)!);
-    const common = names.length > 1 ? names.reduce((p, n) => { let i = 0; while (i < p.length && p[i] === n[i]) i++; return p.slice(0, i); }) : '';
-    out.push(`<p class="pcaps">pcaps: ${r.artifacts.map((a, i) => `<a href="${e(href(o.dir, a))}" title="${e(a)}">${e(names[i]!.slice(common.length) || names[i]!)}</a>`).join(' ')}</p>`);
+    const common =
+      names.length > 1
+        ? names.reduce((p, n) => {
+            let i = 0;
+            while (i < p.length && p[i] === n[i]) i++;
+            return p.slice(0, i);
+          })
+        : '';
+    out.push(
+      `<p class="pcaps">pcaps: ${r.artifacts.map((a, i) => `<a href="${e(href(o.dir, a))}" title="${e(a)}">${e(names[i]!.slice(common.length) || names[i]!)}</a>`).join(' ')}</p>`,
+    );
   }
   out.push(`<p class="at dim">${e(shown(r.at))}</p>`);
   out.push('</article>');
@@ -143,8 +209,16 @@ function hopText(h: TraceHop, dir: string): string {
   const text = e(`${h.in ? `${h.in}>` : ''}${h.node}${h.out ? `>${h.out}` : ''}`);
   const nat = h.nat ? ` <span class="nat">NAT → ${e(h.nat.src)} → ${e(h.nat.dst)}</span>` : '';
   const pcap = h.evidence.find((x) => x.pcap)?.pcap;
-  const frames = h.evidence.map((x) => `frame ${x.frame} ${x.dir} ${x.iface} at ${new Date(x.ts * 1000).toISOString().slice(11, 23)}`).join('; ');
-  return (pcap ? `<a class="hop" href="${e(href(dir, pcap))}" title="${e(frames)}">${text}</a>` : frames ? `<span class="hop" title="${e(frames)}">${text}</span>` : text) + nat;
+  const frames = h.evidence
+    .map((x) => `frame ${x.frame} ${x.dir} ${x.iface} at ${new Date(x.ts * 1000).toISOString().slice(11, 23)}`)
+    .join('; ');
+  return (
+    (pcap
+      ? `<a class="hop" href="${e(href(dir, pcap))}" title="${e(frames)}">${text}</a>`
+      : frames
+        ? `<span class="hop" title="${e(frames)}">${text}</span>`
+        : text) + nat
+  );
 }
 
 const LEGEND = `<p class="legend"><span class="swatch req"></span>request <span class="swatch rep"></span>reply <span class="swatch mark"></span>where a path diverged or ended <span class="add">+ green</span> added by the stage</p>`;

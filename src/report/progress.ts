@@ -24,15 +24,32 @@ const clock = (ms: number) => {
 export function progress(total: number, enabled: boolean, out: NodeJS.WriteStream = process.stderr): Progress {
   if (!enabled) return NONE;
   const t0 = Date.now();
-  let done = 0, shown = false;
-  const draw = () => { out.write(`\r\x1b[K${done}/${total} labs done, ${clock(Date.now() - t0)} elapsed`); shown = true; };
-  const clear = () => { if (shown) out.write('\r\x1b[K'); shown = false; };
+  let done = 0,
+    shown = false;
+  const draw = () => {
+    out.write(`\r\x1b[K${done}/${total} labs done, ${clock(Date.now() - t0)} elapsed`);
+    shown = true;
+  };
+  const clear = () => {
+    if (shown) out.write('\r\x1b[K');
+    shown = false;
+  };
   const timer = setInterval(draw, 1000);
   timer.unref();
   draw();
   return {
-    labDone() { done++; draw(); },
-    print(write) { clear(); write(); draw(); },
-    stop() { clearInterval(timer); clear(); },
+    labDone() {
+      done++;
+      draw();
+    },
+    print(write) {
+      clear();
+      write();
+      draw();
+    },
+    stop() {
+      clearInterval(timer);
+      clear();
+    },
   };
 }

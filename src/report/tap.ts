@@ -5,7 +5,8 @@ export function tapReport(runs: LabRun[]): string {
   const out = ['TAP version 13', `1..${tests.length + runs.filter(orphanError).length}`];
   let n = 0;
   for (const run of runs) {
-    if (orphanError(run)) out.push(`not ok ${++n} - ${run.lab}: lab error`, '  ---', `  message: ${JSON.stringify(run.error)}`, '  ...');
+    if (orphanError(run))
+      out.push(`not ok ${++n} - ${run.lab}: lab error`, '  ---', `  message: ${JSON.stringify(run.error)}`, '  ...');
     for (const t of run.tests) {
       const name = `${t.lab} › ${t.stage} › ${t.name}`;
       if (t.status === 'skipped') out.push(`ok ${++n} - ${name} # SKIP ${t.reason}`);
@@ -13,7 +14,8 @@ export function tapReport(runs: LabRun[]): string {
       else {
         out.push(`not ok ${++n} - ${name}`, '  ---');
         if (t.reason) out.push(`  message: ${JSON.stringify(t.reason)}`);
-        for (const c of t.checks.filter((x) => !x.ok)) out.push(`  ${c.name}: { expected: ${JSON.stringify(c.expected)}, observed: ${JSON.stringify(c.observed)} }`);
+        for (const c of t.checks.filter((x) => !x.ok))
+          out.push(`  ${c.name}: { expected: ${JSON.stringify(c.expected)}, observed: ${JSON.stringify(c.observed)} }`);
         if (t.request !== undefined) out.push(`  request: ${JSON.stringify(t.request)}`);
         if (t.reply !== undefined) out.push(`  reply: ${JSON.stringify(t.reply)}`);
         if (t.artifacts.length) out.push(`  pcaps: ${JSON.stringify(t.artifacts)}`);

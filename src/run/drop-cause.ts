@@ -29,10 +29,18 @@ async function ruleset(ctx: WhyContext, node: string): Promise<(NftLine & { hook
   const hooks = new Map<string, Set<string>>();
   const of = (k: string) => hooks.get(k) ?? hooks.set(k, new Set()).get(k)!;
   for (const l of lines) if (l.hook) of(key(l.table, l.chain)).add(l.hook);
-  const edges = lines.flatMap((l) => { const m = /\b(?:jump|goto) (\S+)/.exec(l.line); return m ? [[key(l.table, l.chain), key(l.table, m[1]!)] as const] : []; });
+  const edges = lines.flatMap((l) => {
+    const m = /\b(?:jump|goto) (\S+)/.exec(l.line);
+    return m ? [[key(l.table, l.chain), key(l.table, m[1]!)] as const] : [];
+  });
   for (let changed = true; changed;) {
     changed = false;
-    for (const [from, to] of edges) for (const h of of(from)) if (!of(to).has(h)) { of(to).add(h); changed = true; }
+    for (const [from, to] of edges)
+      for (const h of of(from))
+        if (!of(to).has(h)) {
+          of(to).add(h);
+          changed = true;
+        }
   }
   return lines.map((l) => ({ ...l, hooks: of(key(l.table, l.chain)) }));
 }
@@ -42,8 +50,9 @@ function firewallDrops(lines: (NftLine & { hooks: Set<string> })[], hook: Hook):
   const out: string[] = [];
   for (const { table, chain, hooks, line } of lines) {
     if (!crosses(hooks, hook)) continue;
-    if (/hook \w+/.test(line)) { if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`); }
-    else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
+    if (/hook \w+/.test(line)) {
+      if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`);
+    } else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
   }
   return out;
 }
@@ -60,7 +69,10 @@ function protoMayMatch(rule: string, proto: WhyContext['proto']): boolean {
 }
 
 export interface Death {
-  disposition: Disposition; cause: string; hint?: string; sel: Selectors;
+  disposition: Disposition;
+  cause: string;
+  hint?: string;
+  sel: Selectors;
   /** proven by a drop rule's counter that moved during the probe (else read from the rules) */
   counted?: boolean;
   /** without a counter: the drop rules on the hook it crossed that the cause names */
@@ -68,7 +80,8 @@ export interface Death {
 }
 
 /** A route lookup that leads nowhere: no route, or a route that refuses. */
-const noRoute = (g: { error?: string; route?: { type?: string } }) => !!g.error || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route?.type ?? '');
+const noRoute = (g: { error?: string; route?: { type?: string } }) =>
+  !!g.error || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route?.type ?? '');
 
 /** The fix for a missing route from `node` to `dst`: the prefix it lives on in the lab, via the neighbour that leads there. */
 function routeHint(ctx: WhyContext, node: string, dst: string): string {
@@ -86,18 +99,36 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
   const local = g.route?.type === 'local';
   if (g.error && h.in && !origin && !v6) {
     // a refused source: rp_filter (EXDEV, or EINVAL on kernels that report drop reasons) when the route back leaves elsewhere
-    const [one, all] = await Promise.all([sysctl(ctx, h.node, `net.ipv4.conf.${h.in.replace(/\./g, '/')}.rp_filter`), sysctl(ctx, h.node, 'net.ipv4.conf.all.rp_filter')]);
+    const [one, all] = await Promise.all([
+      sysctl(ctx, h.node, `net.ipv4.conf.${h.in.replace(/\./g, '/')}.rp_filter`),
+      sysctl(ctx, h.node, 'net.ipv4.conf.all.rp_filter'),
+    ]);
     const rp = Math.max(Number(one ?? 0), Number(all ?? 0));
     const back = await routeGet(ctx, h.node, { to: h.src });
     if (rp > 0 && (rp === 1 ? back.route?.dev !== h.in : !back.route))
-      return { disposition: 'dropped-rp-filter', sel: s,
+      return {
+        disposition: 'dropped-rp-filter',
+        sel: s,
         cause: `${h.node}: the reverse-path filter on ${h.in} refused source ${h.src} (rp_filter ${h.in}=${one ?? '?'}, all=${all ?? '?'}, ${rp === 1 ? 'strict' : 'loose'}): the route back to ${h.src} leaves through ${back.route?.dev ?? '(no route)'}, not ${h.in}`,
-        hint: `on ${h.node}: route ${h.src} back through ${h.in}, or loosen the filter: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.${h.in}.rp_filter=2` };
+        hint: `on ${h.node}: route ${h.src} back through ${h.in}, or loosen the filter: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.${h.in}.rp_filter=2`,
+      };
   }
   if (noRoute(g)) {
-    const fwd = h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
-    if (fwd === '0') return { disposition: 'dropped-no-route', sel: s, cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`, hint: `on ${h.node}: forwarding: true` };
-    return { disposition: 'dropped-no-route', sel: s, cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`, hint: routeHint(ctx, h.node, h.dst) };
+    const fwd =
+      h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
+    if (fwd === '0')
+      return {
+        disposition: 'dropped-no-route',
+        sel: s,
+        cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`,
+        hint: `on ${h.node}: forwarding: true`,
+      };
+    return {
+      disposition: 'dropped-no-route',
+      sel: s,
+      cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`,
+      hint: routeHint(ctx, h.node, h.dst),
+    };
   }
   const route = g.route!;
   const hook = local ? 'input' : origin ? 'output' : 'forward';
@@ -106,7 +137,12 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
     const n = await ctx.ask(h.node, ['ip', '-j', 'neigh', 'show', 'to', nh, ...(route.dev ? ['dev', route.dev] : [])]);
     const rows = n.exitCode === 0 ? (JSON.parse(n.stdout || '[]') as { state?: string[] }[]) : [];
     if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
-      return { disposition: 'dropped-no-neighbour', sel: s, cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`, hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop` };
+      return {
+        disposition: 'dropped-no-neighbour',
+        sel: s,
+        cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`,
+        hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop`,
+      };
   }
   // a drop rule whose counter moved during the probe, on the hook this packet crossed, took it (of several,
   // those naming its addresses: another rule's counter may have moved for other traffic, a reply's say)
@@ -120,23 +156,52 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
   const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
   const counted = movedNamed.length ? movedNamed : moved;
   if (counted.length)
-    return { disposition: 'dropped-filtered', sel: s, counted: true, cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})` };
-  const all = firewallDrops(lines, hook).filter((d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto));
+    return {
+      disposition: 'dropped-filtered',
+      sel: s,
+      counted: true,
+      cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`,
+      hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})`,
+    };
+  const all = firewallDrops(lines, hook).filter(
+    (d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto),
+  );
   // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
   // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed
   const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
   if (named.length)
-    return { disposition: 'dropped-filtered', sel: s, suspects: named, cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`, hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})` };
+    return {
+      disposition: 'dropped-filtered',
+      sel: s,
+      suspects: named,
+      cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`,
+      hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})`,
+    };
   if (all.length)
-    return { disposition: 'dropped', sel: s, suspects: all, cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`, hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it` };
-  return { disposition: 'dropped', sel: s, cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found` };
+    return {
+      disposition: 'dropped',
+      sel: s,
+      suspects: all,
+      cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`,
+      hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it`,
+    };
+  return {
+    disposition: 'dropped',
+    sel: s,
+    cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found`,
+  };
 }
 
 /** An address of this family on the node, at the start or from a stage already applied. */
 function hasFamily(ctx: WhyContext, node: string, fam: 4 | 6): boolean {
   const n = ctx.model.nodes.find((x) => x.name === node);
-  const staged = ctx.model.stages.filter((st) => ctx.applied.includes(st.name)).flatMap((st) => st.apply.get(node)?.addresses ?? []).map((a) => a.cidr);
-  return [...(n?.interfaces.flatMap((i) => i.addresses) ?? []), ...staged].some((a) => a.family === fam && !(fam === 6 && a.address.toLowerCase().startsWith('fe80:')));
+  const staged = ctx.model.stages
+    .filter((st) => ctx.applied.includes(st.name))
+    .flatMap((st) => st.apply.get(node)?.addresses ?? [])
+    .map((a) => a.cidr);
+  return [...(n?.interfaces.flatMap((i) => i.addresses) ?? []), ...staged].some(
+    (a) => a.family === fam && !(fam === 6 && a.address.toLowerCase().startsWith('fe80:')),
+  );
 }
 
 /**
@@ -151,7 +216,12 @@ export async function unsent(ctx: WhyContext, node: string, to: string): Promise
   if (noRoute(g)) {
     const cause = `${node}: no route to ${to} (${g.error ?? g.route?.type}): the kernel refused to send`;
     if (!hasFamily(ctx, node, v6 ? 6 : 4))
-      return { disposition: 'not-sent', sel: s, cause: `${cause}; ${node} has no IPv${v6 ? 6 : 4} address`, hint: `give ${node} an IPv${v6 ? 6 : 4} address on a link toward ${to} (interfaces: { NAME: [..., ADDRESS/LEN] }) and a route to it` };
+      return {
+        disposition: 'not-sent',
+        sel: s,
+        cause: `${cause}; ${node} has no IPv${v6 ? 6 : 4} address`,
+        hint: `give ${node} an IPv${v6 ? 6 : 4} address on a link toward ${to} (interfaces: { NAME: [..., ADDRESS/LEN] }) and a route to it`,
+      };
     return { disposition: 'not-sent', sel: s, cause, hint: routeHint(ctx, node, to) };
   }
   const d = await death(ctx, { node, src: g.route!.prefsrc ?? to, dst: to, evidence: [] }, true);

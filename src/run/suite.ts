@@ -25,7 +25,8 @@ export interface RunOptions {
   onResult?: (r: TestResult) => void;
 }
 
-const featureReason = (missing: Feature[]) => `needs ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`;
+const featureReason = (missing: Feature[]) =>
+  `needs ${missing.map((f) => `sch_${f}`).join(', ')}, which this kernel lacks`;
 
 /**
  * The stages to apply, in order, and whether to run each one's tests: up to
@@ -35,8 +36,12 @@ const featureReason = (missing: Feature[]) => `needs ${missing.map((f) => `sch_$
  */
 function selected(model: LabModel, opts: RunOptions): { stage: StageModel; run: boolean }[] {
   let last = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : model.stages.length - 1;
-  if (opts.stage && last < 0) throw new Error(`lab '${model.name}' has no stage '${opts.stage}' (stages: ${model.stages.map((s) => s.name).join(', ')})`);
-  if (opts.grep) while (last >= 0 && !model.stages[last]!.tests.some((t) => wanted(t, model.stages[last]!, opts))) last--;
+  if (opts.stage && last < 0)
+    throw new Error(
+      `lab '${model.name}' has no stage '${opts.stage}' (stages: ${model.stages.map((s) => s.name).join(', ')})`,
+    );
+  if (opts.grep)
+    while (last >= 0 && !model.stages[last]!.tests.some((t) => wanted(t, model.stages[last]!, opts))) last--;
   return model.stages.slice(0, last + 1).map((stage) => ({ stage, run: !opts.stage || stage.name === opts.stage }));
 }
 
@@ -49,7 +54,11 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   const missing = model.needs.filter((f) => !have[f]);
   if (missing.length) {
     // the lab cannot even be built here: every test it has is skipped, with the reason
-    for (const { stage, run: r } of stages) if (r) for (const t of stage.tests) if (wanted(t, stage, opts)) report(run, resultOf(model, stage, t, 'skipped', `lab ${featureReason(missing)}`), opts);
+    for (const { stage, run: r } of stages)
+      if (r)
+        for (const t of stage.tests)
+          if (wanted(t, stage, opts))
+            report(run, resultOf(model, stage, t, 'skipped', `lab ${featureReason(missing)}`), opts);
     run.durationMs = performance.now() - t0;
     return run;
   }
@@ -58,8 +67,14 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
   try {
     const tests = stages.filter((s) => s.run).map(({ stage }) => runnable(stage, opts, have));
     // captures and agents start as soon as the nodes are configured (while the lab's services settle)
-    lab = await Lab.up(model, { id: randomId(), status: 'testing', signal: opts.signal, configured: (l) => prepareProbes(l, model, tests), unwinding: closeProbes,
-      artifacts: () => opts.artifacts ?? privateArtifacts() });
+    lab = await Lab.up(model, {
+      id: randomId(),
+      status: 'testing',
+      signal: opts.signal,
+      configured: (l) => prepareProbes(l, model, tests),
+      unwinding: closeProbes,
+      artifacts: () => opts.artifacts ?? privateArtifacts(),
+    });
     run.instance = lab.instance;
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
@@ -72,8 +87,11 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
     const why = lab ? `stage '${stages[k]?.stage.name}' failed to apply` : `the lab could not be brought up`;
     const first = run.error.split('\n')[0];
     if (!opts.signal?.aborted)
-      for (const { stage, run: r } of stages.slice(k)) if (r) for (const t of stage.tests)
-        if (wanted(t, stage, opts) && !run.tests.some((x) => x.stage === stage.name && x.name === t.name)) report(run, resultOf(model, stage, t, 'failed', `not run: ${why}: ${first}`), opts);
+      for (const { stage, run: r } of stages.slice(k))
+        if (r)
+          for (const t of stage.tests)
+            if (wanted(t, stage, opts) && !run.tests.some((x) => x.stage === stage.name && x.name === t.name))
+              report(run, resultOf(model, stage, t, 'failed', `not run: ${why}: ${first}`), opts);
   } finally {
     if (lab) await closeProbes(lab);
     const failed = run.error || run.tests.some((t) => t.status === 'failed');
@@ -118,9 +136,28 @@ function report(run: LabRun, r: TestResult, opts: RunOptions): void {
   opts.onResult?.(r);
 }
 
-function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: TestResult['status'], reason?: string): TestResult {
-  return { lab: model.name, file: model.file, stage: stage.name, name: t.name, probe: t.probe, status, durationMs: 0, checks: [], reason, facts: {}, artifacts: [], at: `${t.at.file}:${t.at.line}:${t.at.col}`,
-    ...(status === 'failed' && t.hint ? { hint: t.hint } : {}) };
+function resultOf(
+  model: LabModel,
+  stage: StageModel,
+  t: TestModel,
+  status: TestResult['status'],
+  reason?: string,
+): TestResult {
+  return {
+    lab: model.name,
+    file: model.file,
+    stage: stage.name,
+    name: t.name,
+    probe: t.probe,
+    status,
+    durationMs: 0,
+    checks: [],
+    reason,
+    facts: {},
+    artifacts: [],
+    at: `${t.at.file}:${t.at.line}:${t.at.col}`,
+    ...(status === 'failed' && t.hint ? { hint: t.hint } : {}),
+  };
 }
 
 /**
@@ -137,19 +174,32 @@ function resultOf(model: LabModel, stage: StageModel, t: TestModel, status: Test
 export const CONCURRENT = 4;
 const ALONE: ReadonlySet<string> = new Set(['throughput', 'exec']);
 
-async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: LabRun, opts: RunOptions, have: Record<Feature, boolean>): Promise<void> {
+async function runStageTests(
+  lab: Lab,
+  model: LabModel,
+  stage: StageModel,
+  run: LabRun,
+  opts: RunOptions,
+  have: Record<Feature, boolean>,
+): Promise<void> {
   const tests = stage.tests.filter((t) => wanted(t, stage, opts));
   const serial = countingNodes(model).length > 0;
   const done: (TestResult | undefined)[] = tests.map(() => undefined);
   let reported = 0;
-  const flush = () => { while (reported < tests.length && done[reported]) report(run, done[reported++]!, opts); };
+  const flush = () => {
+    while (reported < tests.length && done[reported]) report(run, done[reported++]!, opts);
+  };
   const running = new Set<Promise<void>>();
   for (const [i, t] of tests.entries()) {
     const alone = serial || ALONE.has(t.probe);
     // an exclusive test waits for every running one, and the next waits for it
-    while (running.size && (alone || running.size >= CONCURRENT)) await (alone ? Promise.all(running) : Promise.race(running));
+    while (running.size && (alone || running.size >= CONCURRENT))
+      await (alone ? Promise.all(running) : Promise.race(running));
     if (opts.signal?.aborted) break;
-    const p = runTest(lab, model, stage, t, opts, have).then((r) => { done[i] = r; flush(); });
+    const p = runTest(lab, model, stage, t, opts, have).then((r) => {
+      done[i] = r;
+      flush();
+    });
     const tracked = p.finally(() => running.delete(tracked));
     running.add(tracked);
     if (alone) await tracked;
@@ -158,7 +208,14 @@ async function runStageTests(lab: Lab, model: LabModel, stage: StageModel, run: 
   flush();
 }
 
-async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestModel, opts: RunOptions, have: Record<Feature, boolean>): Promise<TestResult> {
+async function runTest(
+  lab: Lab,
+  model: LabModel,
+  stage: StageModel,
+  t: TestModel,
+  opts: RunOptions,
+  have: Record<Feature, boolean>,
+): Promise<TestResult> {
   const missing = t.requires.filter((f) => !have[f]);
   if (missing.length) return resultOf(model, stage, t, 'skipped', `test ${featureReason(missing)}`);
   const t0 = performance.now();
@@ -170,16 +227,25 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
     if (out.request) r.request = formatPath(out.request);
     if (out.reply) r.reply = formatPath(out.reply);
     if (out.traces) r.traces = out.traces;
-    if (!out.checks.length) { r.status = 'failed'; r.reason = 'the test asserts nothing: add an expect'; }
-    else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
+    if (!out.checks.length) {
+      r.status = 'failed';
+      r.reason = 'the test asserts nothing: add an expect';
+    } else if (out.checks.some((c) => !c.ok)) r.status = 'failed';
     // the kernel is asked for a failure's why, and wherever a packet died (its disposition then names the cause)
-    if (!opts.signal?.aborted && (r.status === 'failed' || r.traces?.some((x) => x.disposition === 'dropped' || x.disposition === 'unanswered'))) {
+    if (
+      !opts.signal?.aborted &&
+      (r.status === 'failed' || r.traces?.some((x) => x.disposition === 'dropped' || x.disposition === 'unanswered'))
+    ) {
       const why = await whyOf(lab, model, t, r.traces, out.evidence?.counters);
       if (r.status === 'failed') r.why = why;
     }
     // an interrupted test's evidence is not a result: nothing is kept of it
     if (r.status === 'failed' && out.evidence && !opts.signal?.aborted)
-      r.artifacts = out.evidence.save(opts.artifacts ?? privateArtifacts(), lab.instance, slug(`${stage.name}-${t.name}`));
+      r.artifacts = out.evidence.save(
+        opts.artifacts ?? privateArtifacts(),
+        lab.instance,
+        slug(`${stage.name}-${t.name}`),
+      );
     if (r.traces && out.evidence) citePcaps(r.traces, (node) => out.evidence!.saved.get(node));
   } catch (e) {
     r.status = 'failed';
@@ -190,8 +256,16 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
   // being interrupted is no verdict: it is reported as interrupted, nothing else.
   if (r.status === 'failed' && !opts.signal?.aborted) await new Promise((res) => setTimeout(res, 50));
   if (r.status === 'failed' && opts.signal?.aborted) {
-    Object.assign(r, { checks: [], facts: {}, artifacts: [], reason: (opts.signal.reason as Error | undefined)?.message ?? 'interrupted' });
-    delete r.traces; delete r.why; delete r.request; delete r.reply;
+    Object.assign(r, {
+      checks: [],
+      facts: {},
+      artifacts: [],
+      reason: (opts.signal.reason as Error | undefined)?.message ?? 'interrupted',
+    });
+    delete r.traces;
+    delete r.why;
+    delete r.request;
+    delete r.reply;
   }
   if (r.status === 'failed' && t.hint) r.hint = t.hint;
   r.durationMs = performance.now() - t0;
@@ -199,10 +273,28 @@ async function runTest(lab: Lab, model: LabModel, stage: StageModel, t: TestMode
 }
 
 /** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
-async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult['traces'], counters?: Moved[]): Promise<TestResult['why']> {
-  const ctx = { model, applied: lab.state.stages, expect: t.expect, ask: (node: string, argv: string[]) => lab.exec(node, argv), counters, proto: protoOf(t.probe) };
+async function whyOf(
+  lab: Lab,
+  model: LabModel,
+  t: TestModel,
+  traces: TestResult['traces'],
+  counters?: Moved[],
+): Promise<TestResult['why']> {
+  const ctx = {
+    model,
+    applied: lab.state.stages,
+    expect: t.expect,
+    ask: (node: string, argv: string[]) => lab.exec(node, argv),
+    counters,
+    proto: protoOf(t.probe),
+  };
   try {
-    const why = t.probe === 'route' ? await explainRoute(t.spec as Parameters<typeof explainRoute>[0], ctx) : traces ? await explain(traces, ctx) : [];
+    const why =
+      t.probe === 'route'
+        ? await explainRoute(t.spec as Parameters<typeof explainRoute>[0], ctx)
+        : traces
+          ? await explain(traces, ctx)
+          : [];
     return why.length ? why : undefined;
   } catch {
     return undefined;
@@ -210,5 +302,9 @@ async function whyOf(lab: Lab, model: LabModel, t: TestModel, traces: TestResult
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 60);
 }

@@ -33,14 +33,19 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
       const h = t.hops[t.divergesAt]!;
       const first = t.divergesAt === 0;
       const wrongSource = t.disposition === 'wrong-source' && t.direction === 'request';
-      const s: Selectors = { to: h.dst, ...(wrongSource && first ? {} : { from: h.src }), ...(h.in && !first ? { iif: h.in } : {}) };
+      const s: Selectors = {
+        to: h.dst,
+        ...(wrongSource && first ? {} : { from: h.src }),
+        ...(h.in && !first ? { iif: h.in } : {}),
+      };
       const g = await routeGet(ctx, h.node, s);
       if (g.route) {
         const what = `${t.direction} ${s.from ? `from ${s.from} ` : ''}to ${s.to}`;
         const d = await decision(ctx, h.node, what, s, g.route);
         const want = t.direction === 'reply' ? wantedOut(ctx.expect, request, h.node) : undefined;
         let text = d.text;
-        if (want && g.route.dev && want !== g.route.dev) text += `, not ${want}${request?.hops.find((x) => x.node === h.node)?.in === want ? ' where the request came in' : ''}`;
+        if (want && g.route.dev && want !== g.route.dev)
+          text += `, not ${want}${request?.hops.find((x) => x.node === h.node)?.in === want ? ' where the request came in' : ''}`;
         text += d.tail;
         const hint = stageHint(ctx, h.node, s) ?? genericHint(ctx, h.node, s, t, want, d.noRuleFrom, g.route);
         whys.push({ node: h.node, decision: text, ...(hint ? { hint } : {}) });
@@ -53,7 +58,8 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
       t.disposition = d.disposition;
       if (d.disposition !== 'dropped') t.detail = t.detail ? `${t.detail}; ${d.cause}` : d.cause;
       const hint = stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint;
-      if (!whys.some((w) => w.node === last.node)) whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(hint ? { hint } : {}) });
+      if (!whys.some((w) => w.node === last.node))
+        whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(hint ? { hint } : {}) });
       else whys.find((w) => w.node === last.node)!.cause = d.cause;
     }
     // nothing left the sender: its route to the target, or the lack of one
@@ -71,11 +77,23 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
         request.at = last.node;
         request.detail = d.cause;
         traces.splice(traces.indexOf(t), 1); // it died on the way in: there is no reply to speak of
-        whys.push({ node: last.node, decision: d.cause, cause: d.cause, ...(d.hint ? { hint: stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint } : {}) });
+        whys.push({
+          node: last.node,
+          decision: d.cause,
+          cause: d.cause,
+          ...(d.hint ? { hint: stageHint(ctx, last.node, d.sel, d.disposition) ?? d.hint } : {}),
+        });
       } else {
         const back = await routeGet(ctx, last.node, { to: last.src, from: last.dst });
         if (back.error) t.detail = `no route back to ${last.src} from ${last.dst} at ${last.node} (${back.error})`;
-        if (back.error) whys.push({ node: last.node, decision: `${last.node}: no route back to ${last.src} from ${last.dst} (${back.error})`, cause: 'no route for the reply', hint: stageHint(ctx, last.node, { to: last.src, from: last.dst }) ?? `on ${last.node}: a route to ${last.src}` });
+        if (back.error)
+          whys.push({
+            node: last.node,
+            decision: `${last.node}: no route back to ${last.src} from ${last.dst} (${back.error})`,
+            cause: 'no route for the reply',
+            hint:
+              stageHint(ctx, last.node, { to: last.src, from: last.dst }) ?? `on ${last.node}: a route to ${last.src}`,
+          });
         else {
           // an answer its own output firewall took leaves no trace either: ask about the reply's way out
           const out = await death(ctx, { node: last.node, src: last.dst, dst: last.src, evidence: [] }, true);
@@ -83,10 +101,22 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
           if (out.counted) {
             t.disposition = out.disposition;
             t.detail = out.cause;
-            whys.push({ node: last.node, decision: `${last.node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`, cause: out.cause, ...(out.hint ? { hint: out.hint } : {}) });
+            whys.push({
+              node: last.node,
+              decision: `${last.node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`,
+              cause: out.cause,
+              ...(out.hint ? { hint: out.hint } : {}),
+            });
           } else {
-            const suspects = out.suspects ? `; the firewall's output hook has drop rules ${out.disposition === 'dropped-filtered' ? 'naming its addresses, which may take it' : 'that may take it'}: ${out.suspects.join('; ')}` : '';
-            whys.push({ node: last.node, decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`, cause: 'no answer', ...(out.hint && suspects ? { hint: out.hint } : {}) });
+            const suspects = out.suspects
+              ? `; the firewall's output hook has drop rules ${out.disposition === 'dropped-filtered' ? 'naming its addresses, which may take it' : 'that may take it'}: ${out.suspects.join('; ')}`
+              : '';
+            whys.push({
+              node: last.node,
+              decision: `${last.node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`,
+              cause: 'no answer',
+              ...(out.hint && suspects ? { hint: out.hint } : {}),
+            });
           }
         }
       }
@@ -96,14 +126,30 @@ export async function explain(traces: Trace[], ctx: WhyContext): Promise<Why[]> 
 }
 
 /** A failed `route` test: the kernel's decision for its selectors, and the stage that would change it. */
-export async function explainRoute(spec: { node: string; to: string; from?: string; iif?: string; mark?: string | number; [k: string]: unknown }, ctx: WhyContext): Promise<Why[]> {
+export async function explainRoute(
+  spec: { node: string; to: string; from?: string; iif?: string; mark?: string | number; [k: string]: unknown },
+  ctx: WhyContext,
+): Promise<Why[]> {
   const extra: string[] = [];
   for (const k of ['oif', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const)
     if (spec[k] !== undefined) extra.push(k, k === 'ipproto' ? ipprotoNumber(String(spec[k])) : String(spec[k]));
-  const s: Selectors = { to: spec.to, ...(spec.from ? { from: spec.from } : {}), ...(spec.iif ? { iif: spec.iif } : {}), ...(spec.mark !== undefined ? { mark: String(spec.mark) } : {}), extra };
+  const s: Selectors = {
+    to: spec.to,
+    ...(spec.from ? { from: spec.from } : {}),
+    ...(spec.iif ? { iif: spec.iif } : {}),
+    ...(spec.mark !== undefined ? { mark: String(spec.mark) } : {}),
+    extra,
+  };
   const g = await routeGet(ctx, spec.node, s);
   const hint = stageHint(ctx, spec.node, s);
-  if (!g.route) return [{ node: spec.node, decision: `${spec.node}: no route to ${spec.to}${s.from ? ` from ${s.from}` : ''} (${g.error})`, ...(hint ? { hint } : {}) }];
+  if (!g.route)
+    return [
+      {
+        node: spec.node,
+        decision: `${spec.node}: no route to ${spec.to}${s.from ? ` from ${s.from}` : ''} (${g.error})`,
+        ...(hint ? { hint } : {}),
+      },
+    ];
   const d = await decision(ctx, spec.node, `${s.from ? `from ${s.from} ` : ''}to ${s.to}`, s, g.route);
   return [{ node: spec.node, decision: d.text + d.tail, ...(hint ? { hint } : {}) }];
 }

@@ -32,7 +32,17 @@ export interface KnownGap {
   matchesUp?: (f: UpFailure) => boolean;
 }
 
-const IP_TYPES = ['unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'anycast'];
+const IP_TYPES = [
+  'unicast',
+  'local',
+  'broadcast',
+  'multicast',
+  'throw',
+  'unreachable',
+  'prohibit',
+  'blackhole',
+  'anycast',
+];
 
 /** Everything the lab configures in one node: base settings and every stage's apply (up applies all stages). */
 function configsOf(m: LabModel, node: string | undefined): { base?: NodeConfig; all: NodeConfig[] } {
@@ -43,14 +53,20 @@ function configsOf(m: LabModel, node: string | undefined): { base?: NodeConfig; 
 /** Every address the node has, base and stages, with lo's. */
 function addressesOf(f: UpFailure): { iface: string; cidr: Cidr }[] {
   const n = f.model.nodes.find((x) => x.name === f.node);
-  return [...(n?.interfaces.flatMap((i) => i.addresses.map((cidr) => ({ iface: i.name, cidr }))) ?? []),
-    ...configsOf(f.model, f.node).all.flatMap((c) => c.addresses)];
+  return [
+    ...(n?.interfaces.flatMap((i) => i.addresses.map((cidr) => ({ iface: i.name, cidr }))) ?? []),
+    ...configsOf(f.model, f.node).all.flatMap((c) => c.addresses),
+  ];
 }
-const valueOf = (args: string[], kw: string) => { const i = args.indexOf(kw); return i >= 0 ? args[i + 1] : undefined; };
-const destOf = (args: string[]) => { const a = args.filter((t) => !IP_TYPES.includes(t) && t !== 'to'); return a[0]; };
+const valueOf = (args: string[], kw: string) => {
+  const i = args.indexOf(kw);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const destOf = (args: string[]) => {
+  const a = args.filter((t) => !IP_TYPES.includes(t) && t !== 'to');
+  return a[0];
+};
 const err = (f: UpFailure, re: RegExp) => re.test(f.message);
-
-
 
 /** (key, value) pairs the bundled labs set: a sysctl failure on one of these is not the lab's. */
 let bundledSysctl: Set<string> | undefined;
@@ -58,7 +74,8 @@ function bundledSysctlPair(pair: string): boolean {
   if (!bundledSysctl) {
     bundledSysctl = new Set();
     for (const lab of Object.values(LABS) as any[])
-      for (const n of Object.values(lab.nodes ?? {}) as any[]) for (const [k, v] of Object.entries(n?.sysctl ?? {})) bundledSysctl.add(`${k}=${v}`);
+      for (const n of Object.values(lab.nodes ?? {}) as any[])
+        for (const [k, v] of Object.entries(n?.sysctl ?? {})) bundledSysctl.add(`${k}=${v}`);
   }
   return bundledSysctl.has(pair);
 }
@@ -67,14 +84,18 @@ export const knownGaps: KnownGap[] = [
   {
     id: 'stage-route-replaces-connected-route',
     kind: 'up',
-    minimal: "stages: [{ name: s1, apply: { a: { routes: ['10.0.0.0/24 dev lo', '10.9.0.0/16 via 10.0.0.2 dev eth0'] } } }]",
+    minimal:
+      "stages: [{ name: s1, apply: { a: { routes: ['10.0.0.0/24 dev lo', '10.9.0.0/16 via 10.0.0.2 dev eth0'] } } }]",
     what: "validate: ok (eth0's subnet still counts as connected); up: the stage's `ip route replace` replaced the kernel's connected route, then Nexthop has invalid gateway",
     matchesUp: (f) => {
       if (!err(f, /Nexthop has invalid gateway/)) return false;
-      const stageRoutes = configsOf(f.model, f.node).all.slice(1).flatMap((c) => c.routes.map((r) => r.args));
+      const stageRoutes = configsOf(f.model, f.node)
+        .all.slice(1)
+        .flatMap((c) => c.routes.map((r) => r.args));
       const connected = addressesOf(f).filter((a) => a.iface !== 'lo');
       return stageRoutes.some((a) => {
-        const d = destOf(a); const c = d && d !== 'default' ? parsePrefix(d) : undefined;
+        const d = destOf(a);
+        const c = d && d !== 'default' ? parsePrefix(d) : undefined;
         return !!c && connected.some((x) => networkOf(x.cidr) === networkOf(c) && valueOf(a, 'dev') !== x.iface);
       });
     },
@@ -82,14 +103,19 @@ export const knownGaps: KnownGap[] = [
   {
     id: 'sysctl-key-or-value-unchecked',
     kind: 'up',
-    minimal: 'a: { sysctl: { net.ipv4.fib_multipath_hash_policy: 7 } }   # or a misspelt key: net.ipv4.fib_multipath_hash_policys: 1',
+    minimal:
+      'a: { sysctl: { net.ipv4.fib_multipath_hash_policy: 7 } }   # or a misspelt key: net.ipv4.fib_multipath_hash_policys: 1',
     what: 'validate: ok (any net.* key, any word as value); up: sysctl: cannot stat /proc/sys/... / sysctl: setting key "...": Invalid argument',
     matchesUp: (f) => {
-      const m = /sysctl: setting key "([^"]+)": Invalid argument/.exec(f.message) ?? /sysctl: cannot stat \/proc\/sys\/(\S+): No such file/.exec(f.message);
+      const m =
+        /sysctl: setting key "([^"]+)": Invalid argument/.exec(f.message) ??
+        /sysctl: cannot stat \/proc\/sys\/(\S+): No such file/.exec(f.message);
       if (!m) return false;
       const key = m[1]!.includes('/') && !m[1]!.includes('.') ? m[1]!.replace(/\//g, '.') : m[1]!;
       const pairs = configsOf(f.model, f.node).all.flatMap((c) => c.sysctl);
-      return pairs.some(([k, v]) => (k === key || k.replace(/\//g, '.') === key.replace(/\//g, '.')) && !bundledSysctlPair(`${k}=${v}`));
+      return pairs.some(
+        ([k, v]) => (k === key || k.replace(/\//g, '.') === key.replace(/\//g, '.')) && !bundledSysctlPair(`${k}=${v}`),
+      );
     },
   },
 ];

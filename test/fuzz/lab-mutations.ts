@@ -14,7 +14,9 @@ export type Path = (string | number)[];
 
 /** The bundled labs, parsed (labs/*.yaml). */
 export const LABS: Record<string, unknown> = Object.fromEntries(
-  readdirSync('labs').filter((f) => f.endsWith('.yaml')).sort()
+  readdirSync('labs')
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
     .map((f) => [f.replace(/\.yaml$/, ''), parse(readFileSync(`labs/${f}`, 'utf8'))]),
 );
 export const LAB_NAMES = Object.keys(LABS);
@@ -23,58 +25,478 @@ export const LAB_NAMES = Object.keys(LABS);
 
 /** Strings that have broken, or could break, a parser, a batch line, a name or a message. */
 export const HOSTILE = [
-  '', ' ', '\n', 'a\nb', 'a\r\nb', '\r', '#', 'x # y', '# comment', 'x\\', '\\', 'a\\\nb', '"', "'", '`', '"quoted"', ';', 'a;b', 'a ; b',
-  '$(x)', '`id`', '${HOME}', '\u0000', 'a\u0000b', '\t', 'a\tb', '\u2028', '\u2029', 'a\u2028b', '\u0085', '\u00a0', '\ufeff', '\u200b',
-  'x'.repeat(16), 'x'.repeat(33), 'x'.repeat(300), 'x'.repeat(5000), '..', '.', '/', '../..', '-', '--', '-h', '--help', '-batch',
-  '010.050.0.1/24', '010.050.0.1', '10.50/24', '10.50', '0.0.0.0/0', '0.0.0.0', '::/0', '::', 'fe80::1%eth0/64', 'fe80::1%eth0',
-  'fe80::1/64', '224.0.0.1/24', '239.1.1.1', 'ff02::1/64', '255.255.255.255/32', '127.0.0.2/8', '10.0.0.0/24', '10.0.0.255/24',
-  '1.2.3.4/33', '1.2.3.4/-1', '1.2.3.4/024', '2001:db8::1/129', '::ffff:10.0.0.1/96', '10.0.0.1/32', '10.0.0.1', 'lo', 'all', 'default',
-  'br0', 'eth0', 'eth1', 'dev', 'up', 'down', 'main', 'local', 'unspec', 'none', 'include "/etc/passwd"', 'include', '/etc/passwd',
-  'null', '~', 'true', 'no', 'yes', '0x10', '1e3', '.inf', '.nan', '&a', '*a', '!!str', '---', '...', '%YAML 1.2', '{', '[', ': ', '- x',
-  '? x', '@', '|', '>', 'ÄÖÜ', 'ß', 'İ', '\u{1f600}', '\ud800', 'ｅｔｈ０', 'eth0 ', ' eth0', 'eth0:1', 'eth0.100', 'a:b:c', 'node:',
-  ':eth0', 'net.ipv4.ip_forward', 'net.core.somaxconn', 'kernel.panic', '10mbit', '0bit', '1tbit', '20ms', '101%', '-1', '0', '00', '4294967296',
+  '',
+  ' ',
+  '\n',
+  'a\nb',
+  'a\r\nb',
+  '\r',
+  '#',
+  'x # y',
+  '# comment',
+  'x\\',
+  '\\',
+  'a\\\nb',
+  '"',
+  "'",
+  '`',
+  '"quoted"',
+  ';',
+  'a;b',
+  'a ; b',
+  '$(x)',
+  '`id`',
+  '${HOME}',
+  '\u0000',
+  'a\u0000b',
+  '\t',
+  'a\tb',
+  '\u2028',
+  '\u2029',
+  'a\u2028b',
+  '\u0085',
+  '\u00a0',
+  '\ufeff',
+  '\u200b',
+  'x'.repeat(16),
+  'x'.repeat(33),
+  'x'.repeat(300),
+  'x'.repeat(5000),
+  '..',
+  '.',
+  '/',
+  '../..',
+  '-',
+  '--',
+  '-h',
+  '--help',
+  '-batch',
+  '010.050.0.1/24',
+  '010.050.0.1',
+  '10.50/24',
+  '10.50',
+  '0.0.0.0/0',
+  '0.0.0.0',
+  '::/0',
+  '::',
+  'fe80::1%eth0/64',
+  'fe80::1%eth0',
+  'fe80::1/64',
+  '224.0.0.1/24',
+  '239.1.1.1',
+  'ff02::1/64',
+  '255.255.255.255/32',
+  '127.0.0.2/8',
+  '10.0.0.0/24',
+  '10.0.0.255/24',
+  '1.2.3.4/33',
+  '1.2.3.4/-1',
+  '1.2.3.4/024',
+  '2001:db8::1/129',
+  '::ffff:10.0.0.1/96',
+  '10.0.0.1/32',
+  '10.0.0.1',
+  'lo',
+  'all',
+  'default',
+  'br0',
+  'eth0',
+  'eth1',
+  'dev',
+  'up',
+  'down',
+  'main',
+  'local',
+  'unspec',
+  'none',
+  'include "/etc/passwd"',
+  'include',
+  '/etc/passwd',
+  'null',
+  '~',
+  'true',
+  'no',
+  'yes',
+  '0x10',
+  '1e3',
+  '.inf',
+  '.nan',
+  '&a',
+  '*a',
+  '!!str',
+  '---',
+  '...',
+  '%YAML 1.2',
+  '{',
+  '[',
+  ': ',
+  '- x',
+  '? x',
+  '@',
+  '|',
+  '>',
+  'ÄÖÜ',
+  'ß',
+  'İ',
+  '\u{1f600}',
+  '\ud800',
+  'ｅｔｈ０',
+  'eth0 ',
+  ' eth0',
+  'eth0:1',
+  'eth0.100',
+  'a:b:c',
+  'node:',
+  ':eth0',
+  'net.ipv4.ip_forward',
+  'net.core.somaxconn',
+  'kernel.panic',
+  '10mbit',
+  '0bit',
+  '1tbit',
+  '20ms',
+  '101%',
+  '-1',
+  '0',
+  '00',
+  '4294967296',
 ];
 
 /** Tokens for routes and rules: keywords of both, values at and beyond their ranges, and hostile words. */
 export const ROUTE_TOKENS = [
-  'via', 'dev', 'src', 'table', 'metric', 'preference', 'priority', 'proto', 'protocol', 'scope', 'mtu', 'advmss', 'realm', 'realms',
-  'initcwnd', 'initrwnd', 'tos', 'dsfield', 'pref', 'expires', 'hoplimit', 'window', 'rtt', 'rttvar', 'ssthresh', 'cwnd', 'reordering',
-  'congctl', 'features', 'quickack', 'fastopen_no_cookie', 'nhid', 'onlink', 'pervasive', 'nexthop', 'weight', 'lock', 'inet', 'inet6',
-  'unicast', 'local', 'broadcast', 'multicast', 'throw', 'unreachable', 'prohibit', 'blackhole', 'anycast', 'to', 'default',
-  'from', 'iif', 'oif', 'fwmark', 'order', 'lookup', 'goto', 'uidrange', 'ipproto', 'sport', 'dport', 'suppress_prefixlength',
-  'suppress_ifgroup', 'nat', 'map-to', 'not', 'l3mdev', 'nop', 'all', 'main', 'eth0', 'eth1', 'lo', 'host', 'link', 'global', 'site',
-  'nowhere', 'static', 'kernel', 'boot', 'ecn', 'reno', 'cubic', 'tcp', 'udp', 'icmp', '0', '1', '7', '255', '256', '999', '1000',
-  '65535', '65536', '4294967295', '4294967296', '9999999999', '0x0', '0xff', '0xffffffff', '1/2', '1-2', '2-1', '1000-999', '1ms', '0s',
-  '10.0.0.1', '10.0.0.0/8', '192.168.1.254', '0.0.0.0/0', '127.0.0.1', '224.0.0.0/4', '255.255.255.255', '2001:db8::1', 'fe80::1',
-  '::1', '::/0', '1.2.3.4/32', '10.0.0.1/24', '192.168.1.220/24', '203.0.113.10', '198.51.100.10', '10.0.0.220', '10.1.5.172', '2001:db8:1::1',
+  'via',
+  'dev',
+  'src',
+  'table',
+  'metric',
+  'preference',
+  'priority',
+  'proto',
+  'protocol',
+  'scope',
+  'mtu',
+  'advmss',
+  'realm',
+  'realms',
+  'initcwnd',
+  'initrwnd',
+  'tos',
+  'dsfield',
+  'pref',
+  'expires',
+  'hoplimit',
+  'window',
+  'rtt',
+  'rttvar',
+  'ssthresh',
+  'cwnd',
+  'reordering',
+  'congctl',
+  'features',
+  'quickack',
+  'fastopen_no_cookie',
+  'nhid',
+  'onlink',
+  'pervasive',
+  'nexthop',
+  'weight',
+  'lock',
+  'inet',
+  'inet6',
+  'unicast',
+  'local',
+  'broadcast',
+  'multicast',
+  'throw',
+  'unreachable',
+  'prohibit',
+  'blackhole',
+  'anycast',
+  'to',
+  'default',
+  'from',
+  'iif',
+  'oif',
+  'fwmark',
+  'order',
+  'lookup',
+  'goto',
+  'uidrange',
+  'ipproto',
+  'sport',
+  'dport',
+  'suppress_prefixlength',
+  'suppress_ifgroup',
+  'nat',
+  'map-to',
+  'not',
+  'l3mdev',
+  'nop',
+  'all',
+  'main',
+  'eth0',
+  'eth1',
+  'lo',
+  'host',
+  'link',
+  'global',
+  'site',
+  'nowhere',
+  'static',
+  'kernel',
+  'boot',
+  'ecn',
+  'reno',
+  'cubic',
+  'tcp',
+  'udp',
+  'icmp',
+  '0',
+  '1',
+  '7',
+  '255',
+  '256',
+  '999',
+  '1000',
+  '65535',
+  '65536',
+  '4294967295',
+  '4294967296',
+  '9999999999',
+  '0x0',
+  '0xff',
+  '0xffffffff',
+  '1/2',
+  '1-2',
+  '2-1',
+  '1000-999',
+  '1ms',
+  '0s',
+  '10.0.0.1',
+  '10.0.0.0/8',
+  '192.168.1.254',
+  '0.0.0.0/0',
+  '127.0.0.1',
+  '224.0.0.0/4',
+  '255.255.255.255',
+  '2001:db8::1',
+  'fe80::1',
+  '::1',
+  '::/0',
+  '1.2.3.4/32',
+  '10.0.0.1/24',
+  '192.168.1.220/24',
+  '203.0.113.10',
+  '198.51.100.10',
+  '10.0.0.220',
+  '10.1.5.172',
+  '2001:db8:1::1',
 ];
-export const HOSTILE_TOKENS = ['#', '\\', '"', "'", ';', '$(x)', '`id`', '\u0000', '\u2028', '-', '--', '-6', '-batch', '..', '/', '%',
-  '+', '_', ':', 'fe80::1%eth0', '010.050.0.1', '10.50', 'x'.repeat(300), 'ÄÖÜ', '\u0085', '\u00a0'];
+export const HOSTILE_TOKENS = [
+  '#',
+  '\\',
+  '"',
+  "'",
+  ';',
+  '$(x)',
+  '`id`',
+  '\u0000',
+  '\u2028',
+  '-',
+  '--',
+  '-6',
+  '-batch',
+  '..',
+  '/',
+  '%',
+  '+',
+  '_',
+  ':',
+  'fe80::1%eth0',
+  '010.050.0.1',
+  '10.50',
+  'x'.repeat(300),
+  'ÄÖÜ',
+  '\u0085',
+  '\u00a0',
+];
 
 /** Keys of the lab format, so that generated objects are sometimes close to valid. */
-const KEYS = ['name', 'description', 'nodes', 'links', 'stages', 'kind', 'interfaces', 'addresses', 'mtu', 'mac', 'up', 'down', 'routes',
-  'rules', 'tables', 'sysctl', 'forwarding', 'masquerade', 'nftables', 'services', 'command', 'endpoints', 'rate', 'delay', 'loss',
-  'apply', 'tests', 'ping', 'tcp', 'route', 'from', 'to', 'node', 'expect', 'count', 'eth0', 'lo', 'net.ipv4.ip_forward'];
+const KEYS = [
+  'name',
+  'description',
+  'nodes',
+  'links',
+  'stages',
+  'kind',
+  'interfaces',
+  'addresses',
+  'mtu',
+  'mac',
+  'up',
+  'down',
+  'routes',
+  'rules',
+  'tables',
+  'sysctl',
+  'forwarding',
+  'masquerade',
+  'nftables',
+  'services',
+  'command',
+  'endpoints',
+  'rate',
+  'delay',
+  'loss',
+  'apply',
+  'tests',
+  'ping',
+  'tcp',
+  'route',
+  'from',
+  'to',
+  'node',
+  'expect',
+  'count',
+  'eth0',
+  'lo',
+  'net.ipv4.ip_forward',
+];
 
-const NUMBERS = [-1, 0, 1, 2, 67, 68, 1279, 1280, 1500, 65535, 65536, 252, 253, 254, 255, 256, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 53, 1e20,
-  1e300, 0.5, 1.5, -0.5, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.MAX_SAFE_INTEGER, Number.MIN_VALUE];
+const NUMBERS = [
+  -1,
+  0,
+  1,
+  2,
+  67,
+  68,
+  1279,
+  1280,
+  1500,
+  65535,
+  65536,
+  252,
+  253,
+  254,
+  255,
+  256,
+  2 ** 31,
+  2 ** 32 - 1,
+  2 ** 32,
+  2 ** 53,
+  1e20,
+  1e300,
+  0.5,
+  1.5,
+  -0.5,
+  -0,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  Number.NEGATIVE_INFINITY,
+  Number.MAX_SAFE_INTEGER,
+  Number.MIN_VALUE,
+];
 
 /**
  * Values that are valid for the lab's grammar but at the edge of what the kernel,
  * iproute2 or tc take: they are what gets past validation to `up`.
  */
 export const PLAUSIBLE = [
-  '10.0.0.1/24', '10.0.0.99/24', '10.0.0.0/24', '10.0.0.255/24', '10.0.0.1/32', '10.0.0.1/31', '10.0.0.1/8', '192.168.1.220/24',
-  '192.168.1.0/24', '172.16.1.51/24', '203.0.113.3/24', '100.64.0.14/24', '127.0.0.2/8', '127.0.0.1/8', '0.1.2.3/8', '240.0.0.1/4',
-  '169.254.1.1/16', '2001:db8::1/64', '2001:db8::/64', '2001:db8:1::220/64', '::1/128', '::1/64', '::2/128', 'fe80::1/64',
-  '::ffff:10.0.0.1/96', '::ffff:10.0.0.1/128', '64:ff9b::1/96', '10.0.0.1', '2001:db8::1', 'fe80::1', '::1',
-  'eth0', 'eth1', 'eth9', 'lan', 'net0', 'if1', 'cust', 'a', 'p1', 'br1', 'eth0.100', 'e-1', '_x', '0', '9', 'x'.repeat(15), 'if1001',
-  '02:00:00:00:00:01', '00:00:00:00:00:00', '01:00:5e:00:00:01', 'ff:ff:ff:ff:ff:ff', '03:00:00:00:00:01', 'fe:ff:ff:ff:ff:ff',
-  '1bit', '0.1bit', '0.000001bit', '1kbit', '999999999999tbit', '999999999999gbps', '1tbit', '10mbit', '1.5mbit',
-  'net.ipv4.ip_forward', 'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.eth0.rp_filter', 'net.ipv4.conf.eth0/100.rp_filter',
-  'net.ipv6.conf.all.disable_ipv6', 'net.ipv4.fib_multipath_hash_policy', 'net.core.somaxconn', 'net.ipv4.tcp_rmem', 'net.x',
-  '4096 131072 6291456', '1', '2', '3', '7', '-1', '99999999999', 'on', 'off', 'yes', 'default via 10.0.0.1', '10.1.0.0/16 dev eth0',
-  '10.0.0.0/24', 'from all table main', 'from 10.0.0.1 table 200', 'host', 'bridge', 'server', 'router', 'gw', 'pc', 'sw1', 'lb',
+  '10.0.0.1/24',
+  '10.0.0.99/24',
+  '10.0.0.0/24',
+  '10.0.0.255/24',
+  '10.0.0.1/32',
+  '10.0.0.1/31',
+  '10.0.0.1/8',
+  '192.168.1.220/24',
+  '192.168.1.0/24',
+  '172.16.1.51/24',
+  '203.0.113.3/24',
+  '100.64.0.14/24',
+  '127.0.0.2/8',
+  '127.0.0.1/8',
+  '0.1.2.3/8',
+  '240.0.0.1/4',
+  '169.254.1.1/16',
+  '2001:db8::1/64',
+  '2001:db8::/64',
+  '2001:db8:1::220/64',
+  '::1/128',
+  '::1/64',
+  '::2/128',
+  'fe80::1/64',
+  '::ffff:10.0.0.1/96',
+  '::ffff:10.0.0.1/128',
+  '64:ff9b::1/96',
+  '10.0.0.1',
+  '2001:db8::1',
+  'fe80::1',
+  '::1',
+  'eth0',
+  'eth1',
+  'eth9',
+  'lan',
+  'net0',
+  'if1',
+  'cust',
+  'a',
+  'p1',
+  'br1',
+  'eth0.100',
+  'e-1',
+  '_x',
+  '0',
+  '9',
+  'x'.repeat(15),
+  'if1001',
+  '02:00:00:00:00:01',
+  '00:00:00:00:00:00',
+  '01:00:5e:00:00:01',
+  'ff:ff:ff:ff:ff:ff',
+  '03:00:00:00:00:01',
+  'fe:ff:ff:ff:ff:ff',
+  '1bit',
+  '0.1bit',
+  '0.000001bit',
+  '1kbit',
+  '999999999999tbit',
+  '999999999999gbps',
+  '1tbit',
+  '10mbit',
+  '1.5mbit',
+  'net.ipv4.ip_forward',
+  'net.ipv4.conf.all.rp_filter',
+  'net.ipv4.conf.eth0.rp_filter',
+  'net.ipv4.conf.eth0/100.rp_filter',
+  'net.ipv6.conf.all.disable_ipv6',
+  'net.ipv4.fib_multipath_hash_policy',
+  'net.core.somaxconn',
+  'net.ipv4.tcp_rmem',
+  'net.x',
+  '4096 131072 6291456',
+  '1',
+  '2',
+  '3',
+  '7',
+  '-1',
+  '99999999999',
+  'on',
+  'off',
+  'yes',
+  'default via 10.0.0.1',
+  '10.1.0.0/16 dev eth0',
+  '10.0.0.0/24',
+  'from all table main',
+  'from 10.0.0.1 table 200',
+  'host',
+  'bridge',
+  'server',
+  'router',
+  'gw',
+  'pc',
+  'sw1',
+  'lb',
 ];
 
 export interface GenOptions {
@@ -101,7 +523,8 @@ function scalarArb(opts: GenOptions = {}): fc.Arbitrary<unknown> {
 
 export function valueArb(opts: GenOptions = {}): fc.Arbitrary<unknown> {
   const forbidden = new Set(opts.forbiddenKeys ?? []);
-  const key = fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) })
+  const key = fc
+    .oneof({ weight: 3, arbitrary: fc.constantFrom(...KEYS) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) })
     .filter((k) => !forbidden.has(k) && k !== '__proto__');
   const scalar = scalarArb(opts);
   return fc.oneof(
@@ -123,28 +546,53 @@ export type Op =
   | { kind: 'swap'; at: number; with: number }
   | { kind: 'token'; at: number; tok: number; how: 'replace' | 'insert' | 'delete'; value: string };
 
-export interface Mutant { lab: string; ops: Op[] }
+export interface Mutant {
+  lab: string;
+  ops: Op[];
+}
 
 export function mutantArb(opts: GenOptions = {}): fc.Arbitrary<Mutant> {
   const at = fc.nat({ max: 100_000 });
-  const token = fc.oneof({ weight: opts.upBias ? 8 : 3, arbitrary: fc.constantFrom(...ROUTE_TOKENS) }, { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_TOKENS) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 6 }) });
+  const token = fc.oneof(
+    { weight: opts.upBias ? 8 : 3, arbitrary: fc.constantFrom(...ROUTE_TOKENS) },
+    { weight: 2, arbitrary: fc.constantFrom(...HOSTILE_TOKENS) },
+    { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
+  );
   const up = !!opts.upBias;
   const forbidden = new Set(opts.forbiddenKeys ?? []);
-  const keyArb = fc.oneof(
-    { weight: up ? 4 : 1, arbitrary: fc.constantFrom(...PLAUSIBLE) },
-    { weight: 3, arbitrary: fc.constantFrom(...HOSTILE) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
-    { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
-  ).filter((k) => !forbidden.has(k) && k !== '__proto__');
+  const keyArb = fc
+    .oneof(
+      { weight: up ? 4 : 1, arbitrary: fc.constantFrom(...PLAUSIBLE) },
+      { weight: 3, arbitrary: fc.constantFrom(...HOSTILE) },
+      { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+      { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 10 }) },
+    )
+    .filter((k) => !forbidden.has(k) && k !== '__proto__');
   const op: fc.Arbitrary<Op> = fc.oneof(
     { weight: 6, arbitrary: fc.record({ kind: fc.constant('replace' as const), at, value: valueArb(opts) }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), at }) },
     { weight: up ? 3 : 2, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), at }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('rename' as const), at, how: fc.nat({ max: 1000 }), ch: fc.constantFrom('s', '_', '-', 'x', '0', '.', ' ', 'E', ':') }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('rename' as const),
+        at,
+        how: fc.nat({ max: 1000 }),
+        ch: fc.constantFrom('s', '_', '-', 'x', '0', '.', ' ', 'E', ':'),
+      }),
+    },
     { weight: up ? 1 : 2, arbitrary: fc.record({ kind: fc.constant('rekey' as const), at, key: keyArb }) },
     { weight: up ? 4 : 2, arbitrary: fc.record({ kind: fc.constant('swap' as const), at, with: at }) },
-    { weight: up ? 8 : 5, arbitrary: fc.record({ kind: fc.constant('token' as const), at, tok: fc.nat({ max: 1000 }), how: fc.constantFrom('replace' as const, 'insert' as const, 'delete' as const), value: token }) },
+    {
+      weight: up ? 8 : 5,
+      arbitrary: fc.record({
+        kind: fc.constant('token' as const),
+        at,
+        tok: fc.nat({ max: 1000 }),
+        how: fc.constantFrom('replace' as const, 'insert' as const, 'delete' as const),
+        value: token,
+      }),
+    },
   );
   return fc.record({ lab: fc.constantFrom(...LAB_NAMES), ops: fc.array(op, { minLength: 1, maxLength: 3 }) });
 }
@@ -156,23 +604,39 @@ export interface ApplyOptions {
   prepare?: (lab: any) => void;
 }
 
-export interface Applied { data: unknown; text: string; done: string[] }
+export interface Applied {
+  data: unknown;
+  text: string;
+  done: string[];
+}
 
 type Node = { path: Path; parent: any; key: string | number; value: unknown };
 
 function walk(root: unknown): Node[] {
   const out: Node[] = [];
   const visit = (v: unknown, path: Path) => {
-    if (Array.isArray(v)) v.forEach((x, i) => { out.push({ path: [...path, i], parent: v, key: i, value: x }); visit(x, [...path, i]); });
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) { out.push({ path: [...path, k], parent: v, key: k, value: x }); visit(x, [...path, k]); }
+    if (Array.isArray(v))
+      v.forEach((x, i) => {
+        out.push({ path: [...path, i], parent: v, key: i, value: x });
+        visit(x, [...path, i]);
+      });
+    else if (v && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        out.push({ path: [...path, k], parent: v, key: k, value: x });
+        visit(x, [...path, k]);
+      }
   };
   visit(root, []);
   return out;
 }
 
 const isPrefix = (a: Path, b: Path) => a.length <= b.length && a.every((s, i) => s === b[i]);
-const show = (p: Path) => p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${JSON.stringify(s)}`)).join('') || '(root)';
-const brief = (v: unknown) => { const s = JSON.stringify(v) ?? String(v); return s.length > 80 ? `${s.slice(0, 80)}…` : s; };
+const show = (p: Path) =>
+  p.map((s) => (typeof s === 'number' ? `[${s}]` : `.${JSON.stringify(s)}`)).join('') || '(root)';
+const brief = (v: unknown) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+};
 
 /** Renames an object key in place, keeping its position. */
 function renameKey(obj: Record<string, unknown>, from: string, to: string): void {
@@ -187,12 +651,25 @@ export function nearMiss(key: string, how: number, ch: string): string {
   if (!n) return ch;
   const i = how % n;
   switch (Math.floor(how / n) % 6) {
-    case 0: return n > 1 ? key.slice(0, i) + key.slice(i + 1) : key + ch;
-    case 1: return key.slice(0, i + 1) + key[i] + key.slice(i + 1);
-    case 2: return i + 1 < n ? key.slice(0, i) + key[i + 1] + key[i] + key.slice(i + 2) : key + ch;
-    case 3: { const c = key[i]!; const u = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase(); return u !== c ? key.slice(0, i) + u + key.slice(i + 1) : key + ch; }
-    case 4: return key + ch;
-    default: return key.replace(/-/g, '_') !== key ? key.replace(/-/g, '_') : key.replace(/_/g, '-') !== key ? key.replace(/_/g, '-') : ch + key;
+    case 0:
+      return n > 1 ? key.slice(0, i) + key.slice(i + 1) : key + ch;
+    case 1:
+      return key.slice(0, i + 1) + key[i] + key.slice(i + 1);
+    case 2:
+      return i + 1 < n ? key.slice(0, i) + key[i + 1] + key[i] + key.slice(i + 2) : key + ch;
+    case 3: {
+      const c = key[i]!;
+      const u = c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase();
+      return u !== c ? key.slice(0, i) + u + key.slice(i + 1) : key + ch;
+    }
+    case 4:
+      return key + ch;
+    default:
+      return key.replace(/-/g, '_') !== key
+        ? key.replace(/-/g, '_')
+        : key.replace(/_/g, '-') !== key
+          ? key.replace(/_/g, '-')
+          : ch + key;
   }
 }
 
@@ -226,14 +703,20 @@ export function applyMutant(m: Mutant, opts: ApplyOptions = {}): Applied {
         break;
       }
       case 'duplicate': {
-        const n = pick(nodes.filter((x) => Array.isArray(x.parent)), op.at);
+        const n = pick(
+          nodes.filter((x) => Array.isArray(x.parent)),
+          op.at,
+        );
         if (!n) break;
         n.parent.splice((n.key as number) + 1, 0, structuredClone(n.value));
         done.push(`duplicate ${show(n.path)}`);
         break;
       }
       case 'rename': {
-        const n = pick(nodes.filter((x) => !Array.isArray(x.parent)), op.at);
+        const n = pick(
+          nodes.filter((x) => !Array.isArray(x.parent)),
+          op.at,
+        );
         if (!n) break;
         const to = nearMiss(String(n.key), op.how, op.ch);
         if (to === n.key || to === '__proto__') break;
@@ -242,7 +725,10 @@ export function applyMutant(m: Mutant, opts: ApplyOptions = {}): Applied {
         break;
       }
       case 'rekey': {
-        const n = pick(nodes.filter((x) => !Array.isArray(x.parent)), op.at);
+        const n = pick(
+          nodes.filter((x) => !Array.isArray(x.parent)),
+          op.at,
+        );
         if (!n || op.key === n.key) break;
         renameKey(n.parent, String(n.key), op.key);
         done.push(`rekey ${show(n.path)} -> ${JSON.stringify(op.key)}`);
@@ -259,7 +745,9 @@ export function applyMutant(m: Mutant, opts: ApplyOptions = {}): Applied {
         break;
       }
       case 'token': {
-        const lines = nodes.filter((x) => typeof x.value === 'string' && ['routes', 'rules'].includes(String(x.path[x.path.length - 2])));
+        const lines = nodes.filter(
+          (x) => typeof x.value === 'string' && ['routes', 'rules'].includes(String(x.path[x.path.length - 2])),
+        );
         const n = pick(lines, op.at);
         if (!n) break;
         const toks = (n.value as string).trim().split(/\s+/);
@@ -279,13 +767,32 @@ export function applyMutant(m: Mutant, opts: ApplyOptions = {}): Applied {
 
 // ---- raw text mutations (the loader's share: YAML that is not even well formed) ----
 
-export interface TextOp { at: number; cut: number; insert: string }
+export interface TextOp {
+  at: number;
+  cut: number;
+  insert: string;
+}
 
 export function textOpArb(): fc.Arbitrary<TextOp> {
   return fc.record({
     at: fc.nat({ max: 100_000 }),
     cut: fc.nat({ max: 8 }),
-    insert: fc.oneof(fc.constantFrom(...HOSTILE, '\t', ': x', '\n  - ', '&a [*a, *a]', '*a', '&a', '!!binary', '!!map', '<<: *a', '"\\x'), fc.string({ unit: 'binary', maxLength: 6 })),
+    insert: fc.oneof(
+      fc.constantFrom(
+        ...HOSTILE,
+        '\t',
+        ': x',
+        '\n  - ',
+        '&a [*a, *a]',
+        '*a',
+        '&a',
+        '!!binary',
+        '!!map',
+        '<<: *a',
+        '"\\x',
+      ),
+      fc.string({ unit: 'binary', maxLength: 6 }),
+    ),
   });
 }
 

@@ -30,7 +30,9 @@ export function prepareForUp(lab: any): void {
     if (Array.isArray(v)) v.forEach(visit);
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (Array.isArray(o.services)) for (const s of o.services) if (s && typeof s === 'object' && 'command' in s) (s as any).command = [...SERVICE_ARGV];
+      if (Array.isArray(o.services))
+        for (const s of o.services)
+          if (s && typeof s === 'object' && 'command' in s) (s as any).command = [...SERVICE_ARGV];
       Object.values(o).forEach(visit);
     }
   };
@@ -40,18 +42,27 @@ export function prepareForUp(lab: any): void {
 /** Safety: the model runs nothing but sleep and loads only rulesets of the bundled labs. */
 export function onlyKnownPrograms(model: LabModel, rulesets: Set<string>): boolean {
   const configs = [...model.nodes.map((n) => n.config), ...model.stages.flatMap((s) => [...s.apply.values()])];
-  return configs.every((c) => c.services.every((s) => JSON.stringify(s.argv) === JSON.stringify(SERVICE_ARGV))
-    && (c.nftables === undefined || rulesets.has(c.nftables.text)));
+  return configs.every(
+    (c) =>
+      c.services.every((s) => JSON.stringify(s.argv) === JSON.stringify(SERVICE_ARGV)) &&
+      (c.nftables === undefined || rulesets.has(c.nftables.text)),
+  );
 }
 
 export function namespacesOf(instance: string): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).split('\n').map((l) => l.split(' ')[0]!)
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
     .filter((n) => n.startsWith(`nslab-${instance}.`));
 }
 
 /** The instance's table-name directories in /etc/netns (down removes them). */
 export function etcOf(instance: string): string[] {
-  try { return readdirSync('/etc/netns').filter((n) => n.startsWith(`nslab-${instance}.`)); } catch { return []; }
+  try {
+    return readdirSync('/etc/netns').filter((n) => n.startsWith(`nslab-${instance}.`));
+  } catch {
+    return [];
+  }
 }
 
 export interface UpOutcome {
@@ -84,9 +95,16 @@ export async function upAndDown(model: LabModel): Promise<UpOutcome> {
   if (left.length || state || etc.length) {
     out.leftover = `left behind: namespaces [${left.join(', ')}]${state ? `, state file of ${instance}` : ''}${etc.length ? `, /etc/netns entries [${etc.join(', ')}]` : ''}`;
     // only this sample's own instance is ever cleaned up here
-    try { if (state) await Lab.attach(instance).down(); } catch { /* reported above */ }
+    try {
+      if (state) await Lab.attach(instance).down();
+    } catch {
+      /* reported above */
+    }
     const still = namespacesOf(instance);
-    if (still.length) { await stopNamespaceProcesses(still); await deleteNamespaces(still, new RealRunner()); }
+    if (still.length) {
+      await stopNamespaceProcesses(still);
+      await deleteNamespaces(still, new RealRunner());
+    }
   }
   return out;
 }

@@ -9,7 +9,12 @@ import { isRoot, namespaces } from './helpers.js';
 
 const EXAMPLE = join(process.cwd(), 'examples/vitest');
 const bin = (name: string) => join(EXAMPLE, 'node_modules/.bin', name);
-const run = (argv: string[]) => spawnSync(argv[0]!, argv.slice(1), { cwd: EXAMPLE, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1' } });
+const run = (argv: string[]) =>
+  spawnSync(argv[0]!, argv.slice(1), {
+    cwd: EXAMPLE,
+    encoding: 'utf8',
+    env: { ...process.env, FORCE_COLOR: undefined, NO_COLOR: '1' },
+  });
 
 beforeAll(() => {
   // idempotent: installs only when the example or nslab's build changed
@@ -24,20 +29,51 @@ describe('examples/vitest', () => {
   }, 120_000);
 
   it('tsc --strict rejects misspelled probe options, expectations, lab keys and matchers', () => {
-    const r = run([bin('tsc'), '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
-      '--lib', 'es2022,esnext.disposable', '--types', 'node', '--skipLibCheck', 'type-errors/misspelled.ts']);
+    const r = run([
+      bin('tsc'),
+      '--noEmit',
+      '--strict',
+      '--module',
+      'nodenext',
+      '--moduleResolution',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--lib',
+      'es2022,esnext.disposable',
+      '--types',
+      'node',
+      '--skipLibCheck',
+      'type-errors/misspelled.ts',
+    ]);
     expect(r.status).toBe(2);
-    const errors = r.stdout.split('\n').filter((l) => l.includes('error TS')).map((l) => /\((\d+),\d+\): error (TS\d+): .*?'(\w+)'/.exec(l)?.slice(1));
-    expect(errors).toEqual([['10', 'TS2353', 'form'], ['12', 'TS2561', 'tabel'], ['14', 'TS2561', 'interface'], ['16', 'TS2551', 'toReplyVai']]);
+    const errors = r.stdout
+      .split('\n')
+      .filter((l) => l.includes('error TS'))
+      .map((l) => /\((\d+),\d+\): error (TS\d+): .*?'(\w+)'/.exec(l)?.slice(1));
+    expect(errors).toEqual([
+      ['10', 'TS2353', 'form'],
+      ['12', 'TS2561', 'tabel'],
+      ['14', 'TS2561', 'interface'],
+      ['16', 'TS2551', 'toReplyVai'],
+    ]);
   }, 120_000);
 
-  it.skipIf(!isRoot)('its tests pass, and leave no lab behind', () => {
-    const r = run([bin('vitest'), 'run']);
-    expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/Tests +5 passed \(5\)/);
-    // the example's labs are owned by its vitest workers, all gone now: none of their records may be left
-    // (other labs of the same bundled file may be up: left up on purpose, or owned by live processes)
-    expect(listStates().filter((s) => ['dual-nic-reply-path', 'two-uplinks'].includes(s.lab) && s.status !== 'up' && !ownerAlive(s)).map((s) => s.instance)).toEqual([]);
-    expect(namespaces('nslab-two-uplinks.')).toEqual([]);
-  }, 180_000);
+  it.skipIf(!isRoot)(
+    'its tests pass, and leave no lab behind',
+    () => {
+      const r = run([bin('vitest'), 'run']);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/Tests +5 passed \(5\)/);
+      // the example's labs are owned by its vitest workers, all gone now: none of their records may be left
+      // (other labs of the same bundled file may be up: left up on purpose, or owned by live processes)
+      expect(
+        listStates()
+          .filter((s) => ['dual-nic-reply-path', 'two-uplinks'].includes(s.lab) && s.status !== 'up' && !ownerAlive(s))
+          .map((s) => s.instance),
+      ).toEqual([]);
+      expect(namespaces('nslab-two-uplinks.')).toEqual([]);
+    },
+    180_000,
+  );
 });

@@ -28,18 +28,32 @@ const run = uid();
 const idOf = (k: number | string) => `i${run}${k}`;
 const instanceOf = (id: string) => `${LAB}.${id}`;
 
-interface Run { id: string; marks: string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>; closed: Promise<number>; pgid: number; output: () => string }
+interface Run {
+  id: string;
+  marks: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
+  closed: Promise<number>;
+  pgid: number;
+  output: () => string;
+}
 
 function start(id: string): Run {
   const marks = join(scratch, `${id}.marks`);
   const child = spawn(VITEST, ['run', '--root', 'test/fixtures/interrupt'], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NSLAB_STATE_DIR: state, NSLAB_TRY_ID: id, NSLAB_MARKS: marks, FORCE_COLOR: '0' },
   });
   let output = '';
-  child.stdout.on('data', (b) => { output += b; });
-  child.stderr.on('data', (b) => { output += b; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((res) => child.on('exit', (code, signal) => res({ code, signal, at: Date.now() })));
+  child.stdout.on('data', (b) => {
+    output += b;
+  });
+  child.stderr.on('data', (b) => {
+    output += b;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal, at: Date.now() })),
+  );
   // 'close': the process has exited and every copy of its output's write end is closed: nothing can print any more
   const closed = new Promise<number>((res) => child.on('close', () => res(Date.now())));
   return { id, marks, exited, closed, pgid: child.pid!, output: () => output };
@@ -47,16 +61,35 @@ function start(id: string): Run {
 
 function marksOf(file: string): Record<string, number> {
   try {
-    return Object.fromEntries(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => { const [k, t] = l.split(' '); return [k!, Number(t)]; }));
-  } catch { return {}; }
+    return Object.fromEntries(
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [k, t] = l.split(' ');
+          return [k!, Number(t)];
+        }),
+    );
+  } catch {
+    return {};
+  }
 }
 
 const statusOf = (id: string): string => {
-  try { return JSON.parse(readFileSync(join(state, `${instanceOf(id)}.json`), 'utf8')).status; } catch { return 'none'; }
+  try {
+    return JSON.parse(readFileSync(join(state, `${instanceOf(id)}.json`), 'utf8')).status;
+  } catch {
+    return 'none';
+  }
 };
 
 function alive(pgid: number): boolean {
-  try { process.kill(-pgid, 0); return true; } catch { return false; }
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Processes whose command line names this run: the lab's reaper (its instance), the lab's service (its tag). */
@@ -66,7 +99,11 @@ function processesOf(id: string): string[] {
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     let cmd = '';
-    try { cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim(); } catch { continue; }
+    try {
+      cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+    } catch {
+      continue;
+    }
     if (marks.some((m) => cmd.split(' ').includes(m))) out.push(`${d} ${cmd.slice(0, 100)}`);
   }
   return out;
@@ -76,10 +113,19 @@ function processesOf(id: string): string[] {
 function leftOf(r: Run) {
   const prefix = `nslab-${instanceOf(r.id)}.`;
   let netns: string[] = [];
-  try { netns = readdirSync('/run/netns').filter((n) => n.startsWith(prefix)); } catch { /* none at all */ }
+  try {
+    netns = readdirSync('/run/netns').filter((n) => n.startsWith(prefix));
+  } catch {
+    /* none at all */
+  }
   const records = readdirSync(state).filter((f) => f.startsWith(`${instanceOf(r.id)}.`));
   const logs = existsSync(join(state, 'logs', instanceOf(r.id))) ? [`logs/${instanceOf(r.id)}`] : [];
-  return { netns, etc: etcNetns(prefix), records: [...records, ...logs], processes: [...processesOf(r.id), ...(alive(r.pgid) ? [`process group ${r.pgid}`] : [])] };
+  return {
+    netns,
+    etc: etcNetns(prefix),
+    records: [...records, ...logs],
+    processes: [...processesOf(r.id), ...(alive(r.pgid) ? [`process group ${r.pgid}`] : [])],
+  };
 }
 
 const nothing = { netns: [], etc: [], records: [], processes: [] };
@@ -87,7 +133,10 @@ const nothing = { netns: [], etc: [], records: [], processes: [] };
 /** Waits for the run's own unwinding or, where vitest cut it short, its lab's reaper; then says what is left. */
 async function settled(r: Run) {
   let left = leftOf(r);
-  for (let i = 0; i < 200 && JSON.stringify(left) !== JSON.stringify(nothing); i++) { await sleep(100); left = leftOf(r); }
+  for (let i = 0; i < 200 && JSON.stringify(left) !== JSON.stringify(nothing); i++) {
+    await sleep(100);
+    left = leftOf(r);
+  }
   return left;
 }
 
@@ -99,12 +148,22 @@ afterAll(() => {
   spawnSync('node', [CLI, 'cleanup'], { env: { ...process.env, NSLAB_STATE_DIR: state }, stdio: 'ignore' });
   for (const r of runs) {
     const left = leftOf(r);
-    for (const p of processesOf(r.id)) try { process.kill(Number(p.split(' ')[0]), 'SIGKILL'); } catch { /* gone */ }
+    for (const p of processesOf(r.id))
+      try {
+        process.kill(Number(p.split(' ')[0]), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     for (const ns of left.netns) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     for (const e of left.etc) rmSync(join('/etc/netns', e), { recursive: true, force: true });
   }
   // nslab made /etc/netns for one of these labs (its marker is in this state directory): removed if now empty, as nslab would
-  if (existsSync(join(state, 'etc-netns-made'))) try { rmdirSync('/etc/netns'); } catch { /* another lab's names are there */ }
+  if (existsSync(join(state, 'etc-netns-made')))
+    try {
+      rmdirSync('/etc/netns');
+    } catch {
+      /* another lab's names are there */
+    }
   rmSync(state, { recursive: true, force: true });
   rmSync(scratch, { recursive: true, force: true });
 });
@@ -120,41 +179,63 @@ describe.skipIf(!isRoot)('a vitest run interrupted at any moment leaves nothing'
     const length = { 'bring-up': m.up! - m.loaded!, tests: m.tested! - m.up!, teardown: done.at - m.tested! };
     expect(await settled(calm)).toEqual(nothing);
 
-    const tries: { id: string; phase: string; signal: string; status: string; late: boolean; left: ReturnType<typeof leftOf>; output: string }[] = [];
+    const tries: {
+      id: string;
+      phase: string;
+      signal: string;
+      status: string;
+      late: boolean;
+      left: ReturnType<typeof leftOf>;
+      output: string;
+    }[] = [];
     let k = 0;
     let missed = 0; // runs that ended before their moment came: no try, another run takes their place
     const t0 = Date.now();
-    await Promise.all(Array.from({ length: AT_ONCE }, async () => {
-      while (k - missed < TRIES && missed < TRIES) {
-        const n = k++;
-        const phase = PHASES[n % 3]!;
-        const signal = n % 2 ? 'SIGTERM' : 'SIGINT';
-        const r = start(idOf(n));
-        runs.push(r);
-        let ended = false;
-        void r.exited.then(() => { ended = true; });
-        // the moment: a random time into the phase, counted from when it began in this run
-        while (!ended && marksOf(r.marks)[BEGINS[phase]] === undefined) await sleep(5);
-        await sleep(Math.random() * length[phase]);
-        if (ended) {
-          missed++;
-          expect(await settled(r)).toEqual(nothing);
-          continue;
+    await Promise.all(
+      Array.from({ length: AT_ONCE }, async () => {
+        while (k - missed < TRIES && missed < TRIES) {
+          const n = k++;
+          const phase = PHASES[n % 3]!;
+          const signal = n % 2 ? 'SIGTERM' : 'SIGINT';
+          const r = start(idOf(n));
+          runs.push(r);
+          let ended = false;
+          void r.exited.then(() => {
+            ended = true;
+          });
+          // the moment: a random time into the phase, counted from when it began in this run
+          while (!ended && marksOf(r.marks)[BEGINS[phase]] === undefined) await sleep(5);
+          await sleep(Math.random() * length[phase]);
+          if (ended) {
+            missed++;
+            expect(await settled(r)).toEqual(nothing);
+            continue;
+          }
+          const status = statusOf(r.id);
+          process.kill(-r.pgid, signal);
+          const exit = await r.exited;
+          // nothing printed after exit: every write end of its output closes with it (a process left holding one could still print)
+          const closedAt = await Promise.race([r.closed, sleep(3000).then(() => Infinity)]);
+          tries.push({
+            id: r.id,
+            phase,
+            signal,
+            status,
+            late: closedAt - exit.at > 2000,
+            left: await settled(r),
+            output: r.output(),
+          });
         }
-        const status = statusOf(r.id);
-        process.kill(-r.pgid, signal);
-        const exit = await r.exited;
-        // nothing printed after exit: every write end of its output closes with it (a process left holding one could still print)
-        const closedAt = await Promise.race([r.closed, sleep(3000).then(() => Infinity)]);
-        tries.push({ id: r.id, phase, signal, status, late: closedAt - exit.at > 2000, left: await settled(r), output: r.output() });
-      }
-    }));
+      }),
+    );
     const wall = Date.now() - t0;
 
     const bad = tries.filter((r) => r.late || JSON.stringify(r.left) !== JSON.stringify(nothing));
     const seen = (s: string) => tries.filter((r) => r.status === s).length;
-    console.log(`${tries.length} runs interrupted (${missed} more ended before their moment) in ${(wall / 1000).toFixed(1)} s (${AT_ONCE} at a time): ` +
-      `${seen('none')} before the lab's record, ${seen('creating')} creating, ${seen('testing')} testing, ${seen('removing')} removing; ${bad.length} left something`);
+    console.log(
+      `${tries.length} runs interrupted (${missed} more ended before their moment) in ${(wall / 1000).toFixed(1)} s (${AT_ONCE} at a time): ` +
+        `${seen('none')} before the lab's record, ${seen('creating')} creating, ${seen('testing')} testing, ${seen('removing')} removing; ${bad.length} left something`,
+    );
     expect(bad.map(({ output, ...r }) => ({ ...r, output: output.slice(-2000) }))).toEqual([]);
     expect(tries).toHaveLength(TRIES);
     // the moments reached the lab while it was being created and while it was up (the status its record had then)
@@ -163,6 +244,10 @@ describe.skipIf(!isRoot)('a vitest run interrupted at any moment leaves nothing'
     // and nothing of any run is left in the state directory: no record, no log, no scratch space
     // (the marker that nslab made /etc/netns stays while other labs' names are there)
     const stray = readdirSync(state).filter((f) => !['logs', 'work', 'etc-netns-made'].includes(f));
-    expect([...stray, ...(existsSync(join(state, 'work')) ? readdirSync(join(state, 'work')) : []), ...(existsSync(join(state, 'logs')) ? readdirSync(join(state, 'logs')) : [])]).toEqual([]);
+    expect([
+      ...stray,
+      ...(existsSync(join(state, 'work')) ? readdirSync(join(state, 'work')) : []),
+      ...(existsSync(join(state, 'logs')) ? readdirSync(join(state, 'logs')) : []),
+    ]).toEqual([]);
   }, 600_000);
 });

@@ -12,12 +12,20 @@ const VITEST = join(process.cwd(), 'node_modules/.bin/vitest');
 
 function runFixture(file: string, out: string) {
   const child = spawn(VITEST, ['run', '--root', 'test/fixtures/api', file], {
-    detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NSLAB_FIXTURE_OUT: out, FORCE_COLOR: '0' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NSLAB_FIXTURE_OUT: out, FORCE_COLOR: '0' },
   });
   let output = '';
-  child.stdout.on('data', (b) => { output += b; });
-  child.stderr.on('data', (b) => { output += b; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+  child.stdout.on('data', (b) => {
+    output += b;
+  });
+  child.stderr.on('data', (b) => {
+    output += b;
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal })),
+  );
   return { child, exited, output: () => output };
 }
 
@@ -26,7 +34,10 @@ async function instanceIn(out: string): Promise<string> {
   return readFileSync(out, 'utf8');
 }
 
-const leftOf = (instance: string) => ({ namespaces: namespaces(`nslab-${instance}.`), state: existsSync(join(STATE_DIR, `${instance}.json`)) });
+const leftOf = (instance: string) => ({
+  namespaces: namespaces(`nslab-${instance}.`),
+  state: existsSync(join(STATE_DIR, `${instance}.json`)),
+});
 
 describe.skipIf(!isRoot)('labs of the API never outlive their test', () => {
   it('a test that throws midway leaves no lab behind', async () => {
@@ -57,10 +68,13 @@ describe.skipIf(!isRoot)('labs of the API never outlive their test', () => {
   it('a process killed outright (SIGKILL) cannot unwind: its lab is its own, and its reaper removes it', async () => {
     const dir = tempDir();
     const script = join(dir, 'owner.mjs');
-    writeFileSync(script, `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+    writeFileSync(
+      script,
+      `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
 const lab = await Lab.up(${JSON.stringify(join(process.cwd(), 'labs/dual-nic-reply-path.yaml'))});
 console.log(lab.instance);
-setInterval(() => {}, 1000);`);
+setInterval(() => {}, 1000);`,
+    );
     const child = spawn('node', [script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const instance = await new Promise<string>((res) => child.stdout.once('data', (b) => res(String(b).trim())));
     const exited = new Promise((res) => child.on('exit', res));
@@ -76,20 +90,28 @@ setInterval(() => {}, 1000);`);
     expect(leftOf(instance)).toEqual({ namespaces: [], state: false });
   });
 
-  it('a process that ends itself (process.exit, as vitest ends a worker) after its lab\'s reaper died starts a new one: the lab is removed', async () => {
+  it("a process that ends itself (process.exit, as vitest ends a worker) after its lab's reaper died starts a new one: the lab is removed", async () => {
     // a signal to the run's process group ends a reaper still between fork and setsid; the owner's exit starts another
     const dir = tempDir();
     const script = join(dir, 'owner.mjs');
-    writeFileSync(script, `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+    writeFileSync(
+      script,
+      `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
 const lab = await Lab.up(${JSON.stringify(join(process.cwd(), 'labs/dual-nic-reply-path.yaml'))});
 console.log(lab.instance);
-process.stdin.once('data', () => process.exit(1));`);
+process.stdin.once('data', () => process.exit(1));`,
+    );
     const child = spawn('node', [script], { stdio: ['pipe', 'pipe', 'inherit'] });
     const instance = await new Promise<string>((res) => child.stdout.once('data', (b) => res(String(b).trim())));
     const exited = new Promise((res) => child.on('exit', res));
-    const reapers = () => readdirSync('/proc').filter((d) => {
-      try { return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(instance); } catch { return false; }
-    });
+    const reapers = () =>
+      readdirSync('/proc').filter((d) => {
+        try {
+          return /^\d+$/.test(d) && readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(instance);
+        } catch {
+          return false;
+        }
+      });
     const [first] = reapers();
     expect(first).toBeDefined();
     process.kill(Number(first), 'SIGKILL'); // the lab's reaper, started by the child this test started
@@ -108,14 +130,23 @@ process.stdin.once('data', () => process.exit(1));`);
     const script = join(dir, 'early.mjs');
     const id = `e${Math.random().toString(36).slice(2, 8)}`;
     const instance = `dual-nic-reply-path.${id}`;
-    writeFileSync(script, `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+    writeFileSync(
+      script,
+      `import { Lab } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
 await Lab.up(${JSON.stringify(join(process.cwd(), 'labs/dual-nic-reply-path.yaml'))}, { id: '${id}' });
-console.log('up');`);
+console.log('up');`,
+    );
     const child = spawn('node', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (b) => { out += b; });
-    child.stderr.on('data', (b) => { out += b; });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    child.stdout.on('data', (b) => {
+      out += b;
+    });
+    child.stderr.on('data', (b) => {
+      out += b;
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+      child.on('exit', (code, signal) => res({ code, signal })),
+    );
     // the record is written before anything is created: from then on, the lab is being created
     for (let i = 0; i < 1000 && !existsSync(join(STATE_DIR, `${instance}.json`)); i++) await sleep(5);
     expect(JSON.parse(readFileSync(join(STATE_DIR, `${instance}.json`), 'utf8')).status).toBe('creating');

@@ -10,7 +10,11 @@ import { multipath } from '../fixtures/api/multipath.js';
 import { isRoot, namespaces, tempDir } from './helpers.js';
 
 const fails = (f: () => void): string => {
-  try { f(); } catch (e) { return (e as Error).message; }
+  try {
+    f();
+  } catch (e) {
+    return (e as Error).message;
+  }
   throw new Error('the assertion passed, and its twin must fail');
 };
 const pcapsIn = (msg: string) => (/pcaps kept: (.+)/.exec(msg)?.[1] ?? '').split(' ').filter(Boolean);
@@ -41,17 +45,25 @@ describe.skipIf(!isRoot)('matchers on dual-nic-reply-path', () => {
     expect(pcapsIn(m).length).toBeGreaterThan(0);
     for (const f of pcapsIn(m)) expect(existsSync(f), f).toBe(true);
     expect(fails(() => expect(r).toBeSymmetric())).toMatch(/symmetric: expected true, observed false \(/);
-    expect(fails(() => expect(r).toHaveSource('10.0.0.1'))).toMatch(/source: expected 10\.0\.0\.1, observed 192\.168\.2\.17 \(at server\)/);
-    expect(fails(() => expect(r).toFollowPath(['pc2', 'server']))).toMatch(/path: expected pc2 -> server, observed pc2>eth0 -> lan>router/);
+    expect(fails(() => expect(r).toHaveSource('10.0.0.1'))).toMatch(
+      /source: expected 10\.0\.0\.1, observed 192\.168\.2\.17 \(at server\)/,
+    );
+    expect(fails(() => expect(r).toFollowPath(['pc2', 'server']))).toMatch(
+      /path: expected pc2 -> server, observed pc2>eth0 -> lan>router/,
+    );
     expect(fails(() => expect(r).toBeSeenAt('pc1:eth0'))).toMatch(/seen pc1:eth0: expected seen, observed not seen/);
-    expect(fails(() => expect(r).not.toBeSeenAt('server:eth0'))).toMatch(/not-seen server:eth0: expected not seen, observed seen/);
+    expect(fails(() => expect(r).not.toBeSeenAt('server:eth0'))).toMatch(
+      /not-seen server:eth0: expected not seen, observed seen/,
+    );
     expect(fails(() => expect(r).not.toBeReachable())).toMatch(/reachable: expected false, observed true/);
   });
 
   it('a claim about a place that saw nothing fails both ways', async () => {
     const r = await lab.ping({ from: 'pc1', to: '192.168.1.220', count: 1 });
     // pc1 is on the server's own segment: its reply never crosses the router
-    expect(fails(() => expect(r).toReplyVia('router:lan'))).toMatch(/reply-via: expected router:lan, observed not observed at router/);
+    expect(fails(() => expect(r).toReplyVia('router:lan'))).toMatch(
+      /reply-via: expected router:lan, observed not observed at router/,
+    );
     expect(fails(() => expect(r).not.toReplyVia('router:lan'))).toMatch(/not observed at router/);
   });
 
@@ -80,7 +92,9 @@ describe.skipIf(!isRoot)('matchers on dual-nic-reply-path', () => {
   });
 
   it('options are checked at run time too (JavaScript callers), before anything is sent', async () => {
-    await expect(lab.ping({ from: 'pc2', to: 'server', form: 'x' } as never)).rejects.toThrow(/invalid ping options: unknown key 'form'/);
+    await expect(lab.ping({ from: 'pc2', to: 'server', form: 'x' } as never)).rejects.toThrow(
+      /invalid ping options: unknown key 'form'/,
+    );
     await expect(lab.ping({ from: 'nosuch', to: 'server' })).rejects.toThrow(/has no node 'nosuch'/);
   });
 });
@@ -93,11 +107,15 @@ describe.skipIf(!isRoot)('IPv6, as IPv4', () => {
     expect(p.requestPath).toMatch(/^pc2>eth0 -> .* -> eth1>server$/);
     expect(p).toReplyVia('server:eth0');
     expect(p).not.toBeSymmetric();
-    expect(fails(() => expect(p).toReplyVia('server:eth1'))).toMatch(/reply-via: expected server:eth1, observed server:eth0/);
+    expect(fails(() => expect(p).toReplyVia('server:eth1'))).toMatch(
+      /reply-via: expected server:eth1, observed server:eth0/,
+    );
     const t = await lab.tcp({ from: 'pc2', to: '2001:db8:1::220' });
     expect(t).toMeet({ connected: true });
     expect(t).toHaveSource('2001:db8:2::17');
-    expect(fails(() => expect(t).toHaveSource('2001:db8:2::99'))).toMatch(/source: expected 2001:db8:2::99, observed 2001:db8:2::17 \(at server\)/);
+    expect(fails(() => expect(t).toHaveSource('2001:db8:2::99'))).toMatch(
+      /source: expected 2001:db8:2::99, observed 2001:db8:2::17 \(at server\)/,
+    );
   });
 });
 
@@ -111,34 +129,46 @@ describe.skipIf(!isRoot)('flows, udp, exec and throughput on an inline lab (defi
     const e = await lab.run({ node: 'server', command: 'ip -br addr show eth0' }, { stdout: '10.61.3.10/24' });
     expect(e.ok).toBe(true);
     expect(e).toMeet({ exit: 0, stdout: '/UP|UNKNOWN/' });
-    expect(fails(() => expect(e).toMeet({ stdout: '10.61.3.11' }))).toMatch(/stdout: expected 10\.61\.3\.11, observed eth0/);
+    expect(fails(() => expect(e).toMeet({ stdout: '10.61.3.11' }))).toMatch(
+      /stdout: expected 10\.61\.3\.11, observed eth0/,
+    );
     // an exec result shows nothing about sources, reachability or reply paths: those claims fail, with and without .not
-    expect(fails(() => expect(e).toHaveSource('10.9.9.9'))).toMatch(/the exec probe cannot show whether the target saw source 10\.9\.9\.9/);
+    expect(fails(() => expect(e).toHaveSource('10.9.9.9'))).toMatch(
+      /the exec probe cannot show whether the target saw source 10\.9\.9\.9/,
+    );
     expect(fails(() => expect(e).not.toHaveSource('10.9.9.9'))).toMatch(/cannot show/);
     expect(fails(() => expect(e).toBeReachable())).toMatch(/cannot show/);
     expect(fails(() => expect(e).toReplyVia('server:eth9'))).toMatch(/cannot show/);
-    await expect(lab.run({ node: 'server', command: 'true' }, { source: '10.9.9.9' })).rejects.toThrow(/the exec probe cannot judge 'source'/);
+    await expect(lab.run({ node: 'server', command: 'true' }, { source: '10.9.9.9' })).rejects.toThrow(
+      /the exec probe cannot judge 'source'/,
+    );
     const t = await lab.throughput({ from: 'client', to: 'server', seconds: 1 });
     expect(t).toMeet({ rate: { min: '1mbit' } });
-    expect(fails(() => expect(t).toMeet({ rate: { max: '1kbit' } }))).toMatch(/rate max: expected <= 1kbit, observed [\d.]+mbit/);
+    expect(fails(() => expect(t).toMeet({ rate: { max: '1kbit' } }))).toMatch(
+      /rate max: expected <= 1kbit, observed [\d.]+mbit/,
+    );
   });
 
   it('toSpread: over both uplinks, and its twin', async () => {
     const r = await lab.flows({ from: 'client', to: 'server:eth0', count: 64 });
     expect(r).toSpread({ 'client:a': 1, 'client:b': 1 }, 0.25);
-    expect(fails(() => expect(r).toSpread({ 'client:a': 1 }, 0.1))).toMatch(/spread client:a: expected 100% ±10, observed \d+% \(\d+ of 64 flows/);
+    expect(fails(() => expect(r).toSpread({ 'client:a': 1 }, 0.1))).toMatch(
+      /spread client:a: expected 100% ±10, observed \d+% \(\d+ of 64 flows/,
+    );
   });
 });
 
 describe.skipIf(!isRoot)('await using', () => {
   it('takes the lab down at the end of the block, also when it throws', async () => {
     let instance = '';
-    await expect((async () => {
-      await using lab = await Lab.up(multipath);
-      instance = lab.instance;
-      expect(namespaces(`nslab-${instance}.`)).toHaveLength(5);
-      throw new Error('midway');
-    })()).rejects.toThrow('midway');
+    await expect(
+      (async () => {
+        await using lab = await Lab.up(multipath);
+        instance = lab.instance;
+        expect(namespaces(`nslab-${instance}.`)).toHaveLength(5);
+        throw new Error('midway');
+      })(),
+    ).rejects.toThrow('midway');
     expect(namespaces(`nslab-${instance}.`)).toEqual([]);
   });
 

@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 
 export const DOC = readFileSync('docs/ci.md', 'utf8');
-export const blocks = (lang: string) => [...DOC.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+export const blocks = (lang: string) =>
+  [...DOC.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
 
 /** The recipe that runs the README's main job from a checkout of nslab (one command line). */
 export const checkoutRecipe = blocks('sh').find((b) => b.includes('docker run') && b.includes('./scripts/nslab'))!;
@@ -27,11 +28,30 @@ export function shellWords(line: string, vars: Record<string, string> = {}): str
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
-    if (quote === "'") { if (c === "'") quote = undefined; else cur += c; continue; }
-    if (c === '\\' && line[i + 1] === '\n') { i++; continue; }
-    if (quote === '"' && c === '"') { quote = undefined; continue; }
-    if (!quote && (c === '"' || c === "'")) { quote = c; word = true; continue; }
-    if (!quote && /\s/.test(c)) { if (word) out.push(cur); cur = ''; word = false; continue; }
+    if (quote === "'") {
+      if (c === "'") quote = undefined;
+      else cur += c;
+      continue;
+    }
+    if (c === '\\' && line[i + 1] === '\n') {
+      i++;
+      continue;
+    }
+    if (quote === '"' && c === '"') {
+      quote = undefined;
+      continue;
+    }
+    if (!quote && (c === '"' || c === "'")) {
+      quote = c;
+      word = true;
+      continue;
+    }
+    if (!quote && /\s/.test(c)) {
+      if (word) out.push(cur);
+      cur = '';
+      word = false;
+      continue;
+    }
     const v = c === '$' ? /^\$(?:(\w+)|\{(\w+)\})/.exec(line.slice(i)) : null;
     if (v) {
       const name = v[1] ?? v[2]!;
@@ -51,5 +71,10 @@ export function shellWords(line: string, vars: Record<string, string> = {}): str
 
 /** The packages of every `apt-get install` in a text, one list per command. */
 export function aptInstalls(text: string): string[][] {
-  return [...text.matchAll(/apt-get install((?:[ \t]+[-\w.+]+)+)/g)].map((m) => m[1]!.trim().split(/\s+/).filter((w) => !w.startsWith('-')));
+  return [...text.matchAll(/apt-get install((?:[ \t]+[-\w.+]+)+)/g)].map((m) =>
+    m[1]!
+      .trim()
+      .split(/\s+/)
+      .filter((w) => !w.startsWith('-')),
+  );
 }

@@ -13,7 +13,26 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, etcNetns, isRoot, namespaces, sh, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
 
 const RUN = `e2e${uid()}`;
-const VERBS = ['validate', 'plan', 'graph', 'up', 'down', 'ls', 'exec', 'shell', 'test', 'check', 'explain', 'exercise', 'reset', 'cleanup', 'doctor', 'export', 'snapshot', 'import'];
+const VERBS = [
+  'validate',
+  'plan',
+  'graph',
+  'up',
+  'down',
+  'ls',
+  'exec',
+  'shell',
+  'test',
+  'check',
+  'explain',
+  'exercise',
+  'reset',
+  'cleanup',
+  'doctor',
+  'export',
+  'snapshot',
+  'import',
+];
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 const dirs: string[] = [];
 
@@ -26,24 +45,41 @@ function dir(): string {
 type Result = { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string };
 
 /** Runs a program with stdin a pipe (input, then end of file); asynchronous, so that the tests run concurrently. */
-function spawnP(cmd: string, args: string[], o: { input?: string; cwd?: string; env?: Record<string, string>; cleanEnv?: boolean } = {}): Promise<Result> {
+function spawnP(
+  cmd: string,
+  args: string[],
+  o: { input?: string; cwd?: string; env?: Record<string, string>; cleanEnv?: boolean } = {},
+): Promise<Result> {
   return new Promise((resolve, reject) => {
     const env = o.cleanEnv ? { ...o.env } : { ...process.env, FORCE_COLOR: '0', ...o.env };
     const child = spawn(cmd, args, { cwd: o.cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
-    child.stdin.on('error', () => { /* the program did not read its input */ });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.on('error', () => {
+      /* the program did not read its input */
+    });
     child.stdin.end(o.input ?? '');
   });
 }
 
 /** The shipped bundle: node dist/bin/main.js ARGS (the default state directory). */
-const nslab = (args: string[], o: { input?: string; cwd?: string; env?: Record<string, string> } = {}) => spawnP(process.execPath, [CLI, ...args], o);
+const nslab = (args: string[], o: { input?: string; cwd?: string; env?: Record<string, string> } = {}) =>
+  spawnP(process.execPath, [CLI, ...args], o);
 
 /**
  * Two nodes on one link. Stage `base`: a passing ping and a ping that fails on
@@ -51,7 +87,9 @@ const nslab = (args: string[], o: { input?: string; cwd?: string; env?: Record<s
  */
 function labFile(name: string, o: { dir?: string; file?: string; stages?: string } = {}): string {
   const file = join(o.dir ?? dir(), o.file ?? `${name}.yaml`);
-  const stages = o.stages ?? `stages:
+  const stages =
+    o.stages ??
+    `stages:
   - name: base
     tests:
       - { name: a reaches b, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 1 } }
@@ -63,12 +101,15 @@ function labFile(name: string, o: { dir?: string; file?: string; stages?: string
       - { name: route is there, exec: { node: a, command: ip route }, expect: { stdout: 10.9.9.0/24 } }
       - { name: b still answers, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 1 } }
 `;
-  writeFileSync(file, `name: ${name}
+  writeFileSync(
+    file,
+    `name: ${name}
 nodes:
   a: { interfaces: { eth0: 10.0.0.1/24 } }
   b: { interfaces: { eth0: 10.0.0.2/24 } }
 links: [a:eth0 b:eth0]
-${stages}`);
+${stages}`,
+  );
   return file;
 }
 
@@ -76,7 +117,13 @@ const id = () => `x${uid()}`; // a valid instance id: [a-z0-9]{1,12}
 const recordOf = (instance: string) => join(STATE_DIR, `${instance}.json`);
 const own = (instance: string) => namespaces(`nslab-${instance}.`);
 /** The process exists and is no zombie (this machine's init may be slow to reap the orphans of a killed run). */
-const running = (pid: number) => { try { return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
+const running = (pid: number) => {
+  try {
+    return !/^\d+ \(.*\) Z /s.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+};
 
 /** In finally: takes the instance down by its instance name if it is still recorded, then proves nothing of it is left. */
 async function downAndCheck(instance: string): Promise<void> {
@@ -173,7 +220,10 @@ describe.concurrent('cli e2e', () => {
     expect(j.code).toBe(0);
     const p = JSON.parse(j.stdout);
     expect(p).toMatchObject({ lab: name, instance: `${name}.${i}`, file, stages: ['base', 'routed'] });
-    expect(p.namespaces).toEqual([{ node: 'a', ns: `nslab-${name}.${i}.a` }, { node: 'b', ns: `nslab-${name}.${i}.b` }]);
+    expect(p.namespaces).toEqual([
+      { node: 'a', ns: `nslab-${name}.${i}.a` },
+      { node: 'b', ns: `nslab-${name}.${i}.b` },
+    ]);
     expect(p.steps.some((x: any) => x.args.join(' ') === 'route replace 10.9.9.0/24 via 10.0.0.2')).toBe(true);
     expect(JSON.parse((await nslab(['plan', file, '--json'])).stdout).stages).toEqual([]);
     expect((await nslab(['plan', file, '--stage', 'nope'])).code).toBe(2);
@@ -217,7 +267,13 @@ describe.concurrent('cli e2e', () => {
       const lj = await nslab(['ls', '--json']);
       expect(lj.code).toBe(0);
       const rec = (JSON.parse(lj.stdout) as any[]).find((s) => s.instance === inst);
-      expect(rec).toMatchObject({ instance: inst, lab: name, status: 'up', stages: ['base', 'routed'], namespaces: planned.namespaces });
+      expect(rec).toMatchObject({
+        instance: inst,
+        lab: name,
+        status: 'up',
+        stages: ['base', 'routed'],
+        namespaces: planned.namespaces,
+      });
 
       const route = await nslab(['exec', inst, 'a', '--', 'ip', 'route']);
       expect(route.code).toBe(0);
@@ -248,7 +304,8 @@ describe.concurrent('cli e2e', () => {
         // an instance also gets stage routed applied, so that check's default stage is routed
         const up = await nslab(['up', file, ...(i ? ['--instance', i, '--stage', 'routed'] : [])]);
         expect(up.code).toBe(0);
-        if (i) { // the id alone, as given to up --instance, is not an instance name: the hint gives it
+        if (i) {
+          // the id alone, as given to up --instance, is not an instance name: the hint gives it
           const bare = await nslab(['exec', i, 'a', '--', 'true']);
           expect(bare.code).toBe(2);
           expect(bare.stderr).toMatch(`did you mean '${inst}'?`);
@@ -264,7 +321,9 @@ describe.concurrent('cli e2e', () => {
         expect((await nslab(['exec', lab, 'a', '--', 'sh', '-c', 'exit 5'])).code).toBe(5);
 
         // shell, driven through a pipe
-        const shl = await nslab(['shell', lab, 'a'], { input: 'echo "node=$NSLAB_NODE lab=$NSLAB_LAB ns=$(ip netns identify)"; ip -br addr; exit 3\n' });
+        const shl = await nslab(['shell', lab, 'a'], {
+          input: 'echo "node=$NSLAB_NODE lab=$NSLAB_LAB ns=$(ip netns identify)"; ip -br addr; exit 3\n',
+        });
         expect(shl.signal).toBeNull();
         expect(shl.code).toBe(3);
         expect(shl.stdout).toMatch(`node=a lab=${inst} ns=nslab-${inst}.a\n`);
@@ -276,7 +335,9 @@ describe.concurrent('cli e2e', () => {
         const c = await nslab(['check', lab, '--artifacts', art]);
         if (i) {
           expect(c.code).toBe(0);
-          expect(c.stdout).toMatch(new RegExp(`^checking '${inst.replace('.', '\\.')}' against the tests of stage 'routed'\\n`));
+          expect(c.stdout).toMatch(
+            new RegExp(`^checking '${inst.replace('.', '\\.')}' against the tests of stage 'routed'\\n`),
+          );
           expect(c.stdout).toMatch(/\n2 passed, 0 failed\n$/);
         } else {
           expect(c.code).toBe(1);
@@ -292,12 +353,18 @@ describe.concurrent('cli e2e', () => {
         const rep = JSON.parse(cj.stdout);
         expect(rep.totals).toEqual({ passed: 1, failed: 1, skipped: 0, errors: 0 });
         expect(rep.labs[0].instance).toBe(inst);
-        expect(rep.labs[0].tests.map((t: any) => [t.stage, t.name, t.status])).toEqual([['base', 'a reaches b', 'passed'], ['base', 'wrong on purpose', 'failed']]);
+        expect(rep.labs[0].tests.map((t: any) => [t.stage, t.name, t.status])).toEqual([
+          ['base', 'a reaches b', 'passed'],
+          ['base', 'wrong on purpose', 'failed'],
+        ]);
         // judged, not an error saving its pcaps: a second check into the same --artifacts keeps both runs' pcaps
         expect(rep.labs[0].tests[1].reason).toBeUndefined();
         expect(rep.labs[0].tests[1].checks.map((x: any) => x.name)).toEqual(['replies']);
-        expect(readdirSync(join(art, inst)).sort()).toEqual(['base-wrong-on-purpose-a.pcap', 'base-wrong-on-purpose-b.pcap',
-          ...(i ? [] : ['base-wrong-on-purpose.2-a.pcap', 'base-wrong-on-purpose.2-b.pcap'])]);
+        expect(readdirSync(join(art, inst)).sort()).toEqual([
+          'base-wrong-on-purpose-a.pcap',
+          'base-wrong-on-purpose-b.pcap',
+          ...(i ? [] : ['base-wrong-on-purpose.2-a.pcap', 'base-wrong-on-purpose.2-b.pcap']),
+        ]);
         const cs = await nslab(['check', lab, '--stage', 'nope']);
         expect(cs.code).toBe(2);
         expect(cs.stderr).toMatch(`lab '${name}' has no stage 'nope'`);
@@ -323,75 +390,94 @@ describe.concurrent('cli e2e', () => {
     });
   }
 
-  rootIt('test: reporters console/json/junit/tap, --grep, --stage, --artifacts DIR; each run leaves nothing', async () => {
-    const name = `${RUN}-t`;
-    const file = labFile(name);
-    const left = () => ({ ns: namespaces(`nslab-${name}.`), records: readdirSync(STATE_DIR).filter((f) => f.startsWith(`${name}.`)) });
-    try {
-      const art = join(dir(), 'artifacts'); // created by nslab
-      const c = await nslab(['test', file, '--artifacts', art]);
-      expect(c.code).toBe(1);
-      expect(c.stdout).toMatch(`✓ ${name} › base › a reaches b`);
-      expect(c.stdout).toMatch(`✗ ${name} › base › wrong on purpose`);
-      expect(c.stdout).toMatch(`✓ ${name} › routed › route is there`);
-      expect(c.stdout).toMatch(`✓ ${name} › routed › b still answers`);
-      expect(c.stdout).toMatch(/\n3 passed, 1 failed\n$/);
-      expect(left()).toEqual({ ns: [], records: [] });
-      // --artifacts: report.json, junit.xml, the failure's pcaps under DIR/<instance>/
-      const rj = JSON.parse(readFileSync(join(art, 'report.json'), 'utf8'));
-      expect(rj.totals).toEqual({ passed: 3, failed: 1, skipped: 0, errors: 0 });
-      const inst = rj.labs[0].instance as string;
-      expect(inst).toMatch(new RegExp(`^${name}\\.[a-z0-9]+$`));
-      expect(readFileSync(join(art, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="nslab" tests="4" failures="1"/);
-      expect(readdirSync(join(art, inst)).sort()).toEqual(['base-wrong-on-purpose-a.pcap', 'base-wrong-on-purpose-b.pcap']);
-      expect(c.stdout).toMatch(`pcaps kept: ${join(art, inst, 'base-wrong-on-purpose-a.pcap')}`);
+  rootIt(
+    'test: reporters console/json/junit/tap, --grep, --stage, --artifacts DIR; each run leaves nothing',
+    async () => {
+      const name = `${RUN}-t`;
+      const file = labFile(name);
+      const left = () => ({
+        ns: namespaces(`nslab-${name}.`),
+        records: readdirSync(STATE_DIR).filter((f) => f.startsWith(`${name}.`)),
+      });
+      try {
+        const art = join(dir(), 'artifacts'); // created by nslab
+        const c = await nslab(['test', file, '--artifacts', art]);
+        expect(c.code).toBe(1);
+        expect(c.stdout).toMatch(`✓ ${name} › base › a reaches b`);
+        expect(c.stdout).toMatch(`✗ ${name} › base › wrong on purpose`);
+        expect(c.stdout).toMatch(`✓ ${name} › routed › route is there`);
+        expect(c.stdout).toMatch(`✓ ${name} › routed › b still answers`);
+        expect(c.stdout).toMatch(/\n3 passed, 1 failed\n$/);
+        expect(left()).toEqual({ ns: [], records: [] });
+        // --artifacts: report.json, junit.xml, the failure's pcaps under DIR/<instance>/
+        const rj = JSON.parse(readFileSync(join(art, 'report.json'), 'utf8'));
+        expect(rj.totals).toEqual({ passed: 3, failed: 1, skipped: 0, errors: 0 });
+        const inst = rj.labs[0].instance as string;
+        expect(inst).toMatch(new RegExp(`^${name}\\.[a-z0-9]+$`));
+        expect(readFileSync(join(art, 'junit.xml'), 'utf8')).toMatch(/<testsuites name="nslab" tests="4" failures="1"/);
+        expect(readdirSync(join(art, inst)).sort()).toEqual([
+          'base-wrong-on-purpose-a.pcap',
+          'base-wrong-on-purpose-b.pcap',
+        ]);
+        expect(c.stdout).toMatch(`pcaps kept: ${join(art, inst, 'base-wrong-on-purpose-a.pcap')}`);
 
-      const a2 = dir();
-      const j = await nslab(['test', file, '--reporter', 'json', '--artifacts', a2]);
-      expect(j.code).toBe(1);
-      const rep = JSON.parse(j.stdout); // nothing but the report on stdout
-      expect(rep.summary).toBe('3 passed, 1 failed');
-      expect(rep.labs[0].tests.find((t: any) => t.name === 'wrong on purpose').checks).toContainEqual(expect.objectContaining({ name: 'replies', ok: false, expected: '0', observed: '1' }));
+        const a2 = dir();
+        const j = await nslab(['test', file, '--reporter', 'json', '--artifacts', a2]);
+        expect(j.code).toBe(1);
+        const rep = JSON.parse(j.stdout); // nothing but the report on stdout
+        expect(rep.summary).toBe('3 passed, 1 failed');
+        expect(rep.labs[0].tests.find((t: any) => t.name === 'wrong on purpose').checks).toContainEqual(
+          expect.objectContaining({ name: 'replies', ok: false, expected: '0', observed: '1' }),
+        );
 
-      const x = await nslab(['test', file, '--reporter', 'junit', '--artifacts', a2]);
-      expect(x.code).toBe(1);
-      expect(x.stdout).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="nslab" tests="4" failures="1" skipped="0" errors="0">/);
-      expect(x.stdout).toMatch(/<testcase name="wrong on purpose"[^>]*>\s*<failure/);
+        const x = await nslab(['test', file, '--reporter', 'junit', '--artifacts', a2]);
+        expect(x.code).toBe(1);
+        expect(x.stdout).toMatch(
+          /^<\?xml version="1\.0" encoding="UTF-8"\?>\n<testsuites name="nslab" tests="4" failures="1" skipped="0" errors="0">/,
+        );
+        expect(x.stdout).toMatch(/<testcase name="wrong on purpose"[^>]*>\s*<failure/);
 
-      const t = await nslab(['test', file, '--reporter', 'tap', '--artifacts', a2]);
-      expect(t.code).toBe(1);
-      expect(t.stdout).toMatch(/^TAP version 13\n1\.\.4\n/);
-      expect(t.stdout).toMatch(`ok 1 - ${name} › base › a reaches b\nnot ok 2 - ${name} › base › wrong on purpose\n`);
-      expect(t.stdout).toMatch(/# 3 passed, 1 failed\n$/);
+        const t = await nslab(['test', file, '--reporter', 'tap', '--artifacts', a2]);
+        expect(t.code).toBe(1);
+        expect(t.stdout).toMatch(/^TAP version 13\n1\.\.4\n/);
+        expect(t.stdout).toMatch(`ok 1 - ${name} › base › a reaches b\nnot ok 2 - ${name} › base › wrong on purpose\n`);
+        expect(t.stdout).toMatch(/# 3 passed, 1 failed\n$/);
 
-      const g = await nslab(['test', file, '--grep', 'base › a reach']);
-      expect(g.code).toBe(0);
-      expect(g.stdout).toMatch(new RegExp(`^✓ ${name} › base › a reaches b \\d+ ms\\n1 passed, 0 failed\\n$`));
+        const g = await nslab(['test', file, '--grep', 'base › a reach']);
+        expect(g.code).toBe(0);
+        expect(g.stdout).toMatch(new RegExp(`^✓ ${name} › base › a reaches b \\d+ ms\\n1 passed, 0 failed\\n$`));
 
-      const s = await nslab(['test', file, '--stage', 'routed', '--reporter', 'tap']);
-      expect(s.code).toBe(0);
-      expect(s.stdout).toMatch(`1..2\nok 1 - ${name} › routed › route is there\nok 2 - ${name} › routed › b still answers\n`);
+        const s = await nslab(['test', file, '--stage', 'routed', '--reporter', 'tap']);
+        expect(s.code).toBe(0);
+        expect(s.stdout).toMatch(
+          `1..2\nok 1 - ${name} › routed › route is there\nok 2 - ${name} › routed › b still answers\n`,
+        );
 
-      // usage errors: exit 2, nothing created
-      expect((await nslab(['test', file, '--stage', 'nope'])).code).toBe(2);
-      expect((await nslab(['test', file, '--reporter', 'bogus'])).code).toBe(2);
-      expect((await nslab(['test', file, '--grep', '('])).code).toBe(2);
-      const none = await nslab(['test', file, '--grep', 'no such test']); // a typo must not pass CI with 0 tests
-      expect(none.code).toBe(2);
-      expect(none.stderr).toMatch("no test matches --grep 'no such test'");
-      expect((await nslab(['test', file, '--jobs', '0'])).code).toBe(2);
-      expect((await nslab(['test', 'test/fixtures/bad/many-problems.yaml'])).code).toBe(2);
-      expect(left()).toEqual({ ns: [], records: [] });
-    } finally {
-      for (const f of readdirSync(STATE_DIR).filter((x) => x.startsWith(`${name}.`))) await downAndCheck(f.replace(/\.json$/, ''));
-      expect(namespaces(`nslab-${name}.`)).toEqual([]);
-    }
-  });
+        // usage errors: exit 2, nothing created
+        expect((await nslab(['test', file, '--stage', 'nope'])).code).toBe(2);
+        expect((await nslab(['test', file, '--reporter', 'bogus'])).code).toBe(2);
+        expect((await nslab(['test', file, '--grep', '('])).code).toBe(2);
+        const none = await nslab(['test', file, '--grep', 'no such test']); // a typo must not pass CI with 0 tests
+        expect(none.code).toBe(2);
+        expect(none.stderr).toMatch("no test matches --grep 'no such test'");
+        expect((await nslab(['test', file, '--jobs', '0'])).code).toBe(2);
+        expect((await nslab(['test', 'test/fixtures/bad/many-problems.yaml'])).code).toBe(2);
+        expect(left()).toEqual({ ns: [], records: [] });
+      } finally {
+        for (const f of readdirSync(STATE_DIR).filter((x) => x.startsWith(`${name}.`)))
+          await downAndCheck(f.replace(/\.json$/, ''));
+        expect(namespaces(`nslab-${name}.`)).toEqual([]);
+      }
+    },
+  );
 
   rootIt('cleanup INSTANCE removes a killed run, spares a lab left up on purpose', async () => {
     const name = `${RUN}-c`;
     const keep = `${RUN}-k`;
-    const file = labFile(name, { stages: 'stages:\n  - name: slow\n    tests:\n      - { name: sleeps, exec: { node: a, command: sleep 20 }, expect: { exit: 0 } }\n' });
+    const file = labFile(name, {
+      stages:
+        'stages:\n  - name: slow\n    tests:\n      - { name: sleeps, exec: { node: a, command: sleep 20 }, expect: { exit: 0 } }\n',
+    });
     let inst: string | undefined;
     let child: ReturnType<typeof spawn> | undefined;
     try {
@@ -402,10 +488,21 @@ describe.concurrent('cli e2e', () => {
       let sleeper: number | undefined;
       for (let t = 0; t < 500 && sleeper === undefined; t++) {
         await sleep(20);
-        inst = readdirSync(STATE_DIR).find((f) => f.startsWith(`${name}.`))?.replace(/\.json$/, '');
+        inst = readdirSync(STATE_DIR)
+          .find((f) => f.startsWith(`${name}.`))
+          ?.replace(/\.json$/, '');
         if (inst && own(inst).includes(`nslab-${inst}.a`)) {
-          const pids = sh(['ip', 'netns', 'pids', `nslab-${inst}.a`]).split('\n').filter(Boolean).map(Number);
-          sleeper = pids.find((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0'); } catch { return false; } });
+          const pids = sh(['ip', 'netns', 'pids', `nslab-${inst}.a`])
+            .split('\n')
+            .filter(Boolean)
+            .map(Number);
+          sleeper = pids.find((p) => {
+            try {
+              return readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('sleep\0');
+            } catch {
+              return false;
+            }
+          });
         }
       }
       expect(sleeper).toBeDefined();
@@ -414,8 +511,12 @@ describe.concurrent('cli e2e', () => {
       expect(own(inst!)).toHaveLength(2); // the crash really left the lab behind
 
       const ls = await nslab(['ls']);
-      expect(ls.stdout).toMatch(new RegExp(`^${inst!.replace('.', '\\.')} +testing \\(owner gone: nslab cleanup\\)`, 'm'));
-      expect((JSON.parse((await nslab(['ls', '--json'])).stdout) as any[]).find((s) => s.instance === inst)).toMatchObject({ status: 'testing', ownerAlive: false });
+      expect(ls.stdout).toMatch(
+        new RegExp(`^${inst!.replace('.', '\\.')} +testing \\(owner gone: nslab cleanup\\)`, 'm'),
+      );
+      expect(
+        (JSON.parse((await nslab(['ls', '--json'])).stdout) as any[]).find((s) => s.instance === inst),
+      ).toMatchObject({ status: 'testing', ownerAlive: false });
 
       const spared = await nslab(['cleanup', keep]);
       expect(spared.code).toBe(0);
@@ -519,14 +620,26 @@ describe.concurrent('cli e2e', () => {
     expect(dj.code).toBe(3);
     expect(JSON.parse(dj.stdout)).toMatchObject({ ok: false, tools: { ip: null } });
     // not root (setpriv from util-linux, which nslab needs anyway for nsenter)
-    const asNobody = (args: string[]) => spawnP('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
-      cleanEnv: true, env: { PATH: process.env.PATH!, HOME: '/', FORCE_COLOR: '0' },
-    });
+    const asNobody = (args: string[]) =>
+      spawnP('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, ...args], {
+        cleanEnv: true,
+        env: { PATH: process.env.PATH!, HOME: '/', FORCE_COLOR: '0' },
+      });
     const up = await asNobody(['up', 'labs/dual-nic-reply-path.yaml', '--instance', id()]);
     expect(up.code).toBe(3);
     expect(up.stderr).toMatch(/needs root/);
     // doctor as nobody: fine where `nslab test` can run rootless (test/integration/rootless-doctor.test.ts), exit 3 where not
-    const rootlessOk = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--map-current-user', '--net', 'true']).status === 0;
+    const rootlessOk =
+      spawnSync('setpriv', [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        'unshare',
+        '--user',
+        '--map-current-user',
+        '--net',
+        'true',
+      ]).status === 0;
     expect((await asNobody(['doctor'])).code).toBe(rootlessOk ? 0 : 3);
     expect((await asNobody(['cleanup', `${name}`])).code).toBe(3);
     for (const verb of [['down', name], ['exec', name, 'a', '--', 'true'], ['ls']]) {
@@ -540,32 +653,42 @@ describe.concurrent('cli e2e', () => {
 
   it('a reader that stops early is no error: validate | head', () => {
     const many = Array.from({ length: 400 }, () => 'labs/').join(' ');
-    const r = spawnSync('bash', ['-c', `node ${CLI} validate ${many} | head -1; echo "status \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8' });
+    const r = spawnSync('bash', ['-c', `node ${CLI} validate ${many} | head -1; echo "status \${PIPESTATUS[0]}" >&2`], {
+      encoding: 'utf8',
+    });
     expect(r.stdout).toMatch(/^ok labs\/dual-nic-reply-path-v6\.yaml/);
     expect(r.stderr).toBe('status 0\n');
   });
 
   // Was a bug: the record kept the lab file path as given to `up` (relative), and `check`
   // re-read it from its own working directory, grading against another directory's lab.yaml.
-  rootIt('check from another directory grades the lab against its own file (up was given a relative path)', async () => {
-    const name = `${RUN}-r`;
-    const upDir = dir();
-    labFile(name, { dir: upDir, file: 'lab.yaml' });
-    const otherDir = dir();
-    labFile(`${RUN}-o`, { dir: otherDir, file: 'lab.yaml', stages: 'stages:\n  - name: base\n    tests:\n      - { name: another lab test, exec: { node: a, command: "true" }, expect: { exit: 0 } }\n' });
-    const i = id();
-    const inst = `${name}.${i}`;
-    try {
-      expect((await nslab(['up', 'lab.yaml', '--instance', i], { cwd: upDir })).code).toBe(0);
-      for (const cwd of [otherDir, process.cwd(), upDir]) {
-        const c = await nslab(['check', inst, '--artifacts', dir()], { cwd });
-        expect(c.stdout, cwd).toMatch(`✗ ${name} › base › wrong on purpose`);
-        expect(c.code, cwd).toBe(1);
+  rootIt(
+    'check from another directory grades the lab against its own file (up was given a relative path)',
+    async () => {
+      const name = `${RUN}-r`;
+      const upDir = dir();
+      labFile(name, { dir: upDir, file: 'lab.yaml' });
+      const otherDir = dir();
+      labFile(`${RUN}-o`, {
+        dir: otherDir,
+        file: 'lab.yaml',
+        stages:
+          'stages:\n  - name: base\n    tests:\n      - { name: another lab test, exec: { node: a, command: "true" }, expect: { exit: 0 } }\n',
+      });
+      const i = id();
+      const inst = `${name}.${i}`;
+      try {
+        expect((await nslab(['up', 'lab.yaml', '--instance', i], { cwd: upDir })).code).toBe(0);
+        for (const cwd of [otherDir, process.cwd(), upDir]) {
+          const c = await nslab(['check', inst, '--artifacts', dir()], { cwd });
+          expect(c.stdout, cwd).toMatch(`✗ ${name} › base › wrong on purpose`);
+          expect(c.code, cwd).toBe(1);
+        }
+      } finally {
+        await downAndCheck(inst);
       }
-    } finally {
-      await downAndCheck(inst);
-    }
-  });
+    },
+  );
 
   // Was a bug: a shell killed by a signal exited 0 (success).
   rootIt('shell killed by a signal exits 128+signal, not 0', async () => {
@@ -581,17 +704,26 @@ describe.concurrent('cli e2e', () => {
   });
 
   // The shipped CLI judges negative verdicts by the lab's wait rule (or the test's own timeout), and says which
-  rootIt('test waits as long as the rule says for "no reply", or as the test says; a slow answer within it counts', async () => {
-    const r = await nslab(['test', 'test/fixtures/labs/waits.yaml', '--reporter', 'json']);
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    const tests = (JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; facts: Record<string, string> }[] }[] }).labs[0]!.tests;
-    expect(tests.map((t) => t.status)).toEqual(tests.map(() => 'passed'));
-    const fact = (n: string) => tests.find((t) => t.name === n)!.facts.wait;
-    expect(fact("pass: an address nobody has: no reply, after the rule's wait")).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
-    expect(fact("pass: v6: an address nobody has: no reply, after the rule's wait")).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
-    expect(fact('pass: a timeout shorter than its answer misses it')).toBe("waited 100ms (the test's timeout)");
-    expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined(); // answered: nothing waited for in vain
-  });
+  rootIt(
+    'test waits as long as the rule says for "no reply", or as the test says; a slow answer within it counts',
+    async () => {
+      const r = await nslab(['test', 'test/fixtures/labs/waits.yaml', '--reporter', 'json']);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const tests = (
+        JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; facts: Record<string, string> }[] }[] }
+      ).labs[0]!.tests;
+      expect(tests.map((t) => t.status)).toEqual(tests.map(() => 'passed'));
+      const fact = (n: string) => tests.find((t) => t.name === n)!.facts.wait;
+      expect(fact("pass: an address nobody has: no reply, after the rule's wait")).toMatch(
+        /^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/,
+      );
+      expect(fact("pass: v6: an address nobody has: no reply, after the rule's wait")).toMatch(
+        /^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/,
+      );
+      expect(fact('pass: a timeout shorter than its answer misses it')).toBe("waited 100ms (the test's timeout)");
+      expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined(); // answered: nothing waited for in vain
+    },
+  );
 
   // The shipped CLI (its bundled probe agents and marker senders) on the review's fixtures: tests side by side on
   // one listener, a tcp test whose SYN never leaves, throughput over a slow link, and a node whose output policy is
@@ -600,7 +732,8 @@ describe.concurrent('cli e2e', () => {
     rootIt(`test ${fixture}.yaml: each twin judged as its name says`, async () => {
       const r = await nslab(['test', `test/fixtures/labs/${fixture}.yaml`, '--reporter', 'json']);
       expect(r.code, r.stderr).toBe(1); // its "fail:" and "dies:" twins fail
-      const tests = (JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; reason?: string }[] }[] }).labs[0]!.tests;
+      const tests = (JSON.parse(r.stdout) as { labs: { tests: { name: string; status: string; reason?: string }[] }[] })
+        .labs[0]!.tests;
       expect(tests.length).toBeGreaterThan(10);
       for (const t of tests) {
         expect(t.status, `${t.name}: ${t.reason ?? ''}`).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');

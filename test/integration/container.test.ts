@@ -22,9 +22,13 @@ const TOOLS = ['podman', 'runc', 'slirp4netns', 'debootstrap'];
 const missing = TOOLS.filter((t) => !onPath(t));
 // podman's mark in its containers (not /.dockerenv: this very machine has one, and runs podman fine)
 const inContainer = existsSync('/run/.containerenv');
-const skip = !isRoot ? NOT_ROOT
-  : inContainer ? 'this is a container already (a container inside one is not tested)'
-  : missing.length ? `needs ${missing.join(', ')} (Debian's packages; scripts/test installs them as root)` : undefined;
+const skip = !isRoot
+  ? NOT_ROOT
+  : inContainer
+    ? 'this is a container already (a container inside one is not tested)'
+    : missing.length
+      ? `needs ${missing.join(', ')} (Debian's packages; scripts/test installs them as root)`
+      : undefined;
 
 /**
  * This machine's arguments, not the recipe's (docs/ci.md, "Tested with podman"):
@@ -32,8 +36,18 @@ const skip = !isRoot ? NOT_ROOT
  * CAP_SYS_RESOURCE), user-mode networking (the default bridge would change the
  * machine's own network namespace), a name to remove the container by.
  */
-const machineArgs = (name: string) => ['--runtime', 'runc', '--ulimit', 'nofile=4096:4096', '--ulimit', 'nproc=4096:4096',
-  '--network', 'slirp4netns', '--name', name];
+const machineArgs = (name: string) => [
+  '--runtime',
+  'runc',
+  '--ulimit',
+  'nofile=4096:4096',
+  '--ulimit',
+  'nproc=4096:4096',
+  '--network',
+  'slirp4netns',
+  '--name',
+  name,
+];
 const RUN = `nslab-ci-${uid()}`;
 const names: string[] = [];
 let image = '';
@@ -54,8 +68,12 @@ function run(argv: string[], cwd = dir): Promise<R> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { cwd, env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+    });
     child.on('close', (code) => resolve({ code, out, seconds: (performance.now() - t0) / 1000 }));
   });
 }
@@ -66,11 +84,18 @@ function copyCheckout(to: string): void {
   expect(git.status, git.stderr).toBe(0);
   for (const f of git.stdout.split('\0').filter(Boolean)) {
     let st;
-    try { st = lstatSync(f); } catch { continue; } // deleted in the work tree
+    try {
+      st = lstatSync(f);
+    } catch {
+      continue;
+    } // deleted in the work tree
     const dest = join(to, f);
     mkdirSync(dirname(dest), { recursive: true });
     if (st.isSymbolicLink()) symlinkSync(readlinkSync(f), dest);
-    else { copyFileSync(f, dest); chmodSync(dest, st.mode & 0o777); }
+    else {
+      copyFileSync(f, dest);
+      chmodSync(dest, st.mode & 0o777);
+    }
   }
 }
 
@@ -81,7 +106,7 @@ afterAll(() => {
 
 if (skip) describe('the README in a container', () => it.skip(`the README in a container: ${skip}`, () => {}));
 
-describe.skipIf(!!skip)('the README in a container: docs/ci.md\'s checkout recipe, with podman', () => {
+describe.skipIf(!!skip)("the README in a container: docs/ci.md's checkout recipe, with podman", () => {
   beforeAll(async () => {
     const t0 = performance.now();
     const built = await run(['test/container/image.sh'], process.cwd());
@@ -95,64 +120,106 @@ describe.skipIf(!!skip)('the README in a container: docs/ci.md\'s checkout recip
 
   it('the image is Debian 12 at its most minimal, with Node.js >= 20: what the table calls minimal is there, the rest is not', async () => {
     const pkgs = [...new Set(REQUIREMENTS.map((r) => r.package))];
-    const script = 'node -v; . /etc/os-release; echo "debian $VERSION_ID"; dpkg-query -W -f \'${Package} ${db:Status-Abbrev}\\n\' "$@" 2>/dev/null; true';
-    const r = await run(['podman', 'run', '--rm', ...machineArgs(`${RUN}-pkgs`), image, 'sh', '-c', script, 'sh', ...pkgs]);
+    const script =
+      'node -v; . /etc/os-release; echo "debian $VERSION_ID"; dpkg-query -W -f \'${Package} ${db:Status-Abbrev}\\n\' "$@" 2>/dev/null; true';
+    const r = await run([
+      'podman',
+      'run',
+      '--rm',
+      ...machineArgs(`${RUN}-pkgs`),
+      image,
+      'sh',
+      '-c',
+      script,
+      'sh',
+      ...pkgs,
+    ]);
     names.push(`${RUN}-pkgs`);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/^debian 12$/m);
     expect(Number(/^v(\d+)\./m.exec(r.out)?.[1])).toBeGreaterThanOrEqual(20);
     const installed = new Set([...r.out.matchAll(/^(\S+) ii/gm)].map((m) => m[1]!));
-    for (const req of REQUIREMENTS) expect(installed.has(req.package), `${req.package} (${req.name}) in the image`).toBe(req.minimal);
+    for (const req of REQUIREMENTS)
+      expect(installed.has(req.package), `${req.package} (${req.name}) in the image`).toBe(req.minimal);
   }, 120_000);
 
-  it('the recipe passes: 8 passed, 0 failed', async () => {
-    const r = await run(podmanArgv(`${RUN}-privileged`));
-    console.log(`container test: the recipe (bootstrap inside: apt, npm ci, build; then the job) took ${r.seconds.toFixed(1)} s`);
-    expect(r.out).toMatch(/^8 passed, 0 failed$/m);
-    expect(r.code, r.out).toBe(0);
-  }, 15 * 60_000);
-
-  it('in the bare image, privileged, doctor and test agree: exit 3 both, naming the packages (procps among them)', async () => {
-    // the build the recipe left in the copy; the image's tools only (no bootstrap)
-    const bare = (cmd: string[]) => podmanArgv(`${RUN}-bare-${cmd[0]}`,
-      (a) => [...a.slice(0, a.indexOf(RECIPE_IMAGE) + 1), 'node', 'dist/bin/main.js', ...cmd]);
-    const doctor = await run(bare(['doctor', '--json']));
-    expect(doctor.code, doctor.out).toBe(3);
-    type Doctor = { ok: boolean; privileged: boolean; problems: { id: string; severity: string; fix: string }[] };
-    const d = JSON.parse(doctor.out.slice(doctor.out.indexOf('{'))) as Doctor;
-    expect(d).toMatchObject({ ok: false, privileged: true });
-    const sysctl = d.problems.find((p) => p.id === 'missing-sysctl');
-    expect(sysctl).toMatchObject({ severity: 'error', fix: expect.stringMatching(/^apt-get install procps/) });
-    expect(d.problems.find((p) => p.id === 'missing-/etc/protocols')).toMatchObject({ severity: 'warning', fix: 'apt-get install netbase' });
-    const test = await run(bare(['test', 'labs/dual-nic-reply-path.yaml']));
-    expect(test.code, test.out).toBe(3);
-    expect(test.out).toMatch(/'ip' is not installed\n\s+hint: apt-get install iproute2/);
-  }, 5 * 60_000);
-
-  it('without --privileged: doctor says so with the fix and exits 3, and nslab test exits 3 too (or both pass, rootless)', async () => {
-    const script = './scripts/nslab doctor; echo "doctor exit $?"; ./scripts/nslab test labs/dual-nic-reply-path.yaml; echo "test exit $?"';
-    const argv = podmanArgv(`${RUN}-unprivileged`, (a) => {
-      const b = a.filter((w) => w !== '--privileged');
-      return [...b.slice(0, b.indexOf(RECIPE_IMAGE) + 1), 'bash', '-c', script];
-    });
-    expect(argv).not.toContain('--privileged');
-    const r = await run(argv);
-    console.log(`container test: without --privileged (bootstrap inside: apt; then doctor and test) took ${r.seconds.toFixed(1)} s`);
-    expect(r.code, r.out).toBe(0);
-    const doctor = Number(/^doctor exit (\d+)$/m.exec(r.out)?.[1]);
-    const test = Number(/^test exit (\d+)$/m.exec(r.out)?.[1]);
-    // doctor's verdict is what the run then does
-    expect(test, r.out).toBe(doctor);
-    // the bootstrap installed everything: nothing may be called missing (podman withholds NET_RAW: ping is there but cannot run)
-    expect(r.out).not.toMatch(/is not installed/);
-    if (doctor === 3) {
-      expect(r.out).toMatch(/✗ error: root, but without CAP_NET_ADMIN and CAP_SYS_ADMIN.*\n\s+fix: run the container with --privileged/);
-      expect(r.out).toMatch(/not ok: fix the errors above/);
-      expect(r.out).toMatch(/running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks.*\n\s+hint: run the container with --privileged/);
-    } else {
-      expect(doctor, r.out).toBe(0);
-      expect(r.out).toMatch(/ok: nslab can run here \(rootless\)/);
+  it(
+    'the recipe passes: 8 passed, 0 failed',
+    async () => {
+      const r = await run(podmanArgv(`${RUN}-privileged`));
+      console.log(
+        `container test: the recipe (bootstrap inside: apt, npm ci, build; then the job) took ${r.seconds.toFixed(1)} s`,
+      );
       expect(r.out).toMatch(/^8 passed, 0 failed$/m);
-    }
-  }, 15 * 60_000);
+      expect(r.code, r.out).toBe(0);
+    },
+    15 * 60_000,
+  );
+
+  it(
+    'in the bare image, privileged, doctor and test agree: exit 3 both, naming the packages (procps among them)',
+    async () => {
+      // the build the recipe left in the copy; the image's tools only (no bootstrap)
+      const bare = (cmd: string[]) =>
+        podmanArgv(`${RUN}-bare-${cmd[0]}`, (a) => [
+          ...a.slice(0, a.indexOf(RECIPE_IMAGE) + 1),
+          'node',
+          'dist/bin/main.js',
+          ...cmd,
+        ]);
+      const doctor = await run(bare(['doctor', '--json']));
+      expect(doctor.code, doctor.out).toBe(3);
+      type Doctor = { ok: boolean; privileged: boolean; problems: { id: string; severity: string; fix: string }[] };
+      const d = JSON.parse(doctor.out.slice(doctor.out.indexOf('{'))) as Doctor;
+      expect(d).toMatchObject({ ok: false, privileged: true });
+      const sysctl = d.problems.find((p) => p.id === 'missing-sysctl');
+      expect(sysctl).toMatchObject({ severity: 'error', fix: expect.stringMatching(/^apt-get install procps/) });
+      expect(d.problems.find((p) => p.id === 'missing-/etc/protocols')).toMatchObject({
+        severity: 'warning',
+        fix: 'apt-get install netbase',
+      });
+      const test = await run(bare(['test', 'labs/dual-nic-reply-path.yaml']));
+      expect(test.code, test.out).toBe(3);
+      expect(test.out).toMatch(/'ip' is not installed\n\s+hint: apt-get install iproute2/);
+    },
+    5 * 60_000,
+  );
+
+  it(
+    'without --privileged: doctor says so with the fix and exits 3, and nslab test exits 3 too (or both pass, rootless)',
+    async () => {
+      const script =
+        './scripts/nslab doctor; echo "doctor exit $?"; ./scripts/nslab test labs/dual-nic-reply-path.yaml; echo "test exit $?"';
+      const argv = podmanArgv(`${RUN}-unprivileged`, (a) => {
+        const b = a.filter((w) => w !== '--privileged');
+        return [...b.slice(0, b.indexOf(RECIPE_IMAGE) + 1), 'bash', '-c', script];
+      });
+      expect(argv).not.toContain('--privileged');
+      const r = await run(argv);
+      console.log(
+        `container test: without --privileged (bootstrap inside: apt; then doctor and test) took ${r.seconds.toFixed(1)} s`,
+      );
+      expect(r.code, r.out).toBe(0);
+      const doctor = Number(/^doctor exit (\d+)$/m.exec(r.out)?.[1]);
+      const test = Number(/^test exit (\d+)$/m.exec(r.out)?.[1]);
+      // doctor's verdict is what the run then does
+      expect(test, r.out).toBe(doctor);
+      // the bootstrap installed everything: nothing may be called missing (podman withholds NET_RAW: ping is there but cannot run)
+      expect(r.out).not.toMatch(/is not installed/);
+      if (doctor === 3) {
+        expect(r.out).toMatch(
+          /✗ error: root, but without CAP_NET_ADMIN and CAP_SYS_ADMIN.*\n\s+fix: run the container with --privileged/,
+        );
+        expect(r.out).toMatch(/not ok: fix the errors above/);
+        expect(r.out).toMatch(
+          /running tests needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks.*\n\s+hint: run the container with --privileged/,
+        );
+      } else {
+        expect(doctor, r.out).toBe(0);
+        expect(r.out).toMatch(/ok: nslab can run here \(rootless\)/);
+        expect(r.out).toMatch(/^8 passed, 0 failed$/m);
+      }
+    },
+    15 * 60_000,
+  );
 });

@@ -30,7 +30,13 @@ const exec = (instance: string, node: string, cmd: string) => cli(['exec', insta
 /** The host's iproute2 name files, to prove they are never written. */
 function hostIproute2(): string {
   const h = createHash('sha256');
-  const walk = (d: string) => { for (const f of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) { h.update(f.name); if (f.isDirectory()) walk(join(d, f.name)); else if (f.isFile()) h.update(readFileSync(join(d, f.name))); } };
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      h.update(f.name);
+      if (f.isDirectory()) walk(join(d, f.name));
+      else if (f.isFile()) h.update(readFileSync(join(d, f.name)));
+    }
+  };
   if (existsSync('/etc/iproute2')) walk('/etc/iproute2');
   return h.digest('hex');
 }
@@ -43,11 +49,16 @@ afterAll(() => {
 });
 
 describe('nslab exercise (no root)', () => {
-  it('writes the students\' file without the fix; it validates; a lab without a solution stage or -o onto itself is refused', () => {
+  it("writes the students' file without the fix; it validates; a lab without a solution stage or -o onto itself is refused", () => {
     const r = cli(['exercise', `labs/${LAB}.yaml`, '-o', student]);
     expect(r.code, r.stderr).toBe(0);
     const text = readFileSync(student, 'utf8');
-    for (const fix of ['192.168.1.0/24 dev eth1 src 192.168.1.220 table gateway1', 'default via 192.168.1.254 table gateway1', 'from 192.168.1.220 table gateway1', 'up: [eth0]'])
+    for (const fix of [
+      '192.168.1.0/24 dev eth1 src 192.168.1.220 table gateway1',
+      'default via 192.168.1.254 table gateway1',
+      'from 192.168.1.220 table gateway1',
+      'up: [eth0]',
+    ])
       expect(text).not.toContain(fix);
     expect(readFileSync(`labs/${LAB}.yaml`, 'utf8')).toContain('from 192.168.1.220 table gateway1'); // the twin: the fix is in the original
     expect(text).toContain('solution: true');
@@ -69,7 +80,11 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     const r = cli(['test', student, '--stage', SOLUTION, '--reporter', 'json']);
     expect(r.code).toBe(1);
     const tests = JSON.parse(r.stdout).labs[0].tests.map((t: any) => [t.name, t.status]);
-    expect(tests).toEqual([['replies leave through the NIC they came in on', 'failed'], ["a client on eth1's subnet is still answered on eth1", 'passed'], ["the kernel picks table gateway1 for eth1's address", 'failed']]);
+    expect(tests).toEqual([
+      ['replies leave through the NIC they came in on', 'failed'],
+      ["a client on eth1's subnet is still answered on eth1", 'passed'],
+      ["the kernel picks table gateway1 for eth1's address", 'failed'],
+    ]);
   });
 
   it('a fixed, a half-fixed and an untouched instance: check, hints, scores, batch CSV and JSON, reset', () => {
@@ -77,10 +92,18 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     const half = up(student, `${RUN}h`);
     const untouched = up(student, `${RUN}u`);
     // what a student types in `nslab shell`: the table names of the lab work there
-    for (const c of ['ip route add 192.168.1.0/24 dev eth1 src 192.168.1.220 table gateway1', 'ip route add default via 192.168.1.254 table gateway1', 'ip rule add from 192.168.1.220 table gateway1'])
+    for (const c of [
+      'ip route add 192.168.1.0/24 dev eth1 src 192.168.1.220 table gateway1',
+      'ip route add default via 192.168.1.254 table gateway1',
+      'ip rule add from 192.168.1.220 table gateway1',
+    ])
       expect(exec(fixed, 'server', c).code).toBe(0);
     // half-fixed: replies take eth1, but through a table of their own, not the gateway1 the exercise asks for
-    for (const c of ['ip route add 192.168.1.0/24 dev eth1 src 192.168.1.220 table 100', 'ip route add default via 192.168.1.254 table 100', 'ip rule add from 192.168.1.220 table 100'])
+    for (const c of [
+      'ip route add 192.168.1.0/24 dev eth1 src 192.168.1.220 table 100',
+      'ip route add default via 192.168.1.254 table 100',
+      'ip rule add from 192.168.1.220 table 100',
+    ])
       expect(exec(half, 'server', c).code).toBe(0);
 
     const ok = cli(['check', fixed]);
@@ -98,13 +121,29 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     expect(csv.code).toBe(1);
     const lines = csv.stdout.split('\r\n').filter(Boolean);
     expect(lines[0]).toBe('instance,id,lab,stage,test,status,hint,reason');
-    const rows = lines.slice(1).map((l) => l.match(/("([^"]|"")*"|[^,]*)(,|$)/g)!.map((f) => f.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"')));
+    const rows = lines
+      .slice(1)
+      .map((l) =>
+        l
+          .match(/("([^"]|"")*"|[^,]*)(,|$)/g)!
+          .map((f) => f.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"')),
+      );
     const table = rows.map((r) => [r[1], r[4], r[5]]);
-    const [t1, t2, t3] = ['replies leave through the NIC they came in on', "a client on eth1's subnet is still answered on eth1", "the kernel picks table gateway1 for eth1's address"];
+    const [t1, t2, t3] = [
+      'replies leave through the NIC they came in on',
+      "a client on eth1's subnet is still answered on eth1",
+      "the kernel picks table gateway1 for eth1's address",
+    ];
     expect(table).toEqual([
-      [`${RUN}f`, t1, 'passed'], [`${RUN}f`, t2, 'passed'], [`${RUN}f`, t3, 'passed'],
-      [`${RUN}h`, t1, 'passed'], [`${RUN}h`, t2, 'passed'], [`${RUN}h`, t3, 'failed'],
-      [`${RUN}u`, t1, 'failed'], [`${RUN}u`, t2, 'passed'], [`${RUN}u`, t3, 'failed'],
+      [`${RUN}f`, t1, 'passed'],
+      [`${RUN}f`, t2, 'passed'],
+      [`${RUN}f`, t3, 'passed'],
+      [`${RUN}h`, t1, 'passed'],
+      [`${RUN}h`, t2, 'passed'],
+      [`${RUN}h`, t3, 'failed'],
+      [`${RUN}u`, t1, 'failed'],
+      [`${RUN}u`, t2, 'passed'],
+      [`${RUN}u`, t3, 'failed'],
     ]);
     for (const r of rows) expect(r[0]).toBe(`${LAB}.${r[1]}`);
     const halfRoute = rows.find((r) => r[1] === `${RUN}h` && r[4] === t3)!;
@@ -113,13 +152,19 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     expect(rows.filter((r) => r[5] === 'passed').every((r) => r[6] === '' && r[7] === '')).toBe(true);
 
     const json = JSON.parse(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'json']).stdout);
-    expect(json.labs.map((l: any) => [l.instance, l.score])).toEqual([[fixed, { passed: 3, total: 3 }], [half, { passed: 2, total: 3 }], [untouched, { passed: 1, total: 3 }]]);
+    expect(json.labs.map((l: any) => [l.instance, l.score])).toEqual([
+      [fixed, { passed: 3, total: 3 }],
+      [half, { passed: 2, total: 3 }],
+      [untouched, { passed: 1, total: 3 }],
+    ]);
     expect(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toBe('');
     // a student who edits the file their lab came up from (its tests, say) is graded with it only if the
     // grader names no file: then the grader is told; naming the instructor's file grades with that
     const later = new Date(Date.now() + 60_000);
     utimesSync(student, later, later);
-    expect(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toMatch(/is graded with its own lab file, changed since it came up/);
+    expect(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toMatch(
+      /is graded with its own lab file, changed since it came up/,
+    );
     expect(cli(['check', student, '--instance', `${RUN}*`, '--reporter', 'csv']).stderr).toBe('');
 
     // reset: back to the exercise's start (hand-made fix gone), then to a later stage
@@ -129,7 +174,10 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     expect(exec(fixed, 'server', 'ip rule').stdout).not.toContain('gateway1');
     expect(cli(['reset', fixed, '--stage', 'eth0 down, without policy routing']).code).toBe(0);
     expect(exec(fixed, 'server', 'ip -br link show eth0').stdout).toMatch(/DOWN/);
-    expect(JSON.parse(readFileSync(join(STATE_DIR, `${fixed}.json`), 'utf8')).stages).toEqual(['without policy routing', 'eth0 down, without policy routing']);
+    expect(JSON.parse(readFileSync(join(STATE_DIR, `${fixed}.json`), 'utf8')).stages).toEqual([
+      'without policy routing',
+      'eth0 down, without policy routing',
+    ]);
     expect(cli(['reset', fixed, '--stage', 'no such stage']).code).toBe(2);
     expect(namespaces(`nslab-${fixed}.`)).toHaveLength(5); // a refused reset takes nothing down
 
@@ -140,10 +188,14 @@ describe.skipIf(!isRoot)('students fix the lab by hand; check grades them', () =
     expect(cli(['reset', '--instance', `nomatch${RUN}*`]).code).toBe(2);
     const all = cli(['reset', LAB, '--instance', `${RUN}*`, '--stage', 'without policy routing']);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout.split('\n').filter(Boolean)).toEqual([fixed, half, untouched].map((i) => `reset lab '${i}', stages applied: without policy routing`));
+    expect(all.stdout.split('\n').filter(Boolean)).toEqual(
+      [fixed, half, untouched].map((i) => `reset lab '${i}', stages applied: without policy routing`),
+    );
     expect(exec(half, 'server', 'ip rule').stdout).not.toContain('lookup 100');
     const graded = JSON.parse(cli(['check', LAB, '--instance', `${RUN}*`, '--reporter', 'json']).stdout);
-    expect(graded.labs.map((l: any) => [l.instance, l.score])).toEqual([fixed, half, untouched].map((i) => [i, { passed: 1, total: 3 }]));
+    expect(graded.labs.map((l: any) => [l.instance, l.score])).toEqual(
+      [fixed, half, untouched].map((i) => [i, { passed: 1, total: 3 }]),
+    );
 
     for (const i of [fixed, half, untouched]) expect(cli(['down', i]).code).toBe(0);
     expect(namespaces(`nslab-${LAB}.${RUN}`)).toEqual([]);
@@ -161,7 +213,11 @@ describe.skipIf(!isRoot)('table names inside nodes', () => {
     expect(show.stdout).toContain('default via 192.168.1.254 dev eth1');
     expect(exec(i, 'server', 'ip rule').stdout).toMatch(/from 192\.168\.1\.220 lookup gateway1/);
     // in `nslab shell`, as a student types it
-    const shell = spawnSync('node', [CLI, 'shell', i, 'server'], { encoding: 'utf8', input: 'ip route show table gateway1\nip -6 rule\nexit\n', env: { ...process.env, FORCE_COLOR: '0' } });
+    const shell = spawnSync('node', [CLI, 'shell', i, 'server'], {
+      encoding: 'utf8',
+      input: 'ip route show table gateway1\nip -6 rule\nexit\n',
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     expect(shell.stdout).toContain('default via 192.168.1.254 dev eth1');
     // the twins: a node without the table, and the root namespace (read only), do not know the name
     const pc1 = exec(i, 'pc1', 'ip route show table gateway1');
@@ -169,7 +225,12 @@ describe.skipIf(!isRoot)('table names inside nodes', () => {
     expect(pc1.stderr).toMatch(/table id value is invalid/);
     const root = spawnSync('ip', ['route', 'show', 'table', 'gateway1'], { encoding: 'utf8' });
     expect([root.status, root.stdout, root.stderr]).toEqual([rootBefore.status, rootBefore.stdout, rootBefore.stderr]);
-    if (!/^\s*\d+\s+gateway1\b/m.test(existsSync('/etc/iproute2/rt_tables') ? readFileSync('/etc/iproute2/rt_tables', 'utf8') : '')) expect(root.status).not.toBe(0);
+    if (
+      !/^\s*\d+\s+gateway1\b/m.test(
+        existsSync('/etc/iproute2/rt_tables') ? readFileSync('/etc/iproute2/rt_tables', 'utf8') : '',
+      )
+    )
+      expect(root.status).not.toBe(0);
     expect(hostIproute2()).toBe(hostBefore);
     expect(etcNetns(`nslab-${i}.`)).toEqual([`nslab-${i}.server`]);
     expect(cli(['down', i]).code).toBe(0);
@@ -179,7 +240,9 @@ describe.skipIf(!isRoot)('table names inside nodes', () => {
 
   it('services and exec probes see the names too; a node without them does not', () => {
     const file = join(dir, 'names.yaml');
-    writeFileSync(file, `name: ${LAB}
+    writeFileSync(
+      file,
+      `name: ${LAB}
 nodes:
   a:
     interfaces: { eth0: 10.0.0.1/24 }
@@ -194,11 +257,15 @@ stages:
     tests:
       - { name: a knows isp1, exec: { node: a, command: ip route show table isp1 }, expect: { stdout: default via 10.0.0.2 } }
       - { name: b does not, exec: { node: b, command: ip route show table isp1 }, expect: { exit: 255, stderr: table id value is invalid } }
-`);
+`,
+    );
     const i = up(file, `${RUN}s`);
     const log = join(STATE_DIR, 'logs', i, 'a-names.log');
     let text = '';
-    for (let t = 0; t < 200 && !/lookup/.test(text); t++) { spawnSync('sleep', ['0.05']); text = existsSync(log) ? readFileSync(log, 'utf8') : ''; }
+    for (let t = 0; t < 200 && !/lookup/.test(text); t++) {
+      spawnSync('sleep', ['0.05']);
+      text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+    }
     expect(text).toMatch(/from 10\.0\.0\.1 lookup isp1/);
     const r = cli(['check', i, '--reporter', 'json']);
     expect(r.code, r.stdout).toBe(0);

@@ -31,7 +31,10 @@ const TIMEOUT = Math.max(120_000, RUNS * 2_000);
 
 const applyOpts = { frozen, prepare: prepareForUp };
 const rulesets = new Set<string>();
-JSON.stringify(LABS, (k, v) => { if (k === 'nftables' && typeof v === 'string') rulesets.add(v); return v; });
+JSON.stringify(LABS, (k, v) => {
+  if (k === 'nftables' && typeof v === 'string') rulesets.add(v);
+  return v;
+});
 
 function check(m: Mutant) {
   const applied = applyMutant(m, applyOpts);
@@ -45,7 +48,13 @@ function check(m: Mutant) {
 const mutants = mutantArb({ upBias: true, forbiddenKeys: FROZEN_KEYS });
 const arbitrary = fc.oneof(
   { weight: 1, arbitrary: mutants },
-  { weight: 3, arbitrary: mutants.filter((m) => { const c = check(m); return !!c.threw || !!c.result?.model; }) },
+  {
+    weight: 3,
+    arbitrary: mutants.filter((m) => {
+      const c = check(m);
+      return !!c.threw || !!c.result?.model;
+    }),
+  },
 );
 
 const stats = { samples: 0, invalid: 0, up: 0, environment: 0, tolerated: new Map<string, number>() };
@@ -54,39 +63,60 @@ const tolerate = (id: string) => stats.tolerated.set(id, (stats.tolerated.get(id
 describe.skipIf(!isRoot)('fuzz: a mutated lab fails validation cleanly, or comes up and goes down', () => {
   const instances: string[] = [];
   afterAll(() => {
-    console.info(`fuzz up: ${stats.samples} samples, ${stats.invalid} refused by validation, ${stats.up} brought up` +
-      `${stats.environment ? `, ${stats.environment} needing a missing kernel feature` : ''}` +
-      `${stats.tolerated.size ? `; known gaps tolerated: ${[...stats.tolerated].map(([g, n]) => `${g} x${n}`).join(', ')}` : ''}`);
+    console.info(
+      `fuzz up: ${stats.samples} samples, ${stats.invalid} refused by validation, ${stats.up} brought up` +
+        `${stats.environment ? `, ${stats.environment} needing a missing kernel feature` : ''}` +
+        `${stats.tolerated.size ? `; known gaps tolerated: ${[...stats.tolerated].map(([g, n]) => `${g} x${n}`).join(', ')}` : ''}`,
+    );
     expect(instances.flatMap(namespacesOf)).toEqual([]);
   });
 
-  it(`validate, then up with every stage and down (${RUNS} runs)`, async () => {
-    await fc.assert(fc.asyncProperty(arbitrary, async (m) => {
-      stats.samples++;
-      const { applied, result, threw } = check(m);
-      if (threw) throw new Error(`validation threw: ${threw.stack}\n${describeSample(applied)}`);
-      const { model, problems } = result!;
-      if (!model) {
-        stats.invalid++;
-        const { bad, tolerated } = badProblems(applied.text, problems);
-        tolerated.forEach(tolerate);
-        if (bad) throw new Error(`${bad}\n${describeSample(applied)}`);
-        return;
-      }
-      // safety, not a filter: the frozen places make this always true
-      if (!onlyKnownPrograms(model, rulesets)) throw new Error(`internal: the mutant would run a program or ruleset of its own\n${describeSample(applied)}`);
-      stats.up++;
-      const out = await upAndDown(model);
-      instances.push(out.instance);
-      if (out.leftover) throw new Error(`${out.leftover} (instance ${out.instance})${out.error ? `\nup failed: ${(out.error as Error).message}` : ''}\n${describeSample(applied)}`);
-      if (out.environment) { stats.environment++; return; }
-      if (out.error === undefined) return;
-      const e = out.error as Error;
-      const gap = knownUpGap({ model, node: e instanceof CommandError ? e.node : undefined, message: e.message });
-      if (gap) { tolerate(gap.id); return; }
-      throw new Error(`validation said ok, but up failed: ${e.message}\n${describeSample(applied)}`);
-    }), { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIMEOUT - 15_000 });
-  }, TIMEOUT);
+  it(
+    `validate, then up with every stage and down (${RUNS} runs)`,
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(arbitrary, async (m) => {
+          stats.samples++;
+          const { applied, result, threw } = check(m);
+          if (threw) throw new Error(`validation threw: ${threw.stack}\n${describeSample(applied)}`);
+          const { model, problems } = result!;
+          if (!model) {
+            stats.invalid++;
+            const { bad, tolerated } = badProblems(applied.text, problems);
+            tolerated.forEach(tolerate);
+            if (bad) throw new Error(`${bad}\n${describeSample(applied)}`);
+            return;
+          }
+          // safety, not a filter: the frozen places make this always true
+          if (!onlyKnownPrograms(model, rulesets))
+            throw new Error(
+              `internal: the mutant would run a program or ruleset of its own\n${describeSample(applied)}`,
+            );
+          stats.up++;
+          const out = await upAndDown(model);
+          instances.push(out.instance);
+          if (out.leftover)
+            throw new Error(
+              `${out.leftover} (instance ${out.instance})${out.error ? `\nup failed: ${(out.error as Error).message}` : ''}\n${describeSample(applied)}`,
+            );
+          if (out.environment) {
+            stats.environment++;
+            return;
+          }
+          if (out.error === undefined) return;
+          const e = out.error as Error;
+          const gap = knownUpGap({ model, node: e instanceof CommandError ? e.node : undefined, message: e.message });
+          if (gap) {
+            tolerate(gap.id);
+            return;
+          }
+          throw new Error(`validation said ok, but up failed: ${e.message}\n${describeSample(applied)}`);
+        }),
+        { numRuns: RUNS, seed: SEED, interruptAfterTimeLimit: TIMEOUT - 15_000 },
+      );
+    },
+    TIMEOUT,
+  );
 });
 
 if (!isRoot) describe('fuzz: mutated labs come up', () => it.skip('needs root (network namespaces)', () => {}));

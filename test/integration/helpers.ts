@@ -17,7 +17,10 @@ export function json<T = any>(argv: string[]): T {
 
 /** nslab's namespaces whose names start with this prefix. */
 export function namespaces(prefix = 'nslab-'): string[] {
-  return sh(['ip', 'netns', 'list']).split('\n').map((l) => l.split(' ')[0]!).filter((n) => n.startsWith(prefix));
+  return sh(['ip', 'netns', 'list'])
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(prefix));
 }
 
 export const CLI = join(process.cwd(), 'dist/bin/main.js');
@@ -41,5 +44,9 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** nslab's table-name directories in /etc/netns whose names start with this prefix (none may outlive their lab). */
 export function etcNetns(prefix = 'nslab-'): string[] {
-  try { return readdirSync('/etc/netns').filter((n) => n.startsWith(prefix)); } catch { return []; }
+  try {
+    return readdirSync('/etc/netns').filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
 }

@@ -8,7 +8,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { cli, isRoot, namespaces, NOT_ROOT, uid } from './helpers.js';
 
 const dir = 'test/fixtures/hostile/csv';
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const id = `c${uid()}`;
 const up: string[] = [];
 
@@ -28,7 +30,10 @@ describe.skipIf(!isRoot)(`nslab check --reporter csv grades formulas as text (${
       const check = cli(['check', file, '--instance', id, '--reporter', 'csv']);
       expect(check.stderr).toBe('');
       expect(check.code).toBe(1); // every test fails, as the golden says
-      const golden = readFileSync(`${dir}/${f.replace(/\.yaml$/, '.csv')}`, 'utf8').replaceAll(`${lab}.ws1,ws1,`, `${lab}.${id},${id},`);
+      const golden = readFileSync(`${dir}/${f.replace(/\.yaml$/, '.csv')}`, 'utf8').replaceAll(
+        `${lab}.ws1,ws1,`,
+        `${lab}.${id},${id},`,
+      );
       expect(check.stdout).toBe(golden);
       expect(cli(['down', `${lab}.${id}`]).code).toBe(0);
       up.pop();

@@ -12,7 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { CLI, namespaces, STATE_DIR } from './helpers.js';
 
 const dir = 'test/fixtures/hostile';
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 /** Every lab name the corpus declares, however hostile: as YAML reads it, and as the first `name:` line spells it. */
 function labNames(): string[] {
@@ -20,9 +22,13 @@ function labNames(): string[] {
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');
     try {
-      const name = (parse(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: 'silent' }) as { name?: unknown } | null)?.name;
+      const name = (
+        parse(text, { maxAliasCount: 100, uniqueKeys: false, logLevel: 'silent' }) as { name?: unknown } | null
+      )?.name;
       if (typeof name === 'string' && name) names.add(name);
-    } catch { /* not YAML: the line below still names it */ }
+    } catch {
+      /* not YAML: the line below still names it */
+    }
     const line = /^name:[ \t]*["']?([a-z0-9][^"'\s]*)/m.exec(text)?.[1];
     if (line) names.add(line);
   }
@@ -32,7 +38,10 @@ function labNames(): string[] {
 const names = labNames();
 /** An instance (`<lab>` or `<lab>.<id>`) or namespace (`nslab-<instance>.<node>`) of a corpus lab. */
 const isCorpusInstance = (s: string) => names.some((n) => s === n || s.startsWith(n.endsWith('-') ? n : `${n}.`));
-const corpusNamespaces = () => namespaces().filter((ns) => isCorpusInstance(ns.slice('nslab-'.length))).sort();
+const corpusNamespaces = () =>
+  namespaces()
+    .filter((ns) => isCorpusInstance(ns.slice('nslab-'.length)))
+    .sort();
 
 /** Entries of the state directory (records, logs, scratch) that a corpus lab could own. */
 function corpusState(): string[] {
@@ -46,11 +55,20 @@ function corpusState(): string[] {
   return out.sort();
 }
 
-interface Run { file: string; code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Run {
+  file: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function run(args: string[]): Promise<Omit<Run, 'file'>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, FORCE_COLOR: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -81,7 +99,9 @@ describe.skipIf(process.getuid?.() !== 0)('nslab up refuses every hostile lab fi
       expect(corpusState(), `state after up of ${batch.join(', ')}`).toEqual(stateBefore);
     }
 
-    const wrong = results.filter((r) => r.code !== 2).map((r) => `${r.file}: exit ${r.code ?? r.signal}\n${r.stderr.slice(0, 300)}`);
+    const wrong = results
+      .filter((r) => r.code !== 2)
+      .map((r) => `${r.file}: exit ${r.code ?? r.signal}\n${r.stderr.slice(0, 300)}`);
     expect(wrong, 'up did not exit 2').toEqual([]);
     for (const r of results) {
       expect(r.stdout, r.file).toBe('');

@@ -16,14 +16,36 @@ afterAll(() => {
   expect(namespaces().filter((n) => n.includes(`.${RUN}`))).toEqual([]);
 });
 
-type Snap = { routes: Record<'4' | '6', Record<string, unknown>[]>; rules: Record<'4' | '6', Record<string, unknown>[]> };
+type Snap = {
+  routes: Record<'4' | '6', Record<string, unknown>[]>;
+  rules: Record<'4' | '6', Record<string, unknown>[]>;
+};
 
 /** The routes and rules a snapshot shows, less what the kernel makes itself, in a form two machines can share. */
 function config(s: Snap): { routes: string[]; rules: string[] } {
-  const routes = (['4', '6'] as const).flatMap((f) => s.routes[f]
-    .filter((r) => r.table !== 'local' && r.protocol !== 'kernel' && !String(r.dst).startsWith('fe80:') && !String(r.dst).startsWith('ff00:'))
-    .map((r) => `${f} ${r.type ?? 'unicast'} ${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} src ${r.prefsrc ?? '-'} table ${r.table ?? 'main'} metric ${r.metric ?? 0}`)).sort();
-  const rules = (['4', '6'] as const).flatMap((f) => s.rules[f].map((r) => `${f} ${r.priority} from ${r.src}${r.srclen !== undefined ? `/${r.srclen}` : ''} table ${r.table}`)).sort();
+  const routes = (['4', '6'] as const)
+    .flatMap((f) =>
+      s.routes[f]
+        .filter(
+          (r) =>
+            r.table !== 'local' &&
+            r.protocol !== 'kernel' &&
+            !String(r.dst).startsWith('fe80:') &&
+            !String(r.dst).startsWith('ff00:'),
+        )
+        .map(
+          (r) =>
+            `${f} ${r.type ?? 'unicast'} ${r.dst} via ${r.gateway ?? '-'} dev ${r.dev ?? '-'} src ${r.prefsrc ?? '-'} table ${r.table ?? 'main'} metric ${r.metric ?? 0}`,
+        ),
+    )
+    .sort();
+  const rules = (['4', '6'] as const)
+    .flatMap((f) =>
+      s.rules[f].map(
+        (r) => `${f} ${r.priority} from ${r.src}${r.srclen !== undefined ? `/${r.srclen}` : ''} table ${r.table}`,
+      ),
+    )
+    .sort();
   return { routes, rules };
 }
 
@@ -45,7 +67,7 @@ async function snapshotImport(stage: string, tag: string) {
   expect(cli(['validate', lab]).code).toBe(0);
   // the imported lab's host, snapshotted in turn, has the node's routes and rules
   const id2 = `${RUN}${tag}x`;
-  const labName = (readFileSync(lab, 'utf8').match(/^name: (.+)$/m)![1])!;
+  const labName = readFileSync(lab, 'utf8').match(/^name: (.+)$/m)![1]!;
   const inst2 = `${labName}.${id2}`;
   const u2 = cli(['up', lab, '--instance', id2, '--stage', 'as in the snapshot']);
   expect(u2.code, u2.stderr).toBe(0);
@@ -66,7 +88,9 @@ describe.skipIf(!isRoot).concurrent('nslab import of a lab node (dual-nic-reply-
     expect(r.imported).toEqual(r.original);
     expect(r.original.routes.some((x) => x.includes('default via 10.0.0.1'))).toBe(true);
     expect(r.test.code, r.test.stdout).toBe(1);
-    expect(r.test.stdout).toMatch(/✗ .*replies to 192\.168\.1\.220 leave through eth1 \d+ ms\n\s+reply-via: expected server:eth1, observed server:eth0/);
+    expect(r.test.stdout).toMatch(
+      /✗ .*replies to 192\.168\.1\.220 leave through eth1 \d+ ms\n\s+reply-via: expected server:eth1, observed server:eth0/,
+    );
     expect(r.test.stdout).toMatch(/✓ .*replies to 10\.0\.0\.220 leave through eth0/);
   });
 

@@ -13,7 +13,8 @@ import { closeProbes } from '../../src/probes/index.js';
 import { CLI, cli, isRoot, namespaces, sh, sleep, tempDir, uid } from './helpers.js';
 
 /** The pids of every process inside the lab's namespaces (nslab's captures and agents, the lab's services). */
-const pidsIn = (instance: string) => namespaces(`nslab-${instance}.`).flatMap((ns) => sh(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean));
+const pidsIn = (instance: string) =>
+  namespaces(`nslab-${instance}.`).flatMap((ns) => sh(['ip', 'netns', 'pids', ns]).split('\n').filter(Boolean));
 
 /** The same, once what was killed has had a moment to die (stop sends SIGKILL and does not wait). */
 async function pidsLeftIn(instance: string): Promise<string[]> {
@@ -23,16 +24,21 @@ async function pidsLeftIn(instance: string): Promise<string[]> {
 
 function twoNodes(name: string): Lab['model'] & object {
   const file = join(tempDir(), `${name}.yaml`);
-  writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
+  writeFileSync(
+    file,
+    `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`,
+  );
   return loadLab(file);
 }
 
 describe.skipIf(!isRoot)('nothing of probing starts in a lab once its probes are closed', () => {
-  it('test --keep after a stage fails to apply exits, with no later stage\'s agent in the kept lab', () => {
+  it("test --keep after a stage fails to apply exits, with no later stage's agent in the kept lab", () => {
     const name = `lcrace${uid()}`;
     const file = join(tempDir(), `${name}.yaml`);
     // stage one's apply fails while stage two's agents (c, d) are still to start in the background
-    writeFileSync(file, `name: ${name}
+    writeFileSync(
+      file,
+      `name: ${name}
 nodes:
   a: { interfaces: { eth0: 10.80.1.2/24 } }
   b: { interfaces: { eth0: 10.80.1.3/24 } }
@@ -52,12 +58,20 @@ stages:
   - name: two
     tests:
       - { name: "c to d", tcp: { from: c, to: d }, expect: { connected: true } }
-`);
-    const r = spawnSync('node', [CLI, 'test', '--keep', file], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, FORCE_COLOR: '0' } });
+`,
+    );
+    const r = spawnSync('node', [CLI, 'test', '--keep', file], {
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     const kept = /kept up for inspection: (\S+) /.exec(r.stdout)?.[1];
     try {
       expect(r.stdout).toMatch(/0 passed, 2 failed\n$/);
-      expect({ code: r.status, signal: r.signal }, 'an agent started after the run handed the lab back kept nslab from exiting').toEqual({ code: 1, signal: null });
+      expect(
+        { code: r.status, signal: r.signal },
+        'an agent started after the run handed the lab back kept nslab from exiting',
+      ).toEqual({ code: 1, signal: null });
       expect(kept).toBeDefined();
       expect(namespaces(`nslab-${kept}.`)).toHaveLength(4);
       expect(pidsIn(kept!)).toEqual([]); // nslab has exited: whatever it started there is dead
@@ -73,7 +87,9 @@ stages:
     await agentOf(lab, 'a');
     expect(pidsIn(lab.instance).length).toBeGreaterThan(0);
     await closeProbes(lab);
-    await expect(agentOf(lab, 'b')).rejects.toThrow(/probe agent in node 'b' not started: the probes of lab '.*' are closed/);
+    await expect(agentOf(lab, 'b')).rejects.toThrow(
+      /probe agent in node 'b' not started: the probes of lab '.*' are closed/,
+    );
     await expect(Watch.for(lab)).rejects.toThrow(/captures not started: the probes of lab '.*' are closed/);
     expect(await pidsLeftIn(lab.instance)).toEqual([]);
   });
@@ -86,7 +102,12 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
   let egress = false;
   beforeAll(async () => {
     lab = await Lab.up(twoNodes(`lcwatch${uid()}`), { id: uid() });
-    egress = (await lab.exec('b', ['nft', '-f', '-'], { input: 'table netdev lcprobe {\n chain out {\n  type filter hook egress device "lo" priority 0;\n }\n}\n' })).exitCode === 0;
+    egress =
+      (
+        await lab.exec('b', ['nft', '-f', '-'], {
+          input: 'table netdev lcprobe {\n chain out {\n  type filter hook egress device "lo" priority 0;\n }\n}\n',
+        })
+      ).exitCode === 0;
     if (egress) await lab.exec('b', ['nft', 'delete', 'table', 'netdev', 'lcprobe']);
   });
   afterAll(async () => {
@@ -102,20 +123,38 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
   /** Breaks the lab's watch for real: node a drops its end-of-probe markers (frames of ethertype 0x88b5 on lo, at lo's netdev egress: no IP hook sees them) while one window ends, which then times out. */
   async function breakIt(w: Watch): Promise<void> {
     const late = w.begin();
-    expect((await lab.exec('a', ['nft', '-f', '-'], { input: 'table netdev lcblock {\n chain out {\n  type filter hook egress device "lo" priority 0;\n  meta protocol 0x88b5 drop\n }\n}\n' })).exitCode).toBe(0);
+    expect(
+      (
+        await lab.exec('a', ['nft', '-f', '-'], {
+          input:
+            'table netdev lcblock {\n chain out {\n  type filter hook egress device "lo" priority 0;\n  meta protocol 0x88b5 drop\n }\n}\n',
+        })
+      ).exitCode,
+    ).toBe(0);
     try {
-      await expect(w.end(late)).rejects.toThrow(/tcpdump in node 'a': the end-of-probe marker .*did not happen within 3000 ms/);
+      await expect(w.end(late)).rejects.toThrow(
+        /tcpdump in node 'a': the end-of-probe marker .*did not happen within 3000 ms/,
+      );
     } finally {
       await lab.exec('a', ['nft', 'delete', 'table', 'netdev', 'lcblock']);
     }
   }
 
-  const tcpdumpsIn = (node: string) => sh(['ip', 'netns', 'pids', lab.ns(node)]).split('\n').filter((pid) => {
-    try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tcpdump'; } catch { return false; }
-  }).length;
+  const tcpdumpsIn = (node: string) =>
+    sh(['ip', 'netns', 'pids', lab.ns(node)])
+      .split('\n')
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'tcpdump';
+        } catch {
+          return false;
+        }
+      }).length;
   const ping = () => lab.exec('a', ['ping', '-c1', '-W2', '-p', 'abcdef0123', '10.0.0.2']);
   const echoes = (windows: Awaited<ReturnType<Watch['end']>>, node: string) =>
-    windows.find((x) => x.node === node)!.packets.filter((p) => p.payload.includes(Buffer.from([0xab, 0xcd, 0xef, 0x01, 0x23]))).length;
+    windows
+      .find((x) => x.node === node)!
+      .packets.filter((p) => p.payload.includes(Buffer.from([0xab, 0xcd, 0xef, 0x01, 0x23]))).length;
 
   it('a window open on the old watch when it is replaced still ends with its evidence', async (ctx) => {
     ctx.skip(!egress, NO_EGRESS);

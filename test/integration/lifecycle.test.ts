@@ -11,7 +11,10 @@ function chainLab(name: string, n: number, extra = ''): string {
   const nodes: string[] = [];
   const links: string[] = [];
   for (let i = 1; i <= n; i++) {
-    const ifs = [i > 1 ? `l: 10.${Math.floor((i - 1) / 250)}.${(i - 1) % 250}.2/24` : '', i < n ? `r: 10.${Math.floor(i / 250)}.${i % 250}.1/24` : ''].filter(Boolean);
+    const ifs = [
+      i > 1 ? `l: 10.${Math.floor((i - 1) / 250)}.${(i - 1) % 250}.2/24` : '',
+      i < n ? `r: 10.${Math.floor(i / 250)}.${i % 250}.1/24` : '',
+    ].filter(Boolean);
     nodes.push(`  n${i}: { interfaces: { ${ifs.join(', ')} }${i === 1 ? ', tables: { t1: 101 }' : ''} }`); // n1's table names: /etc/netns is unwound too
     if (i < n) links.push(`  - n${i}:r n${i + 1}:l`);
   }
@@ -25,7 +28,10 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
   it('a step that fails half-way unwinds everything, with exit 1 and the failing command', () => {
     const name = `bad${uid()}`;
     const file = join(tempDir(), 'bad.yaml');
-    writeFileSync(file, `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, tables: { t1: 101 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`);
+    writeFileSync(
+      file,
+      `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 }, tables: { t1: 101 }, nftables: "table inet x { chain y { tcp dport nonsense drop } }" }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\n`,
+    );
     const r = cli(['up', file], env);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/command failed in node 'a'/);
@@ -41,7 +47,10 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
     expect(namespaces('nslab-many-')).toEqual([]);
   });
 
-  for (const [sig, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const) {
     it(`${sig} during up unwinds and exits ${code}`, async () => {
       const name = `sig${uid()}`;
       const file = chainLab(name, 60);
@@ -49,7 +58,9 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
       // wait until it has really started creating (the state file is written first)
       for (let t = 0; t < 2000 && !existsSync(join(STATE_DIR, `${name}.json`)); t++) await sleep(5);
       child.kill(sig);
-      const exit = await new Promise<number | null>((res) => child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))));
+      const exit = await new Promise<number | null>((res) =>
+        child.on('exit', (c, s) => res(c ?? (s ? 128 + (s === 'SIGINT' ? 2 : 15) : null))),
+      );
       expect(exit).toBe(code);
       expect(namespaces(`nslab-${name}.`)).toEqual([]);
       expect(etcNetns(`nslab-${name}.`)).toEqual([]);
@@ -60,7 +71,9 @@ describe.skipIf(!isRoot)('nothing is left behind', () => {
   it('Ctrl-C (SIGINT to the whole process group) mid-probe: exit 130, the JSON report of what ran, the test cut short reported as interrupted', async () => {
     const name = `int${uid()}`;
     const file = join(tempDir(), `${name}.yaml`);
-    writeFileSync(file, `name: ${name}
+    writeFileSync(
+      file,
+      `name: ${name}
 nodes:
   a: { interfaces: { eth0: 10.0.0.1/24 } }
   b: { interfaces: { eth0: 10.0.0.2/24 } }
@@ -73,14 +86,36 @@ stages:
   - name: two
     tests:
       - { name: never reached, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
-`);
+`,
+    );
     // a terminal's Ctrl-C reaches every process of the foreground group: nslab, its ping, its tcpdumps
-    const child = spawn('node', [CLI, 'test', file, '--reporter', 'json'], { env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, 'test', file, '--reporter', 'json'], {
+      env: { ...process.env, ...env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
-    child.stdout!.on('data', (d) => { out += d; });
+    child.stdout!.on('data', (d) => {
+      out += d;
+    });
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
     const nodeA = () => namespaces(`nslab-${name}.`).find((n) => n.endsWith('.a')) ?? 'none'; // nslab test runs an instance: nslab-NAME.ID.a
-    const slowPingRuns = () => { try { return sh(['ip', 'netns', 'pids', nodeA()]).split('\n').filter(Boolean).some((p) => { try { return sh(['cat', `/proc/${p}/cmdline`]).includes('10.0.0.9'); } catch { return false; } }); } catch { return false; } };
+    const slowPingRuns = () => {
+      try {
+        return sh(['ip', 'netns', 'pids', nodeA()])
+          .split('\n')
+          .filter(Boolean)
+          .some((p) => {
+            try {
+              return sh(['cat', `/proc/${p}/cmdline`]).includes('10.0.0.9');
+            } catch {
+              return false;
+            }
+          });
+      } catch {
+        return false;
+      }
+    };
     for (let t = 0; t < 1500 && !slowPingRuns(); t++) await sleep(10);
     expect(slowPingRuns()).toBe(true);
     process.kill(-child.pid!, 'SIGINT');
@@ -123,7 +158,8 @@ stages:
     expect(cli(['up', lab, '--instance', a], env).code).toBe(0);
     expect(cli(['up', lab, '--instance', b], env).code).toBe(0);
     expect(cli(['up', lab, '--instance', b], env).code).toBe(2); // same instance twice: refused
-    const ping = (inst: string) => cli(['exec', `dual-nic-reply-path.${inst}`, 'pc2', '--', 'ping', '-c1', '-W2', '192.168.1.220'], env).code;
+    const ping = (inst: string) =>
+      cli(['exec', `dual-nic-reply-path.${inst}`, 'pc2', '--', 'ping', '-c1', '-W2', '192.168.1.220'], env).code;
     expect(ping(a)).toBe(0);
     expect(ping(b)).toBe(0);
     expect(cli(['down', `dual-nic-reply-path.${a}`], env).code).toBe(0);
@@ -133,12 +169,17 @@ stages:
     expect(ls).toMatch(`dual-nic-reply-path.${b}`);
     expect(ls).not.toMatch(`dual-nic-reply-path.${a}`);
     expect(cli(['down', `dual-nic-reply-path.${b}`], env).code).toBe(0);
-    expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})\\.`))]));
+    expect(namespaces('nslab-dual-nic-reply-path.')).toEqual(
+      expect.not.arrayContaining([expect.stringMatching(new RegExp(`\\.(${a}|${b})\\.`))]),
+    );
   });
 
   it('test --keep leaves a failed lab up for inspection, and down removes it', () => {
     const file = join(tempDir(), 'keep.yaml');
-    writeFileSync(file, 'name: keepme\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\nstages:\n  - name: s\n    tests:\n      - { name: wrong on purpose, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 0 } }\n');
+    writeFileSync(
+      file,
+      'name: keepme\nnodes:\n  a: { interfaces: { eth0: 10.0.0.1/24 } }\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks: [a:eth0 b:eth0]\nstages:\n  - name: s\n    tests:\n      - { name: wrong on purpose, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 0 } }\n',
+    );
     const r = cli(['test', file, '--keep'], env);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/0 passed, 1 failed\n$/);
@@ -177,8 +218,27 @@ describe('doctor and validate', () => {
       try {
         sh(['ip', 'netns', 'add', ns]);
         sh(['ip', '-n', ns, 'link', 'add', 'name', 'a', 'type', 'veth', 'peer', 'name', 'b']);
-        try { sh(['tc', '-n', ns, 'qdisc', 'add', 'dev', 'a', 'root', ...(q === 'netem' ? ['netem', 'delay', '1ms'] : ['tbf', 'rate', '1mbit', 'burst', '3200', 'latency', '50ms'])]); return true; } catch { return false; }
-      } finally { sh(['ip', 'netns', 'del', ns]); }
+        try {
+          sh([
+            'tc',
+            '-n',
+            ns,
+            'qdisc',
+            'add',
+            'dev',
+            'a',
+            'root',
+            ...(q === 'netem'
+              ? ['netem', 'delay', '1ms']
+              : ['tbf', 'rate', '1mbit', 'burst', '3200', 'latency', '50ms']),
+          ]);
+          return true;
+        } catch {
+          return false;
+        }
+      } finally {
+        sh(['ip', 'netns', 'del', ns]);
+      }
     };
     expect(d.qdiscs.netem).toBe(probe('netem'));
     expect(d.qdiscs.tbf).toBe(probe('tbf'));

@@ -15,13 +15,28 @@ describe.skipIf(!isRoot)('twins through a node whose output policy is drop', () 
   const t = fixtureTwins(FIXTURE);
 
   it("what h's firewall drops on its way out is not-sent at h, and the why names its output hook", () => {
-    for (const name of ["pass: h's tcp is not sent", 'dies: h connects to c', 'dies: v6 h connects to c', "dies: h's udp reaches c"])
-      expect(t(name).traces, name).toEqual([expect.objectContaining({ direction: 'request', disposition: 'not-sent', at: 'h', hops: [] })]);
-    expect(t('dies: h connects to c').why?.find((w) => w.node === 'h')?.cause).toMatch(/output hook .*table inet hardened chain output: policy drop/);
+    for (const name of [
+      "pass: h's tcp is not sent",
+      'dies: h connects to c',
+      'dies: v6 h connects to c',
+      "dies: h's udp reaches c",
+    ])
+      expect(t(name).traces, name).toEqual([
+        expect.objectContaining({ direction: 'request', disposition: 'not-sent', at: 'h', hops: [] }),
+      ]);
+    expect(t('dies: h connects to c').why?.find((w) => w.node === 'h')?.cause).toMatch(
+      /output hook .*table inet hardened chain output: policy drop/,
+    );
   });
   it('what it lets out (ICMP) is delivered both ways', () => {
     for (const name of ['pass: c pings h', 'pass: v6 c pings h'])
-      expect(t(name).traces!.map((x) => [x.direction, x.disposition]), name).toEqual([['request', 'delivered'], ['reply', 'delivered']]);
+      expect(
+        t(name).traces!.map((x) => [x.direction, x.disposition]),
+        name,
+      ).toEqual([
+        ['request', 'delivered'],
+        ['reply', 'delivered'],
+      ]);
   });
 });
 
@@ -48,8 +63,19 @@ describe.skipIf(!isRoot)('a window marker', () => {
     await using lab = await Lab.up(FIXTURE);
     const ns = `nslab-${lab.instance}.h`;
     sh(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], COUNTERS);
-    const counters = () => Object.fromEntries(json<{ nftables: { counter?: { family: string; name: string; packets: number } }[] }>(['ip', 'netns', 'exec', ns, 'nft', '-j', 'list', 'counters'])
-      .nftables.flatMap((e) => (e.counter ? [[`${e.counter.family} ${e.counter.name}`, e.counter.packets]] : [])));
+    const counters = () =>
+      Object.fromEntries(
+        json<{ nftables: { counter?: { family: string; name: string; packets: number } }[] }>([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          'nft',
+          '-j',
+          'list',
+          'counters',
+        ]).nftables.flatMap((e) => (e.counter ? [[`${e.counter.family} ${e.counter.name}`, e.counter.packets]] : [])),
+      );
     const capture = await Capture.start('h', ns, () => true);
     const sender = new MarkerSender(ns);
     try {
@@ -62,14 +88,27 @@ describe.skipIf(!isRoot)('a window marker', () => {
       const to = Math.max(...frames);
       // markers are not the lab's traffic: a window's packets never hold them (h's eth0 may have chatted meanwhile: IPv6 MLD)
       expect((await capture.window(from, to)).filter((p) => p.iface === 'lo')).toEqual([]);
-      expect(counters()).toEqual({ 'inet prerouting': 0, 'inet input': 0, 'inet output': 0, 'inet postrouting': 0, 'netdev ingress': 3 });
+      expect(counters()).toEqual({
+        'inet prerouting': 0,
+        'inet input': 0,
+        'inet output': 0,
+        'inet postrouting': 0,
+        'netdev ingress': 3,
+      });
 
       // the twin: a datagram to 127.0.0.1:9 (bash's /dev/udp, the old marker) meets the output hook and h's policy drops it
-      const udp = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', 'bash', '-c', 'printf nslab-end-udp >/dev/udp/127.0.0.1/9'], { encoding: 'utf8' });
+      const udp = spawnSync(
+        'nsenter',
+        [`--net=/run/netns/${ns}`, '--', 'bash', '-c', 'printf nslab-end-udp >/dev/udp/127.0.0.1/9'],
+        { encoding: 'utf8' },
+      );
       expect(udp.stderr).toMatch(/Operation not permitted/);
       sender.send('nslab-end-t4');
       const after = await capture.through('nslab-end-t4');
-      expect((await capture.window(to, after)).filter((p) => p.iface === 'lo'), 'the datagram was never captured').toEqual([]);
+      expect(
+        (await capture.window(to, after)).filter((p) => p.iface === 'lo'),
+        'the datagram was never captured',
+      ).toEqual([]);
       expect(counters()).toMatchObject({ 'inet output': 1, 'inet postrouting': 0, 'netdev ingress': 4 });
     } finally {
       capture.stop();

@@ -9,7 +9,16 @@
 // down by their instance names, checked gone at the end.
 import { spawn } from 'node:child_process';
 import {
-  existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +29,8 @@ import { CLI, etcNetns, isRoot, namespaces, sleep, STATE_DIR, tempDir, uid } fro
 expect.extend(matchers);
 
 const RUN = `ow${uid()}`;
-const HINT = '    hint: nslab does not write through symbolic links: remove the link, or name a folder that only you can write';
+const HINT =
+  '    hint: nslab does not write through symbolic links: remove the link, or name a folder that only you can write';
 const dirs: string[] = [];
 function dir(): string {
   const d = tempDir();
@@ -31,11 +41,18 @@ function dir(): string {
 type Result = { code: number | null; stdout: string; stderr: string };
 function nslab(args: string[]): Promise<Result> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
@@ -44,7 +61,9 @@ function nslab(args: string[]): Promise<Result> {
 /** Two nodes, one link; stage base: a ping that passes and one that fails on purpose (its pcaps are kept). */
 function labFile(name: string, count = 1): string {
   const file = join(dir(), `${name}.yaml`);
-  writeFileSync(file, `name: ${name}
+  writeFileSync(
+    file,
+    `name: ${name}
 nodes:
   a: { interfaces: { eth0: 10.0.0.1/24 } }
   b: { interfaces: { eth0: 10.0.0.2/24 } }
@@ -54,7 +73,8 @@ stages:
     tests:
       - { name: a reaches b, ping: { from: a, to: 10.0.0.2, count: ${count} }, expect: { replies: ${count} } }
       - { name: wrong on purpose, ping: { from: a, to: 10.0.0.2, count: 1 }, expect: { replies: 0 } }
-`);
+`,
+  );
   return file;
 }
 
@@ -81,7 +101,8 @@ const left = (name: string) => ({
 
 afterAll(async () => {
   if (isRoot) {
-    for (const f of readdirSync(STATE_DIR).filter((x) => x.startsWith(RUN))) await nslab(['down', f.replace(/\.json$/, '')]);
+    for (const f of readdirSync(STATE_DIR).filter((x) => x.startsWith(RUN)))
+      await nslab(['down', f.replace(/\.json$/, '')]);
     expect(namespaces(`nslab-${RUN}`)).toEqual([]);
     expect(etcNetns(`nslab-${RUN}`)).toEqual([]);
   }
@@ -92,7 +113,12 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
   it('a link at report.json, junit.xml or report.html is refused before anything is created (exit 2), its target untouched', async () => {
     const name = `${RUN}-a`;
     const file = labFile(name);
-    const planted = [['--artifacts', 'report.json'], ['--artifacts', 'junit.xml'], ['--artifacts', 'report.html'], ['--html', 'report.html']];
+    const planted = [
+      ['--artifacts', 'report.json'],
+      ['--artifacts', 'junit.xml'],
+      ['--artifacts', 'report.html'],
+      ['--html', 'report.html'],
+    ];
     for (const [flag, f] of planted as [string, string][]) {
       const d = dir();
       const v = victim(d);
@@ -100,7 +126,9 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
       symlinkSync(v.path, join(d, 'out', f));
       const r = await nslab(['test', file, flag, join(d, 'out')]);
       expect(r.code, `${flag} ${f}: ${r.stderr}`).toBe(2);
-      expect(r.stderr).toBe(`nslab: cannot write ${join(d, 'out', f)}: it is a symbolic link (to ${v.path})\n${HINT}\n`);
+      expect(r.stderr).toBe(
+        `nslab: cannot write ${join(d, 'out', f)}: it is a symbolic link (to ${v.path})\n${HINT}\n`,
+      );
       expect(r.stdout).toBe('');
       v.untouched();
       expect(readdirSync(join(d, 'out'))).toEqual([f]);
@@ -122,7 +150,9 @@ describe.skipIf(!isRoot).concurrent('nslab test --artifacts DIR, --html DIR', ()
     symlinkSync(v.path, join(out, 'report.json'));
     const r = await run;
     expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(`nslab: cannot write ${join(out, 'report.json')}: it is a symbolic link (to ${v.path})\n${HINT}\n`);
+    expect(r.stderr).toMatch(
+      `nslab: cannot write ${join(out, 'report.json')}: it is a symbolic link (to ${v.path})\n${HINT}\n`,
+    );
     v.untouched();
     expect(lstatSync(join(out, 'report.json')).isSymbolicLink()).toBe(true);
     // junit.xml comes after report.json: not written either
@@ -192,7 +222,9 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
         symlinkSync(hv.path, join(h, 'out/report.html'));
         const rh = await check(flag, join(h, 'out'));
         expect(rh.code, rh.stderr).toBe(2);
-        expect(rh.stderr).toBe(`nslab: cannot write ${join(h, 'out/report.html')}: it is a symbolic link (to ${hv.path})\n${HINT}\n`);
+        expect(rh.stderr).toBe(
+          `nslab: cannot write ${join(h, 'out/report.html')}: it is a symbolic link (to ${hv.path})\n${HINT}\n`,
+        );
         hv.untouched();
         expect(readdirSync(join(h, 'out'))).toEqual(['report.html']);
       }
@@ -201,13 +233,19 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
       const c = dir();
       const ok = await check('--artifacts', join(c, 'art'));
       expect(ok.code, ok.stderr).toBe(1); // 'wrong on purpose' fails
-      expect(readdirSync(join(c, 'art', inst)).sort()).toEqual(['base-wrong-on-purpose-a.pcap', 'base-wrong-on-purpose-b.pcap']);
+      expect(readdirSync(join(c, 'art', inst)).sort()).toEqual([
+        'base-wrong-on-purpose-a.pcap',
+        'base-wrong-on-purpose-b.pcap',
+      ]);
       expect(existsSync(join(c, 'art/report.html'))).toBe(true);
       mkdirSync(join(c, 'real'));
       symlinkSync(join(c, 'real'), join(c, 'linked'));
       const linked = await check('--artifacts', join(c, 'linked'), '--html', join(c, 'linked'));
       expect(linked.code, linked.stderr).toBe(1);
-      expect(readdirSync(join(c, 'real', inst)).sort()).toEqual(['base-wrong-on-purpose-a.pcap', 'base-wrong-on-purpose-b.pcap']);
+      expect(readdirSync(join(c, 'real', inst)).sort()).toEqual([
+        'base-wrong-on-purpose-a.pcap',
+        'base-wrong-on-purpose-b.pcap',
+      ]);
       expect(existsSync(join(c, 'real/report.html'))).toBe(true);
 
       // a link at the name the next pcap would take: never followed nor replaced, the pcaps take the next free name
@@ -216,8 +254,13 @@ describe.skipIf(!isRoot)('nslab check --artifacts DIR, --html DIR (a lab left up
       const again = await check('--artifacts', join(c, 'art'));
       expect(again.code, again.stderr).toBe(1);
       pv.untouched();
-      expect(readdirSync(join(c, 'art', inst)).sort()).toEqual(['base-wrong-on-purpose-a.pcap', 'base-wrong-on-purpose-b.pcap',
-        'base-wrong-on-purpose.2-a.pcap', 'base-wrong-on-purpose.3-a.pcap', 'base-wrong-on-purpose.3-b.pcap']);
+      expect(readdirSync(join(c, 'art', inst)).sort()).toEqual([
+        'base-wrong-on-purpose-a.pcap',
+        'base-wrong-on-purpose-b.pcap',
+        'base-wrong-on-purpose.2-a.pcap',
+        'base-wrong-on-purpose.3-a.pcap',
+        'base-wrong-on-purpose.3-b.pcap',
+      ]);
       expect(lstatSync(join(c, 'art', inst, 'base-wrong-on-purpose.2-a.pcap')).isSymbolicLink()).toBe(true);
     } finally {
       await nslab(['down', inst]);
@@ -239,7 +282,11 @@ describe.skipIf(!isRoot)('the test API: pcaps() and failing matchers', () => {
     const r = await lab.ping({ from: 'a', to: '10.0.0.2', count: 1 });
     expect(() => r.pcaps()).toThrow(`${join(d, 'art', lab.instance)} is a symbolic link (to ${elsewhere})`);
     let message = '';
-    try { expect(r).toMeet({ replies: 0 }); } catch (e) { message = (e as Error).message; }
+    try {
+      expect(r).toMeet({ replies: 0 });
+    } catch (e) {
+      message = (e as Error).message;
+    }
     expect(message).toMatch('replies: expected 0, observed 1');
     expect(message).toMatch(`pcaps not kept: cannot write ${join(d, 'art', lab.instance)}/ping-`);
     expect(readdirSync(elsewhere)).toEqual([]);

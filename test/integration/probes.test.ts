@@ -20,11 +20,23 @@ import { fixtureTwins } from './twins.js';
 // it under each other, and a tcp test is judged on its own connection, never another's; throughput
 // over a slow link lasts as long as asked and counts what the link still held.
 const have = isRoot ? await kernelFeatures() : undefined;
-for (const [fixture, needs] of [['test/fixtures/labs/rule-selectors.yaml'], ['test/fixtures/labs/nat-ports.yaml'], ['test/fixtures/labs/waits.yaml'], ['test/fixtures/labs/side-by-side.yaml'], ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const] as const)
-  describe.skipIf(!isRoot || (needs !== undefined && !have?.[needs]))(`twins: ${fixture}${needs ? ` (needs sch_${needs}${have && !have[needs] ? ', which this kernel lacks' : ''})` : ''}`, () => {
-    // a negative verdict says how long it waited, and by which rule
-    fixtureTwins(fixture, (t, r) => { if (t.name.endsWith("after the rule's wait")) expect(r.facts.wait).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/); });
-  });
+for (const [fixture, needs] of [
+  ['test/fixtures/labs/rule-selectors.yaml'],
+  ['test/fixtures/labs/nat-ports.yaml'],
+  ['test/fixtures/labs/waits.yaml'],
+  ['test/fixtures/labs/side-by-side.yaml'],
+  ['test/fixtures/labs/waits-netem.yaml', 'netem'] as const,
+] as const)
+  describe.skipIf(!isRoot || (needs !== undefined && !have?.[needs]))(
+    `twins: ${fixture}${needs ? ` (needs sch_${needs}${have && !have[needs] ? ', which this kernel lacks' : ''})` : ''}`,
+    () => {
+      // a negative verdict says how long it waited, and by which rule
+      fixtureTwins(fixture, (t, r) => {
+        if (t.name.endsWith("after the rule's wait"))
+          expect(r.facts.wait).toMatch(/^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/);
+      });
+    },
+  );
 
 describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin', () => {
   let run: LabRun;
@@ -45,17 +57,38 @@ describe.skipIf(!isRoot)('assertions on real traffic, each with its failing twin
       it(`${stage.name} › ${t.name}`, () => {
         const r = byName(t.name);
         const want = t.name.startsWith('pass') ? 'passed' : 'failed';
-        expect(r.status, `${r.status}: ${r.reason ?? ''} ${r.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`).join('; ')}`).toBe(want);
+        expect(
+          r.status,
+          `${r.status}: ${r.reason ?? ''} ${r.checks
+            .filter((c) => !c.ok)
+            .map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`)
+            .join('; ')}`,
+        ).toBe(want);
         if (want === 'failed') expect(r.reason, 'a twin must fail on its assertion, not on an error').toBeUndefined();
       });
 
   it('a claim about a place that saw nothing fails as not observed, distinguishable from a mismatch', () => {
-    for (const n of ['dies: reply-via', 'dies: symmetric', 'dies: asymmetric', 'dies: reply-path', 'dies: source', 'dies: tcp source', 'dies: udp source', 'dies: v6 source', 'dies: v6 symmetric']) {
+    for (const n of [
+      'dies: reply-via',
+      'dies: symmetric',
+      'dies: asymmetric',
+      'dies: reply-path',
+      'dies: source',
+      'dies: tcp source',
+      'dies: udp source',
+      'dies: v6 source',
+      'dies: v6 symmetric',
+    ]) {
       const c = byName(n).checks.filter((x) => !x.ok);
       expect(c.length, n).toBeGreaterThan(0);
-      expect(c.every((x) => x.notObserved && /^not observed( at \S+)?: /.test(x.observed)), n).toBe(true);
+      expect(
+        c.every((x) => x.notObserved && /^not observed( at \S+)?: /.test(x.observed)),
+        n,
+      ).toBe(true);
     }
-    expect(byName('dies: source').checks[0]!.observed).toBe('not observed at s: the request never arrived there (last seen at r)');
+    expect(byName('dies: source').checks[0]!.observed).toBe(
+      'not observed at s: the request never arrived there (last seen at r)',
+    );
     expect(byName('dies: reply-via').checks[0]!.observed).toBe('not observed at s: no reply was captured there');
     expect(byName('fail: symmetric').checks[0]!.notObserved).toBeUndefined();
   });

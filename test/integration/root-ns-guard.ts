@@ -8,7 +8,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const VOLATILE = /^net\.(netfilter\.nf_conntrack_count|ipv4\.tcp_.*mem|core\.netdev_rss_key|ipv6\.route\.gc_.*|ipv4\.route\.gc_.*)\b/;
+const VOLATILE =
+  /^net\.(netfilter\.nf_conntrack_count|ipv4\.tcp_.*mem|core\.netdev_rss_key|ipv6\.route\.gc_.*|ipv4\.route\.gc_.*)\b/;
 
 function run(argv: string[]): string {
   try {
@@ -41,15 +42,25 @@ export function snapshotRootNamespace(): string {
     ['rules v4', run(['ip', '-j', '-4', 'rule', 'show'])],
     ['rules v6', run(['ip', '-j', '-6', 'rule', 'show'])],
     ['nft', run(['nft', 'list', 'ruleset'])],
-    ['sysctl', run(['sysctl', '-a', '-r', '^net\\.']).split('\n').filter((l) => !VOLATILE.test(l)).join('\n')],
+    [
+      'sysctl',
+      run(['sysctl', '-a', '-r', '^net\\.'])
+        .split('\n')
+        .filter((l) => !VOLATILE.test(l))
+        .join('\n'),
+    ],
   ];
   return parts.map(([k, v]) => `## ${k}\n${v}`).join('\n');
 }
 
-const cli = (args: string[]) => spawnSync('node', ['dist/bin/main.js', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+const cli = (args: string[]) =>
+  spawnSync('node', ['dist/bin/main.js', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
 
 function bystanderAnswers(instance: string): boolean {
-  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0]).filter((n) => n?.startsWith(`nslab-${instance}.`));
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n?.startsWith(`nslab-${instance}.`));
   return ns.length === 5 && cli(['exec', instance, 'pc2', '--', 'ping', '-c1', '-W2', '192.168.1.220']).status === 0;
 }
 
@@ -61,8 +72,12 @@ export default function setup() {
   if (up.status !== 0) throw new Error(`bystander lab did not come up: ${up.stderr}`);
   return () => {
     // vitest ignores an exception thrown here, so fail the run explicitly
-    const fail = (msg: string) => { console.error(`FAIL ${msg}`); process.exitCode = 1; };
-    if (bystanderAnswers(bystander)) console.log(`bystander guard: the lab '${bystander}' that the suite did not create is intact and answers`);
+    const fail = (msg: string) => {
+      console.error(`FAIL ${msg}`);
+      process.exitCode = 1;
+    };
+    if (bystanderAnswers(bystander))
+      console.log(`bystander guard: the lab '${bystander}' that the suite did not create is intact and answers`);
     else fail(`bystander guard: the lab '${bystander}', up before the suite, was damaged during it`);
     cli(['down', bystander]);
     const after = snapshotRootNamespace();
@@ -70,7 +85,9 @@ export default function setup() {
       const dir = mkdtempSync(join(tmpdir(), 'nslab-rootns-'));
       writeFileSync(join(dir, 'before.txt'), before);
       writeFileSync(join(dir, 'after.txt'), after);
-      fail(`root namespace guard: the root network namespace changed during the suite: diff ${dir}/before.txt ${dir}/after.txt`);
+      fail(
+        `root namespace guard: the root network namespace changed during the suite: diff ${dir}/before.txt ${dir}/after.txt`,
+      );
     } else {
       console.log('root namespace guard: links, addresses, routes, rules, nft ruleset and net.* sysctls unchanged');
     }

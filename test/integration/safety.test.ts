@@ -2,7 +2,16 @@
 // owns. Every test here creates its own labs (unique names), uses the default
 // state directory the way users do, and cleans up only by its own names.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/engine/lab.js';
@@ -21,13 +30,20 @@ afterAll(() => {
   for (const name of paired) if (existsSync(join(STATE_DIR, `${name}.json`))) cli(['down', name]);
 });
 const pair = (name: string, a = 'a', b = 'b', extra = '') =>
-  paired.push(name) && labFile(`name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`);
+  paired.push(name) &&
+  labFile(
+    `name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`,
+  );
 
 /** Pids of processes whose command line contains this word. */
 function pidsWith(word: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x)))
-    try { if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(word)) out.push(Number(d)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(word)) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
   return out;
 }
 
@@ -35,11 +51,17 @@ function pidsWith(word: string): number[] {
 function processesInInodes(inodes: Set<number>): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc').filter((x) => /^\d+$/.test(x)))
-    try { const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${d}/ns/net`)); if (m && inodes.has(Number(m[1]))) out.push(Number(d)); } catch { /* gone */ }
+    try {
+      const m = /\[(\d+)\]/.exec(readlinkSync(`/proc/${d}/ns/net`));
+      if (m && inodes.has(Number(m[1]))) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
   return out;
 }
 
-const pingOk = (instance: string, node: string, to: string) => cli(['exec', instance, node, '--', 'ping', '-c1', '-W2', to]).code === 0;
+const pingOk = (instance: string, node: string, to: string) =>
+  cli(['exec', instance, node, '--', 'ping', '-c1', '-W2', to]).code === 0;
 
 describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
   it('a lab left up on purpose survives cleanup, even one that names it', () => {
@@ -155,11 +177,23 @@ describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
     const file = join(STATE_DIR, `${inst}.json`);
     try {
       // a record that names a namespace its instance does not yield, a foreign pid, and a dead owner
-      writeFileSync(file, JSON.stringify({
-        version: 1, instance: inst, lab: inst, file: '/dev/null', status: 'creating', owner: { pid: 999999, start: '1' },
-        createdAt: new Date().toISOString(), namespaces: [{ node: 'n', ns: victimNs }], services: [{ node: 'n', name: 's', pid: victim.pid, start: '1', log: '/etc/passwd' }],
-        stages: [], logDir: join(STATE_DIR, 'logs', inst),
-      }), { mode: 0o600 });
+      writeFileSync(
+        file,
+        JSON.stringify({
+          version: 1,
+          instance: inst,
+          lab: inst,
+          file: '/dev/null',
+          status: 'creating',
+          owner: { pid: 999999, start: '1' },
+          createdAt: new Date().toISOString(),
+          namespaces: [{ node: 'n', ns: victimNs }],
+          services: [{ node: 'n', name: 's', pid: victim.pid, start: '1', log: '/etc/passwd' }],
+          stages: [],
+          logDir: join(STATE_DIR, 'logs', inst),
+        }),
+        { mode: 0o600 },
+      );
       const c = cli(['cleanup', inst]);
       expect(c.stdout).toMatch(/ignored .*not a valid nslab record/);
       expect(cli(['down', inst]).code).toBe(2);
@@ -178,7 +212,7 @@ describe.skipIf(!isRoot)('nothing of anyone else is touched', () => {
   });
 });
 
-describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its namespaces', () => {
+describe.skipIf(!isRoot)("nothing is left: a lab's processes are those in its namespaces", () => {
   it('down stops a service that forks and daemonizes, not only the pid it started', () => {
     const name = `fork${uid()}`;
     const tag = `86${Math.floor(Math.random() * 9000 + 1000)}`;
@@ -196,7 +230,10 @@ describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its n
     const name = `hand${uid()}`;
     const tag = `87${Math.floor(Math.random() * 9000 + 1000)}`;
     expect(cli(['up', pair(name)]).code).toBe(0);
-    const p = spawn('ip', ['netns', 'exec', `nslab-${name}.b`, 'sleep', tag], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn('ip', ['netns', 'exec', `nslab-${name}.b`, 'sleep', tag], {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let said = '';
     p.stderr!.setEncoding('utf8').on('data', (d: string) => (said += d));
     let exited: number | null | undefined;
@@ -214,13 +251,22 @@ describe.skipIf(!isRoot)('nothing is left: a lab\'s processes are those in its n
 
   it('SIGKILL of nslab test in the middle of a probe, then cleanup of that instance: no namespace, process or scratch file left', async () => {
     const name = `kt${uid()}`;
-    const file = labFile(`name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.9.0.1/24 } }\n  b: { interfaces: { eth0: 10.9.0.2/24 }, nftables: "table inet f {\\n chain i {\\n type filter hook input priority 0;\\n tcp dport 4444 drop\\n }\\n}\\n" }\nlinks: [a:eth0 b:eth0]\n` +
-      `stages:\n  - name: s\n    tests:\n      - { name: slow, tcp: { from: a, to: 10.9.0.2, port: 4444, timeout: 20s }, expect: { connected: timeout } }\n`);
+    const file = labFile(
+      `name: ${name}\nnodes:\n  a: { interfaces: { eth0: 10.9.0.1/24 } }\n  b: { interfaces: { eth0: 10.9.0.2/24 }, nftables: "table inet f {\\n chain i {\\n type filter hook input priority 0;\\n tcp dport 4444 drop\\n }\\n}\\n" }\nlinks: [a:eth0 b:eth0]\n` +
+        `stages:\n  - name: s\n    tests:\n      - { name: slow, tcp: { from: a, to: 10.9.0.2, port: 4444, timeout: 20s }, expect: { connected: timeout } }\n`,
+    );
     const child: ChildProcess = spawn('node', [CLI, 'test', file], { stdio: 'ignore' });
     // wait until the probe runs: the probe agents of both nodes (a's connects, and waits 20 s for an
     // answer) and the captures are inside the lab
     let inodes = new Set<number>();
-    const running = (word: string) => processesInInodes(inodes).filter((p) => { try { return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(word); } catch { return false; } }).length;
+    const running = (word: string) =>
+      processesInInodes(inodes).filter((p) => {
+        try {
+          return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(word);
+        } catch {
+          return false;
+        }
+      }).length;
     for (let t = 0; t < 600 && (running('helper.js') < 2 || running('tcpdump') < 2); t++) {
       inodes = new Set(namespaces(`nslab-${name}.`).map((n) => statSync(`/run/netns/${n}`).ino));
       await sleep(20);

@@ -10,7 +10,9 @@ import { cli, isRoot, namespaces, STATE_DIR, tempDir, uid } from './helpers.js';
 /** A two-node lab whose node a runs one service; the lab file's path. */
 function labWith(name: string, command: string[]): string {
   const file = join(tempDir(), `${name}.yaml`);
-  writeFileSync(file, `name: ${name}
+  writeFileSync(
+    file,
+    `name: ${name}
 nodes:
   a:
     interfaces: { eth0: 10.64.0.1/24 }
@@ -22,7 +24,8 @@ stages:
   - name: base
     tests:
       - { name: a reaches b, ping: { from: a, to: b, count: 1 }, expect: { replies: 1 } }
-`);
+`,
+  );
   return file;
 }
 
@@ -52,14 +55,18 @@ describe.skipIf(!isRoot)('a service that exits at once', () => {
     const out = r.stdout + r.stderr;
     expect(r.code, out).toBe(1);
     expect(out).toMatch(/service 'web' of node 'a' exited at once \(exit status 1\): sh -c /);
-    expect(out).toContain(`    its log ends with:\n      web: reading ${missing}\n      cat: ${missing}: No such file or directory\n`);
+    expect(out).toContain(
+      `    its log ends with:\n      web: reading ${missing}\n      cat: ${missing}: No such file or directory\n`,
+    );
     const kept = keptLog(out);
     expect(dirname(kept)).toMatch(new RegExp(`^${artifacts}/${name}\\.[a-z0-9]+$`));
     expect(readFileSync(kept, 'utf8')).toBe(`web: reading ${missing}\ncat: ${missing}: No such file or directory\n`);
     expect(statSync(kept).mode & 0o777).toBe(0o600);
     expect(statSync(dirname(kept)).mode & 0o777).toBe(0o700);
     // the test the lab was for is reported as not run, with the first line of the cause
-    expect(out).toMatch(/not run: the lab could not be brought up: service 'web' of node 'a' exited at once \(exit status 1\)/);
+    expect(out).toMatch(
+      /not run: the lab could not be brought up: service 'web' of node 'a' exited at once \(exit status 1\)/,
+    );
     expect(out).not.toMatch(/\/run\/nslab\/logs/); // never the lab's own log, which is gone
     expect(leftOf(name)).toEqual(nothing);
   });
@@ -101,7 +108,11 @@ describe.skipIf(!isRoot)('a service that keeps running (the twin)', () => {
       expect(up.stdout + up.stderr).not.toMatch(/exited at once|its log/);
       const logs = join(STATE_DIR, 'logs', name);
       expect(up.stdout).toContain(`service logs: ${logs}`);
-      expect(cli(['ls']).stdout.split('\n').find((l) => l.startsWith(`${name} `))).toMatch(new RegExp(`${logs}$`));
+      expect(
+        cli(['ls'])
+          .stdout.split('\n')
+          .find((l) => l.startsWith(`${name} `)),
+      ).toMatch(new RegExp(`${logs}$`));
       const [state] = JSON.parse(cli(['ls', '--json']).stdout).filter((s: { instance: string }) => s.instance === name);
       expect(state.services.map((s: { log: string }) => s.log)).toEqual([join(logs, 'a-web.log')]);
       expect(readFileSync(join(logs, 'a-web.log'), 'utf8')).toBe('web: listening\n');

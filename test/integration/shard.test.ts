@@ -14,7 +14,10 @@ const dir = tempDir();
 const LABS = ['a', 'b', 'c', 'd', 'e'].map((x) => `${RUN}-${x}`);
 
 // five small labs of two nodes, two stages each: cheap, but real namespaces, a veth and traffic
-for (const name of LABS) writeFileSync(join(dir, `${name}.yaml`), `name: ${name}
+for (const name of LABS)
+  writeFileSync(
+    join(dir, `${name}.yaml`),
+    `name: ${name}
 nodes:
   p: { interfaces: { e0: 10.1.0.1/24 } }
   q: { interfaces: { e0: 10.1.0.2/24 } }
@@ -26,21 +29,38 @@ stages:
   - name: two
     tests:
       - { name: p reaches q, ping: { from: p, to: q, count: 1 }, expect: { replies: 1 } }
-`);
+`,
+  );
 
 type R = { code: number | null; stdout: string; stderr: string };
-const nslab = (args: string[], env: Record<string, string | undefined> = {}) => new Promise<R>((resolve) => {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0', ...env } });
-  let stdout = '', stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  child.on('close', (code) => resolve({ code, stdout, stderr }));
-});
+const nslab = (args: string[], env: Record<string, string | undefined> = {}) =>
+  new Promise<R>((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, FORCE_COLOR: '0', ...env } });
+    let stdout = '',
+      stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 
-const xml = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', isArray: (name) => name === 'testsuite' || name === 'testcase' });
-const suitesOf = (doc: string) => (xml.parse(doc) as { testsuites: { testsuite?: { name: string; testcase: { name: string; classname: string }[] }[] } }).testsuites.testsuite ?? [];
+const xml = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  isArray: (name) => name === 'testsuite' || name === 'testcase',
+});
+const suitesOf = (doc: string) =>
+  (
+    xml.parse(doc) as {
+      testsuites: { testsuite?: { name: string; testcase: { name: string; classname: string }[] }[] };
+    }
+  ).testsuites.testsuite ?? [];
 /** What a CI system does with one JUnit file per job: every testsuite under one testsuites. */
-const merge = (docs: string[]) => `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="nslab">\n${docs.map((d) => (/<testsuites[^>]*>([\s\S]*)<\/testsuites>/.exec(d)?.[1] ?? '').trim()).join('\n')}\n</testsuites>\n`;
+const merge = (docs: string[]) =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="nslab">\n${docs.map((d) => (/<testsuites[^>]*>([\s\S]*)<\/testsuites>/.exec(d)?.[1] ?? '').trim()).join('\n')}\n</testsuites>\n`;
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
@@ -49,7 +69,10 @@ afterAll(() => {
 
 describe.skipIf(!isRoot)('nslab test --shard', () => {
   it('1/2 and 2/2 run every test exactly once; their JUnit files merge into one valid document', async () => {
-    const [one, two] = await Promise.all([nslab(['test', dir, '--shard', '1/2', '--reporter', 'junit']), nslab(['test', dir, '--shard', '2/2', '--reporter', 'junit'])]);
+    const [one, two] = await Promise.all([
+      nslab(['test', dir, '--shard', '1/2', '--reporter', 'junit']),
+      nslab(['test', dir, '--shard', '2/2', '--reporter', 'junit']),
+    ]);
     expect(one.code, one.stderr).toBe(0);
     expect(two.code, two.stderr).toBe(0);
     expect(one.stderr).toMatch(/shard 1\/2: 3 of 5 labs/);
@@ -69,7 +92,10 @@ describe.skipIf(!isRoot)('nslab test --shard', () => {
   it('balances by the durations of an earlier JSON report, the same way in every shard', async () => {
     const report = join(dir, 'report.json');
     // an earlier run where lab a was long: a shard of its own
-    writeFileSync(report, JSON.stringify({ version: 1, labs: LABS.map((lab, i) => ({ lab, durationMs: i === 0 ? 60_000 : 1000 })) }));
+    writeFileSync(
+      report,
+      JSON.stringify({ version: 1, labs: LABS.map((lab, i) => ({ lab, durationMs: i === 0 ? 60_000 : 1000 })) }),
+    );
     const r = await nslab(['test', dir, '--shard', '1/2', '--durations', report, '--reporter', 'json']);
     expect(r.code, r.stderr).toBe(0);
     expect((JSON.parse(r.stdout) as { labs: { lab: string }[] }).labs.map((l) => l.lab)).toEqual([LABS[0]]);
@@ -84,8 +110,11 @@ describe.skipIf(!isRoot)('nslab test --shard', () => {
 
   it('draws a progress line on a terminal, never in a pipe or a CI log', () => {
     const args = ['test', join(dir, `${LABS[0]}.yaml`), join(dir, `${LABS[1]}.yaml`)];
-    const tty = (env: Record<string, string>) => spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'],
-      { encoding: 'utf8', env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI')), TERM: 'xterm', ...env } });
+    const tty = (env: Record<string, string>) =>
+      spawnSync('script', ['-qec', [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' '), '/dev/null'], {
+        encoding: 'utf8',
+        env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'CI')), TERM: 'xterm', ...env },
+      });
     const onTerminal = tty({});
     expect(onTerminal.status, onTerminal.stdout).toBe(0);
     expect(onTerminal.stdout).toMatch(/0\/2 labs done, 0:\d\d elapsed/);
@@ -101,6 +130,7 @@ describe.skipIf(!isRoot)('nslab test --shard', () => {
   });
 });
 
-if (!isRoot) describe('nslab test --shard (not root)', () => {
-  it.skip(NOT_ROOT, () => {});
-});
+if (!isRoot)
+  describe('nslab test --shard (not root)', () => {
+    it.skip(NOT_ROOT, () => {});
+  });

@@ -9,9 +9,14 @@ import { runLab } from '../../src/run/suite.js';
 import { namespaces, tempDir } from './helpers.js';
 
 /** Returns the run's result of a test by name, for the describe's own further checks; `each` adds checks to every test's. */
-export function fixtureTwins(fixture: string, each?: (t: TestModel, r: TestResult) => void): (name: string) => TestResult {
+export function fixtureTwins(
+  fixture: string,
+  each?: (t: TestModel, r: TestResult) => void,
+): (name: string) => TestResult {
   let run: LabRun;
-  beforeAll(async () => { run = await runLab(loadLab(fixture), { artifacts: tempDir() }); }, 60_000);
+  beforeAll(async () => {
+    run = await runLab(loadLab(fixture), { artifacts: tempDir() });
+  }, 60_000);
   const lab = loadLab(fixture);
   it('ran every test, and left nothing', () => {
     expect(run.error).toBeUndefined();
@@ -22,7 +27,9 @@ export function fixtureTwins(fixture: string, each?: (t: TestModel, r: TestResul
     for (const t of stage.tests)
       it(`${stage.name} › ${t.name}`, () => {
         const r = run.tests.find((x) => x.stage === stage.name && x.name === t.name)!;
-        expect(r.status, `${r.reason ?? ''} ${r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')}`).toBe(t.name.startsWith('pass') ? 'passed' : 'failed');
+        expect(r.status, `${r.reason ?? ''} ${r.checks.map((c) => `${c.name}: ${c.observed}`).join('; ')}`).toBe(
+          t.name.startsWith('pass') ? 'passed' : 'failed',
+        );
         expect(r.reason, 'judged on its assertion, not failed on an error').toBeUndefined();
         each?.(t, r);
       });

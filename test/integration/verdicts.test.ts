@@ -18,7 +18,9 @@ describe.skipIf(!isRoot)('no test vanishes', () => {
   const dir = tempDir();
   const file = join(dir, 'lab.yaml');
   // stage two's ruleset is valid YAML and passes validate, but nft refuses it at apply time
-  writeFileSync(file, `name: ${name}
+  writeFileSync(
+    file,
+    `name: ${name}
 nodes:
   a: { interfaces: { eth0: 10.9.0.1/24 } }
   b: { interfaces: { eth0: 10.9.0.2/24 } }
@@ -36,9 +38,10 @@ stages:
   - name: three
     tests:
       - { name: still there, exec: { node: a, command: "true" } }
-`);
+`,
+  );
 
-  it('a stage that fails to apply reports its tests and the later stages\' as not run, in every reporter', () => {
+  it("a stage that fails to apply reports its tests and the later stages' as not run, in every reporter", () => {
     const art = tempDir();
     const r = run(['test', file, '--reporter', 'junit', '--artifacts', art]);
     expect(r.code).toBe(1);
@@ -50,7 +53,12 @@ stages:
     expect(junit).toMatch(/not run: stage &apos;two&apos; failed to apply: command failed in node &apos;b&apos;/);
     const json = JSON.parse(readFileSync(join(art, 'report.json'), 'utf8'));
     expect(json.totals).toEqual({ passed: 1, failed: 3, skipped: 0, errors: 0 });
-    expect(json.labs[0].tests.map((t: { stage: string; name: string }) => `${t.stage}/${t.name}`)).toEqual(['one/ping', 'two/ping again', 'two/route', 'three/still there']);
+    expect(json.labs[0].tests.map((t: { stage: string; name: string }) => `${t.stage}/${t.name}`)).toEqual([
+      'one/ping',
+      'two/ping again',
+      'two/route',
+      'three/still there',
+    ]);
     const tap = run(['test', file, '--reporter', 'tap']).stdout;
     expect(tap).toMatch(/^1\.\.4$/m);
     expect([...tap.matchAll(/^not ok \d+ /gm)]).toHaveLength(3);

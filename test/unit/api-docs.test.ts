@@ -4,12 +4,16 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 const doc = readFileSync('docs/api.md', 'utf8');
-const quotes = [...doc.matchAll(/<!-- quoted: (\S+) -->\n```\w+\n([\s\S]*?)```/g)].map((m) => ({ file: m[1]!, text: m[2]! }));
+const quotes = [...doc.matchAll(/<!-- quoted: (\S+) -->\n```\w+\n([\s\S]*?)```/g)].map((m) => ({
+  file: m[1]!,
+  text: m[2]!,
+}));
 
 describe('docs/api.md', () => {
   it('quotes each file exactly as it is', () => {
     expect(quotes.length).toBeGreaterThan(4);
-    for (const q of quotes) expect(q.text, `docs/api.md quotes ${q.file}: copy the file in again`).toBe(readFileSync(q.file, 'utf8'));
+    for (const q of quotes)
+      expect(q.text, `docs/api.md quotes ${q.file}: copy the file in again`).toBe(readFileSync(q.file, 'utf8'));
   });
 
   it('quotes every test of the example project', () => {

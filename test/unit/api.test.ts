@@ -16,7 +16,9 @@ const bad = {
     b: { interfaces: { eth0: '10.0.0.1/24' }, forwardng: true },
   },
   links: ['a:eth0 b:eth0', 'a:eth1 c:eth0'],
-  stages: [{ name: 's', tests: [{ name: 't', ping: { from: 'a', to: 'b', form: 'a' }, expect: { reply_via: 'b:eth0' } }] }],
+  stages: [
+    { name: 's', tests: [{ name: 't', ping: { from: 'a', to: 'b', form: 'a' }, expect: { reply_via: 'b:eth0' } }] },
+  ],
 } as unknown as LabDefinition;
 
 describe('defineLab', () => {
@@ -25,16 +27,26 @@ describe('defineLab', () => {
     expect(fromFile.length).toBeGreaterThan(4);
     let err: unknown;
     const line = new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]; // this line
-    try { defineLab(bad); } catch (e) { err = e; }
+    try {
+      defineLab(bad);
+    } catch (e) {
+      err = e;
+    }
     expect(err).toBeInstanceOf(LabFileError);
     const problems = (err as LabFileError).problems;
     expect(problems.map((p) => [p.message, p.hint]).sort()).toEqual(fromFile.map((p) => [p.message, p.hint]).sort());
     for (const p of problems) expect(`${p.file}:${p.line}`).toBe(`${import.meta.filename}:${Number(line) + 1}`);
-    expect((err as Error).message).toMatch(/api\.test\.ts:\d+:\d+: unknown key 'forwardng'.*\n\s+hint: did you mean 'forwarding'\?/);
+    expect((err as Error).message).toMatch(
+      /api\.test\.ts:\d+:\d+: unknown key 'forwardng'.*\n\s+hint: did you mean 'forwarding'\?/,
+    );
   });
 
   it('gives the model the same lab gives from a file (but for places)', () => {
-    const def: LabDefinition = { name: 'inline', nodes: { a: { interfaces: { eth0: '10.0.0.1/24' } }, b: { interfaces: { eth0: '10.0.0.2/24' } } }, links: ['a:eth0 b:eth0'] };
+    const def: LabDefinition = {
+      name: 'inline',
+      nodes: { a: { interfaces: { eth0: '10.0.0.1/24' } }, b: { interfaces: { eth0: '10.0.0.2/24' } } },
+      links: ['a:eth0 b:eth0'],
+    };
     const model = defineLab(def);
     const same = checkLab(loadLabText(JSON.stringify(def), model.file)).model!;
     const noPlaces = (m: object) => JSON.parse(JSON.stringify(m, (k, v) => (k === 'at' ? undefined : v)));
@@ -51,7 +63,7 @@ describe('bundledLab', () => {
   });
 });
 
-describe('matchers, on a result whose judging is the engine\'s', () => {
+describe("matchers, on a result whose judging is the engine's", () => {
   it('refuse what is not a probe result, saying what they expected', () => {
     const r = matchers.toReplyVia.call({ isNot: false }, { stdout: '' }, 'a:eth0');
     expect(r.pass).toBe(false);
@@ -61,7 +73,10 @@ describe('matchers, on a result whose judging is the engine\'s', () => {
 
 describe('the CLI stays as fast to start as it was', () => {
   it('bundles none of the test API (execa, the reaper, the matchers)', () => {
-    const bundle = readdirSync('dist/bin').filter((f) => /\.m?js$/.test(f)).map((f) => readFileSync(`dist/bin/${f}`, 'utf8')).join('\n');
+    const bundle = readdirSync('dist/bin')
+      .filter((f) => /\.m?js$/.test(f))
+      .map((f) => readFileSync(`dist/bin/${f}`, 'utf8'))
+      .join('\n');
     expect(bundle).toMatch(/ip netns exec/); // the bundle is there: `nslab exec`
     for (const s of ['execa', 'reaper.js', 'toReplyVia', 'bundledLab']) expect(bundle.includes(s), s).toBe(false);
   });

@@ -2,7 +2,14 @@
 // (mountinfo lines from this machine and from a Docker container's defaults).
 // The real detections are proved in test/integration/doctor-rootless.test.ts.
 import { describe, expect, it } from 'vitest';
-import { effectiveCaps, isPrivileged, mountOf, netnsPropagation, parseMountinfo, procSysReadOnly } from '../../src/engine/capabilities.js';
+import {
+  effectiveCaps,
+  isPrivileged,
+  mountOf,
+  netnsPropagation,
+  parseMountinfo,
+  procSysReadOnly,
+} from '../../src/engine/capabilities.js';
 import { isInitialUserNamespace, usernsSettings } from '../../src/engine/rootless.js';
 
 const HOST = `27 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
@@ -51,7 +58,7 @@ describe('privilege', () => {
     expect(isPrivileged(1n << 12n)).toBe(false);
   });
 
-  it('the machine\'s own user namespace maps every uid to itself', () => {
+  it("the machine's own user namespace maps every uid to itself", () => {
     expect(isInitialUserNamespace('         0          0 4294967295\n')).toBe(true);
     expect(isInitialUserNamespace('     65534      65534          1\n')).toBe(false);
   });

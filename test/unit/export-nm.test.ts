@@ -53,7 +53,8 @@ describe.skipIf(!!nm.missing)('export nm: nmcli --offline makes the same connect
       const script = files.find((f) => f.path.endsWith('-nmcli.sh'))!;
       writeFileSync(join(dir, 'script.sh'), script.text);
       const made = execFileSync('sh', [join(dir, 'script.sh')], {
-        encoding: 'utf8', env: { ...nm.env, PATH: `${dir}:${process.env.PATH}` },
+        encoding: 'utf8',
+        env: { ...nm.env, PATH: `${dir}:${process.env.PATH}` },
       });
       const keyfiles = files.filter((f) => f.path.endsWith('.nmconnection'));
       expect(keyfiles.every((f) => f.mode === 0o600)).toBe(true);
@@ -63,7 +64,24 @@ describe.skipIf(!!nm.missing)('export nm: nmcli --offline makes the same connect
 });
 
 it.skipIf(!!nm.missing)('nmcli --offline refuses a bad rule (the check can fail)', () => {
-  expect(() => execFileSync(NMCLI, ['--offline', 'connection', 'add', 'type', 'ethernet', 'ifname', 'eth9', 'ipv4.routing-rules', 'from 10.0.0.1 table 5'], {
-    env: nm.env, stdio: 'pipe',
-  })).toThrow(/priority/);
+  expect(() =>
+    execFileSync(
+      NMCLI,
+      [
+        '--offline',
+        'connection',
+        'add',
+        'type',
+        'ethernet',
+        'ifname',
+        'eth9',
+        'ipv4.routing-rules',
+        'from 10.0.0.1 table 5',
+      ],
+      {
+        env: nm.env,
+        stdio: 'pipe',
+      },
+    ),
+  ).toThrow(/priority/);
 });

@@ -29,7 +29,9 @@ describe('export: the final state of a node', () => {
   });
 
   it('a stage that takes eth0 down leaves it down; the fix brings it back; replace keeps one default route', () => {
-    expect(finalNode(lab, 'server', 'eth0 down, without policy routing').interfaces.find((i) => i.name === 'eth0')!.up).toBe(false);
+    expect(
+      finalNode(lab, 'server', 'eth0 down, without policy routing').interfaces.find((i) => i.name === 'eth0')!.up,
+    ).toBe(false);
     const n = finalNode(lab, 'server', 'with a routing table for eth1');
     expect(n.interfaces.find((i) => i.name === 'eth0')!.up).toBe(true);
     expect(n.routes.filter((r) => r.dest === 'default' && r.table === undefined)).toHaveLength(1);
@@ -38,7 +40,10 @@ describe('export: the final state of a node', () => {
 
   it('rules get the priority the kernel gives them: each new one before the last', () => {
     const sa = finalNode(loadLab('labs/split-access-load-balance.yaml'), 'lb', 'split access');
-    expect(sa.rules.map((r) => [r.from, r.priority])).toEqual([['203.0.113.10', 32765], ['198.51.100.10', 32764]]);
+    expect(sa.rules.map((r) => [r.from, r.priority])).toEqual([
+      ['203.0.113.10', 32765],
+      ['198.51.100.10', 32764],
+    ]);
   });
 
   it("a route that is the kernel's own subnet route is marked (ip route add refuses it)", () => {
@@ -55,14 +60,25 @@ describe('export: the final state of a node', () => {
 
 describe('nslab export -o (the shipped CLI)', () => {
   const CLI = 'dist/bin/main.js';
-  const args = ['export', 'labs/dual-nic-reply-path.yaml', '--node', 'server', '--stage', 'with a routing table for eth1', '--format', 'ifupdown'];
+  const args = [
+    'export',
+    'labs/dual-nic-reply-path.yaml',
+    '--node',
+    'server',
+    '--stage',
+    'with a routing table for eth1',
+    '--format',
+    'ifupdown',
+  ];
   const run = (o: string) => spawnSync(process.execPath, [CLI, ...args, '-o', o], { encoding: 'utf8' });
 
   it('writes the files under DIR, as under /', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nslab-export-'));
     const r = run(dir);
     expect(r.status, r.stderr).toBe(0);
-    expect(readFileSync(join(dir, 'etc/network/interfaces'), 'utf8')).toMatch(/up ip rule add priority 32765 from 192\.168\.1\.220 table 201/);
+    expect(readFileSync(join(dir, 'etc/network/interfaces'), 'utf8')).toMatch(
+      /up ip rule add priority 32765 from 192\.168\.1\.220 table 201/,
+    );
     rmSync(dir, { recursive: true });
   });
 
@@ -76,7 +92,9 @@ describe('nslab export -o (the shipped CLI)', () => {
     symlinkSync(target, join(dir, 'etc/network/interfaces'));
     const link = run(dir);
     expect(link.status).toBe(2);
-    expect(link.stderr).toMatch(`cannot write ${join(dir, 'etc/network/interfaces')}: it is a symbolic link (to ${target})`);
+    expect(link.stderr).toMatch(
+      `cannot write ${join(dir, 'etc/network/interfaces')}: it is a symbolic link (to ${target})`,
+    );
     expect(existsSync(target)).toBe(false);
     rmSync(dir, { recursive: true });
   });

@@ -10,8 +10,14 @@ import { buildPlan } from '../../src/plan/build.js';
 import { tempDir } from '../integration/helpers.js';
 
 /** What `yaml` alone makes of a text (the loader before the fast path): its data, or 'error'. */
-const slow = (text: string) => { const l = loadWithYaml(text, 'x.yaml'); return l.problems.length ? 'error' : l.data; };
-const reading = (text: string) => { const l = loadLabText(text, 'x.yaml'); return l.problems.length ? 'error' : l.data; };
+const slow = (text: string) => {
+  const l = loadWithYaml(text, 'x.yaml');
+  return l.problems.length ? 'error' : l.data;
+};
+const reading = (text: string) => {
+  const l = loadLabText(text, 'x.yaml');
+  return l.problems.length ? 'error' : l.data;
+};
 
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
@@ -34,8 +40,46 @@ describe('fast YAML reading', () => {
   });
 
   it('reads scalars by YAML 1.2 core rules, as `yaml` does (js-yaml alone differs on 0b101, -0x1F, 1e400)', () => {
-    const scalars = ['1', '-1', '+1', '0x1F', '0o17', '017', '0b101', '-0x1F', '+0x1F', '-0o17', '1_000', '1.5', '.5', '-.5', '1.', '1e3', '1e400', '-1e400',
-      '+.inf', '-.Inf', '.NaN', '~', 'null', 'NULL', 'nULL', 'true', 'True', 'yes', 'off', '2024-01-01', '1:20:30', '-0', '09', '1.0', '""', "'x'", '10.0.0.1/24', 'fe80::1/64'];
+    const scalars = [
+      '1',
+      '-1',
+      '+1',
+      '0x1F',
+      '0o17',
+      '017',
+      '0b101',
+      '-0x1F',
+      '+0x1F',
+      '-0o17',
+      '1_000',
+      '1.5',
+      '.5',
+      '-.5',
+      '1.',
+      '1e3',
+      '1e400',
+      '-1e400',
+      '+.inf',
+      '-.Inf',
+      '.NaN',
+      '~',
+      'null',
+      'NULL',
+      'nULL',
+      'true',
+      'True',
+      'yes',
+      'off',
+      '2024-01-01',
+      '1:20:30',
+      '-0',
+      '09',
+      '1.0',
+      '""',
+      "'x'",
+      '10.0.0.1/24',
+      'fe80::1/64',
+    ];
     for (const v of scalars)
       for (const text of [`k: ${v}\n`, `${v}: x\n`, `k: [${v}]\n`]) expect(reading(text), text).toEqual(slow(text));
     expect(fastRead('k: 0b101\n')).toEqual({ k: '0b101' });
@@ -43,14 +87,33 @@ describe('fast YAML reading', () => {
   });
 
   it('leaves to `yaml` what only it reads as meant: anchors, tags, null keys, complex keys, several documents, errors', () => {
-    for (const text of ['a: &x 1\nb: *x\n', 'a: !!str 1\n', 'null: 1\n', '~: 1\n', '? [a]\n: 1\n', '[a]: 1\n', 'a: 1\n---\nb: 2\n', 'a: 1\na: 2\n', 'a: [1\n', '%YAML 1.1\n---\na: yes\n', 'b: {<<: {a: 1}}\n'])
+    for (const text of [
+      'a: &x 1\nb: *x\n',
+      'a: !!str 1\n',
+      'null: 1\n',
+      '~: 1\n',
+      '? [a]\n: 1\n',
+      '[a]: 1\n',
+      'a: 1\n---\nb: 2\n',
+      'a: 1\na: 2\n',
+      'a: [1\n',
+      '%YAML 1.1\n---\na: yes\n',
+      'b: {<<: {a: 1}}\n',
+    ])
       expect(fastRead(text), text).toBeUndefined();
-    expect(loadLabText('a: 1\na: 2\n', 'x.yaml').problems[0]).toMatchObject({ line: 2, col: 1, message: 'YAML syntax: Map keys must be unique' });
+    expect(loadLabText('a: 1\na: 2\n', 'x.yaml').problems[0]).toMatchObject({
+      line: 2,
+      col: 1,
+      message: 'YAML syntax: Map keys must be unique',
+    });
   });
 
   it('positions read lazily are those of the file: a link, a route', () => {
     const f = join(tempDir(), 'pos.yaml');
-    writeFileSync(f, 'name: pos\nnodes:\n  a:\n    interfaces: { eth0: 10.0.0.1/24 }\n    routes:\n      - default via 10.0.0.2\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks:\n  - a:eth0 b:eth0\n');
+    writeFileSync(
+      f,
+      'name: pos\nnodes:\n  a:\n    interfaces: { eth0: 10.0.0.1/24 }\n    routes:\n      - default via 10.0.0.2\n  b: { interfaces: { eth0: 10.0.0.2/24 } }\nlinks:\n  - a:eth0 b:eth0\n',
+    );
     expect(fastRead(readFileSync(f, 'utf8'))).toBeDefined();
     const lab = loadLab(f);
     expect({ ...lab.links[0]!.at }).toEqual({ file: f, line: 9, col: 5 });
@@ -67,12 +130,23 @@ describe('IPv4 interface addresses are judged without ipaddr.js, as ipaddr.js ju
       const r = ipaddr.parse(address).range();
       return r === 'unspecified' || r === 'multicast' || r === 'broadcast' || prefix === 0;
     };
-    const addrs = ['255.255.255.255', '255.255.255.254', '223.255.255.255', '224.0.0.0', '239.255.255.255', '240.0.0.1', '0.0.0.0', '0.1.2.3', '1.0.0.0'];
+    const addrs = [
+      '255.255.255.255',
+      '255.255.255.254',
+      '223.255.255.255',
+      '224.0.0.0',
+      '239.255.255.255',
+      '240.0.0.1',
+      '0.0.0.0',
+      '0.1.2.3',
+      '1.0.0.0',
+    ];
     for (let o = 0; o < 256; o++) addrs.push(`${o}.1.2.3`);
-    for (const a of addrs) for (const prefix of [0, 8, 24, 32]) {
-      const c = parseCidr(`${a}/${prefix}`)!;
-      expect(notAnInterfaceAddress(c) !== undefined, `${a}/${prefix}`).toBe(reference(a, prefix));
-    }
+    for (const a of addrs)
+      for (const prefix of [0, 8, 24, 32]) {
+        const c = parseCidr(`${a}/${prefix}`)!;
+        expect(notAnInterfaceAddress(c) !== undefined, `${a}/${prefix}`).toBe(reference(a, prefix));
+      }
   });
 });
 
@@ -82,8 +156,13 @@ describe('the code cache of the bundled up (dist/bin/up.js.cache)', () => {
     const { Script } = await import('node:vm');
     const path = join(process.cwd(), 'dist/bin/up.js');
     expect(existsSync(`${path}.cache`), 'dist/bin/up.js.cache is missing: run bash scripts/build.sh').toBe(true);
-    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`, { filename: path, cachedData: readFileSync(`${path}.cache`) });
+    const script = new Script(
+      `(function (exports, require, module, __filename, __dirname) {${readFileSync(path, 'utf8')}\n})`,
+      { filename: path, cachedData: readFileSync(`${path}.cache`) },
+    );
     expect(script.cachedDataRejected).toBe(false);
-    expect(readFileSync('dist/bin/main.js', 'utf8')).toContain('(function (exports, require, module, __filename, __dirname) {');
+    expect(readFileSync('dist/bin/main.js', 'utf8')).toContain(
+      '(function (exports, require, module, __filename, __dirname) {',
+    );
   });
 });

@@ -34,28 +34,45 @@ function validate(text: string): string | undefined {
 
 describe('fuzz: validating mutated labs never crashes and locates every problem', () => {
   afterAll(() => {
-    if (tolerated.size) console.info(`fuzz-validate: known gaps tolerated: ${[...tolerated].map(([g, n]) => `${g} x${n}`).join(', ')}`);
+    if (tolerated.size)
+      console.info(`fuzz-validate: known gaps tolerated: ${[...tolerated].map(([g, n]) => `${g} x${n}`).join(', ')}`);
   });
 
   it(`structural mutations (${RUNS} runs)`, () => {
-    fc.assert(fc.property(mutantArb(), (m) => {
-      const applied = applyMutant(m);
-      const why = validate(applied.text);
-      if (why) throw new Error(`${why}\n${describeSample(applied)}`);
-    }), { numRuns: RUNS, seed: SEED });
+    fc.assert(
+      fc.property(mutantArb(), (m) => {
+        const applied = applyMutant(m);
+        const why = validate(applied.text);
+        if (why) throw new Error(`${why}\n${describeSample(applied)}`);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
   }, 120_000);
 
   it(`structural and raw-text mutations (${RUNS} runs)`, () => {
-    fc.assert(fc.property(mutantArb(), fc.array(textOpArb(), { minLength: 1, maxLength: 3 }), (m, textOps) => {
-      const applied = applyMutant(m);
-      const text = textOps.reduce(applyTextOp, applied.text);
-      const why = validate(text);
-      if (why) throw new Error(`${why}\ntext operations: ${JSON.stringify(textOps)}\n${describeSample({ ...applied, text })}`);
-    }), { numRuns: RUNS, seed: SEED });
+    fc.assert(
+      fc.property(mutantArb(), fc.array(textOpArb(), { minLength: 1, maxLength: 3 }), (m, textOps) => {
+        const applied = applyMutant(m);
+        const text = textOps.reduce(applyTextOp, applied.text);
+        const why = validate(text);
+        if (why)
+          throw new Error(
+            `${why}\ntext operations: ${JSON.stringify(textOps)}\n${describeSample({ ...applied, text })}`,
+          );
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
   }, 120_000);
 
   it('the unmutated labs, written back by the yaml package, validate', () => {
-    for (const lab of ['dual-nic-reply-path', 'server-initiated-source', 'split-access-load-balance', 'two-isp-nat-gateway', 'vip-source-example1', 'vip-source-example2']) {
+    for (const lab of [
+      'dual-nic-reply-path',
+      'server-initiated-source',
+      'split-access-load-balance',
+      'two-isp-nat-gateway',
+      'vip-source-example1',
+      'vip-source-example2',
+    ]) {
       const { text } = applyMutant({ lab, ops: [] });
       expect(checkLab(loadLabText(text, 'fuzz.yaml')).problems, lab).toEqual([]);
     }

@@ -7,7 +7,9 @@ import { loadLabFile } from '../../src/lab/load.js';
 import { checkLab } from '../../src/lab/resolve.js';
 
 const dir = 'test/fixtures/bad';
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('bad lab files give their exact messages', () => {
   it('has a corpus of at least 30', () => expect(files.length).toBeGreaterThanOrEqual(30));

@@ -14,7 +14,9 @@ import { loadLabFile } from '../../src/lab/load.js';
 import { checkLab } from '../../src/lab/resolve.js';
 
 const dir = 'test/fixtures/hostile';
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.yaml$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Characters that must never reach a terminal raw from lab content: control characters other than the newline ending each line, and Unicode line breaks. */
@@ -39,7 +41,10 @@ describe('hostile lab files are refused with their exact messages', () => {
       const lines = text.slice(0, -1).split('\n');
       expect(lines[0]).toMatch(head);
       for (const line of lines) {
-        expect(head.test(line) || /^ {4}hint: \S/.test(line), `line not in file:line:col or hint form: ${JSON.stringify(line.slice(0, 200))}`).toBe(true);
+        expect(
+          head.test(line) || /^ {4}hint: \S/.test(line),
+          `line not in file:line:col or hint form: ${JSON.stringify(line.slice(0, 200))}`,
+        ).toBe(true);
         expect(RAW_CONTROL.test(line), `raw control character in ${JSON.stringify(line.slice(0, 200))}`).toBe(false);
       }
     });
@@ -57,7 +62,9 @@ describe('the shipped CLI refuses the hostile corpus with the same messages', ()
     it(`nslab validate ${batch[0]} … ${batch[batch.length - 1]} (${batch.length} files) exits 2 with their goldens on stderr`, () => {
       expect(existsSync(CLI), 'dist/bin/main.js is missing: run bash scripts/build.sh').toBe(true);
       const r = spawnSync(process.execPath, [CLI, 'validate', ...batch.map((f) => `${dir}/${f}`)], {
-        encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024,
+        encoding: 'utf8',
+        env: { ...process.env, FORCE_COLOR: '0' },
+        maxBuffer: 64 * 1024 * 1024,
       });
       expect(r.stdout).toBe('');
       expect(r.stderr).toBe(batch.map((f) => readFileSync(goldenOf(f), 'utf8')).join(''));

@@ -15,7 +15,9 @@ import { exerciseOf } from '../../src/lab/exercise.js';
 import { loadLab } from '../../src/lab/resolve.js';
 
 const dir = 'test/fixtures/hostile/exercises';
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.yaml$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -46,7 +48,8 @@ describe('hostile exercises are refused with their exact messages', () => {
       expect(text).not.toMatch(/internal error|\n\s+at /);
       // each message at file:line:col with its hint (or, for a usage error, nslab: and its hint)
       const head = new RegExp(`^(${escape(`${dir}/${f}`)}:[1-9]\\d*:[1-9]\\d*|nslab): \\S`);
-      for (const line of text.slice(0, -1).split('\n')) expect(head.test(line) || /^ {4}hint: \S/.test(line), line).toBe(true);
+      for (const line of text.slice(0, -1).split('\n'))
+        expect(head.test(line) || /^ {4}hint: \S/.test(line), line).toBe(true);
     });
   }
 });
@@ -57,12 +60,19 @@ describe('the shipped CLI refuses the hostile exercises with the same messages',
   it(`nslab exercise on each of the ${files.length} files exits 2 with its golden on stderr and nothing on stdout`, async () => {
     expect(existsSync(CLI), 'dist/bin/main.js is missing: run bash scripts/build.sh').toBe(true);
     const run = promisify(execFile);
-    const exercise = (f: string) => run(process.execPath, [CLI, 'exercise', `${dir}/${f}`], { env: { ...process.env, FORCE_COLOR: '0' } }).then(
-      () => ({ code: 0, stdout: '(accepted)', stderr: '' }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+    const exercise = (f: string) =>
+      run(process.execPath, [CLI, 'exercise', `${dir}/${f}`], { env: { ...process.env, FORCE_COLOR: '0' } }).then(
+        () => ({ code: 0, stdout: '(accepted)', stderr: '' }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
     const results = await Promise.all(files.map(exercise));
     for (const [i, f] of files.entries()) {
-      expect({ file: f, ...results[i] }).toEqual({ file: f, code: 2, stdout: '', stderr: readFileSync(goldenOf(f), 'utf8') });
+      expect({ file: f, ...results[i] }).toEqual({
+        file: f,
+        code: 2,
+        stdout: '',
+        stderr: readFileSync(goldenOf(f), 'utf8'),
+      });
     }
   });
 });

@@ -16,7 +16,9 @@ import { loadLab } from '../../src/lab/resolve.js';
 
 const LAB = 'labs/dual-nic-reply-path.yaml';
 const dir = 'test/fixtures/hostile/results';
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.json$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** Characters that must never reach a terminal raw from a results file. */
@@ -24,7 +26,9 @@ const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 
 /** What `nslab graph LAB --results FILE` prints on stderr for a refused file (as report-error.ts does). */
 function stderrOf(file: string): string {
-  try { resultToDraw(loadLab(LAB), file); } catch (e) {
+  try {
+    resultToDraw(loadLab(LAB), file);
+  } catch (e) {
     if (e instanceof LabFileError) return `${e.message}\n`;
     if (e instanceof NslabError) return `nslab: ${e.message}\n`;
     throw e;
@@ -61,13 +65,20 @@ describe('the shipped CLI refuses the hostile results files with the same messag
     expect(existsSync(CLI), 'dist/bin/main.js is missing: run bash scripts/build.sh').toBe(true);
     const run = promisify(execFile);
     const args = (f: string) => [CLI, 'graph', LAB, '--results', `${dir}/${f}`, '--format', 'mermaid'];
-    const graph = (f: string) => run(process.execPath, args(f), { env: { ...process.env, FORCE_COLOR: '0' } }).then(
-      () => ({ code: 0, stdout: '(drawn)', stderr: '' }),
-      (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }));
+    const graph = (f: string) =>
+      run(process.execPath, args(f), { env: { ...process.env, FORCE_COLOR: '0' } }).then(
+        () => ({ code: 0, stdout: '(drawn)', stderr: '' }),
+        (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+      );
     // a few at a time: each process loads the lab and the bundle
     const results: { code: number; stdout: string; stderr: string }[] = [];
-    for (let i = 0; i < files.length; i += 6) results.push(...await Promise.all(files.slice(i, i + 6).map(graph)));
+    for (let i = 0; i < files.length; i += 6) results.push(...(await Promise.all(files.slice(i, i + 6).map(graph))));
     for (const [i, f] of files.entries())
-      expect({ file: f, ...results[i] }).toEqual({ file: f, code: 2, stdout: '', stderr: readFileSync(goldenOf(f), 'utf8') });
+      expect({ file: f, ...results[i] }).toEqual({
+        file: f,
+        code: 2,
+        stdout: '',
+        stderr: readFileSync(goldenOf(f), 'utf8'),
+      });
   });
 });

@@ -17,7 +17,9 @@ import { MAX_INTERFACES } from '../../src/import/addressing.js';
 import { importFile } from '../../src/import/import-file.js';
 
 const dir = 'test/fixtures/hostile/snapshots';
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.json$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** What must never reach a terminal raw from a snapshot: control characters but the newline ending each line, Unicode line breaks. */
@@ -32,8 +34,15 @@ async function imported(file: string): Promise<{ code: number; stderr: string }>
   } catch (e) {
     let stderr = '';
     const write = process.stderr.write;
-    process.stderr.write = ((s: string) => { stderr += s; return true; }) as typeof process.stderr.write;
-    try { return { code: reportError(e), stderr }; } finally { process.stderr.write = write; }
+    process.stderr.write = ((s: string) => {
+      stderr += s;
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      return { code: reportError(e), stderr };
+    } finally {
+      process.stderr.write = write;
+    }
   }
 }
 
@@ -85,11 +94,13 @@ describe('hostile snapshots are refused with their exact messages', () => {
     const over = write(MAX_INTERFACES + 1);
     const r = await imported(over);
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe(`${over}: addresses: ${MAX_INTERFACES + 1} interfaces have a global address, `
-      + `and nslab import can make a lab of at most ${MAX_INTERFACES}: each gets a router and a client, `
-      + "and its addressing plan gives each a /30 of 198.18.0.0/15 for the client's link and for the core's\n"
-      + '    hint: leave out of the snapshot the interfaces the question is not about '
-      + '(their entries under addresses, with their routes and rules)\n');
+    expect(r.stderr).toBe(
+      `${over}: addresses: ${MAX_INTERFACES + 1} interfaces have a global address, ` +
+        `and nslab import can make a lab of at most ${MAX_INTERFACES}: each gets a router and a client, ` +
+        "and its addressing plan gives each a /30 of 198.18.0.0/15 for the client's link and for the core's\n" +
+        '    hint: leave out of the snapshot the interfaces the question is not about ' +
+        '(their entries under addresses, with their routes and rules)\n',
+    );
     // its twin, a snapshot that fits, is in import.test.ts (and at the limit itself in bench/import.mjs: it takes seconds)
   });
 });
@@ -97,7 +108,8 @@ describe('hostile snapshots are refused with their exact messages', () => {
 describe('the shipped CLI refuses the hostile snapshots with the same messages', () => {
   it('nslab import HOSTILE -o FILE writes nothing; its twin, a good snapshot, writes the lab', () => {
     const d = mkdtempSync(join(tmpdir(), 'nslab-hostile-snap-'));
-    const run = (snapshot: string, out: string) => spawnSync(process.execPath, [CLI, 'import', snapshot, '-o', out], { encoding: 'utf8' });
+    const run = (snapshot: string, out: string) =>
+      spawnSync(process.execPath, [CLI, 'import', snapshot, '-o', out], { encoding: 'utf8' });
     const bad = run(`${dir}/type-dst-null.json`, join(d, 'bad.yaml'));
     expect(bad.status).toBe(2);
     expect(existsSync(join(d, 'bad.yaml'))).toBe(false);

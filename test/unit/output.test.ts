@@ -3,8 +3,19 @@
 // even when it is a link, files replaced whole or created exclusively, modes.
 import { spawn } from 'node:child_process';
 import {
-  existsSync, linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync,
-  utimesSync, writeFileSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +28,9 @@ function tmp(): string {
   dirs.push(d);
   return d;
 }
-afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** A file someone cares about, with a known content and an mtime in the past, to prove it untouched. */
 function victim(dir: string, name = 'victim'): { path: string; untouched: () => void } {
@@ -36,7 +49,9 @@ function victim(dir: string, name = 'victim'): { path: string; untouched: () => 
 
 const RACED = 'a folder on its way was moved or replaced while nslab wrote';
 const refused = (f: () => unknown): OutputRefused => {
-  try { f(); } catch (e) {
+  try {
+    f();
+  } catch (e) {
     expect(e).toBeInstanceOf(OutputRefused);
     expect((e as OutputRefused).exitCode).toBe(2);
     return e as OutputRefused;
@@ -60,8 +75,10 @@ describe('OutputDir: where a file may be written', () => {
     const out = OutputDir.open(join(d, 'out'), { create: true });
     symlinkSync(v.path, join(d, 'out/report.json'));
     const e = refused(() => out.write('report.json', 'evil\n'));
-    expect(e.message).toBe(`cannot write ${join(d, 'out/report.json')}: it is a symbolic link (to ${v.path})\n`
-      + '    hint: nslab does not write through symbolic links: remove the link, or name a folder that only you can write');
+    expect(e.message).toBe(
+      `cannot write ${join(d, 'out/report.json')}: it is a symbolic link (to ${v.path})\n` +
+        '    hint: nslab does not write through symbolic links: remove the link, or name a folder that only you can write',
+    );
     v.untouched();
     expect(lstatSync(join(d, 'out/report.json')).isSymbolicLink()).toBe(true);
     expect(readdirSync(join(d, 'out'))).toEqual(['report.json']); // no temporary file left
@@ -89,7 +106,9 @@ describe('OutputDir: where a file may be written', () => {
     const out = OutputDir.open(join(d, 'out'), { create: true });
     symlinkSync(etc, join(d, 'out/etc'));
     const e = refused(() => out.write('etc/hosts', 'evil\n'));
-    expect(e.message).toMatch(`cannot write ${join(d, 'out/etc/hosts')}: ${join(d, 'out/etc')} is a symbolic link (to ${etc})`);
+    expect(e.message).toMatch(
+      `cannot write ${join(d, 'out/etc/hosts')}: ${join(d, 'out/etc')} is a symbolic link (to ${etc})`,
+    );
     refused(() => out.write('etc/new/file', 'evil\n'));
     refused(() => out.write('etc/hosts', 'evil\n', { exclusive: true }));
     v.untouched();
@@ -110,7 +129,9 @@ describe('OutputDir: where a file may be written', () => {
     mkdirSync(join(d, 'real'));
     symlinkSync(join(d, 'real'), join(d, 'artifacts'));
     const out = OutputDir.open(join(d, 'artifacts'), { create: true });
-    expect(out.write('inst/x.pcap', 'pcap', { exclusive: true, mode: 0o600, dirMode: 0o700 })).toBe(join(d, 'artifacts/inst/x.pcap'));
+    expect(out.write('inst/x.pcap', 'pcap', { exclusive: true, mode: 0o600, dirMode: 0o700 })).toBe(
+      join(d, 'artifacts/inst/x.pcap'),
+    );
     out.write('report.json', '{}');
     expect(readFileSync(join(d, 'real/inst/x.pcap'), 'utf8')).toBe('pcap');
     expect(readFileSync(join(d, 'real/report.json'), 'utf8')).toBe('{}');
@@ -140,7 +161,9 @@ describe('OutputDir: where a file may be written', () => {
     const d = tmp();
     const out = OutputDir.open(d);
     out.write('a.pcap', 'one', { exclusive: true });
-    expect(refused(() => out.write('a.pcap', 'two', { exclusive: true })).message).toMatch(/a\.pcap: it exists already/);
+    expect(refused(() => out.write('a.pcap', 'two', { exclusive: true })).message).toMatch(
+      /a\.pcap: it exists already/,
+    );
     expect(readFileSync(join(d, 'a.pcap'), 'utf8')).toBe('one');
   });
 
@@ -149,7 +172,9 @@ describe('OutputDir: where a file may be written', () => {
     mkdirSync(join(d, 'dir'));
     const out = OutputDir.open(d);
     expect(refused(() => out.write('dir', 'x')).message).toMatch(/dir: it is a folder/);
-    expect(refused(() => OutputDir.open('/dev').write('null', 'x')).message).toMatch('cannot write /dev/null: it is a device');
+    expect(refused(() => OutputDir.open('/dev').write('null', 'x')).message).toMatch(
+      'cannot write /dev/null: it is a device',
+    );
     writeFileSync(join(d, 'plain'), 'p');
     expect(refused(() => out.write('plain/x', 'x')).message).toMatch(`${join(d, 'plain')} is not a folder`);
     expect(readFileSync(join(d, 'plain'), 'utf8')).toBe('p');
@@ -164,7 +189,9 @@ describe('OutputDir: where a file may be written', () => {
     try {
       out.write('keyfile', 'k', { mode: 0o644 });
       out.write('inst/x.pcap', 'p', { exclusive: true, mode: 0o600, dirMode: 0o700 });
-    } finally { process.umask(old); }
+    } finally {
+      process.umask(old);
+    }
     expect(statSync(join(d, 'keyfile')).mode & 0o777).toBe(0o644);
     expect(statSync(join(d, 'inst/x.pcap')).mode & 0o777).toBe(0o600);
     expect(statSync(join(d, 'inst')).mode & 0o777).toBe(0o700);
@@ -181,26 +208,34 @@ describe('OutputDir: where a file may be written', () => {
     mkdirSync(join(d, 'out'));
     symlinkSync('/etc', join(d, 'out/etc'));
     symlinkSync('/etc/passwd', join(d, 'out/junit.xml'));
-    expect(refused(() => OutputDir.check(join(d, 'out'), ['etc/hosts'])).message).toMatch('out/etc is a symbolic link (to /etc)');
-    expect(refused(() => OutputDir.check(join(d, 'out'), ['report.json', 'junit.xml'])).message)
-      .toMatch('out/junit.xml: it is a symbolic link (to /etc/passwd)');
+    expect(refused(() => OutputDir.check(join(d, 'out'), ['etc/hosts'])).message).toMatch(
+      'out/etc is a symbolic link (to /etc)',
+    );
+    expect(refused(() => OutputDir.check(join(d, 'out'), ['report.json', 'junit.xml'])).message).toMatch(
+      'out/junit.xml: it is a symbolic link (to /etc/passwd)',
+    );
     OutputDir.check(join(d, 'out'), ['report.json', 'new/folder/file']);
     expect(readdirSync(join(d, 'out')).sort()).toEqual(['etc', 'junit.xml']);
     // a folder to be written into (check's DIR/<instance>)
-    expect(refused(() => OutputDir.check(join(d, 'out'), [], ['etc'])).message)
-      .toMatch(`cannot write ${join(d, 'out/etc')}/: ${join(d, 'out/etc')} is a symbolic link`);
+    expect(refused(() => OutputDir.check(join(d, 'out'), [], ['etc'])).message).toMatch(
+      `cannot write ${join(d, 'out/etc')}/: ${join(d, 'out/etc')} is a symbolic link`,
+    );
     OutputDir.check(join(d, 'out'), [], ['inst']);
     expect(existsSync(join(d, 'out/inst'))).toBe(false);
   });
 
   it('the user-named folder: missing (for -o FILE) or not a folder is a clear refusal', () => {
     const d = tmp();
-    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message)
-      .toMatch(`cannot write ${join(d, 'nope/graph.svg')}: ${join(d, 'nope')}: no such folder`);
+    expect(refused(() => writeOutputFile(join(d, 'nope/graph.svg'), 'x')).message).toMatch(
+      `cannot write ${join(d, 'nope/graph.svg')}: ${join(d, 'nope')}: no such folder`,
+    );
     writeFileSync(join(d, 'file'), 'f');
-    expect(refused(() => OutputDir.open(join(d, 'file'))).message).toMatch(`cannot write ${join(d, 'file')}: not a folder`);
-    expect(refused(() => writeOutputFile(join(d, 'file/x.svg'), 'x')).message)
-      .toMatch(`cannot write ${join(d, 'file/x.svg')}: ${join(d, 'file')}: not a folder`);
+    expect(refused(() => OutputDir.open(join(d, 'file'))).message).toMatch(
+      `cannot write ${join(d, 'file')}: not a folder`,
+    );
+    expect(refused(() => writeOutputFile(join(d, 'file/x.svg'), 'x')).message).toMatch(
+      `cannot write ${join(d, 'file/x.svg')}: ${join(d, 'file')}: not a folder`,
+    );
     expect(refused(() => OutputDir.open(join(d, 'file'), { create: true })).message).toMatch('not a folder');
     expect(refused(() => writeOutputFile(`${d}/`, 'x')).message).toMatch('names a folder, not a file');
     expect(readFileSync(join(d, 'file'), 'utf8')).toBe('f');
@@ -214,17 +249,25 @@ describe('OutputDir: where a file may be written', () => {
       mkdirSync(outside);
       const out = OutputDir.open(join(d, 'out'), { create: true });
       mkdirSync(join(d, 'out/sub'));
-      const swap = () => { renameSync(join(d, 'out/sub'), join(d, 'out/aside')); symlinkSync(outside, join(d, 'out/sub')); };
+      const swap = () => {
+        renameSync(join(d, 'out/sub'), join(d, 'out/aside'));
+        symlinkSync(outside, join(d, 'out/sub'));
+      };
       return { d, outside, out, swap };
     }
-    afterEach(() => { delete raceSeams.beforeOpen; delete raceSeams.beforeRename; });
+    afterEach(() => {
+      delete raceSeams.beforeOpen;
+      delete raceSeams.beforeRename;
+    });
 
     for (const exclusive of [true, false])
       it(`just before the open (${exclusive ? 'exclusive' : 'by rename'}): caught after it, the file made outside removed`, () => {
         const { d, outside, out, swap } = setup();
         raceSeams.beforeOpen = swap;
         const e = refused(() => out.write('sub/report.json', 'data', { exclusive }));
-        expect(e.message).toMatch(`cannot write ${join(d, 'out/sub/report.json')}: ${RACED} (the file went to ${outside}/`);
+        expect(e.message).toMatch(
+          `cannot write ${join(d, 'out/sub/report.json')}: ${RACED} (the file went to ${outside}/`,
+        );
         expect(readdirSync(outside)).toEqual([]);
         expect(readdirSync(join(d, 'out/aside'))).toEqual([]);
         // the twin: nothing strikes, the same write goes through
@@ -263,33 +306,50 @@ describe('OutputDir: where a file may be written', () => {
     const out = OutputDir.open(join(d, 'out'), { create: true });
     mkdirSync(join(d, 'out/sub'));
     // another process turns out/sub into a link to `outside` and back, as fast as it can
-    const flipper = spawn(process.execPath, ['-e', `
+    const flipper = spawn(
+      process.execPath,
+      [
+        '-e',
+        `
         const fs = require('node:fs');
         const sub = ${JSON.stringify(join(d, 'out/sub'))}, aside = sub + '.aside', outside = ${JSON.stringify(outside)};
         for (;;) {
           try { fs.renameSync(sub, aside); fs.symlinkSync(outside, sub); fs.unlinkSync(sub); fs.renameSync(aside, sub); } catch {}
-        }`], { stdio: 'ignore' });
+        }`,
+      ],
+      { stdio: 'ignore' },
+    );
     const kinds = new Map<string, number>();
     try {
       await new Promise((r) => setTimeout(r, 200));
       for (let i = 0; i < 2000; i++) {
         const exclusive = i % 2 === 0;
         let kind = 'written';
-        try { out.write(`sub/f${i}`, 'data', { exclusive }); } catch (e) {
+        try {
+          out.write(`sub/f${i}`, 'data', { exclusive });
+        } catch (e) {
           const raced = e instanceof OutputRefused && e.message.includes(RACED);
-          kind = e instanceof OutputRefused ? (raced ? 'caught after open' : 'refused before open') : (e as Error).message;
+          kind =
+            e instanceof OutputRefused ? (raced ? 'caught after open' : 'refused before open') : (e as Error).message;
         }
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
       }
-    } finally { flipper.kill('SIGKILL'); }
+    } finally {
+      flipper.kill('SIGKILL');
+    }
     await new Promise((r) => flipper.once('exit', r));
     // nothing ever stays outside: what the race put there was removed at once
     expect(readdirSync(outside)).toEqual([]);
     const known = ['written', 'caught after open', 'refused before open'];
-    expect([...kinds.keys()].every((k) => known.includes(k)), JSON.stringify([...kinds])).toBe(true);
+    expect(
+      [...kinds.keys()].every((k) => known.includes(k)),
+      JSON.stringify([...kinds]),
+    ).toBe(true);
     expect(kinds.get('written')).toBeGreaterThan(0);
     // every write that went through is in the folder (or the same folder, left aside by the flipper), no temporary file left
-    const inside = ['sub', 'sub.aside'].flatMap((f) => (existsSync(join(d, 'out', f)) ? readdirSync(join(d, 'out', f)) : []));
+    const inside = ['sub', 'sub.aside'].flatMap((f) =>
+      existsSync(join(d, 'out', f)) ? readdirSync(join(d, 'out', f)) : [],
+    );
     expect(inside.filter((f) => f.startsWith('.nslab-'))).toEqual([]);
     expect(inside.length).toBe(kinds.get('written'));
   });

@@ -5,7 +5,9 @@ import { loadLab } from '../../src/lab/resolve.js';
 import { buildPlan } from '../../src/plan/build.js';
 import { renderScript } from '../../src/plan/render.js';
 
-const labs = readdirSync('labs').filter((f) => f.endsWith('.yaml')).sort();
+const labs = readdirSync('labs')
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('plans of the bundled labs', () => {
   for (const f of labs) {
@@ -16,7 +18,9 @@ describe('plans of the bundled labs', () => {
     const last = lab.stages[lab.stages.length - 1];
     if (last)
       it(`${f} (all stages)`, async () => {
-        await expect(renderScript(buildPlan(lab, { stage: last.name }))).toMatchFileSnapshot(`__snapshots__/plan-${lab.name}-stages.sh`);
+        await expect(renderScript(buildPlan(lab, { stage: last.name }))).toMatchFileSnapshot(
+          `__snapshots__/plan-${lab.name}-stages.sh`,
+        );
       });
   }
 });
@@ -32,7 +36,8 @@ describe('planning rules', () => {
     }
   });
   it('names every interface after dev (names like "up" are not misread)', () => {
-    for (const s of plan.steps.filter((x) => x.tool === 'ip' && x.args[0] === 'link' && x.args[1] === 'set')) expect(s.args[2]).toBe('dev');
+    for (const s of plan.steps.filter((x) => x.tool === 'ip' && x.args[0] === 'link' && x.args[1] === 'set'))
+      expect(s.args[2]).toBe('dev');
   });
   it('adds IPv6 addresses without DAD and prefixes namespaces with the instance', () => {
     expect(plan.steps.some((s) => s.args.includes('2001:db8:10::1/64') && s.args.includes('nodad'))).toBe(true);

@@ -16,13 +16,15 @@ describe('namespace names map back to exactly one instance and node', () => {
     const nodes = ['x-y', 'y', 'x', 'b', 'b_c', 'y-z'];
     const ids = [undefined, 'x', 'y1', 'b'];
     const seen = new Map<string, string>();
-    for (const l of labs) for (const id of ids) for (const n of nodes) {
-      const inst = instanceName(l, id);
-      const ns = nsName(inst, n);
-      expect(seen.get(ns), `${ns} from ${inst}/${n}`).toBeUndefined();
-      seen.set(ns, `${inst}/${n}`);
-      expect(parseNsName(ns)).toEqual({ instance: inst, node: n });
-    }
+    for (const l of labs)
+      for (const id of ids)
+        for (const n of nodes) {
+          const inst = instanceName(l, id);
+          const ns = nsName(inst, n);
+          expect(seen.get(ns), `${ns} from ${inst}/${n}`).toBeUndefined();
+          seen.set(ns, `${inst}/${n}`);
+          expect(parseNsName(ns)).toEqual({ instance: inst, node: n });
+        }
   });
   it('refuses to build a name from an invalid instance or node', () => {
     expect(() => nsName('../x', 'a')).toThrow();
@@ -34,8 +36,17 @@ describe('namespace names map back to exactly one instance and node', () => {
 
 describe('state files are checked before anything acts on them', () => {
   const good = (inst: string, dir: string) => ({
-    version: 1, instance: inst, lab: 'l', file: 'f', status: 'testing', owner: { pid: 10, start: '5' }, createdAt: '',
-    namespaces: [{ node: 'a', ns: `nslab-${inst}.a` }], services: [], stages: [], logDir: join(dir, 'logs', inst),
+    version: 1,
+    instance: inst,
+    lab: 'l',
+    file: 'f',
+    status: 'testing',
+    owner: { pid: 10, start: '5' },
+    createdAt: '',
+    namespaces: [{ node: 'a', ns: `nslab-${inst}.a` }],
+    services: [],
+    stages: [],
+    logDir: join(dir, 'logs', inst),
   });
   it('accepts a record whose namespaces are those of its instance, and nothing else', () => {
     const dir = mkdtempSync(join(tmpdir(), 'nslab-state-'));
@@ -50,7 +61,10 @@ describe('state files are checked before anything acts on them', () => {
     expect(validState({ ...good('l.x1', dir), etc: ['../iproute2'] }, 'l.x1')).toBeUndefined();
     expect(validState({ ...good('l.x1', dir), etc: 'nslab-l.x1.a' }, 'l.x1')).toBeUndefined();
     expect(validState(good('l.x1', dir), 'l.x2')).toBeUndefined();
-    writeFileSync(join(dir, 'l.x3.json'), JSON.stringify({ ...good('l.x3', dir), namespaces: [{ node: 'a', ns: 'nslab-other.a' }] }));
+    writeFileSync(
+      join(dir, 'l.x3.json'),
+      JSON.stringify({ ...good('l.x3', dir), namespaces: [{ node: 'a', ns: 'nslab-other.a' }] }),
+    );
     expect(readState('l.x3')).toBeUndefined();
     expect(readState('../../etc/passwd')).toBeUndefined();
   });
@@ -64,7 +78,11 @@ describe('state files are checked before anything acts on them', () => {
 
 describe('plan output keeps lab content inert', () => {
   const plan = (stage: string, nft: string): Plan => ({
-    lab: 'l', instance: 'l', file: 'f.yaml', stages: [stage], namespaces: [{ node: 'a', ns: 'nslab-l.a' }],
+    lab: 'l',
+    instance: 'l',
+    file: 'f.yaml',
+    stages: [stage],
+    namespaces: [{ node: 'a', ns: 'nslab-l.a' }],
     steps: [{ phase: 'configure', ns: 'nslab-l.a', node: 'a', tool: 'nft', args: ['-f', '-'], input: nft }],
   });
   it('a line break in a name stays inside its comment', () => {
@@ -79,8 +97,15 @@ describe('plan output keeps lab content inert', () => {
   });
   it('nft rulesets may not include host files, however spelt', () => {
     // the word is refused anywhere: a scanner reading nft's quotes a bit differently could otherwise miss one (`define x = "a\"`)
-    for (const t of ['include "/etc/shadow"', 'flush ruleset; include "/etc/shadow"', 'include"/etc/shadow"', 'table ip t {\n include "/x"\n}',
-      'define x = "a\\"\ninclude "/etc/shadow"', 'table ip t { comment "include me" }', '# include nothing'])
+    for (const t of [
+      'include "/etc/shadow"',
+      'flush ruleset; include "/etc/shadow"',
+      'include"/etc/shadow"',
+      'table ip t {\n include "/x"\n}',
+      'define x = "a\\"\ninclude "/etc/shadow"',
+      'table ip t { comment "include me" }',
+      '# include nothing',
+    ])
       expect(nftProblem(t)?.message, t).toMatch(/include/);
     expect(nftProblem('table ip t { chain c { type filter hook input priority 0; } }')).toBeUndefined();
   });

@@ -1,6 +1,17 @@
 // The failure of a service that exits at once: how it ended, how its log ends
 // (bounded, one line per line), and a copy of the log kept safely.
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -32,7 +43,9 @@ describe('the end of a log', () => {
   });
 
   it('control characters escaped (a log cannot color, rewrite or add lines of the message); a CRLF line ending dropped', () => {
-    expect(logTail(log('\u001b[31mred\u001b[0m\rback\u2028x\r\n'))).toEqual([String.raw`\u001b[31mred\u001b[0m\u000dback\u2028x`]);
+    expect(logTail(log('\u001b[31mred\u001b[0m\rback\u2028x\r\n'))).toEqual([
+      String.raw`\u001b[31mred\u001b[0m\u000dback\u2028x`,
+    ]);
     // the twin: plain text is shown as it is
     expect(logTail(log('web: reading /etc/web.conf\n'))).toEqual(['web: reading /etc/web.conf']);
   });
@@ -64,7 +77,9 @@ describe('keeping a log', () => {
     symlinkSync(target, join(into, 'a-web.3.log'));
     expect(keepLog(src, { root, folder: 'lab.x1' }, 'a-web')).toBe(join(into, 'a-web.4.log'));
     expect(readFileSync(target, 'utf8')).toBe('precious');
-    expect(lstatSync(join(into, 'a-web.3.log')).isSymbolicLink() && readlinkSync(join(into, 'a-web.3.log'))).toBe(target);
+    expect(lstatSync(join(into, 'a-web.3.log')).isSymbolicLink() && readlinkSync(join(into, 'a-web.3.log'))).toBe(
+      target,
+    );
   });
 
   it('a link at the instance folder is refused (nothing lands where it points); an artifacts folder that is a link is honoured', () => {
@@ -74,7 +89,9 @@ describe('keeping a log', () => {
     mkdirSync(root);
     mkdirSync(elsewhere);
     symlinkSync(elsewhere, join(root, 'lab.x1'));
-    expect(() => keepLog(src, { root, folder: 'lab.x1' }, 'a-web')).toThrow(`${join(root, 'lab.x1')} is a symbolic link (to ${elsewhere})`);
+    expect(() => keepLog(src, { root, folder: 'lab.x1' }, 'a-web')).toThrow(
+      `${join(root, 'lab.x1')} is a symbolic link (to ${elsewhere})`,
+    );
     expect(readdirSync(elsewhere)).toEqual([]);
     const base = dir();
     const real = join(base, 'real');
@@ -95,36 +112,46 @@ describe('keeping a log', () => {
 });
 
 describe('the failure', () => {
-  const failed = (logFile: string, exit = { code: 1, signal: null as NodeJS.Signals | null }) =>
-    [{ node: 'a', service: 'web', argv: ['sh', '-c', 'cat /etc/web.conf'], exit, log: logFile }];
+  const failed = (logFile: string, exit = { code: 1, signal: null as NodeJS.Signals | null }) => [
+    { node: 'a', service: 'web', argv: ['sh', '-c', 'cat /etc/web.conf'], exit, log: logFile },
+  ];
 
   it('names the service, how it ended, how its log ends and where the copy is, which exists', () => {
     const root = dir();
     const keep = join(root, 'artifacts');
-    const e = serviceError(failed(log('web: reading /etc/web.conf\ncat: /etc/web.conf: No such file or directory\n')), () => ({ root, folder: 'artifacts' }));
+    const e = serviceError(
+      failed(log('web: reading /etc/web.conf\ncat: /etc/web.conf: No such file or directory\n')),
+      () => ({ root, folder: 'artifacts' }),
+    );
     expect(e).toBeInstanceOf(CommandError);
     expect(e.node).toBe('a');
-    expect(e.message).toBe([
-      "service 'web' of node 'a' exited at once (exit status 1): sh -c cat /etc/web.conf",
-      '    its log ends with:',
-      '      web: reading /etc/web.conf',
-      '      cat: /etc/web.conf: No such file or directory',
-      `    its log is kept in ${join(keep, 'a-web.log')}`,
-    ].join('\n'));
+    expect(e.message).toBe(
+      [
+        "service 'web' of node 'a' exited at once (exit status 1): sh -c cat /etc/web.conf",
+        '    its log ends with:',
+        '      web: reading /etc/web.conf',
+        '      cat: /etc/web.conf: No such file or directory',
+        `    its log is kept in ${join(keep, 'a-web.log')}`,
+      ].join('\n'),
+    );
     expect(existsSync(join(keep, 'a-web.log'))).toBe(true);
   });
 
   it('without a place for artifacts, no path at all; an empty log said so; status 0 hints at a daemon that forked', () => {
     const e = serviceError(failed(log(''), { code: 0, signal: null }), undefined);
-    expect(e.message).toBe([
-      "service 'web' of node 'a' exited at once (exit status 0): sh -c cat /etc/web.conf",
-      '    its log is empty',
-      '    hint: a service must keep running in the foreground (a daemon has an option not to fork, often -f or -D)',
-    ].join('\n'));
+    expect(e.message).toBe(
+      [
+        "service 'web' of node 'a' exited at once (exit status 0): sh -c cat /etc/web.conf",
+        '    its log is empty',
+        '    hint: a service must keep running in the foreground (a daemon has an option not to fork, often -f or -D)',
+      ].join('\n'),
+    );
   });
 
   it('a signal: its number as the status (128 + n, as shells report it); a copy that cannot be made is said, not pointed at', () => {
-    const e = serviceError(failed(log('boom\n'), { code: null, signal: 'SIGSEGV' }), () => { throw new Error('EACCES: permission denied, mkdir \'/x\''); });
+    const e = serviceError(failed(log('boom\n'), { code: null, signal: 'SIGSEGV' }), () => {
+      throw new Error("EACCES: permission denied, mkdir '/x'");
+    });
     expect(e.exitCode_).toBe(139);
     expect(e.message).toMatch(/^service 'web' of node 'a' exited at once \(killed by SIGSEGV\)/);
     expect(e.message).toMatch(/\n {4}its log could not be kept: EACCES: permission denied, mkdir '\/x'$/);
@@ -133,6 +160,8 @@ describe('the failure', () => {
 
   it('an argv with control characters stays on its line', () => {
     const e = serviceError([{ ...failed(log('x\n'))[0]!, argv: ['sh', '-c', 'echo a\nrm -rf /'] }], undefined);
-    expect(e.message.split('\n')[0]).toBe(String.raw`service 'web' of node 'a' exited at once (exit status 1): sh -c echo a\nrm -rf /`);
+    expect(e.message.split('\n')[0]).toBe(
+      String.raw`service 'web' of node 'a' exited at once (exit status 1): sh -c echo a\nrm -rf /`,
+    );
   });
 });

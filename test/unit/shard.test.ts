@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { parseShard, readDurations, shardOf } from '../../src/run/shard.js';
 
-const labs = (n: number) => Array.from({ length: n }, (_, i) => ({ key: `lab${i}`, file: `labs/lab${String(i).padStart(2, '0')}.yaml` }));
+const labs = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({ key: `lab${i}`, file: `labs/lab${String(i).padStart(2, '0')}.yaml` }));
 
 describe('--shard i/n', () => {
   it('parses i/n and refuses the rest with a usage error', () => {
@@ -16,18 +17,32 @@ describe('--shard i/n', () => {
   });
 
   it('the shards together hold every lab exactly once, with or without durations (property)', () => {
-    fc.assert(fc.property(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 1, max: 8 }), fc.array(fc.nat(100_000), { maxLength: 30 }), (n, count, ds) => {
-      const items = labs(n);
-      const durations = new Map(ds.slice(0, n).map((d, i) => [`lab${i}`, d]));
-      const seen = Array.from({ length: count }, (_, i) => shardOf(items, { index: i + 1, count }, durations)).flat().map((x) => x.key).sort();
-      expect(seen).toEqual(items.map((x) => x.key).sort());
-    }));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.array(fc.nat(100_000), { maxLength: 30 }),
+        (n, count, ds) => {
+          const items = labs(n);
+          const durations = new Map(ds.slice(0, n).map((d, i) => [`lab${i}`, d]));
+          const seen = Array.from({ length: count }, (_, i) => shardOf(items, { index: i + 1, count }, durations))
+            .flat()
+            .map((x) => x.key)
+            .sort();
+          expect(seen).toEqual(items.map((x) => x.key).sort());
+        },
+      ),
+    );
   });
 
   it('is deterministic and keeps the given order inside a shard', () => {
     const items = labs(7);
     const a = shardOf(items, { index: 1, count: 2 });
-    expect(shardOf([...items].reverse(), { index: 1, count: 2 }).map((x) => x.key).sort()).toEqual(a.map((x) => x.key).sort());
+    expect(
+      shardOf([...items].reverse(), { index: 1, count: 2 })
+        .map((x) => x.key)
+        .sort(),
+    ).toEqual(a.map((x) => x.key).sort());
     expect(a.map((x) => x.file)).toEqual([...a.map((x) => x.file)].sort());
   });
 
@@ -39,7 +54,13 @@ describe('--shard i/n', () => {
 
   it('balances by recorded durations: the long lab gets a shard of its own', () => {
     const items = labs(5);
-    const d = new Map([['lab0', 1000], ['lab1', 10], ['lab2', 10], ['lab3', 10], ['lab4', 10]]);
+    const d = new Map([
+      ['lab0', 1000],
+      ['lab1', 10],
+      ['lab2', 10],
+      ['lab3', 10],
+      ['lab4', 10],
+    ]);
     expect(shardOf(items, { index: 1, count: 2 }, d).map((x) => x.key)).toEqual(['lab0']);
     expect(shardOf(items, { index: 2, count: 2 }, d).map((x) => x.key)).toEqual(['lab1', 'lab2', 'lab3', 'lab4']);
     // the twin: without the durations the long lab shares its shard
@@ -48,7 +69,10 @@ describe('--shard i/n', () => {
 
   it('a lab with no recorded duration weighs the mean of the others', () => {
     const items = labs(3);
-    const d = new Map([['lab0', 100], ['lab1', 300]]); // lab2 weighs 200
+    const d = new Map([
+      ['lab0', 100],
+      ['lab1', 300],
+    ]); // lab2 weighs 200
     expect(shardOf(items, { index: 1, count: 2 }, d).map((x) => x.key)).toEqual(['lab1']);
     expect(shardOf(items, { index: 2, count: 2 }, d).map((x) => x.key)).toEqual(['lab0', 'lab2']);
   });
@@ -63,7 +87,12 @@ describe('--durations', () => {
     mkdirSync(join(dir, 'shard-2'), { recursive: true });
     writeFileSync(join(dir, 'shard-1', 'report.json'), report([{ lab: 'a', durationMs: 1200 }]));
     writeFileSync(join(dir, 'shard-2', 'report.json'), report([{ lab: 'b', durationMs: 300 }, { lab: 'c' }]));
-    expect(readDurations([dir])).toEqual(new Map([['a', 1200], ['b', 300]]));
+    expect(readDurations([dir])).toEqual(
+      new Map([
+        ['a', 1200],
+        ['b', 300],
+      ]),
+    );
     expect(readDurations([join(dir, 'shard-1', 'report.json')])).toEqual(new Map([['a', 1200]]));
   });
 

@@ -5,30 +5,73 @@ import { traces } from '../../src/probes/traces.js';
 
 // pc2 eth0 — lan router net1 — eth1 server eth0 — net0 router
 const peers: Peers = new Map([
-  ['pc2:eth0', { node: 'router', iface: 'lan' }], ['router:lan', { node: 'pc2', iface: 'eth0' }],
-  ['router:net1', { node: 'server', iface: 'eth1' }], ['server:eth1', { node: 'router', iface: 'net1' }],
-  ['router:net0', { node: 'server', iface: 'eth0' }], ['server:eth0', { node: 'router', iface: 'net0' }],
+  ['pc2:eth0', { node: 'router', iface: 'lan' }],
+  ['router:lan', { node: 'pc2', iface: 'eth0' }],
+  ['router:net1', { node: 'server', iface: 'eth1' }],
+  ['server:eth1', { node: 'router', iface: 'net1' }],
+  ['router:net0', { node: 'server', iface: 'eth0' }],
+  ['server:eth0', { node: 'router', iface: 'net0' }],
 ]);
 let frame = 0;
-const o = (node: string, iface: string, dir: 'in' | 'out', ts: number, src = '192.168.2.17', dst = '192.168.1.220'): Observation => ({ node, iface, dir, ts, frame: ++frame, src, dst });
-const back = (node: string, iface: string, dir: 'in' | 'out', ts: number, src = '192.168.1.220') => o(node, iface, dir, ts, src, '192.168.2.17');
-const request = () => pathOf([o('pc2', 'eth0', 'out', 1), o('router', 'lan', 'in', 2), o('router', 'net1', 'out', 3), o('server', 'eth1', 'in', 4)], peers);
+const o = (
+  node: string,
+  iface: string,
+  dir: 'in' | 'out',
+  ts: number,
+  src = '192.168.2.17',
+  dst = '192.168.1.220',
+): Observation => ({ node, iface, dir, ts, frame: ++frame, src, dst });
+const back = (node: string, iface: string, dir: 'in' | 'out', ts: number, src = '192.168.1.220') =>
+  o(node, iface, dir, ts, src, '192.168.2.17');
+const request = () =>
+  pathOf(
+    [
+      o('pc2', 'eth0', 'out', 1),
+      o('router', 'lan', 'in', 2),
+      o('router', 'net1', 'out', 3),
+      o('server', 'eth1', 'in', 4),
+    ],
+    peers,
+  );
 const base = { origin: 'pc2', target: 'server', to: '192.168.1.220', expect: {} };
 
 describe('traces', () => {
   it('a delivered exchange: every hop cites its frames; both directions delivered', () => {
-    const reply = pathOf([back('server', 'eth1', 'out', 5), back('router', 'net1', 'in', 6), back('router', 'lan', 'out', 7), back('pc2', 'eth0', 'in', 8)], peers);
+    const reply = pathOf(
+      [
+        back('server', 'eth1', 'out', 5),
+        back('router', 'net1', 'in', 6),
+        back('router', 'lan', 'out', 7),
+        back('pc2', 'eth0', 'in', 8),
+      ],
+      peers,
+    );
     const [q, r] = traces({ ...base, request: request(), reply });
     expect(q).toMatchObject({ direction: 'request', disposition: 'delivered', at: 'server' });
-    expect(q!.hops.map((h) => [h.node, h.in, h.out])).toEqual([['pc2', undefined, 'eth0'], ['router', 'lan', 'net1'], ['server', 'eth1', undefined]]);
-    expect(q!.hops[1]!.evidence).toEqual([expect.objectContaining({ iface: 'lan', dir: 'in', ts: 2 }), expect.objectContaining({ iface: 'net1', dir: 'out', ts: 3 })]);
+    expect(q!.hops.map((h) => [h.node, h.in, h.out])).toEqual([
+      ['pc2', undefined, 'eth0'],
+      ['router', 'lan', 'net1'],
+      ['server', 'eth1', undefined],
+    ]);
+    expect(q!.hops[1]!.evidence).toEqual([
+      expect.objectContaining({ iface: 'lan', dir: 'in', ts: 2 }),
+      expect.objectContaining({ iface: 'net1', dir: 'out', ts: 3 }),
+    ]);
     expect(q!.hops[1]!.evidence.every((e) => e.frame > 0)).toBe(true);
     expect(r).toMatchObject({ direction: 'reply', disposition: 'delivered', at: 'pc2' });
     expect(r!.divergesAt).toBeUndefined();
   });
 
   it('a reply that leaves by another interface is asymmetric, diverging at the server', () => {
-    const reply = pathOf([back('server', 'eth0', 'out', 5), back('router', 'net0', 'in', 6), back('router', 'lan', 'out', 7), back('pc2', 'eth0', 'in', 8)], peers);
+    const reply = pathOf(
+      [
+        back('server', 'eth0', 'out', 5),
+        back('router', 'net0', 'in', 6),
+        back('router', 'lan', 'out', 7),
+        back('pc2', 'eth0', 'in', 8),
+      ],
+      peers,
+    );
     const [, r] = traces({ ...base, request: request(), reply });
     expect(r).toMatchObject({ disposition: 'asymmetric', at: 'server', divergesAt: 0 });
     expect(r!.detail).toMatch(/came in on eth1, the reply left through eth0/);
@@ -41,7 +84,10 @@ describe('traces', () => {
   });
 
   it('no reply at all: unanswered at the target; no request: not sent', () => {
-    expect(traces({ ...base, request: request(), reply: [] })[1]).toMatchObject({ disposition: 'unanswered', at: 'server' });
+    expect(traces({ ...base, request: request(), reply: [] })[1]).toMatchObject({
+      disposition: 'unanswered',
+      at: 'server',
+    });
     const t = traces({ ...base, request: [], reply: [] });
     expect(t).toHaveLength(1);
     expect(t[0]).toMatchObject({ disposition: 'not-sent', at: 'pc2' });
@@ -49,43 +95,83 @@ describe('traces', () => {
 
   it('a request that dies at the router is dropped there; its twin reaching the server is delivered', () => {
     const q = pathOf([o('pc2', 'eth0', 'out', 1), o('router', 'lan', 'in', 2)], peers);
-    expect(traces({ ...base, request: q, reply: [] })).toEqual([expect.objectContaining({ disposition: 'dropped', at: 'router' })]);
+    expect(traces({ ...base, request: q, reply: [] })).toEqual([
+      expect.objectContaining({ disposition: 'dropped', at: 'router' }),
+    ]);
     expect(traces({ ...base, request: request(), reply: [] })[0]).toMatchObject({ disposition: 'delivered' });
   });
 
   it('another source than expected at the target: wrong-source, at the node that chose it or the NAT that wrote it', () => {
-    expect(traces({ ...base, request: request(), reply: [], expect: { source: '192.168.2.99' } })[0]).toMatchObject({ disposition: 'wrong-source', at: 'pc2', divergesAt: 0 });
-    expect(traces({ ...base, request: request(), reply: [], expect: { source: '192.168.2.17' } })[0]).toMatchObject({ disposition: 'delivered' });
+    expect(traces({ ...base, request: request(), reply: [], expect: { source: '192.168.2.99' } })[0]).toMatchObject({
+      disposition: 'wrong-source',
+      at: 'pc2',
+      divergesAt: 0,
+    });
+    expect(traces({ ...base, request: request(), reply: [], expect: { source: '192.168.2.17' } })[0]).toMatchObject({
+      disposition: 'delivered',
+    });
     // masquerade at the router: the hop shows the NAT, and the router is to blame
-    const q = pathOf([o('pc2', 'eth0', 'out', 1), o('router', 'lan', 'in', 2), o('router', 'net1', 'out', 3, '192.168.1.254'), o('server', 'eth1', 'in', 4, '192.168.1.254')], peers);
+    const q = pathOf(
+      [
+        o('pc2', 'eth0', 'out', 1),
+        o('router', 'lan', 'in', 2),
+        o('router', 'net1', 'out', 3, '192.168.1.254'),
+        o('server', 'eth1', 'in', 4, '192.168.1.254'),
+      ],
+      peers,
+    );
     const [t] = traces({ ...base, request: q, reply: [], expect: { source: '192.168.2.17' } });
     expect(t!.hops[1]!.nat).toEqual({ src: '192.168.1.254', dst: '192.168.1.220' });
     expect(t).toMatchObject({ disposition: 'wrong-source', at: 'router', divergesAt: 1 });
   });
 
   it('a path other than the expected one marks the first hop that differs', () => {
-    expect(traces({ ...base, request: request(), reply: [], expect: { path: ['pc2', 'router', 'server:eth0'] } })[0]!.divergesAt).toBe(2);
-    expect(traces({ ...base, request: request(), reply: [], expect: { path: ['pc2', 'router', 'server:eth1'] } })[0]!.divergesAt).toBeUndefined();
+    expect(
+      traces({ ...base, request: request(), reply: [], expect: { path: ['pc2', 'router', 'server:eth0'] } })[0]!
+        .divergesAt,
+    ).toBe(2);
+    expect(
+      traces({ ...base, request: request(), reply: [], expect: { path: ['pc2', 'router', 'server:eth1'] } })[0]!
+        .divergesAt,
+    ).toBeUndefined();
   });
 });
 
 describe('why: reading ip -j rule and route output', async () => {
   const { selectingRule, matchedEntry } = await import('../../src/run/why.js');
   // `ip -j rule` and `ip -j route show table main` as iproute2 6.x prints them (dual-nic-reply-path, fix stage)
-  const rules = [{ priority: 0, src: 'all', table: 'local' }, { priority: 32765, src: '192.168.1.220', table: '201' }, { priority: 32766, src: 'all', table: 'main' }, { priority: 32767, src: 'all', table: 'default' }];
-  const main = [{ dst: 'default', gateway: '10.0.0.1', dev: 'eth0' }, { dst: '10.0.0.0/24', dev: 'eth0', prefsrc: '10.0.0.220' }, { dst: '192.168.1.0/24', dev: 'eth1', prefsrc: '192.168.1.220' }];
+  const rules = [
+    { priority: 0, src: 'all', table: 'local' },
+    { priority: 32765, src: '192.168.1.220', table: '201' },
+    { priority: 32766, src: 'all', table: 'main' },
+    { priority: 32767, src: 'all', table: 'default' },
+  ];
+  const main = [
+    { dst: 'default', gateway: '10.0.0.1', dev: 'eth0' },
+    { dst: '10.0.0.0/24', dev: 'eth0', prefsrc: '10.0.0.220' },
+    { dst: '192.168.1.0/24', dev: 'eth1', prefsrc: '192.168.1.220' },
+  ];
 
   it('the rule that chose the table: the first by priority that matches and names it', () => {
     expect(selectingRule(rules, { to: '192.168.2.17', from: '192.168.1.220' }, '201')?.priority).toBe(32765);
     expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '254')?.priority).toBe(32766);
     expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '201')).toBeUndefined();
-    expect(selectingRule([{ priority: 100, src: '10.0.0.0', srclen: 8, iif: 'eth1', table: '7' }], { to: '1.1.1.1', from: '10.1.1.1' }, '7')).toBeUndefined(); // iif lo for local traffic
+    expect(
+      selectingRule(
+        [{ priority: 100, src: '10.0.0.0', srclen: 8, iif: 'eth1', table: '7' }],
+        { to: '1.1.1.1', from: '10.1.1.1' },
+        '7',
+      ),
+    ).toBeUndefined(); // iif lo for local traffic
   });
 
   it('the table entry: the longest prefix holding the destination (and, IPv6, the source)', () => {
     expect(matchedEntry(main, '192.168.2.17')?.dst).toBe('default');
     expect(matchedEntry(main, '192.168.1.5')?.dst).toBe('192.168.1.0/24');
-    const v6 = [{ dst: 'default', gateway: '2001:db8:10::1', dev: 'eth0' }, { dst: 'default', from: '2001:db8:1::/64', gateway: '2001:db8:1::fe', dev: 'eth1' }];
+    const v6 = [
+      { dst: 'default', gateway: '2001:db8:10::1', dev: 'eth0' },
+      { dst: 'default', from: '2001:db8:1::/64', gateway: '2001:db8:1::fe', dev: 'eth1' },
+    ];
     expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:1::220')?.dev).toBe('eth1');
     expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:10::220')?.dev).toBe('eth0');
   });
@@ -93,11 +179,16 @@ describe('why: reading ip -j rule and route output', async () => {
 
 describe('firewall counters', async () => {
   const { parseCounters, moved } = await import('../../src/capture/counters.js');
-  const ruleset = (n: number) => `table inet fw {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tip daddr 10.5.2.3 counter packets ${n} bytes ${n * 84} drop\n\t\tip6 daddr 2001:db8:52::3 drop\n\t}\n}\n`;
+  const ruleset = (n: number) =>
+    `table inet fw {\n\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n\t\tip daddr 10.5.2.3 counter packets ${n} bytes ${n * 84} drop\n\t\tip6 daddr 2001:db8:52::3 drop\n\t}\n}\n`;
   it('reads the counted rules of `nft list ruleset`, and which moved', () => {
-    expect([...parseCounters(ruleset(2))]).toEqual([['table inet fw chain forward: ip daddr 10.5.2.3 counter drop', 2]]);
+    expect([...parseCounters(ruleset(2))]).toEqual([
+      ['table inet fw chain forward: ip daddr 10.5.2.3 counter drop', 2],
+    ]);
     const before = new Map([['r', parseCounters(ruleset(2))]]);
-    expect(moved(before, new Map([['r', parseCounters(ruleset(3))]]))).toEqual([{ node: 'r', rule: 'table inet fw chain forward: ip daddr 10.5.2.3 counter drop', packets: 1 }]);
+    expect(moved(before, new Map([['r', parseCounters(ruleset(3))]]))).toEqual([
+      { node: 'r', rule: 'table inet fw chain forward: ip daddr 10.5.2.3 counter drop', packets: 1 },
+    ]);
     expect(moved(before, before)).toEqual([]);
   });
 });
