@@ -26,8 +26,9 @@ describe('defineLab', () => {
     const fromFile = checkLab(loadLabText(JSON.stringify(bad, null, 1), 'bad.yaml')).problems;
     expect(fromFile.length).toBeGreaterThan(4);
     let err: unknown;
-    const line = new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]; // this line
+    let line = '';
     try {
+      line = new Error().stack!.split('\n')[1]!.match(/:(\d+):\d+\)?$/)![1]!; // this line, and defineLab on the next
       defineLab(bad);
     } catch (e) {
       err = e;
