@@ -2,7 +2,6 @@
 // process dies, even while the lab comes up, its reaper runs `nslab cleanup` for it), a unique instance id
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatPath } from '../capture/paths.js';
 import { Lab as EngineLab } from '../engine/lab.js';
@@ -155,7 +154,7 @@ export class Lab implements AsyncDisposable {
       );
     // an unknown node: a UsageError naming the nodes (a route probe's from is an address)
     for (const k of kind === 'route' ? ['node'] : ['from', 'node'])
-      if (typeof spec[k] === 'string') this.engine.ns(spec[k] as string);
+      if (typeof spec[k] === 'string') this.engine.ns(spec[k]);
     const test: TestModel = { name: `${kind} ${where}`, probe: kind, spec, expect: ex, requires: [], at };
     const out = await PROBES[kind]({ lab: this.engine, model: this.model, test });
     let saved: string[] | undefined;
@@ -195,9 +194,7 @@ export class Lab implements AsyncDisposable {
 
 function parse(
   schema: {
-    safeParse(
-      v: unknown,
-    ):
+    safeParse(v: unknown):
       | { success: true; data: unknown }
       | {
           success: false;

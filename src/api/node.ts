@@ -6,6 +6,8 @@ import type { Result } from '../engine/runner.js';
 
 /** The `$` of a node: a template tag, or, given options, a template tag with those options (as execa's). */
 export interface NodeShell {
+  // {}: execa's own type for "no options", as its $ returns it
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   (strings: TemplateStringsArray, ...values: TemplateExpression[]): ResultPromise<{}>;
   <O extends Options>(options: O): (strings: TemplateStringsArray, ...values: TemplateExpression[]) => ResultPromise<O>;
 }

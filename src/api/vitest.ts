@@ -7,7 +7,8 @@ import { matchers, type NslabMatchers } from './matchers.js';
 expect.extend(matchers);
 
 declare module 'vitest' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  // vitest's own declaration, which a merged interface must repeat exactly (any, and an empty body)
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-explicit-any
   interface Matchers<T = any> extends NslabMatchers<T> {}
 }
 
@@ -49,7 +50,7 @@ export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
           `useLab: the lab is up only inside tests and hooks of the describe block that called useLab (asked for '${String(key)}')`,
         );
       const v = Reflect.get(lab, key, lab) as unknown;
-      return typeof v === 'function' ? v.bind(lab) : v;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(lab) : v;
     },
   });
 }

@@ -72,7 +72,7 @@ export class Watch {
     if (failed) {
       for (const c of captures) c.stop();
       for (const m of markers.values()) m.stop();
-      throw (failed as PromiseRejectedResult).reason;
+      throw failed.reason;
     }
     return new Watch(captures, markers, open);
   }

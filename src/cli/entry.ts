@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { fastDown } from './fast-down.js';
+import type * as FastUpModule from './fast-up.js';
+
+type FastUp = typeof FastUpModule;
 
 declare const NSLAB_VERSION: string | undefined; // set by the build
 
@@ -27,7 +30,7 @@ else if (verb === 'down' && arg !== undefined && !arg.startsWith('-') && !rest.l
     else process.exitCode = code;
   }, full);
 else if (verb === 'up' && arg !== undefined && !arg.startsWith('-') && !rest.length)
-  (loadCompiled(UP) as typeof import('./fast-up.js')).fastUp(arg).then((code) => {
+  void (loadCompiled(UP) as FastUp).fastUp(arg).then((code) => {
     process.exitCode = code;
   });
 else full();

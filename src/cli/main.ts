@@ -9,6 +9,7 @@ import { quietOnEpipe, reportError } from './report-error.js';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 // literal import() paths, so the build can bundle and split each verb
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb's own options type; commander passes them as parsed
 type Verb = { run: (...a: any[]) => Promise<number | void> };
 const lazy =
   (load: () => Promise<Verb>) =>
@@ -235,7 +236,7 @@ export async function main(argv: string[]): Promise<number> {
 export function cli(): void {
   quietOnEpipe(process.stdout);
   quietOnEpipe(process.stderr);
-  main(process.argv).then((code) => {
+  void main(process.argv).then((code) => {
     process.exitCode = code;
   });
 }

@@ -150,7 +150,7 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
       .filter((s) => !opts.stage || s.name === opts.stage)
       .flatMap((s) => s.tests.map((t) => `${s.name} › ${t.name}`)),
   );
-  if (grep && !names.some((n) => grep!.test(n)))
+  if (grep && !names.some((n) => grep.test(n)))
     throw new UsageError(
       `no test matches --grep '${opts.grep}'`,
       `names are matched as 'stage › test', e.g. '${names[0] ?? 'stage › test'}'`,

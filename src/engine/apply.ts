@@ -102,6 +102,7 @@ export async function pool<T>(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- what a worker threw, rethrown as it was
   if (failure !== undefined) throw failure;
 }
 
@@ -178,10 +179,10 @@ export async function executeSteps(
           if (s.args[0] === 'netns' && s.args[1] === 'add') created?.add(s.args[2]!);
       });
       const failed = results.find((r) => r.status === 'rejected');
-      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (failed) throw failed.reason;
     }
   } catch (e) {
-    await Promise.all(lanes.map((l) => l?.close(true))); // they ran nothing yet
+    await Promise.all(lanes.map(async (l) => l?.close(true))); // they ran nothing yet
     throw e;
   }
   if (!work.length) return;
@@ -219,6 +220,7 @@ export async function executeSteps(
     }),
   );
   signal?.throwIfAborted();
+  // eslint-disable-next-line @typescript-eslint/only-throw-error -- what a worker threw, rethrown as it was
   if (failure !== undefined) throw failure;
 }
 

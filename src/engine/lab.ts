@@ -190,7 +190,7 @@ export class Lab {
     // report how it ended and how its log ends, and keep the log (the lab's log directory goes with the lab)
     const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => undefined)])));
     const failed = started.flatMap(({ s, log }, i) =>
-      early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i]!, log }] : [],
+      early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i], log }] : [],
     );
     const artifacts = this.artifacts;
     if (failed.length) throw serviceError(failed, artifacts && (() => ({ root: artifacts(), folder: this.instance })));

@@ -84,7 +84,8 @@ function describe(v: unknown): string {
   if (typeof v === 'object') return 'an object';
   // cut before escaping, so that an escape is never cut in two
   if (typeof v === 'string') return `'${oneLine(v.length > 40 ? `${v.slice(0, 40)}…` : v)}'`;
-  return String(v);
+  // what is left of parsed JSON or YAML: a number, a boolean (or undefined)
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }
 
 function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {

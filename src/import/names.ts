@@ -62,7 +62,7 @@ export function nodeTags(ifnames: string[], taken: (node: string) => boolean): s
       if (out[i] !== undefined) continue;
       while (own.has(`${t}-${n}`) || !free(`${t}-${n}`)) n++;
       out[i] = `${t}-${n}`;
-      used.add(out[i]!);
+      used.add(out[i]);
     }
   }
   return out;

@@ -18,7 +18,8 @@ export function said(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `'${shown(v, 40)}'`;
-  return String(v);
+  // what is left of parsed JSON or YAML: a number, a boolean (or undefined)
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }
 
 /** Free text on one line (a host name, where the snapshot came from). */

@@ -5,6 +5,7 @@
 // snapshot that produced it (Origin), never at a place in a file that does
 // not exist.
 import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import { JsonFileError, type JsonProblem, type Problem } from '../errors.js';
 import { loadLabText } from '../lab/load.js';
@@ -39,7 +40,7 @@ export function verifyImported(text: string, imported: Imported, file: string): 
 
 /** The path in the lab of the value (or key) a problem is located at: the outermost one that starts there, else the last before. */
 function positions(text: string): (p: Problem) => Path {
-  const { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair } = requireHere('yaml') as typeof import('yaml');
+  const { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair } = requireHere('yaml') as typeof Yaml;
   const lc: LineCounter = new LineCounter();
   const doc: Document = parseDocument(text, { lineCounter: lc });
   const starts: { line: number; col: number; path: Path }[] = [];

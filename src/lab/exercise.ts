@@ -363,7 +363,7 @@ function keyOf(y: Yaml, p: Pair): string | undefined {
 }
 
 function pairOf(y: Yaml, map: YAMLMap, key: string): (Pair & { value: unknown }) | undefined {
-  return map.items.find((p) => !isMerge(p) && keyOf(y, p) === key) as (Pair & { value: unknown }) | undefined;
+  return map.items.find((p) => !isMerge(p) && keyOf(y, p) === key);
 }
 
 /**

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import jsyaml from 'js-yaml';
+import type * as Yaml from 'yaml';
 import type { Document, LineCounter, Node as YamlNode } from 'yaml';
 import type { Problem } from '../errors.js';
 
@@ -22,14 +23,14 @@ export interface LoadedFile {
   file: string;
   data: unknown;
   /** Position of the value at `path` (or of its key, with `key`), falling back to the nearest parent. */
-  locate(path: Path, key?: boolean): { line: number; col: number };
+  locate: (path: Path, key?: boolean) => { line: number; col: number };
   problems: Problem[];
 }
 
 // `yaml` is loaded when first needed (not a static import: loading it costs ~20 ms)
 const requireHere = createRequire(import.meta.url);
-let yamlLib: typeof import('yaml') | undefined;
-const yaml = () => (yamlLib ??= requireHere('yaml') as typeof import('yaml'));
+let yamlLib: typeof Yaml | undefined;
+const yaml = () => (yamlLib ??= requireHere('yaml') as typeof Yaml);
 
 // YAML 1.2 core schema scalars, with the `yaml` library's exact rules (js-yaml's own
 // int and float also take 0b101, -0x1F, and read 1e400 as a string)

@@ -40,7 +40,6 @@ import {
   TestSpec,
   unjudged,
   type ApplySpecT,
-  type ProbeKind,
   type InterfaceSpecT,
   type NodeSpecT,
 } from './schema.js';
@@ -91,7 +90,7 @@ function lenient<T>(
   },
   raw: unknown,
 ): T | undefined {
-  let v: unknown = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as object) } : raw;
+  const v: unknown = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...raw } : raw;
   for (let round = 0; round < 20; round++) {
     const r = schema.safeParse(v);
     if (r.success) return r.data;
@@ -219,7 +218,7 @@ class Resolver {
       if (l.rate) needs.add('tbf');
     }
     return {
-      name: String(this.raw.name ?? ''),
+      name: typeof this.raw.name === 'string' || typeof this.raw.name === 'number' ? String(this.raw.name) : '',
       description: typeof this.raw.description === 'string' ? this.raw.description : undefined,
       file: this.loaded.file,
       nodes,
@@ -740,11 +739,11 @@ class Resolver {
       ]);
     for (const key of probe === 'route' ? (['node'] as const) : (['from', 'node'] as const))
       // a route probe's from is an address
-      if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key] as string))
+      if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key]))
         this.problem(
           [...path, probe, key],
           `test names unknown node '${pr[key]}'`,
-          suggest(pr[key] as string, [...this.nodeNames], 'nodes'),
+          suggest(pr[key], [...this.nodeNames], 'nodes'),
         );
     const targets = Array.isArray(pr.to) ? pr.to : [pr.to];
     const family = pr.ipv6 === true ? 6 : 4;
@@ -764,11 +763,11 @@ class Resolver {
     const ex = asRecord(rt.expect);
     // a key the probe does not judge would pass on what it never looked at
     const a = probe === 'exec' ? 'an' : 'a';
-    for (const key of unjudged(probe as ProbeKind, ex))
+    for (const key of unjudged(probe, ex))
       this.problem(
         [...path, 'expect', key],
         `${a} ${probe} test cannot judge '${key}': nothing would check it`,
-        `${a} ${probe} test judges: ${JUDGES[probe as ProbeKind].join(', ')}`,
+        `${a} ${probe} test judges: ${JUDGES[probe].join(', ')}`,
       );
     for (const key of ['reply-via', 'seen', 'not-seen', 'path', 'reply-path'] as const) {
       const v = ex[key];
@@ -870,7 +869,7 @@ class Resolver {
       if (str(pr.interface) !== undefined && fromView && !fromView.interfaces.has(str(pr.interface)!))
         this.problem(
           [...path, probe, 'interface'],
-          `node '${pr.from}' has no interface '${shown(str(pr.interface)!)}'`,
+          `node '${str(pr.from)}' has no interface '${shown(str(pr.interface)!)}'`,
           suggest(str(pr.interface)!, [...fromView.interfaces.keys()], 'interfaces'),
         );
     }
@@ -883,10 +882,10 @@ class Resolver {
       );
     if (probe === 'route') {
       for (const k of ['mark', 'tos', 'dsfield'] as const)
-        if (typeof pr[k] === 'string' && !/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(pr[k] as string))
+        if (typeof pr[k] === 'string' && !/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(pr[k]))
           this.problem(
             [...path, probe, k],
-            `route probe: ${k} '${shown(pr[k] as string)}' is not a number`,
+            `route probe: ${k} '${shown(pr[k])}' is not a number`,
             'write it in decimal or as 0x hex',
           );
       if (str(pr.ipproto) !== undefined && !IPPROTO.test(str(pr.ipproto)!))
@@ -899,7 +898,7 @@ class Resolver {
       if (str(ex.dev) !== undefined && view && !view.interfaces.has(str(ex.dev)!))
         this.problem(
           [...path, 'expect', 'dev'],
-          `node '${pr.node}' has no interface '${shown(str(ex.dev)!)}'`,
+          `node '${str(pr.node)}' has no interface '${shown(str(ex.dev)!)}'`,
           suggest(str(ex.dev)!, [...view.interfaces.keys()], 'interfaces'),
         );
       addr(ex.via, [...path, 'expect', 'via'], 'via');
@@ -912,20 +911,23 @@ class Resolver {
   private checkRouteProbe(pr: Record<string, unknown>, ex: Record<string, unknown>, path: Path): void {
     const view = typeof pr.node === 'string' ? this.views.get(pr.node) : undefined;
     if (!view) return;
+    const node = pr.node as string;
     for (const k of ['to', 'from'] as const)
-      if (typeof pr[k] === 'string' && !parseAddress(pr[k] as string))
+      if (typeof pr[k] === 'string' && !parseAddress(pr[k]))
         this.problem(
           [...path, k],
-          `route probe: '${shown(pr[k] as string)}' is not an address`,
+          `route probe: '${shown(pr[k])}' is not an address`,
           'ip route get takes a single address, e.g. 192.168.2.17',
         );
     for (const k of ['iif', 'oif'] as const)
-      if (typeof pr[k] === 'string' && !view.interfaces.has(pr[k] as string))
+      if (typeof pr[k] === 'string' && !view.interfaces.has(pr[k])) {
+        const name: string = pr[k];
         this.problem(
           [...path, k],
-          `node '${pr.node}' has no interface '${shown(pr[k] as string)}'`,
-          suggest(pr[k] as string, [...view.interfaces.keys()], 'interfaces'),
+          `node '${node}' has no interface '${shown(name)}'`,
+          suggest(name, [...view.interfaces.keys()], 'interfaces'),
         );
+      }
     if (typeof pr.iif === 'string' && pr.from === undefined)
       this.problem(
         [...path, 'iif'],
@@ -936,7 +938,7 @@ class Resolver {
     if (typeof t === 'string' && !/^\d+$/.test(t) && !(t in BUILTIN_TABLES) && !view.tables.has(t))
       this.problem(
         [...path.slice(0, -1), 'expect', 'table'],
-        `table '${shown(t)}' is not declared in node '${pr.node}'`,
+        `table '${shown(t)}' is not declared in node '${node}'`,
         `declare it under tables, or use a number; known: ${['main', 'local', 'default', ...view.tables.keys()].join(', ')}`,
       );
     if (typeof t === 'number' && (t < 1 || t > 0xffffffff))

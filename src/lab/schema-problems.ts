@@ -30,7 +30,8 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `'${v.length > 40 ? v.slice(0, 40) + '…' : v}'`;
-  return String(v);
+  // what is left of parsed JSON or YAML: a number, a boolean (or undefined)
+  return typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' ? String(v) : typeof v;
 }
 
 /** What object sits at this path, for "unknown key" messages and their suggestions. */

@@ -79,11 +79,9 @@ export const ApplySpec = z.strictObject({
 
 const Endpoint = z.string().regex(/^[^\s:]+(:[^\s:]+)?$/, { error: 'an endpoint is written node:interface' });
 // tc's own units; a rate of zero passes nothing (tbf refuses it), a loss over 100% means nothing
-const Rate = z
-  .string()
-  .regex(/^(?=[\d.]*[1-9])\d{1,12}(\.\d{1,6})?([kmgt]?bit|[kmgt]?bps)$/i, {
-    error: 'rate is a tc rate above zero, such as 10mbit or 500kbit',
-  });
+const Rate = z.string().regex(/^(?=[\d.]*[1-9])\d{1,12}(\.\d{1,6})?([kmgt]?bit|[kmgt]?bps)$/i, {
+  error: 'rate is a tc rate above zero, such as 10mbit or 500kbit',
+});
 const Duration = z.string().regex(/^\d{1,9}(\.\d{1,6})?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' });
 const Percent = z
   .string()
@@ -98,11 +96,9 @@ export const LinkObject = z.strictObject({
 });
 export const LinkSpec = z.union(
   [
-    z
-      .string()
-      .regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, {
-        error: "a link is written as two endpoints, 'a:eth0 b:eth1'",
-      }),
+    z.string().regex(/^\s*[^\s:]+(:[^\s:]+)?\s+[^\s:]+(:[^\s:]+)?\s*$/, {
+      error: "a link is written as two endpoints, 'a:eth0 b:eth1'",
+    }),
     LinkObject,
   ],
   { error: "a link is 'a:eth0 b:eth1' or an object with endpoints" },

@@ -67,7 +67,7 @@ export class Agent {
       createInterface({ input: agent.child.stdout! }).on('line', (line) => {
         let a: Answer & { ev?: string; ready?: boolean };
         try {
-          a = JSON.parse(line);
+          a = JSON.parse(line) as Answer & { ev?: string; ready?: boolean };
         } catch {
           return;
         }
@@ -165,10 +165,10 @@ export function agentOf(lab: Lab, node: string): Promise<Agent> {
   try {
     refuseIfClosed(lab, `the probe agent in node '${node}'`);
   } catch (e) {
-    return Promise.reject(e);
+    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
   }
   let perLab = agents.get(lab);
-  if (!perLab) agents.set(lab, (perLab = new Map()));
+  if (!perLab) agents.set(lab, (perLab = new Map<string, Promise<Agent>>()));
   let a = perLab.get(node);
   if (!a) {
     a = Agent.start(node, lab.ns(node));
@@ -177,9 +177,9 @@ export function agentOf(lab: Lab, node: string): Promise<Agent> {
     a.then(
       (x) =>
         x.done.then(() => {
-          if (perLab!.get(node) === mine) perLab!.delete(node);
+          if (perLab.get(node) === mine) perLab.delete(node);
         }),
-      () => perLab!.delete(node),
+      () => perLab.delete(node),
     );
   }
   return a;

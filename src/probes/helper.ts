@@ -196,7 +196,7 @@ function udpExchange(r: Req): void {
   const timer = setTimeout(() => late(() => finish({ outcome: 'timeout' })), r.timeout);
   sock.on('message', () => finish({ outcome: 'answered' }));
   sock.on('error', (e) => finish({ outcome: 'error', error: e.message }));
-  sock.bind(0, bindArg(r.bind), () => sock.send(`nslab probe ${r.token ?? ''}\n`, r.port!, r.host!));
+  sock.bind(0, bindArg(r.bind), () => sock.send(`nslab probe ${r.token ?? ''}\n`, r.port, r.host));
 }
 
 function flows(r: Req): void {
@@ -218,7 +218,7 @@ function flows(r: Req): void {
         // three datagrams a flow, so that each flow's stickiness can be seen
         let sent = 0;
         const send = () =>
-          sock.send('nslab flow\n', r.port!, host, () => (++sent < 3 ? setTimeout(send, 5) : (sock.close(), finish())));
+          sock.send('nslab flow\n', r.port, host, () => (++sent < 3 ? setTimeout(send, 5) : (sock.close(), finish())));
         send();
       });
     } else {
@@ -340,7 +340,7 @@ function bulk(r: Req): void {
       }
       let left = 32;
       const one = () =>
-        sock.send(chunk, r.port!, r.host!, (e) => {
+        sock.send(chunk, r.port, r.host, (e) => {
           if (!e) sent += chunk.length;
           if (--left === 0) setImmediate(burst);
         });
@@ -383,7 +383,7 @@ function bulk(r: Req): void {
         finish('sent');
       }
     };
-    const deadline = setTimeout(stop, r.ms!);
+    const deadline = setTimeout(stop, r.ms);
     const pump = () => {
       while (performance.now() < until) {
         sent += chunk.length;

@@ -1,7 +1,4 @@
 // Which node owns an address, and helpers to run the probe helper in a node.
-import { spawn } from 'node:child_process';
-import type { Lab } from '../engine/lab.js';
-import { inNamespace } from '../engine/runner.js';
 import type { LabModel } from '../lab/model.js';
 import { resolveTarget } from '../lab/resolve.js';
 

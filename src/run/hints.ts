@@ -56,7 +56,7 @@ function relevantLines(model: LabModel, stage: string, node: string, s: Selector
   const len = (l: Line) => (routePrefix(l) === 'default' ? 0 : (parsePrefix(routePrefix(l))?.prefix ?? 0));
   const best = Math.max(-1, ...main.map(len));
   const routes = cfg.routes.filter(
-    (l) => l.family === fam6 && (inTable(l) ? tables.has(inTable(l)!) : main.includes(l) && len(l) === best),
+    (l) => l.family === fam6 && (inTable(l) ? tables.has(inTable(l)) : main.includes(l) && len(l) === best),
   );
   const key = cause === 'dropped-rp-filter' ? /rp_filter/ : cause === 'dropped-no-route' ? /forward/ : undefined;
   const sysctl = key ? cfg.sysctl.filter(([k]) => key.test(k)).map(([k, v]) => `sysctl -w ${k}=${v}`) : [];

@@ -1,6 +1,5 @@
 // Runs a lab's stages in order: apply the stage, run its tests (probe ->
 // evidence -> checks), keep the captures of what failed, tear down.
-import { join } from 'node:path';
 import { countingNodes, type Moved } from '../capture/counters.js';
 import { formatPath } from '../capture/paths.js';
 import { kernelFeatures } from '../engine/capabilities.js';

@@ -132,7 +132,8 @@ export async function explainRoute(
 ): Promise<Why[]> {
   const extra: string[] = [];
   for (const k of ['oif', 'tos', 'dsfield', 'uid', 'ipproto', 'sport', 'dport'] as const)
-    if (spec[k] !== undefined) extra.push(k, k === 'ipproto' ? ipprotoNumber(String(spec[k])) : String(spec[k]));
+    if (typeof spec[k] === 'string' || typeof spec[k] === 'number')
+      extra.push(k, k === 'ipproto' ? ipprotoNumber(String(spec[k])) : String(spec[k]));
   const s: Selectors = {
     to: spec.to,
     ...(spec.from ? { from: spec.from } : {}),

@@ -73,8 +73,8 @@ let bundledSysctl: Set<string> | undefined;
 function bundledSysctlPair(pair: string): boolean {
   if (!bundledSysctl) {
     bundledSysctl = new Set();
-    for (const lab of Object.values(LABS) as any[])
-      for (const n of Object.values(lab.nodes ?? {}) as any[])
+    for (const lab of Object.values<any>(LABS))
+      for (const n of Object.values<any>(lab.nodes ?? {}))
         for (const [k, v] of Object.entries(n?.sysctl ?? {})) bundledSysctl.add(`${k}=${v}`);
   }
   return bundledSysctl.has(pair);

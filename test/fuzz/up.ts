@@ -31,8 +31,7 @@ export function prepareForUp(lab: any): void {
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
       if (Array.isArray(o.services))
-        for (const s of o.services)
-          if (s && typeof s === 'object' && 'command' in s) (s as any).command = [...SERVICE_ARGV];
+        for (const s of o.services) if (s && typeof s === 'object' && 'command' in s) s.command = [...SERVICE_ARGV];
       Object.values(o).forEach(visit);
     }
   };

@@ -18,7 +18,7 @@ import { loadLab } from '../../src/lab/resolve.js';
 import { aptInstalls, blocks, checkoutRecipe, DOC, projectRecipe, RECIPE_IMAGE, shellWords } from './ci-recipes.js';
 import { CLI, isRoot, tempDir } from './helpers.js';
 
-const yamls = blocks('yaml').map((b) => parse(b) as any);
+const yamls = blocks('yaml').map((b) => parse(b));
 const github = yamls.filter((y) => y?.jobs);
 const [ghRoot, ghRootless] = [github.find((y) => y.jobs.nslab), github.find((y) => y.jobs['nslab-rootless'])];
 const gitlab = yamls.find((y) => y?.nslab?.script);
@@ -92,7 +92,7 @@ const xml = new XMLParser({
   isArray: (n) => n === 'testsuite' || n === 'testcase',
 });
 const caseNames = (file: string) =>
-  ((xml.parse(readFileSync(file, 'utf8')) as any).testsuites.testsuite ?? []).flatMap((s: any) =>
+  (xml.parse(readFileSync(file, 'utf8')).testsuites.testsuite ?? []).flatMap((s: any) =>
     s.testcase.map((t: any) => `${t.classname} ${t.name}`),
   ) as string[];
 
@@ -105,7 +105,7 @@ describe("docs/ci.md: the recipes have their CI systems' shape", () => {
     expect(ghRoot.jobs.nslab.strategy.matrix.shard).toEqual([1, 2]);
     expect(ghRootless.jobs['nslab-rootless']['runs-on']).toBeTruthy();
     for (const wf of [ghRoot, ghRootless])
-      for (const j of Object.values(wf.jobs) as any[]) {
+      for (const j of Object.values<any>(wf.jobs)) {
         expect(j.steps.length).toBeGreaterThan(3);
         for (const s of j.steps) expect(!!s.uses !== !!s.run, JSON.stringify(s)).toBe(true);
       }

@@ -644,7 +644,7 @@ describe.concurrent('cli e2e', () => {
     expect((await asNobody(['cleanup', `${name}`])).code).toBe(3);
     for (const verb of [['down', name], ['exec', name, 'a', '--', 'true'], ['ls']]) {
       const r = await asNobody(verb);
-      expect(r.stderr, verb.join(' ')).not.toMatch(/internal error|    at /);
+      expect(r.stderr, verb.join(' ')).not.toMatch(/internal error| {4}at /);
       if (verb[0] !== 'ls') expect(r.code, verb.join(' ')).toBe(3);
     }
     expect((await asNobody(['--version'])).code).toBe(0);

@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)('fuzz: a mutated lab fails validation cleanly, or comes
           stats.samples++;
           const { applied, result, threw } = check(m);
           if (threw) throw new Error(`validation threw: ${threw.stack}\n${describeSample(applied)}`);
-          const { model, problems } = result!;
+          const { model, problems } = result;
           if (!model) {
             stats.invalid++;
             const { bad, tolerated } = badProblems(applied.text, problems);

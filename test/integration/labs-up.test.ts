@@ -1,7 +1,7 @@
 // Each bundled lab (and the all-features fixture) comes up with exactly what it
 // declares, read back from the kernel, and goes down leaving nothing.
 import { existsSync, readdirSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { Lab } from '../../src/engine/lab.js';
 import { isSame } from '../../src/engine/proc.js';
 import { readState } from '../../src/engine/state.js';

@@ -95,7 +95,7 @@ stages:
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
     });
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));

@@ -83,7 +83,6 @@ afterAll(() => {
 describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivileged user', () => {
   it('the bundled labs pass, and nothing reaches the machine or is left behind', async () => {
     const artifacts = userDir();
-    const before = new Set(readdirSync(STATE_DIR));
     const r = await rootless(['test', 'labs/', '--reporter', 'json', '--artifacts', artifacts]);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as {
@@ -241,7 +240,7 @@ const inMountNs = (setup: string, args: string[]) =>
       CLI,
       ...args,
     ],
-    { ...process.env, FORCE_COLOR: '0' } as Record<string, string>,
+    { ...process.env, FORCE_COLOR: '0' },
   );
 type Doctor = { ok: boolean; mode: string; problems: { id: string; severity: string; fix: string; problem: string }[] };
 const ids = (out: string) => (JSON.parse(out) as Doctor).problems.map((p) => p.id);
@@ -263,7 +262,7 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
     const h = await inMountNs(ro, ['doctor']);
     expect(h.code).toBe(3);
     expect(h.stdout).toMatch(
-      /✗ error: \/proc\/sys is mounted read-only.*\n    fix: run the container with --privileged/,
+      /✗ error: \/proc\/sys is mounted read-only.*\n {4}fix: run the container with --privileged/,
     );
     expect(h.stdout).toMatch(/not ok/);
     const t = await inMountNs(ro, ['test', 'labs/dual-nic-reply-path.yaml']);
@@ -336,6 +335,6 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
     });
     expect(d.problems.find((x) => x.id === 'missing-tcpdump')?.fix).toMatch(/apt-get install tcpdump/);
     const h = await run([process.execPath, CLI, 'doctor'], env);
-    expect(h.stdout).toMatch(/✗ error: 'ip' is not installed\n    fix: apt-get install iproute2/);
+    expect(h.stdout).toMatch(/✗ error: 'ip' is not installed\n {4}fix: apt-get install iproute2/);
   });
 });

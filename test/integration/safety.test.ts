@@ -235,7 +235,7 @@ describe.skipIf(!isRoot)("nothing is left: a lab's processes are those in its na
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let said = '';
-    p.stderr!.setEncoding('utf8').on('data', (d: string) => (said += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (said += d));
     let exited: number | null | undefined;
     p.on('exit', (code) => (exited = code));
     p.unref();

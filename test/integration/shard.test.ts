@@ -3,7 +3,7 @@
 // merge into one valid document with unique testsuite names, and the progress
 // line shows on a terminal (a pty from script(1)) and nowhere else.
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -388,13 +388,13 @@ describe.skipIf(!isRoot)('nslab explain on a live lab (the shipped CLI)', () => 
       'server:eth1',
     ]);
     expect(bad.code, bad.stderr).toBe(1);
-    expect(bad.stdout).toMatch(/^  request: pc2 eth0 → router → sw1 → server eth1 ✓ delivered$/m);
-    expect(bad.stdout).toMatch(/^  reply: +\[server out eth0\] → router → pc2 eth0 ✗ asymmetric at server/m);
+    expect(bad.stdout).toMatch(/^ {2}request: pc2 eth0 → router → sw1 → server eth1 ✓ delivered$/m);
+    expect(bad.stdout).toMatch(/^ {2}reply: +\[server out eth0\] → router → pc2 eth0 ✗ asymmetric at server/m);
     expect(bad.stdout).toMatch(
-      /^  why: server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0/m,
+      /^ {2}why: server: reply from 192\.168\.1\.220 to 192\.168\.2\.17 matched rule 32766 \(main\) → default via 10\.0\.0\.1 dev eth0/m,
     );
     expect(bad.stdout).toMatch(
-      /^  hint: on server: ip rule add from 192\.168\.1\.220 table gateway1; .*\(as stage 'with a routing table for eth1' applies\)$/m,
+      /^ {2}hint: on server: ip rule add from 192\.168\.1\.220 table gateway1; .*\(as stage 'with a routing table for eth1' applies\)$/m,
     );
     // the same question as JSON: the traces and the why, as the JSON reporter carries them
     const j = await nslab(['explain', file, '--from', 'pc2', '--to', '192.168.1.220', '--probe', 'tcp', '--json']);
@@ -412,11 +412,11 @@ describe.skipIf(!isRoot)('nslab explain on a live lab (the shipped CLI)', () => 
     // asked for IPv6 from a node that has none: nothing is sent, and its kernel says why (its IPv4 twin is `good`)
     const v6 = await nslab(['explain', name, '--from', 'pc1', '--to', 'server:eth1', '--ipv6']);
     expect(v6.code, v6.stdout).toBe(1);
-    expect(v6.stdout).toMatch(/^  request: \(nothing captured\) ✗ not-sent at pc1/m);
+    expect(v6.stdout).toMatch(/^ {2}request: \(nothing captured\) ✗ not-sent at pc1/m);
     expect(v6.stdout).toMatch(
-      /^  why: pc1: no route to 2001:db8:1::220 \(Network is unreachable\): the kernel refused to send; pc1 has no IPv6 address$/m,
+      /^ {2}why: pc1: no route to 2001:db8:1::220 \(Network is unreachable\): the kernel refused to send; pc1 has no IPv6 address$/m,
     );
-    expect(v6.stdout).toMatch(/^  hint: give pc1 an IPv6 address/m);
+    expect(v6.stdout).toMatch(/^ {2}hint: give pc1 an IPv6 address/m);
     const none = await nslab(['explain', name, '--from', 'pcX', '--to', 'server:eth1']);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/has no node 'pcX'/);

@@ -218,7 +218,7 @@ describe('the results file is read through a schema', () => {
       }),
     );
     expect(many.split('\n').filter((l) => l.startsWith('R.json'))).toHaveLength(21);
-    expect(many).toMatch(/R\.json:1:1: and 1 more problems\n    hint: fix the ones above first$/);
+    expect(many).toMatch(/R\.json:1:1: and 1 more problems\n {4}hint: fix the ones above first$/);
   });
 
   it('jsonPath spells paths as JavaScript would', () => {

@@ -33,11 +33,11 @@ async function imported(file: string): Promise<{ code: number; stderr: string }>
     return { code: 0, stderr: '' };
   } catch (e) {
     let stderr = '';
-    const write = process.stderr.write;
-    process.stderr.write = ((s: string) => {
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = (s: string) => {
       stderr += s;
       return true;
-    }) as typeof process.stderr.write;
+    };
     try {
       return { code: reportError(e), stderr };
     } finally {

@@ -177,7 +177,7 @@ describe('IP protocols by number in the commands nslab runs', () => {
       ['tcp', 'ipproto tcp'],
     ] as const) {
       const s = structuredClone(snap);
-      s.rules[4].push({ priority: 100, src: 'all', ipproto, table: 'main' } as never);
+      s.rules[4].push({ priority: 100, src: 'all', ipproto, table: 'main' });
       const imp = snapshotToLab(checkSnapshot(s, 'x.json'));
       const rules = JSON.stringify(imp);
       expect(rules).toContain(want);

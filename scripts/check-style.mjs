@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+// The project's one formatting (Prettier) and its lint (ESLint with type
+// information), as CI runs them (scripts/test): a misformatted or lint-failing
+// file fails with the command that fixes it. Arguments: files to check
+// (default: the whole tree the formatter and linter cover).
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = (name) => join(root, 'node_modules/.bin', name);
+const files = process.argv.slice(2);
+const FORMATTED = ['src', 'test', 'bench', 'scripts'];
+
+function run(cmd, args) {
+  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+}
+
+let failed = false;
+const pretty = run(bin('prettier'), ['--list-different', ...(files.length ? files : FORMATTED)]);
+const misformatted = pretty.stdout.split('\n').filter(Boolean);
+// prettier --list-different: 0 all formatted, 1 some not (listed), 2 it could not run or parse a file
+if (pretty.status !== 0) {
+  failed = true;
+  if (misformatted.length) {
+    process.stderr.write(`check-style: not formatted as the project formats (Prettier):\n`);
+    for (const f of misformatted) process.stderr.write(`  ${f}\n`);
+    process.stderr.write(`  fix: npx prettier --write ${misformatted.join(' ')}\n`);
+  }
+  if (pretty.status !== 1 || !misformatted.length)
+    process.stderr.write(`check-style: prettier failed:\n${pretty.stderr}`);
+}
+const lint = run(bin('eslint'), ['--max-warnings', '0', ...(files.length ? files : ['.'])]);
+if (lint.status !== 0) {
+  failed = true;
+  process.stderr.write(`check-style: lint (ESLint) found problems:\n${lint.stdout}${lint.stderr}`);
+  process.stderr.write(
+    `  fix: npx eslint --fix ${files.length ? files.join(' ') : '.'} fixes some; the rest by hand (why each rule is on: docs/decisions.md)\n`,
+  );
+}
+if (!failed) process.stderr.write('check-style: formatting and lint clean\n');
+process.exit(failed ? 1 : 0);
