@@ -217,7 +217,10 @@ function scanProcs() {
 }
 const startInodes = new Set(scanProcs().map((p) => p.ino));
 
-/** What a try left: lab its lab name, dirs its private dirs, clis its CLI processes, completed whether the command ran to its end. */
+/**
+ * What a try left: lab its lab name, dirs its private dirs, clis its CLI processes, completed whether the command ran
+ * to its end.
+ */
 async function leftovers(lab, dirs, clis, completed) {
   const probes = probeNames(clis);
   const netns = netnsList().filter((n) => nsOf(lab)(n) || probes.has(n));
@@ -250,7 +253,10 @@ async function leftovers(lab, dirs, clis, completed) {
   };
 }
 
-/** Removes what is left of a lab of this run: its records (down --all on its private state dir), namespaces by name, processes by pid. */
+/**
+ * Removes what is left of a lab of this run: its records (down --all on its private state dir), namespaces by name,
+ * processes by pid.
+ */
 async function sweep(lab, dirs, clis) {
   if (ls(dirs.state).some((n) => n.endsWith('.json'))) await nslab(['down', '--all'], dirs, 120_000);
   const probes = probeNames(clis);
@@ -319,7 +325,8 @@ async function signalsMode() {
       };
       res.cells[`${verb}/${sig}`] = cell;
       for (let k = 1; k <= TRIES && !stopping; k++) {
-        const lab = `${RUN}-${verb}-${sig.slice(3).toLowerCase()}-k${String(k).padStart(2, '0')}`; // no lab name is a prefix of another
+        // no lab name is a prefix of another
+        const lab = `${RUN}-${verb}-${sig.slice(3).toLowerCase()}-k${String(k).padStart(2, '0')}`;
         const dirs = newDirs();
         const clis = [];
         const file = labFile(lab, NODES, { tests: verb === 'test' });

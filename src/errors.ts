@@ -38,7 +38,9 @@ export class LabFileError extends NslabError {
   }
 }
 
-/** One problem in a JSON file the user gave (a snapshot), at its JSON path: `routes.4[2].dst`; [] is the file itself. */
+/**
+ * One problem in a JSON file the user gave (a snapshot), at its JSON path: `routes.4[2].dst`; [] is the file itself.
+ */
 export interface JsonProblem {
   path: (string | number)[];
   message: string;
@@ -55,7 +57,9 @@ export function jsonPath(path: (string | number)[]): string {
 /** Lines shown at most: a file wrong in every item still gives a screenful, and the count of the rest. */
 const MAX_SHOWN = 50;
 
-/** Every problem found in a JSON file the user gave, all at once, one line each (`FILE: PATH: what`); nothing was made. */
+/**
+ * Every problem found in a JSON file the user gave, all at once, one line each (`FILE: PATH: what`); nothing was made.
+ */
 export class JsonFileError extends NslabError {
   override readonly exitCode = EXIT.usage;
   constructor(

@@ -25,11 +25,16 @@ export interface LabOptions {
   stage?: string;
   signal?: AbortSignal;
   jobs?: number;
-  /** Where failing matchers and pcaps() keep pcap files, and a service that fails to start its log; default: a private directory under the system's tmp. */
+  /**
+   * Where failing matchers and pcaps() keep pcap files, and a service that fails to start its log; default: a private
+   * directory under the system's tmp.
+   */
   artifacts?: string;
 }
 
-/** A lab as a file path, a file URL (`new URL('./x.yaml', import.meta.url)`), or a checked model (defineLab, loadLab). */
+/**
+ * A lab as a file path, a file URL (`new URL('./x.yaml', import.meta.url)`), or a checked model (defineLab, loadLab).
+ */
 export type LabSource = string | URL | LabModel;
 
 function modelOf(source: LabSource): LabModel {
@@ -63,7 +68,8 @@ export class Lab implements AsyncDisposable {
     let instance: string | undefined;
     try {
       // status testing: owned by this process, so `nslab cleanup` may remove it once the process is gone
-      // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment is covered
+      // its reaper starts with its record, before anything exists: from then on, a death of this process at any moment
+      // is covered
       const claimed = (s: { owner: { pid: number; start?: string }; instance: string }) => {
         instance = s.instance;
         startReaper(s.owner, s.instance);

@@ -111,7 +111,10 @@ export const matchers = {
   toHaveSource(this: MatcherContext, received: unknown, address: string) {
     return judged(this, received, 'toHaveSource', `the target saw source ${address}`, { source: address });
   },
-  /** The request crossed these nodes (or node:interface), in order (`path`); `{ reply: true }` for the reply (`reply-path`). */
+  /**
+   * The request crossed these nodes (or node:interface), in order (`path`); `{ reply: true }` for the reply
+   * (`reply-path`).
+   */
   toFollowPath(this: MatcherContext, received: unknown, hops: string[], opts: { reply?: boolean } = {}) {
     return judged(
       this,

@@ -6,7 +6,10 @@
 
 export const LINKTYPE_SLL2 = 276;
 
-/** The ethertype of nslab's window markers (IEEE 802 local experimental 1): frames nslab sends on a node's lo, nothing else in a lab uses it. */
+/**
+ * The ethertype of nslab's window markers (IEEE 802 local experimental 1): frames nslab sends on a node's lo, nothing
+ * else in a lab uses it.
+ */
 export const MARKER_ETHERTYPE = 0x88b5;
 
 /** A marker frame seen in the stream: its record number and the token it carries. */
@@ -102,7 +105,10 @@ export class PcapReader {
     }
   }
 
-  /** The stream as a pcap file: the header and records from..to (1-based, inclusive), the bytes tcpdump produced, unchanged. */
+  /**
+   * The stream as a pcap file: the header and records from..to (1-based, inclusive), the bytes tcpdump produced,
+   * unchanged.
+   */
   bytes(from = this.base + 1, to = this.frames): Buffer {
     if (from <= this.base) throw new Error(`pcap records before ${this.base + 1} were pruned`);
     return Buffer.concat([this.header, ...this.records.slice(from - 1 - this.base, to - this.base)]);

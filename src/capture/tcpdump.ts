@@ -99,7 +99,10 @@ export class Capture {
     }
   }
 
-  /** Starts tcpdump in a node and waits until it is really listening (and knows the node's interface names, asked meanwhile). */
+  /**
+   * Starts tcpdump in a node and waits until it is really listening (and knows the node's interface names, asked
+   * meanwhile).
+   */
   static async start(node: string, ns: string, wanted: () => boolean): Promise<Capture> {
     const c = new Capture(node, ns, wanted);
     try {
@@ -127,12 +130,18 @@ export class Capture {
     return find()!.frame;
   }
 
-  /** The packets recorded after `from` so far (interfaces not named yet): what a probe may look at before its window ends. */
+  /**
+   * The packets recorded after `from` so far (interfaces not named yet): what a probe may look at before its window
+   * ends.
+   */
   since(from: number): readonly NodePacket[] {
     return this.packets.filter((p) => p.frame > from);
   }
 
-  /** The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is new. */
+  /**
+   * The packets of records from+1..to, numbered from 1 as in the window's own pcap; interface names refreshed if one is
+   * new.
+   */
   async window(from: number, to: number): Promise<NodePacket[]> {
     const inside = this.packets.filter((p) => p.frame > from && p.frame <= to);
     // an interface made after the capture started (a stage, a test's own command): ask the node

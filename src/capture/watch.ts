@@ -84,7 +84,10 @@ export class Watch {
     return w;
   }
 
-  /** What the window's captures have recorded so far, in every node (interfaces not named): a probe may stop waiting once it sees what it waits for. */
+  /**
+   * What the window's captures have recorded so far, in every node (interfaces not named): a probe may stop waiting
+   * once it sees what it waits for.
+   */
   seen(w: Open): NodePacket[] {
     return this.captures.flatMap((c) => c.since(w.starts.get(c.node)!));
   }

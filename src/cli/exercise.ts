@@ -8,7 +8,8 @@ import { loadLab } from '../lab/resolve.js';
 /** `nslab exercise LAB [-o FILE]`: the students' lab file, without the solution's apply. */
 export async function run(file: string, opts: { output?: string }): Promise<number> {
   const model = loadLab(file); // the instructor's file must be valid first (its problems located in it)
-  // refused, located, where YAML anchors, aliases or merges would carry the fix; checked as the students' lab before it is written
+  // refused, located, where YAML anchors, aliases or merges would carry the fix; checked as the students' lab before it
+  // is written
   const ex = exerciseOf(readFileSync(file, 'utf8'), basename(file), { file });
   if (opts.output) {
     if (resolve(opts.output) === resolve(file))

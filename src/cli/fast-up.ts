@@ -16,7 +16,10 @@ export async function fastUp(file: string): Promise<number> {
   }
 }
 
-/** Reads, checks and plans a lab, and nothing else: run at build time so that the code cache of dist/bin/up.js holds those functions compiled. */
+/**
+ * Reads, checks and plans a lab, and nothing else: run at build time so that the code cache of dist/bin/up.js holds
+ * those functions compiled.
+ */
 export function warm(file: string): void {
   buildPlan(loadLab(file));
 }

@@ -9,7 +9,8 @@ import { quietOnEpipe, reportError } from './report-error.js';
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 // literal import() paths, so the build can bundle and split each verb
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each verb's own options type; commander passes them as parsed
+// any: each verb's own options type; commander passes them as parsed
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Verb = { run: (...a: any[]) => Promise<number | void> };
 const lazy =
   (load: () => Promise<Verb>) =>

@@ -5,7 +5,8 @@ import { EXIT, JsonFileError, LabFileError, NslabError } from '../errors.js';
 /** Writes the message for an error to stderr; returns the exit status. */
 export function reportError(e: unknown): number {
   if (e instanceof LabFileError || e instanceof JsonFileError) {
-    process.stderr.write(`${e.message}\n`); // lines start with file:line:col (or FILE: JSON path), for editors and CI annotations
+    // lines start with file:line:col (or FILE: JSON path), for editors and CI annotations
+    process.stderr.write(`${e.message}\n`);
     return e.exitCode;
   }
   if (e instanceof NslabError) {

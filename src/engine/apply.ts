@@ -63,7 +63,8 @@ function newBatch(s: Step): Batch {
 export async function runBatch(b: Batch, runner: Pick<Runner, 'run'>): Promise<void> {
   const r = await runner.run(batchCommand(b));
   if (r.exitCode === 0) return;
-  // `ip -batch` names the failing line: "Command failed -:3" from standard input, "Command failed FILE:3" from a worker's file
+  // `ip -batch` names the failing line: "Command failed -:3" from standard input, "Command failed FILE:3" from a
+  // worker's file
   const m = /Command failed \S*:(\d+)$/m.exec(r.stderr);
   const step = m ? b.steps[Number(m[1]) - 1] : b.steps.length === 1 ? b.steps[0] : undefined;
   // a batch stops at its first failing line; without one (interrupted), any line may have run
@@ -163,7 +164,8 @@ export async function executeSteps(
   const { root, perNs } = batchesOf(steps);
   const work = [...perNs.values()];
   const n = Math.max(1, Math.min(jobs, work.length));
-  // the lanes start now, while the root namespace's batches run: their start-up (a spawn each) is then off the critical path
+  // the lanes start now, while the root namespace's batches run: their start-up (a spawn each) is then off the critical
+  // path
   const lanes = work.length ? Array.from({ length: n }, () => runner.lane?.()) : [];
   try {
     for (const phase of rootChunks(root, jobs)) {

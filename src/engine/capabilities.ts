@@ -105,7 +105,10 @@ let cached: Promise<Record<Feature, boolean>> | undefined;
  * a user namespace of its own as a rootless run would be (where that is
  * forbidden, the trial fails and the feature counts as absent).
  */
-/** A user namespace mapping the caller's own uid, with that namespace's capabilities kept (rootless.ts says why not root). */
+/**
+ * A user namespace mapping the caller's own uid, with that namespace's capabilities kept (rootless.ts says why not
+ * root).
+ */
 export const OWN_USERNS = ['--user', '--map-current-user', '--keep-caps'];
 const scratchNet = () => (isPrivileged() ? ['unshare', '--net'] : ['unshare', ...OWN_USERNS, '--net']);
 

@@ -4,7 +4,10 @@ export interface Command {
   argv: string[];
   /** Run inside this network namespace (nsenter --net), not the caller's. */
   ns?: string;
-  /** With ns: enter it as `ip netns exec` does, with the node's /etc/netns files over /etc (its table names); for user programs. */
+  /**
+   * With ns: enter it as `ip netns exec` does, with the node's /etc/netns files over /etc (its table names); for user
+   * programs.
+   */
   etc?: boolean;
   input?: string;
   timeoutMs?: number;

@@ -25,7 +25,10 @@ export interface UpOptions {
   runner?: Runner;
   signal?: AbortSignal;
   jobs?: number;
-  /** 'up' leaves the lab for the user; 'testing' marks it owned by this process (cleanup may remove it once we are gone). */
+  /**
+   * 'up' leaves the lab for the user; 'testing' marks it owned by this process (cleanup may remove it once we are
+   * gone).
+   */
   status?: 'up' | 'testing';
   /**
    * Called once every node is configured, before the services are started and

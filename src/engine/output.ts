@@ -40,11 +40,16 @@ import { join } from 'node:path';
 import { oneLine, UsageError } from '../errors.js';
 
 export interface WriteOptions {
-  /** The file's exact mode (set with fchmod, whatever the umask); default 0666 less the umask, as any program writes. */
+  /**
+   * The file's exact mode (set with fchmod, whatever the umask); default 0666 less the umask, as any program writes.
+   */
   mode?: number;
   /** The mode of folders made on the way (less the umask); default 0777. */
   dirMode?: number;
-  /** Create the file, never replace one (refused otherwise); default: replace a regular file by renaming a new one over it. */
+  /**
+   * Create the file, never replace one (refused otherwise); default: replace a regular file by renaming a new one over
+   * it.
+   */
   exclusive?: boolean;
 }
 
@@ -62,7 +67,9 @@ export class OutputRefused extends UsageError {
   }
 }
 
-/** Where a race would strike: just before a file is opened, and before a temporary file is renamed. Tests strike there. */
+/**
+ * Where a race would strike: just before a file is opened, and before a temporary file is renamed. Tests strike there.
+ */
 export const raceSeams: { beforeOpen?: (path: string) => void; beforeRename?: (temp: string) => void } = {};
 
 const lstatOf = (p: string): Stats | undefined => lstatSync(p, { throwIfNoEntry: false });
@@ -159,7 +166,9 @@ export class OutputDir {
     }
   }
 
-  /** Refuses REL, a folder to be written into, if it or a folder on its way is a link or not a folder; creates nothing. */
+  /**
+   * Refuses REL, a folder to be written into, if it or a folder on its way is a link or not a folder; creates nothing.
+   */
   checkFolder(rel: string): void {
     const parts = partsOf(rel);
     let p = this.real;
@@ -321,7 +330,9 @@ function fill(fd: number, data: string | Uint8Array, mode: number | undefined): 
   writeFileSync(fd, data);
 }
 
-/** Removes the file FD is open on, wherever it is now (PATH without /proc), only if that name is still this very file. */
+/**
+ * Removes the file FD is open on, wherever it is now (PATH without /proc), only if that name is still this very file.
+ */
 function discard(fd: number, path?: string): void {
   const at = whereIs(fd) ?? path;
   if (!at) return;

@@ -38,7 +38,10 @@ export interface Proc {
 }
 
 let nsfsDev: number | undefined;
-/** The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist or is no namespace (not on nsfs). */
+/**
+ * The inode of a named network namespace (/run/netns/NAME), or undefined if it does not exist or is no namespace (not
+ * on nsfs).
+ */
 export function netnsInode(ns: string): number | undefined {
   try {
     nsfsDev ??= statSync('/proc/self/ns/net').dev;

@@ -203,7 +203,9 @@ export function listStates(invalid?: (file: string) => void): LabState[] {
   return out;
 }
 
-/** The record goes last: a process killed in the middle leaves a record, which `cleanup` (or the lab's reaper) acts on. */
+/**
+ * The record goes last: a process killed in the middle leaves a record, which `cleanup` (or the lab's reaper) acts on.
+ */
 export function removeState(instance: string): void {
   rmSync(logDirOf(instance), { recursive: true, force: true });
   rmSync(`${fileOf(instance)}.tmp`, { force: true }); // a write that a SIGKILL cut short
@@ -220,7 +222,10 @@ export function me(): { pid: number; start?: string } {
 
 // ---- private scratch space of a running nslab process ----
 
-/** Scratch directories live in the state directory, named for their owner process: `cleanup` removes those of dead owners. */
+/**
+ * Scratch directories live in the state directory, named for their owner process: `cleanup` removes those of dead
+ * owners.
+ */
 export const workRoot = () => join(stateDir(), 'work');
 
 export function workDirOwner(name: string): { pid: number; start: string } | undefined {

@@ -38,7 +38,10 @@ export function sysctlFile(node: FinalNode): ExportFile[] {
   ];
 }
 
-/** iproute2's table names, as a drop-in (never the shared /etc/iproute2/rt_tables itself): `ip route show table NAME` then works. */
+/**
+ * iproute2's table names, as a drop-in (never the shared /etc/iproute2/rt_tables itself): `ip route show table NAME`
+ * then works.
+ */
 export function rtTablesFile(node: FinalNode): ExportFile[] {
   if (!node.tables.length) return [];
   return [

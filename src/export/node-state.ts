@@ -45,7 +45,10 @@ export interface FinalRoute {
   extra: string[];
   /** The interface whose configuration carries the route (its dev, else the one its gateway is on). */
   owner: string;
-  /** The same route to the kernel as the one it adds itself for an address's subnet: `ip route add` refuses it, `replace` takes it. */
+  /**
+   * The same route to the kernel as the one it adds itself for an address's subnet: `ip route add` refuses it,
+   * `replace` takes it.
+   */
   replacesKernel: boolean;
 }
 

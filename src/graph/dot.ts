@@ -71,7 +71,9 @@ function nodeLabel(n: TopoNode, marks: PathMark[]): string {
   return `<<table border="${marks.length ? 2 : 1}" cellborder="1" cellspacing="0" cellpadding="4" color="${marks.length ? COLORS.mark : '#94a3b8'}">${rows.join('')}</table>>`;
 }
 
-/** Attributes of a link crossed by paths: colours in parallel, the head's first (Graphviz colours each arrowhead so). */
+/**
+ * Attributes of a link crossed by paths: colours in parallel, the head's first (Graphviz colours each arrowhead so).
+ */
 function crossed(a: { node: string; iface: string }, paths: PathEdge[]): string {
   const fwd = (p: PathEdge) => p.from.node === a.node && p.from.iface === a.iface;
   const heads = [...new Set(paths.filter(fwd).map((p) => p.direction))];

@@ -8,7 +8,9 @@ let viz: Promise<Viz> | undefined;
 // written twice for --html and --artifacts): a layout is done once per DOT text
 const drawn = new Map<string, string>();
 
-/** The SVG document of a DOT graph; an error names what Graphviz refused (a bug in the DOT writer, never the user's). */
+/**
+ * The SVG document of a DOT graph; an error names what Graphviz refused (a bug in the DOT writer, never the user's).
+ */
 export async function dotToSvg(dot: string): Promise<string> {
   const known = drawn.get(dot);
   if (known !== undefined) return known;

@@ -4,7 +4,9 @@
 // one tag: they are told apart by a number, so that no two nodes share a name.
 import { NODE_NAME } from '../lab/grammar.js';
 
-/** A name made a node name: lower case, '-' for runs of other characters, cut to 24; the fallback if nothing is left. */
+/**
+ * A name made a node name: lower case, '-' for runs of other characters, cut to 24; the fallback if nothing is left.
+ */
 export function nodeName(s: string, fallback: string): string {
   const n = s
     .toLowerCase()

@@ -22,7 +22,10 @@ import { nodeName, nodeTags } from './names.js';
 import { said, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
 export type Path = (string | number)[];
-/** A part of the lab (at its path in the lab) made from a part of the snapshot (at its JSON path), and what that part is. */
+/**
+ * A part of the lab (at its path in the lab) made from a part of the snapshot (at its JSON path), and what that part
+ * is.
+ */
 export interface Origin {
   at: Path;
   from: Path;
@@ -99,7 +102,9 @@ function gatewaysBySubnet(gateways: { via: string; family: Family }[], hostAddrs
   return (a: Cidr) => bySubnet.get(networkOf(a)) ?? [];
 }
 
-/** The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's). */
+/**
+ * The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's).
+ */
 export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const notes: string[] = [];
   const origins: Origin[] = [];
@@ -403,7 +408,10 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
 
 const addrList = (cs: Cidr[]) => (cs.length === 1 ? cs[0]!.text : cs.map((c) => c.text));
 
-/** An address on the subnet for a router where the machine's routes name no gateway: the last (IPv4) or first (IPv6) one free. */
+/**
+ * An address on the subnet for a router where the machine's routes name no gateway: the last (IPv4) or first (IPv6) one
+ * free.
+ */
 function freeAddress(a: Cidr, owned: Set<string>): string | undefined {
   if ((a.family === 4 && a.prefix >= 31) || (a.family === 6 && a.prefix >= 127)) return undefined;
   const net = ipaddr.parseCIDR(networkOf(a));
@@ -435,7 +443,9 @@ function freeAddress(a: Cidr, owned: Set<string>): string | undefined {
 type Note = { note: string };
 const NOT_COPIED_TYPES = ['local', 'broadcast', 'multicast', 'anycast', 'nat'];
 
-/** One route as after `ip route add`; undefined for what the kernel makes itself; a note for what the lab cannot hold. */
+/**
+ * One route as after `ip route add`; undefined for what the kernel makes itself; a note for what the lab cannot hold.
+ */
 function routeText(
   r: IpRoute,
   fam: Family,

@@ -38,7 +38,10 @@ export function verifyImported(text: string, imported: Imported, file: string): 
   throw new JsonFileError(file, out, REPORT);
 }
 
-/** The path in the lab of the value (or key) a problem is located at: the outermost one that starts there, else the last before. */
+/**
+ * The path in the lab of the value (or key) a problem is located at: the outermost one that starts there, else the last
+ * before.
+ */
 function positions(text: string): (p: Problem) => Path {
   const { LineCounter, parseDocument, isMap, isSeq, isScalar, isPair } = requireHere('yaml') as typeof Yaml;
   const lc: LineCounter = new LineCounter();

@@ -237,7 +237,9 @@ function hiddenParts(y: Yaml, { item, name }: SolutionStage): Hidden[] {
   return out;
 }
 
-/** In a solution stage: its description, its apply but the tables (an apply of a node left empty goes), every comment. */
+/**
+ * In a solution stage: its description, its apply but the tables (an apply of a node left empty goes), every comment.
+ */
 function removeSolution(y: Yaml, item: YAMLMap): void {
   visit(item, (_k, n) => {
     if (n && typeof n === 'object' && 'comment' in n) {

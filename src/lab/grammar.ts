@@ -29,7 +29,10 @@ export const RESERVED_IFNAMES = ['lo', 'all', 'default', '.', '..'];
  * sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter.
  */
 export const SYSCTL_KEY = /^net(\.[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*){1,6}$/;
-/** sysctl values: words of safe characters separated by single spaces (e.g. "4096 131072 6291456"); no newline, '=' or '#'. */
+/**
+ * sysctl values: words of safe characters separated by single spaces (e.g. "4096 131072 6291456"); no newline, '=' or
+ * '#'.
+ */
 export const SYSCTL_VALUE = /^[A-Za-z0-9_.:,/+-]{1,64}( [A-Za-z0-9_.:,/+-]{1,64}){0,7}$/;
 
 /** Control characters (newline included) and other invisible code points: never allowed in a name. */

@@ -331,7 +331,10 @@ function onConnectedSubnet(gw: string, dev: string | undefined, view: NodeView):
   return false;
 }
 
-/** What makes two routes the same to the kernel (`ip route add` refuses the second): family, table, type, destination, metric, tos. */
+/**
+ * What makes two routes the same to the kernel (`ip route add` refuses the second): family, table, type, destination,
+ * metric, tos.
+ */
 export function routeKey(r: { args: string[]; family: Family }): string {
   const get = (k: string) => {
     const i = r.args.indexOf(k);
@@ -474,7 +477,8 @@ export function checkRoute(text: string, view: NodeView): Checked & { dests: str
           ? { message: `route keyword '${kw}' is not supported by nslab` }
           : unknown(inNexthop ? 'nexthop' : 'route', word, chain),
       );
-      return { args: [...args, ...toks.slice(i)], errors, family: fam.family, dests: [] }; // the rest cannot be aligned to keywords
+      // the rest cannot be aligned to keywords
+      return { args: [...args, ...toks.slice(i)], errors, family: fam.family, dests: [] };
     }
     let value = toks[i + 1];
     if (value === undefined) {

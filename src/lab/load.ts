@@ -84,7 +84,8 @@ export function loadWithYaml(text: string, file: string): LoadedFile {
   const lineCounter = new LineCounter();
   // logLevel: the yaml library would print its own warnings on stderr, lines without file:line:col
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
-  // nesting deep enough to exhaust the parser's stack fails at places that depend on the stack: one problem, at a fixed place
+  // nesting deep enough to exhaust the parser's stack fails at places that depend on the stack: one problem, at a fixed
+  // place
   const tooDeep = doc.errors.some((e) => /Maximum call stack/.test(e.message));
   const problems: Problem[] = tooDeep
     ? [

@@ -187,7 +187,8 @@ class Resolver {
 
     const links = this.resolveLinks();
     const nodes: NodeModel[] = [];
-    // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the links
+    // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the
+    // links
     const linkOf = new Map<string, LinkModel>();
     for (const l of links)
       for (const e of [l.a, l.b]) if (!linkOf.has(`${e.node}:${e.iface}`)) linkOf.set(`${e.node}:${e.iface}`, l);

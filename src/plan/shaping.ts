@@ -6,7 +6,10 @@ import { rateBits } from '../lab/grammar.js';
 
 export { rateBits };
 
-/** The longest a packet may wait in a link's tbf queue (tbf drops what would wait longer): a bound the probes' waits rely on. */
+/**
+ * The longest a packet may wait in a link's tbf queue (tbf drops what would wait longer): a bound the probes' waits
+ * rely on.
+ */
 export const TBF_LATENCY_MS = 50;
 
 /** tc batch lines (without `tc`) for one interface at one end of a link. */

@@ -10,7 +10,10 @@ export type Phase = 'create' | 'configure' | 'services';
 
 export interface Step {
   phase: Phase;
-  /** Namespace the step runs in; null is the root namespace's `ip`, used only to create namespaces and veths inside them. */
+  /**
+   * Namespace the step runs in; null is the root namespace's `ip`, used only to create namespaces and veths inside
+   * them.
+   */
   ns: string | null;
   node?: string;
   tool: Tool;

@@ -160,7 +160,10 @@ export function randomPort(): number {
 
 const agents = new WeakMap<Lab, Map<string, Promise<Agent>>>();
 
-/** The node's agent, started at first need (concurrent callers share one start); refused once the lab's probes are closed. */
+/**
+ * The node's agent, started at first need (concurrent callers share one start); refused once the lab's probes are
+ * closed.
+ */
 export function agentOf(lab: Lab, node: string): Promise<Agent> {
   try {
     refuseIfClosed(lab, `the probe agent in node '${node}'`);

@@ -28,7 +28,10 @@ export interface Exchange {
   peers: string[];
   /** The node that owns the target address. */
   owner: string;
-  /** udp: the random token the datagram carries (the responder echoes it), to tell this exchange's packets from any other's. */
+  /**
+   * udp: the random token the datagram carries (the responder echoes it), to tell this exchange's packets from any
+   * other's.
+   */
   token: string;
   /** How long the client waited for an answer, and why that long. */
   wait: Wait;
@@ -36,7 +39,9 @@ export interface Exchange {
   to: string;
 }
 
-/** A lab's own service may take its time to answer (a udp daemon): without a timeout of the test's, it gets this long. */
+/**
+ * A lab's own service may take its time to answer (a udp daemon): without a timeout of the test's, it gets this long.
+ */
 const SERVICE_ANSWER_MS = 1500;
 
 export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec): Promise<Exchange> {

@@ -4,13 +4,17 @@
 // start-up (~50 ms) was most of a probe's time. Standalone: imports only node
 // built-ins. Speaks JSON lines: requests on stdin, answers and events on stdout;
 // exits when stdin closes (nslab is gone).
-//   {id, op: 'listen', proto, port}           -> {id, ok} | {id, error}   (tcp: accept and greet; udp: echo each datagram)
+//   {id, op: 'listen', proto, port}           -> {id, ok} | {id, error}
+//       tcp: accept and greet; udp: echo each datagram
 //   {id, op: 'unlisten', proto, port}         -> {id, ok}
-//   {id, op: 'connect', host, port, bind, timeout} -> {id, outcome: connected|refused|timeout|unreachable|error, local, lport, error, ms}
+//   {id, op: 'connect', host, port, bind, timeout}
+//       -> {id, outcome: connected|refused|timeout|unreachable|error, local, lport, error, ms}
 //   {id, op: 'udp', host, port, bind, timeout, token} -> {id, outcome: answered|timeout|error, lport, ms}
 //   {id, op: 'flows', proto, port, count, hosts} -> {id, flows: [{lport, host}]}
 //   {id, op: 'sink', proto, port}             -> {id, ok}       (receive a bulk transfer, counting bytes)
-//   {id, op: 'sunk', proto, port, timeout, quiet} -> {id, bytes, seconds, total}   (the count after the omitted start, and in all, once the sender is done (udp: nothing came for `quiet` ms); closes it)
+//   {id, op: 'sunk', proto, port, timeout, quiet} -> {id, bytes, seconds, total}
+//       the count after the omitted start, and in all, once the sender is done (udp: nothing came for `quiet` ms);
+//       closes it
 //   {id, op: 'bulk', proto, host, port, ms, timeout} -> {id, outcome: sent|refused|timeout|unreachable|error, bytes}
 //   event: {ev: 'peer', proto, port, remote, rport}   (a listener's peer)
 import { createSocket } from 'node:dgram';
@@ -306,7 +310,8 @@ async function sunk(r: Req): Promise<void> {
   const st = sinks.get(key);
   if (!st) return say({ id: r.id, error: `no sink on ${key}` });
   sinks.delete(key);
-  // nothing arrived at all: no transfer to wait for; a reset that never arrives (the path broke) is waited for no longer than the timeout
+  // nothing arrived at all: no transfer to wait for; a reset that never arrives (the path broke) is waited for no
+  // longer than the timeout
   if (r.proto === 'udp') {
     // the sender is done: what the links' queues still hold arrives until a quiet spell, counted from
     // now if nothing came yet (a slow link's first datagram may still be on its way)

@@ -66,7 +66,10 @@ export function replyDivergence(request: TraceHop[], reply: TraceHop[]): number 
   return undefined;
 }
 
-/** The request: delivered to the target, dropped on the way, not sent; wrong-source where the target saw another source than expected. */
+/**
+ * The request: delivered to the target, dropped on the way, not sent; wrong-source where the target saw another source
+ * than expected.
+ */
 function requestTrace(t: TraceInput): Trace {
   const hops = t.request.map(traceHop);
   if (!hops.length)
@@ -131,7 +134,8 @@ function replyTrace(t: TraceInput, request: Trace): Trace | undefined {
         }
       : undefined;
   const last = hops[hops.length - 1]!;
-  // the expectation names the hop first: reply-via's node, then the whole reply path; else where it parts from the request's path
+  // the expectation names the hop first: reply-via's node, then the whole reply path; else where it parts from the
+  // request's path
   let divergesAt: number | undefined;
   const via = t.expect['reply-via'];
   if (via) {

@@ -73,7 +73,10 @@ export function parseRttMax(output: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
-/** How long a packet sent now may still be on its way: the wait rule without its floor (the links' shaping, the measured round trips). */
+/**
+ * How long a packet sent now may still be on its way: the wait rule without its floor (the links' shaping, the measured
+ * round trips).
+ */
 export async function inFlightMs(lab: Lab, model: LabModel, node: string): Promise<number> {
   return (await waitFor(lab, model, node, 'udp')).ms - FLOOR_MS;
 }

@@ -19,7 +19,10 @@ function failureText(t: TestResult): string {
     .join('\n');
 }
 
-/** mismatch: observed something else; not-observed: the place named saw nothing; not-run / error: the test could not run. */
+/**
+ * mismatch: observed something else; not-observed: the place named saw nothing; not-run / error: the test could not
+ * run.
+ */
 function failureType(t: TestResult): string {
   if (t.reason?.startsWith('not run')) return 'not-run';
   if (t.reason) return 'error';

@@ -83,7 +83,10 @@ export interface Death {
 const noRoute = (g: { error?: string; route?: { type?: string } }) =>
   !!g.error || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route?.type ?? '');
 
-/** The fix for a missing route from `node` to `dst`: the prefix it lives on in the lab, via the neighbour that leads there. */
+/**
+ * The fix for a missing route from `node` to `dst`: the prefix it lives on in the lab, via the neighbour that leads
+ * there.
+ */
 function routeHint(ctx: WhyContext, node: string, dst: string): string {
   const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === dst);
   const prefix = net ? networkOf(net) : dst.includes(':') ? `${dst}/128` : `${dst}/32`;
@@ -98,7 +101,8 @@ export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Prom
   const g = await routeGet(ctx, h.node, s);
   const local = g.route?.type === 'local';
   if (g.error && h.in && !origin && !v6) {
-    // a refused source: rp_filter (EXDEV, or EINVAL on kernels that report drop reasons) when the route back leaves elsewhere
+    // a refused source: rp_filter (EXDEV, or EINVAL on kernels that report drop reasons) when the route back leaves
+    // elsewhere
     const [one, all] = await Promise.all([
       sysctl(ctx, h.node, `net.ipv4.conf.${h.in.replace(/\./g, '/')}.rp_filter`),
       sysctl(ctx, h.node, 'net.ipv4.conf.all.rp_filter'),

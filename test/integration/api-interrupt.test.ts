@@ -109,7 +109,10 @@ function processesOf(id: string): string[] {
   return out;
 }
 
-/** What is left of one run: its namespaces (/run/netns, half-made ones too), /etc/netns entries, records and logs, processes. */
+/**
+ * What is left of one run: its namespaces (/run/netns, half-made ones too), /etc/netns entries, records and logs,
+ * processes.
+ */
 function leftOf(r: Run) {
   const prefix = `nslab-${instanceOf(r.id)}.`;
   let netns: string[] = [];
@@ -157,7 +160,8 @@ afterAll(() => {
     for (const ns of left.netns) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
     for (const e of left.etc) rmSync(join('/etc/netns', e), { recursive: true, force: true });
   }
-  // nslab made /etc/netns for one of these labs (its marker is in this state directory): removed if now empty, as nslab would
+  // nslab made /etc/netns for one of these labs (its marker is in this state directory): removed if now empty, as nslab
+  // would
   if (existsSync(join(state, 'etc-netns-made')))
     try {
       rmdirSync('/etc/netns');
@@ -214,7 +218,8 @@ describe.skipIf(!isRoot)('a vitest run interrupted at any moment leaves nothing'
           const status = statusOf(r.id);
           process.kill(-r.pgid, signal);
           const exit = await r.exited;
-          // nothing printed after exit: every write end of its output closes with it (a process left holding one could still print)
+          // nothing printed after exit: every write end of its output closes with it (a process left holding one could
+          // still print)
           const closedAt = await Promise.race([r.closed, sleep(3000).then(() => Infinity)]);
           tries.push({
             id: r.id,

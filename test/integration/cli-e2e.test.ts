@@ -125,7 +125,9 @@ const running = (pid: number) => {
   }
 };
 
-/** In finally: takes the instance down by its instance name if it is still recorded, then proves nothing of it is left. */
+/**
+ * In finally: takes the instance down by its instance name if it is still recorded, then proves nothing of it is left.
+ */
 async function downAndCheck(instance: string): Promise<void> {
   if (existsSync(recordOf(instance))) await nslab(['down', instance]);
   expect(own(instance)).toEqual([]);
@@ -628,7 +630,8 @@ describe.concurrent('cli e2e', () => {
     const up = await asNobody(['up', 'labs/dual-nic-reply-path.yaml', '--instance', id()]);
     expect(up.code).toBe(3);
     expect(up.stderr).toMatch(/needs root/);
-    // doctor as nobody: fine where `nslab test` can run rootless (test/integration/rootless-doctor.test.ts), exit 3 where not
+    // doctor as nobody: fine where `nslab test` can run rootless (test/integration/rootless-doctor.test.ts), exit 3
+    // where not
     const rootlessOk =
       spawnSync('setpriv', [
         '--reuid=65534',
@@ -721,7 +724,8 @@ describe.concurrent('cli e2e', () => {
         /^waited \d+ ms \(100 ms \+ 10 x [\d.]+ ms measured\)$/,
       );
       expect(fact('pass: a timeout shorter than its answer misses it')).toBe("waited 100ms (the test's timeout)");
-      expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined(); // answered: nothing waited for in vain
+      // answered: nothing waited for in vain
+      expect(fact('pass: a lab service answering after 300 ms is answered')).toBeUndefined();
     },
   );
 

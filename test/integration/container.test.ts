@@ -53,7 +53,10 @@ const names: string[] = [];
 let image = '';
 let dir = '';
 
-/** The recipe as podman runs it here: docker -> podman, this machine's arguments, the local image; `edit` changes the rest. */
+/**
+ * The recipe as podman runs it here: docker -> podman, this machine's arguments, the local image; `edit` changes the
+ * rest.
+ */
 function podmanArgv(name: string, edit: (argv: string[]) => string[] = (a) => a): string[] {
   const argv = shellWords(checkoutRecipe.trim(), { PWD: dir });
   expect(argv.slice(0, 2)).toEqual(['docker', 'run']);
@@ -78,7 +81,9 @@ function run(argv: string[], cwd = dir): Promise<R> {
   });
 }
 
-/** This checkout as a user has it: its files (tracked, and new ones not ignored), without node_modules, dist, .tools. */
+/**
+ * This checkout as a user has it: its files (tracked, and new ones not ignored), without node_modules, dist, .tools.
+ */
 function copyCheckout(to: string): void {
   const git = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' });
   expect(git.status, git.stderr).toBe(0);
@@ -204,7 +209,8 @@ describe.skipIf(!!skip)("the README in a container: docs/ci.md's checkout recipe
       const test = Number(/^test exit (\d+)$/m.exec(r.out)?.[1]);
       // doctor's verdict is what the run then does
       expect(test, r.out).toBe(doctor);
-      // the bootstrap installed everything: nothing may be called missing (podman withholds NET_RAW: ping is there but cannot run)
+      // the bootstrap installed everything: nothing may be called missing (podman withholds NET_RAW: ping is there but
+      // cannot run)
       expect(r.out).not.toMatch(/is not installed/);
       if (doctor === 3) {
         expect(r.out).toMatch(

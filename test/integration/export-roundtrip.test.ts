@@ -22,7 +22,8 @@ import { loadLab } from '../../src/lab/resolve.js';
 import { cli, isRoot, namespaces, NOT_ROOT, sh, sleep, tempDir, uid } from './helpers.js';
 import { unpackedTool } from '../unpacked-tools.js';
 
-// unpacked into .tools/root with the libraries they need (test/unpacked-tools.ts); without them, skipped with the reason
+// unpacked into .tools/root with the libraries they need (test/unpacked-tools.ts); without them, skipped with the
+// reason
 const ifup = unpackedTool('sbin/ifup');
 const netplan = unpackedTool('usr/libexec/netplan/generate');
 const [IFUP, NETPLAN] = [ifup.path, netplan.path];
@@ -119,7 +120,8 @@ async function apply(
     env: { ...process.env, SYSTEMD_LOG_TARGET: 'console' },
   });
   daemons.add(d);
-  // configured when every route and rule is there (networkd marks its own proto static), and nothing changed for a moment
+  // configured when every route and rule is there (networkd marks its own proto static), and nothing changed for a
+  // moment
   let last = '';
   let same = 0;
   for (let i = 0; i < 150 && same < 3; i++) {

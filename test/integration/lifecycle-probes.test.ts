@@ -120,7 +120,10 @@ describe.skipIf(!isRoot)('a broken watch is replaced without failing the probes 
     }
   });
 
-  /** Breaks the lab's watch for real: node a drops its end-of-probe markers (frames of ethertype 0x88b5 on lo, at lo's netdev egress: no IP hook sees them) while one window ends, which then times out. */
+  /**
+   * Breaks the lab's watch for real: node a drops its end-of-probe markers (frames of ethertype 0x88b5 on lo, at lo's
+   * netdev egress: no IP hook sees them) while one window ends, which then times out.
+   */
   async function breakIt(w: Watch): Promise<void> {
     const late = w.begin();
     expect(

@@ -99,7 +99,8 @@ stages:
       out += d;
     });
     const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
-    const nodeA = () => namespaces(`nslab-${name}.`).find((n) => n.endsWith('.a')) ?? 'none'; // nslab test runs an instance: nslab-NAME.ID.a
+    // nslab test runs an instance: nslab-NAME.ID.a
+    const nodeA = () => namespaces(`nslab-${name}.`).find((n) => n.endsWith('.a')) ?? 'none';
     const slowPingRuns = () => {
       try {
         return sh(['ip', 'netns', 'pids', nodeA()])
@@ -138,7 +139,8 @@ stages:
     child.kill('SIGKILL');
     await new Promise((res) => child.on('exit', res));
     expect(namespaces(`nslab-${name}.`).length).toBeGreaterThan(0); // the crash really left something
-    expect(etcNetns(`nslab-${name}.`)).toEqual([`nslab-${name}.n1`]); // its table names too (made before the namespaces)
+    // its table names too (made before the namespaces)
+    expect(etcNetns(`nslab-${name}.`)).toEqual([`nslab-${name}.n1`]);
     const r = cli(['cleanup', name, keep], env); // scoped: the suite never cleans up what it did not create
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`removed lab '${name}'`));

@@ -86,7 +86,8 @@ describe.skipIf(!isRoot)('a window marker', () => {
       expect(new Set(frames).size, 'each marker is a record of its own').toBe(3);
       expect(Math.min(...frames)).toBeGreaterThan(from);
       const to = Math.max(...frames);
-      // markers are not the lab's traffic: a window's packets never hold them (h's eth0 may have chatted meanwhile: IPv6 MLD)
+      // markers are not the lab's traffic: a window's packets never hold them (h's eth0 may have chatted meanwhile:
+      // IPv6 MLD)
       expect((await capture.window(from, to)).filter((p) => p.iface === 'lo')).toEqual([]);
       expect(counters()).toEqual({
         'inet prerouting': 0,
@@ -96,7 +97,8 @@ describe.skipIf(!isRoot)('a window marker', () => {
         'netdev ingress': 3,
       });
 
-      // the twin: a datagram to 127.0.0.1:9 (bash's /dev/udp, the old marker) meets the output hook and h's policy drops it
+      // the twin: a datagram to 127.0.0.1:9 (bash's /dev/udp, the old marker) meets the output hook and h's policy
+      // drops it
       const udp = spawnSync(
         'nsenter',
         [`--net=/run/netns/${ns}`, '--', 'bash', '-c', 'printf nslab-end-udp >/dev/udp/127.0.0.1/9'],

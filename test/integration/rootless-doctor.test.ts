@@ -159,9 +159,11 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivile
     expect(t.stderr).toMatch(/interrupted by SIGTERM/);
     expect(await noneLeft()).toEqual([]);
 
-    // as soon as the nslab inside exists, before it has started (PID 1 ignores what it does not catch): held and passed on, not lost
+    // as soon as the nslab inside exists, before it has started (PID 1 ignores what it does not catch): held and passed
+    // on, not lost
     const early = rootless(['test', 'labs/two-isp-nat-gateway.yaml']);
-    // bounded by the clock, not a count: on a loaded machine each scan of /proc takes longer (a CI run beside other jobs missed it)
+    // bounded by the clock, not a count: on a loaded machine each scan of /proc takes longer (a CI run beside other
+    // jobs missed it)
     for (const end = Date.now() + 30_000; !pid1() && Date.now() < end;) await sleep(5);
     expect(pid1()).toBeDefined();
     process.kill(early.pid!, 'SIGTERM');
@@ -286,7 +288,8 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
   });
 
   it("unprivileged user namespaces disabled (user.max_user_namespaces=0 in a user namespace of the test's own): an error naming the setting", async () => {
-    // root of a new user namespace sets its limit to 0, then drops its capabilities (but ping's): a user who may not make one
+    // root of a new user namespace sets its limit to 0, then drops its capabilities (but ping's): a user who may not
+    // make one
     const argv = [
       'unshare',
       '--user',
@@ -316,7 +319,8 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
     expect(h.stdout).toMatch(/✗ error: .*no rootless run: unprivileged user namespaces are disabled/);
     const t = await run([...argv, 'test', 'labs/dual-nic-reply-path.yaml'], env);
     expect(t.code).toBe(3);
-    // uid 0 without capabilities, as in an unprivileged container: the capabilities or a rootless run, and why not the latter
+    // uid 0 without capabilities, as in an unprivileged container: the capabilities or a rootless run, and why not the
+    // latter
     expect(t.stderr).toMatch(
       /needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks .*or an unprivileged user namespace .*max_user_namespaces is 0/,
     );

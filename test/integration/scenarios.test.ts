@@ -68,7 +68,8 @@ describe.skipIf(!isRoot)('field scenarios', () => {
         const r = await cliAsync(['check', instance, '--stage', check], env);
         expect(r.code, r.stdout).toBe(1);
         expect(r.stdout).toMatch(/✗/);
-        expect(r.stdout).not.toMatch(/listener .* did not start|tcpdump in node/); // failed on an assertion, not an error
+        // failed on an assertion, not an error
+        expect(r.stdout).not.toMatch(/listener .* did not start|tcpdump in node/);
       } finally {
         expect((await cliAsync(['down', instance], env)).code).toBe(0);
         expect(namespaces(`nslab-${instance}.`)).toEqual([]);

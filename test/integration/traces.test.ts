@@ -168,7 +168,8 @@ describe.skipIf(!isRoot)('dispositions where a packet dies, each with its twin',
       /^d: the request arrived; its answer did not leave: the firewall dropped it: table inet out chain output: ip6 daddr 2001:db8:54::1 tcp sport 7071 counter drop \(its counter moved by \d+ packets?/,
     ],
   ];
-  // without a counter nothing proves the rule took the answer (no answer was captured to hold it against): a suspect, not a cause
+  // without a counter nothing proves the rule took the answer (no answer was captured to hold it against): a suspect,
+  // not a cause
   it("dies: d's answer meets a rule without a counter: unanswered, the rule named as one that may take it", () => {
     const r = t("dies: d's answer meets a rule without a counter");
     expect(r.traces!.map((x) => [x.direction, x.disposition, x.at])).toEqual([
@@ -335,7 +336,8 @@ describe.skipIf(!isRoot)(
         expect(r.code, r.stderr).toBe(1);
         expect(r.stdout).toMatch(new RegExp(`^    why: ${b.decision.source}`, 'm'));
         if (b.route) expect(r.stdout).toMatch(b.route);
-        // the hint is the fix stage's own lines for that node: every rule it adds, and the routes of the tables those rules select
+        // the hint is the fix stage's own lines for that node: every rule it adds, and the routes of the tables those
+        // rules select
         const fix = model.stages.find((s) => s.name === from)!.apply.get(b.node)!;
         const hints = r.stdout
           .split('\n')

@@ -8,7 +8,10 @@ import type { LabRun, TestResult } from '../../src/run/results.js';
 import { runLab } from '../../src/run/suite.js';
 import { namespaces, tempDir } from './helpers.js';
 
-/** Returns the run's result of a test by name, for the describe's own further checks; `each` adds checks to every test's. */
+/**
+ * Returns the run's result of a test by name, for the describe's own further checks; `each` adds checks to every
+ * test's.
+ */
 export function fixtureTwins(
   fixture: string,
   each?: (t: TestModel, r: TestResult) => void,

@@ -227,7 +227,8 @@ stages:
     solution: true
     <<: { apply: { a: { routes: [${FIX}] } } }
 ${TEST}`;
-    expect(checkLab(loadLabText(merged, 'x.yaml')).model?.stages[0]!.apply.get('a')?.routes[0]!.text).toBe(FIX); // the loader merges it
+    // the loader merges it
+    expect(checkLab(loadLabText(merged, 'x.yaml')).model?.stages[0]!.apply.get('a')?.routes[0]!.text).toBe(FIX);
     expect(refused(merged)).toBe(`x.yaml:9:5: solution stage 'fix' takes keys from a merge key (<<)\n${WRITE_OUT}`);
     const inPlace = studentsOf(
       merged.replace(`<<: { apply: { a: { routes: [${FIX}] } } }`, `apply: { a: { routes: [${FIX}] } }`),

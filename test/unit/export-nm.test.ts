@@ -18,7 +18,9 @@ const NMCLI = nm.path;
 
 type Keyfile = Record<string, Record<string, string>>;
 
-/** Keyfiles (one or more, each starting at [connection]) as section -> key -> value, without what nmcli makes up itself. */
+/**
+ * Keyfiles (one or more, each starting at [connection]) as section -> key -> value, without what nmcli makes up itself.
+ */
 function parseKeyfiles(text: string): Keyfile[] {
   const out: Keyfile[] = [];
   let section: Record<string, string> = {};

@@ -230,7 +230,10 @@ describe('the results file is read through a schema', () => {
 // ---- every format escapes what it draws ----
 const HOSTILE =
   'x"]|\n  click n0 href "javascript:alert(1)"\n  n9["<script>alert(1)</script>"]\\N\\"\u2028\u2029\r`%% ]]> &amp; \u0000';
-/** The topology and paths of the bundled lab, every name, address and direction carrying the hostile text (as an API caller could). */
+/**
+ * The topology and paths of the bundled lab, every name, address and direction carrying the hostile text (as an API
+ * caller could).
+ */
 function hostile(): { t: Topology; o: Overlay; plain: { t: Topology; o: Overlay } } {
   const plainT = topology(lab, STAGE);
   const plainO = overlay(traces(), plainT);
@@ -296,7 +299,8 @@ describe('every graph format escapes every field it draws', () => {
     );
     for (const line of lines) expect(line, line).toMatch(STATEMENT);
     expect(text).not.toMatch(/^\s*click\b|<script|[\u2028\u2029\r\u0000`]/m);
-    expect(text).toContain('#quot;]#124;#10;  click n0 href #quot;javascript:alert(1)#quot;#10;'); // the text, as entities
+    // the text, as entities
+    expect(text).toContain('#quot;]#124;#10;  click n0 href #quot;javascript:alert(1)#quot;#10;');
     // the twin: with plain names it draws the same statements
     const shape = (l: string) =>
       l

@@ -19,7 +19,10 @@ const files = readdirSync(dir)
   .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.yaml$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** Characters that must never reach a terminal raw from lab content: control characters other than the newline ending each line, and Unicode line breaks. */
+/**
+ * Characters that must never reach a terminal raw from lab content: control characters other than the newline ending
+ * each line, and Unicode line breaks.
+ */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 
 describe('hostile lab files are refused with their exact messages', () => {

@@ -18,7 +18,10 @@ const files = readdirSync(dir)
   .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.yaml$/, '.csv')}`;
 
-/** The grading of instance `<lab>.ws1` of this lab: each test of the checked stage failed on `exit: expected 0, observed 1`. */
+/**
+ * The grading of instance `<lab>.ws1` of this lab: each test of the checked stage failed on `exit: expected 0, observed
+ * 1`.
+ */
 export function gradesOf(file: string): LabRun {
   const model = loadLab(file);
   const stage = model.stages.find((s) => s.name === checkedStage(model, []))!;

@@ -22,11 +22,17 @@ const files = readdirSync(dir)
   .sort();
 const goldenOf = (f: string) => `${dir}/${f.replace(/\.json$/, '.err')}`;
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-/** What must never reach a terminal raw from a snapshot: control characters but the newline ending each line, Unicode line breaks. */
+/**
+ * What must never reach a terminal raw from a snapshot: control characters but the newline ending each line, Unicode
+ * line breaks.
+ */
 const RAW_CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
 const CLI = join(process.cwd(), 'dist/bin/main.js');
 
-/** What `nslab import FILE` prints on stderr and its exit status, in process: importFile, then the CLI's own reportError. */
+/**
+ * What `nslab import FILE` prints on stderr and its exit status, in process: importFile, then the CLI's own
+ * reportError.
+ */
 async function imported(file: string): Promise<{ code: number; stderr: string }> {
   try {
     await importFile(file);
@@ -101,7 +107,8 @@ describe('hostile snapshots are refused with their exact messages', () => {
         '    hint: leave out of the snapshot the interfaces the question is not about ' +
         '(their entries under addresses, with their routes and rules)\n',
     );
-    // its twin, a snapshot that fits, is in import.test.ts (and at the limit itself in bench/import.mjs: it takes seconds)
+    // its twin, a snapshot that fits, is in import.test.ts (and at the limit itself in bench/import.mjs: it takes
+    // seconds)
   });
 });
 

@@ -116,7 +116,8 @@ describe('import: a snapshot becomes a lab', () => {
       ...s.rules[6],
     ])
       Object.assign(o, extra);
-    s.addresses[1]!.addr_info!.push({ family: 'mpls', label: 5, ...extra }); // a family import does not read: not checked
+    // a family import does not read: not checked
+    s.addresses[1]!.addr_info!.push({ family: 'mpls', label: 5, ...extra });
     expect((await validLab(s)).text).toBe((await validLab(snap())).text);
     (s.routes[4][0] as Record<string, unknown>).dev = 5;
     expect(() => checkSnapshot(s, 'f.json')).toThrow(/^f\.json: routes\.4\[0\]\.dev: expected a string, got 5$/m);
@@ -169,7 +170,8 @@ describe('import: the addressing plan', () => {
       expect(inSubnet(parseCidr(p.client[0]!)!.address, parseCidr(p.cli[0]!)!)).toBe(true);
       expect(inSubnet(parseCidr(p.routerSide[0]!)!.address, parseCidr(p.coreSide[0]!)!)).toBe(true);
     }
-    expect(routerPlan(255, false, false).cli).toEqual(['198.18.3.253/30']); // where the old plan gave 198.18.255.1/24 and then 198.18.256.1
+    // where the old plan gave 198.18.255.1/24 and then 198.18.256.1
+    expect(routerPlan(255, false, false).cli).toEqual(['198.18.3.253/30']);
     expect(routerPlan(MAX_INTERFACES - 1, false, false).client).toEqual(['198.18.255.254/30']);
     expect(() => routerPlan(MAX_INTERFACES, false, false)).toThrow(RangeError);
   });
@@ -195,7 +197,8 @@ describe('import: the addressing plan', () => {
       return { routes: model.nodes.reduce((a, node) => a + node.config.routes.length, 0), links: model.links.length };
     };
     const [a, b, c] = [await count(40), await count(80), await count(160)];
-    // 40 more interfaces add as much the second time as the first: no route per pair of routers (which would add 4 times as much)
+    // 40 more interfaces add as much the second time as the first: no route per pair of routers (which would add 4
+    // times as much)
     expect(c.routes - b.routes).toBe(2 * (b.routes - a.routes));
     expect(c.links - b.links).toBe(2 * (b.links - a.links));
     expect(b.routes - a.routes).toBeLessThan(40 * 8);
@@ -236,7 +239,8 @@ describe('import: node names that cannot collide', () => {
 
   it("the same names whatever the order of the snapshot; a numbered name never takes another interface's own", async () => {
     const a = nodeTags(['eth0', 'Eth0', 'eth0-2', 'ETH0'], () => false);
-    // eth0 keeps its name; then ETH0 and Eth0, in code point order ('T' < 't'), skipping eth0-2, another interface's own
+    // eth0 keeps its name; then ETH0 and Eth0, in code point order ('T' < 't'), skipping eth0-2, another interface's
+    // own
     expect(a).toEqual(['eth0', 'eth0-4', 'eth0-2', 'eth0-3']);
     expect(nodeTags(['ETH0', 'eth0-2', 'Eth0', 'eth0'], () => false)).toEqual(['eth0-3', 'eth0-2', 'eth0-4', 'eth0']);
     // its twin: names that differ as node names keep their own

@@ -85,7 +85,8 @@ describe('every spelling iproute2 6.1 accepts means the same here (its matches()
       expect(rule(`from all ${w} 100 table main`).args, w).toEqual(['from', 'all', 'priority', '100', 'table', '254']);
     expect(rule('from all lookup 100').args).toEqual(['from', 'all', 'table', '100']);
     expect(rule('from all tab 100').args).toEqual(['from', 'all', 'table', '100']);
-    expect(rule('from all t 100').errors[0]!.message).toBe("rule keyword 'tun_id' is not supported by nslab"); // "t" is tun_id to iproute2
+    // "t" is tun_id to iproute2
+    expect(rule('from all t 100').errors[0]!.message).toBe("rule keyword 'tun_id' is not supported by nslab");
     expect(rule('dev eth1 table 100').args).toEqual(['iif', 'eth1', 'table', '100']);
     expect(rule('from all proto static table 100').args).toEqual(['from', 'all', 'protocol', 'static', 'table', '100']);
     expect(rule('from all ds 0x10 table 100').args).toEqual(['from', 'all', 'dsfield', '0x10', 'table', '100']);

@@ -71,7 +71,8 @@ describe('the requirements table and the file the bootstrap installs from', () =
       /\[\s*'([a-z][a-z0-9-]*)',\s*(?:\.\.\.[A-Z]|'--?[a-zA-Z])/g,
       /\.exec\([^,()]+, \[\s*'([a-z][a-z0-9-]*)'/g,
       /'--', '([a-z][a-z0-9-]*)'/g,
-      // programs inside sh scripts: the batch loop's `nsenter ... sysctl`, `ip link add ...; tc qdisc ...`, `| nft -f -`
+      // programs inside sh scripts: the batch loop's `nsenter ... sysctl`, `ip link add ...; tc qdisc ...`, `| nft -f
+      // -`
       /(?:^|[;|&(]\s*|'\s*|\)\s*)(ip|tc|nft|sysctl|nsenter|cat|mount)\s+[-a-z"]/gm,
       /nsenter --net="[^"]*" ([a-z]+)/g,
     ];

@@ -96,7 +96,8 @@ describe('plan output keeps lab content inert', () => {
     expect(out.split('\n').filter((l) => l === 'EOF__')).toHaveLength(1);
   });
   it('nft rulesets may not include host files, however spelt', () => {
-    // the word is refused anywhere: a scanner reading nft's quotes a bit differently could otherwise miss one (`define x = "a\"`)
+    // the word is refused anywhere: a scanner reading nft's quotes a bit differently could otherwise miss one (`define
+    // x = "a\"`)
     for (const t of [
       'include "/etc/shadow"',
       'flush ruleset; include "/etc/shadow"',
