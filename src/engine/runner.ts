@@ -114,7 +114,8 @@ export function runArgv(
   const t0 = performance.now();
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-    const forget = opts.uninterruptible ? () => {} : endAtExit(child); // unwinding's own commands only remove: left to finish
+    // unwinding's own commands only remove: left to finish
+    const forget = opts.uninterruptible ? () => {} : endAtExit(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));

@@ -121,7 +121,8 @@ export function claim(state: LabState): void {
   const f = fileOf(state.instance);
   const aside = `${f}.${process.pid}.claim`;
   try {
-    writeFileSync(aside, JSON.stringify(state, null, 2), { mode: 0o600 }); // the state directory is private: no one else's file can be there
+    // the state directory is private: no one else's file can be there
+    writeFileSync(aside, JSON.stringify(state, null, 2), { mode: 0o600 });
     linkSync(aside, f);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw fsError(e, f);

@@ -94,7 +94,8 @@ export class BatchWorker {
         this.pending.delete(i!);
       }
     });
-    const forget = endAtExit(this.child); // the loop; a batch it runs then is the last (a namespace's settings, removed with it)
+    // the loop; a batch it runs then is the last (a namespace's settings, removed with it)
+    const forget = endAtExit(this.child);
     this.closed = new Promise((res) =>
       this.child.on('close', () => {
         forget();

@@ -12,7 +12,8 @@ export function matches(text: string, want: string): boolean {
 export const exec: Probe = async ({ lab, test }) => {
   const s = test.spec as { node: string; command: string | string[] };
   const argv = typeof s.command === 'string' ? splitWords(s.command) : s.command;
-  const r = await lab.exec(s.node, argv, { timeoutMs: 30_000, etc: true }); // as the user's shell sees the node: its table names too
+  // as the user's shell sees the node: its table names too
+  const r = await lab.exec(s.node, argv, { timeoutMs: 30_000, etc: true });
   const short = (t: string) => (t.length > 300 ? `${t.slice(0, 300)}…` : t).trim() || '(empty)';
   const judge = (e: ExpectT) => {
     const checks = [check('exit', e.exit ?? 0, r.exitCode)];
