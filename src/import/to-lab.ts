@@ -13,76 +13,21 @@
 // what in the snapshot gave it (verify.ts).
 import { existsSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { JsonFileError, type JsonProblem } from '../errors.js';
 import { inSubnet, networkOf, parseAddress, parseCidr, type Cidr, type Family } from '../lab/addr.js';
-import { IFNAME, LAB_NAME, RESERVED_IFNAMES, SYSCTL_KEY } from '../lab/grammar.js';
-import { BUILTIN_TABLES, checkRoute, checkRule, routeKey, type NodeView } from '../lab/iproute.js';
-import { MAX_INTERFACES, RESERVED4, RESERVED6, routerPlan, type RouterPlan } from './addressing.js';
+import { LAB_NAME, SYSCTL_KEY } from '../lab/grammar.js';
+import { checkRoute, checkRule, routeKey } from '../lab/iproute.js';
+import { routerPlan, type RouterPlan } from './addressing.js';
+import { hostView } from './host-view.js';
+import { hostInterfaces, type HostIface } from './interfaces.js';
+import type { Ledger, Path } from './ledger.js';
 import { nodeName, nodeTags } from './names.js';
 import { said, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
-export type Path = (string | number)[];
-/**
- * A part of the lab (at its path in the lab) made from a part of the snapshot (at its JSON path), and what that part
- * is.
- */
-export interface Origin {
-  at: Path;
-  from: Path;
-  what: string;
-}
-export interface Imported {
+export type { Origin, Path } from './ledger.js';
+
+export interface Imported extends Ledger {
   lab: Record<string, unknown>;
-  notes: string[];
   host: string;
-  origins: Origin[];
-}
-
-const RESERVED = { 4: parseCidr(RESERVED4)!, 6: parseCidr(RESERVED6)! };
-
-interface HostIface {
-  name: string;
-  addresses: Cidr[];
-  /** The JSON path of each address in the snapshot (addresses[i].addr_info[j]). */
-  from: Path[];
-  /** addresses[i]: the interface in the snapshot. */
-  at: Path;
-  up: boolean;
-}
-
-/** The machine's interfaces that a lab can hold, lo's global addresses, and what was left out (with where). */
-function hostInterfaces(snap: Snapshot, notes: string[]) {
-  const ifaces: HostIface[] = [];
-  const lo: { cidr: Cidr; from: Path }[] = [];
-  const leftOut: JsonProblem[] = [];
-  snap.addresses.forEach((l, i) => {
-    const global: { cidr: Cidr; from: Path }[] = [];
-    (l.addr_info ?? []).forEach((a, j) => {
-      if (a.scope !== 'global' || (a.family !== 'inet' && a.family !== 'inet6')) return;
-      const cidr = parseCidr(`${String(a.local)}/${String(a.prefixlen)}`);
-      if (cidr) global.push({ cidr, from: ['addresses', i, 'addr_info', j] });
-    });
-    if (l.ifname === 'lo') {
-      lo.push(...global);
-      return;
-    }
-    if (!global.length) return;
-    if (!IFNAME.test(l.ifname) || RESERVED_IFNAMES.includes(l.ifname)) {
-      const why = 'not a name a lab interface can have';
-      notes.push(`interface ${said(l.ifname)} left out: ${why}`);
-      leftOut.push({ path: ['addresses', i, 'ifname'], message: `${said(l.ifname)} is left out: ${why}` });
-      return;
-    }
-    const addresses = global.map((g) => g.cidr);
-    ifaces.push({
-      name: l.ifname,
-      addresses,
-      from: global.map((g) => g.from),
-      at: ['addresses', i],
-      up: (l.flags ?? []).includes('UP'),
-    });
-  });
-  return { ifaces, lo, leftOut };
 }
 
 /** The gateways on each subnet, found by the subnet (linear in gateways times the host's distinct prefix lengths). */
@@ -106,80 +51,21 @@ function gatewaysBySubnet(gateways: { via: string; family: Family }[], hostAddrs
  * The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's).
  */
 export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
-  const notes: string[] = [];
-  const origins: Origin[] = [];
+  const ledger: Ledger = { notes: [], origins: [] };
+  const { notes, origins } = ledger;
   const host = nodeName(snap.name, 'host');
   const coreName = host === 'core' ? 'core-2' : 'core';
   // ---- the machine's interfaces and their addresses ----
-  const { ifaces, lo, leftOut } = hostInterfaces(snap, notes);
+  const { ifaces, lo } = hostInterfaces(snap, file, ledger);
   const loAddrs = lo.map((x) => x.cidr);
-  if (!ifaces.length)
-    throw new JsonFileError(
-      file,
-      [
-        ...leftOut,
-        { path: ['addresses'], message: `no interface of ${said(snap.name)} has a global address a lab can hold` },
-      ],
-      'nothing to import: a lab needs the interfaces replies leave by',
-    );
-  // the addressing plan has room for so many routers and clients: refused before anything is made
-  if (ifaces.length > MAX_INTERFACES)
-    throw new JsonFileError(
-      file,
-      [
-        {
-          path: ['addresses'],
-          message:
-            `${ifaces.length} interfaces have a global address, and nslab import can make a lab of at most ${MAX_INTERFACES}: ` +
-            `each gets a router and a client, and its addressing plan gives each a /30 of ${RESERVED4} ` +
-            "for the client's link and for the core's",
-        },
-      ],
-      'leave out of the snapshot the interfaces the question is not about (their entries under addresses, with their routes and rules)',
-    );
   const kept = new Set(ifaces.map((i) => i.name));
   const hostAddrs = [...ifaces.flatMap((i) => i.addresses), ...loAddrs];
-  const reservedUse: JsonProblem[] = [];
-  const everyAddress = [...ifaces.flatMap((i) => i.addresses.map((cidr, j) => ({ cidr, from: i.from[j]! }))), ...lo];
-  for (const { cidr: a, from } of everyAddress)
-    if (inSubnet(a.address, RESERVED[a.family])) {
-      const range = a.family === 4 ? RESERVED4 : RESERVED6;
-      const message = `${a.text} is in ${range}, where nslab import puts the routers and clients it makes`;
-      reservedUse.push({ path: [...from, 'local'], message });
-    }
-  if (reservedUse.length)
-    throw new JsonFileError(
-      file,
-      reservedUse,
-      'not supported yet: edit the snapshot (or, after importing a copy without it, the lab)',
-    );
 
-  // ---- tables: ids, and the names the machine gives them ----
-  const byName = new Map(Object.entries(snap.tables).map(([id, n]) => [n, Number(id)]));
-  const tableOf = (t: string | undefined): number | undefined =>
-    t === undefined ? 254 : /^\d+$/.test(t) ? Number(t) : (BUILTIN_TABLES[t] ?? byName.get(t));
-  const tables: Record<string, number> = {};
-  const view: NodeView = {
-    interfaces: new Map([
-      ['lo', [parseCidr('127.0.0.1/8')!, parseCidr('::1/128')!, ...loAddrs]],
-      ...ifaces.map((i) => [i.name, i.addresses] as [string, Cidr[]]),
-    ]),
-    tables: new Map(),
-    down: new Set(ifaces.filter((i) => !i.up).map((i) => i.name)),
-  };
-  // a name the lab will declare is known to the checks from the route or rule that first uses it
-  const tableWord = (id: number) => {
-    if (id === 254) return undefined;
-    const n = snap.tables[String(id)];
-    if (n && /^[A-Za-z][A-Za-z0-9_-]*$/.test(n) && !(n in BUILTIN_TABLES) && (id < 253 || id > 255)) {
-      if (!(n in tables))
-        origins.push({ at: ['nodes', host, 'tables', n], from: ['tables', String(id)], what: `table ${id}` });
-      tables[n] = id;
-      view.tables.set(n, id);
-      return n;
-    }
-    return id === 253 ? 'default' : String(id);
-  };
+  // ---- tables, and the node as the checks see it ----
+  const hv = hostView(snap, host, { ifaces, lo }, ledger);
+  const { tables, check: view } = hv;
+  const tableOf = hv.tableId;
+  const tableWord = hv.tableWord;
 
   // ---- routes ----
   const connected = new Set<string>();
