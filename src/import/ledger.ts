@@ -21,3 +21,8 @@ export interface Ledger {
   notes: string[];
   origins: Origin[];
 }
+
+/** What a route or a rule of the snapshot becomes when the lab cannot hold it: why, as a note. */
+export interface Note {
+  note: string;
+}

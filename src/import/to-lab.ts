@@ -11,17 +11,18 @@
 // client (addressing.ts). Every part of the lab remembers the part of the
 // snapshot it was made from (`origins`), so that a lab nslab refuses names
 // what in the snapshot gave it (verify.ts).
-import { existsSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
-import { inSubnet, networkOf, parseAddress, parseCidr, type Cidr, type Family } from '../lab/addr.js';
-import { LAB_NAME, SYSCTL_KEY } from '../lab/grammar.js';
-import { checkRoute, checkRule, routeKey } from '../lab/iproute.js';
+import { inSubnet, networkOf, parseCidr, type Cidr } from '../lab/addr.js';
+import { LAB_NAME } from '../lab/grammar.js';
 import { routerPlan, type RouterPlan } from './addressing.js';
 import { hostView } from './host-view.js';
 import { hostInterfaces, type HostIface } from './interfaces.js';
 import type { Ledger, Path } from './ledger.js';
 import { nodeName, nodeTags } from './names.js';
-import { said, type IpRoute, type IpRule, type Snapshot } from './schema.js';
+import { hostRoutes, type Gateway } from './routes.js';
+import { hostRules } from './rules.js';
+import { said, type Snapshot } from './schema.js';
+import { hostSysctls } from './sysctls.js';
 
 export type { Origin, Path } from './ledger.js';
 
@@ -31,7 +32,7 @@ export interface Imported extends Ledger {
 }
 
 /** The gateways on each subnet, found by the subnet (linear in gateways times the host's distinct prefix lengths). */
-function gatewaysBySubnet(gateways: { via: string; family: Family }[], hostAddrs: Cidr[], owned: Set<string>) {
+function gatewaysBySubnet(gateways: Gateway[], hostAddrs: Cidr[], owned: Set<string>) {
   const lengths = { 4: new Set<number>(), 6: new Set<number>() };
   for (const a of hostAddrs) lengths[a.family].add(a.prefix);
   const bySubnet = new Map<string, string[]>();
@@ -61,81 +62,12 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
   const kept = new Set(ifaces.map((i) => i.name));
   const hostAddrs = [...ifaces.flatMap((i) => i.addresses), ...loAddrs];
 
-  // ---- tables, and the node as the checks see it ----
+  // ---- tables, and the node as the checks see it; routes, rules, sysctls ----
   const hv = hostView(snap, host, { ifaces, lo }, ledger);
-  const { tables, check: view } = hv;
-  const tableOf = hv.tableId;
-  const tableWord = hv.tableWord;
-
-  // ---- routes ----
-  const connected = new Set<string>();
-  for (const i of ifaces)
-    for (const a of i.addresses)
-      if (a.family === 4 && a.prefix < 32) connected.add(routeKey({ args: [networkOf(a), 'dev', i.name], family: 4 }));
-  const baseRoutes: string[] = [];
-  const stageRoutes: string[] = [];
-  const gateways: { via: string; family: Family }[] = [];
-  const offLink: Record<Family, boolean> = { 4: false, 6: false };
-  for (const fam of [4, 6] as const)
-    snap.routes[fam].forEach((r, n) => {
-      const text = routeText(r, fam, tableOf, tableWord, kept);
-      if (text === undefined) return;
-      if (typeof text === 'object') {
-        notes.push(text.note);
-        return;
-      }
-      const c = checkRoute(text, view);
-      if (c.errors.length) {
-        notes.push(`route '${text}' left out: ${c.errors[0]!.message}`);
-        return;
-      }
-      for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)])
-        if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
-      if (r.gateway || r.via || r.nexthops?.length) offLink[fam] = true;
-      // a route the kernel would take for its own subnet route: `up` adds base routes, a stage replaces
-      const [list, at] = connected.has(routeKey(c))
-        ? [stageRoutes, ['stages', 0, 'apply', host, 'routes']]
-        : [baseRoutes, ['nodes', host, 'routes']];
-      origins.push({ at: [...at, list.length], from: ['routes', String(fam), n], what: 'this route' });
-      list.push(text);
-    });
-
-  // ---- rules ----
-  const rules: string[] = [];
-  for (const fam of [4, 6] as const)
-    snap.rules[fam].forEach((r, n) => {
-      const text = ruleText(r, fam, tableOf, tableWord, kept);
-      if (text === undefined) return;
-      if (typeof text === 'object') {
-        notes.push(text.note);
-        return;
-      }
-      const c = checkRule(text, view);
-      if (c.errors.length) {
-        notes.push(`rule '${text}' left out: ${c.errors[0]!.message}`);
-        return;
-      }
-      origins.push({ at: ['nodes', host, 'rules', rules.length], from: ['rules', String(fam), n], what: 'this rule' });
-      rules.push(text);
-    });
-
-  // ---- sysctls: those of kept interfaces, that this kernel has ----
-  const sysctl: Record<string, string> = {};
-  for (const [k, v] of Object.entries(snap.sysctl)) {
-    const m = /^net\.ipv4\.conf\.([^.]+)\./.exec(k);
-    if (m && !['all', 'default'].includes(m[1]!) && !kept.has(m[1]!.replace(/\//g, '.'))) continue;
-    // a lab node starts from the kernel's defaults, 0 for all of these: the others are what the machine changed
-    if (!SYSCTL_KEY.test(k) || !/^\d+$/.test(v) || v === '0') continue;
-    if (
-      existsSync('/proc/sys/net') &&
-      !existsSync(`/proc/sys/${k.split('.').join('/')}`.replace(/\/conf\/(?!all|default)[^/]+\//, '/conf/default/'))
-    ) {
-      notes.push(`sysctl ${k} left out: this kernel does not have it`);
-      continue;
-    }
-    sysctl[k] = v;
-    origins.push({ at: ['nodes', host, 'sysctl', k], from: ['sysctl', k], what: 'this sysctl' });
-  }
+  const { tables } = hv;
+  const { base: baseRoutes, stage: stageRoutes, gateways, offLink } = hostRoutes(snap, ifaces, hv, ledger);
+  const rules = hostRules(snap, hv, ledger);
+  const sysctl = hostSysctls(snap, host, kept, ledger);
 
   // ---- the neighbours: a router per interface, a client beyond it, a core router joining the routers ----
   const taken = (n: string) => n === host || n === coreName;
@@ -324,103 +256,4 @@ function freeAddress(a: Cidr, owned: Set<string>): string | undefined {
     if (!owned.has(x) && inSubnet(x, a)) return x;
   }
   return undefined;
-}
-
-type Note = { note: string };
-const NOT_COPIED_TYPES = ['local', 'broadcast', 'multicast', 'anycast', 'nat'];
-
-/**
- * One route as after `ip route add`; undefined for what the kernel makes itself; a note for what the lab cannot hold.
- */
-function routeText(
-  r: IpRoute,
-  fam: Family,
-  tableOf: (t?: string) => number | undefined,
-  tableWord: (id: number) => string | undefined,
-  kept: Set<string>,
-): string | Note | undefined {
-  const id = tableOf(r.table);
-  const shown = `ip${fam === 6 ? ' -6' : ''} route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
-  if (id === undefined) return { note: `${shown} left out: table '${r.table}' has no number in the snapshot` };
-  if (id === 255 || NOT_COPIED_TYPES.includes(r.type ?? '')) return undefined;
-  if (r.protocol === 'kernel' && id === 254) return undefined; // made by the kernel for an address
-  if (fam === 6 && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff00:'))) return undefined;
-  const devs = [r.dev, ...(r.nexthops ?? []).map((h) => h.dev)].filter((d): d is string => !!d);
-  const missing = devs.find((d) => d !== 'lo' && !kept.has(d));
-  if (missing) return { note: `${shown} left out: ${missing} is not in the lab (no global address)` };
-  const w: string[] = [];
-  if (r.type && r.type !== 'unicast') w.push(r.type);
-  w.push(r.dst);
-  const via = r.gateway ?? r.via?.host;
-  if (via) w.push('via', via);
-  if (r.dev && !r.nexthops?.length) w.push('dev', r.dev);
-  if (r.prefsrc) w.push('src', r.prefsrc);
-  if (r.metric !== undefined && r.metric !== (fam === 6 ? 1024 : 0)) w.push('metric', String(r.metric));
-  const t = tableWord(id);
-  if (t) w.push('table', t);
-  if ((r.flags ?? []).includes('onlink')) w.push('onlink');
-  for (const h of r.nexthops ?? []) {
-    w.push('nexthop');
-    if (h.gateway) w.push('via', h.gateway);
-    if (h.dev) w.push('dev', h.dev);
-    if (h.weight !== undefined) w.push('weight', String(h.weight));
-    if ((h.flags ?? []).includes('onlink')) w.push('onlink');
-  }
-  const text = w.join(' ');
-  return fam === 6 && !text.includes(':') ? `-6 ${text}` : text;
-}
-
-const DEFAULT_RULES: [number, string][] = [
-  [0, 'local'],
-  [32766, 'main'],
-  [32767, 'default'],
-];
-
-function ruleText(
-  r: IpRule,
-  fam: Family,
-  tableOf: (t?: string) => number | undefined,
-  tableWord: (id: number) => string | undefined,
-  kept: Set<string>,
-): string | Note | undefined {
-  const selectors =
-    ['dst', 'fwmark', 'iif', 'oif', 'tos', 'ipproto', 'sport', 'dport', 'not', 'uidrange', 'l3mdev'].some(
-      (k) => r[k] !== undefined,
-    ) ||
-    (r.src && r.src !== 'all');
-  if (!selectors && DEFAULT_RULES.some(([p, t]) => r.priority === p && r.table === t)) return undefined;
-  const w = ['priority', String(r.priority)];
-  if (r.not) w.push('not');
-  if (r.src && r.src !== 'all')
-    w.push('from', r.srclen !== undefined && r.srclen !== (fam === 6 ? 128 : 32) ? `${r.src}/${r.srclen}` : r.src);
-  if (r.dst && r.dst !== 'all')
-    w.push('to', r.dstlen !== undefined && r.dstlen !== (fam === 6 ? 128 : 32) ? `${r.dst}/${r.dstlen}` : r.dst);
-  if (r.tos) w.push('tos', r.tos);
-  if (r.fwmark) w.push('fwmark', r.fwmask && r.fwmask !== '0xffffffff' ? `${r.fwmark}/${r.fwmask}` : r.fwmark);
-  for (const k of ['iif', 'oif'] as const) {
-    const d = r[k];
-    if (d === undefined) continue;
-    if (d !== 'lo' && !kept.has(d)) return { note: `rule ${r.priority} left out: ${k} ${d} is not in the lab` };
-    w.push(k, d);
-  }
-  // without /etc/protocols (a minimal image) ip prints a protocol as ipproto-N
-  if (r.ipproto) w.push('ipproto', String(r.ipproto).replace(/^ipproto-(\d+)$/, '$1'));
-  for (const k of ['sport', 'dport'] as const) {
-    const p = r[k];
-    if (p !== undefined) w.push(k, typeof p === 'object' ? `${p.start}-${p.end}` : String(p));
-  }
-  if (r.suppress_prefixlen !== undefined) w.push('suppress_prefixlength', String(r.suppress_prefixlen));
-  const unknown = ['uidrange', 'l3mdev', 'tun_id', 'realms'].find((k) => r[k] !== undefined);
-  if (unknown) return { note: `rule ${r.priority} left out: '${unknown}' is not supported in a lab` };
-  if (r.action && r.action !== 'to_tbl') {
-    if (r.action === 'goto') w.push('goto', String(r.target));
-    else w.push(r.action);
-  } else {
-    const id = tableOf(r.table);
-    if (id === undefined)
-      return { note: `rule ${r.priority} left out: table '${r.table}' has no number in the snapshot` };
-    w.push('table', tableWord(id) ?? 'main');
-  }
-  const text = w.join(' ');
-  return fam === 6 && !text.includes(':') ? `-6 ${text}` : text;
 }
