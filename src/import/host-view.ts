@@ -1,9 +1,9 @@
 // The machine's node as the mapping of its routes and rules sees it: its name in the lab, the interfaces the lab
 // keeps, its routing tables, and the NodeView lab/iproute.ts checks a route or a rule against (a route the lab would
 // refuse is left out with a note, not written). A route or a rule of the snapshot names its table by number, by a
-// name iproute2 knows (main, local, default) or by the machine's own name for it (the snapshot's `tables`, from
-// /etc/iproute2/rt_tables); the lab writes the number, or the machine's name where it makes a good lab name, declared
-// in the node's `tables` when a route or a rule first uses it.
+// name iproute2 knows (main, local, default) or by the machine's own name for it (the snapshot's `tables`: the names
+// `ip` printed, paired with their numbers); the lab writes the number, or the machine's name where it makes a good lab
+// name, declared in the node's `tables` when a route or a rule first uses it.
 import { parseCidr, type Cidr } from '../lab/addr.js';
 import { BUILTIN_TABLES, type NodeView } from '../lab/iproute.js';
 import type { HostInterfaces } from './interfaces.js';
