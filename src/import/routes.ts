@@ -1,9 +1,9 @@
 // The machine's routes as the host node's, each as `ip route add` takes it, in every table, both families. Left out:
 // the local table, routes of type local, broadcast, multicast, anycast and nat, the routes the kernel made in main for
-// an address (protocol kernel), IPv6 link-local and multicast routes; and, with a note, a route through an interface the lab does not keep, in a table the
-// snapshot has no number for, or one the lab's own checks refuse. A route that takes the place of the kernel's own
-// subnet route goes in the first stage, which replaces, where the node's routes only add. The gateways the routes name
-// are what the routers beside the machine hold (surroundings.ts).
+// an address (protocol kernel), IPv6 link-local and multicast routes; and, with a note, a route through an interface
+// the lab does not keep, in a table the snapshot has no number for, or one the lab's own checks refuse. A route that
+// takes the place of the kernel's own subnet route goes in the first stage, which replaces, where the node's routes
+// only add. The gateways the routes name are what the routers beside the machine hold (surroundings.ts).
 import { networkOf, parseAddress, type Family } from '../lab/addr.js';
 import { checkRoute, routeKey } from '../lab/iproute.js';
 import type { HostView } from './host-view.js';
