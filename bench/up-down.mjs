@@ -25,19 +25,23 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { $ } from 'zx/core';
 
+// the commands read nothing (stdin is /dev/null); what they print is captured, not shown
+$.stdio = ['ignore', 'pipe', 'pipe'];
+$.quiet = true;
+
 const runs = Number(process.argv[2] ?? 5);
 const sizes = (process.argv[3] ?? '10,200,1000').split(',').map(Number);
 const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
 const cli = process.env.NSLAB_BENCH_CLI || new URL('../dist/bin/main.js', import.meta.url).pathname;
 // a private state directory on tmpfs, as /run/nslab is (nslab's scratch files live there)
 const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench-state-') };
-const nslab = $({ env, quiet: true });
+const nslab = $({ env });
 const addr = (i, host) => `10.${Math.floor(i / 250)}.${i % 250}.${host}`;
 const GNU_TIME = '/usr/bin/time';
 // installed through the bootstrap if missing (as root, with apt-get)
 if (!existsSync(GNU_TIME)) {
   const bootstrap = new URL('../scripts/bootstrap.sh', import.meta.url).pathname;
-  await $({ stdio: 'inherit', nothrow: true })`source ${bootstrap}; nslab_need_debs ${GNU_TIME}:time`;
+  await $({ stdio: 'inherit', quiet: false, nothrow: true })`source ${bootstrap}; nslab_need_debs ${GNU_TIME}:time`;
 }
 if (!existsSync(GNU_TIME)) {
   console.error('bench: GNU time is missing (peak RSS): apt-get install time');
@@ -71,9 +75,9 @@ function chain(n) {
   writeFileSync(join(dir, `base${n}-root.batch`), root.join('\n') + '\n');
   // xargs puts each node's number in for {}: nslab-baseN-n{} and baseN-{}.batch
   const up = () =>
-    $({ quiet: true })`ip -batch ${join(dir, `base${n}-root.batch`)} &&
+    $`ip -batch ${join(dir, `base${n}-root.batch`)} &&
       seq 1 ${n} | xargs -P2 -I{} ip -n ${ns('')}{} -batch ${join(dir, `base${n}-`)}{}.batch`;
-  const down = () => $({ quiet: true })`seq 1 ${n} | sed ${`s/^/netns del ${ns('')}/`} | ip -batch -`;
+  const down = () => $`seq 1 ${n} | sed ${`s/^/netns del ${ns('')}/`} | ip -batch -`;
   return { name, file, up, down };
 }
 
