@@ -12,9 +12,9 @@
 // nslab's wall time (conservative), and so is the shell zx starts each command
 // from (the floor's pipelines run in one too). The start-up pair alone is timed
 // without a shell: a shell's start, in both of two ~55 ms figures, would shrink
-// their ratio. After every down the benchmark waits
-// 500 ms + 5 ms per node: the kernel frees deleted namespaces in the background
-// (seconds for 1000), and meanwhile a `netns del` took 10x as long (measured).
+// their ratio. After every down the benchmark waits 500 ms + 5 ms per node: the
+// kernel frees deleted namespaces in the background (seconds for 1000), and
+// meanwhile a `netns del` took 10x as long (measured).
 // Needs root; prints a table and writes bench/results-up-down.json.
 // Usage: node bench/up-down.mjs [runs=5] [sizes=10,200,1000]
 // NSLAB_BENCH_CLI=path/to/main.js measures another build (before/after).
