@@ -106,7 +106,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .option('--keep', 'leave a lab up after a failure, for inspection')
     .option(
       '--artifacts <dir>',
-      'keep pcaps of failures, logs of services that failed to start, report.json, junit.xml and report.html here',
+      'keep pcaps of failures, logs of services that died or failed to start, report.json, junit.xml and report.html here',
     )
     .addOption(
       new Option('--reporter <name>', 'output format')

@@ -14,6 +14,7 @@ import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { netnsInode, startTime } from './proc.js';
 import { programsFor } from './requirements.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
+import { Liveness } from './liveness.js';
 import { serviceError } from './service-logs.js';
 import { claim, logDirOf, me, mkdirPrivate, readState, removeState, writeState, type LabState } from './state.js';
 import { teardown } from './teardown.js';
@@ -59,6 +60,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class Lab {
   /** Where the logs of services that fail to start are kept: UpOptions.artifacts. */
   private artifacts: (() => string) | undefined;
+  /** Which services are alive, and how those that died ended (liveness.ts). */
+  readonly liveness = new Liveness();
 
   private constructor(
     readonly model: LabModel | undefined,
@@ -187,6 +190,7 @@ export class Lab {
       // recorded at once: a crash from here on still leaves the pid for cleanup
       this.state.services.push({ node: s.node!, name: s.service!, pid: p.pid, start: startTime(p.pid), log });
       writeState(this.state);
+      this.liveness.watch(p.pid, p.exited);
       return { s, p, log };
     });
     // A service that cannot start (no such program, bad flag, a missing config file) exits at once:

@@ -2,7 +2,7 @@
 // failure (expected vs observed, the observed paths, the kept pcaps), and the
 // closing `N passed, N failed` line.
 import chalk from 'chalk';
-import { summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
+import { deadServiceLines, summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
 import type { Trace } from '../traces/trace.js';
 
 /**
@@ -35,6 +35,7 @@ export function testLine(r: TestResult): string {
   if (r.status !== 'failed') return head;
   const lines = [head];
   if (r.reason) lines.push(`    ${chalk.red(r.reason)}`);
+  for (const s of r.services ?? []) lines.push(...deadServiceLines(s).map((l) => `    ${l}`));
   for (const c of r.checks.filter((x) => !x.ok))
     lines.push(`    ${c.name}: expected ${chalk.green(c.expected)}, observed ${chalk.red(c.observed)}`);
   if (r.traces?.length) for (const t of r.traces) lines.push(`    ${`${t.direction}:`.padEnd(9)}${traceLine(t)}`);

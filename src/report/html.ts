@@ -147,6 +147,10 @@ async function testArticle(r: TestResult, id: string, model: LabModel | undefine
     `<div class="head"><span class="mark">${MARK[r.status]}</span><span class="name">${e(r.name)}</span><span class="verdict ${r.status}">${r.status}</span><span class="dim">${e(r.probe)} · ${Math.round(r.durationMs)} ms</span></div>`,
   );
   if (r.reason) out.push(`<p class="reason">${e(r.reason)}</p>`);
+  for (const s of r.services ?? [])
+    out.push(
+      `<div class="service-dead"><b>service ${e(s.service)} of node ${e(s.node)}</b>: ${e(s.exit)} at ${e(s.at)}${s.log ? ` · <a href="${e(href(o.dir, s.log))}" title="${e(s.log)}">its log</a>` : ''}${s.tail.length ? `<pre>${e(s.tail.join('\n'))}</pre>` : ' · its log is empty'}</div>`,
+    );
   if (r.checks.length) {
     out.push('<table class="checks"><tr><th></th><th>check</th><th>expected</th><th>observed</th></tr>');
     for (const c of r.checks)
@@ -245,6 +249,7 @@ h2 { font-size: 18px; margin: 12px 0 4px; } h3 { font-size: 15px; margin: 18px 0
 .dim { color: var(--dim); font-size: 12px; }
 span.passed { color: var(--pass); } span.failed { color: var(--fail); }
 .error, .reason { color: var(--fail); font-weight: 600; margin: 6px 0; white-space: pre-wrap; }
+.service-dead { margin: 6px 0; font-size: 13px; } .service-dead pre { margin: 4px 0; padding: 6px; background: #fff; border: 1px solid var(--line); overflow-x: auto; }
 details > summary { cursor: pointer; color: var(--dim); font-size: 12px; margin: 4px 0; }
 .svg { overflow-x: auto; margin: 6px 0; }
 .svg svg { max-width: 100%; height: auto; }

@@ -1,5 +1,5 @@
 // JUnit XML: one testsuite per lab and stage, as CI systems display them.
-import { orphanError, summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
+import { deadServiceLines, orphanError, summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
 
 const esc = (s: string) =>
   s
@@ -10,6 +10,7 @@ const esc = (s: string) =>
 function failureText(t: TestResult): string {
   return [
     t.reason,
+    ...(t.services ?? []).flatMap(deadServiceLines),
     ...t.checks.filter((c) => !c.ok).map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`),
     t.request !== undefined ? `request path: ${t.request}` : '',
     t.reply !== undefined ? `reply path: ${t.reply}` : '',

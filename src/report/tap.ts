@@ -14,6 +14,10 @@ export function tapReport(runs: LabRun[]): string {
       else {
         out.push(`not ok ${++n} - ${name}`, '  ---');
         if (t.reason) out.push(`  message: ${JSON.stringify(t.reason)}`);
+        for (const s of t.services ?? [])
+          out.push(
+            `  service: { node: ${JSON.stringify(s.node)}, name: ${JSON.stringify(s.service)}, exit: ${JSON.stringify(s.exit)}, at: ${JSON.stringify(s.at)}, log: ${JSON.stringify(s.log ?? null)}, tail: ${JSON.stringify(s.tail)} }`,
+          );
         for (const c of t.checks.filter((x) => !x.ok))
           out.push(`  ${c.name}: { expected: ${JSON.stringify(c.expected)}, observed: ${JSON.stringify(c.observed)} }`);
         if (t.request !== undefined) out.push(`  request: ${JSON.stringify(t.request)}`);

@@ -26,7 +26,23 @@ export interface TestResult {
   hint?: string;
   /** pcap files kept for a failed test. */
   artifacts: string[];
+  /** Services of the lab found dead when the test ended (or found dead before it, and not reported yet): it failed. */
+  services?: DeadService[];
   at: string;
+}
+
+/** A service that died: which, how it ended, when, how its log ends and where a copy of the log is kept. */
+export interface DeadService {
+  node: string;
+  service: string;
+  /** `exit status 1`, `killed by SIGSEGV`, or unknown (a lab another process brought up). */
+  exit: string;
+  /** When it ended, or was first found gone (ISO time). */
+  at: string;
+  /** The last lines of its log, each on one line. */
+  tail: string[];
+  /** A copy of its log, kept with the run's artifacts. */
+  log?: string;
 }
 
 export interface LabRun {
@@ -43,6 +59,15 @@ export interface LabRun {
   error?: string;
   /** With --keep after a failure: the instance left up for inspection. */
   kept?: string;
+}
+
+/** A dead service's log, as lines of text: how it ends and where it is kept (console, JUnit). */
+export function deadServiceLines(s: DeadService): string[] {
+  const who = `service '${s.service}' of node '${s.node}'`;
+  return [
+    ...(s.tail.length ? [`${who}: its log ends with:`, ...s.tail.map((l) => `  ${l}`)] : [`${who}: its log is empty`]),
+    ...(s.log ? [`${who}: its log is kept in ${s.log}`] : []),
+  ];
 }
 
 /** A lab error that no test result carries: reported as a failure of its own. */

@@ -9,6 +9,7 @@ import type { Feature, LabModel, StageModel, TestModel } from '../lab/model.js';
 import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import { privateArtifacts } from './artifacts.js';
+import { failForDeaths } from './deaths.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../traces/trace.js';
 import { explain, explainRoute, protoOf } from '../explain/why.js';
@@ -77,6 +78,8 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
     run.instance = lab.instance;
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
+      // a stage boundary: a service found dead here is reported by the next test, even if this stage restarts it
+      if (k > 0) await lab.liveness.dead(lab.state.services);
       if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
       if (runIt) await runStageTests(lab, model, stage, run, opts, have);
     }
@@ -249,6 +252,11 @@ async function runTest(
   } catch (e) {
     r.status = 'failed';
     r.reason = (e as Error).message;
+  }
+  // a test that ran while a service of the lab was dead fails, naming it (whatever its own checks say)
+  if (!opts.signal?.aborted) {
+    const deaths = await lab.liveness.forTest(lab.state.services);
+    failForDeaths(r, deaths, () => ({ root: opts.artifacts ?? privateArtifacts(), folder: lab.instance }));
   }
   // Ctrl-C reaches the whole process group: ping or tcpdump may die of it, failing
   // the test, before this process's own handler has run. A failure while the run is
