@@ -17,6 +17,8 @@ export async function run(file: string, opts: { stage?: string; instance?: strin
     `${chalk.green('up')} lab '${lab.instance}' in ${ms} ms${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ''}`,
   ];
   for (const n of lab.state.namespaces) out.push(`  ${n.node.padEnd(12)} ${n.ns}`);
+  for (const s of lab.state.services)
+    if (s.ready) out.push(`  service ${s.name} of node ${s.node} ready in ${s.ready.ms} ms (${s.ready.what})`);
   if (lab.state.services.length) out.push(`  service logs: ${lab.state.logDir}`);
   out.push(
     `next: nslab exec ${lab.instance} ${lab.state.namespaces[0]?.node ?? 'NODE'} -- ip addr | nslab shell ${lab.instance} NODE | nslab down ${lab.instance}`,

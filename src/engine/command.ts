@@ -11,6 +11,10 @@ export interface Command {
   etc?: boolean;
   input?: string;
   timeoutMs?: number;
+  /** Started programs (services): added to nslab's environment. */
+  env?: Record<string, string>;
+  /** Started programs (services): the working directory. */
+  cwd?: string;
   /** Not stopped on interruption: for unwinding, which must run to the end. */
   uninterruptible?: boolean;
 }

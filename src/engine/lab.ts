@@ -14,9 +14,21 @@ import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { netnsInode, startTime } from './proc.js';
 import { programsFor } from './requirements.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
-import { Liveness } from './liveness.js';
-import { serviceError } from './service-logs.js';
-import { claim, logDirOf, me, mkdirPrivate, readState, removeState, writeState, type LabState } from './state.js';
+import { Liveness, serviceKey } from './liveness.js';
+import { serviceError, type Failed } from './service-logs.js';
+import { readyText, waitReady } from './readiness.js';
+import { asUser, checkServiceHosts, lookupUser } from './service-env.js';
+import {
+  claim,
+  logDirOf,
+  me,
+  mkdirPrivate,
+  readState,
+  removeState,
+  writeState,
+  type LabState,
+  type ServiceState,
+} from './state.js';
 import { teardown } from './teardown.js';
 
 export interface UpOptions {
@@ -122,7 +134,7 @@ export class Lab {
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
       configured = true;
       opts.configured?.(lab);
-      await lab.startServices(plan.steps);
+      await lab.startServices(plan.steps, opts.signal);
       opts.signal?.throwIfAborted();
       lab.state.status = opts.status ?? 'up';
       writeState(lab.state);
@@ -164,7 +176,7 @@ export class Lab {
     if (!this.model) throw new Error('applyStage needs the lab model');
     const steps = buildStagePlan(this.model, name, this.instance);
     await executeSteps(steps, this.runner, availableParallelism(), signal);
-    await this.startServices(steps);
+    await this.startServices(steps, signal);
     this.state.stages.push(name);
     writeState(this.state);
   }
@@ -180,25 +192,61 @@ export class Lab {
     await this.down();
   }
 
-  private async startServices(steps: Step[]): Promise<void> {
+  private async startServices(steps: Step[], signal?: AbortSignal): Promise<void> {
     const svc = steps.filter((s) => s.tool === 'service');
     if (!svc.length) return;
     mkdirPrivate(this.state.logDir);
     const started = svc.map((s) => {
       const log = join(this.state.logDir, `${s.node}-${s.service}.log`);
-      const p = this.runner.start({ argv: s.args, ns: s.ns!, log, etc: true }); // the node's /etc view: its table names
+      const r = s.run ?? {};
+      const ids = r.user !== undefined ? lookupUser(r.user) : undefined;
+      if (r.user !== undefined && !ids)
+        throw new UsageError(
+          `service '${s.service}' of node '${s.node}': user '${r.user}' does not exist on this machine`,
+        );
+      const p = this.runner.start({
+        argv: asUser(ids, s.args),
+        ns: s.ns!,
+        log,
+        etc: true, // the node's /etc view: its table names
+        ...(r.env ? { env: r.env } : {}),
+        ...(r.cwd ? { cwd: r.cwd } : {}),
+      });
       // recorded at once: a crash from here on still leaves the pid for cleanup
-      this.state.services.push({ node: s.node!, name: s.service!, pid: p.pid, start: startTime(p.pid), log });
+      const state: ServiceState = { node: s.node!, name: s.service!, pid: p.pid, start: startTime(p.pid), log };
+      this.state.services = [...this.state.services.filter((x) => x.node !== s.node || x.name !== s.service), state];
       writeState(this.state);
       this.liveness.watch(p.pid, p.exited);
-      return { s, p, log };
+      this.liveness.stopped.delete(serviceKey(s.node!, s.service!));
+      return { s, p, log, state };
     });
     // A service that cannot start (no such program, bad flag, a missing config file) exits at once:
     // report how it ended and how its log ends, and keep the log (the lab's log directory goes with the lab)
     const early = await Promise.all(started.map(({ p }) => Promise.race([p.exited, sleep(150).then(() => undefined)])));
-    const failed = started.flatMap(({ s, log }, i) =>
+    const failed: Failed[] = started.flatMap(({ s, log }, i) =>
       early[i] ? [{ node: s.node!, service: s.service!, argv: s.args, exit: early[i], log }] : [],
     );
+    // then each service with `ready` is waited for (together), the wait measured
+    if (!failed.length)
+      await Promise.all(
+        started.map(async ({ s, p, log, state }) => {
+          const ready = s.run?.ready;
+          if (!ready) return;
+          const out = await waitReady(ready, { pid: p.pid, ns: s.ns!, log }, this.runner, p.exited, signal);
+          const exit = await Promise.race([p.exited, sleep(0).then(() => undefined)]);
+          if (out.ready) state.ready = { what: readyText(ready), ms: Math.round(out.ms) };
+          else
+            failed.push({
+              node: s.node!,
+              service: s.service!,
+              argv: s.args,
+              log,
+              ...(exit ? { exit } : {}),
+              notReady: `was not ready within ${ready.timeoutMs} ms (waited for ${readyText(ready)})`,
+            });
+        }),
+      );
+    writeState(this.state);
     const artifacts = this.artifacts;
     if (failed.length) throw serviceError(failed, artifacts && (() => ({ root: artifacts(), folder: this.instance })));
   }
@@ -206,6 +254,7 @@ export class Lab {
 
 async function preflight(model: LabModel, steps: Step[]): Promise<void> {
   requireRoot('bringing a lab up (network namespaces)');
+  checkServiceHosts(model); // users and working directories: a located error, nothing created
   // every lab's programs (src/engine/requirements.ts), and those of this lab's steps (tc, nft)
   requireTools(new Set([...programsFor('lab'), ...steps.filter((s) => s.tool !== 'service').map((s) => s.tool)]));
   if (model.needs.length) {

@@ -66,7 +66,12 @@ export class RealRunner implements Runner {
     const fd = openSync(cmd.log, 'a');
     try {
       // detached: its own session, so a Ctrl-C at nslab's terminal does not reach it; `down` stops it by pid
-      const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
+      const child = spawn(argv[0]!, argv.slice(1), {
+        detached: true,
+        stdio: ['ignore', fd, fd],
+        ...(cmd.env ? { env: { ...process.env, ...cmd.env } } : {}),
+        ...(cmd.cwd ? { cwd: cmd.cwd } : {}),
+      });
       const exited: Started['exited'] = new Promise((res) => {
         child.on('exit', (code, signal) => res({ code, signal }));
         child.on('error', () => res({ code: 127, signal: null }));

@@ -83,7 +83,9 @@ export interface Failed {
   node: string;
   service: string;
   argv: string[];
-  exit: Exit;
+  /** How it ended; or, for one that runs but never became ready, notReady says what was waited for. */
+  exit?: Exit;
+  notReady?: string;
   log: string;
 }
 
@@ -91,7 +93,9 @@ export interface Failed {
 export function serviceError(failed: Failed[], keepIn: (() => KeepIn) | undefined): ServiceError {
   const parts = failed.map((f) => {
     const lines = [
-      `service '${f.service}' of node '${f.node}' exited at once (${describeExit(f.exit)}): ${oneLine(f.argv.join(' '))}`,
+      f.exit
+        ? `service '${f.service}' of node '${f.node}' exited ${f.notReady ? 'before it was ready' : 'at once'} (${describeExit(f.exit)}): ${oneLine(f.argv.join(' '))}`
+        : `service '${f.service}' of node '${f.node}' ${f.notReady}: ${oneLine(f.argv.join(' '))}`,
     ];
     let tail: string[] = [];
     try {
@@ -101,7 +105,7 @@ export function serviceError(failed: Failed[], keepIn: (() => KeepIn) | undefine
     }
     if (tail.length) lines.push(`    its log ends with:`, ...tail.map((l) => `      ${l}`));
     else if (lines.length === 1) lines.push('    its log is empty');
-    if (f.exit.code === 0 && !f.exit.signal)
+    if (f.exit && f.exit.code === 0 && !f.exit.signal)
       lines.push(
         '    hint: a service must keep running in the foreground (a daemon has an option not to fork, often -f or -D)',
       );
@@ -115,6 +119,10 @@ export function serviceError(failed: Failed[], keepIn: (() => KeepIn) | undefine
     return lines.join('\n');
   });
   const first = failed[0]!;
-  const status = first.exit.signal ? 128 + (constants.signals[first.exit.signal] ?? 0) : (first.exit.code ?? -1);
+  const status = !first.exit
+    ? 1
+    : first.exit.signal
+      ? 128 + (constants.signals[first.exit.signal] ?? 0)
+      : (first.exit.code ?? -1);
   return new ServiceError(first.argv, status, first.node, first.service, parts.join('\n'));
 }

@@ -16,6 +16,8 @@ export interface ServiceState {
   pid: number;
   start?: string;
   log: string;
+  /** With `ready`: what was waited for and how long it took (ms). */
+  ready?: { what: string; ms: number };
 }
 
 export interface LabState {

@@ -28,7 +28,19 @@ export interface ServiceModel {
   name: string;
   argv: string[];
   at: Source;
+  /** Added to nslab's environment. */
+  env?: Record<string, string>;
+  /** Absolute (a relative one is resolved from the lab file's folder). */
+  cwd?: string;
+  /** A user name or uid of the machine (checked as the lab comes up). */
+  user?: string;
+  ready?: ReadyModel;
 }
+
+/** When a service is ready, and how long to wait for it. */
+export type ReadyModel = (
+  { kind: 'tcp' | 'udp'; port: number } | { kind: 'log'; pattern: string } | { kind: 'command'; argv: string[] }
+) & { timeoutMs: number };
 
 /** Settings that a node's base configuration and a stage's apply have in common. */
 export interface NodeConfig {

@@ -2,6 +2,7 @@
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, oneLine, type Problem } from '../errors.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
 import {
   CONTROL,
@@ -25,6 +26,7 @@ import {
   type LinkModel,
   type NodeConfig,
   type NodeModel,
+  type ServiceModel,
   type Source,
   type StageModel,
   type TestModel,
@@ -45,6 +47,9 @@ import {
 } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { closest, suggest } from './suggest.js';
+
+/** How long a service's `ready` waits by default. */
+const READY_MS = 10_000;
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
 export function loadLab(file: string): LabModel {
@@ -639,7 +644,61 @@ class Resolver {
       if (!this.checkCommand(argv, [...base, 'services', k, 'command'])) return;
       if (c.services.some((o) => o.name === s.name))
         this.problem([...base, 'services', k, 'name'], `service '${s.name}' is declared twice in node '${node}'`);
-      c.services.push({ name: s.name, argv, at: this.at([...base, 'services', k]) });
+      const p: Path = [...base, 'services', k];
+      const svc: ServiceModel = { name: s.name, argv, at: this.at(p) };
+      for (const [key, value] of Object.entries(s.env ?? {})) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+          this.problem(
+            [...p, 'env', key],
+            `'${shown(key)}' is not an environment variable name`,
+            'use letters, digits and _, not starting with a digit',
+            true,
+          );
+        else if (String(value).includes('\u0000'))
+          this.problem([...p, 'env', key], `the value of ${key} contains a NUL character`, 'remove it');
+        else (svc.env ??= {})[key] = String(value);
+      }
+      if (s.cwd !== undefined) {
+        if (!s.cwd || s.cwd.includes('\u0000'))
+          this.problem([...p, 'cwd'], 'cwd is empty or contains a NUL character', 'name a folder, e.g. /srv/app');
+        else svc.cwd = resolvePath(dirname(this.loaded.file), s.cwd);
+      }
+      if (s.user !== undefined) {
+        if (typeof s.user === 'string' && !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$/.test(s.user))
+          this.problem(
+            [...p, 'user'],
+            `'${shown(s.user)}' is not a user name`,
+            'name a user of this machine, or a uid',
+          );
+        else svc.user = String(s.user);
+      }
+      if (s.ready) {
+        const r = s.ready;
+        const kinds = (['tcp', 'udp', 'log', 'command'] as const).filter((x) => r[x] !== undefined);
+        const timeoutMs = r.timeout !== undefined ? durationMs(r.timeout) : READY_MS;
+        if (kinds.length !== 1)
+          this.problem(
+            [...p, 'ready'],
+            kinds.length
+              ? `ready takes one of tcp, udp, log, command; this one has ${kinds.join(' and ')}`
+              : 'ready says nothing to wait for',
+            'e.g. ready: { tcp: 8080 }, ready: { log: "listening" } or ready: { command: "test -S /run/app.sock" }',
+          );
+        else if (r.tcp !== undefined) svc.ready = { kind: 'tcp', port: r.tcp, timeoutMs };
+        else if (r.udp !== undefined) svc.ready = { kind: 'udp', port: r.udp, timeoutMs };
+        else if (r.log !== undefined) {
+          try {
+            new RegExp(r.log);
+            svc.ready = { kind: 'log', pattern: r.log, timeoutMs };
+          } catch (e) {
+            this.problem([...p, 'ready', 'log'], `ready.log is not a regular expression: ${(e as Error).message}`);
+          }
+        } else {
+          const cmd = typeof r.command === 'string' ? splitWords(r.command) : r.command!;
+          if (this.checkCommand(cmd, [...p, 'ready', 'command'])) svc.ready = { kind: 'command', argv: cmd, timeoutMs };
+        }
+      }
+      c.services.push(svc);
     });
     return c;
   }

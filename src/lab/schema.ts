@@ -41,15 +41,39 @@ const SysctlValue = z.union([z.string(), z.number(), z.boolean()], {
   error: 'a sysctl value is a string, number or boolean',
 });
 
+const Command = z.union([z.string().min(1), z.array(z.string()).min(1)], {
+  error: 'command is a string of words or a list of arguments',
+});
+
+export const Ready = z
+  .strictObject({
+    tcp: z.int().min(1).max(65535).optional().describe('Ready once this TCP port is listening in the node'),
+    udp: z.int().min(1).max(65535).optional().describe('Ready once this UDP port is bound in the node'),
+    log: z.string().optional().describe("Ready once the service's log matches this regular expression"),
+    command: Command.optional().describe('Ready once this command, run in the node, exits 0 (tried every 100 ms)'),
+    timeout: z
+      .string()
+      .regex(/^\d{1,9}(\.\d{1,6})?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' })
+      .optional()
+      .describe('How long to wait at most (default 10s)'),
+  })
+  .describe('When the service is ready: one of tcp, udp, log, command; the wait is measured and reported');
+
 export const Service = z.strictObject({
   name: z
     .string()
     .regex(SERVICE_NAME, { error: 'service names are 1-32 characters of a-z, 0-9, _ and -, starting with a letter' }),
-  command: z
-    .union([z.string().min(1), z.array(z.string()).min(1)], {
-      error: 'command is a string of words or a list of arguments',
-    })
-    .describe('Program and arguments; split into words, never given to a shell'),
+  command: Command.describe('Program and arguments; split into words, never given to a shell'),
+  env: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .optional()
+    .describe("Environment variables added to nslab's own"),
+  cwd: z.string().optional().describe("Working directory; a relative one is taken from the lab file's folder"),
+  user: z
+    .union([z.string().min(1), z.int().min(0)])
+    .optional()
+    .describe('Run as this user (name or uid, with its primary group and groups); it must exist on the machine'),
+  ready: Ready.optional(),
 });
 
 /** Settings shared by a node's base configuration and a stage's `apply`. */

@@ -141,5 +141,15 @@ export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
     args: s.argv,
     service: s.name,
     at: s.at,
+    ...(s.env || s.cwd || s.user || s.ready
+      ? {
+          run: {
+            ...(s.env ? { env: s.env } : {}),
+            ...(s.cwd ? { cwd: s.cwd } : {}),
+            ...(s.user ? { user: s.user } : {}),
+            ...(s.ready ? { ready: s.ready } : {}),
+          },
+        }
+      : {}),
   }));
 }

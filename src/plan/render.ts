@@ -24,8 +24,14 @@ export function stepCommand(s: Step): string {
       while (lines.has(end)) end += '_';
       return `ip netns exec ${s.ns} nft ${q(s.args)} <<'${end}'\n${text}\n${end}`;
     }
-    case 'service':
-      return `ip netns exec ${s.ns} ${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
+    case 'service': {
+      const r = s.run ?? {};
+      const env = Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `);
+      // the user name is checked (resolve.ts): inert in a shell
+      const user = r.user ? `setpriv --reuid=$(id -u ${r.user}) --regid=$(id -g ${r.user}) --init-groups ` : '';
+      const line = `${env.join('')}ip netns exec ${s.ns} ${user}${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
+      return r.cwd ? `(cd ${shellQuote(r.cwd)} && ${line})` : line;
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // them; `nslab plan` prints them; tests compare them without root.
 import { oneLine } from '../errors.js';
 import { BATCH_TOKEN, SYSCTL_KEY, SYSCTL_VALUE } from '../lab/grammar.js';
-import type { Source } from '../lab/model.js';
+import type { ServiceModel, Source } from '../lab/model.js';
 import type { TableNames } from './table-names.js';
 
 export type Tool = 'ip' | 'tc' | 'sysctl' | 'nft' | 'service';
@@ -29,6 +29,8 @@ export interface Step {
   undo?: { tool: Tool; args: string[] };
   /** Service name, for service steps. */
   service?: string;
+  /** A service's environment, working directory, user and readiness (the argv is in args). */
+  run?: Pick<ServiceModel, 'env' | 'cwd' | 'user' | 'ready'>;
 }
 
 export interface Plan {

@@ -7,37 +7,14 @@
 // bound (tcp: listening) in the node that owns the target, or until every
 // service of that node holds a socket (they are up, and none takes this port:
 // a test expecting "refused" is not kept waiting), or until they have exited.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { portBound } from '../engine/readiness.js';
 import type { ServiceState } from '../engine/state.js';
+
+export { portsOf } from '../engine/readiness.js';
 
 export const START_MS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The local ports of a /proc/net/{tcp,tcp6,udp,udp6} table; tcp: the listening ones only. */
-export function portsOf(table: string, kind: 'tcp' | 'udp'): number[] {
-  const out: number[] = [];
-  for (const line of table.split('\n').slice(1)) {
-    const cols = line.trim().split(/\s+/);
-    if (cols.length < 4 || (kind === 'tcp' && cols[3] !== '0A')) continue; // 0A: TCP_LISTEN
-    const port = parseInt(cols[1]!.split(':').pop()!, 16);
-    if (Number.isInteger(port)) out.push(port);
-  }
-  return out;
-}
-
-/** Whether the port is bound in the network namespace of a process; undefined when its tables cannot be read. */
-function portBound(pid: number, kind: 'tcp' | 'udp', port: number): boolean | undefined {
-  let read = false;
-  for (const f of kind === 'tcp' ? ['tcp', 'tcp6'] : ['udp', 'udp6']) {
-    try {
-      if (portsOf(readFileSync(`/proc/${pid}/net/${f}`, 'utf8'), kind).includes(port)) return true;
-      read = true;
-    } catch {
-      /* no IPv6 in the kernel, or the process is gone */
-    }
-  }
-  return read ? false : undefined;
-}
 
 function holdsSocket(pid: number): boolean {
   try {

@@ -56,6 +56,9 @@ export function testLine(r: TestResult): string {
 
 export function consoleSummary(runs: LabRun[]): string {
   const out: string[] = [];
+  for (const r of runs)
+    for (const s of r.ready ?? [])
+      out.push(chalk.dim(`${r.lab}: service ${s.service} of node ${s.node} ready in ${s.ms} ms (${s.what})`));
   for (const r of runs) if (r.error) out.push(chalk.red(`✗ ${r.lab}: ${r.error}`));
   for (const r of runs)
     if (r.kept)

@@ -57,6 +57,8 @@ export interface LabRun {
    * a lab with no test to carry its error counts as one failure of its own.
    */
   error?: string;
+  /** Services with `ready`: what was waited for and how long it took, as each was started (bring-up or stage). */
+  ready?: { node: string; service: string; what: string; ms: number }[];
   /** With --keep after a failure: the instance left up for inspection. */
   kept?: string;
 }

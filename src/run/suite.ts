@@ -76,11 +76,13 @@ export async function runLab(model: LabModel, opts: RunOptions = {}): Promise<La
       artifacts: () => opts.artifacts ?? privateArtifacts(),
     });
     run.instance = lab.instance;
+    noteReady(run, lab);
     for (; k < stages.length; k++) {
       const { stage, run: runIt } = stages[k]!;
       // a stage boundary: a service found dead here is reported by the next test, even if this stage restarts it
       if (k > 0) await lab.liveness.dead(lab.state.services);
       if (stage.apply.size) await lab.applyStage(stage.name, opts.signal);
+      noteReady(run, lab);
       if (runIt) await runStageTests(lab, model, stage, run, opts, have);
     }
   } catch (e) {
@@ -123,6 +125,17 @@ export async function checkStage(lab: Lab, model: LabModel, stageName: string, o
   run.durationMs = performance.now() - t0;
   return run;
 }
+
+/** The readiness waits of the services started so far (each pid once: a restarted service waits again). */
+function noteReady(run: LabRun, lab: Lab): void {
+  const seen = (noted.get(run) ?? noted.set(run, new Set()).get(run))!;
+  for (const s of lab.state.services)
+    if (s.ready && !seen.has(s.pid)) {
+      seen.add(s.pid);
+      (run.ready ??= []).push({ node: s.node, service: s.name, what: s.ready.what, ms: s.ready.ms });
+    }
+}
+const noted = new WeakMap<LabRun, Set<number>>();
 
 function wanted(t: TestModel, stage: StageModel, opts: RunOptions): boolean {
   return !opts.grep || opts.grep.test(`${stage.name} › ${t.name}`);
