@@ -11,10 +11,10 @@ import type { Step } from '../plan/step.js';
 import { executeSteps } from './apply.js';
 import { etcExists, writeTableNames } from './etc-netns.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
-import { netnsInode, startTime } from './proc.js';
+import { isRunning, netnsInode, startTime, stopAll } from './proc.js';
 import { programsFor } from './requirements.js';
 import { RealRunner, type Result, type Runner } from './runner.js';
-import { Liveness, serviceKey } from './liveness.js';
+import { Liveness } from './liveness.js';
 import { serviceError, type Failed } from './service-logs.js';
 import { readyText, waitReady } from './readiness.js';
 import { asUser, checkServiceHosts, lookupUser } from './service-env.js';
@@ -176,7 +176,14 @@ export class Lab {
     if (!this.model) throw new Error('applyStage needs the lab model');
     const steps = buildStagePlan(this.model, name, this.instance);
     await executeSteps(steps, this.runner, availableParallelism(), signal);
-    await this.startServices(steps, signal);
+    await this.serviceActions(
+      steps.filter((s) => s.tool === 'service' && s.action),
+      signal,
+    );
+    await this.startServices(
+      steps.filter((s) => !s.action),
+      signal,
+    );
     this.state.stages.push(name);
     writeState(this.state);
   }
@@ -190,6 +197,58 @@ export class Lab {
   /** `await using lab = await Lab.up(...)`: down at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.down();
+  }
+
+  /** A service of the lab by node and name, as recorded. */
+  service(node: string, name: string): ServiceState | undefined {
+    return this.state.services.find((s) => s.node === node && s.name === name);
+  }
+
+  /** Stops a service (SIGTERM, SIGKILL after 2 s); it is then stopped on purpose, not dead. */
+  async stopService(node: string, name: string): Promise<void> {
+    const s = this.service(node, name);
+    if (!s) throw new UsageError(`node '${node}' has no service '${name}' running in lab '${this.instance}'`);
+    s.stopped = true;
+    writeState(this.state);
+    await stopAll([{ pid: s.pid, start: s.start }], 2000);
+  }
+
+  /** Sends a signal to a running service. */
+  signalService(node: string, name: string, sig: NodeJS.Signals): void {
+    const s = this.service(node, name);
+    if (!s || s.stopped || !isRunning(s.pid, s.start))
+      throw new UsageError(
+        `cannot send ${sig} to service '${name}' of node '${node}': it is not running`,
+        s?.stopped ? 'a stage stopped it: start it first' : 'its log says why it ended',
+      );
+    process.kill(s.pid, sig);
+  }
+
+  /** Starts a service again as it was declared (a step of the plan), after stopping it if it runs. */
+  async restartService(step: Step, signal?: AbortSignal): Promise<void> {
+    const s = this.service(step.node!, step.service!);
+    if (s && !s.stopped && isRunning(s.pid, s.start)) await this.stopService(step.node!, step.service!);
+    await this.startServices([{ ...step, action: undefined }], signal);
+  }
+
+  /** A stage's stop, start, restart and signal, in order. */
+  private async serviceActions(steps: Step[], signal?: AbortSignal): Promise<void> {
+    for (const st of steps) {
+      const [node, name] = [st.node!, st.service!];
+      const s = this.service(node, name);
+      const where = st.at ? ` (${st.at.file}:${st.at.line}:${st.at.col})` : '';
+      if (st.action === 'stop') {
+        if (s && !s.stopped) await this.stopService(node, name);
+      } else if (st.action === 'start') {
+        if (s && !s.stopped && isRunning(s.pid, s.start))
+          throw new UsageError(
+            `cannot start service '${name}' of node '${node}'${where}: it is running`,
+            'restart: restarts a running service',
+          );
+        await this.startServices([{ ...st, action: undefined }], signal);
+      } else if (st.action === 'restart') await this.restartService(st, signal);
+      else this.signalService(node, name, st.signal as NodeJS.Signals);
+    }
   }
 
   private async startServices(steps: Step[], signal?: AbortSignal): Promise<void> {
@@ -217,7 +276,6 @@ export class Lab {
       this.state.services = [...this.state.services.filter((x) => x.node !== s.node || x.name !== s.service), state];
       writeState(this.state);
       this.liveness.watch(p.pid, p.exited);
-      this.liveness.stopped.delete(serviceKey(s.node!, s.service!));
       return { s, p, log, state };
     });
     // A service that cannot start (no such program, bad flag, a missing config file) exits at once:

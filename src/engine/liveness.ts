@@ -22,19 +22,15 @@ export interface Death {
   log: string;
 }
 
-export const serviceKey = (node: string, service: string) => `${node}/${service}`;
-
 /**
  * What the engine knows about its services beyond the state file: the exits it saw, the services stopped on purpose
- * (a stage's `stop`), and the deaths found but not yet reported by a test.
+ * (a stage's `stop`: marked in the state), and the deaths found but not yet reported by a test.
  */
 export class Liveness {
   /** Exits seen, by pid. */
   private exits = new Map<number, { exit: Exit; at: string }>();
   /** Deaths found, by pid (a pid is one run of one service). */
   private found = new Map<number, { death: Death; reported: boolean }>();
-  /** Services stopped on purpose: not dead. */
-  readonly stopped = new Set<string>();
 
   /** The pids this process started, and how each ends. */
   private watched = new Map<number, Promise<unknown>>();
@@ -56,7 +52,7 @@ export class Liveness {
     if (ending.length) await Promise.race([Promise.all(ending), new Promise((r) => setTimeout(r, 500))]);
     const out: Death[] = [];
     for (const s of services) {
-      if (this.stopped.has(serviceKey(s.node, s.name))) continue;
+      if (s.stopped) continue;
       const seen = this.exits.get(s.pid);
       if (!seen && isRunning(s.pid, s.start)) continue;
       let f = this.found.get(s.pid);

@@ -16,6 +16,8 @@ export interface ServiceState {
   pid: number;
   start?: string;
   log: string;
+  /** Stopped on purpose (a stage's stop, the API): not running, and not dead. */
+  stopped?: boolean;
   /** With `ready`: what was waited for and how long it took (ms). */
   ready?: { what: string; ms: number };
 }

@@ -37,6 +37,17 @@ export interface ServiceModel {
   ready?: ReadyModel;
 }
 
+/** What a stage does to a service declared before it (its node's, or an earlier stage's). */
+export interface ServiceAction {
+  action: 'stop' | 'start' | 'restart' | 'signal';
+  service: string;
+  /** signal: its name, SIGHUP. */
+  signal?: string;
+  /** start, restart: the service as declared. */
+  def?: ServiceModel;
+  at: Source;
+}
+
 /** When a service is ready, and how long to wait for it. */
 export type ReadyModel = (
   { kind: 'tcp' | 'udp'; port: number } | { kind: 'log'; pattern: string } | { kind: 'command'; argv: string[] }
@@ -52,6 +63,8 @@ export interface NodeConfig {
   nftables?: { text: string; at: Source };
   masquerade: string[];
   services: ServiceModel[];
+  /** In a stage's apply: done to services after the network settings, before its new services start. */
+  serviceActions?: ServiceAction[];
   up: string[];
   down: string[];
 }

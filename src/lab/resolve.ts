@@ -2,6 +2,7 @@
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, oneLine, type Problem } from '../errors.js';
 import { existsSync, readdirSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
 import {
@@ -26,6 +27,7 @@ import {
   type LinkModel,
   type NodeConfig,
   type NodeModel,
+  type ServiceAction,
   type ServiceModel,
   type Source,
   type StageModel,
@@ -139,6 +141,8 @@ class Resolver {
   private nodeNames: Set<string>;
   /** Per node, every interface and its addresses as the lab evolves through stages. */
   private views = new Map<string, NodeView>();
+  /** Per node, its services declared so far (base, then stage by stage): what a stage's actions may name. */
+  private serviceDefs = new Map<string, Map<string, ServiceModel>>();
   private addressOwner = new Map<string, string>();
 
   constructor(
@@ -698,8 +702,17 @@ class Resolver {
           if (this.checkCommand(cmd, [...p, 'ready', 'command'])) svc.ready = { kind: 'command', argv: cmd, timeoutMs };
         }
       }
+      const known = this.serviceDefs.get(node) ?? this.serviceDefs.set(node, new Map()).get(node)!;
+      if (!isBase && known.has(s.name))
+        this.problem(
+          [...p, 'name'],
+          `service '${s.name}' of node '${node}' is already declared`,
+          `a stage can stop, start, restart or signal it: restart: [${s.name}]`,
+        );
+      else known.set(s.name, svc);
       c.services.push(svc);
     });
+    if (!isBase) this.resolveServiceActions(node, spec, base, c);
     return c;
   }
 
@@ -855,6 +868,47 @@ class Resolver {
       ...(t.hint !== undefined ? { hint: t.hint } : {}),
       at: this.at(path),
     };
+  }
+
+  /** A stage's stop, start, restart and signal: services declared before this stage, signals the kernel has. */
+  private resolveServiceActions(node: string, spec: ApplySpecT, base: Path, c: NodeConfig): void {
+    const known = this.serviceDefs.get(node) ?? new Map<string, ServiceModel>();
+    const declared = new Set(c.services.map((s) => s.name));
+    const named = (name: string, path: Path, key: boolean): ServiceModel | undefined => {
+      const def = known.get(name);
+      if (def && !declared.has(name)) return def;
+      this.problem(
+        path,
+        declared.has(name)
+          ? `service '${shown(name)}' is declared in this same stage: it starts after the stage's actions`
+          : `node '${node}' has no service '${shown(name)}' declared before this stage`,
+        declared.has(name)
+          ? 'act on it in a later stage'
+          : suggest(
+              name,
+              [...known.keys()].filter((n) => !declared.has(n)),
+              'services',
+            ),
+        key,
+      );
+      return undefined;
+    };
+    const actions: ServiceAction[] = [];
+    for (const action of ['stop', 'start', 'restart'] as const)
+      (spec[action] ?? []).forEach((name, k) => {
+        const p = [...base, action, k];
+        const def = named(name, p, false);
+        if (def) actions.push({ action, service: name, ...(action === 'stop' ? {} : { def }), at: this.at(p) });
+      });
+    for (const [name, sig] of Object.entries(spec.signal ?? {})) {
+      const p = [...base, 'signal', name];
+      const def = named(name, p, true);
+      const full = sig.toUpperCase().startsWith('SIG') ? sig.toUpperCase() : `SIG${sig.toUpperCase()}`;
+      if (!/^SIG[A-Z0-9]+$/.test(full) || !(full in osConstants.signals))
+        this.problem(p, `'${shown(sig)}' is not a signal`, 'e.g. HUP, USR1, USR2, TERM, INT');
+      else if (def) actions.push({ action: 'signal', service: name, signal: full, at: this.at(p) });
+    }
+    if (actions.length) c.serviceActions = actions;
   }
 
   /** A command (service or exec test): a program to run, not an empty line. */

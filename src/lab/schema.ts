@@ -99,6 +99,13 @@ export const ApplySpec = z.strictObject({
   ...nodeSettings,
   up: z.array(z.string()).optional().describe('Interfaces to bring up'),
   down: z.array(z.string()).optional().describe('Interfaces to bring down'),
+  stop: z.array(z.string()).optional().describe("The node's services to stop (SIGTERM, then SIGKILL after 2 s)"),
+  start: z.array(z.string()).optional().describe("The node's services to start again (stopped by an earlier stage)"),
+  restart: z.array(z.string()).optional().describe("The node's services to stop and start again (ready waited for)"),
+  signal: z
+    .record(z.string(), z.string())
+    .optional()
+    .describe('Service name to a signal sent to it, e.g. { dnsd: HUP } (a daemon re-reads its configuration)'),
 });
 
 const Endpoint = z.string().regex(/^[^\s:]+(:[^\s:]+)?$/, { error: 'an endpoint is written node:interface' });

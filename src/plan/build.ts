@@ -1,7 +1,7 @@
 // The planner: checked model -> steps. Pure; it runs nothing.
 import { UsageError } from '../errors.js';
 import type { LabModel, LinkModel, NodeModel } from '../lab/model.js';
-import { applySteps, nodeSteps, serviceSteps } from './config.js';
+import { applySteps, nodeSteps, serviceActionSteps, serviceSteps } from './config.js';
 import { nsName } from './names.js';
 import { tableNameFiles } from './table-names.js';
 import { assertInert, type Plan, type Step } from './step.js';
@@ -69,8 +69,22 @@ export function buildPlan(lab: LabModel, opts: PlanOptions = {}): Plan {
   for (const n of lab.nodes) steps.push(...nodeSteps(n, linksOf.get(n.name) ?? [], ns(n.name), usesIpv6(lab, n)));
   const stages = stagesUpTo(lab, opts.stage);
   for (const s of stages) for (const [node, c] of s.apply) steps.push(...applySteps(c, ns(node), node));
-  for (const n of lab.nodes) steps.push(...serviceSteps(n.config, ns(n.name), n.name));
-  for (const s of stages) for (const [node, c] of s.apply) steps.push(...serviceSteps(c, ns(node), node));
+  // the services that run once the stages are applied: declared, less those a stage stopped and none started again
+  const running = new Map<string, Step>();
+  const key = (node: string, service: string) => `${node}/${service}`;
+  for (const n of lab.nodes)
+    for (const st of serviceSteps(n.config, ns(n.name), n.name)) running.set(key(n.name, st.service!), st);
+  for (const s of stages)
+    for (const [node, c] of s.apply) {
+      for (const a of serviceActionSteps(c, ns(node), node))
+        if (a.action === 'stop') running.delete(key(node, a.service!));
+        else if (a.action === 'start' || a.action === 'restart') {
+          const { action: _, signal: __, ...start } = a;
+          running.set(key(node, a.service!), start);
+        }
+      for (const st of serviceSteps(c, ns(node), node)) running.set(key(node, st.service!), st);
+    }
+  steps.push(...running.values());
   steps.forEach(assertInert);
   return {
     lab: lab.name,
@@ -89,6 +103,7 @@ export function buildStagePlan(lab: LabModel, stageName: string, instance: strin
   if (!s) throw unknownStage(lab, stageName);
   const steps: Step[] = [];
   for (const [node, c] of s.apply) steps.push(...applySteps(c, nsName(instance, node), node));
+  for (const [node, c] of s.apply) steps.push(...serviceActionSteps(c, nsName(instance, node), node));
   for (const [node, c] of s.apply) steps.push(...serviceSteps(c, nsName(instance, node), node));
   steps.forEach(assertInert);
   return steps;

@@ -1,6 +1,6 @@
 // Steps that configure one node: sysctls, interfaces, addresses, routes, rules,
 // nftables. Used for a node's base settings and for a stage's apply.
-import type { LinkModel, NodeConfig, NodeModel } from '../lab/model.js';
+import type { LinkModel, NodeConfig, NodeModel, ServiceModel } from '../lab/model.js';
 import { masqueradeRuleset } from './nft.js';
 import { shapingLines } from './shaping.js';
 import type { Step } from './step.js';
@@ -132,8 +132,9 @@ function nftSteps(ctx: Ctx, c: NodeConfig): Step[] {
   return steps;
 }
 
-export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
-  return c.services.map((s) => ({
+/** The step that starts a service as declared. */
+export function startStep(s: ServiceModel, ns: string, node: string): Step {
+  return {
     phase: 'services' as const,
     ns,
     node,
@@ -151,5 +152,22 @@ export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
           },
         }
       : {}),
+  };
+}
+
+export function serviceSteps(c: NodeConfig, ns: string, node: string): Step[] {
+  return c.services.map((s) => startStep(s, ns, node));
+}
+
+/** A stage's stop, start, restart and signal, in that order (resolve.ts keeps it). */
+export function serviceActionSteps(c: NodeConfig, ns: string, node: string): Step[] {
+  return (c.serviceActions ?? []).map((a) => ({
+    ...(a.def
+      ? startStep(a.def, ns, node)
+      : { phase: 'services' as const, ns, node, tool: 'service' as const, args: [] }),
+    service: a.service,
+    action: a.action,
+    ...(a.signal ? { signal: a.signal } : {}),
+    at: a.at,
   }));
 }

@@ -25,12 +25,16 @@ export function stepCommand(s: Step): string {
       return `ip netns exec ${s.ns} nft ${q(s.args)} <<'${end}'\n${text}\n${end}`;
     }
     case 'service': {
+      const who = `service ${s.service} of node ${s.node}`;
+      if (s.action === 'stop') return `# ${who}: stop (SIGTERM to its pid, SIGKILL after 2 s)`;
+      if (s.action === 'signal') return `# ${who}: kill -${s.signal!.slice(3)} its pid`;
       const r = s.run ?? {};
       const env = Object.entries(r.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `);
       // the user name is checked (resolve.ts): inert in a shell
       const user = r.user ? `setpriv --reuid=$(id -u ${r.user}) --regid=$(id -g ${r.user}) --init-groups ` : '';
       const line = `${env.join('')}ip netns exec ${s.ns} ${user}${q(s.args)} >${s.node}-${s.service}.log 2>&1 &`;
-      return r.cwd ? `(cd ${shellQuote(r.cwd)} && ${line})` : line;
+      const start = r.cwd ? `(cd ${shellQuote(r.cwd)} && ${line})` : line;
+      return s.action === 'restart' ? `# ${who}: restart (stop it, then start it as declared)\n${start}` : start;
     }
   }
 }

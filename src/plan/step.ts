@@ -29,6 +29,10 @@ export interface Step {
   undo?: { tool: Tool; args: string[] };
   /** Service name, for service steps. */
   service?: string;
+  /** A stage's action on a service declared before it (none: start a newly declared service). */
+  action?: 'stop' | 'start' | 'restart' | 'signal';
+  /** For action signal: SIGHUP etc. */
+  signal?: string;
   /** A service's environment, working directory, user and readiness (the argv is in args). */
   run?: Pick<ServiceModel, 'env' | 'cwd' | 'user' | 'ready'>;
 }

@@ -38,11 +38,11 @@ describe('liveness', () => {
     const { child, exited, s } = started(['sleep', '30']);
     l.watch(s.pid, exited);
     expect(await l.dead([s])).toEqual([]);
-    l.stopped.add('a/svc');
+    s.stopped = true;
     child.kill('SIGTERM');
     await exited;
     expect(await l.dead([s])).toEqual([]);
-    l.stopped.delete('a/svc');
+    delete s.stopped;
     expect(deathLine((await l.forTest([s]))[0]!)).toMatch(/exited \(killed by SIGTERM\)/);
   });
 

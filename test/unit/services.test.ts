@@ -79,3 +79,56 @@ describe('service options', () => {
     expect(check('{ name: web, command: app, user: 65534 }').model!.nodes[0]!.config.services[0]!.user).toBe('65534');
   });
 });
+
+describe("a stage's service actions", () => {
+  const stages = (apply: string) => `stages:
+  - name: one
+    apply: { a: { ${apply} } }
+`;
+  it('stop, start, restart, signal of declared services: in the model, and in the plan of the stage', () => {
+    const r = check(
+      "{ name: web, command: 'app', ready: { tcp: 80 } }",
+      stages('signal: { web: hup }, restart: [web]'),
+    );
+    expect(r.problems).toEqual([]);
+    const acts = r.model!.stages[0]!.apply.get('a')!.serviceActions!;
+    expect(acts.map((a) => [a.action, a.service, a.signal])).toEqual([
+      ['restart', 'web', undefined],
+      ['signal', 'web', 'SIGHUP'],
+    ]);
+    const script = renderScript(buildPlan(r.model!, { instance: 's' }));
+    // brought up with the stage applied: the service simply starts (once)
+    expect(script.match(/ip netns exec nslab-s\.a app >a-web\.log/g)).toHaveLength(1);
+  });
+
+  it('up --stage: a service the stages stopped is not started; the twin, started again, is', () => {
+    const stopped = check("{ name: web, command: 'app' }", stages('stop: [web]'));
+    expect(
+      buildPlan(stopped.model!, { instance: 's', stage: 'one' }).steps.filter((s) => s.tool === 'service'),
+    ).toEqual([]);
+    const again = check(
+      "{ name: web, command: 'app' }",
+      `${stages('stop: [web]')}  - name: two
+    apply: { a: { start: [web] } }
+`,
+    );
+    expect(
+      buildPlan(again.model!, { instance: 's', stage: 'two' })
+        .steps.filter((s) => s.tool === 'service')
+        .map((s) => s.service),
+    ).toEqual(['web']);
+  });
+
+  it('names not declared before the stage, or declared in it, and unknown signals are refused where they stand', () => {
+    expect(messages(check("{ name: web, command: 'app' }", stages('restart: [wbe], signal: { web: HUPP }')))).toEqual([
+      "11:29: node 'a' has no service 'wbe' declared before this stage",
+      "11:50: 'HUPP' is not a signal",
+    ]);
+    expect(
+      messages(check("{ name: web, command: 'app' }", stages('services: [{ name: db, command: db }], stop: [db]'))),
+    ).toEqual(["11:65: service 'db' is declared in this same stage: it starts after the stage's actions"]);
+    expect(
+      messages(check("{ name: web, command: 'app' }", stages('services: [{ name: web, command: x }]')))[0],
+    ).toMatch(/service 'web' of node 'a' is already declared/);
+  });
+});
