@@ -16,6 +16,7 @@ export {
   type LabSource,
   type LabDefinition,
   type LabNode,
+  type LabService,
   type NodeShell,
   type ProbeResult,
   type ProbeOptions,

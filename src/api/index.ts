@@ -2,7 +2,7 @@
 export { Lab, type LabOptions, type LabSource } from './lab.js';
 export { defineLab, type LabDefinition } from './define.js';
 export { bundledLab } from './bundled.js';
-export type { LabNode, NodeShell } from './node.js';
+export type { LabNode, LabService, NodeShell } from './node.js';
 export type {
   ProbeResult,
   ProbeOptions,

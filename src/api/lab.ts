@@ -2,6 +2,7 @@
 // process dies, even while the lab comes up, its reaper runs `nslab cleanup` for it), a unique instance id
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { formatPath } from '../capture/paths.js';
 import { Lab as EngineLab } from '../engine/lab.js';
@@ -13,7 +14,8 @@ import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { privateArtifacts } from '../run/artifacts.js';
 import { callSite } from './call-site.js';
-import { shellFor, type LabNode } from './node.js';
+import { shellFor, type LabNode, type LabService } from './node.js';
+import { isRunning } from '../engine/proc.js';
 import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
 import { reaped, startReaper } from './reapers.js';
 import { untrack, track } from './signals.js';
@@ -106,7 +108,35 @@ export class Lab implements AsyncDisposable {
   /** A node of the lab: its namespace, `$` (execa template) and exec. */
   node(name: string): LabNode {
     const ns = this.engine.ns(name);
-    return { name, ns, $: shellFor(ns), exec: (argv, o) => this.engine.exec(name, argv, o) };
+    return {
+      name,
+      ns,
+      $: shellFor(ns),
+      exec: (argv, o) => this.engine.exec(name, argv, o),
+      service: (svc) => this.service(name, svc),
+    };
+  }
+
+  private service(node: string, name: string): LabService {
+    const engine = this.engine;
+    if (!engine.service(node, name)) throw engine.noService(node, name);
+    // looked up at each use: a restart records a new process
+    const now = () => engine.service(node, name)!;
+    return {
+      node,
+      name,
+      get alive() {
+        const s = now();
+        return !s.stopped && isRunning(s.pid, s.start);
+      },
+      get pid() {
+        return now().pid;
+      },
+      logs: () => readFileSync(now().log, 'utf8'),
+      restart: () => engine.restartNamed(node, name),
+      stop: () => engine.stopService(node, name),
+      signal: (sig) => engine.signalService(node, name, sig),
+    };
   }
 
   /** Runs an argv inside a node; never throws on a non-zero exit. */

@@ -20,6 +20,26 @@ export interface LabNode {
   readonly $: NodeShell;
   /** Runs an argv in the node; never throws on a non-zero exit. */
   exec(argv: string[], opts?: { input?: string; timeoutMs?: number }): Promise<Result>;
+  /** A service the lab runs in this node (declared on it, or by a stage applied); unknown names throw. */
+  service(name: string): LabService;
+}
+
+/** A service of a running lab. */
+export interface LabService {
+  readonly node: string;
+  readonly name: string;
+  /** Whether it runs now (false once it exited, was killed, or was stopped). */
+  readonly alive: boolean;
+  /** Its pid (the program's: nslab execs it). */
+  readonly pid: number;
+  /** Everything it has written (stdout and stderr) so far. */
+  logs(): string;
+  /** Stops it (SIGTERM, SIGKILL after 2 s) and starts it again as declared, waiting for its `ready`. */
+  restart(): Promise<void>;
+  /** Stops it on purpose: not reported as dead. */
+  stop(): Promise<void>;
+  /** Sends it a signal, e.g. 'SIGHUP'. */
+  signal(sig: NodeJS.Signals): void;
 }
 
 function isTemplate(v: unknown): v is TemplateStringsArray {

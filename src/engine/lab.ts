@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
-import type { LabModel } from '../lab/model.js';
+import type { LabModel, ServiceModel } from '../lab/model.js';
+import { startStep } from '../plan/config.js';
 import { buildPlan, buildStagePlan } from '../plan/build.js';
 import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
@@ -66,6 +67,9 @@ export interface UpOptions {
    */
   artifacts?: () => string;
 }
+
+/** How long a stage's signal waits to see whether the service dies of it. */
+const SIGNAL_SETTLE_MS = 200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -207,7 +211,7 @@ export class Lab {
   /** Stops a service (SIGTERM, SIGKILL after 2 s); it is then stopped on purpose, not dead. */
   async stopService(node: string, name: string): Promise<void> {
     const s = this.service(node, name);
-    if (!s) throw new UsageError(`node '${node}' has no service '${name}' running in lab '${this.instance}'`);
+    if (!s) throw this.noService(node, name);
     s.stopped = true;
     writeState(this.state);
     await stopAll([{ pid: s.pid, start: s.start }], 2000);
@@ -227,8 +231,26 @@ export class Lab {
   /** Starts a service again as it was declared (a step of the plan), after stopping it if it runs. */
   async restartService(step: Step, signal?: AbortSignal): Promise<void> {
     const s = this.service(step.node!, step.service!);
+    // one that died is recorded as dead before it is replaced: the next test still reports it
+    if (s) await this.liveness.dead([s]);
     if (s && !s.stopped && isRunning(s.pid, s.start)) await this.stopService(step.node!, step.service!);
     await this.startServices([{ ...step, action: undefined }], signal);
+  }
+
+  /** Restarts a service of the lab by name, as it was declared (the API's service(name).restart()). */
+  async restartNamed(node: string, name: string, signal?: AbortSignal): Promise<void> {
+    const def = this.model && declaredService(this.model, node, name);
+    if (!def) throw this.noService(node, name);
+    await this.restartService(startStep(def, this.ns(node), node), signal);
+  }
+
+  /** The error for a service name this lab does not have (the names it has as the hint). */
+  noService(node: string, name: string): UsageError {
+    const names = this.state.services.filter((s) => s.node === node).map((s) => s.name);
+    return new UsageError(
+      `node '${node}' of lab '${this.instance}' has no service '${name}'`,
+      names.length ? `its services: ${names.join(', ')}` : 'it runs no services',
+    );
   }
 
   /** A stage's stop, start, restart and signal, in order. */
@@ -247,7 +269,11 @@ export class Lab {
           );
         await this.startServices([{ ...st, action: undefined }], signal);
       } else if (st.action === 'restart') await this.restartService(st, signal);
-      else this.signalService(node, name, st.signal as NodeJS.Signals);
+      else {
+        this.signalService(node, name, st.signal as NodeJS.Signals);
+        // a service that dies of the signal (no handler) is given the time to: the stage's tests then see it dead
+        await this.liveness.settle(s!.pid, SIGNAL_SETTLE_MS);
+      }
     }
   }
 
@@ -308,6 +334,14 @@ export class Lab {
     const artifacts = this.artifacts;
     if (failed.length) throw serviceError(failed, artifacts && (() => ({ root: artifacts(), folder: this.instance })));
   }
+}
+
+/** A service as the lab declares it: on the node, or in a stage's apply. */
+function declaredService(model: LabModel, node: string, name: string): ServiceModel | undefined {
+  return [
+    ...(model.nodes.find((n) => n.name === node)?.config.services ?? []),
+    ...model.stages.flatMap((s) => s.apply.get(node)?.services ?? []),
+  ].find((s) => s.name === name);
 }
 
 async function preflight(model: LabModel, steps: Step[]): Promise<void> {

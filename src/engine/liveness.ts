@@ -43,6 +43,12 @@ export class Liveness {
     );
   }
 
+  /** Waits at most `ms` for a service of ours to end (after a signal: one that dies of it is then seen dead). */
+  async settle(pid: number, ms: number): Promise<void> {
+    const w = this.watched.get(pid);
+    if (w) await Promise.race([w, new Promise((r) => setTimeout(r, ms))]);
+  }
+
   /** The services that should run and do not, as of now. */
   async dead(services: ServiceState[]): Promise<Death[]> {
     // a service of ours that is gone from /proc (or a zombie) has its exit event on the way: wait for it, briefly

@@ -3,7 +3,7 @@
 // it (started with its pid, HUP, TERM) to a file that exec tests read. The
 // twin: without the stage's action, its test fails. Bad names: a located error,
 // exit 2, nothing created.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, isRoot, namespaces, STATE_DIR, tempDir, uid } from './helpers.js';
@@ -91,5 +91,25 @@ describe.skipIf(!isRoot)("a stage's service actions", () => {
     );
     expect(r.stderr).toMatch(/:31:\d+: node 'b' has no service 'web' declared before this stage/);
     expect(left(name)).toEqual({ namespaces: [], records: [] });
+  });
+
+  it('examples/services/echod.yaml (docs/lab-format.md): passes; the twin, without its HUP handler, dies of the HUP', () => {
+    const ok = cli(['test', 'examples/services/echod.yaml', '--artifacts', tempDir()]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/4 passed, 0 failed/);
+    expect(ok.stdout).toMatch(/service echod of node server ready in \d+ ms \(tcp port 7000 listening\)/);
+    const text = readFileSync('examples/services/echod.yaml', 'utf8');
+    const handler = /^ *process\.on\('SIGHUP'.*\n/m;
+    expect(text).toMatch(handler);
+    const twin = join(tempDir(), 'echod.yaml');
+    writeFileSync(twin, text.replace(handler, ''));
+    const r = cli(['test', twin, '--artifacts', tempDir()]);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(
+      /✗ echod › reload › echod still answers[^\n]*\n {4}service 'echod' of node 'server' exited \(killed by SIGHUP\) at /,
+    );
+    expect(r.stdout).toContain(
+      "service 'echod' of node 'server': its log ends with:\n      echod: listening in / as uid 65534\n",
+    );
   });
 });
