@@ -50,7 +50,7 @@ export const Ready = z
     tcp: z.int().min(1).max(65535).optional().describe('Ready once this TCP port is listening in the node'),
     udp: z.int().min(1).max(65535).optional().describe('Ready once this UDP port is bound in the node'),
     log: z.string().optional().describe("Ready once the service's log matches this regular expression"),
-    command: Command.optional().describe('Ready once this command, run in the node, exits 0 (tried every 100 ms)'),
+    command: Command.optional().describe('Ready once this command, run in the node, exits 0 (tried every 50 ms)'),
     timeout: z
       .string()
       .regex(/^\d{1,9}(\.\d{1,6})?(us|ms|s)$/, { error: 'a duration such as 20ms, 1.5s' })

@@ -1,5 +1,6 @@
 // Service options and stage actions in the lab file: what the resolver accepts and refuses (located), and what the
 // plan shows. No root.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadLabText } from '../../src/lab/load.js';
 import { checkLab } from '../../src/lab/resolve.js';
@@ -130,5 +131,13 @@ describe("a stage's service actions", () => {
     expect(
       messages(check("{ name: web, command: 'app' }", stages('services: [{ name: web, command: x }]')))[0],
     ).toMatch(/service 'web' of node 'a' is already declared/);
+  });
+});
+
+describe('docs/lab-format.md', () => {
+  it('quotes examples/services/echod.yaml as it is (the suite runs that file)', () => {
+    const doc = readFileSync('docs/lab-format.md', 'utf8');
+    const m = /<!-- quoted: examples\/services\/echod\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(doc);
+    expect(m?.[1]).toBe(readFileSync('examples/services/echod.yaml', 'utf8'));
   });
 });
