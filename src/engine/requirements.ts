@@ -89,7 +89,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     need: 'test',
     minimal: true,
     version: ['setpriv', '--version'],
-    use: 'captures and probe agents that die with nslab (--pdeathsig)',
+    use: "captures and probe agents that die with nslab (--pdeathsig); a service's user:",
   },
   {
     kind: 'program',
@@ -151,6 +151,14 @@ export const REQUIREMENTS: readonly Requirement[] = [
     minimal: false,
     version: ['nft', '--version'],
     use: 'labs with nftables rulesets or masquerade',
+  },
+  {
+    kind: 'program',
+    name: 'getent',
+    package: 'libc-bin',
+    need: 'optional',
+    minimal: true,
+    use: "a service's user: (looked up as login does, through NSS)",
   },
   {
     kind: 'program',
