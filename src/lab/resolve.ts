@@ -25,7 +25,6 @@ import {
   type LinkModel,
   type NodeConfig,
   type NodeModel,
-  type Source,
   type StageModel,
   type TestModel,
 } from './model.js';
@@ -44,6 +43,7 @@ import {
   type NodeSpecT,
 } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
+import { asRecord, lenient, ResolveContext } from './resolve/context.js';
 import { closest, suggest } from './suggest.js';
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
@@ -76,48 +76,6 @@ export function splitWords(text: string): string[] {
   return words;
 }
 
-/**
- * Parses what is valid of an item: keys the schema rejected (already reported)
- * are dropped one by one, so the meaning of the rest is still checked.
- */
-function lenient<T>(
-  schema: {
-    safeParse(
-      v: unknown,
-    ):
-      | { success: true; data: T }
-      | { success: false; error: { issues: { path: PropertyKey[]; code: string; keys?: string[] }[] } };
-  },
-  raw: unknown,
-): T | undefined {
-  const v: unknown = raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...raw } : raw;
-  for (let round = 0; round < 20; round++) {
-    const r = schema.safeParse(v);
-    if (r.success) return r.data;
-    if (!v || typeof v !== 'object' || Array.isArray(v)) return undefined;
-    const obj = v as Record<string, unknown>;
-    let dropped = false;
-    for (const issue of r.error.issues) {
-      const keys = issue.path.length
-        ? [String(issue.path[0])]
-        : issue.code === 'unrecognized_keys'
-          ? (issue.keys ?? [])
-          : [];
-      for (const k of keys)
-        if (k in obj) {
-          delete obj[k];
-          dropped = true;
-        }
-    }
-    if (!dropped) return undefined;
-  }
-  return undefined;
-}
-
-function asRecord(v: unknown): Record<string, unknown> {
-  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
-}
-
 /** lo's own addresses, in every node (parsed once: parsing IPv6 costs ~0.1 ms). */
 const LO4 = parseCidr('127.0.0.1/8')!;
 const LO6 = parseCidr('::1/128')!;
@@ -129,45 +87,7 @@ function interfaceAddresses(spec: InterfaceSpecT): string[] {
   return a === undefined ? [] : typeof a === 'string' ? [a] : a;
 }
 
-class Resolver {
-  private raw: Record<string, unknown>;
-  private nodeNames: Set<string>;
-  /** Per node, every interface and its addresses as the lab evolves through stages. */
-  private views = new Map<string, NodeView>();
-  private addressOwner = new Map<string, string>();
-
-  constructor(
-    private loaded: LoadedFile,
-    private problems: Problem[],
-  ) {
-    this.raw = asRecord(loaded.data);
-    this.nodeNames = new Set(Object.keys(asRecord(this.raw.nodes)));
-  }
-
-  /**
-   * Where a value stands. Looked up when first read (a problem, a step's error
-   * message, a report): positions come from the slower YAML parser, which a
-   * lab that comes up without errors then never needs (see load.ts).
-   */
-  private at(path: Path, key = false): Source {
-    const loaded = this.loaded;
-    let p: { line: number; col: number } | undefined;
-    const pos = () => (p ??= loaded.locate(path, key));
-    return {
-      file: loaded.file,
-      get line() {
-        return pos().line;
-      },
-      get col() {
-        return pos().col;
-      },
-    };
-  }
-
-  private problem(path: Path, message: string, hint?: string, key = false): void {
-    this.problems.push({ ...this.at(path, key), message, ...(hint ? { hint } : {}) });
-  }
-
+class Resolver extends ResolveContext {
   resolve(): LabModel {
     const rawNodes = asRecord(this.raw.nodes);
     const nodeSpecs = new Map<string, NodeSpecT>();
