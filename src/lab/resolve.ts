@@ -3,23 +3,12 @@
 import { LabFileError, oneLine, type Problem } from '../errors.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
-import {
-  CONTROL,
-  durationMs,
-  IFNAME,
-  NODE_NAME,
-  rateBits,
-  RESERVED_IFNAMES,
-  shown,
-  SYSCTL_KEY,
-  SYSCTL_VALUE,
-} from './grammar.js';
+import { CONTROL, NODE_NAME, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
 import { nftProblem } from './nft-text.js';
 import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import {
   emptyConfig,
-  type Endpoint,
   type Feature,
   type LabModel,
   type LinkModel,
@@ -32,7 +21,6 @@ import {
   ApplySpec,
   JUDGES,
   LabSpec,
-  LinkSpec,
   NodeSpec,
   PROBE_KINDS,
   StageSpec,
@@ -44,6 +32,7 @@ import {
 } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { asRecord, lenient, ResolveContext } from './resolve/context.js';
+import { checkIfname, resolveLinks } from './resolve/links.js';
 import { closest, suggest } from './suggest.js';
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
@@ -105,14 +94,14 @@ class Resolver extends ResolveContext {
     if (this.nodeNames.size === 0 && this.raw.nodes !== undefined)
       this.problem(['nodes'], 'the lab has no nodes', 'declare at least one node');
 
-    const links = this.resolveLinks();
+    const { links, ifaces } = resolveLinks(this);
     const nodes: NodeModel[] = [];
     // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the
     // links
     const linkOf = new Map<string, LinkModel>();
     for (const l of links)
       for (const e of [l.a, l.b]) if (!linkOf.has(`${e.node}:${e.iface}`)) linkOf.set(`${e.node}:${e.iface}`, l);
-    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, linkOf));
+    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, ifaces, linkOf));
     const stages = this.resolveStages(nodes);
     // IPv6 needs an MTU of at least 1280: the kernel refuses an IPv6 address on a smaller link
     for (const n of nodes)
@@ -149,140 +138,16 @@ class Resolver extends ResolveContext {
     };
   }
 
-  // ---- links: which interfaces exist where ----
-  private linkIfaces = new Map<string, Map<string, number>>(); // node -> iface -> link index
-  private bridgePorts = new Map<string, number>();
-
-  private resolveLinks(): LinkModel[] {
-    const out: LinkModel[] = [];
-    const rawLinks = Array.isArray(this.raw.links) ? this.raw.links : [];
-    const rawNodes = asRecord(this.raw.nodes);
-    rawLinks.forEach((raw, i) => {
-      const data = lenient(LinkSpec, raw);
-      if (data === undefined) return;
-      const p = { data };
-      const spec = typeof p.data === 'string' ? { endpoints: p.data.trim().split(/\s+/) as [string, string] } : p.data;
-      const path: Path = typeof p.data === 'string' ? ['links', i] : ['links', i, 'endpoints'];
-      const ends: Endpoint[] = [];
-      spec.endpoints.forEach((ep, j) => {
-        const epPath = typeof p.data === 'string' ? path : [...path, j];
-        const [node, ifname] = ep.split(':') as [string, string | undefined];
-        if (!this.nodeNames.has(node)) {
-          this.problem(
-            epPath,
-            `link ${i + 1} names unknown node '${node}'`,
-            suggest(node, [...this.nodeNames], 'nodes'),
-          );
-          return;
-        }
-        const isBridge = asRecord(rawNodes[node]).kind === 'bridge';
-        let iface = ifname;
-        if (iface === undefined) {
-          if (!isBridge) {
-            this.problem(epPath, `link ${i + 1}: endpoint '${node}' has no interface name`, `write it as ${node}:eth0`);
-            return;
-          }
-          const n = (this.bridgePorts.get(node) ?? 0) + 1;
-          this.bridgePorts.set(node, n);
-          iface = `p${n}`;
-        }
-        if (!this.checkLinkIfname(iface, epPath, isBridge)) return;
-        const have = this.linkIfaces.get(node) ?? new Map<string, number>();
-        this.linkIfaces.set(node, have);
-        if (have.has(iface)) {
-          this.problem(
-            epPath,
-            have.get(iface) === i
-              ? `link ${i + 1} names ${node}:${iface} at both ends`
-              : `interface ${node}:${iface} is in two links (links ${have.get(iface)! + 1} and ${i + 1})`,
-            'each interface is one end of one link; use another name, or a bridge node for a shared segment',
-          );
-          return;
-        }
-        have.set(iface, i);
-        ends.push({ node, iface });
-      });
-      if (ends.length === 2) {
-        const o: { mtu?: number; rate?: string; delay?: string; loss?: string } =
-          typeof p.data === 'string' ? {} : p.data;
-        // what tc can hold: tbf needs at least a bit a second, netem's delay a 32-bit count of microseconds
-        if (o.rate && rateBits(o.rate) < 8)
-          this.problem(
-            ['links', i, 'rate'],
-            `rate ${o.rate} is less than a byte a second`,
-            'tc reads it as no rate at all; use e.g. 10kbit',
-          );
-        if (o.rate && rateBits(o.rate) > 1e12)
-          this.problem(
-            ['links', i, 'rate'],
-            `rate ${o.rate} is more than tbf can shape (1tbit)`,
-            'leave rate out for an unshaped link',
-          );
-        if (o.delay && durationMs(o.delay) > 4_000_000)
-          this.problem(
-            ['links', i, 'delay'],
-            `delay ${o.delay} is longer than netem can hold (about 71 minutes)`,
-            'use a delay such as 20ms',
-          );
-        out.push({
-          a: ends[0]!,
-          b: ends[1]!,
-          mtu: o.mtu,
-          rate: o.rate,
-          delay: o.delay,
-          loss: o.loss,
-          at: this.at(['links', i]),
-        });
-      }
-    });
-    return out;
-  }
-
-  private checkIfname(name: string, path: Path, key = false): boolean {
-    if (name.length > 15) {
-      this.problem(
-        path,
-        `interface name '${shown(name)}' is too long (${name.length} characters; Linux allows 15)`,
-        'use a shorter name such as eth0',
-        key,
-      );
-      return false;
-    }
-    if (!IFNAME.test(name) || name === '.' || name === '..') {
-      this.problem(
-        path,
-        `interface name '${shown(name)}' is not valid`,
-        'use letters, digits, _, . and -, starting with a letter, digit or _',
-        key,
-      );
-      return false;
-    }
-    return true;
-  }
-
-  /** A link end: a valid name that is not one every namespace already has, nor a bridge's own br0. */
-  private checkLinkIfname(name: string, path: Path, bridge: boolean): boolean {
-    if (!this.checkIfname(name, path)) return false;
-    if (RESERVED_IFNAMES.includes(name) || (bridge && name === 'br0')) {
-      this.problem(
-        path,
-        `'${name}' cannot be the name of a link's interface`,
-        name === 'lo'
-          ? 'every node already has lo, the loopback interface; name the link end eth0 or similar'
-          : name === 'br0'
-            ? "a bridge node's own bridge is br0; name its ports otherwise, or leave them unnamed"
-            : `'${name}' means every interface to the kernel's per-interface settings; use another name`,
-      );
-      return false;
-    }
-    return true;
-  }
-
   // ---- nodes ----
-  private resolveNode(name: string, spec: NodeSpecT, linkOf: Map<string, LinkModel>): NodeModel {
+  private resolveNode(
+    name: string,
+    spec: NodeSpecT,
+    ifaces: Map<string, Map<string, number>>,
+    linkOf: Map<string, LinkModel>,
+  ): NodeModel {
     const base: Path = ['nodes', name];
     const kind = spec.kind ?? 'host';
-    const created = this.linkIfaces.get(name) ?? new Map<string, number>();
+    const created = ifaces.get(name) ?? new Map<string, number>();
     const view: NodeView = { interfaces: new Map([['lo', [LO4, LO6]]]), tables: new Map() };
     for (const ifname of created.keys()) view.interfaces.set(ifname, []);
     this.views.set(name, view);
@@ -363,7 +228,7 @@ class Resolver extends ResolveContext {
     }
     for (const [ifname, ispec] of Object.entries(spec.interfaces ?? {})) {
       const p = [...base, 'interfaces', ifname];
-      if (!this.checkIfname(ifname, p, true)) continue;
+      if (!checkIfname(this, ifname, p, true)) continue;
       if (!view.interfaces.has(ifname)) {
         const created = [...view.interfaces.keys()].filter((n) => n !== 'lo');
         this.problem(
