@@ -2,10 +2,10 @@
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, oneLine, type Problem } from '../errors.js';
 import { existsSync, readdirSync } from 'node:fs';
-import { networkOf, notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
+import { notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
 import { CONTROL, NODE_NAME, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
 import { nftProblem } from './nft-text.js';
-import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
+import { BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import {
   emptyConfig,
@@ -31,8 +31,9 @@ import {
   type NodeSpecT,
 } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
-import { asRecord, lenient, ResolveContext } from './resolve/context.js';
+import { asRecord, lenient, ResolveContext, type ConfigScope } from './resolve/context.js';
 import { checkIfname, resolveLinks } from './resolve/links.js';
+import { resolveRoutes, resolveRules, resolveTables } from './resolve/routes-rules.js';
 import { closest, suggest } from './suggest.js';
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
@@ -200,32 +201,8 @@ class Resolver extends ResolveContext {
     isBase: boolean,
   ): NodeConfig {
     const c = emptyConfig();
-    for (const [tname, id] of Object.entries(spec.tables ?? {})) {
-      const p = [...base, 'tables', tname];
-      if (
-        tname in BUILTIN_TABLES ||
-        ['all', 'unspec'].includes(tname) ||
-        /^\d+$/.test(tname) ||
-        !/^[A-Za-z][A-Za-z0-9_-]*$/.test(tname)
-      )
-        this.problem(
-          p,
-          `'${tname}' cannot be used as a table name`,
-          'choose a name such as isp1 or gateway1 (main, local, default are built in)',
-          true,
-        );
-      else if (id < 1 || id > 0xffffffff || (id >= 253 && id <= 255))
-        this.problem(
-          p,
-          `table id ${id} is reserved or out of range`,
-          'use 1-252 or 256 and above (253-255 are default, main, local)',
-        );
-      else {
-        const clash = [...view.tables].find(([n, i]) => i === id && n !== tname);
-        if (clash) this.problem(p, `table id ${id} is already named '${clash[0]}'`, 'give each table its own id');
-        view.tables.set(tname, id);
-      }
-    }
+    const scope: ConfigScope = { node, base, view, isBase };
+    resolveTables(this, scope, spec);
     for (const [ifname, ispec] of Object.entries(spec.interfaces ?? {})) {
       const p = [...base, 'interfaces', ifname];
       if (!checkIfname(this, ifname, p, true)) continue;
@@ -362,39 +339,8 @@ class Resolver extends ResolveContext {
         );
       else c.sysctl.push([key, value]);
     }
-    // a base route is added (`ip route add`): the kernel refuses a second route with the same key,
-    // including the one it adds itself for each IPv4 address's subnet (metric 0, main)
-    const keys = new Map<string, string>();
-    if (isBase)
-      for (const [ifname, cidrs] of view.interfaces)
-        for (const a of cidrs)
-          if (a.family === 4 && ifname !== 'lo' && a.prefix < 32)
-            keys.set(
-              routeKey({ args: [networkOf(a), 'dev', ifname], family: 4 }),
-              `the route the kernel adds itself for ${a.text} on ${ifname}`,
-            );
-    (spec.routes ?? []).forEach((text, k) => {
-      const r = checkRoute(text, view);
-      for (const e of r.errors)
-        this.problem([...base, 'routes', k], `route '${shown(text, 80)}': ${e.message}`, e.hint);
-      if (isBase && !r.errors.length) {
-        const key = routeKey(r);
-        const twin = keys.get(key);
-        if (twin)
-          this.problem(
-            [...base, 'routes', k],
-            `route '${shown(text, 80)}' is the same to the kernel as ${twin}`,
-            'the kernel refuses a second route with the same destination, table, metric and tos: drop one, or give it another metric or table',
-          );
-        else keys.set(key, `route '${text}'`);
-      }
-      c.routes.push({ args: r.args, family: r.family, text, at: this.at([...base, 'routes', k]) });
-    });
-    (spec.rules ?? []).forEach((text, k) => {
-      const r = checkRule(text, view);
-      for (const e of r.errors) this.problem([...base, 'rules', k], `rule '${shown(text, 80)}': ${e.message}`, e.hint);
-      c.rules.push({ args: r.args, family: r.family, text, at: this.at([...base, 'rules', k]) });
-    });
+    resolveRoutes(this, scope, spec, c);
+    resolveRules(this, scope, spec, c);
     if (spec.nftables !== undefined) {
       const why = nftProblem(spec.nftables);
       if (why) this.problem([...base, 'nftables'], `nftables: ${why.message}`, why.hint);

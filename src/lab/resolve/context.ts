@@ -5,6 +5,21 @@ import type { Problem } from '../../errors.js';
 import type { NodeView } from '../iproute.js';
 import type { LoadedFile, Path } from '../load.js';
 import type { Source } from '../model.js';
+import type { ApplySpecT, NodeSpecT } from '../schema.js';
+
+/**
+ * Where a node's settings are being resolved: the node, the settings' path in the file, the node's view as it
+ * stands there, and whether they are its base settings (true) or a stage's apply.
+ */
+export interface ConfigScope {
+  node: string;
+  base: Path;
+  view: NodeView;
+  isBase: boolean;
+}
+
+/** A node's settings: its base ones, or a stage's apply to it. */
+export type Settings = NodeSpecT | ApplySpecT;
 
 export class ResolveContext {
   readonly raw: Record<string, unknown>;
