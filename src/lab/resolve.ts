@@ -1,9 +1,8 @@
 // Raw lab file -> checked model. Collects every problem before failing: the
 // schema's, then the meaning's (links, interfaces, addresses, routes, tests).
 import { LabFileError, oneLine, type Problem } from '../errors.js';
-import { existsSync, readdirSync } from 'node:fs';
-import { notAnInterfaceAddress, parseAddress, parseCidr, type Cidr } from './addr.js';
-import { CONTROL, NODE_NAME, shown, SYSCTL_KEY, SYSCTL_VALUE } from './grammar.js';
+import { parseAddress, parseCidr, type Cidr } from './addr.js';
+import { CONTROL, NODE_NAME, shown } from './grammar.js';
 import { nftProblem } from './nft-text.js';
 import { BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
@@ -27,14 +26,15 @@ import {
   TestSpec,
   unjudged,
   type ApplySpecT,
-  type InterfaceSpecT,
   type NodeSpecT,
 } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
 import { asRecord, lenient, ResolveContext, type ConfigScope } from './resolve/context.js';
-import { checkIfname, resolveLinks } from './resolve/links.js';
+import { resolveInterfaces, resolveUpDown } from './resolve/interfaces.js';
+import { resolveLinks } from './resolve/links.js';
 import { resolveRoutes, resolveRules, resolveTables } from './resolve/routes-rules.js';
-import { closest, suggest } from './suggest.js';
+import { resolveSysctls } from './resolve/sysctl.js';
+import { suggest } from './suggest.js';
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
 export function loadLab(file: string): LabModel {
@@ -69,13 +69,6 @@ export function splitWords(text: string): string[] {
 /** lo's own addresses, in every node (parsed once: parsing IPv6 costs ~0.1 ms). */
 const LO4 = parseCidr('127.0.0.1/8')!;
 const LO6 = parseCidr('::1/128')!;
-
-function interfaceAddresses(spec: InterfaceSpecT): string[] {
-  if (typeof spec === 'string') return [spec];
-  if (Array.isArray(spec)) return spec;
-  const a = spec.addresses;
-  return a === undefined ? [] : typeof a === 'string' ? [a] : a;
-}
 
 class Resolver extends ResolveContext {
   resolve(): LabModel {
@@ -203,142 +196,9 @@ class Resolver extends ResolveContext {
     const c = emptyConfig();
     const scope: ConfigScope = { node, base, view, isBase };
     resolveTables(this, scope, spec);
-    for (const [ifname, ispec] of Object.entries(spec.interfaces ?? {})) {
-      const p = [...base, 'interfaces', ifname];
-      if (!checkIfname(this, ifname, p, true)) continue;
-      if (!view.interfaces.has(ifname)) {
-        const created = [...view.interfaces.keys()].filter((n) => n !== 'lo');
-        this.problem(
-          p,
-          `interface '${ifname}' of node '${node}' is created by no link`,
-          created.length
-            ? `add a link such as '${node}:${ifname} other:eth0', or use one of: ${created.join(', ')}`
-            : `add a link such as '${node}:${ifname} other:eth0'`,
-          true,
-        );
-        continue;
-      }
-      if (typeof ispec === 'object' && !Array.isArray(ispec)) {
-        if (ifname === 'lo' && (ispec.mtu || ispec.mac || ispec.up === false))
-          this.problem(p, 'lo takes addresses only', undefined, true);
-        if (!isBase && (ispec.mtu !== undefined || ispec.mac !== undefined))
-          c.interfaces.push({ name: ifname, mtu: ispec.mtu, mac: ispec.mac });
-        if (ispec.up === false && !isBase) c.down.push(ifname);
-        if (ispec.up === true && !isBase) c.up.push(ifname);
-        if (ispec.up === false) (view.down ??= new Set()).add(ifname);
-        if (ispec.up === true) view.down?.delete(ifname);
-      }
-      const list = interfaceAddresses(ispec);
-      list.forEach((text, k) => {
-        const ap: Path =
-          typeof ispec === 'string'
-            ? p
-            : Array.isArray(ispec)
-              ? [...p, k]
-              : Array.isArray(ispec.addresses)
-                ? [...p, 'addresses', k]
-                : [...p, 'addresses'];
-        const cidr = parseCidr(text);
-        if (!cidr) {
-          this.problem(
-            ap,
-            `'${shown(text)}' is not a valid address with prefix length`,
-            text.includes('/')
-              ? 'write IPv4 as four decimal numbers without leading zeros (10.0.0.1/24), IPv6 without a zone (2001:db8::1/64); the length is 0-32 or 0-128'
-              : `add the prefix length, e.g. ${shown(text)}/24`,
-          );
-          return;
-        }
-        const why =
-          notAnInterfaceAddress(cidr) ??
-          (ifname === 'lo' && ['127.0.0.1', '::1'].includes(cidr.address)
-            ? 'lo has it already'
-            : ifname !== 'lo' && cidr.family === 6 && cidr.address === '::1'
-              ? 'the IPv6 loopback address belongs to lo only'
-              : undefined);
-        if (why) {
-          this.problem(
-            ap,
-            `'${text}' cannot be an interface address: ${why}`,
-            'give the interface a unicast address such as 10.0.0.1/24 or 2001:db8::1/64',
-          );
-          return;
-        }
-        const owner = this.addressOwner.get(cidr.address);
-        if (owner) {
-          this.problem(
-            ap,
-            `address ${cidr.address} is already used by ${owner}`,
-            'every address in a lab must be unique',
-          );
-          return;
-        }
-        this.addressOwner.set(cidr.address, `${node}:${ifname}`);
-        view.interfaces.get(ifname)!.push(cidr);
-        c.addresses.push({ iface: ifname, cidr });
-      });
-    }
-    for (const dir of ['up', 'down'] as const)
-      for (const [k, ifname] of ((spec as ApplySpecT)[dir] ?? []).entries()) {
-        if (!view.interfaces.has(ifname))
-          this.problem(
-            [...base, dir, k],
-            `interface '${ifname}' does not exist in node '${node}'`,
-            suggest(ifname, [...view.interfaces.keys()], 'interfaces'),
-          );
-        else {
-          c[dir].push(ifname);
-          // the plan takes interfaces down and up before it adds routes: the routes below see this state
-          if (dir === 'down') (view.down ??= new Set()).add(ifname);
-          else view.down?.delete(ifname);
-        }
-      }
-    if (spec.forwarding !== undefined) {
-      const v = spec.forwarding ? '1' : '0';
-      c.sysctl.push(['net.ipv4.ip_forward', v], ['net.ipv6.conf.all.forwarding', v]);
-    }
-    for (const [key, raw] of Object.entries(spec.sysctl ?? {})) {
-      const value = typeof raw === 'boolean' ? (raw ? '1' : '0') : String(raw);
-      const p = [...base, 'sysctl', key];
-      const iface = /^net\.ipv[46]\.(?:conf|neigh)\.([^.]+)\.[^.]+$/.exec(key)?.[1]?.replace(/\//g, '.');
-      const dotted = dottedIface(key, view);
-      if (typeof raw === 'number' && !Number.isSafeInteger(raw))
-        this.problem(
-          p,
-          `sysctl ${key}: ${raw} is not a whole number YAML keeps exactly`,
-          `write the value as a string, in quotes: '${shown(String(raw), 20)}'`,
-        );
-      else if (iface && !['all', 'default'].includes(iface) && !view.interfaces.has(iface))
-        this.problem(
-          p,
-          `sysctl '${key}' names interface '${iface}', which node '${node}' does not have`,
-          suggest(iface, [...view.interfaces.keys(), 'all', 'default'], 'interfaces'),
-          true,
-        );
-      else if (!SYSCTL_KEY.test(key))
-        this.problem(
-          p,
-          `sysctl '${shown(key)}' is not allowed`,
-          "only net.* keys can be set (they are the ones private to a namespace); an interface name with a dot is written with '/', as sysctl(8) does: net.ipv4.conf.eth0/100.rp_filter",
-          true,
-        );
-      else if (dotted)
-        this.problem(
-          p,
-          `sysctl '${key}' writes interface '${dotted}' with dots`,
-          `write it with '/' as sysctl(8) does: ${key.replace(dotted, dotted.replace(/\./g, '/'))}`,
-          true,
-        );
-      else if (!sysctlExists(key))
-        this.problem(p, `sysctl '${key}' does not exist in this kernel`, suggestSysctl(key), true);
-      else if (!SYSCTL_VALUE.test(value))
-        this.problem(
-          p,
-          `sysctl ${key}: value '${shown(value)}' is not valid`,
-          "a value is one or more words of letters, digits and . : , / + - _ separated by single spaces, e.g. 1 or '4096 131072 6291456'",
-        );
-      else c.sysctl.push([key, value]);
-    }
+    resolveInterfaces(this, scope, spec, c);
+    resolveUpDown(this, scope, spec, c);
+    resolveSysctls(this, scope, spec, c);
     resolveRoutes(this, scope, spec, c);
     resolveRules(this, scope, spec, c);
     if (spec.nftables !== undefined) {
@@ -680,43 +540,6 @@ class Resolver extends ResolveContext {
         'table ids are 1 to 4294967295',
       );
   }
-}
-
-/**
- * Whether this kernel has the sysctl, read from /proc/sys (no root needed; an
- * interface of the lab stands in as 'default', which every interface's keys
- * mirror). Where /proc/sys/net cannot be read, nothing is refused here.
- */
-function sysctlExists(key: string): boolean {
-  if (!existsSync('/proc/sys/net')) return true;
-  const parts = key.split('.').map((c) => c.replace(/\//g, '.'));
-  if ((parts[2] === 'conf' || parts[2] === 'neigh') && parts.length === 5 && parts[3] !== 'all') parts[3] = 'default';
-  return existsSync(`/proc/sys/${parts.join('/')}`);
-}
-
-function suggestSysctl(key: string): string {
-  const parts = key.split('.');
-  const dir = `/proc/sys/${parts
-    .slice(0, -1)
-    .map((c) => c.replace(/\//g, '.'))
-    .join('/')
-    .replace(/\/(conf|neigh)\/[^/]+$/, '/$1/default')}`;
-  let names: string[] = [];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    /* not a directory here */
-  }
-  const near = closest(parts.at(-1)!, names);
-  return near
-    ? `did you mean '${[...parts.slice(0, -1), near].join('.')}'?`
-    : "check the spelling: 'sysctl -a -r ^net' lists the keys";
-}
-
-/** The interface a per-interface sysctl key names with dots (net.ipv4.conf.eth0.100.rp_filter), if any. */
-function dottedIface(key: string, view: NodeView): string | undefined {
-  const m = /^net\.ipv[46]\.(conf|neigh)\.(.+)\.[^.]+$/.exec(key);
-  return m && m[2]!.includes('.') && view.interfaces.has(m[2]!) ? m[2] : undefined;
 }
 
 /** A test's target: an address, or node / node:iface meaning its first address of the family. */
