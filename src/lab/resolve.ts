@@ -1,40 +1,25 @@
-// Raw lab file -> checked model. Collects every problem before failing: the
-// schema's, then the meaning's (links, interfaces, addresses, routes, tests).
+// Raw lab file -> checked model. Collects every problem before failing: the schema's, then the meaning's. The
+// meaning is checked by the parts in resolve/, in this order, each adding to the shared context (context.ts: the
+// file, the problems, the node names, each node's view as the lab evolves, who holds each address): the node names
+// (here), the links (links.ts: which interfaces exist where), each node (nodes.ts) with its settings (config.ts puts
+// them in order: tables, interfaces and addresses, sysctls, routes and rules, firewall, services; interfaces.ts,
+// sysctl.ts, routes-rules.ts, commands.ts), the stages (stages.ts), each with its settings and its tests (tests.ts,
+// probe-fields.ts), and last what needs every stage seen (IPv6 and MTU, tables, kernel features). A part reports a
+// problem and goes on, so that one run names them all; problems are sorted by position at the end. target.ts reads
+// a test's target from the model at run time.
 import { LabFileError, oneLine, type Problem } from '../errors.js';
-import { parseAddress, parseCidr, type Cidr } from './addr.js';
-import { CONTROL, NODE_NAME, shown } from './grammar.js';
-import { nftProblem } from './nft-text.js';
-import { BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
-import { loadLabFile, type LoadedFile, type Path } from './load.js';
-import {
-  emptyConfig,
-  type Feature,
-  type LabModel,
-  type LinkModel,
-  type NodeConfig,
-  type NodeModel,
-  type StageModel,
-  type TestModel,
-} from './model.js';
-import {
-  ApplySpec,
-  JUDGES,
-  LabSpec,
-  NodeSpec,
-  PROBE_KINDS,
-  StageSpec,
-  TestSpec,
-  unjudged,
-  type ApplySpecT,
-  type NodeSpecT,
-} from './schema.js';
+import { NODE_NAME, shown } from './grammar.js';
+import { loadLabFile, type LoadedFile } from './load.js';
+import type { Feature, LabModel, LinkModel, NodeModel } from './model.js';
+import { LabSpec, NodeSpec, type NodeSpecT } from './schema.js';
 import { schemaProblems } from './schema-problems.js';
-import { asRecord, lenient, ResolveContext, type ConfigScope } from './resolve/context.js';
-import { resolveInterfaces, resolveUpDown } from './resolve/interfaces.js';
+import { asRecord, lenient, ResolveContext } from './resolve/context.js';
 import { resolveLinks } from './resolve/links.js';
-import { resolveRoutes, resolveRules, resolveTables } from './resolve/routes-rules.js';
-import { resolveSysctls } from './resolve/sysctl.js';
-import { suggest } from './suggest.js';
+import { resolveNode } from './resolve/nodes.js';
+import { resolveStages } from './resolve/stages.js';
+
+export { splitWords } from './resolve/commands.js';
+export { resolveTarget } from './resolve/target.js';
 
 /** Loads, checks and resolves a lab file; throws LabFileError with every problem. */
 export function loadLab(file: string): LabModel {
@@ -47,8 +32,7 @@ export function checkLab(loaded: LoadedFile): { model?: LabModel; problems: Prob
   if (loaded.problems.length) return { problems: loaded.problems };
   const parsed = LabSpec.safeParse(loaded.data);
   const problems = parsed.success ? [] : schemaProblems(parsed.error.issues, loaded);
-  const r = new Resolver(loaded, problems);
-  const model = r.resolve();
+  const model = resolveLab(new ResolveContext(loaded, problems));
   problems.sort((a, b) => a.line - b.line || a.col - b.col);
   // one line each, also for API users who print problems themselves: lab content may carry line breaks
   for (const p of problems) {
@@ -58,516 +42,64 @@ export function checkLab(loaded: LoadedFile): { model?: LabModel; problems: Prob
   return problems.length ? { problems } : { model, problems };
 }
 
-/** Splits a command string into words, honouring simple quotes; no shell is involved. */
-export function splitWords(text: string): string[] {
-  const words: string[] = [];
-  const re = /"([^"]*)"|'([^']*)'|(\S+)/g;
-  for (const m of text.matchAll(re)) words.push(m[1] ?? m[2] ?? m[3]!);
-  return words;
-}
+/** The model of the lab, from the parts in resolve/ (see the top of this file). */
+function resolveLab(cx: ResolveContext): LabModel {
+  const rawNodes = asRecord(cx.raw.nodes);
+  const nodeSpecs = new Map<string, NodeSpecT>();
+  for (const [name, raw] of Object.entries(rawNodes)) {
+    if (!NODE_NAME.test(name))
+      cx.problem(
+        ['nodes', name],
+        `node name '${shown(name)}' is not valid`,
+        'use 1-32 characters of a-z, 0-9, _ and -, starting with a letter',
+        true,
+      );
+    const spec = lenient(NodeSpec, raw ?? {});
+    if (spec) nodeSpecs.set(name, spec);
+  }
+  if (cx.nodeNames.size === 0 && cx.raw.nodes !== undefined)
+    cx.problem(['nodes'], 'the lab has no nodes', 'declare at least one node');
 
-/** lo's own addresses, in every node (parsed once: parsing IPv6 costs ~0.1 ms). */
-const LO4 = parseCidr('127.0.0.1/8')!;
-const LO6 = parseCidr('::1/128')!;
-
-class Resolver extends ResolveContext {
-  resolve(): LabModel {
-    const rawNodes = asRecord(this.raw.nodes);
-    const nodeSpecs = new Map<string, NodeSpecT>();
-    for (const [name, raw] of Object.entries(rawNodes)) {
-      if (!NODE_NAME.test(name))
-        this.problem(
-          ['nodes', name],
-          `node name '${shown(name)}' is not valid`,
-          'use 1-32 characters of a-z, 0-9, _ and -, starting with a letter',
+  const { links, ifaces } = resolveLinks(cx);
+  const nodes: NodeModel[] = [];
+  // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the
+  // links
+  const linkOf = new Map<string, LinkModel>();
+  for (const l of links)
+    for (const e of [l.a, l.b]) if (!linkOf.has(`${e.node}:${e.iface}`)) linkOf.set(`${e.node}:${e.iface}`, l);
+  for (const [name, spec] of nodeSpecs) nodes.push(resolveNode(cx, name, spec, ifaces, linkOf));
+  const stages = resolveStages(cx, nodes);
+  // IPv6 needs an MTU of at least 1280: the kernel refuses an IPv6 address on a smaller link
+  for (const n of nodes)
+    for (const i of n.interfaces)
+      if (
+        i.mtu !== undefined &&
+        i.mtu < 1280 &&
+        cx.views
+          .get(n.name)
+          ?.interfaces.get(i.name)
+          ?.some((c) => c.family === 6)
+      )
+        cx.problem(
+          ['nodes', n.name, 'interfaces', i.name],
+          `${n.name}:${i.name} has an IPv6 address and an MTU of ${i.mtu}`,
+          'IPv6 needs an MTU of 1280 or more',
           true,
         );
-      const spec = lenient(NodeSpec, raw ?? {});
-      if (spec) nodeSpecs.set(name, spec);
-    }
-    if (this.nodeNames.size === 0 && this.raw.nodes !== undefined)
-      this.problem(['nodes'], 'the lab has no nodes', 'declare at least one node');
-
-    const { links, ifaces } = resolveLinks(this);
-    const nodes: NodeModel[] = [];
-    // the link of each node:interface (the first, if a problem made two): one lookup per interface, not a scan of the
-    // links
-    const linkOf = new Map<string, LinkModel>();
-    for (const l of links)
-      for (const e of [l.a, l.b]) if (!linkOf.has(`${e.node}:${e.iface}`)) linkOf.set(`${e.node}:${e.iface}`, l);
-    for (const [name, spec] of nodeSpecs) nodes.push(this.resolveNode(name, spec, ifaces, linkOf));
-    const stages = this.resolveStages(nodes);
-    // IPv6 needs an MTU of at least 1280: the kernel refuses an IPv6 address on a smaller link
-    for (const n of nodes)
-      for (const i of n.interfaces)
-        if (
-          i.mtu !== undefined &&
-          i.mtu < 1280 &&
-          this.views
-            .get(n.name)
-            ?.interfaces.get(i.name)
-            ?.some((c) => c.family === 6)
-        )
-          this.problem(
-            ['nodes', n.name, 'interfaces', i.name],
-            `${n.name}:${i.name} has an IPv6 address and an MTU of ${i.mtu}`,
-            'IPv6 needs an MTU of 1280 or more',
-            true,
-          );
-    // table names a stage declares belong to the node too (route probes name them)
-    for (const n of nodes) n.tables = Object.fromEntries(this.views.get(n.name)?.tables ?? []);
-    const needs = new Set<Feature>();
-    for (const l of links) {
-      if (l.delay || l.loss) needs.add('netem');
-      if (l.rate) needs.add('tbf');
-    }
-    return {
-      name: typeof this.raw.name === 'string' || typeof this.raw.name === 'number' ? String(this.raw.name) : '',
-      description: typeof this.raw.description === 'string' ? this.raw.description : undefined,
-      file: this.loaded.file,
-      nodes,
-      links,
-      stages,
-      needs: [...needs],
-    };
+  // table names a stage declares belong to the node too (route probes name them)
+  for (const n of nodes) n.tables = Object.fromEntries(cx.views.get(n.name)?.tables ?? []);
+  const needs = new Set<Feature>();
+  for (const l of links) {
+    if (l.delay || l.loss) needs.add('netem');
+    if (l.rate) needs.add('tbf');
   }
-
-  // ---- nodes ----
-  private resolveNode(
-    name: string,
-    spec: NodeSpecT,
-    ifaces: Map<string, Map<string, number>>,
-    linkOf: Map<string, LinkModel>,
-  ): NodeModel {
-    const base: Path = ['nodes', name];
-    const kind = spec.kind ?? 'host';
-    const created = ifaces.get(name) ?? new Map<string, number>();
-    const view: NodeView = { interfaces: new Map([['lo', [LO4, LO6]]]), tables: new Map() };
-    for (const ifname of created.keys()) view.interfaces.set(ifname, []);
-    this.views.set(name, view);
-    if (kind === 'bridge') {
-      for (const k of [
-        'interfaces',
-        'routes',
-        'rules',
-        'tables',
-        'masquerade',
-        'nftables',
-        'services',
-        'forwarding',
-        'sysctl',
-      ] as const)
-        if (spec[k] !== undefined)
-          this.problem(
-            [...base, k],
-            `a bridge node takes no '${k}'`,
-            'a bridge only joins its links; put addresses and settings on the hosts',
-            true,
-          );
-      if (created.size < 2)
-        this.problem(base, `bridge '${name}' has ${created.size} link(s)`, 'a bridge joins two or more links', true);
-    }
-    const config = this.resolveConfig(name, spec, base, view, true);
-    const interfaces = [...created.keys()].map((ifname) => {
-      const s = spec.interfaces?.[ifname];
-      const o = s && typeof s === 'object' && !Array.isArray(s) ? s : {};
-      // a copy: stages add to the view later
-      return {
-        name: ifname,
-        addresses: [...(view.interfaces.get(ifname) ?? [])],
-        mtu: o.mtu ?? linkOf.get(`${name}:${ifname}`)?.mtu,
-        mac: o.mac,
-        up: o.up ?? true,
-      };
-    });
-    const lo = config.addresses.filter((a) => a.iface === 'lo').map((a) => a.cidr);
-    interfaces.unshift({ name: 'lo', addresses: lo, mtu: undefined, mac: undefined, up: true });
-    return { name, kind, interfaces, tables: Object.fromEntries(view.tables), config };
-  }
-
-  /** Shared by a node's base settings and a stage's apply. */
-  private resolveConfig(
-    node: string,
-    spec: NodeSpecT | ApplySpecT,
-    base: Path,
-    view: NodeView,
-    isBase: boolean,
-  ): NodeConfig {
-    const c = emptyConfig();
-    const scope: ConfigScope = { node, base, view, isBase };
-    resolveTables(this, scope, spec);
-    resolveInterfaces(this, scope, spec, c);
-    resolveUpDown(this, scope, spec, c);
-    resolveSysctls(this, scope, spec, c);
-    resolveRoutes(this, scope, spec, c);
-    resolveRules(this, scope, spec, c);
-    if (spec.nftables !== undefined) {
-      const why = nftProblem(spec.nftables);
-      if (why) this.problem([...base, 'nftables'], `nftables: ${why.message}`, why.hint);
-      else c.nftables = { text: spec.nftables, at: this.at([...base, 'nftables']) };
-    }
-    (spec.masquerade ?? []).forEach((ifname, k) => {
-      if (ifname === 'lo')
-        this.problem(
-          [...base, 'masquerade', k],
-          "cannot masquerade out of 'lo': traffic leaves a node through its links",
-          'name the interface towards the outside, e.g. the uplink',
-        );
-      else if (!view.interfaces.has(ifname))
-        this.problem(
-          [...base, 'masquerade', k],
-          `cannot masquerade out of '${shown(ifname)}': node '${node}' has no such interface`,
-          suggest(
-            ifname,
-            [...view.interfaces.keys()].filter((n) => n !== 'lo'),
-            'interfaces',
-          ),
-        );
-      else c.masquerade.push(ifname);
-    });
-    (spec.services ?? []).forEach((s, k) => {
-      const argv = typeof s.command === 'string' ? splitWords(s.command) : s.command;
-      if (!this.checkCommand(argv, [...base, 'services', k, 'command'])) return;
-      if (c.services.some((o) => o.name === s.name))
-        this.problem([...base, 'services', k, 'name'], `service '${s.name}' is declared twice in node '${node}'`);
-      c.services.push({ name: s.name, argv, at: this.at([...base, 'services', k]) });
-    });
-    return c;
-  }
-
-  // ---- stages and tests ----
-  private resolveStages(nodes: NodeModel[]): StageModel[] {
-    const out: StageModel[] = [];
-    const rawStages = Array.isArray(this.raw.stages) ? this.raw.stages : [];
-    const seen = new Set<string>();
-    rawStages.forEach((raw, i) => {
-      const base: Path = ['stages', i];
-      const rs = asRecord(raw);
-      if (typeof rs.name === 'string') {
-        if (CONTROL.test(rs.name))
-          this.problem(
-            [...base, 'name'],
-            `stage name '${shown(rs.name)}' contains a line break or control character`,
-            'a stage name is one line of text',
-          );
-        if (seen.has(rs.name))
-          this.problem(
-            [...base, 'name'],
-            `stage name '${rs.name}' is used twice`,
-            'give each stage its own name; --stage selects by name',
-          );
-        seen.add(rs.name);
-      }
-      const apply = new Map<string, NodeConfig>();
-      for (const [node, rawApply] of Object.entries(asRecord(rs.apply))) {
-        const p: Path = [...base, 'apply', node];
-        if (!this.nodeNames.has(node)) {
-          this.problem(p, `stage applies to unknown node '${node}'`, suggest(node, [...this.nodeNames], 'nodes'), true);
-          continue;
-        }
-        const view = this.views.get(node);
-        const a = lenient(ApplySpec, rawApply ?? {});
-        if (!a || !view) continue;
-        if (nodes.find((n) => n.name === node)?.kind === 'bridge') {
-          this.problem(p, `a bridge node takes no settings`, undefined, true);
-          continue;
-        }
-        apply.set(node, this.resolveConfig(node, a, p, view, false));
-      }
-      const tests: TestModel[] = [];
-      const names = new Set<string>();
-      (Array.isArray(rs.tests) ? rs.tests : []).forEach((rt, k) => {
-        const name = asRecord(rt).name;
-        if (typeof name === 'string') {
-          if (names.has(name))
-            this.problem(
-              [...base, 'tests', k, 'name'],
-              `test name '${shown(name)}' is used twice in this stage`,
-              'give each test of a stage its own name: reports and --grep tell tests apart by it',
-            );
-          names.add(name);
-        }
-        const t = this.resolveTest(rt, [...base, 'tests', k]);
-        if (t) tests.push(t);
-      });
-      const s = lenient(StageSpec, raw);
-      if (s)
-        out.push({
-          name: s.name,
-          description: s.description,
-          solution: s.solution === true,
-          apply,
-          tests,
-          at: this.at(base),
-        });
-    });
-    return out;
-  }
-
-  private resolveTest(raw: unknown, path: Path): TestModel | undefined {
-    const rt = asRecord(raw);
-    const probes = PROBE_KINDS.filter((k) => k in rt);
-    if (probes.length !== 1) {
-      this.problem(
-        path,
-        probes.length ? `test has ${probes.length} probes (${probes.join(', ')})` : 'test has no probe',
-        `give each test exactly one of: ${PROBE_KINDS.join(', ')}`,
-      );
-      return undefined;
-    }
-    const probe = probes[0]!;
-    const pr = asRecord(rt[probe]);
-    if (typeof rt.name === 'string' && CONTROL.test(rt.name))
-      this.problem(
-        [...path, 'name'],
-        `test name '${shown(rt.name)}' contains a line break or control character`,
-        'a test name is one line of text',
-      );
-    if (probe === 'exec' && (typeof pr.command === 'string' || Array.isArray(pr.command)))
-      this.checkCommand(typeof pr.command === 'string' ? splitWords(pr.command) : pr.command.map(String), [
-        ...path,
-        probe,
-        'command',
-      ]);
-    for (const key of probe === 'route' ? (['node'] as const) : (['from', 'node'] as const))
-      // a route probe's from is an address
-      if (typeof pr[key] === 'string' && !this.nodeNames.has(pr[key]))
-        this.problem(
-          [...path, probe, key],
-          `test names unknown node '${pr[key]}'`,
-          suggest(pr[key], [...this.nodeNames], 'nodes'),
-        );
-    const targets = Array.isArray(pr.to) ? pr.to : [pr.to];
-    const family = pr.ipv6 === true ? 6 : 4;
-    targets.forEach((t, j) => {
-      if (typeof t !== 'string' || probe === 'route') return;
-      const tp = Array.isArray(pr.to) ? [...path, probe, 'to', j] : [...path, probe, 'to'];
-      if (!parseAddress(t) && this.checkRef(t, tp, false) && probe !== 'exec') this.checkTargetFamily(t, family, tp);
-    });
-    if (probe === 'route') this.checkRouteProbe(pr, asRecord(rt.expect), [...path, probe]);
-    this.checkProbeFields(probe, pr, asRecord(rt.expect), path);
-    if (probe !== 'exec' && rt.expect === undefined)
-      this.problem(
-        path,
-        'test asserts nothing',
-        `add an expect, e.g. expect: { ${probe === 'route' ? 'dev: eth0' : probe === 'flows' ? 'spread: { node:eth0: 1 }' : probe === 'throughput' ? 'rate: { min: 1mbit }' : 'reachable: true'} }`,
-      );
-    const ex = asRecord(rt.expect);
-    // a key the probe does not judge would pass on what it never looked at
-    const a = probe === 'exec' ? 'an' : 'a';
-    for (const key of unjudged(probe, ex))
-      this.problem(
-        [...path, 'expect', key],
-        `${a} ${probe} test cannot judge '${key}': nothing would check it`,
-        `${a} ${probe} test judges: ${JUDGES[probe].join(', ')}`,
-      );
-    for (const key of ['reply-via', 'seen', 'not-seen', 'path', 'reply-path'] as const) {
-      const v = ex[key];
-      const list = Array.isArray(v) ? v : v === undefined ? [] : [v];
-      list.forEach(
-        (ref, j) =>
-          typeof ref === 'string' &&
-          this.checkRef(
-            ref,
-            Array.isArray(v) ? [...path, 'expect', key, j] : [...path, 'expect', key],
-            key === 'reply-via' || key.endsWith('seen'),
-          ),
-      );
-    }
-    for (const ref of Object.keys(asRecord(ex.spread)))
-      this.checkRef(ref, [...path, 'expect', 'spread', ref], true, true);
-    const t = lenient(TestSpec, raw);
-    if (!t) return undefined;
-    return {
-      name: t.name,
-      probe,
-      spec: pr,
-      expect: t.expect ?? {},
-      requires: t.requires ?? [],
-      ...(t.hint !== undefined ? { hint: t.hint } : {}),
-      at: this.at(path),
-    };
-  }
-
-  /** A command (service or exec test): a program to run, not an empty line. */
-  private checkCommand(argv: string[], path: Path): boolean {
-    if (!argv.length || !argv[0]!.trim()) {
-      this.problem(path, 'command is empty', 'name the program to run and its arguments, e.g. sleep 3600');
-      return false;
-    }
-    if (argv.some((a) => a.includes('\u0000'))) {
-      this.problem(path, 'command contains a NUL character', 'remove it');
-      return false;
-    }
-    return true;
-  }
-
-  /** A reference to a node, or node:interface, in a test; true when it names something that exists. */
-  private checkRef(ref: string, path: Path, needIface: boolean, key = false): boolean {
-    const [node, iface] = ref.split(':') as [string, string | undefined];
-    if (!this.nodeNames.has(node)) {
-      this.problem(path, `test names unknown node '${shown(node)}'`, suggest(node, [...this.nodeNames], 'nodes'), key);
-      return false;
-    }
-    if (needIface && iface === undefined) {
-      this.problem(path, `'${ref}' needs an interface`, `write it as ${node}:eth0`, key);
-      return false;
-    }
-    const view = this.views.get(node);
-    if (iface !== undefined && view && !view.interfaces.has(iface)) {
-      this.problem(
-        path,
-        `node '${node}' has no interface '${shown(iface)}'`,
-        suggest(iface, [...view.interfaces.keys()], 'interfaces'),
-        key,
-      );
-      return false;
-    }
-    return true;
-  }
-
-  /** A node or node:interface target needs an address of the family the probe uses (at this stage). */
-  private checkTargetFamily(ref: string, family: 4 | 6, path: Path): void {
-    const [node, iface] = ref.split(':') as [string, string | undefined];
-    const view = this.views.get(node);
-    if (!view) return;
-    const has = [...view.interfaces].some(
-      ([name, cs]) => name !== 'lo' && (iface === undefined || name === iface) && cs.some((c) => c.family === family),
-    );
-    if (!has)
-      this.problem(
-        path,
-        `'${ref}' has no IPv${family} address to send to`,
-        family === 6
-          ? 'give it an IPv6 address, or test it over IPv4'
-          : 'give it an IPv4 address, or add ipv6: true to the probe',
-      );
-  }
-
-  /** Addresses are addresses and interfaces exist, wherever a probe or an expectation names one. */
-  private checkProbeFields(probe: string, pr: Record<string, unknown>, ex: Record<string, unknown>, path: Path): void {
-    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-    const fromView = str(pr.from) && this.views.get(str(pr.from)!);
-    const addr = (v: unknown, p: Path, what: string) => {
-      if (str(v) !== undefined && !parseAddress(str(v)!))
-        this.problem(
-          p,
-          `${what} '${shown(str(v)!)}' is not an address`,
-          'write a single address, e.g. 10.0.0.1 or 2001:db8::1',
-        );
-    };
-    if (probe === 'ping') {
-      addr(pr.source, [...path, probe, 'source'], 'source');
-      if (str(pr.interface) !== undefined && fromView && !fromView.interfaces.has(str(pr.interface)!))
-        this.problem(
-          [...path, probe, 'interface'],
-          `node '${str(pr.from)}' has no interface '${shown(str(pr.interface)!)}'`,
-          suggest(str(pr.interface)!, [...fromView.interfaces.keys()], 'interfaces'),
-        );
-    }
-    if (probe === 'tcp' || probe === 'udp') addr(pr.bind, [...path, probe, 'bind'], 'bind');
-    if (probe === 'flows' && str(pr.via) !== undefined && !this.nodeNames.has(str(pr.via)!))
-      this.problem(
-        [...path, probe, 'via'],
-        `test names unknown node '${shown(str(pr.via)!)}'`,
-        suggest(str(pr.via)!, [...this.nodeNames], 'nodes'),
-      );
-    if (probe === 'route') {
-      for (const k of ['mark', 'tos', 'dsfield'] as const)
-        if (typeof pr[k] === 'string' && !/^(0x[0-9a-fA-F]{1,8}|\d{1,10})$/.test(pr[k]))
-          this.problem(
-            [...path, probe, k],
-            `route probe: ${k} '${shown(pr[k])}' is not a number`,
-            'write it in decimal or as 0x hex',
-          );
-      if (str(pr.ipproto) !== undefined && !IPPROTO.test(str(pr.ipproto)!))
-        this.problem(
-          [...path, probe, 'ipproto'],
-          `route probe: ipproto '${shown(str(pr.ipproto)!)}' is not a protocol`,
-          'use tcp, udp, icmp, ipv6-icmp, sctp or a number',
-        );
-      const view = str(pr.node) && this.views.get(str(pr.node)!);
-      if (str(ex.dev) !== undefined && view && !view.interfaces.has(str(ex.dev)!))
-        this.problem(
-          [...path, 'expect', 'dev'],
-          `node '${str(pr.node)}' has no interface '${shown(str(ex.dev)!)}'`,
-          suggest(str(ex.dev)!, [...view.interfaces.keys()], 'interfaces'),
-        );
-      addr(ex.via, [...path, 'expect', 'via'], 'via');
-      addr(ex.src, [...path, 'expect', 'src'], 'src');
-    }
-    addr(ex.source, [...path, 'expect', 'source'], 'source');
-  }
-
-  /** A route probe's selectors and the table it expects, against the node it asks. */
-  private checkRouteProbe(pr: Record<string, unknown>, ex: Record<string, unknown>, path: Path): void {
-    const view = typeof pr.node === 'string' ? this.views.get(pr.node) : undefined;
-    if (!view) return;
-    const node = pr.node as string;
-    for (const k of ['to', 'from'] as const)
-      if (typeof pr[k] === 'string' && !parseAddress(pr[k]))
-        this.problem(
-          [...path, k],
-          `route probe: '${shown(pr[k])}' is not an address`,
-          'ip route get takes a single address, e.g. 192.168.2.17',
-        );
-    for (const k of ['iif', 'oif'] as const)
-      if (typeof pr[k] === 'string' && !view.interfaces.has(pr[k])) {
-        const name: string = pr[k];
-        this.problem(
-          [...path, k],
-          `node '${node}' has no interface '${shown(name)}'`,
-          suggest(name, [...view.interfaces.keys()], 'interfaces'),
-        );
-      }
-    if (typeof pr.iif === 'string' && pr.from === undefined)
-      this.problem(
-        [...path, 'iif'],
-        "route probe: 'iif' needs 'from'",
-        'ip route get simulates a packet arriving on iif from an address: add from: ADDRESS',
-      );
-    const t = ex.table;
-    if (typeof t === 'string' && !/^\d+$/.test(t) && !(t in BUILTIN_TABLES) && !view.tables.has(t))
-      this.problem(
-        [...path.slice(0, -1), 'expect', 'table'],
-        `table '${shown(t)}' is not declared in node '${node}'`,
-        `declare it under tables, or use a number; known: ${['main', 'local', 'default', ...view.tables.keys()].join(', ')}`,
-      );
-    if (typeof t === 'number' && (t < 1 || t > 0xffffffff))
-      this.problem(
-        [...path.slice(0, -1), 'expect', 'table'],
-        `table id ${t} is out of range`,
-        'table ids are 1 to 4294967295',
-      );
-  }
-}
-
-/** A test's target: an address, or node / node:iface meaning its first address of the family. */
-export function resolveTarget(lab: LabModel, to: string, family: 4 | 6 = 4): string | undefined {
-  const a = parseAddress(to);
-  if (a) return a.address;
-  const [node, iface] = to.split(':');
-  const n = lab.nodes.find((x) => x.name === node);
-  const pick = (cs: Cidr[]) => cs.find((c) => c.family === family)?.address;
-  if (!n) return undefined;
-  // the base addresses first, then those stages add, in order
-  const staged = (name: string) =>
-    lab.stages.flatMap(
-      (s) =>
-        s.apply
-          .get(n.name)
-          ?.addresses.filter((a) => a.iface === name)
-          .map((a) => a.cidr) ?? [],
-    );
-  const all = (i: { name: string; addresses: Cidr[] }) => [...i.addresses, ...staged(i.name)];
-  if (iface) {
-    const i = n.interfaces.find((x) => x.name === iface);
-    return i && pick(all(i));
-  }
-  for (const i of n.interfaces)
-    if (i.name !== 'lo') {
-      const x = pick(all(i));
-      if (x) return x;
-    }
-  return undefined;
+  return {
+    name: typeof cx.raw.name === 'string' || typeof cx.raw.name === 'number' ? String(cx.raw.name) : '',
+    description: typeof cx.raw.description === 'string' ? cx.raw.description : undefined,
+    file: cx.loaded.file,
+    nodes,
+    links,
+    stages,
+    needs: [...needs],
+  };
 }
