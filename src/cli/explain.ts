@@ -8,7 +8,7 @@ import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
-import { explain, protoOf } from '../run/why.js';
+import { explain, protoOf } from '../explain/why.js';
 import { findInstance } from './common.js';
 import { testPreflight } from './test.js';
 

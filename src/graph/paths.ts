@@ -1,7 +1,7 @@
 // Observed paths as an overlay on the topology: for each direction of a test, an
 // arrow per link crossed (request and reply in two colours), and marks where the
 // path diverged from the expectation or ended short.
-import type { Disposition, Trace } from '../probes/trace.js';
+import type { Disposition, Trace } from '../traces/trace.js';
 import type { Topology } from './topology.js';
 
 export type Direction = Trace['direction'];

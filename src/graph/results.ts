@@ -11,7 +11,7 @@ import { parseAddress } from '../lab/addr.js';
 import { CONTROL, shown } from '../lab/grammar.js';
 import { loadWithYaml, type Path } from '../lab/load.js';
 import type { LabModel } from '../lab/model.js';
-import type { Trace } from '../probes/trace.js';
+import type { Trace } from '../traces/trace.js';
 import { tracesOf } from './paths.js';
 
 const DIRECTIONS = ['request', 'reply'] as const;

@@ -6,7 +6,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
-import { traces } from './traces.js';
+import { traces } from '../traces/build.js';
 import { ownerOf, target } from './targets.js';
 import { givenWait, noteRtt, parseRttMax, waitFor } from './wait.js';
 import type { ExpectT } from '../lab/schema.js';

@@ -3,7 +3,7 @@ import type { Evidence } from '../capture/evidence.js';
 import type { Hop } from '../capture/paths.js';
 import type { Lab } from '../engine/lab.js';
 import type { LabModel, TestModel } from '../lab/model.js';
-import type { Trace } from './trace.js';
+import type { Trace } from '../traces/trace.js';
 import type { ExpectT } from '../lab/schema.js';
 
 export interface ProbeContext {

@@ -2,7 +2,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
-import { traces } from './traces.js';
+import { traces } from '../traces/build.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 

@@ -3,7 +3,7 @@
 // closing `N passed, N failed` line.
 import chalk from 'chalk';
 import { summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
-import type { Trace } from '../probes/trace.js';
+import type { Trace } from '../traces/trace.js';
 
 /**
  * One direction as a compact diagram: where it left, the nodes it crossed,

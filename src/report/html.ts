@@ -11,7 +11,7 @@ import { topology } from '../graph/topology.js';
 import type { LabModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { summaryLine, totals, type LabRun, type TestResult } from '../run/results.js';
-import type { Trace, TraceHop } from '../probes/trace.js';
+import type { Trace, TraceHop } from '../traces/trace.js';
 
 export interface HtmlOptions {
   /** the directory the page is written to: pcap links are relative to it */

@@ -1,6 +1,6 @@
 // Results of a test run, shared by the runner and the reporters.
 import type { Check } from '../probes/types.js';
-import type { Trace, Why } from '../probes/trace.js';
+import type { Trace, Why } from '../traces/trace.js';
 
 export type Status = 'passed' | 'failed' | 'skipped';
 

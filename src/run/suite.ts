@@ -10,8 +10,8 @@ import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import { privateArtifacts } from './artifacts.js';
 import type { LabRun, TestResult } from './results.js';
-import { citePcaps } from '../probes/trace.js';
-import { explain, explainRoute, protoOf } from './why.js';
+import { citePcaps } from '../traces/trace.js';
+import { explain, explainRoute, protoOf } from '../explain/why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */

@@ -16,7 +16,7 @@ import { jsonPath, resultToDraw } from '../../src/graph/results.js';
 import { dotToSvg } from '../../src/graph/svg.js';
 import { topology, type Topology } from '../../src/graph/topology.js';
 import { loadLab } from '../../src/lab/resolve.js';
-import type { Trace } from '../../src/probes/trace.js';
+import type { Trace } from '../../src/traces/trace.js';
 import { parseXml, svgStructure, type El } from './svg-structure.js';
 
 const LAB = 'labs/dual-nic-reply-path.yaml';

@@ -2,7 +2,7 @@
 // Mermaid goldens, and the structure of the SVG Graphviz draws from them (node and
 // edge ids, titles, texts; never pixels). Besides the goldens, the structure is
 // checked against the lab model itself, so a golden accepted by mistake is caught.
-// Observed paths: hand-built traces (the shape of src/probes/trace.ts) drawn on the topology.
+// Observed paths: hand-built traces (the shape of src/traces/trace.ts) drawn on the topology.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ import { dotToSvg } from '../../src/graph/svg.js';
 import { topology, type Topology } from '../../src/graph/topology.js';
 import type { LabModel } from '../../src/lab/model.js';
 import { loadLab } from '../../src/lab/resolve.js';
-import type { Trace } from '../../src/probes/trace.js';
+import type { Trace } from '../../src/traces/trace.js';
 import { svgStructure } from './svg-structure.js';
 
 const labs = readdirSync('labs')

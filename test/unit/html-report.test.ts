@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { htmlReport } from '../../src/report/html.js';
 import type { LabRun, TestResult } from '../../src/run/results.js';
-import type { Trace } from '../../src/probes/trace.js';
+import type { Trace } from '../../src/traces/trace.js';
 
 const hop = (node: string, inIf: string | undefined, out: string | undefined) => ({
   node,

@@ -1,7 +1,7 @@
 // The trace builder (pure): hops with their frames, dispositions, the divergence hop.
 import { describe, expect, it } from 'vitest';
 import { pathOf, type Observation, type Peers } from '../../src/capture/paths.js';
-import { traces } from '../../src/probes/traces.js';
+import { traces } from '../../src/traces/build.js';
 
 // pc2 eth0 — lan router net1 — eth1 server eth0 — net0 router
 const peers: Peers = new Map([
@@ -138,7 +138,7 @@ describe('traces', () => {
 });
 
 describe('why: reading ip -j rule and route output', async () => {
-  const { selectingRule, matchedEntry } = await import('../../src/run/why.js');
+  const { selectingRule, matchedEntry } = await import('../../src/explain/why.js');
   // `ip -j rule` and `ip -j route show table main` as iproute2 6.x prints them (dual-nic-reply-path, fix stage)
   const rules = [
     { priority: 0, src: 'all', table: 'local' },

@@ -6,7 +6,7 @@ import { counterName, nftLines, type NftLine } from '../capture/counters.js';
 import { networkOf } from '../lab/addr.js';
 import { neighbourToward } from './hints.js';
 import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
-import type { Disposition, TraceHop } from '../probes/trace.js';
+import type { Disposition, TraceHop } from '../traces/trace.js';
 
 type Hook = 'input' | 'forward' | 'output';
 /** The hooks a packet crosses on its way in (input), through (forward) or out (output) of a node, netdev's included. */

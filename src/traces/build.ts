@@ -1,7 +1,7 @@
 // From a probe's two reconstructed paths to its traces: per direction the hops
 // with the frames that prove them, how the direction ended (its disposition),
 // and the hop where it parts from what the test expects. Pure: no kernel here;
-// the cause of a drop is asked of the kernel later (run/why.ts), for failures.
+// the cause of a drop is asked of the kernel later (explain/why.ts), for failures.
 import type { Hop } from '../capture/paths.js';
 import type { ExpectT } from '../lab/schema.js';
 import type { Disposition, Trace, TraceHop } from './trace.js';

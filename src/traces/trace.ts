@@ -1,4 +1,5 @@
-// Traces: what one probe packet did, per direction, as data. Probes fill them
+// traces/: what one probe packet did, per direction, as data (this file: the
+// shape; build.ts: from a probe's reconstructed paths to its traces). Probes fill them
 // from the captures; reporters (JSON, console, HTML) and the graph draw them.
 // The JSON reporter carries them as they are: this shape is public (docs/tests.md).
 // As filled (helper trace): ping, tcp and udp give [request, reply] (reply absent

@@ -4,7 +4,7 @@
 import { inSubnet, parsePrefix, type Cidr } from '../lab/addr.js';
 import type { LabModel, Line } from '../lab/model.js';
 import { family, within, type RouteGot, type Selectors, type WhyContext } from './kernel.js';
-import type { Disposition, Trace } from '../probes/trace.js';
+import type { Disposition, Trace } from '../traces/trace.js';
 
 const arg = (l: Line, k: string) => {
   const i = l.args.indexOf(k);

@@ -1,13 +1,16 @@
-// Why a packet went where it went: at the hop where a trace parts from the
-// expectation, or where it died, nslab asks that node's kernel (kernel.ts,
-// drop-cause.ts) and words the decision, the likely cause and a fix in the lab's
-// own terms (hints.ts): preferably the rules and routes a stage not yet applied adds.
+// explain/: why a packet went where it went. At the hop where a trace parts from
+// the expectation, or where it died, nslab asks that node's kernel and words the
+// decision, the cause and a fix in the lab's own terms. This file is the entry
+// (explain: traces -> whys; explainRoute: a route test's decision); kernel.ts asks
+// the kernel (ip route get, ip rule, a table, a sysctl), drop-cause.ts finds what
+// killed a packet, hints.ts words the fix: preferably the lines of a stage not yet
+// applied. Used by run/ (failed tests), api/ (matchers) and cli/explain.ts.
 import { ipprotoNumber } from '../lab/iproute.js';
 import type { ExpectT } from '../lab/schema.js';
 import { death, unsent } from './drop-cause.js';
 import { genericHint, stageHint } from './hints.js';
 import { decision, routeGet, type Selectors, type WhyContext } from './kernel.js';
-import type { Trace, Why } from '../probes/trace.js';
+import type { Trace, Why } from '../traces/trace.js';
 
 export type { Ask, WhyContext } from './kernel.js';
 export { matchedEntry, protoOf, selectingRule } from './kernel.js';
