@@ -15,6 +15,7 @@ import {
   SYSCTL_VALUE,
 } from './grammar.js';
 import { nftProblem } from './nft-text.js';
+import { httpTarget } from './payload.js';
 import { checkRoute, checkRule, routeKey, BUILTIN_TABLES, IPPROTO, type NodeView } from './iproute.js';
 import { loadLabFile, type LoadedFile, type Path } from './load.js';
 import {
@@ -753,6 +754,7 @@ class Resolver {
       const tp = Array.isArray(pr.to) ? [...path, probe, 'to', j] : [...path, probe, 'to'];
       if (!parseAddress(t) && this.checkRef(t, tp, false) && probe !== 'exec') this.checkTargetFamily(t, family, tp);
     });
+    if (probe === 'http' && typeof pr.url === 'string') this.checkHttpUrl(pr.url, family, [...path, probe, 'url']);
     if (probe === 'route') this.checkRouteProbe(pr, asRecord(rt.expect), [...path, probe]);
     this.checkProbeFields(probe, pr, asRecord(rt.expect), path);
     if (probe !== 'exec' && rt.expect === undefined)
@@ -874,7 +876,7 @@ class Resolver {
           suggest(str(pr.interface)!, [...fromView.interfaces.keys()], 'interfaces'),
         );
     }
-    if (probe === 'tcp' || probe === 'udp') addr(pr.bind, [...path, probe, 'bind'], 'bind');
+    if (probe === 'tcp' || probe === 'udp' || probe === 'http') addr(pr.bind, [...path, probe, 'bind'], 'bind');
     if (probe === 'flows' && str(pr.via) !== undefined && !this.nodeNames.has(str(pr.via)!))
       this.problem(
         [...path, probe, 'via'],
@@ -906,6 +908,23 @@ class Resolver {
       addr(ex.src, [...path, 'expect', 'src'], 'src');
     }
     addr(ex.source, [...path, 'expect', 'source'], 'source');
+  }
+
+  /** An http test's URL: its port in range, its host an address or a node with an address of the family. */
+  private checkHttpUrl(url: string, family: 4 | 6, path: Path): void {
+    const t = httpTarget(url);
+    if (!t) {
+      // the schema has said what is wrong with its form; a port out of range is left
+      if (/^http:\/\/(\[[^\]]*\]|[^/:]+):(\d+)/.test(url))
+        this.problem(path, `url '${shown(url)}' has a port out of range`, 'ports are 1 to 65535');
+      return;
+    }
+    if (parseAddress(t.host)) return;
+    if (!this.nodeNames.has(t.host)) {
+      this.problem(path, `url names unknown node '${shown(t.host)}'`, suggest(t.host, [...this.nodeNames], 'nodes'));
+      return;
+    }
+    this.checkTargetFamily(t.host, family, path);
   }
 
   /** A route probe's selectors and the table it expects, against the node it asks. */

@@ -129,7 +129,11 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
       default:
         push(
           path,
-          issue.message.startsWith('Invalid') ? `${field}${describe(value)} is not valid here` : issue.message,
+          issue.message.startsWith('Invalid')
+            ? `${field}${describe(value)} is not valid here`
+            : // a refinement that asks for it (a payload's escape, a regex) is named by its key, and gives a hint
+              `${issue.code === 'custom' && issue.params?.field === true ? field : ''}${issue.message}`,
+          issue.code === 'custom' && typeof issue.params?.hint === 'string' ? issue.params.hint : undefined,
         );
     }
   };
