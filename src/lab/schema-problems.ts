@@ -123,6 +123,12 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
         else push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
         return;
       }
+      case 'invalid_key': {
+        // a mapping's key its schema refuses (an http header name): the key's own rule says what it must be
+        const why = issue.issues[0]?.message;
+        push(path, `${String(last)}: not a valid key here${why ? `: ${why}` : ''}`, undefined, true);
+        return;
+      }
       case 'invalid_value':
         push(path, `${field}${describe(value)} is not allowed`, `use one of: ${issue.values.map(String).join(', ')}`);
         return;

@@ -4,8 +4,9 @@
 // received; each "dies: ..." (the same claim where the router drops the packets) fails too. IPv4 and IPv6.
 // Bad input is refused with located messages, exit 2, nothing created.
 import { describe, expect, it } from 'vitest';
+import { useLab } from '../../src/api/vitest.js';
 import { loadLab } from '../../src/lab/resolve.js';
-import { cli, isRoot, namespaces, NOT_ROOT } from './helpers.js';
+import { cli, isRoot, namespaces, NOT_ROOT, tempDir } from './helpers.js';
 
 const FIXTURE = 'test/fixtures/labs/app-probes.yaml';
 
@@ -83,6 +84,39 @@ describe.skipIf(!isRoot)('application probes against a real daemon, through the 
     );
     expect(failed('fail: http source').map((c) => c.name)).toEqual(['source']);
     expect(byName('pass: http').facts).toMatchObject({ status: '200', body: '"hello from s\\n"' });
+  });
+});
+
+describe.skipIf(!isRoot)('application probes through the API', () => {
+  const lab = useLab(FIXTURE, { artifacts: tempDir() });
+
+  it('tcp and udp send a payload and judge the answer; judge() gives the twin on the same exchange', async () => {
+    const t = await lab.tcp(
+      { from: 'c', to: 's', port: 7000, listen: false, send: 'PING\\n' },
+      { response: '^PONG s' },
+    );
+    expect(t.ok).toBe(true);
+    expect(t.judge({ response: '^PANG' })).toEqual([
+      { name: 'response', ok: false, expected: '/^PANG/', observed: '"PONG s\\r\\n"' },
+    ]);
+    expect(t).toMeet({ response: '^PONG', 'reply-via': 'r:lan' });
+    const u = await lab.udp(
+      { from: 'c', to: 's', port: 7000, listen: false, send: 'x\\x41' },
+      { response: '^ECHO xA$' },
+    );
+    expect(u.ok, JSON.stringify(u.checks)).toBe(true);
+  });
+
+  it('http judges status, body and headers, beside the path checks', async () => {
+    const h = await lab.http(
+      { from: 'c', url: 'http://s:8080/', ipv6: true },
+      { status: 200, header: { 'X-Served-By': '^s$' }, source: '2001:db8:40:1::2' },
+    );
+    expect(h.ok, JSON.stringify(h.checks)).toBe(true);
+    expect(h.judge({ status: 404 })[0]).toMatchObject({ ok: false, observed: '200' });
+    await expect(lab.http({ from: 'c', url: 'http://s:8080/' }, { response: 'x' })).rejects.toThrow(
+      /the http probe cannot judge 'response'/,
+    );
   });
 });
 
