@@ -5,6 +5,20 @@ import type { ExpectT } from '../lab/schema.js';
 import type { Talk } from './exchange.js';
 import { check, type Check } from './types.js';
 
+/** The capture keeps at least this much of a datagram's payload (its snap length less the headers). */
+const CAPTURED = 64;
+
+/**
+ * Whether a captured datagram carries exactly this payload: all of it, or, where the capture cut it, all that was
+ * kept (at least CAPTURED bytes). Not `includes`: 'PING' must not stand for 'PING ' sent by another test.
+ */
+export function samePayload(send: Buffer): (p: { payload: Buffer }) => boolean {
+  return (p) =>
+    p.payload.length > 0 &&
+    (p.payload.length === send.length || (p.payload.length >= CAPTURED && p.payload.length < send.length)) &&
+    send.subarray(0, p.payload.length).equals(p.payload);
+}
+
 /** Whether a tcp or udp test talks (sends its payload, reads the answer), and what it sends. */
 export function talkOf(spec: { send?: string }, expect: ExpectT): Talk | undefined {
   if (spec.send === undefined && expect.response === undefined) return undefined;

@@ -5,7 +5,7 @@ import { pathChecks } from './judge-paths.js';
 import { traces } from '../traces/build.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
-import { responseCheck, talkOf } from './response.js';
+import { responseCheck, samePayload, talkOf } from './response.js';
 import { asText, shownReceived } from '../lab/payload.js';
 
 export const udp: Probe = async ({ lab, model, test }) => {
@@ -16,14 +16,13 @@ export const udp: Probe = async ({ lab, model, test }) => {
   // this exchange's datagrams, not another's on the same port: the request carries a random token, which
   // nslab's responder echoes (a lab's own service, listen: false, answers with its own payload: its reply
   // is the datagram back to the client's port); NAT rewrites addresses and ports, not the payload. A test's
-  // own payload is the mark instead (its first 64 bytes: the capture keeps a datagram's first ~190), so two
-  // tests sending the same payload to the same port at the same time cannot be told apart.
-  const mark = talk?.send ? talk.send.subarray(0, 64) : Buffer.from(token, 'utf8');
-  const isRequest = (p: NodePacket) => p.proto === 'udp' && p.dport === port && p.payload.includes(mark);
+  // own payload is the mark instead (samePayload), so two tests sending the same payload to the same port at
+  // the same time cannot be told apart.
+  const mark = Buffer.from(token, 'utf8');
+  const carries = talk?.send ? samePayload(talk.send) : (p: NodePacket) => p.payload.includes(mark);
+  const isRequest = (p: NodePacket) => p.proto === 'udp' && p.dport === port && carries(p);
   const isReply = (p: NodePacket) =>
-    p.proto === 'udp' &&
-    p.sport === port &&
-    (spec.listen === false ? p.dport === outcome.lport : p.payload.includes(mark));
+    p.proto === 'udp' && p.sport === port && (spec.listen === false ? p.dport === outcome.lport : carries(p));
   const request = evidence.path(isRequest);
   const reply = evidence.path(isReply);
   const seen = new Set(evidence.packets((p) => isRequest(p) || isReply(p)).map((p) => `${p.node}:${p.iface}`));

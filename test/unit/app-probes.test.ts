@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { asText, httpTarget, payloadBytes, regexProblem, shownReceived } from '../../src/lab/payload.js';
 import { Expect, JUDGES, Probes, unjudged } from '../../src/lab/schema.js';
-import { regexCheck, responseCheck, talkOf } from '../../src/probes/response.js';
+import { regexCheck, responseCheck, samePayload, talkOf } from '../../src/probes/response.js';
 
 describe('send payloads', () => {
   it('turns escapes into bytes, text into UTF-8', () => {
@@ -55,6 +55,18 @@ describe('answers as judged and shown', () => {
     expect(c!.ok).toBe(false);
     expect(c!.observed).toMatch(/did not read/);
     expect(responseCheck({}, { outcome: 'answered', received }, true)).toEqual([]);
+  });
+  it("knows a udp test's datagrams by their whole payload, or all the capture kept of a long one", () => {
+    const ping = samePayload(Buffer.from('PING'));
+    expect(ping({ payload: Buffer.from('PING') })).toBe(true);
+    expect(ping({ payload: Buffer.from('PING ') })).toBe(false);
+    expect(ping({ payload: Buffer.from(' PING') })).toBe(false);
+    expect(ping({ payload: Buffer.from('PIN') })).toBe(false);
+    expect(ping({ payload: Buffer.alloc(0) })).toBe(false);
+    const long = Buffer.alloc(500, 'x');
+    expect(samePayload(long)({ payload: long.subarray(0, 190) })).toBe(true);
+    expect(samePayload(long)({ payload: long.subarray(0, 10) })).toBe(false);
+    expect(samePayload(long)({ payload: Buffer.concat([long.subarray(0, 189), Buffer.from('y')]) })).toBe(false);
   });
   it('talks when the test sends or expects a response, and only then', () => {
     expect(talkOf({}, {})).toBeUndefined();
