@@ -105,6 +105,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       lines.push(`  why: ${w.decision}`);
       if (w.cause && w.cause !== w.decision) lines.push(`  cause: ${w.cause}`);
       if (w.hint) lines.push(`  hint: ${chalk.cyan(w.hint)}`);
+      if (w.noFix) lines.push(`  no fix found: ${w.noFix}`);
     }
     if (ok) lines.push(chalk.green('  the reply retraces the request: nothing to explain'));
     process.stdout.write(lines.join('\n') + '\n');
