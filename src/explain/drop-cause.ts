@@ -464,7 +464,9 @@ export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
   const node = t.at!;
   const to = t.to!;
   const f = family(to);
-  const h: TraceHop = { node, src: '', dst: to, evidence: [] };
+  // nothing was captured: what the test sent, as far as its spec says
+  const sent = ctx.proto && ctx.proto !== 'icmp' && ctx.port !== undefined ? { proto: ctx.proto, dport: ctx.port } : {};
+  const h: TraceHop = { node, src: '', dst: to, ...sent, evidence: [] };
   const at = await packetAt(ctx, h, 'request', undefined, { noFrom: true });
   const g = await routeGet(ctx, node, at.sel);
   if (refuses(g)) {
@@ -495,7 +497,7 @@ export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
     };
   }
   const src = g.route!.prefsrc ?? '';
-  const d = await death(ctx, { node, src, dst: to, evidence: [] }, 'request', undefined);
+  const d = await death(ctx, { node, src, dst: to, ...sent, evidence: [] }, 'request', undefined);
   return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };
 }
 

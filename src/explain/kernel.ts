@@ -25,6 +25,8 @@ export interface WhyContext {
   counters?: Moved[];
   /** the probe's protocol: a firewall rule that names only other protocols is not a suspect */
   proto?: 'icmp' | 'tcp' | 'udp';
+  /** the port the test sends to (tcp, udp), where it names one: what a packet that never left would have carried */
+  port?: number;
   /** what was read of each node for this explanation (filled as it goes) */
   cache?: Map<string, Promise<unknown>>;
 }

@@ -32,6 +32,12 @@ import { markWords, packetAt } from './packet.js';
 export type { Ask, WhyContext } from './kernel.js';
 export { protoOf } from './kernel.js';
 
+/** The port a test's spec sends to, for the why of a packet that was never captured. */
+export const portOf = (spec: unknown): { port?: number } => {
+  const port = (spec as { port?: unknown } | undefined)?.port;
+  return typeof port === 'number' ? { port } : {};
+};
+
 /** A why's hint fields: the fix as one line, or why there is none. */
 const hinted = (h: Hint | undefined): Pick<Why, 'hint' | 'noFix'> =>
   !h ? {} : 'fix' in h ? { hint: hintText(h.fix) } : { noFix: h.none };

@@ -176,6 +176,12 @@ describe.skipIf(!isRoot)('why/fixes.yaml: every cause named, every hint a comman
       'fix: filtered, the only rule that matches',
       /^r1: the firewall's forward hook drops it: table inet fw chain forward: udp dport 9999 drop$/,
     ],
+    // a packet that never left: what the test sent (its port) walked through the sender's output hook
+    [
+      'fix: not sent, output firewall',
+      /^d: nothing left it: the firewall's output hook drops it: table inet out chain output: ip daddr 10\.61\.5\.2 tcp dport 7100 drop$/,
+      /^on d: nft 'insert rule inet out output handle \d+ ip saddr \{ 10\.61\.7\.2, 10\.61\.5\.2 \}/,
+    ],
     [
       'fix: dropped by a policy',
       /^srv: the firewall's input hook drops it: table inet guard chain input: policy drop$/,
