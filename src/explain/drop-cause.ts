@@ -162,7 +162,10 @@ function firewallFinding(
     node,
     suspects: may,
     cause: `${node}: not established; the firewall's ${walked.may[0]!.hook} hook has drop rules that may take it (${walked.uncertain ?? 'nslab cannot tell which'}): ${may.join('; ')}`,
-    hint: noFix('add `counter` to those rules and run the test again: the one whose counter moves took it'),
+    // adding counters to tell them apart is a diagnostic step, not a fix: none is offered
+    hint: noFix(
+      'more than one drop rule may take it, and an exception before one of them is not known to let it through',
+    ),
   };
 }
 
