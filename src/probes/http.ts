@@ -146,7 +146,15 @@ export const http: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    traces: traces({
+      request,
+      reply,
+      origin: spec.from,
+      target: owner,
+      to,
+      expect: test.expect,
+      ownerOf: (a) => ownerOf(model, a),
+    }),
     facts: {
       outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
       ...(outcome.status !== undefined ? { status: String(outcome.status) } : {}),

@@ -2,6 +2,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
+import { ownerOf } from './targets.js';
 import { traces } from '../traces/build.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
@@ -41,7 +42,15 @@ export const udp: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    traces: traces({
+      request,
+      reply,
+      origin: spec.from,
+      target: owner,
+      to,
+      expect: test.expect,
+      ownerOf: (a) => ownerOf(model, a),
+    }),
     facts: {
       outcome: outcome.outcome,
       ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),
