@@ -188,6 +188,10 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
         .default('ip'),
     )
     .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
+    .option(
+      '--allow-partial',
+      'write what the format can express when it cannot express every route and rule (each left-out one marked)',
+    )
     .action(lazy(() => import('./export.js')));
   program
     .command('snapshot')
