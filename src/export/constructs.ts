@@ -8,8 +8,9 @@ import type { Family } from '../lab/addr.js';
 import type { FinalRoute, FinalRule } from './node-state.js';
 
 /**
- * A construct's id: `route:KEYWORD` or `rule:KEYWORD` for a keyword of ip route / ip rule, and a few shapes that
- * are no single keyword (`route:multipath`, `rule:no-address`, `route:replaces-kernel`).
+ * A construct's id: `route:KEYWORD` or `rule:KEYWORD` for a keyword of ip route / ip rule, `sysctl:WHAT` for a
+ * setting that bears on routes, and a few shapes that
+ * are no single keyword (`route:multipath`, `rule:no-address`, `route:replaces-kernel`, `route:owner-unaddressed`).
  */
 export type ConstructId = string;
 
@@ -43,6 +44,7 @@ const LABELS: Record<string, string> = {
   'route:nexthop-onlink': 'a next hop with onlink',
   'route:nexthop-realms': "a next hop's realms",
   'route:replaces-kernel': "a route that takes the place of the kernel's own route to an address's subnet",
+  'route:owner-unaddressed': 'a route through an interface without an address of its family',
   'rule:from': "a rule's source prefix (from)",
   'rule:to': "a rule's destination prefix (to)",
   'rule:no-address': 'a rule with neither from nor to',
@@ -68,6 +70,8 @@ const LABELS: Record<string, string> = {
   'rule:prohibit': 'a prohibit rule',
   'rule:realms': "a rule's realms",
   'rule:protocol': "a rule's protocol (proto)",
+  'sysctl:ipv6-forwarding':
+    "IPv6 forwarding on the node's interfaces (with it the kernel adds each subnet's router anycast route)",
 };
 
 /** A construct in words, with its family: "IPv6 an inverted rule ('not')" reads badly, so the family goes last. */
@@ -115,6 +119,7 @@ export function routeConstructs(r: FinalRoute): Construct[] {
     if (h.realms !== undefined) ids.push('route:nexthop-realms');
   }
   if (r.replacesKernel) ids.push('route:replaces-kernel');
+  if (r.ownerUnaddressed) ids.push('route:owner-unaddressed');
   return [...new Set(ids)].map((id) => ({ id, family: r.family }));
 }
 
@@ -135,6 +140,13 @@ export function ruleConstructs(r: FinalRule): Construct[] {
   if (r.suppressPrefixlength !== undefined) ids.push('rule:suppress_prefixlength');
   if (r.suppressIfgroup !== undefined) ids.push('rule:suppress_ifgroup');
   return [...new Set(ids)].map((id) => ({ id, family: r.family }));
+}
+
+/** The constructs of a node's sysctl setting that bear on its routes. */
+export function sysctlConstructs(key: string, value: string): Construct[] {
+  return /^net\.ipv6\.conf\.[^.]+\.forwarding$/.test(key) && value !== '0'
+    ? [{ id: 'sysctl:ipv6-forwarding', family: 6 }]
+    : [];
 }
 
 /** What a format can carry: a construct it writes exactly, and the kernel gets back from the real program. */

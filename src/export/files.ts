@@ -16,13 +16,15 @@ export interface ExportFile {
 
 /** A route or rule the format cannot express, left out of the files (only with --allow-partial). */
 export interface LeftOut {
-  kind: 'route' | 'rule';
+  kind: 'route' | 'rule' | 'sysctl';
   family: 4 | 6;
   route?: FinalRoute;
   rule?: FinalRule;
+  /** A setting of the node's (key, value) whose effect on routing the format's program undoes. */
+  sysctl?: [string, string];
   /** The interface whose file would have carried it. */
   owner: string;
-  /** As `ip [-6] route|rule add ...`. */
+  /** As `ip [-6] route|rule add ...` or `sysctl -w KEY=VALUE`. */
   line: string;
   at?: Source;
   /** The constructs the format lacks. */

@@ -9,11 +9,13 @@ import { metricOf, type FinalNode, type FinalRoute, type FinalRule } from './nod
 export const NETPLAN_CARRIES = carriesOnly(
   [
     ...['dev', 'via', 'via-link-local', 'lo', 'src', 'metric', 'table', 'onlink', 'mtu', 'initcwnd', 'initrwnd'],
+    'owner-unaddressed',
     ...['blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast', 'multicast'].map(
       (t) => `type-${t}`,
     ),
   ]
     .map((k) => `route:${k}`)
+    .concat(['sysctl:ipv6-forwarding'])
     .concat(['from', 'to', 'no-address', 'table', 'fwmark', 'tos'].map((k) => `rule:${k}`)),
   ['route:scope'],
 );
@@ -25,7 +27,8 @@ function route(r: FinalRoute): Record<string, unknown> {
   const initcwnd = metricOf(r, 'initcwnd');
   const initrwnd = metricOf(r, 'initrwnd');
   return {
-    to: r.dest === 'default' ? 'default' : r.dest,
+    // `default` says no family: netplan takes it from the gateway, and without one its generator aborts
+    to: r.dest === 'default' && !r.via ? zero(r.family) : r.dest,
     ...(r.via ? { via: r.via } : {}),
     ...(r.src ? { from: r.src } : {}),
     ...(r.onlink ? { 'on-link': true } : {}),
@@ -42,9 +45,9 @@ function route(r: FinalRoute): Record<string, unknown> {
 function rule(r: FinalRule): Record<string, unknown> {
   return {
     ...(r.from ? { from: r.from } : {}),
-    // a rule with neither from nor to: netplan writes no family, and networkd then makes an IPv4 rule; a `to` of the
-    // whole IPv6 space is the same rule to the kernel, and says the family
-    ...(r.to ? { to: r.to } : !r.from && r.family === 6 ? { to: zero(6) } : {}),
+    // a rule with neither from nor to: netplan refuses it (and would not know its family); a `to` of the whole
+    // address space is the same rule to the kernel, and says the family
+    ...(r.to ? { to: r.to } : !r.from ? { to: zero(r.family) } : {}),
     ...(r.table !== undefined ? { table: r.table } : {}),
     priority: r.priority,
     ...(r.fwmark !== undefined ? { mark: Number(r.fwmark) } : {}),

@@ -10,12 +10,14 @@ import { metricOf, type FinalInterface, type FinalNode, type FinalRoute, type Fi
 export const NETWORKD_CARRIES = carriesOnly(
   [
     ...['dev', 'via', 'via-link-local', 'lo', 'src', 'metric', 'table', 'onlink', 'protocol', 'replaces-kernel'],
+    'owner-unaddressed',
     ...['multipath', 'nexthop-weight', 'mtu', 'advmss', 'initcwnd', 'initrwnd', 'quickack', 'fastopen_no_cookie'],
     ...['blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast', 'multicast'].map(
       (t) => `type-${t}`,
     ),
   ]
     .map((k) => `route:${k}`)
+    .concat(['sysctl:ipv6-forwarding'])
     .concat(
       [
         ...['from', 'to', 'no-address', 'table', 'not', 'fwmark', 'fwmask', 'iif', 'oif', 'tos', 'ipproto'],

@@ -36,7 +36,9 @@ export const NM_CARRIES = carriesOnly(
     'route:tos',
     'route:multipath',
   ].concat(['route:nexthop-weight']),
-  ['route:from'],
+  // NM 1.42 adds a connection's routes only with a method that configures addresses (manual takes no empty list in
+  // IPv4; IPv6 has link-local)
+  ['route:from', 'route:owner-unaddressed'],
 );
 
 const zero = (f: 4 | 6) => (f === 6 ? '::' : '0.0.0.0');
@@ -70,7 +72,9 @@ function routeOptions(n: NmRoute): string[] {
   const quickack = metricOf(r, 'quickack');
   if (quickack) opts.push(`quickack=${quickack.value === '1' ? 'true' : 'false'}`);
   if (n.onlink) opts.push('onlink=true');
+  // NM gives a route without a gateway scope link; ip gives a blackhole, unreachable, prohibit or throw route global
   if (r.scope) opts.push(`scope=${scopeNumber(r.scope)}`);
+  else if (['blackhole', 'unreachable', 'prohibit', 'throw'].includes(r.type)) opts.push('scope=0');
   if (r.src) opts.push(`src=${r.src}`);
   if (r.from) opts.push(`from=${r.from}`);
   if (r.table !== undefined) opts.push(`table=${r.table}`);
@@ -121,7 +125,13 @@ function connections(node: FinalNode): Conn[] {
         conn(h.dev ?? r.owner).routes.push({ route: r, via: h.via, weight: h.weight ?? 1, onlink: h.onlink });
   }
   // rules belong to no interface in the kernel: NM adds a connection's rules while it is up
-  for (const r of node.rules) conn(r.owner).rules.push(r);
+  // (one whose method configures: with an address of the rule's family, else the first such)
+  const configures = (c: Conn, f: 4 | 6) => f === 6 || c.iface.name === 'lo' || addressesOf(c, 4).length > 0;
+  for (const r of node.rules)
+    (configures(conn(r.owner), r.family)
+      ? conn(r.owner)
+      : (conns.find((c) => configures(c, r.family)) ?? conn(r.owner))
+    ).rules.push(r);
   return conns.filter(
     (c) =>
       c.iface.name !== 'lo' ||

@@ -5,7 +5,14 @@
 // each left-out line is marked where it would have been.
 import { UsageError, oneLine } from '../errors.js';
 import type { LabModel } from '../lab/model.js';
-import { constructLabel, routeConstructs, ruleConstructs, type Carries, type Construct } from './constructs.js';
+import {
+  constructLabel,
+  routeConstructs,
+  ruleConstructs,
+  sysctlConstructs,
+  type Carries,
+  type Construct,
+} from './constructs.js';
 import { FORMATS, type ExportFile, type Format, type LeftOut } from './files.js';
 import { IFUPDOWN_CARRIES, renderIfupdown } from './format-ifupdown.js';
 import { IP_CARRIES, renderIp } from './format-ip.js';
@@ -48,6 +55,17 @@ export function leftOutOf(node: FinalNode, format: Format): LeftOut[] {
     const missing = ruleConstructs(r).filter((c) => !carries(c));
     if (missing.length) out.push(leftOut(format, { kind: 'rule', rule: r, line: ipLine('rule', r), missing }));
   }
+  for (const [key, value] of node.sysctl) {
+    const missing = sysctlConstructs(key, value).filter((c) => !carries(c));
+    if (missing.length) {
+      const line = `sysctl -w ${key}=${value}`;
+      const note = oneLine(
+        `${line}: ${format} cannot express ${missing.map(constructLabel).join('; ')} ` +
+          `(formats that can: ${formatsFor(missing).join(', ') || 'none'})`,
+      );
+      out.push({ kind: 'sysctl', sysctl: [key, value], family: 6, owner: '', line, missing, note });
+    }
+  }
   return out;
 }
 
@@ -88,6 +106,7 @@ export async function renderExport(
     ...fin,
     routes: fin.routes.filter((r) => !leftOut.some((l) => l.route === r)),
     rules: fin.rules.filter((r) => !leftOut.some((l) => l.rule === r)),
+    sysctl: fin.sysctl.filter((x) => !leftOut.some((l) => l.sysctl === x)),
   };
   return { files: await FORMAT[format].render(kept, leftOut), leftOut };
 }

@@ -71,6 +71,11 @@ export interface FinalRoute {
    * `replace` takes it.
    */
   replacesKernel: boolean;
+  /**
+   * The interface carrying it (its owner) has no address of the route's family: a format that configures an
+   * interface's routes only with its addresses (NetworkManager's IPv4) cannot say it.
+   */
+  ownerUnaddressed: boolean;
 }
 
 /** A route metric's value, by keyword. */
@@ -286,6 +291,7 @@ export function parseRoute(
     owner: '',
     needs: [],
     replacesKernel,
+    ownerUnaddressed: false,
   };
   if (ROUTE_TYPES.includes(args[0]!)) r.type = args[i++]!;
   r.dest = args[i++]!;
@@ -354,6 +360,8 @@ export function parseRoute(
     (r.src && ifaceOwning(r.src, interfaces)) ??
     firstIface(interfaces);
   const gw = (a?: string) => (a ? ifaceOf(a, interfaces) : undefined);
+  r.ownerUnaddressed =
+    r.owner !== 'lo' && !interfaces.find((i) => i.name === r.owner)?.addresses.some((a) => a.family === family);
   r.needs = [
     ...new Set(
       [
