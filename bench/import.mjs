@@ -13,10 +13,10 @@
 // Usage: node bench/import.mjs [runs=5] [sizes=100,1000]
 //        node bench/import.mjs --write N FILE   (only write the snapshot)
 // NSLAB_BENCH_CLI=path/to/main.js measures another build (before/after).
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { $ } from 'zx/core';
 
 export function multiHomed(n) {
   const sub = (k) => `10.${Math.floor(k / 256)}.${k % 256}`;
@@ -141,14 +141,15 @@ const median = (xs) => {
 };
 
 /** Wall and CPU seconds and peak RSS (KiB) of one command, by GNU time; its stderr if it failed. */
-function timed(argv) {
-  const r = spawnSync(GNU_TIME, ['-f', '@@ %e %U %S %M', ...argv], { encoding: 'utf8', maxBuffer: 1 << 30 });
+async function timed(argv) {
+  // GNU time times its child alone: the shell zx starts it from is not in the figures
+  const r = await $({ nothrow: true, quiet: true })`${GNU_TIME} -f ${'@@ %e %U %S %M'} ${argv}`;
   const m = /@@ ([\d.]+) ([\d.]+) ([\d.]+) (\d+)\s*$/.exec(r.stderr);
-  if (r.status !== 0 || !m) throw new Error(`${argv.join(' ')} failed (${r.status}): ${r.stderr.slice(-2000)}`);
+  if (r.exitCode !== 0 || !m) throw new Error(`${argv.join(' ')} failed (${r.exitCode}): ${r.stderr.slice(-2000)}`);
   return { s: Number(m[1]), cpu: Number(m[2]) + Number(m[3]), kib: Number(m[4]) };
 }
 
-function main() {
+async function main() {
   if (process.argv[2] === '--write') {
     writeFileSync(process.argv[4], JSON.stringify(multiHomed(Number(process.argv[3])), null, 1) + '\n');
     return;
@@ -171,8 +172,8 @@ function main() {
         val = [];
       for (let i = 0; i < runs; i++) {
         rmSync(lab, { force: true });
-        imp.push(timed([process.execPath, cli, 'import', snap, '-o', lab]));
-        val.push(timed([process.execPath, cli, 'validate', lab]));
+        imp.push(await timed([process.execPath, cli, 'import', snap, '-o', lab]));
+        val.push(await timed([process.execPath, cli, 'validate', lab]));
       }
       const row = {
         interfaces: n,
@@ -202,4 +203,4 @@ function main() {
   writeFileSync(new URL('./results-import.json', import.meta.url), JSON.stringify(results, null, 1) + '\n');
 }
 
-if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) main();
+if (process.argv[1] && new URL(import.meta.url).pathname === process.argv[1]) await main();

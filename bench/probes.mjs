@@ -6,10 +6,13 @@
 // 5 nodes, after one warm-up probe (the lab's captures and probe agents start
 // once per lab, and that start is reported on its own line). Needs root and a
 // built dist/. Usage: node bench/probes.mjs [runs=5] [suite-runs=5]
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { $ } from 'zx/core';
+
+// the commands read nothing (stdin is /dev/null); what they print is captured
+$.stdio = ['ignore', 'pipe', 'pipe'];
 
 const runs = Number(process.argv[2] ?? 5);
 const suiteRuns = Number(process.argv[3] ?? 5);
@@ -116,63 +119,61 @@ try {
 }
 
 // the bundled suite, sequential and two labs at a time
-const suite = (args) => {
+/** What failed in a JSON report, so that a benchmark never hides a verdict that changed. */
+function failures(json) {
+  try {
+    return JSON.parse(json)
+      .labs.flatMap((l) => [
+        ...(l.error ? [`${l.lab}: ${l.error}`] : []),
+        ...l.tests
+          .filter((t) => t.status === 'failed')
+          .map(
+            (t) =>
+              `${t.lab} › ${t.stage} › ${t.name}: ${
+                t.reason ??
+                t.checks
+                  .filter((c) => !c.ok)
+                  .map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`)
+                  .join('; ')
+              } ${JSON.stringify(t.facts)}`,
+          ),
+      ])
+      .join('\n');
+  } catch {
+    return json.slice(0, 2000);
+  }
+}
+const cli = join(root, 'dist/bin/main.js');
+const labs = join(root, 'labs');
+/** The median wall time of `nslab test labs/ ARGS`; its stderr shows as it runs. */
+const suite = async (args) => {
   const xs = [];
   for (let r = 0; r < suiteRuns; r++) {
     const t = performance.now();
-    const s = spawnSync(
-      'node',
-      [join(root, 'dist/bin/main.js'), 'test', join(root, 'labs'), '--reporter', 'json', ...args],
-      { stdio: ['ignore', 'pipe', 'inherit'], env: process.env },
-    );
+    const s = await $({ nothrow: true, quiet: false })`node ${cli} test ${labs} --reporter json ${args}`;
     xs.push(performance.now() - t);
-    if (s.status !== 0) {
-      // what failed, so that a benchmark never hides a verdict that changed
-      let failed = '';
-      try {
-        failed = JSON.parse(s.stdout)
-          .labs.flatMap((l) => [
-            ...(l.error ? [`${l.lab}: ${l.error}`] : []),
-            ...l.tests
-              .filter((t) => t.status === 'failed')
-              .map(
-                (t) =>
-                  `${t.lab} › ${t.stage} › ${t.name}: ${
-                    t.reason ??
-                    t.checks
-                      .filter((c) => !c.ok)
-                      .map((c) => `${c.name}: expected ${c.expected}, observed ${c.observed}`)
-                      .join('; ')
-                  } ${JSON.stringify(t.facts)}`,
-              ),
-          ])
-          .join('\n');
-      } catch {
-        failed = s.stdout.slice(0, 2000);
-      }
-      throw new Error(`nslab test labs/ ${args.join(' ')} failed (${s.status}):\n${failed}`);
-    }
+    if (s.exitCode !== 0)
+      throw new Error(`nslab test labs/ ${args.join(' ')} failed (${s.exitCode}):\n${failures(s.stdout)}`);
   }
   return median(xs);
 };
-const nodeStart = median(
-  Array.from({ length: suiteRuns }, () => {
-    const t = performance.now();
-    spawnSync('node', ['-e', '0']);
-    return performance.now() - t;
-  }),
-);
+const nodeStart = [];
+for (let r = 0; r < suiteRuns; r++) {
+  const t = performance.now();
+  await $({ quiet: true })`node -e 0`;
+  nodeStart.push(performance.now() - t);
+}
 rows.push({
   name: 'nslab test labs/, sequential',
-  ms: suite([]),
-  baselineMs: nodeStart,
+  ms: await suite([]),
+  baselineMs: median(nodeStart),
   targetMs: 4000,
   baseline: 'node -e 0',
 });
 rows.push({
   name: 'nslab test labs/ --jobs 2',
-  ms: suite(['--jobs', '2']),
-  baselineMs: nodeStart,
+  ms: await suite(['--jobs', '2']),
+  baselineMs: median(nodeStart),
   targetMs: 3000,
   baseline: 'node -e 0',
 });

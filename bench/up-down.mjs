@@ -9,16 +9,25 @@
 //   start-up:   `node -e 0` beside `nslab --version`
 // Peak RSS of `nslab up` is GNU time's %M (maximum resident set size of the
 // process, in KiB), from Debian's `time` package; the wrapper is counted in
-// nslab's wall time (conservative). After every down the benchmark waits
-// 500 ms + 5 ms per node: the kernel frees deleted namespaces in the background
-// (seconds for 1000), and meanwhile a `netns del` took 10x as long (measured).
+// nslab's wall time (conservative), and so is the shell zx starts each command
+// from (the floor's pipelines run in one too). The start-up pair alone is timed
+// without a shell: a shell's start, in both of two ~55 ms figures, would shrink
+// their ratio. After every down the benchmark waits 500 ms + 5 ms per node: the
+// kernel frees deleted namespaces in the background (seconds for 1000), and
+// meanwhile a `netns del` took 10x as long (measured).
 // Needs root; prints a table and writes bench/results-up-down.json.
 // Usage: node bench/up-down.mjs [runs=5] [sizes=10,200,1000]
 // NSLAB_BENCH_CLI=path/to/main.js measures another build (before/after).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { $ } from 'zx/core';
+
+// the commands read nothing (stdin is /dev/null); what they print is captured, not shown
+$.stdio = ['ignore', 'pipe', 'pipe'];
+$.quiet = true;
 
 const runs = Number(process.argv[2] ?? 5);
 const sizes = (process.argv[3] ?? '10,200,1000').split(',').map(Number);
@@ -26,18 +35,14 @@ const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-'));
 const cli = process.env.NSLAB_BENCH_CLI || new URL('../dist/bin/main.js', import.meta.url).pathname;
 // a private state directory on tmpfs, as /run/nslab is (nslab's scratch files live there)
 const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench-state-') };
+const nslab = $({ env });
 const addr = (i, host) => `10.${Math.floor(i / 250)}.${i % 250}.${host}`;
 const GNU_TIME = '/usr/bin/time';
 // installed through the bootstrap if missing (as root, with apt-get)
-if (!existsSync(GNU_TIME))
-  spawnSync(
-    'bash',
-    [
-      '-c',
-      `source ${new URL('../scripts/bootstrap.sh', import.meta.url).pathname} && nslab_need_debs ${GNU_TIME}:time`,
-    ],
-    { stdio: 'inherit' },
-  );
+if (!existsSync(GNU_TIME)) {
+  const bootstrap = new URL('../scripts/bootstrap.sh', import.meta.url).pathname;
+  await $({ stdio: 'inherit', quiet: false, nothrow: true })`source ${bootstrap}; nslab_need_debs ${GNU_TIME}:time`;
+}
 if (!existsSync(GNU_TIME)) {
   console.error('bench: GNU time is missing (peak RSS): apt-get install time');
   process.exit(3);
@@ -68,21 +73,27 @@ function chain(n) {
     writeFileSync(join(dir, `base${n}-${i}.batch`), lines.join('\n') + '\n');
   }
   writeFileSync(join(dir, `base${n}-root.batch`), root.join('\n') + '\n');
-  const up = `ip -batch ${dir}/base${n}-root.batch && seq 1 ${n} | xargs -P2 -I{} ip -n nslab-base${n}-n{} -batch ${dir}/base${n}-{}.batch`;
-  const down = `seq 1 ${n} | sed 's/^/netns del nslab-base${n}-n/' | ip -batch -`;
+  // xargs puts each node's number in for {}: nslab-baseN-n{} and baseN-{}.batch
+  const up = () =>
+    $`ip -batch ${join(dir, `base${n}-root.batch`)} &&
+      seq 1 ${n} | xargs -P2 -I{} ip -n ${ns('')}{} -batch ${join(dir, `base${n}-`)}{}.batch`;
+  const down = () => $`seq 1 ${n} | sed ${`s/^/netns del ${ns('')}/`} | ip -batch -`;
   return { name, file, up, down };
 }
 
-function time(fn) {
+/** Milliseconds from run() starting a command (zx's $) to its exit; a command that fails throws. */
+async function ms(run) {
+  const t0 = process.hrtime.bigint();
+  await run();
+  return Number(process.hrtime.bigint() - t0) / 1e6;
+}
+function msSync(fn) {
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;
 }
-function ok(r, what) {
-  if (r.status !== 0) throw new Error(`${what} failed: ${r.stderr}`);
-}
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const settle = (n) => spawnSync('sleep', [String((500 + 5 * n) / 1000)]);
+const settle = (n) => sleep(500 + 5 * n);
 
 const results = [];
 for (const n of sizes) {
@@ -90,20 +101,13 @@ for (const n of sizes) {
   const m = { nslabUp: [], nslabDown: [], baseUp: [], baseDown: [], rssKiB: [] };
   const rssFile = join(dir, 'rss');
   for (let r = 0; r < runs; r++) {
-    m.baseUp.push(time(() => ok(spawnSync('bash', ['-c', c.up], { encoding: 'utf8' }), 'baseline up')));
-    m.baseDown.push(time(() => ok(spawnSync('bash', ['-c', c.down], { encoding: 'utf8' }), 'baseline down')));
-    settle(n);
-    m.nslabUp.push(
-      time(() =>
-        ok(
-          spawnSync(GNU_TIME, ['-f', '%M', '-o', rssFile, 'node', cli, 'up', c.file], { env, encoding: 'utf8' }),
-          'nslab up',
-        ),
-      ),
-    );
+    m.baseUp.push(await ms(c.up));
+    m.baseDown.push(await ms(c.down));
+    await settle(n);
+    m.nslabUp.push(await ms(() => nslab`${GNU_TIME} -f %M -o ${rssFile} node ${cli} up ${c.file}`));
     m.rssKiB.push(Number(readFileSync(rssFile, 'utf8').trim().split('\n').pop()));
-    m.nslabDown.push(time(() => ok(spawnSync('node', [cli, 'down', c.name], { env, encoding: 'utf8' }), 'nslab down')));
-    settle(n);
+    m.nslabDown.push(await ms(() => nslab`node ${cli} down ${c.name}`));
+    await settle(n);
   }
   results.push({
     nodes: n,
@@ -116,12 +120,12 @@ for (const n of sizes) {
     samples: m,
   });
 }
-// start-up: interleaved, more runs (each is short)
+// start-up: interleaved, more runs (each is short); no shell (see the top)
 const nodeE0 = [],
   version = [];
 for (let r = 0; r < Math.max(runs, 9); r++) {
-  nodeE0.push(time(() => execFileSync('node', ['-e', '0'])));
-  version.push(time(() => execFileSync('node', [cli, '--version'])));
+  nodeE0.push(msSync(() => execFileSync('node', ['-e', '0'])));
+  version.push(msSync(() => execFileSync('node', [cli, '--version'])));
 }
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const out = {

@@ -3,35 +3,33 @@
 // information), as CI runs them (scripts/test): a misformatted or lint-failing
 // file fails with the command that fixes it. Arguments: files to check
 // (default: the whole tree the formatter and linter cover).
-import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { $ } from 'zx/core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = (name) => join(root, 'node_modules/.bin', name);
 const files = process.argv.slice(2);
 const FORMATTED = ['src', 'test', 'bench', 'scripts'];
-
-function run(cmd, args) {
-  return spawnSync(cmd, args, { cwd: root, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-}
+// exit codes and output are judged below: neither thrown nor echoed
+const $$ = $({ cwd: root, nothrow: true, quiet: true });
 
 let failed = false;
-const pretty = run(bin('prettier'), ['--list-different', ...(files.length ? files : FORMATTED)]);
+const pretty = await $$`${bin('prettier')} --list-different ${files.length ? files : FORMATTED}`;
 const misformatted = pretty.stdout.split('\n').filter(Boolean);
 // prettier --list-different: 0 all formatted, 1 some not (listed), 2 it could not run or parse a file
-if (pretty.status !== 0) {
+if (pretty.exitCode !== 0) {
   failed = true;
   if (misformatted.length) {
     process.stderr.write(`check-style: not formatted as the project formats (Prettier):\n`);
     for (const f of misformatted) process.stderr.write(`  ${f}\n`);
     process.stderr.write(`  fix: npx prettier --write ${misformatted.join(' ')}\n`);
   }
-  if (pretty.status !== 1 || !misformatted.length)
+  if (pretty.exitCode !== 1 || !misformatted.length)
     process.stderr.write(`check-style: prettier failed:\n${pretty.stderr}`);
 }
-const lint = run(bin('eslint'), ['--max-warnings', '0', ...(files.length ? files : ['.'])]);
-if (lint.status !== 0) {
+const lint = await $$`${bin('eslint')} --max-warnings 0 ${files.length ? files : ['.']}`;
+if (lint.exitCode !== 0) {
   failed = true;
   process.stderr.write(`check-style: lint (ESLint) found problems:\n${lint.stdout}${lint.stderr}`);
   process.stderr.write(

@@ -8,20 +8,21 @@
 // judged: another run may keep its records in a state directory of its own.
 // Reads only; touches nothing.
 // Usage: node scripts/leftovers.mjs BEFORE_FILE CHECKOUT RUN_TMPDIR
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { $ } from 'zx/core';
 
 const [beforeFile, checkout, runTmp] = process.argv.slice(2);
 const STATE = process.env.NSLAB_STATE_DIR || '/run/nslab';
-const list = () =>
-  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+// `ip netns list` prints "NAME (id: N)" for a namespace with an id, "NAME" otherwise
+const list = async () =>
+  (await $`ip netns list`).stdout
     .split('\n')
     .map((l) => l.split(' ')[0])
     .filter((n) => n.startsWith('nslab-'));
 
 const before = new Set(readFileSync(beforeFile, 'utf8').split('\n').filter(Boolean));
-const appeared = list().filter((n) => !before.has(n));
+const appeared = (await list()).filter((n) => !before.has(n));
 if (!appeared.length) process.exit(0);
 
 // the lab file each namespace's record names
@@ -52,7 +53,7 @@ records(STATE, 0);
 records(runTmp, 4);
 // listed again after the records were read: a lab is removed namespaces first, record last,
 // so a namespace still here had its record (if it ever had one) when they were read
-const still = new Set(list());
+const still = new Set(await list());
 const dirs = [
   ...new Set(
     [checkout, runTmp].flatMap((d) => {

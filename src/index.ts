@@ -53,9 +53,7 @@ export {
   type Format,
   type FinalNode,
 } from './export/index.js';
-export { takeSnapshot, type Snapshot } from './import/snapshot.js';
-export { checkSnapshot, readSnapshotFile } from './import/check.js';
-export { snapshotToLab } from './import/to-lab.js';
+export { takeSnapshot, checkSnapshot, readSnapshotFile, snapshotToLab, type Snapshot } from './import/index.js';
 export { csvReport, scoreOf, CSV_COLUMNS } from './report/csv.js';
 export { exerciseOf, checkedStage } from './lab/exercise.js';
 export {

@@ -5,7 +5,7 @@
 // are checked strictly: their types, and for every string that becomes a word
 // of a route, a rule or a name, its shape (one word, an address of the list's
 // family, an interface name Linux allows). To read a new field: declare it
-// here, and its type follows into to-lab.ts.
+// here, and its type follows into the file that maps it (to-lab.ts names them).
 import { z } from 'zod';
 import { parseAddress, parsePrefix, type Family } from '../lab/addr.js';
 import { CONTROL, shown } from '../lab/grammar.js';
