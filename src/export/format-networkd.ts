@@ -126,7 +126,14 @@ export function renderNetworkd(node: FinalNode, leftOut: LeftOut[] = []): Export
         node.rules.some((r) => r.owner === 'lo') ||
         i.addresses.some((a) => !LOOPBACK.includes(a.address)),
     )
-    .map((i) => ({ path: `/etc/systemd/network/10-nslab-${i.name}.network`, text: network(node, i, leftOut) }));
+    .map((i, k, written) => {
+      // a left-out line whose interface gets no file of its own (lo) is marked in the first file
+      const homeless = k ? [] : leftOut.filter((l) => !written.some((w) => w.name === l.owner));
+      return {
+        path: `/etc/systemd/network/10-nslab-${i.name}.network`,
+        text: network(node, i, [...homeless.map((l) => ({ ...l, owner: i.name })), ...leftOut]),
+      };
+    });
   if (node.tables.length)
     files.push({
       path: `/etc/systemd/networkd.conf.d/nslab-${slug(node.lab)}.conf`,

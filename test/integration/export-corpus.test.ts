@@ -8,7 +8,7 @@
 // the lab's state is measured by deleting it from the lab's node and putting it
 // back). Labs run side by side, the formats of one lab one after another in it.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,6 +119,12 @@ describe.skipIf(!isRoot).concurrent('export corpus: every export applied by the 
     }
 });
 
+/** Every file under a directory, recursively. */
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? filesUnder(join(dir, e.name)) : [join(dir, e.name)],
+  );
+
 async function roundTrip(c: (typeof CORPUS_CASES)[number], format: Format, ctx: LabCtx): Promise<void> {
   const file = corpusFile(c.lab);
   const leftOut = leftOutOf(finalNode(loadLab(file), c.node), format);
@@ -139,6 +145,11 @@ async function roundTrip(c: (typeof CORPUS_CASES)[number], format: Format, ctx: 
     expect(part.stderr.split('\n').filter((l) => l.startsWith('nslab export: left out: '))).toEqual(
       leftOut.map((l) => `nslab export: left out: ${l.note}`),
     );
+    // and marked in the files, each where it would have been (or at the top)
+    const written = filesUnder(dir)
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('\n');
+    for (const l of leftOut) expect(written).toContain(`LEFT OUT: ${l.note}`);
   }
   const want = ctx.want.get(format)!;
   clearNode(ctx.ns);
