@@ -179,7 +179,11 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
   program
     .command('export')
     .argument('<lab>')
-    .description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
+    .description(
+      "a node's final addresses, routes, tables and rules as a distribution's boot configuration, exactly: a " +
+        'format that cannot express one of its routes, rules or settings refuses (exit 2, naming each construct and ' +
+        'the formats that can), writing nothing',
+    )
     .requiredOption('--node <name>', 'the node to export')
     .option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
     .addOption(
@@ -188,6 +192,10 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
         .default('ip'),
     )
     .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
+    .option(
+      '--allow-partial',
+      'when the format cannot express everything, write the rest: each left-out line named on stderr and marked in the files',
+    )
     .action(lazy(() => import('./export.js')));
   program
     .command('snapshot')
