@@ -5,7 +5,7 @@
 // the machine's subnets, are for the surroundings and the tests.
 import type { Cidr } from '../lab/addr.js';
 import { hostView } from './host-view.js';
-import type { HostInterfaces } from './interfaces.js';
+import type { HostIface, HostInterfaces } from './interfaces.js';
 import type { Ledger, Path } from './ledger.js';
 import { hostRoutes, type HostRoutes } from './routes.js';
 import { hostRules } from './rules.js';
@@ -30,7 +30,7 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
     interfaces: Object.fromEntries([
       ...ifaces.map((i) => [
         i.name,
-        i.up ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), up: false },
+        plain(i) ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), ...extra(i) },
       ]),
       ...(loAddrs.length ? [['lo', addrList(loAddrs)]] : []),
     ]),
@@ -41,11 +41,11 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
   };
   // where each address of the machine is in the lab: the form addrList and the down form give it
   for (const i of ifaces) {
-    const at: Path = ['nodes', host, 'interfaces', i.name, ...(i.up ? [] : ['addresses'])];
+    const at: Path = ['nodes', host, 'interfaces', i.name, ...(plain(i) ? [] : ['addresses'])];
     ledger.origins.push({ at, from: i.at, what: `interface ${said(i.name)}` });
     const what = `this address of interface ${said(i.name)}`;
     i.from.forEach((from, j) =>
-      ledger.origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what }),
+      ledger.origins.push({ at: plain(i) && i.addresses.length === 1 ? at : [...at, j], from, what }),
     );
   }
   lo.forEach((x, j) =>
@@ -58,5 +58,12 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
   return { node, stage, gateways, offLink };
 }
 
+/** A lab's veth is up with an MTU of 1500: an interface that is so is written as its addresses alone. */
+const plain = (i: HostIface) => i.up && (i.mtu === undefined || i.mtu === 1500);
+/** What an interface has that a lab's veth has not: down, another MTU (the lab takes 68-65535). */
+const extra = (i: HostIface) => ({
+  ...(i.up ? {} : { up: false }),
+  ...(i.mtu !== undefined && i.mtu !== 1500 && i.mtu >= 68 && i.mtu <= 65535 ? { mtu: i.mtu } : {}),
+});
 /** An interface's addresses as the lab writes them: one address alone, more as a list. */
 const addrList = (cs: Cidr[]) => (cs.length === 1 ? cs[0]!.text : cs.map((c) => c.text));

@@ -8,7 +8,7 @@
 import { LAB_NAME } from '../lab/grammar.js';
 import { hostNode } from './host.js';
 import { hostInterfaces } from './interfaces.js';
-import type { Ledger } from './ledger.js';
+import { newLedger, type Ledger } from './ledger.js';
 import { nodeName } from './names.js';
 import type { Snapshot } from './schema.js';
 import { surroundings } from './surroundings.js';
@@ -19,13 +19,15 @@ export type { Origin, Path } from './ledger.js';
 export interface Imported extends Ledger {
   lab: Record<string, unknown>;
   host: string;
+  /** One line: the addresses, routes and rules imported, and what was left out. */
+  summary: string;
 }
 
 /**
  * The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's).
  */
 export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
-  const ledger: Ledger = { notes: [], origins: [] };
+  const ledger = newLedger();
   const host = nodeName(snap.name, 'host');
   const coreName = host === 'core' ? 'core-2' : 'core';
   // refused here, before anything is made, if no lab can be made of the snapshot
@@ -57,5 +59,25 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       },
     ],
   };
-  return { lab, notes: ledger.notes, host, origins: ledger.origins };
+  return { lab, ...ledger, host, summary: summaryLine(node, stageRoutes, ledger) };
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : one.endsWith('s') ? 'es' : 's'}`;
+
+/** What the host node holds, counted from the lab itself, and what was left out, by kind. */
+function summaryLine(node: Record<string, unknown>, stageRoutes: string[], ledger: Ledger): string {
+  const ifs = Object.values((node.interfaces ?? {}) as Record<string, unknown>);
+  const addresses = ifs.reduce<number>((n, i) => {
+    const list = typeof i === 'string' ? [i] : Array.isArray(i) ? i : ((i as { addresses?: unknown }).addresses ?? []);
+    return n + (Array.isArray(list) ? list.length : 1);
+  }, 0);
+  const routes = ((node.routes ?? []) as unknown[]).length + stageRoutes.length;
+  const rules = ((node.rules ?? []) as unknown[]).length;
+  const out = Object.entries(ledger.leftOut)
+    .filter(([, n]) => n)
+    .map(([k, n]) => plural(n, k));
+  return (
+    `imported ${plural(addresses, 'address')}, ${plural(routes, 'route')}, ${plural(rules, 'rule')}; ` +
+    `left out: ${out.length ? out.join(', ') : 'nothing'}`
+  );
 }
