@@ -4,7 +4,7 @@
 // routes are the first stage's (the caller puts them there); the gateways the routes name, and whether any leads off
 // the machine's subnets, are for the surroundings and the tests.
 import type { Cidr } from '../lab/addr.js';
-import { hostView } from './host-view.js';
+import { hostView, type HostView } from './host-view.js';
 import type { HostIface, HostInterfaces } from './interfaces.js';
 import type { Ledger, Path } from './ledger.js';
 import { hostRoutes, type HostRoutes } from './routes.js';
@@ -15,6 +15,8 @@ import { hostSysctls } from './sysctls.js';
 export interface HostNode extends Omit<HostRoutes, 'base'> {
   /** nodes.HOST of the lab. */
   node: Record<string, unknown>;
+  /** The node as its routes and rules were mapped (its interfaces and tables, for the recorded decisions' tests). */
+  view: HostView;
 }
 
 export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, ledger: Ledger): HostNode {
@@ -55,7 +57,7 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
       what: 'this address of lo',
     }),
   );
-  return { node, stage, gateways, offLink };
+  return { node, stage, gateways, offLink, view: hv };
 }
 
 /** A lab's veth is up with an MTU of 1500: an interface that is so is written as its addresses alone. */

@@ -21,8 +21,8 @@ export interface HostIface {
   up: boolean;
   /** The interface's MTU, where the snapshot gives it. */
   mtu?: number;
-  /** The peers of its point-to-point addresses (`ip addr add A peer P`): a lab address has none. */
-  peers: Cidr[];
+  /** The peers of its point-to-point addresses (`ip addr add A peer P`), and the address of each: a lab's has none. */
+  peers: { net: Cidr; local: string }[];
 }
 
 /** An address of the machine, and where it is in the snapshot (its JSON path). */
@@ -90,7 +90,7 @@ function withGlobalAddresses(snap: Snapshot, ledger: Ledger) {
   const leftOut: JsonProblem[] = [];
   snap.addresses.forEach((l, i) => {
     const global: AddressFrom[] = [];
-    const peers: Cidr[] = [];
+    const peers: HostIface['peers'] = [];
     (l.addr_info ?? []).forEach((a, j) => {
       if (a.scope !== 'global' || (a.family !== 'inet' && a.family !== 'inet6')) return;
       // with a peer, the prefix length is the peer's: the address itself is alone on the link (/32, /128)
@@ -99,7 +99,7 @@ function withGlobalAddresses(snap: Snapshot, ledger: Ledger) {
       const cidr = parseCidr(`${String(a.local)}/${peer ? full : String(a.prefixlen)}`);
       if (peer) {
         const p = parseCidr(`${peer}/${String(a.prefixlen)}`);
-        if (p) peers.push(p);
+        if (p) peers.push({ net: p, local: String(a.local) });
         ledger.notes.push(
           `${l.ifname}: ${String(a.local)} peer ${peer}/${String(a.prefixlen)} is imported as ${String(a.local)}/${full} ` +
             "and the kernel's route to the peer; routes via the peer are marked onlink (a lab address has no peer)",

@@ -40,7 +40,8 @@ export function hostRoutes(snap: Snapshot, ifaces: HostIface[], hv: HostView, le
   const gateways: Gateway[] = [];
   const offLink: Record<Family, boolean> = { 4: false, 6: false };
   const peerNets = ifaces.flatMap((i) => i.peers);
-  const peers = (a: string) => peerNets.some((p) => inSubnet(a, p));
+  /** The local address whose peer ADDRESS is (the source the kernel picks towards it), if it is a peer. */
+  const peers = (a: string) => peerNets.find((p) => inSubnet(a, p.net))?.local;
   for (const fam of [4, 6] as const)
     snap.routes[fam].forEach((r, n) => {
       const text = routeText(r, fam, hv, peers);
@@ -123,7 +124,7 @@ function routeText(
   r: IpRoute,
   fam: Family,
   { tableId, tableWord, kept }: HostView,
-  peers: (address: string) => boolean,
+  peers: (address: string) => string | undefined,
 ): string | Note | undefined {
   const id = tableId(r.table);
   const type = r.type ?? 'unicast';
@@ -150,7 +151,10 @@ function routeText(
   const via = r.gateway ?? r.via?.host;
   if (via) w.push('via', via);
   if (r.dev && !r.nexthops?.length && !nowhere) w.push('dev', r.dev);
-  if (r.prefsrc) w.push('src', r.prefsrc);
+  // through a peer, the kernel takes as source the address whose peer it is: the lab's address has no peer, so the
+  // route says it (the same decision; a next hop cannot)
+  const src = r.prefsrc ?? (via && !r.nexthops?.length ? peers(via) : undefined);
+  if (src) w.push('src', src);
   if (r.metric !== undefined && r.metric !== (fam === 6 ? 1024 : 0)) w.push('metric', String(r.metric));
   const t = tableWord(id);
   if (t) w.push('table', t);

@@ -163,6 +163,34 @@ const Rule = (f: Family) =>
     target: uint32.optional(),
   });
 
+/** The host kernel's answer to `ip route get` for one tuple (decisions.ts), as `nslab snapshot` recorded it. */
+const Decision = z.looseObject({
+  to: AnyAddress,
+  from: AnyAddress.optional(),
+  iif: Ifname.optional(),
+  mark: Mark.optional(),
+  tos: Word.optional(),
+  uid: uint32.optional(),
+  ipproto: Word.optional(),
+  sport: port.optional(),
+  dport: port.optional(),
+  answer: z.union(
+    [
+      z.looseObject({ error: Text }),
+      z.looseObject({
+        type: Word.optional(),
+        dev: Ifname.optional(),
+        gateway: AnyAddress.optional(),
+        prefsrc: AnyAddress.optional(),
+        table: Word.optional(),
+      }),
+    ],
+    {
+      error: (i) => `${said(i.input)} is not an answer of ip route get ({ error } or { dev, gateway, prefsrc, table })`,
+    },
+  ),
+});
+
 const TableId = z
   .string()
   .regex(/^[0-9]+$/, { error: (i) => `${said(i.input)} is not a table id (a number)`, abort: true })
@@ -186,6 +214,8 @@ export const SnapshotSchema = z.looseObject({
   tables: z.record(TableId, Word).default({}),
   /** net.* sysctls: import keeps those that are net.* keys with whole numbers, and leaves the rest. */
   sysctl: z.record(z.string(), z.string()).default({}),
+  /** The kernel's own answers to `ip route get` for tuples of its configuration (absent in older snapshots). */
+  decisions: z.array(Decision).optional(),
 });
 
 export type Snapshot = z.output<typeof SnapshotSchema>;
@@ -193,3 +223,4 @@ export type IpLink = z.output<typeof Link>;
 export type IpAddr = z.output<typeof Addr>;
 export type IpRoute = z.output<ReturnType<typeof Route>>;
 export type IpRule = z.output<ReturnType<typeof Rule>>;
+export type Decision = z.output<typeof Decision>;

@@ -116,8 +116,8 @@ describe('import: rules as iproute2 6.1 prints them', () => {
       /rules:\n\s+- priority 160 fwmark 0x1 table 5\n\s+# note: rule 150 left out: 'flowlabel'[^\n]*\n\s+# note: rule 140 [^\n]*\n\s+# note: rule 130 /,
     );
     expect(r.text).toMatch(/^# note: rule 130 left out/m);
-    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 1 rule; left out: 3 rules');
-    expect(r.text.trimEnd().split('\n').at(-1)).toBe('# imported 3 addresses, 1 route, 1 rule; left out: 3 rules');
+    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules');
+    expect(r.text.trimEnd().split('\n').at(-1)).toBe('# imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules');
   });
 
   it('with no rule imported at all, the note is on the host node', async () => {
@@ -226,7 +226,7 @@ describe('import: routes as iproute2 6.1 prints them', () => {
     expect(r.imp.notes).toEqual([
       "ip route 10.51.0.0/16 via 10.0.0.1 dev eth0 left out: its metric 'rto_min' is not read by nslab import",
     ]);
-    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 0 rules; left out: 1 route');
+    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 0 rules, no recorded decisions (the snapshot has none); left out: 1 route');
     expect(r.text).toMatch(/routes:\n\s+- default via 10\.0\.0\.1 dev eth0\n\s+# note: ip route 10\.51/);
   });
 });
@@ -242,7 +242,7 @@ describe('import: interfaces', () => {
     expect(r.text).toMatch(/eth1:\n\s+addresses:\n\s+- 192\.168\.1\.220\/24\n\s+- 2001:db8:1::220\/64\n\s+mtu: 1400/);
   });
 
-  it('a point-to-point peer: the address alone, the route to the peer, routes via the peer onlink', async () => {
+  it('a point-to-point peer: the address alone, the route to the peer, routes via the peer onlink, from the address whose peer it is', async () => {
     const r = await imported((s) => {
       const eth0 = s.addresses.find((a) => a.ifname === 'eth0')!;
       eth0.addr_info!.push({ family: 'inet', local: '10.9.0.1', address: '10.9.0.2', prefixlen: 32, scope: 'global' });
@@ -254,7 +254,7 @@ describe('import: interfaces', () => {
     expect(r.routes).toEqual([
       'default via 10.0.0.1 dev eth0',
       '10.9.0.2 dev eth0 src 10.9.0.1 protocol kernel',
-      '10.50.0.0/16 via 10.9.0.2 dev eth0 onlink',
+      '10.50.0.0/16 via 10.9.0.2 dev eth0 src 10.9.0.1 onlink',
     ]);
     const eth0 = r.model.nodes.find((x) => x.name === 'server')!.interfaces.find((i) => i.name === 'eth0')!;
     expect(eth0.addresses.map((a) => a.text)).toEqual(['10.0.0.220/24', '10.9.0.1/32']);
