@@ -93,7 +93,7 @@ describe('recorded decisions: route tests of the imported lab', () => {
   it('each decision a route test with its selectors and the answer; a refusal is reachable: false; an interface the lab does not keep: left out, counted', async () => {
     const s = snap();
     s.tables = { 201: 'gateway1' };
-    s.routes[4].push({ dst: 'default', gateway: '192.168.1.254', dev: 'eth1', table: 'gateway1', flags: [] } as never);
+    s.routes[4].push({ dst: 'default', gateway: '192.168.1.254', dev: 'eth1', table: 'gateway1', flags: [] });
     s.rules[4].splice(1, 0, { priority: 100, src: '192.168.1.220', table: 'gateway1' } as never);
     s.decisions = [
       {

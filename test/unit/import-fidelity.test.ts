@@ -116,8 +116,12 @@ describe('import: rules as iproute2 6.1 prints them', () => {
       /rules:\n\s+- priority 160 fwmark 0x1 table 5\n\s+# note: rule 150 left out: 'flowlabel'[^\n]*\n\s+# note: rule 140 [^\n]*\n\s+# note: rule 130 /,
     );
     expect(r.text).toMatch(/^# note: rule 130 left out/m);
-    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules');
-    expect(r.text.trimEnd().split('\n').at(-1)).toBe('# imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules');
+    expect(r.imp.summary).toBe(
+      'imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules',
+    );
+    expect(r.text.trimEnd().split('\n').at(-1)).toBe(
+      '# imported 3 addresses, 1 route, 1 rule, no recorded decisions (the snapshot has none); left out: 3 rules',
+    );
   });
 
   it('with no rule imported at all, the note is on the host node', async () => {
@@ -226,7 +230,9 @@ describe('import: routes as iproute2 6.1 prints them', () => {
     expect(r.imp.notes).toEqual([
       "ip route 10.51.0.0/16 via 10.0.0.1 dev eth0 left out: its metric 'rto_min' is not read by nslab import",
     ]);
-    expect(r.imp.summary).toBe('imported 3 addresses, 1 route, 0 rules, no recorded decisions (the snapshot has none); left out: 1 route');
+    expect(r.imp.summary).toBe(
+      'imported 3 addresses, 1 route, 0 rules, no recorded decisions (the snapshot has none); left out: 1 route',
+    );
     expect(r.text).toMatch(/routes:\n\s+- default via 10\.0\.0\.1 dev eth0\n\s+# note: ip route 10\.51/);
   });
 });
