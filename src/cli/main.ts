@@ -201,7 +201,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .command('snapshot')
     .argument('[node]', 'with --node LAB: the node to read')
     .description(
-      "write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON; no root needed",
+      "write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON, with the kernel's own ip route get answers for tuples of them; no root needed",
     )
     .option('--node <lab>', 'read a node of this running lab instead (nslab snapshot --node LAB NODE)')
     .option('-o, --output <file>', 'write to this file (default: print)')
@@ -210,7 +210,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .command('import')
     .argument('<snapshot>', 'a file from nslab snapshot')
     .description(
-      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in',
+      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in and that the lab decides as the machine did',
     )
     .option('-o, --output <file>', 'write the lab file here (default: print)')
     .action(lazy(() => import('./import.js')));
