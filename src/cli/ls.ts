@@ -1,8 +1,16 @@
-import { listStates, ownerAlive } from '../engine/state.js';
+import { listStates, ownerAlive, type LabState } from '../engine/state.js';
+import { holderAlive } from '../engine/holder.js';
 
 function age(iso: string): string {
   const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
   return s < 120 ? `${s}s` : s < 7200 ? `${Math.round(s / 60)}m` : `${Math.round(s / 3600)}h`;
+}
+
+/** A rootless lab whose holder ended is gone, whatever its record says (src/engine/holder.ts). */
+function statusOf(s: LabState): string {
+  if (s.holder && !holderAlive(s.holder)) return 'gone (holder ended: nslab cleanup)';
+  if (s.status !== 'up' && !ownerAlive(s)) return `${s.status} (owner gone: nslab cleanup)`;
+  return s.status;
 }
 
 export async function run(opts: { json?: boolean }): Promise<number> {
@@ -10,7 +18,11 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   if (opts.json) {
     process.stdout.write(
       JSON.stringify(
-        states.map((s) => ({ ...s, ownerAlive: ownerAlive(s) })),
+        states.map((s) => ({
+          ...s,
+          ownerAlive: ownerAlive(s),
+          ...(s.holder ? { holderAlive: holderAlive(s.holder) } : {}),
+        })),
         null,
         2,
       ) + '\n',
@@ -23,12 +35,12 @@ export async function run(opts: { json?: boolean }): Promise<number> {
   }
   const rows = [['INSTANCE', 'STATUS', 'NODES', 'OWNER', 'AGE', 'LOGS']];
   for (const s of states) {
-    const status = s.status !== 'up' && !ownerAlive(s) ? `${s.status} (owner gone: nslab cleanup)` : s.status;
+    const status = statusOf(s);
     rows.push([
       s.instance,
       status,
       s.namespaces.map((n) => n.node).join(','),
-      `pid ${s.owner.pid}`,
+      s.holder ? `holder pid ${s.holder.pid}` : `pid ${s.owner.pid}`,
       age(s.createdAt),
       s.services.length ? s.logDir : '-',
     ]);

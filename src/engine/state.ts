@@ -33,15 +33,25 @@ export interface LabState {
   logDir: string;
   /** Namespaces whose /etc/netns/NS (table names) this lab makes; recorded before it is made. */
   etc?: string[];
+  /**
+   * A rootless lab (holder.ts): the process that holds its namespaces. Its namespaces exist only in there, never on
+   * the machine; its own record, with its service logs, is inside the holder.
+   */
+  holder?: { pid: number; start: string };
 }
 
+/**
+ * Root's records are the machine's (/run/nslab); another user's are their own: in their runtime directory, else
+ * their XDG state folder (a user without a login session, e.g. under runuser, has no runtime directory), and only
+ * without a home in /tmp.
+ */
 export function stateDir(): string {
-  return (
-    process.env.NSLAB_STATE_DIR ||
-    (process.getuid?.() === 0
-      ? '/run/nslab'
-      : join(process.env.XDG_RUNTIME_DIR || '/tmp', `nslab-${process.getuid?.()}`))
-  );
+  const uid = process.getuid?.();
+  if (process.env.NSLAB_STATE_DIR) return process.env.NSLAB_STATE_DIR;
+  if (uid === 0) return '/run/nslab';
+  if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, `nslab-${uid}`);
+  const xdgState = process.env.XDG_STATE_HOME || (process.env.HOME ? join(process.env.HOME, '.local', 'state') : '');
+  return xdgState ? join(xdgState, 'nslab') : join('/tmp', `nslab-${uid}`);
 }
 
 const fileOf = (instance: string) => {
@@ -179,6 +189,8 @@ export function validState(s: unknown, instance: string): LabState | undefined {
     !Array.isArray(o.services) ||
     !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))
   )
+    return undefined;
+  if (o.holder !== undefined && !(o.holder && pidOk(o.holder.pid) && /^\d+$/.test(String(o.holder.start))))
     return undefined;
   if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns))))
     return undefined;
