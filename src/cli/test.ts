@@ -161,7 +161,7 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
     if (opts.keep)
       throw new EnvironmentError(
         '--keep needs root: a rootless lab ends with the run that made it',
-        'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)',
+        "rootless, 'nslab up LAB' leaves a lab up (in a holder of its own) and 'nslab check LAB' runs its tests; the pcaps of failures are kept with --artifacts DIR",
       );
     return runRootless(process.argv.slice(1));
   }

@@ -3,7 +3,17 @@
 // The state directory is private (0700, owned by us, no symlink), and every
 // state file is checked before anything acts on it: a record can only ever
 // name the namespaces that its own instance name yields.
-import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
@@ -50,8 +60,11 @@ export function stateDir(): string {
   if (process.env.NSLAB_STATE_DIR) return process.env.NSLAB_STATE_DIR;
   if (uid === 0) return '/run/nslab';
   if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, `nslab-${uid}`);
-  const xdgState = process.env.XDG_STATE_HOME || (process.env.HOME ? join(process.env.HOME, '.local', 'state') : '');
-  return xdgState ? join(xdgState, 'nslab') : join('/tmp', `nslab-${uid}`);
+  if (process.env.XDG_STATE_HOME) return join(process.env.XDG_STATE_HOME, 'nslab');
+  const home = process.env.HOME;
+  // a home that is not the user's own (HOME=/ for a uid without one) is no place for their records
+  const own = !!home && statSync(home, { throwIfNoEntry: false })?.uid === uid;
+  return own ? join(home, '.local', 'state', 'nslab') : join('/tmp', `nslab-${uid}`);
 }
 
 const fileOf = (instance: string) => {

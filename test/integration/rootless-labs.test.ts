@@ -272,6 +272,19 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
     expect(await noneLeft(a)).toEqual([]);
   }, 180_000);
 
+  it('doctor says, per verb, that it runs rootless here; as root it has no such list', async () => {
+    const d = await nslab(a, ['doctor', '--json']);
+    expect(d.code, d.stdout).toBe(0);
+    const j = JSON.parse(d.stdout) as { mode: string; verbs: { verb: string; rootless: boolean }[] };
+    expect(j.mode).toBe('rootless');
+    expect(j.verbs.map((v) => v.verb)).toEqual(expect.arrayContaining(['up', 'exec, shell']));
+    expect(j.verbs.every((v) => v.rootless)).toBe(true);
+    const human = await nslab(a, ['doctor']);
+    expect(human.stdout).toMatch(/without root, here:\n(.*\n)*\s+up\s+yes/);
+    const asRoot = spawnSync(process.execPath, [CLI, 'doctor', '--json'], { encoding: 'utf8' });
+    expect(JSON.parse(asRoot.stdout)).not.toHaveProperty('verbs');
+  }, 60_000);
+
   it("two users, labs of the same name: neither sees, enters or takes down the other's", async () => {
     const id = `i${uid()}`;
     const inst = `dual-nic-reply-path.${id}`;
