@@ -231,6 +231,34 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
     expect(again.stdout).toContain('nothing to clean up');
   }, 120_000);
 
+  it('an up interrupted once its holder runs (SIGTERM) ends the holder and removes its record: nothing is left', async () => {
+    const inst = `dual-nic-reply-path.t${uid()}`;
+    const record = join(stateDirOf(a), `${inst}.json`);
+    const up = nslab(a, ['up', LAB, '--instance', inst.split('.')[1]!]);
+    // the nslab up of user a (not the one inside the holder, whose parent is perl): SIGTERM once its holder is recorded
+    let outer: number | undefined;
+    for (let i = 0; i < 300 && !outer; i++) {
+      await sleep(20);
+      const holder = existsSync(record) && readFileSync(record, 'utf8').includes('"holder"');
+      if (holder)
+        outer = processesOf(a).find((p) => {
+          const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+          return (
+            cmd.includes('up') &&
+            cmd.includes(CLI) &&
+            !readFileSync(`/proc/${p}/status`, 'utf8').includes('NSpid:\t' + p + '\t')
+          );
+        });
+    }
+    expect(outer).toBeDefined();
+    process.kill(outer!, 'SIGTERM');
+    const r = await up;
+    expect(r.code).toBe(143);
+    expect(existsSync(record)).toBe(false);
+    expect(await noneLeft(a)).toEqual([]);
+    expect(await ls(a)).toEqual([]);
+  }, 120_000);
+
   it('check, reset and explain give the verdicts root gets, on the same lab file', async () => {
     const id = `v${uid()}`;
     const inst = `dual-nic-reply-path.${id}`;
