@@ -19,7 +19,7 @@ const NEEDS: [verb: string, needs: ('userns' | 'make' | 'enter')[], note?: strin
   ['validate, plan, graph, export, exercise, import, snapshot', []],
   ['ls, down, cleanup', []],
   ['up', ['userns', 'make', 'enter']],
-  ['test', ['userns', 'make'], "--keep needs root: rootless, 'nslab up' and 'nslab check' keep a lab up"],
+  ['test', ['userns', 'make', 'enter'], '--keep: one lab file at a time'],
   ['exec, shell', ['enter']],
   [
     'check, explain, reset, snapshot --node',

@@ -11,10 +11,19 @@ import { isPrivileged, requireTools } from '../engine/capabilities.js';
 import { enterArgv, HOLDER_ENV, HOLDER_STATE_DIR, holderAlive, killHolder, startHolder } from '../engine/holder.js';
 import { programsFor } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
-import { claim, logDirOf, me, ownerAlive, removeState, writeState, type LabState } from '../engine/state.js';
+import {
+  claim,
+  logDirOf,
+  me,
+  ownerAlive,
+  removeState,
+  validState,
+  writeState,
+  type LabState,
+} from '../engine/state.js';
 import type { LabModel } from '../lab/model.js';
 import { buildPlan } from '../plan/build.js';
-import { instanceName } from '../plan/names.js';
+import { instanceName, randomId } from '../plan/names.js';
 import { resolve } from 'node:path';
 import { exitStatus, findInstance } from './common.js';
 
@@ -171,4 +180,76 @@ export async function rootlessOne(
       `run nslab ${verb} once per lab ('nslab ls' lists them), or as root`,
     );
   return findInstance(labArg);
+}
+
+/**
+ * `nslab test --keep` without privilege, for one lab: the run happens in a holder, recorded first under a name of
+ * its own (status testing: `cleanup` ends it if this process dies). A lab the run keeps is recorded under its own
+ * instance with that holder, which then lives on; otherwise the holder ends with the run.
+ */
+export async function testKeepRootless(lab: string): Promise<number> {
+  await requireRootlessLabs();
+  const run: LabState = {
+    version: 1,
+    instance: instanceName(lab, randomId()),
+    lab,
+    file: '',
+    status: 'testing',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    services: [],
+    stages: [],
+    logDir: '',
+  };
+  run.logDir = logDirOf(run.instance);
+  claim(run);
+  let kept: LabState | undefined;
+  try {
+    run.holder = await startHolder(run.instance);
+    writeState(run);
+    const code = await runInside(run.holder, sameCommand());
+    const k = keptInside(run.holder, run.instance);
+    if (k) {
+      claim(k); // if this fails, the holder ends below: nothing is left without a record
+      kept = k;
+    }
+    return code;
+  } finally {
+    removeState(run.instance);
+    if (!kept && run.holder) await killHolder(run.holder);
+  }
+}
+
+/**
+ * The lab a run inside a holder left up, from the records in there (`nslab ls --json` inside), as the user's record
+ * of it: checked as every record is (its namespaces are the names its instance yields), naming the holder.
+ */
+function keptInside(holder: { pid: number; start: string }, run: string): LabState | undefined {
+  const full = enterArgv(holder, [process.execPath, ...process.execArgv, process.argv[1]!, 'ls', '--json']);
+  const r = spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', env: innerEnv() });
+  if (r.status !== 0) return undefined;
+  let all: Partial<LabState>[];
+  try {
+    all = JSON.parse(r.stdout) as Partial<LabState>[];
+  } catch {
+    return undefined;
+  }
+  const k = all.find((s) => s.status === 'up' && s.instance !== run);
+  if (!k?.instance) return undefined;
+  const record = {
+    version: 1,
+    instance: k.instance,
+    lab: k.lab,
+    file: k.file,
+    status: 'up',
+    owner: me(),
+    createdAt: k.createdAt,
+    namespaces: k.namespaces,
+    services: [],
+    stages: k.stages,
+    logDir: logDirOf(k.instance),
+    holder,
+  };
+  return validState(record, k.instance);
 }

@@ -177,7 +177,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Ends a holder and with it its lab: SIGKILL to its PID 1 ends every process
- * of its PID namespace. Waits (up to 5 s) until it is gone.
+ * of its PID namespace. Waits (up to 10 s) until it has been reaped: its
+ * `unshare` collects it only once the kernel has ended and reaped every other
+ * process of the namespace, so the lab is gone when this returns.
  */
 export async function killHolder(h: Holder): Promise<void> {
   if (!holderAlive(h)) return;
@@ -186,5 +188,5 @@ export async function killHolder(h: Holder): Promise<void> {
   } catch {
     return; // gone meanwhile
   }
-  for (let t = 0; t < 5000 && holderAlive(h); t += 10) await sleep(10);
+  for (let t = 0; t < 10_000 && startTime(h.pid) === h.start; t += 10) await sleep(10);
 }

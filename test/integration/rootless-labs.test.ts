@@ -259,6 +259,30 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
     expect(await ls(a)).toEqual([]);
   }, 120_000);
 
+  it('test --keep keeps a failed lab up in its holder; a passing run keeps nothing and leaves nothing', async () => {
+    const fixture = join(process.cwd(), 'test/fixtures/labs/probes.yaml');
+    const failed = await nslab(a, ['test', fixture, '--grep', 'asymmetric › fail: replies$', '--keep']);
+    expect(failed.code, failed.stderr).toBe(1);
+    const inst = /kept up for inspection: (probes\.[a-z0-9]+)/.exec(failed.stdout)?.[1];
+    expect(inst, failed.stdout).toBeDefined();
+    const [rec] = await ls(a);
+    expect(rec).toMatchObject({ instance: inst, status: 'up', holderAlive: true });
+    const ping = await nslab(a, ['exec', inst!, 'c', '--', 'ping', '-c1', '-W2', '10.3.0.2']);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    expect((await nslab(a, ['down', inst!])).code).toBe(0);
+    expect(await noneLeft(a)).toEqual([]);
+
+    const passed = await nslab(a, ['test', fixture, '--grep', 'asymmetric › pass: replies$', '--keep']);
+    expect(passed.code, passed.stdout + passed.stderr).toBe(0);
+    expect(passed.stdout).not.toContain('kept up');
+    expect(await ls(a)).toEqual([]);
+    expect(await noneLeft(a)).toEqual([]);
+    // one lab at a time: each kept lab is in a holder of its own
+    const two = await nslab(a, ['test', fixture, LAB, '--keep']);
+    expect(two.code).toBe(2);
+    expect(two.stderr).toMatch(/without root, --keep takes one lab file \(2 given\)/);
+  }, 120_000);
+
   it('check, reset and explain give the verdicts root gets, on the same lab file', async () => {
     const id = `v${uid()}`;
     const inst = `dual-nic-reply-path.${id}`;
