@@ -1,5 +1,6 @@
 import { listStates, ownerAlive, type LabState } from '../engine/state.js';
 import { holderAlive } from '../engine/holder.js';
+import { allUsersLabs } from './all-users.js';
 
 function age(iso: string): string {
   const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
@@ -13,7 +14,8 @@ function statusOf(s: LabState): string {
   return s.status;
 }
 
-export async function run(opts: { json?: boolean }): Promise<number> {
+export async function run(opts: { json?: boolean; allUsers?: boolean }): Promise<number> {
+  if (opts.allUsers) return allUsers(opts.json);
   const states = listStates();
   if (opts.json) {
     process.stdout.write(
@@ -45,6 +47,59 @@ export async function run(opts: { json?: boolean }): Promise<number> {
       s.services.length ? s.logDir : '-',
     ]);
   }
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  process.stdout.write(
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
+  return 0;
+}
+
+/** `ls --all-users`: root's labs, then every user's, with a USER column. */
+function allUsers(json?: boolean): number {
+  const others = allUsersLabs();
+  const mine = listStates().map((state) => ({
+    user: 'root',
+    uid: 0,
+    state,
+    holderAlive: undefined as boolean | undefined,
+  }));
+  const all = [...mine, ...others];
+  if (json) {
+    process.stdout.write(
+      JSON.stringify(
+        all.map((x) => ({
+          user: x.user,
+          uid: x.uid,
+          ...x.state,
+          ...(x.state.holder ? { holderAlive: x.holderAlive } : {}),
+        })),
+        null,
+        2,
+      ) + '\n',
+    );
+    return 0;
+  }
+  if (!all.length) {
+    process.stdout.write('no labs are up\n');
+    return 0;
+  }
+  const rows = [['USER', 'INSTANCE', 'STATUS', 'NODES', 'OWNER', 'AGE']];
+  for (const { user, state: s, holderAlive: alive } of all)
+    rows.push([
+      user,
+      s.instance,
+      s.holder && !alive ? 'gone (holder ended)' : s.holder ? s.status : statusOf(s),
+      s.namespaces.map((n) => n.node).join(','),
+      s.holder ? `holder pid ${s.holder.pid}` : `pid ${s.owner.pid}`,
+      age(s.createdAt),
+    ]);
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   process.stdout.write(
     rows

@@ -83,6 +83,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .command('ls')
     .description('list running labs: nodes, owner process, age, service logs')
     .option('--json', 'print as JSON')
+    .option('--all-users', "as root, also every user's labs (rootless ones included), with their user")
     .action(lazy(() => import('./ls.js')));
   program
     .command('exec')

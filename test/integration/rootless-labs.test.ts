@@ -373,6 +373,28 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
       const kill = await as(me, ['kill', '-9', String(rec.holder!.pid)]);
       expect(kill.code).not.toBe(0);
     }
+    // the trainer's view: root sees both users' labs, each with its user; a user may not ask for it
+    await as(b, ['ln', '-s', '/etc/passwd', join(stateDirOf(b), 'planted.json')]);
+    await as(b, ['mkfifo', join(stateDirOf(b), 'fifo.json')]);
+    const all = spawnSync(process.execPath, [CLI, 'ls', '--all-users', '--json'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(all.status, all.stderr).toBe(0);
+    const seen = (JSON.parse(all.stdout) as { user: string; instance: string; holderAlive?: boolean }[]).filter(
+      (x) => x.user === a.name || x.user === b.name,
+    );
+    expect(seen).toEqual(
+      [a, b]
+        .sort((x, y) => x.name.localeCompare(y.name))
+        .map((u) => expect.objectContaining({ user: u.name, instance: inst, holderAlive: true })),
+    );
+    const text = spawnSync(process.execPath, [CLI, 'ls', '--all-users'], { encoding: 'utf8', timeout: 30_000 });
+    expect(text.stdout).toMatch(new RegExp(`^${a.name}\\s+${inst.replace('.', '\\.')}\\s+up\\s`, 'm'));
+    const notRoot = await nslab(a, ['ls', '--all-users']);
+    expect(notRoot.code).toBe(3);
+    expect(notRoot.stderr).toMatch(/needs root/);
+
     // with no lab of its own, a user sees none and finds none by the other's name
     expect((await nslab(b, ['down', inst])).code).toBe(0);
     const none = await nslab(b, ['ls']);
