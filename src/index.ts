@@ -29,6 +29,7 @@ export type {
   FlowsOptions,
   ExecOptions,
   ThroughputOptions,
+  HttpOptions,
 } from './api/index.js';
 // the engine's own lab, for tools that manage labs (nslab's CLI uses it): status 'up' by default
 export { Lab as EngineLab, type UpOptions } from './engine/lab.js';

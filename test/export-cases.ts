@@ -13,3 +13,20 @@ export const FIX_CASES = [
 
 export const caseSlug = (c: { lab: string; stage: string }) =>
   `${c.lab}--${c.stage.replace(/[^a-z0-9]+/gi, '-').replace(/-+$/, '')}`;
+
+/**
+ * The export corpus (test/fixtures/export/): hosts of the kinds found in the field, each lab's node carrying the
+ * constructs such hosts have. Each is exported to every format and either round-trips exactly through the real
+ * program or is refused, construct by construct.
+ */
+export const CORPUS_CASES = [
+  { lab: 'ec2-two-enis', node: 'host' },
+  { lab: 'wg-quick', node: 'host' },
+  { lab: 'dual-isp-router', node: 'gw' },
+  { lab: 'rhel-dual-nic', node: 'server' },
+  { lab: 'k8s-node', node: 'node1' },
+  { lab: 'lb-anycast', node: 'lb' },
+  { lab: 'cdn-edge', node: 'edge' },
+] as const;
+
+export const corpusFile = (lab: string) => `test/fixtures/export/${lab}.yaml`;

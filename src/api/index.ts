@@ -14,5 +14,6 @@ export type {
   FlowsOptions,
   ExecOptions,
   ThroughputOptions,
+  HttpOptions,
 } from './probes.js';
 export { matchers, type NslabMatchers } from './matchers.js';

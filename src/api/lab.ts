@@ -128,6 +128,10 @@ export class Lab implements AsyncDisposable {
   udp(options: ProbeOptions<'udp'>, expect?: Expectation) {
     return this.probe('udp', options, expect);
   }
+  /** An HTTP request by nslab's client to a service of the lab (docs/tests.md, application probes). */
+  http(options: ProbeOptions<'http'>, expect?: Expectation) {
+    return this.probe('http', options, expect);
+  }
   route(options: ProbeOptions<'route'>, expect?: Expectation) {
     return this.probe('route', options, expect);
   }

@@ -15,6 +15,7 @@ export type RouteOptions = ProbeOptions<'route'>;
 export type FlowsOptions = ProbeOptions<'flows'>;
 export type ExecOptions = ProbeOptions<'exec'>;
 export type ThroughputOptions = ProbeOptions<'throughput'>;
+export type HttpOptions = ProbeOptions<'http'>;
 /** What a test may expect, as under `expect:` in a lab file. */
 export type Expectation = z.input<typeof Expect>;
 

@@ -1,6 +1,17 @@
 // From the observations of one packet's journey (the same probe packet seen at
 // several nodes, each with interface and direction) to its hop-by-hop path.
 
+/** What a route rule or a firewall rule may match of a packet beyond its addresses, as captured. */
+export interface PacketFacts {
+  proto: 'icmp' | 'tcp' | 'udp' | 'other';
+  sport?: number;
+  dport?: number;
+  icmpType?: number;
+  tcpFlags?: number;
+  /** IPv4 tos / IPv6 traffic class */
+  tos?: number;
+}
+
 export interface Observation {
   node: string;
   iface: string;
@@ -10,6 +21,8 @@ export interface Observation {
   frame?: number;
   src: string;
   dst: string;
+  /** the packet's protocol, ports, ICMP type and tos (absent for observations made up in tests) */
+  facts?: PacketFacts;
 }
 
 export interface Hop {

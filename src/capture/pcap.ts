@@ -39,6 +39,8 @@ export interface Packet {
   /** TCP sequence and acknowledgement numbers: NAT keeps them, so they follow a connection across it. */
   tcpSeq?: number;
   tcpAck?: number;
+  /** IPv4 tos / IPv6 traffic class byte (dscp and ecn), which a rule's `tos`/`dsfield` selector matches */
+  tos?: number;
   payload: Buffer;
 }
 
@@ -164,7 +166,7 @@ function decodeIPv4(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet,
   if (b.length < 20 || b[0]! >> 4 !== 4) return undefined;
   const ihl = (b[0]! & 0xf) * 4;
   const proto = b[9]!;
-  const base = { ifindex, dir, family: 4 as const, src: ipv4(b, 12), dst: ipv4(b, 16) };
+  const base = { ifindex, dir, family: 4 as const, src: ipv4(b, 12), dst: ipv4(b, 16), tos: b[1]! };
   const fragOffset = b.readUInt16BE(6) & 0x1fff;
   return { ...base, ...transport(proto === 1 ? 'icmp' : proto, fragOffset ? Buffer.alloc(0) : b.subarray(ihl)) };
 }
@@ -178,7 +180,8 @@ function decodeIPv6(b: Buffer, ifindex: number, dir: 'in' | 'out'): Omit<Packet,
     next = b[off]!;
     off += (b[off + 1]! + 1) * 8;
   }
-  const base = { ifindex, dir, family: 6 as const, src: ipv6(b, 8), dst: ipv6(b, 24) };
+  const tos = ((b[0]! & 0xf) << 4) | (b[1]! >> 4);
+  const base = { ifindex, dir, family: 6 as const, src: ipv6(b, 8), dst: ipv6(b, 24), tos };
   return { ...base, ...transport(next === 58 ? 'icmp' : next, b.subarray(off)) };
 }
 

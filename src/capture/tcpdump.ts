@@ -6,7 +6,7 @@
 // open. A window's end is known too: a marker frame sent inside the node after
 // the traffic must come through before the window is read.
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Observation } from './paths.js';
+import type { Observation, PacketFacts } from './paths.js';
 import { MARKER_ETHERTYPE, PcapReader, type Marker, type Packet } from './pcap.js';
 import { inNamespace, runArgv } from '../engine/runner.js';
 
@@ -246,5 +246,7 @@ export async function interfaceNames(ns: string): Promise<Map<number, string>> {
 }
 
 export function observation(p: NodePacket): Observation {
-  return { node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, frame: p.frame, src: p.src, dst: p.dst };
+  const facts: PacketFacts = { proto: p.proto };
+  for (const k of ['sport', 'dport', 'icmpType', 'tcpFlags', 'tos'] as const) if (p[k] !== undefined) facts[k] = p[k];
+  return { node: p.node, iface: p.iface, dir: p.dir, ts: p.ts, frame: p.frame, src: p.src, dst: p.dst, facts };
 }

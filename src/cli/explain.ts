@@ -8,7 +8,7 @@ import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
-import { explain, protoOf } from '../explain/why.js';
+import { explain, portOf, protoOf } from '../explain/why.js';
 import { findInstance } from './common.js';
 import { rootlessHere, sameInside } from './rootless.js';
 import { testPreflight } from './test.js';
@@ -82,6 +82,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       ask: (node, argv) => lab.exec(node, argv),
       counters: out.evidence?.counters,
       proto: protoOf(probe),
+      ...portOf(spec),
     });
     return { traces, why };
   });
@@ -108,6 +109,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       lines.push(`  why: ${w.decision}`);
       if (w.cause && w.cause !== w.decision) lines.push(`  cause: ${w.cause}`);
       if (w.hint) lines.push(`  hint: ${chalk.cyan(w.hint)}`);
+      if (w.noFix) lines.push(`  no fix found: ${w.noFix}`);
     }
     if (ok) lines.push(chalk.green('  the reply retraces the request: nothing to explain'));
     process.stdout.write(lines.join('\n') + '\n');

@@ -1,16 +1,25 @@
 import { OutputDir } from '../engine/output.js';
 import { UsageError } from '../errors.js';
-import { concatFiles, exportNode, FORMATS, type Format } from '../export/index.js';
+import { concatFiles, renderExport, FORMATS, type Format } from '../export/index.js';
 import { loadLab } from '../lab/resolve.js';
 
 export async function run(
   file: string,
-  opts: { stage?: string; node: string; format: string; output?: string },
+  opts: { stage?: string; node: string; format: string; output?: string; allowPartial?: boolean },
 ): Promise<number> {
   if (!(FORMATS as readonly string[]).includes(opts.format))
     throw new UsageError(`unknown format '${opts.format}'`, `formats: ${FORMATS.join(', ')}`);
   const lab = loadLab(file);
-  const files = await exportNode(lab, opts.node, opts.stage, opts.format as Format);
+  // a format that cannot express a route or rule of the node refuses here (exit 2), before any file is written
+  const { files, leftOut } = await renderExport(lab, opts.node, opts.stage, opts.format as Format, {
+    allowPartial: opts.allowPartial,
+  });
+  for (const l of leftOut) process.stderr.write(`nslab export: left out: ${l.note}\n`);
+  if (leftOut.length)
+    process.stderr.write(
+      `nslab export: ${leftOut.length} route${leftOut.length === 1 ? '' : 's'} and rules left out ` +
+        `(--allow-partial); each is marked where it would have been\n`,
+    );
   if (!opts.output) {
     process.stdout.write(concatFiles(files));
     return 0;

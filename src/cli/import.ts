@@ -3,9 +3,11 @@ import { oneLine } from '../errors.js';
 import { importFile } from '../import/import-file.js';
 
 export async function run(file: string, opts: { output?: string }): Promise<number> {
-  const { text, notes } = await importFile(file);
+  const { text, notes, summary } = await importFile(file);
   for (const n of notes) process.stderr.write(`nslab import: note: ${oneLine(n)}\n`);
   if (opts.output) writeOutputFile(opts.output, text);
   else process.stdout.write(text);
+  // after the lab is written: the summary is the last line the user sees
+  process.stderr.write(`nslab import: ${oneLine(summary)}\n`);
   return 0;
 }

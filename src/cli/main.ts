@@ -181,7 +181,11 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
   program
     .command('export')
     .argument('<lab>')
-    .description("a node's final addresses, routes, tables and rules as a distribution's boot configuration")
+    .description(
+      "a node's final addresses, routes, tables and rules as a distribution's boot configuration, exactly: a " +
+        'format that cannot express one of its routes, rules or settings refuses (exit 2, naming each construct and ' +
+        'the formats that can), writing nothing',
+    )
     .requiredOption('--node <name>', 'the node to export')
     .option('--stage <name>', 'include the apply of the stages up to this one (the fix)')
     .addOption(
@@ -190,12 +194,16 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
         .default('ip'),
     )
     .option('-o, --output <dir>', 'write the files under this directory, as under / (default: print them)')
+    .option(
+      '--allow-partial',
+      'when the format cannot express everything, write the rest: each left-out line named on stderr and marked in the files',
+    )
     .action(lazy(() => import('./export.js')));
   program
     .command('snapshot')
     .argument('[node]', 'with --node LAB: the node to read')
     .description(
-      "write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON; no root needed",
+      "write this machine's interfaces, addresses, routes of every table, rules and sysctls (ip -j) as JSON, with the kernel's own ip route get answers for tuples of them; no root needed",
     )
     .option('--node <lab>', 'read a node of this running lab instead (nslab snapshot --node LAB NODE)')
     .option('-o, --output <file>', 'write to this file (default: print)')
@@ -204,7 +212,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .command('import')
     .argument('<snapshot>', 'a file from nslab snapshot')
     .description(
-      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in',
+      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in and that the lab decides as the machine did',
     )
     .option('-o, --output <file>', 'write the lab file here (default: print)')
     .action(lazy(() => import('./import.js')));

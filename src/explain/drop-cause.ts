@@ -1,233 +1,602 @@
-// Where a packet died, the likely cause, asked in the kernel's own order: the
-// reverse-path filter (the input route lookup with the packet's iif), the route,
-// the neighbour entry, the firewall (a drop rule whose counter moved, else the
-// drop rules on the hook the packet crossed).
-import { counterName, nftLines, type NftLine } from '../capture/counters.js';
-import { networkOf } from '../lab/addr.js';
-import { neighbourToward } from './hints.js';
-import { family, routeGet, sysctl, type Selectors, type WhyContext } from './kernel.js';
-import type { Disposition, TraceHop } from '../traces/trace.js';
+// Where a packet died, the cause, asked in the kernel's own order: a firewall counter
+// that moved on a hook it crossed (proof), the hooks before the routing decision
+// (ingress, prerouting), the input route lookup (a source refused by the reverse-path
+// filter or because it is the node's own; no route; a node or interface that does not
+// forward), the hooks after it (forward or input, postrouting), the next hop's
+// neighbour entry (and why that neighbour is silent: arp_ignore, arp_filter, an
+// interface down). The firewall is walked rule by rule with the packet (nft.ts): the
+// first rule that drops it, or the policy that does, is the cause; where a rule cannot
+// be evaluated, the drop rules that may still take it are named as suspects.
+import { counterName } from '../capture/counters.js';
+import type { Disposition, Trace, TraceHop } from '../traces/trace.js';
+import type { RouteRow, RuleRow, Selectors } from './fib.js';
+import { addressesOf, checkRouting, neighbours, noFix, ownerOf, routeTo, stageHint, type Hint } from './hints.js';
+import {
+  agreedLookup,
+  describeRoute,
+  family,
+  ifKey,
+  refuses,
+  routeGet,
+  rulesetOf,
+  sysctl,
+  tableName,
+  type RouteGot,
+  type WhyContext,
+} from './kernel.js';
+import {
+  chainName,
+  hooksOf,
+  ruleName,
+  walk,
+  withException,
+  type NftChain,
+  type NftPacket,
+  type NftRule,
+  type Ruleset,
+} from './nft.js';
+import { connMark, markWords, nftPacket, packetAt, type AtHop } from './packet.js';
 
-type Hook = 'input' | 'forward' | 'output';
-/** The hooks a packet crosses on its way in (input), through (forward) or out (output) of a node, netdev's included. */
-const CROSSED: Record<Hook, string[]> = {
-  input: ['ingress', 'prerouting', 'input'],
-  forward: ['ingress', 'prerouting', 'forward', 'postrouting', 'egress'],
-  output: ['output', 'postrouting', 'egress'],
-};
-const crosses = (hooks: Set<string> | undefined, hook: Hook) => !!hooks && CROSSED[hook].some((h) => hooks.has(h));
-
-/**
- * The node's ruleset, each line with the hooks its chain is reached from: a base
- * chain's own, and for a regular chain those of every chain that jumps or goes to
- * it (iptables-nft's and firewalld's user chains are regular chains).
- */
-async function ruleset(ctx: WhyContext, node: string): Promise<(NftLine & { hooks: Set<string> })[]> {
-  const r = await ctx.ask(node, ['nft', 'list', 'ruleset']);
-  const lines = r.exitCode === 0 ? nftLines(r.stdout) : [];
-  const key = (table: string, chain: string) => `${table}\0${chain}`;
-  const hooks = new Map<string, Set<string>>();
-  const of = (k: string) => hooks.get(k) ?? hooks.set(k, new Set()).get(k)!;
-  for (const l of lines) if (l.hook) of(key(l.table, l.chain)).add(l.hook);
-  const edges = lines.flatMap((l) => {
-    const m = /\b(?:jump|goto) (\S+)/.exec(l.line);
-    return m ? [[key(l.table, l.chain), key(l.table, m[1]!)] as const] : [];
-  });
-  for (let changed = true; changed;) {
-    changed = false;
-    for (const [from, to] of edges)
-      for (const h of of(from))
-        if (!of(to).has(h)) {
-          of(to).add(h);
-          changed = true;
-        }
-  }
-  return lines.map((l) => ({ ...l, hooks: of(key(l.table, l.chain)) }));
-}
-
-/** Drop rules and drop policies in a ruleset, on the hook the packet crossed. */
-function firewallDrops(lines: (NftLine & { hooks: Set<string> })[], hook: Hook): string[] {
-  const out: string[] = [];
-  for (const { table, chain, hooks, line } of lines) {
-    if (!crosses(hooks, hook)) continue;
-    if (/hook \w+/.test(line)) {
-      if (/policy drop/.test(line)) out.push(`table ${table} chain ${chain}: policy drop`);
-    } else if (/\b(drop|reject)\b/.test(line)) out.push(`table ${table} chain ${chain}: ${line}`);
-  }
-  return out;
-}
-
-/**
- * Whether a rule may match a packet of this protocol: it names none, or this one (icmp as
- * icmp, icmpv6 or ipv6-icmp). What follows `reject` is the answer it sends
- * (`reject with icmp port-unreachable`, `tcp reset`), not what it matches.
- */
-function protoMayMatch(rule: string, proto: WhyContext['proto']): boolean {
-  const named = rule.replace(/\breject\b.*$/, 'reject').match(/\b(tcp|udp|icmpv6|ipv6-icmp|icmp)\b/g);
-  if (!proto || !named) return true;
-  return named.some((p) => (proto === 'icmp' ? /icmp/.test(p) : p === proto));
-}
-
-export interface Death {
+export interface Finding {
   disposition: Disposition;
+  node: string;
   cause: string;
-  hint?: string;
-  sel: Selectors;
-  /** proven by a drop rule's counter that moved during the probe (else read from the rules) */
+  hint?: Hint;
+  /** proven by a drop rule's counter that moved during the probe */
   counted?: boolean;
-  /** without a counter: the drop rules on the hook it crossed that the cause names */
+  /** without proof: the drop rules that may have taken it */
   suspects?: string[];
 }
 
-/** A route lookup that leads nowhere: no route, or a route that refuses. */
-const noRoute = (g: { error?: string; route?: { type?: string } }) =>
-  !!g.error || ['unreachable', 'blackhole', 'prohibit', 'throw'].includes(g.route?.type ?? '');
+type Path = 'forward' | 'input' | 'output';
+/** The hooks a packet crosses, in order, before and after its routing decision. */
+const BEFORE: Record<Path, string[]> = {
+  forward: ['ingress', 'prerouting'],
+  input: ['ingress', 'prerouting'],
+  output: [],
+};
+const AFTER: Record<Path, string[]> = {
+  forward: ['forward', 'postrouting', 'egress'],
+  input: ['input'],
+  output: ['output', 'postrouting', 'egress'],
+};
 
-/**
- * The fix for a missing route from `node` to `dst`: the prefix it lives on in the lab, via the neighbour that leads
- * there.
- */
-function routeHint(ctx: WhyContext, node: string, dst: string): string {
-  const net = ctx.model.nodes.flatMap((n) => n.interfaces.flatMap((i) => i.addresses)).find((a) => a.address === dst);
-  const prefix = net ? networkOf(net) : dst.includes(':') ? `${dst}/128` : `${dst}/32`;
-  const via = net ? neighbourToward(ctx.model, node, net) : undefined;
-  return `on ${node}: ${family(dst) === 6 ? 'ip -6' : 'ip'} route add ${prefix} via ${via ?? `<next hop toward ${dst}>`}`;
+type Dropper = { rule: NftRule } | { policy: NftChain };
+const dropperName = (d: Dropper) => ('rule' in d ? ruleName(d.rule) : `${chainName(d.policy)}: policy drop`);
+
+interface Through {
+  drop?: { hook: string; by: Dropper };
+  may: { hook: string; by: Dropper }[];
+  packet: NftPacket;
+  uncertain?: string;
 }
 
-/** Asks the node where a packet was last seen why it went no further. */
-export async function death(ctx: WhyContext, h: TraceHop, origin: boolean): Promise<Death> {
-  const s: Selectors = { to: h.dst, from: h.src, ...(h.in && !origin ? { iif: h.in } : {}) };
-  const v6 = family(h.dst) === 6;
-  const g = await routeGet(ctx, h.node, s);
-  const local = g.route?.type === 'local';
-  if (g.error && h.in && !origin && !v6) {
-    // a refused source: rp_filter (EXDEV, or EINVAL on kernels that report drop reasons) when the route back leaves
-    // elsewhere
-    const [one, all] = await Promise.all([
-      sysctl(ctx, h.node, `net.ipv4.conf.${h.in.replace(/\./g, '/')}.rp_filter`),
-      sysctl(ctx, h.node, 'net.ipv4.conf.all.rp_filter'),
-    ]);
-    const rp = Math.max(Number(one ?? 0), Number(all ?? 0));
-    const back = await routeGet(ctx, h.node, { to: h.src });
-    if (rp > 0 && (rp === 1 ? back.route?.dev !== h.in : !back.route))
-      return {
-        disposition: 'dropped-rp-filter',
-        sel: s,
-        cause: `${h.node}: the reverse-path filter on ${h.in} refused source ${h.src} (rp_filter ${h.in}=${one ?? '?'}, all=${all ?? '?'}, ${rp === 1 ? 'strict' : 'loose'}): the route back to ${h.src} leaves through ${back.route?.dev ?? '(no route)'}, not ${h.in}`,
-        hint: `on ${h.node}: route ${h.src} back through ${h.in}, or loosen the filter: sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf.${h.in}.rp_filter=2`,
-      };
+/** Walks the packet through a list of hooks: the first that drops it, or what may. */
+function through(rs: Ruleset, hooks: string[], p: NftPacket): Through {
+  const may: { hook: string; by: Dropper }[] = [];
+  let why: string | undefined;
+  for (const hook of hooks) {
+    const w = walk(rs, hook, p);
+    if (w.verdict === 'drop' && w.by) return { drop: { hook, by: w.by }, may, packet: w.packet };
+    may.push(...w.mayDrop.map((by) => ({ hook, by })));
+    if (w.uncertain) why ??= `${ruleName(w.uncertain.rule)} matches on ${w.uncertain.why}, which nslab cannot tell`;
+    p = w.packet;
   }
-  if (noRoute(g)) {
-    const fwd =
-      h.in && !origin ? await sysctl(ctx, h.node, v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward') : '1';
-    if (fwd === '0')
-      return {
-        disposition: 'dropped-no-route',
-        sel: s,
-        cause: `${h.node} does not forward (${v6 ? 'net.ipv6.conf.all.forwarding' : 'net.ipv4.ip_forward'}=0) and ${h.dst} is not its own`,
-        hint: `on ${h.node}: forwarding: true`,
-      };
-    return {
-      disposition: 'dropped-no-route',
-      sel: s,
-      cause: `${h.node}: no route to ${h.dst}${s.iif ? ` for a packet from ${h.src} in on ${s.iif}` : ''} (${g.error ?? g.route?.type})`,
-      hint: routeHint(ctx, h.node, h.dst),
-    };
-  }
-  const route = g.route!;
-  const hook = local ? 'input' : origin ? 'output' : 'forward';
-  if (!local && !h.out) {
-    const nh = route.gateway ?? h.dst;
-    const n = await ctx.ask(h.node, ['ip', '-j', 'neigh', 'show', 'to', nh, ...(route.dev ? ['dev', route.dev] : [])]);
-    const rows = n.exitCode === 0 ? (JSON.parse(n.stdout || '[]') as { state?: string[] }[]) : [];
-    if (rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE')))
-      return {
-        disposition: 'dropped-no-neighbour',
-        sel: s,
-        cause: `${h.node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}`,
-        hint: `on ${h.node}: check that ${nh} is up and on ${route.dev}'s link, or route ${h.dst} via another next hop`,
-      };
-  }
-  // a drop rule whose counter moved during the probe, on the hook this packet crossed, took it (of several,
-  // those naming its addresses: another rule's counter may have moved for other traffic, a reply's say)
-  // the ruleset, read once: for the hooks of the counters that moved, else for the drop rules
-  const lines = await ruleset(ctx, h.node);
-  let moved = (ctx.counters ?? []).filter((c) => c.node === h.node && /\b(drop|reject)\b/.test(c.rule));
-  if (moved.length) {
-    const hooks = new Map(lines.map((l) => [counterName(l), l.hooks]));
-    moved = moved.filter((c) => crosses(hooks.get(c.rule), hook));
-  }
-  const movedNamed = moved.filter((c) => c.rule.includes(h.dst) || c.rule.includes(h.src));
-  const counted = movedNamed.length ? movedNamed : moved;
-  if (counted.length)
+  return { may, packet: p, ...(why ? { uncertain: why } : {}) };
+}
+
+/** An exception for the packet before the rule (or policy) that drops it, checked by walking the hooks again. */
+function firewallFix(rs: Ruleset, node: string, hooks: string[], p: NftPacket, by: Dropper): Hint {
+  const fam = 'rule' in by ? by.rule.family : by.policy.family;
+  if (!['ip', 'ip6', 'inet', 'netdev', 'bridge'].includes(fam))
+    return noFix(`nslab writes no exception for a table of family ${fam}`);
+  const { rs: after, command } = withException(rs, by, p.src, p.dst, true);
+  const again = through(after, hooks, p);
+  if (again.drop) return noFix(`with an exception before it, ${dropperName(again.drop.by)} would still take it`);
+  return { fix: { node, commands: [command] } };
+}
+
+/** The first hop's drop rules whose counters moved during the probe, on a hook this packet crosses. */
+function counted(ctx: WhyContext, rs: Ruleset, node: string, hooks: string[], p: NftPacket) {
+  const moved = (ctx.counters ?? []).filter((c) => c.node === node && /\b(drop|reject)\b/.test(c.rule));
+  if (!moved.length) return [];
+  const reach = hooksOf(rs);
+  const rules = rs.chains.flatMap((c) => c.rules);
+  const crossed = moved.flatMap((c) => {
+    const r = rules.find(
+      (x) => counterName({ table: `${x.family} ${x.table}`, chain: x.chain, line: x.text }) === c.rule,
+    );
+    const hs = r ? reach.get(`${r.family} ${r.table} ${r.chain}`) : undefined;
+    return r && hs && hooks.some((h) => hs.has(h)) ? [{ ...c, r }] : [];
+  });
+  // of several, those naming its addresses: another rule's counter may have moved for other traffic
+  const named = crossed.filter((c) => c.rule.includes(p.dst) || c.rule.includes(p.src));
+  return named.length ? named : crossed;
+}
+
+const plural = (n: number) => `${n} packet${n > 1 ? 's' : ''}`;
+
+/** A firewall verdict as a finding: a counter that moved, the rule (or policy) the walk stops at, or suspects. */
+function firewallFinding(
+  ctx: WhyContext,
+  rs: Ruleset,
+  node: string,
+  hooks: string[],
+  p: NftPacket,
+  walked: Through,
+): Finding | undefined {
+  const c = counted(ctx, rs, node, hooks, p);
+  if (c.length)
     return {
       disposition: 'dropped-filtered',
-      sel: s,
+      node,
       counted: true,
-      cause: `${h.node}: the firewall dropped it: ${counted.map((c) => `${c.rule} (its counter moved by ${c.packets} packet${c.packets > 1 ? 's' : ''} during the probe)`).join('; ')}`,
-      hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${counted[0]!.rule})`,
+      cause: `${node}: the firewall dropped it: ${c.map((x) => `${x.rule} (its counter moved by ${plural(x.packets)} during the probe)`).join('; ')}`,
+      hint: firewallFix(rs, node, hooks, p, { rule: c[0]!.r }),
     };
-  const all = firewallDrops(lines, hook).filter(
-    (d) => !(v6 ? /\bip (saddr|daddr)\b/ : /\bip6 (saddr|daddr)\b/).test(d) && protoMayMatch(d, ctx.proto),
-  );
-  // without counters, a drop rule that names this packet's addresses on the hook it crossed (and
-  // nothing else found) is the cause; other drop rules there only may be: that is said, not claimed
-  const named = all.filter((d) => d.includes(h.dst) || d.includes(h.src));
-  if (named.length)
+  if (walked.drop)
     return {
       disposition: 'dropped-filtered',
-      sel: s,
-      suspects: named,
-      cause: `${h.node}: the firewall's ${hook} hook drops it: ${named.join('; ')}`,
-      hint: `on ${h.node}: let ${h.src} → ${h.dst} through (${named[0]})`,
+      node,
+      cause: `${node}: the firewall's ${walked.drop.hook} hook drops it: ${dropperName(walked.drop.by)}`,
+      hint: firewallFix(rs, node, hooks, p, walked.drop.by),
     };
-  if (all.length)
+  const may = walked.may.map((m) => dropperName(m.by));
+  if (!may.length) return undefined;
+  // without proof: a rule naming its addresses, or the only one that may, is the cause; others only may be
+  const named = may.filter((d) => d.includes(p.dst) || d.includes(p.src));
+  const one = named.length ? named : may.length === 1 ? may : [];
+  if (one.length)
     return {
-      disposition: 'dropped',
-      sel: s,
-      suspects: all,
-      cause: `${h.node}: not established; the firewall's ${hook} hook has drop rules that may take it: ${all.join('; ')}`,
-      hint: `on ${h.node}: add \`counter\` to those rules and run the test again: the one whose counter moves took it`,
+      disposition: 'dropped-filtered',
+      node,
+      suspects: one,
+      cause: `${node}: the firewall's ${walked.may[0]!.hook} hook drops it: ${one.join('; ')} (${walked.uncertain ?? 'the only rule that may'})`,
+      hint:
+        one.length === 1
+          ? firewallFix(rs, node, hooks, p, walked.may[may.indexOf(one[0]!)]!.by)
+          : noFix('several rules may take it'),
     };
   return {
     disposition: 'dropped',
-    sel: s,
-    cause: `${h.node}: routed ${local ? 'locally' : `to ${route.dev ?? '?'}`}, no rp_filter, neighbour or firewall drop found`,
+    node,
+    suspects: may,
+    cause: `${node}: not established; the firewall's ${walked.may[0]!.hook} hook has drop rules that may take it (${walked.uncertain ?? 'nslab cannot tell which'}): ${may.join('; ')}`,
+    // adding counters to tell them apart is a diagnostic step, not a fix: none is offered
+    hint: noFix(
+      'more than one drop rule may take it, and an exception before one of them is not known to let it through',
+    ),
   };
 }
 
-/** An address of this family on the node, at the start or from a stage already applied. */
-function hasFamily(ctx: WhyContext, node: string, fam: 4 | 6): boolean {
-  const n = ctx.model.nodes.find((x) => x.name === node);
-  const staged = ctx.model.stages
-    .filter((st) => ctx.applied.includes(st.name))
-    .flatMap((st) => st.apply.get(node)?.addresses ?? [])
-    .map((a) => a.cidr);
-  return [...(n?.interfaces.flatMap((i) => i.addresses) ?? []), ...staged].some(
-    (a) => a.family === fam && !(fam === 6 && a.address.toLowerCase().startsWith('fe80:')),
+/** A stage's fix where one bears on this, else the generic one. */
+async function preferStage(
+  ctx: WhyContext,
+  node: string,
+  s: Selectors | undefined,
+  cause: string,
+  generic: Hint | (() => Promise<Hint>),
+  check?: Parameters<typeof stageHint>[4],
+  usedTable?: string,
+): Promise<Hint> {
+  const st = await stageHint(ctx, node, s, cause, check, usedTable);
+  if (st) return { fix: st };
+  return typeof generic === 'function' ? generic() : generic;
+}
+
+const sysctlFix = (node: string, sets: [string, string][]): Hint => ({
+  fix: { node, commands: [`sysctl -w ${sets.map(([k, v]) => `${k}=${v}`).join(' ')}`] },
+});
+
+/** The input route lookup refused the packet: why (the source refused, forwarding off, no route), as a finding. */
+async function refused(
+  ctx: WhyContext,
+  at: AtHop,
+  h: TraceHop,
+  g: { route?: RouteGot; error?: string },
+): Promise<Finding> {
+  const node = h.node;
+  const s = at.sel;
+  const v6 = family(s.to) === 6;
+  const iif = h.in;
+  const withMark = markWords(at);
+  if (g.error && iif && !v6) {
+    // a source the input lookup refuses: the node's own address (a martian unless accept_local), or rp_filter
+    const own = await routeGet(ctx, node, { to: h.src });
+    const accept = await sysctl(ctx, node, `net.ipv4.conf.${ifKey(iif)}.accept_local`);
+    if (own.route?.type === 'local' && accept !== '1')
+      return {
+        disposition: 'dropped-rp-filter',
+        node,
+        cause: `${node}: its source ${h.src} is ${node}'s own address, and a packet from it coming in on ${iif} is a martian (net.ipv4.conf.${iif}.accept_local=${accept ?? '?'})`,
+        hint: await preferStage(
+          ctx,
+          node,
+          s,
+          'rp-filter',
+          sysctlFix(node, [[`net.ipv4.conf.${ifKey(iif)}.accept_local`, '1']]),
+        ),
+      };
+    const [one, all] = await Promise.all([
+      sysctl(ctx, node, `net.ipv4.conf.${ifKey(iif)}.rp_filter`),
+      sysctl(ctx, node, 'net.ipv4.conf.all.rp_filter'),
+    ]);
+    const rp = Math.max(Number(one ?? 0), Number(all ?? 0));
+    const back = await routeGet(ctx, node, { to: h.src, ...(s.mark ? { mark: s.mark } : {}) });
+    if (rp > 0 && (rp === 1 ? back.route?.dev !== iif : !back.route)) {
+      // loose mode lets it in wherever a route back exists; without one, only no filter does (the larger of all and
+      // the interface's own applies)
+      const sets: [string, string][] = back.route
+        ? [[`net.ipv4.conf.${ifKey(iif)}.rp_filter`, '2']]
+        : [
+            ['net.ipv4.conf.all.rp_filter', '0'],
+            [`net.ipv4.conf.${ifKey(iif)}.rp_filter`, '0'],
+          ];
+      if (back.route && Number(all ?? 0) > 2) sets.unshift(['net.ipv4.conf.all.rp_filter', '2']);
+      return {
+        disposition: 'dropped-rp-filter',
+        node,
+        cause: `${node}: the reverse-path filter on ${iif} refused source ${h.src} (rp_filter ${iif}=${one ?? '?'}, all=${all ?? '?'}, ${rp === 1 ? 'strict' : 'loose'}): the route back to ${h.src} leaves through ${back.route?.dev ?? '(no route)'}, not ${iif}`,
+        hint: await preferStage(ctx, node, s, 'rp-filter', sysctlFix(node, sets)),
+      };
+    }
+  }
+  if (iif && !v6) {
+    const [all, one] = await Promise.all([
+      sysctl(ctx, node, 'net.ipv4.ip_forward'),
+      sysctl(ctx, node, `net.ipv4.conf.${ifKey(iif)}.forwarding`),
+    ]);
+    if (all === '0' || one === '0') {
+      const key = all === '0' ? 'net.ipv4.ip_forward' : `net.ipv4.conf.${ifKey(iif)}.forwarding`;
+      return {
+        disposition: 'dropped-no-route',
+        node,
+        cause: `${node} does not forward ${all === '0' ? 'IPv4' : `IPv4 that comes in on ${iif}`} (${key}=0) and ${s.to} is not its own`,
+        hint: await preferStage(ctx, node, s, 'forwarding', sysctlFix(node, [[key, '1']])),
+      };
+    }
+  }
+  const refusal = await agreedLookup(ctx, node, s, g);
+  const how = refusal?.rule
+    ? `: rule ${refusal.rule.priority} (${tableName(
+        ctx.model.nodes.find((n) => n.name === node),
+        refusal.table ?? '254',
+      )})${refusal.route ? ` → ${describeRoute(refusal.route)}` : ` ${refusal.type}`}`
+    : '';
+  const kernel = g.error ?? g.route?.type;
+  const check = (add: { rules: RuleRow[]; routes: RouteRow[] }) =>
+    checkRouting(ctx, node, s, g, add, (l) => l.type === 'unicast');
+  return {
+    disposition: 'dropped-no-route',
+    node,
+    cause: `${node}: no route to ${s.to}${s.from && iif ? ` for a packet from ${s.from} in on ${iif}` : ''}${withMark} (${kernel})${how}`,
+    hint: await preferStage(ctx, node, s, 'no-route', () => routeTo(ctx, node, s, g, refusal), check, refusal?.table),
+  };
+}
+
+/** Why a next hop does not answer: no node has it, its interface is down, or arp_ignore/arp_filter silence it. */
+async function silentNeighbour(
+  ctx: WhyContext,
+  node: string,
+  nh: string,
+  dev: string,
+  s: Selectors,
+  g: { route?: RouteGot; error?: string },
+): Promise<{ why: string; hint: Hint }> {
+  const v6 = family(nh) === 6;
+  // the neighbour on that link that has the address: the one that should answer
+  const nb = neighbours(ctx.model, node)
+    .filter((x) => x.iface === dev)
+    .find((x) => addressesOf(ctx, x.node).some((a) => a.cidr.address === nh));
+  const o = nb && { node: nb.node, iface: nb.peerIface };
+  const mine = addressesOf(ctx, node).find((a) => a.iface === dev && a.cidr.family === (v6 ? 6 : 4));
+  if (!o) {
+    // a gateway nobody on that link has: a route through the neighbour that does lead to the destination
+    const used = await agreedLookup(ctx, node, s, g);
+    const hint = ownerOf(ctx, s.to)
+      ? await routeTo(ctx, node, s, g, used?.route ? { ...used, route: { ...used.route, type: 'refused' } } : undefined)
+      : noFix(`${s.to} is no address of the lab's nodes, and no node on ${dev}'s link has ${nh}`);
+    return { why: `no node on ${dev}'s link has ${nh}`, hint };
+  }
+  const up = await ctx.ask(o.node, ['ip', '-j', 'link', 'show', 'dev', o.iface]);
+  const state = (JSON.parse(up.exitCode === 0 ? up.stdout || '[]' : '[]') as { flags?: string[] }[])[0]?.flags;
+  if (state && !state.includes('UP'))
+    return {
+      why: `${nh} is ${o.node}'s, on ${o.iface}, which is down`,
+      hint: { fix: { node: o.node, commands: [`ip link set dev ${o.iface} up`] } },
+    };
+  if (v6)
+    return {
+      why: `${nh} is ${o.node}'s, on ${o.iface}`,
+      hint: noFix(`nslab found nothing on ${o.node} that keeps it from answering neighbour discovery`),
+    };
+  const k = (what: string) => `net.ipv4.conf.${ifKey(o.iface)}.${what}`;
+  const [ignAll, ignOne, filAll, filOne] = await Promise.all([
+    sysctl(ctx, o.node, 'net.ipv4.conf.all.arp_ignore'),
+    sysctl(ctx, o.node, k('arp_ignore')),
+    sysctl(ctx, o.node, 'net.ipv4.conf.all.arp_filter'),
+    sysctl(ctx, o.node, k('arp_filter')),
+  ]);
+  const ignore = Math.max(Number(ignAll ?? 0), Number(ignOne ?? 0));
+  const onIface = addressesOf(ctx, o.node).some((a) => a.iface === o.iface && a.cidr.address === nh);
+  // arp_ignore 1: only for an address on the interface asked on; 2: also in the asker's subnet; 8: never
+  const sameNet = !!mine && addressesOf(ctx, o.node).some((a) => a.iface === o.iface && a.cidr.address === nh);
+  const silent = ignore === 8 || (ignore >= 1 && ignore <= 3 && !onIface) || (ignore === 2 && !sameNet);
+  if (silent) {
+    const sets: [string, string][] = [
+      ...(Number(ignAll ?? 0) > 0 ? [['net.ipv4.conf.all.arp_ignore', '0'] as [string, string]] : []),
+      ...(Number(ignOne ?? 0) > 0 ? [[k('arp_ignore'), '0'] as [string, string]] : []),
+    ];
+    const st = await stageHint(ctx, o.node, undefined, 'arp-silent');
+    return {
+      why: `${nh} is ${o.node}'s (on ${onIface ? o.iface : 'another interface than ' + o.iface}), and arp_ignore=${ignore} there (all=${ignAll ?? '?'}, ${o.iface}=${ignOne ?? '?'}) keeps it from answering ARP for it on ${o.iface}`,
+      hint: st ? { fix: st } : sysctlFix(o.node, sets),
+    };
+  }
+  if (filAll === '1' || filOne === '1') {
+    const back = mine ? await routeGet(ctx, o.node, { to: mine.cidr.address }) : undefined;
+    if (back?.route?.dev && back.route.dev !== o.iface) {
+      const sets: [string, string][] = [
+        ...(filAll === '1' ? [['net.ipv4.conf.all.arp_filter', '0'] as [string, string]] : []),
+        ...(filOne === '1' ? [[k('arp_filter'), '0'] as [string, string]] : []),
+      ];
+      return {
+        why: `${nh} is ${o.node}'s, and arp_filter there answers only where its route back to ${mine!.cidr.address} leaves (${back.route.dev}, not ${o.iface})`,
+        hint: sysctlFix(o.node, sets),
+      };
+    }
+  }
+  return {
+    why: `${nh} is ${o.node}'s, on ${o.iface}`,
+    hint: noFix(
+      `nslab found nothing on ${o.node} that keeps it from answering ARP (arp_ignore=${ignore}, arp_filter all=${filAll ?? '?'} ${o.iface}=${filOne ?? '?'})`,
+    ),
+  };
+}
+
+/** The next hop's neighbour entry, where it failed. */
+async function neighbour(
+  ctx: WhyContext,
+  node: string,
+  route: RouteGot,
+  s: Selectors,
+  g: { route?: RouteGot; error?: string },
+): Promise<Finding | undefined> {
+  const nh = route.gateway ?? s.to;
+  const n = await ctx.ask(node, ['ip', '-j', 'neigh', 'show', 'to', nh, ...(route.dev ? ['dev', route.dev] : [])]);
+  const rows = n.exitCode === 0 ? (JSON.parse(n.stdout || '[]') as { state?: string[] }[]) : [];
+  if (!rows.some((x) => x.state?.some((st) => st === 'FAILED' || st === 'INCOMPLETE'))) return undefined;
+  const v6 = family(nh) === 6;
+  const silent = await silentNeighbour(ctx, node, nh, route.dev ?? '?', s, g);
+  return {
+    disposition: 'dropped-no-neighbour',
+    node,
+    cause: `${node}: ${nh} does not answer ${v6 ? 'neighbour discovery' : 'ARP'} on ${route.dev}: ${silent.why}`,
+    hint: silent.hint,
+  };
+}
+
+/** Nothing found: what was checked. */
+const notFound = (node: string, what: string): Finding => ({
+  disposition: 'dropped',
+  node,
+  cause: `${node}: ${what}, no rp_filter, neighbour or firewall drop found`,
+  hint: noFix('nothing nslab checks (routes, rules, sysctls, the firewall, neighbours) explains it'),
+});
+
+/**
+ * Asks the node where a packet was last seen why it went no further. `h` is its last hop; `origin` when it never left
+ * the node that sent it.
+ */
+export async function death(
+  ctx: WhyContext,
+  h: TraceHop,
+  direction: 'request' | 'reply',
+  request: Trace | undefined,
+): Promise<Finding> {
+  const node = h.node;
+  const at = await packetAt(ctx, h, direction, request);
+  const rs = await rulesetOf(ctx, node);
+  const local = !h.in;
+  // before the routing decision: a counter or a rule on ingress/prerouting (a locally sent packet has none)
+  const before = local ? [] : BEFORE.forward;
+  const pre = through(rs, before, { ...at.nft, mark: 0 });
+  if (pre.drop) return firewallFinding(ctx, rs, node, before, at.nft, pre)!;
+  if (at.markUnknown)
+    return {
+      disposition: 'dropped',
+      node,
+      cause: `${node}: not established: a rule of ${node} selects by mark, and nslab cannot know this packet's: ${at.markUnknown}`,
+      hint: noFix(`the routing decision depends on a mark nslab cannot tell`),
+    };
+  const g = await routeGet(ctx, node, at.sel);
+  if (refuses(g)) {
+    const c = counted(ctx, rs, node, ['ingress', 'prerouting', 'forward', 'input', 'postrouting', 'egress'], at.nft);
+    if (c.length) return firewallFinding(ctx, rs, node, [...before, 'forward', 'input'], at.nft, pre)!;
+    return refused(ctx, at, h, g);
+  }
+  const route = g.route!;
+  const path: Path = route.type === 'local' ? 'input' : local ? 'output' : 'forward';
+  const v6 = family(at.sel.to) === 6;
+  if (path === 'forward' && v6) {
+    const fwd = await sysctl(ctx, node, 'net.ipv6.conf.all.forwarding');
+    const force = h.in ? await sysctl(ctx, node, `net.ipv6.conf.${ifKey(h.in)}.force_forwarding`) : undefined;
+    if (fwd === '0' && force !== '1')
+      return {
+        disposition: 'dropped-no-route',
+        node,
+        cause: `${node} does not forward IPv6 (net.ipv6.conf.all.forwarding=0) and ${at.sel.to} is not its own`,
+        hint: await preferStage(
+          ctx,
+          node,
+          at.sel,
+          'forwarding',
+          sysctlFix(node, [['net.ipv6.conf.all.forwarding', '1']]),
+        ),
+      };
+  }
+  const after = AFTER[path];
+  const hooks = [...before, ...after];
+  const p = { ...at.nft, dst: at.sel.to, oif: path === 'input' ? '' : (route.dev ?? '') };
+  const post = through(rs, after, p);
+  const merged = { ...post, may: [...pre.may, ...post.may], uncertain: pre.uncertain ?? post.uncertain };
+  const counter = counted(ctx, rs, node, hooks, p);
+  if (counter.length || post.drop) return firewallFinding(ctx, rs, node, hooks, p, merged)!;
+  if (path !== 'input') {
+    const n = await neighbour(ctx, node, route, at.sel, g);
+    if (n) return n;
+  }
+  return (
+    firewallFinding(ctx, rs, node, hooks, p, merged) ??
+    notFound(node, `routed ${path === 'input' ? 'locally' : `to ${route.dev ?? '?'}`}${markWords(at)}`)
+  );
+}
+
+/** A host that has no address of this family: the usual reason in a lab for a packet it cannot send. */
+function hasFamily(ctx: WhyContext, node: string, f: 4 | 6): boolean {
+  return addressesOf(ctx, node).some(
+    (a) => a.cidr.family === f && !(f === 6 && a.cidr.address.toLowerCase().startsWith('fe80:')),
   );
 }
 
 /**
- * Nothing left the sender: its kernel's route to where it was sent. No route
- * (often: the node has no address of that family at all) is said as such; a
- * route gives the drop causes of the node's output (neighbour, firewall).
+ * Nothing left the sender: its kernel's route to where it was sent. No route (often: the node has no address of that
+ * family at all) is said as such; a route gives the drop causes of the node's output (firewall, neighbour).
  */
-export async function unsent(ctx: WhyContext, node: string, to: string): Promise<Death> {
-  const v6 = family(to) === 6;
-  const s: Selectors = { to };
-  const g = await routeGet(ctx, node, s);
-  if (noRoute(g)) {
+export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
+  const node = t.at!;
+  const to = t.to!;
+  const f = family(to);
+  // nothing was captured: what the test sent, as far as its spec says
+  const sent = ctx.proto && ctx.proto !== 'icmp' && ctx.port !== undefined ? { proto: ctx.proto, dport: ctx.port } : {};
+  const h: TraceHop = { node, src: '', dst: to, ...sent, evidence: [] };
+  const at = await packetAt(ctx, h, 'request', undefined, { noFrom: true });
+  const g = await routeGet(ctx, node, at.sel);
+  if (refuses(g)) {
     const cause = `${node}: no route to ${to} (${g.error ?? g.route?.type}): the kernel refused to send`;
-    if (!hasFamily(ctx, node, v6 ? 6 : 4))
+    if (!hasFamily(ctx, node, f))
       return {
         disposition: 'not-sent',
-        sel: s,
-        cause: `${cause}; ${node} has no IPv${v6 ? 6 : 4} address`,
-        hint: `give ${node} an IPv${v6 ? 6 : 4} address on a link toward ${to} (interfaces: { NAME: [..., ADDRESS/LEN] }) and a route to it`,
+        node,
+        cause: `${cause}; ${node} has no IPv${f} address`,
+        hint: noFix(
+          `${node} has no IPv${f} address: giving it one (on a link toward ${to}, with a route back to it) is a change to the lab, not a command nslab can check`,
+        ),
       };
-    return { disposition: 'not-sent', sel: s, cause, hint: routeHint(ctx, node, to) };
+    const refusal = await agreedLookup(ctx, node, at.sel, g);
+    return {
+      disposition: 'not-sent',
+      node,
+      cause,
+      hint: await preferStage(
+        ctx,
+        node,
+        at.sel,
+        'no-route',
+        () => routeTo(ctx, node, at.sel, g, refusal),
+        undefined,
+        refusal?.table,
+      ),
+    };
   }
-  const d = await death(ctx, { node, src: g.route!.prefsrc ?? to, dst: to, evidence: [] }, true);
+  const src = g.route!.prefsrc ?? '';
+  const d = await death(ctx, { node, src, dst: to, ...sent, evidence: [] }, 'request', undefined);
   return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };
+}
+
+/** A request that arrived and got no answer: a drop on its way in, echoes ignored, no route back, the output. */
+export async function unanswered(
+  ctx: WhyContext,
+  request: Trace,
+): Promise<{ died?: Finding; reply?: Finding & { decision: string } }> {
+  const last = request.hops[request.hops.length - 1]!;
+  const node = last.node;
+  const d = await death(ctx, last, 'request', request);
+  if (d.disposition !== 'dropped' && d.disposition !== 'dropped-no-neighbour') return { died: d };
+  const f = family(last.dst);
+  const dst = last.nat?.dst ?? last.dst;
+  if (ctx.proto === 'icmp') {
+    const key = f === 6 ? 'net.ipv6.icmp.echo_ignore_all' : 'net.ipv4.icmp_echo_ignore_all';
+    if ((await sysctl(ctx, node, key)) === '1') {
+      const cause = `${node}: the request arrived; ${node} ignores echo requests (${key}=1)`;
+      return {
+        reply: {
+          disposition: 'unanswered',
+          node,
+          decision: cause,
+          cause,
+          hint: await preferStage(ctx, node, undefined, 'echo-ignored', sysctlFix(node, [[key, '0']])),
+        },
+      };
+    }
+  }
+  // the answer: from where the request went, back to its source, in its connection
+  const answer: TraceHop = {
+    node,
+    src: dst,
+    dst: last.src,
+    ...(last.proto ? { proto: last.proto } : {}),
+    ...(last.dport !== undefined ? { sport: last.nat?.dport ?? last.dport } : {}),
+    ...(last.sport !== undefined ? { dport: last.sport } : {}),
+    evidence: [],
+  };
+  const at = await packetAt(ctx, answer, 'reply', request);
+  const g = await routeGet(ctx, node, at.sel);
+  if (refuses(g)) {
+    const refusal = await agreedLookup(ctx, node, at.sel, g);
+    const cause = `${node}: no route back to ${last.src} from ${dst}${markWords(at)} (${g.error ?? g.route?.type})`;
+    return {
+      reply: {
+        disposition: 'unanswered',
+        node,
+        decision: cause,
+        cause: 'no route for the reply',
+        hint: await preferStage(
+          ctx,
+          node,
+          at.sel,
+          'no-route',
+          () => routeTo(ctx, node, at.sel, g, refusal),
+          (add) => checkRouting(ctx, node, at.sel, g, add, (l) => l.type === 'unicast'),
+          refusal?.table,
+        ),
+      },
+    };
+  }
+  // an answer its own output firewall takes leaves no trace: walk it out
+  const rs = await rulesetOf(ctx, node);
+  const hooks = AFTER.output;
+  const conn = await connMark(ctx, request, node);
+  const p: NftPacket = {
+    ...nftPacket(ctx, answer, 'reply', {
+      state: 'established',
+      ...(conn.mark !== undefined ? { mark: conn.mark } : {}),
+    }),
+    oif: g.route!.dev ?? '',
+  };
+  const out = firewallFinding(ctx, rs, node, hooks, p, through(rs, hooks, p));
+  if (out && out.disposition === 'dropped-filtered' && (out.counted || !out.suspects))
+    return {
+      reply: {
+        ...out,
+        decision: `${node}: the request arrived; its answer did not leave: ${out.cause.replace(/^[^:]+: /, '')}`,
+      },
+    };
+  const suspects = out?.suspects
+    ? `; the firewall's output hook has drop rules ${out.disposition === 'dropped-filtered' ? 'naming its addresses, which may take it' : 'that may take it'}: ${out.suspects.join('; ')}`
+    : '';
+  return {
+    reply: {
+      disposition: 'unanswered',
+      node,
+      decision: `${node}: the request arrived; nothing answered it (no listener, or the answer was not a reply nslab recognises${suspects ? ', or its firewall took it' : ''})${suspects}`,
+      cause: 'no answer',
+      hint:
+        out?.hint && suspects
+          ? out.hint
+          : noFix(
+              `${node} routes the answer back (${describeRoute({ dst: last.src, ...g.route! })}), and nothing nslab checks (echo sysctls, its firewall, the neighbour) keeps it`,
+            ),
+    },
+  };
 }

@@ -2,7 +2,9 @@
 // where they came from, and the files that are the same in every distribution
 // (sysctl.d, iproute2's table names).
 import { oneLine } from '../errors.js';
-import type { FinalNode } from './node-state.js';
+import type { Source } from '../lab/model.js';
+import type { Construct } from './constructs.js';
+import type { FinalNode, FinalRoute, FinalRule } from './node-state.js';
 
 export interface ExportFile {
   /** Where the file goes on the target machine (absolute), or a script's name (relative). */
@@ -10,6 +12,30 @@ export interface ExportFile {
   text: string;
   /** Permissions it needs (NetworkManager ignores a keyfile others can read). */
   mode?: number;
+}
+
+/** A route or rule the format cannot express, left out of the files (only with --allow-partial). */
+export interface LeftOut {
+  kind: 'route' | 'rule' | 'sysctl';
+  family: 4 | 6;
+  route?: FinalRoute;
+  rule?: FinalRule;
+  /** A setting of the node's (key, value) whose effect on routing the format's program undoes. */
+  sysctl?: [string, string];
+  /** The interface whose file would have carried it. */
+  owner: string;
+  /** As `ip [-6] route|rule add ...` or `sysctl -w KEY=VALUE`. */
+  line: string;
+  at?: Source;
+  /** The constructs the format lacks. */
+  missing: Construct[];
+  /** The sentence said on stderr and, as a comment, where the line would have been. */
+  note: string;
+}
+
+/** The comments marking what was left out, for one owner's file (or, with no owner given, all of them). */
+export function leftOutComments(leftOut: LeftOut[], owner?: string, c = '#'): string[] {
+  return leftOut.filter((l) => owner === undefined || l.owner === owner).map((l) => `${c} LEFT OUT: ${l.note}`);
 }
 
 export const FORMATS = ['rhel', 'nm', 'networkd', 'netplan', 'ifupdown', 'ip'] as const;

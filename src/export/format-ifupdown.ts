@@ -1,12 +1,16 @@
 // Debian's ifupdown: /etc/network/interfaces, a stanza per interface and
 // family, routes and rules as `up ip ...` lines of the interface they belong to.
-import { header, rtTablesFile, sysctlFile, type ExportFile } from './files.js';
+import { carriesAll } from './constructs.js';
+import { header, leftOutComments, rtTablesFile, sysctlFile, type ExportFile, type LeftOut } from './files.js';
 import { routeCommand, ruleCommand, tableComment } from './format-ip.js';
 import type { Cidr } from '../lab/addr.js';
-import type { FinalInterface, FinalNode } from './node-state.js';
+import { lastNeeded, type FinalInterface, type FinalNode } from './node-state.js';
 
-export function renderIfupdown(node: FinalNode): ExportFile[] {
-  const out = [...header(node), ...tableComment(node)];
+/** `up ip ...` lines: iproute2's own words, whatever the lab's grammar takes. */
+export const IFUPDOWN_CARRIES = carriesAll;
+
+export function renderIfupdown(node: FinalNode, leftOut: LeftOut[] = []): ExportFile[] {
+  const out = [...header(node), ...tableComment(node), ...leftOutComments(leftOut)];
   for (const i of node.interfaces) out.push('', ...stanzas(node, i));
   out.push('');
   return [{ path: '/etc/network/interfaces', text: out.join('\n') }, ...sysctlFile(node), ...rtTablesFile(node)];
@@ -16,11 +20,15 @@ export function renderIfupdown(node: FinalNode): ExportFile[] {
  * The first address as the stanza's own; the others as `up ip addr add` lines
  * before the routes (ifupdown 0.8 takes one address per stanza and ignores
  * further `address` lines without a word: a route with one of them as src
- * then fails, as the round-trip test found).
+ * then fails, as the round-trip test found). ifupdown gives an IPv4 address a
+ * broadcast address (`broadcast +`), which for a /31 or /32 is an address the
+ * lab's kernel never made a broadcast route for: those get none (0.0.0.0).
  */
 function addresses(iface: string, cidrs: Cidr[]): string[] {
+  const first = cidrs[0]!;
   return [
-    `    address ${cidrs[0]!.text}`,
+    `    address ${first.text}`,
+    ...(first.family === 4 && first.prefix >= 31 ? ['    broadcast 0.0.0.0'] : []),
     ...cidrs
       .slice(1)
       .flatMap((a) => [`    up ip addr add ${a.text} dev ${iface}`, `    down ip addr del ${a.text} dev ${iface}`]),
@@ -30,7 +38,9 @@ function addresses(iface: string, cidrs: Cidr[]): string[] {
 function stanzas(node: FinalNode, i: FinalInterface): string[] {
   const v4 = i.addresses.filter((a) => a.family === 4);
   const v6 = i.addresses.filter((a) => a.family === 6);
-  const routes = node.routes.filter((r) => r.owner === i.name);
+  // ifup brings the interfaces up in the file's order: a route goes with the last one it needs (a multipath route's)
+  const order = node.interfaces.map((x) => x.name);
+  const routes = node.routes.filter((r) => lastNeeded(r, order) === i.name);
   const rules = node.rules.filter((r) => r.owner === i.name);
   const lines = (fam: 4 | 6 | 0) => [
     ...routes.filter((r) => !fam || r.family === fam).map((r) => `    up ${routeCommand(r)}`),

@@ -2,7 +2,8 @@
 // Routes are `replace`d (a fix often changes a route the kernel or an earlier
 // line made), rules deleted before they are added: the script can run twice.
 import { shellQuote } from '../plan/render.js';
-import { header, slug, type ExportFile } from './files.js';
+import { carriesAll } from './constructs.js';
+import { header, leftOutComments, slug, type ExportFile, type LeftOut } from './files.js';
 import { tableLabel, type FinalNode, type FinalRoute, type FinalRule } from './node-state.js';
 
 const q = (args: string[]) => args.map(shellQuote).join(' ');
@@ -23,8 +24,11 @@ export function tableComment(node: FinalNode, c = '#'): string[] {
     : [];
 }
 
-export function renderIp(node: FinalNode): ExportFile[] {
-  const out = ['#!/bin/sh', ...header(node), ...tableComment(node), 'set -e', ''];
+/** The script runs iproute2's own words: whatever the lab's grammar takes. */
+export const IP_CARRIES = carriesAll;
+
+export function renderIp(node: FinalNode, leftOut: LeftOut[] = []): ExportFile[] {
+  const out = ['#!/bin/sh', ...header(node), ...tableComment(node), ...leftOutComments(leftOut), 'set -e', ''];
   if (node.sysctl.length) out.push(...node.sysctl.map(([k, v]) => `sysctl -q -w ${shellQuote(`${k}=${v}`)}`), '');
   for (const i of node.interfaces) {
     const set = [...(i.mtu ? ['mtu', String(i.mtu)] : []), ...(i.mac ? ['address', i.mac] : [])];

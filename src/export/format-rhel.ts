@@ -2,52 +2,72 @@
 // plugin): ifcfg-IFACE for addresses, route-IFACE / route6-IFACE and
 // rule-IFACE / rule6-IFACE with one `ip route add` / `ip rule add` argument
 // line each, as the field reports deploy them.
-import { header, rtTablesFile, sysctlFile, type ExportFile } from './files.js';
+import type { Carries } from './constructs.js';
+import { header, leftOutComments, rtTablesFile, sysctlFile, type ExportFile, type LeftOut } from './files.js';
 import { tableComment } from './format-ip.js';
-import type { FinalInterface, FinalNode } from './node-state.js';
+import { lastNeeded, type FinalInterface, type FinalNode } from './node-state.js';
 
 const DIR = '/etc/sysconfig/network-scripts';
 
-export function renderRhel(node: FinalNode): ExportFile[] {
+/**
+ * Each line goes to `ip route add` / `ip rule add` as it is (initscripts' ifup-routes): everything the lab's grammar
+ * takes, except a route the kernel already has for an address's subnet, which `add` refuses (`replace` would take it).
+ */
+export const RHEL_CARRIES: Carries = (c) => c.id !== 'route:replaces-kernel';
+
+/** The order initscripts' `network` service brings interfaces up in: lo, then the others sorted by name. */
+const bootOrder = (node: FinalNode) =>
+  node.interfaces
+    .map((i) => i.name)
+    .sort((a, b) => (a === 'lo' ? -1 : b === 'lo' ? 1 : a.localeCompare(b, 'en', { numeric: true })));
+
+export function renderRhel(node: FinalNode, leftOut: LeftOut[] = []): ExportFile[] {
   const files: ExportFile[] = [];
-  for (const i of node.interfaces) {
-    if (i.name !== 'lo') files.push({ path: `${DIR}/ifcfg-${i.name}`, text: ifcfg(node, i) });
+  const order = bootOrder(node);
+  for (const name of order) {
+    const i = node.interfaces.find((x) => x.name === name)!;
+    if (name !== 'lo' || i.addresses.some((a) => !LOOPBACK.includes(a.address)))
+      files.push({ path: `${DIR}/ifcfg-${name}`, text: ifcfg(node, i) });
     for (const fam of [4, 6] as const) {
       const suffix = fam === 6 ? '6' : '';
-      const routes = node.routes.filter((r) => r.owner === i.name && r.family === fam);
-      if (routes.length) {
-        const lines = routes.flatMap((r) => [
-          ...(r.replacesKernel
-            ? [
-                "# the same route to the kernel as the one it adds for the subnet: ifup-routes runs `ip route add`, which refuses it; use `ip route replace` (a dispatcher script) or drop the kernel's route first",
-              ]
-            : []),
-          // ifup-routes passes each line to `ip route add` as it is: name the device, as ifup would
-          r.args.join(' ') +
-            (r.dev || r.nexthops.length || ['blackhole', 'unreachable', 'prohibit', 'throw'].includes(r.type)
-              ? ''
-              : ` dev ${i.name}`),
-        ]);
-        files.push({
-          path: `${DIR}/route${suffix}-${i.name}`,
-          text: [...header(node), ...tableComment(node), ...lines, ''].join('\n'),
-        });
-      }
-      const rules = node.rules.filter((r) => r.owner === i.name && r.family === fam);
-      if (rules.length)
-        files.push({
-          path: `${DIR}/rule${suffix}-${i.name}`,
-          text: [...header(node), ...tableComment(node), ...rules.map((r) => r.args.join(' ')), ''].join('\n'),
-        });
+      const left = (kind: 'route' | 'rule') =>
+        leftOutComments(leftOut.filter((l) => l.kind === kind && l.owner === name && l.family === fam));
+      // ifup-routes adds a route-IF's lines when IF comes up: a route goes with the last interface it needs; each
+      // line goes to `ip route add` as it is: a gateway's device is named, as ifup would
+      const routes = node.routes
+        .filter((r) => lastNeeded(r, order) === name && r.family === fam)
+        .map((r) => r.args.join(' ') + (r.dev || r.nexthops.length || r.type !== 'unicast' ? '' : ` dev ${r.owner}`));
+      const rules = node.rules.filter((r) => r.owner === name && r.family === fam).map((r) => r.args.join(' '));
+      for (const [kind, lines] of [
+        ['route', routes],
+        ['rule', rules],
+      ] as const)
+        if (lines.length || left(kind).length)
+          files.push({
+            path: `${DIR}/${kind}${suffix}-${name}`,
+            text: [...header(node), ...tableComment(node), ...left(kind), ...lines, ''].join('\n'),
+          });
     }
   }
   return [...files, ...sysctlFile(node), ...rtTablesFile(node)];
 }
 
+const LOOPBACK = ['127.0.0.1', '::1'];
+
 function ifcfg(node: FinalNode, i: FinalInterface): string {
-  const v4 = i.addresses.filter((a) => a.family === 4);
-  const v6 = i.addresses.filter((a) => a.family === 6);
-  const out = [...header(node), `DEVICE=${i.name}`, 'TYPE=Ethernet', 'BOOTPROTO=none', `ONBOOT=${i.up ? 'yes' : 'no'}`];
+  const lo = i.name === 'lo';
+  // lo's own addresses first, as RHEL's ifcfg-lo has them; the lab's further ones after
+  const v4 = [
+    ...(lo ? [{ address: '127.0.0.1', prefix: 8 }] : []),
+    ...i.addresses.filter((a) => a.family === 4 && !LOOPBACK.includes(a.address)),
+  ];
+  const v6 = i.addresses.filter((a) => a.family === 6 && !LOOPBACK.includes(a.address));
+  const out = [
+    ...header(node),
+    `DEVICE=${i.name}`,
+    ...(lo ? ['NAME=loopback'] : ['TYPE=Ethernet', 'BOOTPROTO=none']),
+    `ONBOOT=${i.up ? 'yes' : 'no'}`,
+  ];
   v4.forEach((a, k) => out.push(`IPADDR${k ? k : ''}=${a.address}`, `PREFIX${k ? k : ''}=${a.prefix}`));
   // every route is in route-IFACE: no GATEWAY= here, and no default route from this file
   out.push('DEFROUTE=no');

@@ -4,8 +4,8 @@
 // routes are the first stage's (the caller puts them there); the gateways the routes name, and whether any leads off
 // the machine's subnets, are for the surroundings and the tests.
 import type { Cidr } from '../lab/addr.js';
-import { hostView } from './host-view.js';
-import type { HostInterfaces } from './interfaces.js';
+import { hostView, type HostView } from './host-view.js';
+import type { HostIface, HostInterfaces } from './interfaces.js';
 import type { Ledger, Path } from './ledger.js';
 import { hostRoutes, type HostRoutes } from './routes.js';
 import { hostRules } from './rules.js';
@@ -15,6 +15,8 @@ import { hostSysctls } from './sysctls.js';
 export interface HostNode extends Omit<HostRoutes, 'base'> {
   /** nodes.HOST of the lab. */
   node: Record<string, unknown>;
+  /** The node as its routes and rules were mapped (its interfaces and tables, for the recorded decisions' tests). */
+  view: HostView;
 }
 
 export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, ledger: Ledger): HostNode {
@@ -30,7 +32,7 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
     interfaces: Object.fromEntries([
       ...ifaces.map((i) => [
         i.name,
-        i.up ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), up: false },
+        plain(i) ? addrList(i.addresses) : { addresses: i.addresses.map((a) => a.text), ...extra(i) },
       ]),
       ...(loAddrs.length ? [['lo', addrList(loAddrs)]] : []),
     ]),
@@ -41,11 +43,11 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
   };
   // where each address of the machine is in the lab: the form addrList and the down form give it
   for (const i of ifaces) {
-    const at: Path = ['nodes', host, 'interfaces', i.name, ...(i.up ? [] : ['addresses'])];
+    const at: Path = ['nodes', host, 'interfaces', i.name, ...(plain(i) ? [] : ['addresses'])];
     ledger.origins.push({ at, from: i.at, what: `interface ${said(i.name)}` });
     const what = `this address of interface ${said(i.name)}`;
     i.from.forEach((from, j) =>
-      ledger.origins.push({ at: i.up && i.addresses.length === 1 ? at : [...at, j], from, what }),
+      ledger.origins.push({ at: plain(i) && i.addresses.length === 1 ? at : [...at, j], from, what }),
     );
   }
   lo.forEach((x, j) =>
@@ -55,8 +57,15 @@ export function hostNode(snap: Snapshot, host: string, machine: HostInterfaces, 
       what: 'this address of lo',
     }),
   );
-  return { node, stage, gateways, offLink };
+  return { node, stage, gateways, offLink, view: hv };
 }
 
+/** A lab's veth is up with an MTU of 1500: an interface that is so is written as its addresses alone. */
+const plain = (i: HostIface) => i.up && (i.mtu === undefined || i.mtu === 1500);
+/** What an interface has that a lab's veth has not: down, another MTU (the lab takes 68-65535). */
+const extra = (i: HostIface) => ({
+  ...(i.up ? {} : { up: false }),
+  ...(i.mtu !== undefined && i.mtu !== 1500 && i.mtu >= 68 && i.mtu <= 65535 ? { mtu: i.mtu } : {}),
+});
 /** An interface's addresses as the lab writes them: one address alone, more as a list. */
 const addrList = (cs: Cidr[]) => (cs.length === 1 ? cs[0]!.text : cs.map((c) => c.text));

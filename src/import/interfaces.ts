@@ -6,7 +6,7 @@ import { JsonFileError, type JsonProblem } from '../errors.js';
 import { inSubnet, parseCidr, type Cidr } from '../lab/addr.js';
 import { IFNAME, RESERVED_IFNAMES } from '../lab/grammar.js';
 import { MAX_INTERFACES, RESERVED4, RESERVED6 } from './addressing.js';
-import type { Ledger, Path } from './ledger.js';
+import { leaveOut, type Ledger, type Path } from './ledger.js';
 import { said, type Snapshot } from './schema.js';
 
 const RESERVED = { 4: parseCidr(RESERVED4)!, 6: parseCidr(RESERVED6)! };
@@ -19,6 +19,10 @@ export interface HostIface {
   /** addresses[i]: the interface in the snapshot. */
   at: Path;
   up: boolean;
+  /** The interface's MTU, where the snapshot gives it. */
+  mtu?: number;
+  /** The peers of its point-to-point addresses (`ip addr add A peer P`), and the address of each: a lab's has none. */
+  peers: { net: Cidr; local: string }[];
 }
 
 /** An address of the machine, and where it is in the snapshot (its JSON path). */
@@ -37,7 +41,7 @@ export interface HostInterfaces {
  * be made of.
  */
 export function hostInterfaces(snap: Snapshot, file: string, ledger: Ledger): HostInterfaces {
-  const { ifaces, lo, leftOut } = withGlobalAddresses(snap, ledger.notes);
+  const { ifaces, lo, leftOut } = withGlobalAddresses(snap, ledger);
   if (!ifaces.length)
     throw new JsonFileError(
       file,
@@ -80,25 +84,41 @@ export function hostInterfaces(snap: Snapshot, file: string, ledger: Ledger): Ho
 }
 
 /** The machine's interfaces that a lab can hold, lo's global addresses, and what was left out (with where). */
-function withGlobalAddresses(snap: Snapshot, notes: string[]) {
+function withGlobalAddresses(snap: Snapshot, ledger: Ledger) {
   const ifaces: HostIface[] = [];
   const lo: AddressFrom[] = [];
   const leftOut: JsonProblem[] = [];
   snap.addresses.forEach((l, i) => {
     const global: AddressFrom[] = [];
+    const peers: HostIface['peers'] = [];
     (l.addr_info ?? []).forEach((a, j) => {
       if (a.scope !== 'global' || (a.family !== 'inet' && a.family !== 'inet6')) return;
-      const cidr = parseCidr(`${String(a.local)}/${String(a.prefixlen)}`);
+      // with a peer, the prefix length is the peer's: the address itself is alone on the link (/32, /128)
+      const peer = typeof a.address === 'string' && a.address !== a.local ? a.address : undefined;
+      const full = a.family === 'inet' ? 32 : 128;
+      const cidr = parseCidr(`${String(a.local)}/${peer ? full : String(a.prefixlen)}`);
+      if (peer) {
+        const p = parseCidr(`${peer}/${String(a.prefixlen)}`);
+        if (p) peers.push({ net: p, local: String(a.local) });
+        ledger.notes.push(
+          `${l.ifname}: ${String(a.local)} peer ${peer}/${String(a.prefixlen)} is imported as ${String(a.local)}/${full} ` +
+            "and the kernel's route to the peer; routes via the peer are marked onlink (a lab address has no peer)",
+        );
+      }
       if (cidr) global.push({ cidr, from: ['addresses', i, 'addr_info', j] });
     });
     if (l.ifname === 'lo') {
       lo.push(...global);
       return;
     }
-    if (!global.length) return;
+    if (!global.length) {
+      // a bridge's leg, a link without addresses: it has no part in which way replies go, but it is said
+      leaveOut(ledger, 'interface', `interface ${said(l.ifname)} left out: it has no global address`);
+      return;
+    }
     if (!IFNAME.test(l.ifname) || RESERVED_IFNAMES.includes(l.ifname)) {
       const why = 'not a name a lab interface can have';
-      notes.push(`interface ${said(l.ifname)} left out: ${why}`);
+      leaveOut(ledger, 'interface', `interface ${said(l.ifname)} left out: ${why}`);
       leftOut.push({ path: ['addresses', i, 'ifname'], message: `${said(l.ifname)} is left out: ${why}` });
       return;
     }
@@ -109,6 +129,8 @@ function withGlobalAddresses(snap: Snapshot, notes: string[]) {
       from: global.map((g) => g.from),
       at: ['addresses', i],
       up: (l.flags ?? []).includes('UP'),
+      ...(l.mtu !== undefined ? { mtu: l.mtu } : {}),
+      peers,
     });
   });
   return { ifaces, lo, leftOut };

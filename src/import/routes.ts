@@ -4,16 +4,18 @@
 // the lab does not keep, in a table the snapshot has no number for, or one the lab's own checks refuse. A route that
 // takes the place of the kernel's own subnet route goes in the first stage, which replaces, where the node's routes
 // only add. The gateways the routes name are what the routers beside the machine hold (surroundings.ts).
-import { networkOf, parseAddress, type Family } from '../lab/addr.js';
+import { inSubnet, networkOf, parseAddress, type Family } from '../lab/addr.js';
 import { checkRoute, routeKey } from '../lab/iproute.js';
 import type { HostView } from './host-view.js';
 import type { HostIface } from './interfaces.js';
-import type { Ledger, Note } from './ledger.js';
+import { leaveOut, type Ledger, type Note } from './ledger.js';
 import type { IpRoute, Snapshot } from './schema.js';
 
 export interface Gateway {
   via: string;
   family: Family;
+  /** The interface the route names (an IPv6 link-local gateway is on that interface's link). */
+  dev?: string;
 }
 
 export interface HostRoutes {
@@ -37,21 +39,26 @@ export function hostRoutes(snap: Snapshot, ifaces: HostIface[], hv: HostView, le
   const stage: string[] = [];
   const gateways: Gateway[] = [];
   const offLink: Record<Family, boolean> = { 4: false, 6: false };
+  const peerNets = ifaces.flatMap((i) => i.peers);
+  /** The local address whose peer ADDRESS is (the source the kernel picks towards it), if it is a peer. */
+  const peers = (a: string) => peerNets.find((p) => inSubnet(a, p.net))?.local;
   for (const fam of [4, 6] as const)
     snap.routes[fam].forEach((r, n) => {
-      const text = routeText(r, fam, hv);
+      const text = routeText(r, fam, hv, peers);
       if (text === undefined) return;
+      const place = { at: ['nodes', host, 'routes'], index: base.length };
       if (typeof text === 'object') {
-        ledger.notes.push(text.note);
+        leaveOut(ledger, 'route', text.note, place);
         return;
       }
       const c = checkRoute(text, hv.check);
       if (c.errors.length) {
-        ledger.notes.push(`route '${text}' left out: ${c.errors[0]!.message}`);
+        leaveOut(ledger, 'route', `route '${text}' left out: ${c.errors[0]!.message}`, place);
         return;
       }
-      for (const g of [r.gateway ?? r.via?.host, ...(r.nexthops ?? []).map((h) => h.gateway)])
-        if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam });
+      const hops = [{ gateway: r.gateway ?? r.via?.host, dev: r.dev }, ...(r.nexthops ?? [])];
+      for (const { gateway: g, dev } of hops)
+        if (g && parseAddress(g)) gateways.push({ via: parseAddress(g)!.address, family: fam, dev });
       if (r.gateway || r.via || r.nexthops?.length) offLink[fam] = true;
       // a route the kernel would take for its own subnet route: `up` adds base routes, a stage replaces
       const [list, at] = connected.has(routeKey(c))
@@ -63,38 +70,114 @@ export function hostRoutes(snap: Snapshot, ifaces: HostIface[], hv: HostView, le
   return { base, stage, gateways, offLink };
 }
 
-const NOT_COPIED_TYPES = ['local', 'broadcast', 'multicast', 'anycast', 'nat'];
+/** What the kernel makes itself in the local table (its own addresses, broadcast, multicast): never copied. */
+const KERNEL_MADE_LOCAL = ['local', 'broadcast', 'multicast', 'anycast'];
+/** Routes that lead nowhere: iproute2 prints an IPv6 one with `dev lo`, which `ip route add` does not take. */
+const NOWHERE = ['blackhole', 'unreachable', 'prohibit', 'throw'];
+/** The fields of a route import reads, or knows to decide nothing (`expires` of a route learnt from an RA). */
+const READ = new Set([
+  'type',
+  'dst',
+  'from',
+  'gateway',
+  'via',
+  'dev',
+  'protocol',
+  'scope',
+  'prefsrc',
+  'metric',
+  'flags',
+  'table',
+  'tos',
+  'pref',
+  'metrics',
+  'nexthops',
+  'expires',
+  'cache',
+  'uid',
+]);
+/** The route metrics a lab takes (lab/iproute.ts), as iproute2 prints them. */
+const METRICS = [
+  'mtu',
+  'advmss',
+  'hoplimit',
+  'reordering',
+  'window',
+  'cwnd',
+  'initcwnd',
+  'initrwnd',
+  'ssthresh',
+  'quickack',
+  'fastopen_no_cookie',
+];
+/** The route protocols a lab takes (lab/iproute.ts): a protocol decides nothing, and is kept where it can be. */
+const PROTOCOLS =
+  /^(kernel|boot|static|gated|ra|mrt|zebra|bird|dnrouted|xorp|ntk|dhcp|keepalived|babel|openr|bgp|isis|ospf|rip|eigrp|redirect|\d{1,3})$/;
+
+/** Whether ADDRESS is an IPv6 link-local one (fe80::/10): a gateway any interface reaches by its own link-local. */
+export const linkLocal6 = (address: string): boolean => /^fe[89ab][0-9a-f]?:/i.test(address);
 
 /**
  * One route as after `ip route add`; undefined for what the kernel makes itself; a note for what the lab cannot hold.
  */
-function routeText(r: IpRoute, fam: Family, { tableId, tableWord, kept }: HostView): string | Note | undefined {
+function routeText(
+  r: IpRoute,
+  fam: Family,
+  { tableId, tableWord, kept }: HostView,
+  peers: (address: string) => string | undefined,
+): string | Note | undefined {
   const id = tableId(r.table);
-  const shown = `ip${fam === 6 ? ' -6' : ''} route ${r.type && r.type !== 'unicast' ? `${r.type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
+  const type = r.type ?? 'unicast';
+  const shown = `ip${fam === 6 ? ' -6' : ''} route ${type !== 'unicast' ? `${type} ` : ''}${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.table ? ` table ${r.table}` : ''}`;
   if (id === undefined) return { note: `${shown} left out: table '${r.table}' has no number in the snapshot` };
-  if (id === 255 || NOT_COPIED_TYPES.includes(r.type ?? '')) return undefined;
-  if (r.protocol === 'kernel' && id === 254) return undefined; // made by the kernel for an address
-  if (fam === 6 && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff00:'))) return undefined;
-  const devs = [r.dev, ...(r.nexthops ?? []).map((h) => h.dev)].filter((d): d is string => !!d);
+  const kernel = r.protocol === 'kernel';
+  // the kernel's own routes for the machine's addresses (in local, and the subnet routes in main); a point-to-point
+  // peer's route is the kernel's too, but the lab's address has no peer: it is written (peers)
+  if (kernel && id === 255 && KERNEL_MADE_LOCAL.includes(type)) return undefined;
+  if (kernel && id === 254 && !peers(r.dst.includes('/') ? r.dst.split('/')[0]! : r.dst)) return undefined;
+  if (fam === 6 && kernel && (r.dst.startsWith('fe80:') || r.dst.startsWith('ff00:'))) return undefined;
+  const unread = Object.keys(r).find((k) => r[k] !== undefined && !READ.has(k));
+  if (unread) return { note: `${shown} left out: '${unread}' is not read by nslab import` };
+  if (type === 'nat') return { note: `${shown} left out: nat routes are not supported in a lab` };
+  const nowhere = NOWHERE.includes(type);
+  const devs = [nowhere ? undefined : r.dev, ...(r.nexthops ?? []).map((h) => h.dev)].filter((d): d is string => !!d);
   const missing = devs.find((d) => d !== 'lo' && !kept.has(d));
   if (missing) return { note: `${shown} left out: ${missing} is not in the lab (no global address)` };
   const w: string[] = [];
-  if (r.type && r.type !== 'unicast') w.push(r.type);
+  if (type !== 'unicast') w.push(type);
   w.push(r.dst);
+  if (r.from) w.push('from', r.from);
+  if (r.tos) w.push('tos', r.tos);
   const via = r.gateway ?? r.via?.host;
   if (via) w.push('via', via);
-  if (r.dev && !r.nexthops?.length) w.push('dev', r.dev);
-  if (r.prefsrc) w.push('src', r.prefsrc);
+  if (r.dev && !r.nexthops?.length && !nowhere) w.push('dev', r.dev);
+  // through a peer, the kernel takes as source the address whose peer it is: the lab's address has no peer, so the
+  // route says it (the same decision; a next hop cannot)
+  const src = r.prefsrc ?? (via && !r.nexthops?.length ? peers(via) : undefined);
+  if (src) w.push('src', src);
   if (r.metric !== undefined && r.metric !== (fam === 6 ? 1024 : 0)) w.push('metric', String(r.metric));
   const t = tableWord(id);
   if (t) w.push('table', t);
-  if ((r.flags ?? []).includes('onlink')) w.push('onlink');
+  // boot is what `ip route add` gives; iproute2 prints no protocol for it
+  if (r.protocol && r.protocol !== 'boot' && PROTOCOLS.test(r.protocol)) w.push('protocol', r.protocol);
+  // the scope `ip route add` gives: host for a local route, link for one through a device alone, else global
+  const hopVia = via || (r.nexthops ?? []).some((h) => h.gateway);
+  const usual = type === 'local' ? 'host' : (type === 'unicast' && !hopVia) || type === 'broadcast' ? 'link' : 'global';
+  if (r.scope && r.scope !== usual && !nowhere) w.push('scope', r.scope === 'universe' ? 'global' : r.scope);
+  if (r.pref && r.pref !== 'medium') w.push('pref', r.pref);
+  for (const m of r.metrics ?? [])
+    for (const [k, v] of Object.entries(m)) {
+      if (!METRICS.includes(k) || typeof v !== 'number')
+        return { note: `${shown} left out: its metric '${k}' is not read by nslab import` };
+      w.push(k, String(v));
+    }
+  if ((r.flags ?? []).includes('onlink') || (via && peers(via))) w.push('onlink');
   for (const h of r.nexthops ?? []) {
     w.push('nexthop');
     if (h.gateway) w.push('via', h.gateway);
     if (h.dev) w.push('dev', h.dev);
     if (h.weight !== undefined) w.push('weight', String(h.weight));
-    if ((h.flags ?? []).includes('onlink')) w.push('onlink');
+    if ((h.flags ?? []).includes('onlink') || (h.gateway && peers(h.gateway))) w.push('onlink');
   }
   const text = w.join(' ');
   return fam === 6 && !text.includes(':') ? `-6 ${text}` : text;

@@ -82,7 +82,8 @@ const Selector = (f: Family) =>
 const Link = z.looseObject({ ifname: Ifname });
 
 /** An address of `ip -j addr`: inet and inet6 ones are read; others (if a kernel prints any) are kept as they are. */
-const InetAddr = (f: Family) => z.looseObject({ local: Address(f), prefixlen: PrefixLen(f), scope: Word });
+const InetAddr = (f: Family) =>
+  z.looseObject({ local: Address(f), prefixlen: PrefixLen(f), scope: Word, address: Address(f).optional() });
 const INET: Record<string, ReturnType<typeof InetAddr>> = { inet: InetAddr(4), inet6: InetAddr(6) };
 const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
   const schema = INET[a.family];
@@ -90,7 +91,12 @@ const AddrInfo = z.looseObject({ family: Word }).superRefine((a, ctx) => {
   const r = schema.safeParse(a);
   if (!r.success) for (const issue of r.error.issues) ctx.addIssue(issue as z.core.$ZodRawIssue);
 });
-const Addr = z.looseObject({ ifname: Ifname, flags: Words.optional(), addr_info: z.array(AddrInfo).optional() });
+const Addr = z.looseObject({
+  ifname: Ifname,
+  flags: Words.optional(),
+  mtu: whole(0, 0xffffffff).optional(),
+  addr_info: z.array(AddrInfo).optional(),
+});
 
 const Nexthop = (f: Family) =>
   z.looseObject({
@@ -104,6 +110,8 @@ const Route = (f: Family) =>
   z.looseObject({
     type: Word.optional(),
     dst: Destination(f),
+    /** An IPv6 route's source prefix (source-specific routing). */
+    from: Destination(f).optional(),
     gateway: Address(f).optional(),
     via: z.looseObject({ family: Word, host: AnyAddress }).optional(),
     dev: Ifname.optional(),
@@ -113,6 +121,10 @@ const Route = (f: Family) =>
     metric: uint32.optional(),
     flags: Words.optional(),
     table: Word.optional(),
+    tos: Word.optional(),
+    pref: Word.optional(),
+    /** The route's metrics (mtu, advmss, ...): iproute2 prints them as one object in a list. */
+    metrics: z.array(z.record(z.string(), z.unknown())).optional(),
     nexthops: z.array(Nexthop(f)).optional(),
   });
 /** A rule of `ip -j -4/-6 rule show`; `not` is printed as null (iproute2 6.1). */
@@ -132,11 +144,52 @@ const Rule = (f: Family) =>
     ipproto: Word.optional(),
     sport: Port.optional(),
     dport: Port.optional(),
+    // iproute2 6.1 prints a range as two fields (a single port as sport/dport)
+    sport_start: port.optional(),
+    sport_end: port.optional(),
+    dport_start: port.optional(),
+    dport_end: port.optional(),
+    uid_start: uint32.optional(),
+    uid_end: uint32.optional(),
     suppress_prefixlen: whole(0, 128).optional(),
+    suppress_ifgroup: Word.optional(),
+    protocol: Word.optional(),
+    flow_from: Word.optional(),
+    flow_to: Word.optional(),
     table: Word.optional(),
     action: Word.optional(),
+    /** iproute2 6.1 prints a goto rule as `"goto": N`; older ones as action goto with a target. */
+    goto: uint32.optional(),
     target: uint32.optional(),
   });
+
+/** The host kernel's answer to `ip route get` for one tuple (decisions.ts), as `nslab snapshot` recorded it. */
+const Decision = z.looseObject({
+  to: AnyAddress,
+  from: AnyAddress.optional(),
+  iif: Ifname.optional(),
+  mark: Mark.optional(),
+  tos: Word.optional(),
+  uid: uint32.optional(),
+  ipproto: Word.optional(),
+  sport: port.optional(),
+  dport: port.optional(),
+  answer: z.union(
+    [
+      z.looseObject({ error: Text }),
+      z.looseObject({
+        type: Word.optional(),
+        dev: Ifname.optional(),
+        gateway: AnyAddress.optional(),
+        prefsrc: AnyAddress.optional(),
+        table: Word.optional(),
+      }),
+    ],
+    {
+      error: (i) => `${said(i.input)} is not an answer of ip route get ({ error } or { dev, gateway, prefsrc, table })`,
+    },
+  ),
+});
 
 const TableId = z
   .string()
@@ -161,6 +214,8 @@ export const SnapshotSchema = z.looseObject({
   tables: z.record(TableId, Word).default({}),
   /** net.* sysctls: import keeps those that are net.* keys with whole numbers, and leaves the rest. */
   sysctl: z.record(z.string(), z.string()).default({}),
+  /** The kernel's own answers to `ip route get` for tuples of its configuration (absent in older snapshots). */
+  decisions: z.array(Decision).optional(),
 });
 
 export type Snapshot = z.output<typeof SnapshotSchema>;
@@ -168,3 +223,4 @@ export type IpLink = z.output<typeof Link>;
 export type IpAddr = z.output<typeof Addr>;
 export type IpRoute = z.output<ReturnType<typeof Route>>;
 export type IpRule = z.output<ReturnType<typeof Rule>>;
+export type Decision = z.output<typeof Decision>;

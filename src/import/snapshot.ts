@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { promisify } from 'node:util';
 import { EnvironmentError } from '../errors.js';
+import { askKernel, decisionTuples } from './decisions.js';
 import { SNAPSHOT_VERSION, type IpAddr, type IpLink, type IpRoute, type IpRule, type Snapshot } from './schema.js';
 
 const run = promisify(execFile);
@@ -106,7 +107,7 @@ export async function takeSnapshot(t: Target = {}): Promise<Snapshot> {
   } catch {
     /* not Linux */
   }
-  return {
+  const snap: Snapshot = {
     'nslab-snapshot': SNAPSHOT_VERSION,
     taken: new Date().toISOString(),
     name: t.name ?? hostname(),
@@ -119,4 +120,7 @@ export async function takeSnapshot(t: Target = {}): Promise<Snapshot> {
     tables,
     sysctl,
   };
+  // the kernel's own decisions for tuples of this configuration: the imported lab's route tests
+  snap.decisions = await askKernel(decisionTuples(snap), t.ns);
+  return snap;
 }

@@ -11,7 +11,7 @@ import { routerPlan, type RouterPlan } from './addressing.js';
 import type { HostIface, HostInterfaces } from './interfaces.js';
 import type { Ledger } from './ledger.js';
 import { nodeTags } from './names.js';
-import type { Gateway } from './routes.js';
+import { linkLocal6, type Gateway } from './routes.js';
 import { said } from './schema.js';
 
 /** The router beside the K-th interface of the machine, and the client beyond it. */
@@ -63,6 +63,12 @@ export function surroundings(
         lan.push(`${p}/${a.prefix}`);
       }
     }
+    // an IPv6 link-local gateway (`via fe80::1 dev eth0`, from router advertisements) is on the link its route names
+    for (const g of gateways)
+      if (g.family === 6 && linkLocal6(g.via) && g.dev === iface.name && !owned.has(g.via)) {
+        owned.add(g.via);
+        lan.push(`${g.via}/64`);
+      }
     const v6 = iface.addresses.some((a) => a.family === 6);
     return { iface, gw: `gw-${tags[k]}`, client: `client-${tags[k]}`, k, lan, plan: routerPlan(k, v6, core && any6) };
   });

@@ -3,7 +3,7 @@
 // knows, a whole number) and, with a note when not, that this kernel has.
 import { existsSync } from 'node:fs';
 import { SYSCTL_KEY } from '../lab/grammar.js';
-import type { Ledger } from './ledger.js';
+import { leaveOut, type Ledger } from './ledger.js';
 import type { Snapshot } from './schema.js';
 
 export function hostSysctls(snap: Snapshot, host: string, kept: Set<string>, ledger: Ledger): Record<string, string> {
@@ -17,7 +17,7 @@ export function hostSysctls(snap: Snapshot, host: string, kept: Set<string>, led
       existsSync('/proc/sys/net') &&
       !existsSync(`/proc/sys/${k.split('.').join('/')}`.replace(/\/conf\/(?!all|default)[^/]+\//, '/conf/default/'))
     ) {
-      ledger.notes.push(`sysctl ${k} left out: this kernel does not have it`);
+      leaveOut(ledger, 'sysctl', `sysctl ${k} left out: this kernel does not have it`);
       continue;
     }
     sysctl[k] = v;

@@ -8,31 +8,34 @@
 import { LAB_NAME } from '../lab/grammar.js';
 import { hostNode } from './host.js';
 import { hostInterfaces } from './interfaces.js';
-import type { Ledger } from './ledger.js';
+import { newLedger, type Ledger } from './ledger.js';
 import { nodeName } from './names.js';
 import type { Snapshot } from './schema.js';
 import { surroundings } from './surroundings.js';
-import { replyTests } from './tests.js';
+import { decisionTests, replyTests } from './tests.js';
 
 export type { Origin, Path } from './ledger.js';
 
 export interface Imported extends Ledger {
   lab: Record<string, unknown>;
   host: string;
+  /** One line: the addresses, routes and rules imported, and what was left out. */
+  summary: string;
 }
 
 /**
  * The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's).
  */
 export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
-  const ledger: Ledger = { notes: [], origins: [] };
+  const ledger = newLedger();
   const host = nodeName(snap.name, 'host');
   const coreName = host === 'core' ? 'core-2' : 'core';
   // refused here, before anything is made, if no lab can be made of the snapshot
   const machine = hostInterfaces(snap, file, ledger);
-  const { node, stage: stageRoutes, gateways, offLink } = hostNode(snap, host, machine, ledger);
+  const { node, stage: stageRoutes, gateways, offLink, view } = hostNode(snap, host, machine, ledger);
   const { routers, core, nodes, links } = surroundings(host, coreName, machine, gateways, ledger);
-  const tests = replyTests(host, routers, offLink, ledger);
+  const replies = replyTests(host, routers, offLink, ledger);
+  const tests = [...replies, ...decisionTests(snap, host, view, ledger, replies.length)];
   const labName = `${host}-import`.slice(0, 32).replace(/-+$/, '');
   const lab: Record<string, unknown> = {
     name: LAB_NAME.test(labName) ? labName : 'imported-host',
@@ -40,7 +43,8 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       `Made by nslab import from a snapshot of ${snap.name} (${snap.source}, taken ${snap.taken}): ${host} with its addresses, ` +
       'routes, rules and sysctls as they were; a router per interface holding the gateway addresses its routes use there, ' +
       `a client beyond each${core ? ', the routers joined by a core router' : ''}. ` +
-      'The tests say that replies leave through the interface the request came in on.',
+      'The tests say that replies leave through the interface the request came in on' +
+      (snap.decisions ? ', and that the host decides as the machine did (its recorded ip route get answers).' : '.'),
     nodes: { [host]: node, ...nodes },
     links,
     stages: [
@@ -57,5 +61,39 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
       },
     ],
   };
-  return { lab, notes: ledger.notes, host, origins: ledger.origins };
+  const decided = tests.length - replies.length;
+  return {
+    lab,
+    ...ledger,
+    host,
+    summary: summaryLine(node, stageRoutes, ledger, snap.decisions ? decided : undefined),
+  };
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : one.endsWith('s') ? 'es' : 's'}`;
+
+/** What the host node holds, counted from the lab itself, and what was left out, by kind. */
+function summaryLine(
+  node: Record<string, unknown>,
+  stageRoutes: string[],
+  ledger: Ledger,
+  decided: number | undefined,
+): string {
+  const ifs = Object.values((node.interfaces ?? {}) as Record<string, unknown>);
+  const addresses = ifs.reduce<number>((n, i) => {
+    const list = typeof i === 'string' ? [i] : Array.isArray(i) ? i : ((i as { addresses?: unknown }).addresses ?? []);
+    return n + (Array.isArray(list) ? list.length : 1);
+  }, 0);
+  const routes = ((node.routes ?? []) as unknown[]).length + stageRoutes.length;
+  const rules = ((node.rules ?? []) as unknown[]).length;
+  const out = Object.entries(ledger.leftOut)
+    .filter(([, n]) => n)
+    .map(([k, n]) => plural(n, k));
+  return (
+    `imported ${plural(addresses, 'address')}, ${plural(routes, 'route')}, ${plural(rules, 'rule')}, ` +
+    (decided === undefined
+      ? 'no recorded decisions (the snapshot has none); '
+      : `${plural(decided, 'recorded decision')} as route tests; `) +
+    `left out: ${out.length ? out.join(', ') : 'nothing'}`
+  );
 }

@@ -321,10 +321,19 @@ function nodeHasAddress(address: string, view: NodeView): boolean {
   return [...view.interfaces.values()].some((cs) => cs.some((c) => c.address === address));
 }
 
+/** An IPv6 link-local address (fe80::/10). */
+const isLinkLocal6 = (a: string) => /^fe[89ab][0-9a-f]?:/i.test(a);
+
 /** A gateway must be on the subnet of an interface that is up (never lo: the kernel refuses it as an egress). */
 function onConnectedSubnet(gw: string, dev: string | undefined, view: NodeView): boolean {
-  // with a device, only its subnets count (a node may have thousands of interfaces)
-  if (dev) return dev !== 'lo' && !view.down?.has(dev) && !!view.interfaces.get(dev)?.some((c) => inSubnet(gw, c));
+  // with a device, only its subnets count (a node may have thousands of interfaces); an IPv6 link-local gateway is on
+  // the link of the device named, which has a link-local address of its own (as every host with router advertisements)
+  if (dev)
+    return (
+      dev !== 'lo' &&
+      !view.down?.has(dev) &&
+      (isLinkLocal6(gw) ? view.interfaces.has(dev) : !!view.interfaces.get(dev)?.some((c) => inSubnet(gw, c)))
+    );
   for (const [name, cidrs] of view.interfaces)
     if (name !== 'lo' && !view.down?.has(name) && (!dev || dev === name) && cidrs.some((c) => inSubnet(gw, c)))
       return true;

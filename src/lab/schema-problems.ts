@@ -123,13 +123,23 @@ export function schemaProblems(issues: readonly Issue[], loaded: LoadedFile): Pr
         else push(path, `${field}${describe(value)} is out of range: must be ${bound}${unit}`);
         return;
       }
+      case 'invalid_key': {
+        // a mapping's key its schema refuses (an http header name): the key's own rule says what it must be
+        const why = issue.issues[0]?.message;
+        push(path, `${String(last)}: not a valid key here${why ? `: ${why}` : ''}`, undefined, true);
+        return;
+      }
       case 'invalid_value':
         push(path, `${field}${describe(value)} is not allowed`, `use one of: ${issue.values.map(String).join(', ')}`);
         return;
       default:
         push(
           path,
-          issue.message.startsWith('Invalid') ? `${field}${describe(value)} is not valid here` : issue.message,
+          issue.message.startsWith('Invalid')
+            ? `${field}${describe(value)} is not valid here`
+            : // a refinement that asks for it (a payload's escape, a regex) is named by its key, and gives a hint
+              `${issue.code === 'custom' && issue.params?.field === true ? field : ''}${issue.message}`,
+          issue.code === 'custom' && typeof issue.params?.hint === 'string' ? issue.params.hint : undefined,
         );
     }
   };

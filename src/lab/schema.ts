@@ -2,6 +2,7 @@
 // TypeScript types and the published JSON Schema (schema/nslab-lab.schema.json).
 import { z } from 'zod';
 import { LAB_NAME, NODE_NAME, SERVICE_NAME } from './grammar.js';
+import { payloadBytes, regexProblem } from './payload.js';
 
 const str = (description: string) => z.string().describe(description);
 
@@ -109,6 +110,42 @@ const NodeRef = str('A node name');
 const Target = str('An address, or node or node:interface (its first address)');
 const Port = z.int().min(1).max(65535);
 
+/** A `send` payload: text with escapes (src/lab/payload.ts), refused here when an escape is wrong. */
+const Send = z
+  .string()
+  .min(1)
+  .superRefine((v, ctx) => {
+    try {
+      payloadBytes(v);
+    } catch (e) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${v.length > 40 ? v.slice(0, 40) + '…' : v}' ${(e as Error).message}`,
+        params: { field: true, hint: 'escapes are \\n \\r \\t \\0 \\\\ and \\xNN (one byte, two hex digits)' },
+      });
+    }
+  })
+  .describe('What the client sends once connected (udp: the datagram); escapes \\n \\r \\t \\0 \\\\ \\xNN');
+
+/** A regular expression the answer is judged by: its JavaScript source, unanchored. */
+function Regex(what: string) {
+  return z
+    .string()
+    .superRefine((v, ctx) => {
+      const why = regexProblem(v);
+      if (why)
+        ctx.addIssue({
+          code: 'custom',
+          message: `'${v.length > 40 ? v.slice(0, 40) + '…' : v}' is not a regular expression: ${why}`,
+          params: {
+            field: true,
+            hint: 'write a JavaScript regular expression, e.g. ^OK\\b; escape ( [ { . * + ? with \\ to match them as text',
+          },
+        });
+    })
+    .describe(what);
+}
+
 /** tcp and udp probes: the same fields, a listener (or responder) on the target's node. */
 function l4Probe(listen: string) {
   return z.strictObject({
@@ -121,8 +158,14 @@ function l4Probe(listen: string) {
     ),
     listen: z.boolean().optional().describe(listen),
     ipv6: z.boolean().optional().describe('node or node:interface targets mean their IPv6 address'),
+    send: Send.optional(),
   });
 }
+
+const HeaderName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { error: 'a header name is a token, e.g. Accept' });
+const HeaderValue = z.string().regex(/^[^\r\n\0]*$/, { error: 'a header value is one line, without NUL' });
 
 export const Probes = {
   ping: z.strictObject({
@@ -175,6 +218,29 @@ export const Probes = {
     proto: z.enum(['tcp', 'udp']).optional(),
     ipv6: z.boolean().optional(),
   }),
+  http: z
+    .strictObject({
+      from: NodeRef,
+      url: z
+        .string()
+        .regex(/^http:\/\/(\[[0-9A-Fa-f:.]+\]|[^\s/:?#[\]@]+)(:\d{1,5})?([/?][^\s#]*)?$/, {
+          error: 'url is http://HOST[:PORT]/PATH, HOST a node of the lab or an address ([v6] in brackets)',
+        })
+        .describe('http://HOST[:PORT]/PATH; HOST is a node (its first address of the family) or an address'),
+      method: z
+        .string()
+        .regex(/^[A-Z]{1,16}$/, { error: 'method is an HTTP method in capitals, e.g. GET or POST' })
+        .optional()
+        .describe('GET by default'),
+      headers: z.record(HeaderName, HeaderValue).optional().describe('Request headers'),
+      body: z.string().optional().describe('The request body (sent as UTF-8)'),
+      bind: z.string().optional(),
+      timeout: Duration.optional().describe(
+        'How long to wait for the connection and for the response (default: the lab rule, and 1.5 s for the answer)',
+      ),
+      ipv6: z.boolean().optional().describe('A node as HOST means its IPv6 address'),
+    })
+    .describe("An HTTP request by nslab's own client to a service of the lab (TCP: the same path checks as tcp)"),
 } as const;
 export type ProbeKind = keyof typeof Probes;
 export const PROBE_KINDS = Object.keys(Probes) as ProbeKind[];
@@ -202,6 +268,13 @@ export const Expect = z.strictObject({
   exit: z.int().optional(),
   stdout: z.string().optional(),
   stderr: z.string().optional(),
+  response: Regex('tcp, udp: what the client received matches this regex (each byte one character)').optional(),
+  status: z.int().min(100).max(599).optional().describe('http: the response status'),
+  body: Regex('http: the response body matches this regex').optional(),
+  header: z
+    .record(HeaderName, Regex('the header value matches this regex'))
+    .optional()
+    .describe('http: response header name (any case) to a regex its value matches'),
 });
 
 /**
@@ -212,8 +285,9 @@ export const Expect = z.strictObject({
 const PATH_KEYS = ['path', 'reply-path', 'reply-via', 'symmetric', 'source', 'seen', 'not-seen'] as const;
 export const JUDGES: Record<ProbeKind, readonly (keyof z.infer<typeof Expect>)[]> = {
   ping: ['replies', 'reachable', ...PATH_KEYS],
-  tcp: ['connected', 'reachable', ...PATH_KEYS],
-  udp: ['reachable', 'replies', ...PATH_KEYS],
+  tcp: ['connected', 'reachable', 'response', ...PATH_KEYS],
+  udp: ['reachable', 'replies', 'response', ...PATH_KEYS],
+  http: ['connected', 'reachable', 'status', 'body', 'header', ...PATH_KEYS],
   route: ['reachable', 'dev', 'via', 'src', 'table'],
   exec: ['exit', 'stdout', 'stderr'],
   flows: ['spread', 'tolerance', 'sticky'],

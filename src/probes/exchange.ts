@@ -18,11 +18,30 @@ export interface L4Spec {
   timeout?: string;
   listen?: boolean;
   ipv6?: boolean;
+  send?: string;
+}
+
+/**
+ * An application exchange (`send`, `expect.response`, http): what the client sends, and the regex at which it may stop
+ * reading.
+ */
+export interface Talk {
+  send?: Buffer;
+  match?: string;
 }
 
 export interface Exchange {
   port: number;
-  outcome: { outcome: string; local?: string; lport?: number; error?: string; ms?: number };
+  outcome: {
+    outcome: string;
+    local?: string;
+    lport?: number;
+    error?: string;
+    ms?: number;
+    /** talk: what the client received (base64), and how its reading ended */
+    received?: string;
+    ended?: string;
+  };
   evidence: Evidence;
   /** What the listener reported of its peers while the exchange ran. */
   peers: string[];
@@ -42,9 +61,20 @@ export interface Exchange {
 /**
  * A lab's own service may take its time to answer (a udp daemon): without a timeout of the test's, it gets this long.
  */
-const SERVICE_ANSWER_MS = 1500;
+export const SERVICE_ANSWER_MS = 1500;
 
-export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', spec: L4Spec): Promise<Exchange> {
+/** How long a client that talks reads an application's answer: the test's timeout, else at least SERVICE_ANSWER_MS. */
+export function answerMs(spec: { timeout?: string }, wait: Wait): number {
+  return spec.timeout ? wait.ms : Math.max(wait.ms, SERVICE_ANSWER_MS);
+}
+
+export async function exchange(
+  lab: Lab,
+  model: LabModel,
+  kind: 'tcp' | 'udp',
+  spec: L4Spec,
+  talk?: Talk,
+): Promise<Exchange> {
   const to = target(model, spec.to, spec.ipv6);
   const owner = ownerOf(model, to);
   if (!owner)
@@ -79,8 +109,23 @@ export async function exchange(lab: Lab, model: LabModel, kind: 'tcp' | 'udp', s
   try {
     const token = randomPattern(8);
     const op = kind === 'tcp' ? 'connect' : 'udp';
+    const app =
+      talk === undefined
+        ? {}
+        : kind === 'udp'
+          ? { send: talk.send?.toString('base64') }
+          : { talk: true, send: talk.send?.toString('base64'), match: talk.match, readMs: answerMs(spec, wait) };
     const r = await Evidence.during(lab, () =>
-      client.request<Exchange['outcome']>(op, { host: to, port, bind: spec.bind ?? '-', timeout: wait.ms, token }),
+      client.request<Exchange['outcome']>(op, {
+        host: to,
+        port,
+        bind: spec.bind ?? '-',
+        timeout: wait.ms,
+        token,
+        ...app,
+        // the agent's own deadline covers the answer's read too
+        ...('readMs' in app ? { ms: app.readMs } : {}),
+      }),
     );
     const outcome = r.result;
     if ((outcome.outcome === 'connected' || outcome.outcome === 'answered') && outcome.ms !== undefined)

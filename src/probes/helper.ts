@@ -9,7 +9,11 @@
 //   {id, op: 'unlisten', proto, port}         -> {id, ok}
 //   {id, op: 'connect', host, port, bind, timeout}
 //       -> {id, outcome: connected|refused|timeout|unreachable|error, local, lport, error, ms}
-//   {id, op: 'udp', host, port, bind, timeout, token} -> {id, outcome: answered|timeout|error, lport, ms}
+//       with talk (send: base64, or none; match: a regex source; readMs): once connected, sends, then reads until
+//       the regex matches the bytes read (latin1), the server ends, or readMs -> ... received (base64), ended
+//   {id, op: 'udp', host, port, bind, timeout, token, send} -> {id, outcome: answered|timeout|error, lport, ms, received}
+//   {id, op: 'http', host, port, bind, timeout, method, path, headers, body, readMs}
+//       -> {id, outcome (as connect), local, lport, status, headers: {name: value}, body (base64), ended}
 //   {id, op: 'flows', proto, port, count, hosts} -> {id, flows: [{lport, host}]}
 //   {id, op: 'sink', proto, port}             -> {id, ok}       (receive a bulk transfer, counting bytes)
 //   {id, op: 'sunk', proto, port, timeout, quiet} -> {id, bytes, seconds, total}
@@ -18,6 +22,7 @@
 //   {id, op: 'bulk', proto, host, port, ms, timeout} -> {id, outcome: sent|refused|timeout|unreachable|error, bytes}
 //   event: {ev: 'peer', proto, port, remote, rport}   (a listener's peer)
 import { createSocket } from 'node:dgram';
+import { request as httpRequest } from 'node:http';
 import { connect, createServer, type Server, type Socket as TcpSocket } from 'node:net';
 import { createInterface } from 'node:readline';
 
@@ -34,6 +39,14 @@ type Req = {
   hosts?: string[];
   ms?: number;
   quiet?: number;
+  talk?: boolean;
+  send?: string;
+  match?: string;
+  readMs?: number;
+  method?: string;
+  path?: string;
+  headers?: Record<string, string>;
+  body?: string;
 };
 
 const say = (o: unknown): void => {
@@ -159,18 +172,38 @@ function tcpConnect(r: Req, tries = 0): void {
     timeout: r.timeout,
   });
   let done = false;
+  // talk: the time to connect (the round trip nslab notes), and what the exchange gave
+  let connectMs: number | undefined;
+  let talked: Record<string, unknown> | undefined;
   const finish = (outcome: string, error?: string) => {
     if (done) return;
     done = true;
-    say({ id: r.id, outcome, local: sock.localAddress ?? bindArg(r.bind), lport, error, ms: performance.now() - t0 });
+    say({
+      id: r.id,
+      outcome,
+      local: sock.localAddress ?? bindArg(r.bind),
+      lport,
+      error,
+      ms: connectMs ?? performance.now() - t0,
+      ...talked,
+    });
     sock.destroy();
   };
   sock.on('connect', () => {
-    sock.write('nslab\n');
-    finish('connected');
+    if (!r.talk) {
+      sock.write('nslab\n');
+      return finish('connected');
+    }
+    connectMs = performance.now() - t0;
+    sock.setTimeout(0);
+    talk(sock, r, (received, ended, error) => {
+      talked = { received: received.toString('base64'), ended };
+      finish('connected', error);
+    });
   });
   sock.on('timeout', () => late(() => finish('timeout')));
   sock.on('error', (e: NodeJS.ErrnoException) => {
+    if (connectMs !== undefined) return; // connected: the exchange reports it
     if (e.code === 'EADDRINUSE' && tries < 5 && !done) {
       done = true;
       sock.destroy();
@@ -178,6 +211,121 @@ function tcpConnect(r: Req, tries = 0): void {
     } // that port is taken here: another
     finish(connectOutcome(e), e.code ?? e.message);
   });
+}
+
+/** At most this much of an answer is kept: a probe judges a reply, it does not download. */
+const KEEP = 64 * 1024;
+
+/**
+ * A connected client's exchange: sends the payload (if any), then reads until the regex matches what came (each
+ * byte one character), the server ends its side, the connection fails, or readMs is over.
+ */
+function talk(
+  sock: TcpSocket,
+  r: Req,
+  done: (received: Buffer, ended: 'matched' | 'closed' | 'waited' | 'reset', error?: string) => void,
+): void {
+  const got: Buffer[] = [];
+  let size = 0;
+  let over = false;
+  const re = r.match !== undefined ? new RegExp(r.match) : undefined;
+  const end = (how: 'matched' | 'closed' | 'waited' | 'reset', error?: string) => {
+    if (over) return;
+    over = true;
+    clearTimeout(timer);
+    done(Buffer.concat(got), how, error);
+  };
+  const timer = setTimeout(() => late(() => end('waited')), r.readMs ?? 1000);
+  sock.on('data', (b: Buffer) => {
+    if (size < KEEP) got.push(b.subarray(0, KEEP - size));
+    size += b.length;
+    if (re?.test(Buffer.concat(got).toString('latin1'))) end('matched');
+  });
+  sock.on('end', () => end('closed'));
+  sock.on('error', (e: NodeJS.ErrnoException) => end('reset', e.code ?? e.message));
+  if (r.send) sock.write(Buffer.from(r.send, 'base64'));
+}
+
+/** An HTTP request by Node's client, from a local port of our choosing (as tcp's, for the captures). */
+function http(r: Req, tries = 0): void {
+  const t0 = performance.now();
+  const lport = 32768 + Math.floor(Math.random() * 28232);
+  let done = false;
+  let connectMs: number | undefined;
+  let local: string | undefined;
+  const answer: Record<string, unknown> = {};
+  const finish = (outcome: string, error?: string) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    const ms = connectMs ?? performance.now() - t0;
+    say({ id: r.id, outcome, local: local ?? bindArg(r.bind), lport, error, ms, ...answer });
+    req.destroy();
+  };
+  const body = r.body !== undefined ? Buffer.from(r.body, 'utf8') : undefined;
+  const req = httpRequest({
+    host: r.host,
+    port: r.port,
+    method: r.method ?? 'GET',
+    path: r.path ?? '/',
+    headers: { ...(body ? { 'content-length': String(body.length) } : {}), ...r.headers },
+    localAddress: bindArg(r.bind),
+    localPort: lport,
+    agent: false,
+  });
+  // the connection first, within the network's wait; then the answer, within the application's
+  let timer = setTimeout(() => late(() => finish('timeout')), r.timeout);
+  req.on('socket', (sock) =>
+    sock.on('connect', () => {
+      connectMs = performance.now() - t0;
+      local = sock.localAddress;
+      clearTimeout(timer);
+      timer = setTimeout(
+        () =>
+          late(() => {
+            answer.ended = 'waited';
+            finish('connected');
+          }),
+        r.readMs ?? 1000,
+      );
+    }),
+  );
+  req.on('response', (res) => {
+    answer.status = res.statusCode;
+    const headers: Record<string, string> = {};
+    for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+      const name = res.rawHeaders[i]!.toLowerCase();
+      headers[name] = name in headers ? `${headers[name]}, ${res.rawHeaders[i + 1]}` : res.rawHeaders[i + 1]!;
+    }
+    answer.headers = headers;
+    const got: Buffer[] = [];
+    let size = 0;
+    res.on('data', (b: Buffer) => {
+      if (size < KEEP) got.push(b.subarray(0, KEEP - size));
+      size += b.length;
+      answer.body = Buffer.concat(got).toString('base64');
+    });
+    res.on('end', () => {
+      answer.body = Buffer.concat(got).toString('base64');
+      answer.ended = 'closed';
+      finish('connected');
+    });
+    res.on('error', () => {});
+  });
+  req.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EADDRINUSE' && tries < 5 && !done && connectMs === undefined) {
+      done = true;
+      clearTimeout(timer);
+      req.destroy();
+      return http(r, tries + 1);
+    }
+    if (connectMs !== undefined) {
+      answer.ended = 'reset';
+      return finish('connected', e.code ?? e.message);
+    }
+    finish(connectOutcome(e), e.code ?? e.message);
+  });
+  req.end(body);
 }
 
 function udpExchange(r: Req): void {
@@ -198,9 +346,10 @@ function udpExchange(r: Req): void {
     sock.close();
   };
   const timer = setTimeout(() => late(() => finish({ outcome: 'timeout' })), r.timeout);
-  sock.on('message', () => finish({ outcome: 'answered' }));
+  sock.on('message', (msg) => finish({ outcome: 'answered', received: msg.subarray(0, KEEP).toString('base64') }));
   sock.on('error', (e) => finish({ outcome: 'error', error: e.message }));
-  sock.bind(0, bindArg(r.bind), () => sock.send(`nslab probe ${r.token ?? ''}\n`, r.port, r.host));
+  const payload = r.send !== undefined ? Buffer.from(r.send, 'base64') : `nslab probe ${r.token ?? ''}\n`;
+  sock.bind(0, bindArg(r.bind), () => sock.send(payload, r.port, r.host));
 }
 
 function flows(r: Req): void {
@@ -405,6 +554,7 @@ const OPS: Record<string, (r: Req) => void> = {
   unlisten,
   connect: tcpConnect,
   udp: udpExchange,
+  http,
   flows,
   sink,
   sunk: (r) => void sunk(r),

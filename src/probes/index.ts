@@ -13,8 +13,9 @@ import { tcp } from './tcp.js';
 import { throughput } from './throughput.js';
 import type { Probe } from './types.js';
 import { udp } from './udp.js';
+import { http } from './http.js';
 
-export const PROBES: Record<ProbeKind, Probe> = { ping, tcp, udp, route, exec, flows, throughput };
+export const PROBES: Record<ProbeKind, Probe> = { ping, tcp, udp, route, exec, flows, throughput, http };
 export type { Check, ProbeOutcome, ProbeContext } from './types.js';
 
 /** What prepareProbes is still starting in a lab: closeProbes waits for it. */
@@ -57,10 +58,12 @@ export function prepareProbes(lab: Lab, model: LabModel, stages: TestModel[][]):
 function agentNodes(model: LabModel, tests: TestModel[]): Set<string> {
   const nodes = new Set<string>();
   for (const t of tests) {
-    if (!['tcp', 'udp', 'flows', 'throughput'].includes(t.probe)) continue;
+    if (!['tcp', 'udp', 'flows', 'throughput', 'http'].includes(t.probe)) continue;
     const s = t.spec as { from?: string; to?: string | string[]; listen?: boolean; ipv6?: boolean; proto?: string };
     if (s.from) nodes.add(s.from);
-    const listens = t.probe === 'throughput' || (t.probe === 'flows' ? s.proto === 'tcp' : s.listen !== false);
+    // http: a service of the lab answers (nslab has no http listener of its own)
+    const listens =
+      t.probe === 'throughput' || (t.probe === 'flows' ? s.proto === 'tcp' : s.listen !== false && t.probe !== 'http');
     if (!listens) continue;
     for (const to of Array.isArray(s.to) ? s.to : s.to ? [s.to] : []) {
       try {

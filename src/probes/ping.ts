@@ -85,7 +85,15 @@ export const ping: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    traces: traces({
+      request,
+      reply,
+      origin: spec.from,
+      target: owner,
+      to,
+      expect: test.expect,
+      ownerOf: (a) => ownerOf(model, a),
+    }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
   };
 };

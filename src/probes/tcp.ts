@@ -5,20 +5,26 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
+import { ownerOf } from './targets.js';
 import { traces } from '../traces/build.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
+import { endedFact, responseCheck, talkOf } from './response.js';
+import { asText, shownReceived } from '../lab/payload.js';
 
 const SYN = 0x02,
   ACK = 0x10,
   RST = 0x04;
 
 export const tcp: Probe = async ({ lab, model, test }) => {
+  // send / expect.response: the client sends its payload and reads the answer (src/probes/response.ts)
+  const talk = talkOf(test.spec, test.expect);
   const { port, outcome, evidence, peers, owner, wait, to } = await exchange(
     lab,
     model,
     'tcp',
     test.spec as unknown as L4Spec,
+    talk,
   );
   // This connection, not another on the same port (a lab's mail daemon on 25 serves the previous test's
   // connection too, whose late packets once passed for this one's reply): the SYN the client sent, known
@@ -57,20 +63,34 @@ export const tcp: Probe = async ({ lab, model, test }) => {
       checks.push(check('connected', want, outcome.outcome, ok));
     }
     if (e.reachable !== undefined) checks.push(check('reachable', e.reachable, outcome.outcome === 'connected'));
+    checks.push(...responseCheck(e, outcome, talk !== undefined));
     checks.push(...pathChecks(e, request, reply, seen, owner));
     return checks;
   };
+  const ended = endedFact(outcome.ended);
   return {
     checks: judge(test.expect),
     judge,
     evidence,
     request,
     reply,
-    traces: traces({ request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    traces: traces({
+      request,
+      reply,
+      origin: spec.from,
+      target: owner,
+      to,
+      expect: test.expect,
+      ownerOf: (a) => ownerOf(model, a),
+    }),
     facts: {
       outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
       peers: mine.join(' '),
       ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),
+      ...(outcome.received !== undefined
+        ? { received: shownReceived(asText(Buffer.from(outcome.received, 'base64'))) }
+        : {}),
+      ...(ended ? { read: ended } : {}),
     },
   };
 };

@@ -46,6 +46,7 @@ export function testLine(r: TestResult): string {
     lines.push(`    why: ${w.decision}`);
     if (w.cause && w.cause !== w.decision) lines.push(`    cause: ${w.cause}`);
     if (w.hint) lines.push(`    hint: ${chalk.cyan(w.hint)}`);
+    if (w.noFix) lines.push(`    no fix found: ${w.noFix}`);
   }
   for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`    ${k}: ${v}`);
   if (r.artifacts.length) lines.push(`    pcaps kept: ${r.artifacts.join(' ')}`);

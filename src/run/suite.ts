@@ -11,7 +11,7 @@ import { PROBES, closeProbes, prepareProbes } from '../probes/index.js';
 import { privateArtifacts } from './artifacts.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../traces/trace.js';
-import { explain, explainRoute, protoOf } from '../explain/why.js';
+import { explain, explainRoute, portOf, protoOf } from '../explain/why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -286,6 +286,7 @@ async function whyOf(
     ask: (node: string, argv: string[]) => lab.exec(node, argv),
     counters,
     proto: protoOf(t.probe),
+    ...portOf(t.spec),
   };
   try {
     const why =

@@ -16,6 +16,8 @@ export interface TraceInput {
   /** the address it was sent to: a request that never left carries it, as no hop does */
   to: string;
   expect: ExpectT;
+  /** the node that owns an address (a request whose destination NAT rewrote is delivered to that node) */
+  ownerOf?: (address: string) => string | undefined;
 }
 
 export function traceHop(h: Hop): TraceHop {
@@ -30,20 +32,35 @@ export function traceHop(h: Hop): TraceHop {
   };
   if (h.in) th.in = h.in;
   if (h.out) th.out = h.out;
-  // NAT between entry and exit: the exit's addresses differ from the entry's
-  if (first?.dir === 'in' && out && (out.src !== first.src || out.dst !== first.dst))
+  const f = first?.facts;
+  if (f && f.proto !== 'other') {
+    th.proto = f.proto;
+    if (f.sport !== undefined) th.sport = f.sport;
+    if (f.dport !== undefined) th.dport = f.dport;
+    if (f.icmpType !== undefined) th.icmpType = f.icmpType;
+  }
+  if (f?.tos) th.tos = f.tos;
+  // NAT between entry and exit: the exit's addresses (or ports) differ from the entry's
+  const o = out?.facts;
+  const ports = first?.dir === 'in' && o && f && (o.sport !== f.sport || o.dport !== f.dport);
+  if (first?.dir === 'in' && out && (out.src !== first.src || out.dst !== first.dst || ports)) {
     th.nat = { src: out.src, dst: out.dst };
+    if (ports && o.sport !== undefined) th.nat.sport = o.sport;
+    if (ports && o.dport !== undefined) th.nat.dport = o.dport;
+  }
   return th;
 }
 
 /** The addresses a hop's packet carries when it leaves (after any NAT there). */
 const leaving = (h: TraceHop) => h.nat ?? { src: h.src, dst: h.dst };
 
-function pathDivergence(hops: TraceHop[], want: string[] | undefined): number | undefined {
+/** The first hop unlike the expected path; `died`: a trace that ends early diverged nowhere (it died). */
+function pathDivergence(hops: TraceHop[], want: string[] | undefined, died = false): number | undefined {
   if (!want) return undefined;
   for (let i = 0; i < Math.max(hops.length, want.length); i++) {
     const h = hops[i];
     const [node, iface] = (want[i] ?? '').split(':');
+    if (!h && died) return undefined;
     if (!h || h.node !== node || (iface !== undefined && h.in !== iface && h.out !== iface))
       return Math.max(0, Math.min(i, hops.length - 1));
   }
@@ -62,7 +79,7 @@ export function replyDivergence(request: TraceHop[], reply: TraceHop[]): number 
     if (!q) return Math.max(0, i - 1);
     if (r.out !== undefined && q.in !== r.out) return i;
   }
-  if (reply.length && request.length && reply[reply.length - 1]!.node !== request[0]!.node) return reply.length - 1;
+  // a reply that retraced the request as far as it went and died there diverged nowhere: it died
   return undefined;
 }
 
@@ -82,8 +99,12 @@ function requestTrace(t: TraceInput): Trace {
       detail: `no request was captured leaving ${t.origin}`,
     };
   const last = hops[hops.length - 1]!;
-  const divergesAt = pathDivergence(hops, t.expect.path);
-  if (last.node !== t.target || last.in === undefined) {
+  // NAT that rewrote the destination on the way delivers it to the node owning the new one
+  const natted = hops.some((h) => h.nat && h.nat.dst !== h.dst);
+  const reached =
+    last.in !== undefined && (last.node === t.target || (natted && !last.out && t.ownerOf?.(last.dst) === last.node));
+  const divergesAt = pathDivergence(hops, t.expect.path, !reached);
+  if (!reached) {
     const detail = last.out
       ? `last seen leaving ${last.node} through ${last.out}`
       : `last seen entering ${last.node}${last.in ? ` on ${last.in}` : ''}`;

@@ -36,8 +36,15 @@ export interface TraceHop {
   /** addresses as seen entering the hop (else leaving it) */
   src: string;
   dst: string;
-  /** set when NAT changed them between in and out: the addresses on exit */
-  nat?: { src: string; dst: string };
+  /** set when NAT changed them between in and out: the addresses (and the ports, where they changed) on exit */
+  nat?: { src: string; dst: string; sport?: number; dport?: number };
+  /** the packet as captured entering the hop (else leaving it): what a rule or a firewall may match beyond addresses */
+  proto?: 'icmp' | 'tcp' | 'udp';
+  sport?: number;
+  dport?: number;
+  icmpType?: number;
+  /** IPv4 tos / IPv6 traffic class, where not 0 */
+  tos?: number;
   evidence: HopEvidence[];
 }
 
@@ -61,8 +68,10 @@ export interface Why {
   decision: string;
   /** the likely cause, where a packet died (a counter that moved, rp_filter, no route …) */
   cause?: string;
-  /** the fix, in the lab's own terms */
+  /** the fix, in the lab's own terms: complete commands for one node (`on NODE: ...`), or a stage's lines */
   hint?: string;
+  /** where no fix is given: why not, and what was checked ("no fix found: ...") */
+  noFix?: string;
 }
 
 /** Cites the kept pcap files in every hop's evidence: `file(node)` is that node's capture, if kept. */

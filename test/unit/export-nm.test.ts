@@ -47,7 +47,8 @@ if (nm.missing) describe('export nm: nmcli --offline', () => it.skip(`export nm:
 describe.skipIf(!!nm.missing)('export nm: nmcli --offline makes the same connections as the keyfiles', () => {
   for (const c of FIX_CASES)
     it(`${caseSlug(c)}`, async () => {
-      const files = await exportNode(loadLab(`labs/${c.lab}.yaml`), c.node, c.stage, 'nm');
+      // a refused route is left out of both alike
+      const files = await exportNode(loadLab(`labs/${c.lab}.yaml`), c.node, c.stage, 'nm', { allowPartial: true });
       const dir = mkdtempSync(join(tmpdir(), 'nslab-nm-'));
       // `nmcli` in the script is NM's own, offline: it prints the keyfile instead of asking a daemon
       writeFileSync(join(dir, 'nmcli'), `#!/bin/sh\nexec ${NMCLI} --offline "$@"\n`);

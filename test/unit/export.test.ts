@@ -5,7 +5,16 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { concatFiles, exportNode, finalNode, FORMATS } from '../../src/export/index.js';
+import {
+  carries,
+  concatFiles,
+  constructLabel,
+  exportNode,
+  ExportRefused,
+  finalNode,
+  FORMATS,
+  leftOutOf,
+} from '../../src/export/index.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import { caseSlug, FIX_CASES } from '../export-cases.js';
 
@@ -13,8 +22,17 @@ describe('export: golden files per format', () => {
   for (const c of FIX_CASES)
     for (const format of FORMATS)
       it(`${c.lab} ${c.node} at '${c.stage}': ${format}`, async () => {
-        const files = await exportNode(loadLab(`labs/${c.lab}.yaml`), c.node, c.stage, format);
-        await expect(concatFiles(files)).toMatchFileSnapshot(`__golden__/export/${caseSlug(c)}/${format}.txt`);
+        const lab = loadLab(`labs/${c.lab}.yaml`);
+        // a format that cannot express the node refuses: the golden file is the refusal, then what --allow-partial writes
+        let text: string;
+        try {
+          text = concatFiles(await exportNode(lab, c.node, c.stage, format));
+        } catch (e) {
+          if (!(e instanceof ExportRefused)) throw e;
+          const partial = await exportNode(lab, c.node, c.stage, format, { allowPartial: true });
+          text = `### refused (exit 2)\n${e.message}\n\n### --allow-partial\n${concatFiles(partial)}`;
+        }
+        await expect(text).toMatchFileSnapshot(`__golden__/export/${caseSlug(c)}/${format}.txt`);
       });
 });
 
@@ -97,5 +115,62 @@ describe('nslab export -o (the shipped CLI)', () => {
     );
     expect(existsSync(target)).toBe(false);
     rmSync(dir, { recursive: true });
+  });
+});
+
+describe('export: what each format expresses', () => {
+  // the rows of docs/export.md's table, in its order
+  const IDS = [
+    ...['via', 'via-link-local', 'dev', 'lo', 'owner-unaddressed', 'src', 'from', 'metric', 'table', 'scope'],
+    ...['scope-site', 'scope-nowhere', 'scope-number', 'onlink', 'protocol', 'tos', 'pref', 'realms', 'expires'],
+    ...['multipath', 'nexthop-weight', 'nexthop-dev', 'nexthop-onlink'],
+    ...['blackhole', 'unreachable', 'prohibit', 'throw', 'local', 'broadcast', 'anycast', 'multicast'].map(
+      (t) => `type-${t}`,
+    ),
+    ...['mtu', 'lock-mtu', 'advmss', 'hoplimit', 'initcwnd', 'initrwnd', 'window', 'cwnd', 'rtt', 'rttvar'],
+    ...['ssthresh', 'reordering', 'features', 'quickack', 'fastopen_no_cookie', 'replaces-kernel'],
+  ]
+    .map((k) => `route:${k}`)
+    .concat(
+      [
+        ...['from', 'to', 'no-address', 'not', 'fwmark', 'fwmask', 'iif', 'oif', 'tos', 'ipproto', 'sport'],
+        ...['sport-range', 'dport', 'dport-range', 'uidrange', 'suppress_prefixlength', 'suppress_ifgroup', 'goto'],
+        ...['nop', 'blackhole', 'unreachable', 'prohibit', 'realms', 'protocol'],
+      ].map((k) => `rule:${k}`),
+      'sysctl:ipv6-forwarding',
+    );
+
+  it("docs/export.md's table is the code's", () => {
+    const cell = (f: (typeof FORMATS)[number], id: string) => {
+      const [a, b] = [carries(f, { id, family: 4 }), carries(f, { id, family: 6 })];
+      return a && b ? 'yes' : a ? 'IPv4' : b ? 'IPv6' : 'no';
+    };
+    const want = [
+      ['construct', ...FORMATS],
+      ...IDS.map((id) => [
+        constructLabel({ id, family: 4 }).replace(/, IPv4$/, ''),
+        ...FORMATS.map((f) => cell(f, id)),
+      ]),
+    ];
+    // the table's rows as cells (Prettier aligns the columns), without the |---| line
+    const cells = (l: string) =>
+      l
+        .split('|')
+        .slice(1, -1)
+        .map((c) => c.trim());
+    const doc = readFileSync('docs/export.md', 'utf8').split('\n');
+    const start = doc.findIndex((l) => /^\| construct +\|/.test(l));
+    expect(start, 'the table in docs/export.md').toBeGreaterThan(0);
+    const end = doc.indexOf('', start);
+    expect([doc[start]!, ...doc.slice(start + 2, end)].map(cells)).toEqual(want);
+  });
+
+  it('a format refuses what it cannot express, and names the formats that can (the check can fail)', () => {
+    const lab = loadLab('labs/dual-nic-reply-path-v6.yaml');
+    const stage = 'with a routing table for eth1';
+    const left = leftOutOf(finalNode(lab, 'server', stage), 'netplan');
+    expect(left.map((l) => l.line)).toEqual(['ip -6 route add default from 2001:db8:1::/64 via 2001:db8:1::fe']);
+    expect(left[0]!.missing.map((c) => c.id)).toEqual(['route:from']);
+    expect(leftOutOf(finalNode(lab, 'server', stage), 'networkd')).toEqual([]);
   });
 });

@@ -106,15 +106,8 @@ describe('import: a snapshot becomes a lab', () => {
     const s = snap();
     const extra = { future: { nested: [1, null, 'x'] }, 'odd key': null };
     Object.assign(s, extra);
-    for (const o of [
-      ...s.links,
-      ...s.addresses,
-      ...s.addresses.flatMap((a) => a.addr_info ?? []),
-      ...s.routes[4],
-      ...s.routes[6],
-      ...s.rules[4],
-      ...s.rules[6],
-    ])
+    // in a route or a rule, a field import does not read may be a selector: those are left out (the next test)
+    for (const o of [...s.links, ...s.addresses, ...s.addresses.flatMap((a) => a.addr_info ?? [])])
       Object.assign(o, extra);
     // a family import does not read: not checked
     s.addresses[1]!.addr_info!.push({ family: 'mpls', label: 5, ...extra });

@@ -138,8 +138,8 @@ describe('traces', () => {
 });
 
 describe('why: reading ip -j rule and route output', async () => {
-  const { selectingRule, matchedEntry } = await import('../../src/explain/why.js');
-  // `ip -j rule` and `ip -j route show table main` as iproute2 6.x prints them (dual-nic-reply-path, fix stage)
+  const { lookup, tableEntry } = await import('../../src/explain/fib.js');
+  // `ip -j rule` and `ip -j route show table all` as iproute2 6.x prints them (dual-nic-reply-path, fix stage)
   const rules = [
     { priority: 0, src: 'all', table: 'local' },
     { priority: 32765, src: '192.168.1.220', table: '201' },
@@ -151,29 +151,52 @@ describe('why: reading ip -j rule and route output', async () => {
     { dst: '10.0.0.0/24', dev: 'eth0', prefsrc: '10.0.0.220' },
     { dst: '192.168.1.0/24', dev: 'eth1', prefsrc: '192.168.1.220' },
   ];
+  const t201 = [{ dst: 'default', gateway: '192.168.1.254', dev: 'eth1', table: '201' }];
 
-  it('the rule that chose the table: the first by priority that matches and names it', () => {
-    expect(selectingRule(rules, { to: '192.168.2.17', from: '192.168.1.220' }, '201')?.priority).toBe(32765);
-    expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '254')?.priority).toBe(32766);
-    expect(selectingRule(rules, { to: '192.168.2.17', from: '10.0.0.220' }, '201')).toBeUndefined();
-    expect(
-      selectingRule(
-        [{ priority: 100, src: '10.0.0.0', srclen: 8, iif: 'eth1', table: '7' }],
-        { to: '1.1.1.1', from: '10.1.1.1' },
-        '7',
-      ),
-    ).toBeUndefined(); // iif lo for local traffic
+  it('the rule that chose the table: the first by priority that matches and whose table holds the destination', () => {
+    const a = lookup(rules, [...main, ...t201], { to: '192.168.2.17', from: '192.168.1.220' });
+    expect([a?.rule?.priority, a?.table, a?.route?.dev]).toEqual([32765, '201', 'eth1']);
+    const b = lookup(rules, [...main, ...t201], { to: '192.168.2.17', from: '10.0.0.220' });
+    expect([b?.rule?.priority, b?.table, b?.route?.dev]).toEqual([32766, '254', 'eth0']);
+    // a locally sent packet comes in from lo as far as the rules see it: a rule for iif eth1 does not select it
+    const c = lookup(
+      [{ priority: 100, src: '10.0.0.0', srclen: 8, iif: 'eth1', table: '7' }, ...rules.slice(2)],
+      [...main, { dst: 'default', dev: 'eth1', table: '7' }],
+      { to: '1.1.1.1', from: '10.1.1.1' },
+    );
+    expect(c?.rule?.priority).toBe(32766);
+  });
+
+  it('a mark selects a table: fwmark 0x1 sends the packet to a table whose entry refuses it; without the mark, main', () => {
+    const marked = [{ priority: 500, src: 'all', fwmark: '0x1', table: '100' }, ...rules];
+    const routes = [...main, { type: 'unreachable', dst: '10.62.3.8', table: '100' }];
+    expect(lookup(marked, routes, { to: '10.62.3.8', mark: 1 })).toMatchObject({
+      rule: { priority: 500 },
+      table: '100',
+      type: 'unreachable',
+    });
+    expect(lookup(marked, routes, { to: '10.62.3.8', mark: 0 })).toMatchObject({
+      rule: { priority: 32766 },
+      type: 'unicast',
+    });
+    expect(lookup(marked, routes, { to: '10.62.3.8' })?.type).toBe('unicast');
   });
 
   it('the table entry: the longest prefix holding the destination (and, IPv6, the source)', () => {
-    expect(matchedEntry(main, '192.168.2.17')?.dst).toBe('default');
-    expect(matchedEntry(main, '192.168.1.5')?.dst).toBe('192.168.1.0/24');
+    const entry = (rows: typeof main, to: string, from?: string) => {
+      const e = tableEntry(rows, { to, ...(from ? { from } : {}) });
+      return typeof e === 'object' ? e : undefined;
+    };
+    expect(entry(main, '192.168.2.17')?.dst).toBe('default');
+    expect(entry(main, '192.168.1.5')?.dst).toBe('192.168.1.0/24');
     const v6 = [
       { dst: 'default', gateway: '2001:db8:10::1', dev: 'eth0' },
       { dst: 'default', from: '2001:db8:1::/64', gateway: '2001:db8:1::fe', dev: 'eth1' },
     ];
-    expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:1::220')?.dev).toBe('eth1');
-    expect(matchedEntry(v6, '2001:db8:2::17', '2001:db8:10::220')?.dev).toBe('eth0');
+    expect(entry(v6, '2001:db8:2::17', '2001:db8:1::220')?.dev).toBe('eth1');
+    expect(entry(v6, '2001:db8:2::17', '2001:db8:10::220')?.dev).toBe('eth0');
+    // a multipath or dead entry: the kernel's own business, not claimed
+    expect(tableEntry([{ dst: 'default', nexthops: [{}, {}] }], { to: '1.1.1.1' })).toBe('unknown');
   });
 });
 

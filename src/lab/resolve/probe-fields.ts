@@ -34,7 +34,7 @@ export function checkProbeFields(
         suggest(str(pr.interface)!, [...fromView.interfaces.keys()], 'interfaces'),
       );
   }
-  if (probe === 'tcp' || probe === 'udp') addr(pr.bind, [...path, probe, 'bind'], 'bind');
+  if (probe === 'tcp' || probe === 'udp' || probe === 'http') addr(pr.bind, [...path, probe, 'bind'], 'bind');
   if (probe === 'flows' && str(pr.via) !== undefined && !cx.nodeNames.has(str(pr.via)!))
     cx.problem(
       [...path, probe, 'via'],

@@ -3,6 +3,7 @@
 // own fields (probe-fields.ts).
 import { parseAddress } from '../addr.js';
 import { CONTROL, shown } from '../grammar.js';
+import { httpTarget } from '../payload.js';
 import type { Path } from '../load.js';
 import type { TestModel } from '../model.js';
 import { JUDGES, PROBE_KINDS, TestSpec, unjudged } from '../schema.js';
@@ -55,6 +56,7 @@ export function resolveTest(cx: ResolveContext, raw: unknown, path: Path): TestM
     const tp = Array.isArray(pr.to) ? [...path, probe, 'to', j] : [...path, probe, 'to'];
     if (!parseAddress(t) && checkRef(cx, t, tp, false) && probe !== 'exec') checkTargetFamily(cx, t, family, tp);
   });
+  if (probe === 'http' && typeof pr.url === 'string') checkHttpUrl(cx, pr.url, family, [...path, probe, 'url']);
   if (probe === 'route') checkRouteProbe(cx, pr, asRecord(rt.expect), [...path, probe]);
   checkProbeFields(cx, probe, pr, asRecord(rt.expect), path);
   if (probe !== 'exec' && rt.expect === undefined)
@@ -122,6 +124,23 @@ function checkRef(cx: ResolveContext, ref: string, path: Path, needIface: boolea
     return false;
   }
   return true;
+}
+
+/** An http test's URL: its port in range, its host an address or a node with an address of the family. */
+function checkHttpUrl(cx: ResolveContext, url: string, family: 4 | 6, path: Path): void {
+  const t = httpTarget(url);
+  if (!t) {
+    // the schema has said what is wrong with its form; a port out of range is left
+    if (/^http:\/\/(\[[^\]]*\]|[^/:]+):(\d+)/.test(url))
+      cx.problem(path, `url '${shown(url)}' has a port out of range`, 'ports are 1 to 65535');
+    return;
+  }
+  if (parseAddress(t.host)) return;
+  if (!cx.nodeNames.has(t.host)) {
+    cx.problem(path, `url names unknown node '${shown(t.host)}'`, suggest(t.host, [...cx.nodeNames], 'nodes'));
+    return;
+  }
+  checkTargetFamily(cx, t.host, family, path);
 }
 
 /** A node or node:interface target needs an address of the family the probe uses (at this stage). */
