@@ -13,6 +13,7 @@ import { jsonReport } from '../report/json.js';
 import type { LabRun, TestResult } from '../run/results.js';
 import { checkStage } from '../run/suite.js';
 import { findInstance, findInstances, isFile } from './common.js';
+import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
 import { checkOutputs, exitFor, report, testPreflight, type TestOpts } from './test.js';
 
 export type CheckOpts = Pick<TestOpts, 'stage' | 'artifacts' | 'reporter' | 'html'> & { instance?: string };
@@ -30,6 +31,8 @@ export async function run(labArg: string | undefined, opts: CheckOpts): Promise<
       'name the lab to check, or the instances to grade with --instance PATTERN',
       "'nslab ls' lists the running labs",
     );
+  // without privilege: by the nslab inside the lab's holder
+  if (rootlessHere()) return sameInside(await rootlessOne(labArg, opts.instance, 'check'));
   testPreflight();
   const states =
     opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];

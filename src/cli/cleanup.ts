@@ -18,6 +18,7 @@ import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parseNsName, PREFIX } from '../plan/names.js';
 import { matcher } from './common.js';
+import { downRootless, rootlessGone, rootlessHere } from './rootless.js';
 
 /**
  * Removes what dead runs left, and only what can be proved to be theirs: labs
@@ -36,6 +37,7 @@ import { matcher } from './common.js';
  * whose `up` wrote status up and exited in between (seen once in 500 cycles).
  */
 export async function run(patterns: string[] = []): Promise<number> {
+  if (rootlessHere()) return cleanupRootless(matcher(patterns));
   requireRoot('cleanup');
   if (existsSync(stateDir())) ensureStateDir(false); // a missing state directory just records nothing
   const wanted = matcher(patterns);
@@ -96,4 +98,29 @@ function removeWorkDirs(gone: (owner: { pid: number; start: string }) => boolean
     }
   }
   return n;
+}
+
+/**
+ * Without privilege, the records are the user's rootless labs (src/engine/holder.ts): nothing of theirs exists
+ * outside their holders, so what is left of a dead one is its record alone. A record is removed when its holder has
+ * ended, or, while its `up` was still starting one, when that `up` is gone (a holder it had started is ended then).
+ */
+async function cleanupRootless(wanted: (instance: string) => boolean): Promise<number> {
+  if (existsSync(stateDir())) ensureStateDir(false);
+  let removed = 0;
+  for (const first of listStates()) {
+    if (!wanted(first.instance) || !(rootlessGone(first) || (first.status !== 'up' && !ownerAlive(first)))) continue;
+    const s = readState(first.instance); // again, now that it is known to be gone (as above)
+    if (!s || s.owner.pid !== first.owner.pid || s.owner.start !== first.owner.start) continue;
+    if (!(rootlessGone(s) || (s.status !== 'up' && !ownerAlive(s)))) continue;
+    const why =
+      s.holder && rootlessGone(s)
+        ? `its holder, pid ${s.holder.pid}, had ended`
+        : `its nslab up, pid ${s.owner.pid}, ended before the lab was up`;
+    await downRootless(s);
+    process.stdout.write(`removed lab '${s.instance}' (${why})\n`);
+    removed++;
+  }
+  if (!removed) process.stdout.write('nothing to clean up\n');
+  return 0;
 }

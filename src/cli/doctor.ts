@@ -17,6 +17,7 @@ import { onPath } from '../engine/capabilities.js';
 import { fileUsable, installHint, REQUIREMENTS, type Requirement } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
 import { stateDir } from '../engine/state.js';
+import { verbVerdicts } from './doctor-verbs.js';
 
 export interface Finding {
   id: string;
@@ -25,7 +26,8 @@ export interface Finding {
   fix: string;
 }
 
-const ROOTLESS_NOTE = '/run/nslab on a tmpfs private to each rootless run';
+const ROOTLESS_NOTE = () =>
+  `${stateDir()} (the records of rootless labs; each lab's own state is on a tmpfs private to its holder)`;
 const PROGRAMS = REQUIREMENTS.filter((r) => r.kind === 'program');
 const FILES = REQUIREMENTS.filter((r) => r.kind === 'file');
 
@@ -50,6 +52,7 @@ export async function run(opts: { json?: boolean }): Promise<number> {
     privileged ? Promise.resolve(undefined) : rootlessProblem(),
   ]);
   const mode = privileged ? 'root' : blocked ? 'none' : 'rootless';
+  const verbs = verbVerdicts(blocked, onPath);
   const findings: Finding[] = [];
   const add = (f: Finding) => findings.push(f);
 
@@ -72,8 +75,8 @@ export async function run(opts: { json?: boolean }): Promise<number> {
       id: 'rootless',
       severity: 'warning',
       problem:
-        "not root: 'nslab test' runs rootless (in a user namespace of its own); up, down, exec, shell, check and cleanup need root",
-      fix: 'run as root to leave labs up; see docs/ci.md#rootless',
+        "not root: 'nslab test' runs rootless (in a user namespace of its own), and 'nslab up' leaves each lab in a holder of its own, private to this user (the verbs below)",
+      fix: 'nothing to fix for rootless labs; run as root for what needs root; see docs/rootless.md',
     });
   // every entry of src/engine/requirements.ts: what the run needs is an error, what some labs need a warning
   const files = Object.fromEntries(FILES.map((r) => [r.name, fileUsable(r.name)])) as Record<string, boolean>;
@@ -168,7 +171,8 @@ export async function run(opts: { json?: boolean }): Promise<number> {
           kernel: basics,
           netns,
           procSysReadOnly: procSysReadOnly(),
-          stateDir: mode === 'rootless' ? ROOTLESS_NOTE : stateDir(),
+          stateDir: stateDir(),
+          ...(privileged ? {} : { verbs }),
           node: process.version,
           ok,
           problems: findings,
@@ -195,7 +199,15 @@ export async function run(opts: { json?: boolean }): Promise<number> {
       lines.push(
         `${('qdisc ' + q + ':').padEnd(12)} ${mark(v)}${v ? '' : `  (labs and tests needing ${q} are skipped)`}`,
       );
-  lines.push(`state dir:   ${mode === 'rootless' ? ROOTLESS_NOTE : stateDir()}`);
+  lines.push(`state dir:   ${mode === 'rootless' ? ROOTLESS_NOTE() : stateDir()}`);
+  if (!privileged) {
+    lines.push('without root, here:');
+    const w = Math.max(...verbs.map((v) => v.verb.length));
+    for (const v of verbs)
+      lines.push(
+        `  ${v.verb.padEnd(w)} ${v.rootless ? chalk.green('yes') : chalk.red('no')}${v.why ? `: ${v.why}` : ''}${v.note ? `  (${v.note})` : ''}${v.fix ? `\n  ${''.padEnd(w)}    fix: ${v.fix}` : ''}`,
+      );
+  }
   for (const f of findings)
     lines.push(
       `${f.severity === 'error' ? chalk.red('✗ error:') : chalk.yellow('! warning:')} ${f.problem}`,

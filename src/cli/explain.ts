@@ -10,6 +10,7 @@ import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
 import { explain, portOf, protoOf } from '../explain/why.js';
 import { findInstance } from './common.js';
+import { rootlessHere, sameInside } from './rootless.js';
 import { testPreflight } from './test.js';
 
 export interface ExplainOpts {
@@ -29,6 +30,8 @@ export interface ExplainOpts {
  * Exit 0 when both directions are delivered and symmetric, 1 when not.
  */
 export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
+  // without privilege: by the nslab inside the lab's holder
+  if (rootlessHere()) return sameInside(await findInstance(labArg));
   testPreflight();
   const state = await findInstance(labArg);
   const model = loadLab(state.file);

@@ -30,7 +30,8 @@ export function buildProgram(): Command {
       `
 Exit status: 0 all passed; 1 a test failed; 2 usage or lab-file error; 3 the
 environment cannot run it (not root, a tool missing); 130/143 interrupted.
-Without root, 'nslab test' runs rootless in a user namespace (docs/ci.md#rootless).
+Without root, 'nslab test' runs rootless in a user namespace, and 'nslab up' leaves
+a lab up in a holder process of its own, private to you (docs/rootless.md).
 Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     )
     .showHelpAfterError('(nslab --help lists the verbs)')
@@ -82,6 +83,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .command('ls')
     .description('list running labs: nodes, owner process, age, service logs')
     .option('--json', 'print as JSON')
+    .option('--all-users', "as root, also every user's labs (rootless ones included), with their user")
     .action(lazy(() => import('./ls.js')));
   program
     .command('exec')

@@ -11,6 +11,7 @@ import { stagesUpTo } from '../plan/build.js';
 import { loadLab } from '../lab/resolve.js';
 import type { LabModel } from '../lab/model.js';
 import { findInstance, findInstances, isFile } from './common.js';
+import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
 
 /**
  * `nslab reset LAB [--stage S]`: the lab as `up --stage S` makes it, under the
@@ -26,6 +27,8 @@ export async function run(labArg: string | undefined, opts: { stage?: string; in
       'name the lab to reset, or the instances with --instance PATTERN',
       "'nslab ls' lists the running labs",
     );
+  // without privilege: by the nslab inside the lab's holder, which takes the lab down and up in there
+  if (rootlessHere()) return sameInside(await rootlessOne(labArg, opts.instance, 'reset'));
   requireRoot('resetting a lab');
   const states =
     opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];

@@ -2,6 +2,7 @@ import { writeOutputFile } from '../engine/output.js';
 import { UsageError } from '../errors.js';
 import { takeSnapshot } from '../import/snapshot.js';
 import { findInstance } from './common.js';
+import { rootlessHere, sameInside } from './rootless.js';
 
 /** `nslab snapshot [-o FILE]` reads this machine; `nslab snapshot --node LAB NODE` a node of a running lab. */
 export async function run(node: string | undefined, opts: { node?: string; output?: string }): Promise<number> {
@@ -9,6 +10,8 @@ export async function run(node: string | undefined, opts: { node?: string; outpu
   if (opts.node !== undefined) {
     if (!node) throw new UsageError('--node LAB needs the node too', 'nslab snapshot --node LAB NODE');
     const state = await findInstance(opts.node);
+    // a rootless lab's nodes are in its holder: the nslab inside reads them
+    if (rootlessHere()) return sameInside(state);
     const ns = state.namespaces.find((n) => n.node === node)?.ns;
     if (!ns)
       throw new UsageError(

@@ -4,6 +4,7 @@ import { pool } from '../engine/apply.js';
 import { OutputDir } from '../engine/output.js';
 import { labPrograms, programsFor } from '../engine/requirements.js';
 import { enterRootless, insideRootless, needsRootless, runRootless } from '../engine/rootless.js';
+import { testKeepRootless } from './rootless.js';
 import { withSignals } from '../engine/signals.js';
 import type { LabModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
@@ -158,11 +159,15 @@ export async function run(args: string[], opts: TestOpts): Promise<number> {
   checkOutputs(opts, ['report.json', 'junit.xml']);
   // without root: the same command again, inside namespaces of its own (src/engine/rootless.ts)
   if (needsRootless()) {
-    if (opts.keep)
-      throw new EnvironmentError(
-        '--keep needs root: a rootless lab ends with the run that made it',
-        'run as root to keep a failed lab up; rootless, the pcaps of failures are kept (--artifacts DIR)',
-      );
+    // --keep: in a holder that outlives the run if it keeps the lab (src/engine/holder.ts)
+    if (opts.keep) {
+      if (models.length !== 1)
+        throw new UsageError(
+          `without root, --keep takes one lab file (${models.length} given): a kept lab lives in a holder of its own`,
+          'run nslab test --keep once per lab, or as root',
+        );
+      return testKeepRootless(models[0]!.name);
+    }
     return runRootless(process.argv.slice(1));
   }
   // every shard checks every lab file (the same exit 2 everywhere), then runs its own share

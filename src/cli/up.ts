@@ -4,10 +4,13 @@ import { withSignals } from '../engine/signals.js';
 import { privateArtifacts } from '../run/artifacts.js';
 import { loadLab } from '../lab/resolve.js';
 import { checkInstanceId } from '../plan/names.js';
+import { rootlessHere, upRootless } from './rootless.js';
 
 export async function run(file: string, opts: { stage?: string; instance?: string }): Promise<number> {
   const model = loadLab(file); // every lab-file problem is reported before anything is created
   const id = checkInstanceId(opts.instance);
+  // without privilege: in a holder of its own, by the nslab that runs inside it (which prints what follows)
+  if (rootlessHere()) return upRootless(model, id, opts.stage);
   const t0 = performance.now();
   const lab = await withSignals((signal) =>
     Lab.up(model, { id, stage: opts.stage, signal, artifacts: privateArtifacts }),

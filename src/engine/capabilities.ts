@@ -59,7 +59,7 @@ export function requireRoot(what: string): void {
     );
   throw new EnvironmentError(
     `${what} needs root`,
-    "run it as root or in a privileged container; without root, 'nslab test' runs rootless (in a user namespace that lives as long as the run), but a lab cannot be left up: see docs/ci.md#rootless",
+    "run it as root or in a privileged container; without root, 'nslab test' runs rootless and 'nslab up' leaves a lab up in a holder of its own: see docs/rootless.md",
   );
 }
 

@@ -3,7 +3,17 @@
 // The state directory is private (0700, owned by us, no symlink), and every
 // state file is checked before anything acts on it: a record can only ever
 // name the namespaces that its own instance name yields.
-import { linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
@@ -37,15 +47,28 @@ export interface LabState {
   logDir: string;
   /** Namespaces whose /etc/netns/NS (table names) this lab makes; recorded before it is made. */
   etc?: string[];
+  /**
+   * A rootless lab (holder.ts): the process that holds its namespaces. Its namespaces exist only in there, never on
+   * the machine; its own record, with its service logs, is inside the holder.
+   */
+  holder?: { pid: number; start: string };
 }
 
+/**
+ * Root's records are the machine's (/run/nslab); another user's are their own: in their runtime directory, else
+ * their XDG state folder (a user without a login session, e.g. under runuser, has no runtime directory), and only
+ * without a home in /tmp.
+ */
 export function stateDir(): string {
-  return (
-    process.env.NSLAB_STATE_DIR ||
-    (process.getuid?.() === 0
-      ? '/run/nslab'
-      : join(process.env.XDG_RUNTIME_DIR || '/tmp', `nslab-${process.getuid?.()}`))
-  );
+  const uid = process.getuid?.();
+  if (process.env.NSLAB_STATE_DIR) return process.env.NSLAB_STATE_DIR;
+  if (uid === 0) return '/run/nslab';
+  if (process.env.XDG_RUNTIME_DIR) return join(process.env.XDG_RUNTIME_DIR, `nslab-${uid}`);
+  if (process.env.XDG_STATE_HOME) return join(process.env.XDG_STATE_HOME, 'nslab');
+  const home = process.env.HOME;
+  // a home that is not the user's own (HOME=/ for a uid without one) is no place for their records
+  const own = !!home && statSync(home, { throwIfNoEntry: false })?.uid === uid;
+  return own ? join(home, '.local', 'state', 'nslab') : join('/tmp', `nslab-${uid}`);
 }
 
 const fileOf = (instance: string) => {
@@ -183,6 +206,8 @@ export function validState(s: unknown, instance: string): LabState | undefined {
     !Array.isArray(o.services) ||
     !o.services.every((x) => x && NODE_NAME.test(x.node) && SERVICE_NAME.test(x.name) && pidOk(x.pid))
   )
+    return undefined;
+  if (o.holder !== undefined && !(o.holder && pidOk(o.holder.pid) && /^\d+$/.test(String(o.holder.start))))
     return undefined;
   if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns))))
     return undefined;

@@ -1,0 +1,255 @@
+// The verbs without privilege (issue 21): each lab lives in a holder of its own
+// (src/engine/holder.ts), recorded in the user's state directory. `up` starts
+// the holder and brings the lab up inside it with the nslab that runs there;
+// `exec` and `shell` enter it straight into a node; `check`, `explain`,
+// `reset` and `snapshot --node` run the same command again inside it; `down`
+// ends the holder, and with it everything of the lab.
+import { spawn, spawnSync } from 'node:child_process';
+import { constants } from 'node:os';
+import { EnvironmentError, UsageError } from '../errors.js';
+import { isPrivileged, requireTools } from '../engine/capabilities.js';
+import { enterArgv, HOLDER_ENV, HOLDER_STATE_DIR, holderAlive, killHolder, startHolder } from '../engine/holder.js';
+import { programsFor } from '../engine/requirements.js';
+import { rootlessProblem } from '../engine/rootless.js';
+import {
+  claim,
+  logDirOf,
+  me,
+  ownerAlive,
+  removeState,
+  validState,
+  writeState,
+  type LabState,
+} from '../engine/state.js';
+import type { LabModel } from '../lab/model.js';
+import { buildPlan } from '../plan/build.js';
+import { instanceName, randomId } from '../plan/names.js';
+import { resolve } from 'node:path';
+import { exitStatus, findInstance } from './common.js';
+
+/**
+ * Whether this verb runs through holders: no privilege here. Inside a holder an
+ * nslab has its user namespace's capabilities; if it has not, something took
+ * them (a holder is never started from inside one).
+ */
+export function rootlessHere(): boolean {
+  if (isPrivileged()) return false;
+  if (process.env[HOLDER_ENV] === '1')
+    throw new EnvironmentError(
+      "this nslab runs inside a lab's holder, but without its capabilities",
+      `unset ${HOLDER_ENV}; nslab sets it only for the nslab it runs inside a holder`,
+    );
+  return true;
+}
+
+/** Why rootless labs cannot run here (exit 3, with the fix), before anything is made. */
+export async function requireRootlessLabs(): Promise<void> {
+  const problem = await rootlessProblem();
+  if (problem)
+    throw new EnvironmentError(
+      `a lab without root needs an unprivileged user namespace: ${problem.reason}`,
+      `${problem.fix}; or run as root`,
+    );
+  requireTools(programsFor('lab', 'rootless'));
+}
+
+/** The environment of an nslab inside a holder: the holder's own state directory. */
+function innerEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, NSLAB_STATE_DIR: HOLDER_STATE_DIR, [HOLDER_ENV]: '1' };
+}
+
+/** This same nslab command, as it was given. */
+const sameCommand = () => [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+
+/** The holder of a recorded lab, refused (exit 3) if it is gone. */
+export function liveHolder(state: LabState): { pid: number; start: string } {
+  if (!state.holder)
+    throw new EnvironmentError(
+      `lab '${state.instance}' has no holder yet (${state.status} by pid ${state.owner.pid})`,
+      ownerAlive(state) ? 'wait until its nslab up has ended' : "'nslab cleanup' removes what is left of it",
+    );
+  if (!holderAlive(state.holder))
+    throw new EnvironmentError(
+      `lab '${state.instance}' is gone: its holder (pid ${state.holder.pid}) has ended, and its namespaces with it`,
+      `'nslab cleanup' removes its record, 'nslab up' brings it up again`,
+    );
+  return state.holder;
+}
+
+/**
+ * `nslab up` without privilege: the record first (claimed, as for root), then
+ * the holder, then the same `nslab up` inside it. Anything that fails or is
+ * interrupted ends the holder and removes the record: nothing is left.
+ */
+export async function upRootless(model: LabModel, id: string | undefined, stage: string | undefined): Promise<number> {
+  await requireRootlessLabs();
+  const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
+  const state: LabState = {
+    version: 1,
+    instance: plan.instance,
+    lab: model.name,
+    file: resolve(model.file),
+    status: 'creating',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: plan.namespaces,
+    services: [],
+    stages: plan.stages,
+    logDir: logDirOf(plan.instance),
+  };
+  claim(state);
+  let code = 1;
+  try {
+    state.holder = await startHolder(plan.instance);
+    writeState(state);
+    code = await runInside(state.holder, sameCommand());
+    if (code === 0) {
+      state.status = 'up';
+      writeState(state);
+    }
+    return code;
+  } finally {
+    if (code !== 0) {
+      if (state.holder) await killHolder(state.holder);
+      removeState(state.instance);
+    }
+  }
+}
+
+/**
+ * Runs argv inside a holder, as a child whose end is awaited. A terminal's
+ * Ctrl-C reaches it directly (same process group); SIGTERM and SIGHUP sent to
+ * this process are passed on, and its exit status is returned.
+ */
+function runInside(holder: { pid: number; start: string }, argv: string[]): Promise<number> {
+  const full = enterArgv(holder, argv);
+  const child = spawn(full[0]!, full.slice(1), { stdio: 'inherit', env: innerEnv() });
+  const pass = (sig: NodeJS.Signals) => () => {
+    if (sig !== 'SIGINT') child.kill(sig);
+  };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, pass(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  return new Promise<number>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 0)));
+  }).finally(() => {
+    for (const [s, h] of handlers) process.off(s, h);
+  });
+}
+
+/** `exec` and `shell`: straight into the node, `ip netns exec` inside the holder (no nslab in between). */
+export function enterNode(state: LabState, ns: string, argv: string[], env?: NodeJS.ProcessEnv): number {
+  const holder = liveHolder(state);
+  const full = enterArgv(holder, ['ip', 'netns', 'exec', ns, ...argv]);
+  return exitStatus(spawnSync(full[0]!, full.slice(1), { stdio: 'inherit', env: env ?? process.env }));
+}
+
+/** `check`, `explain`, `reset`, `snapshot --node`: the same command, run by the nslab inside the lab's holder. */
+export async function sameInside(state: LabState): Promise<number> {
+  return runInside(liveHolder(state), sameCommand());
+}
+
+/** `down` of a rootless lab: its holder ends, and everything of the lab with it. */
+export async function downRootless(state: LabState): Promise<void> {
+  if (state.status !== 'up' && ownerAlive(state))
+    throw new UsageError(
+      `lab '${state.instance}' is ${state.status} by pid ${state.owner.pid}, which is running`,
+      'wait until it has ended, or interrupt it (Ctrl-C): it then takes its lab down itself',
+    );
+  if (state.holder) await killHolder(state.holder);
+  removeState(state.instance);
+}
+
+/** Whether a record is of a lab that is gone: its holder ended (or never started, and its `up` is gone). */
+export function rootlessGone(state: LabState): boolean {
+  return state.holder ? !holderAlive(state.holder) : !ownerAlive(state);
+}
+
+/**
+ * The one lab a rootless `check` or `reset` acts on. Across several labs (--instance PATTERN) each is in a holder
+ * of its own; that is not done yet.
+ */
+export async function rootlessOne(
+  labArg: string | undefined,
+  pattern: string | undefined,
+  verb: string,
+): Promise<LabState> {
+  if (pattern !== undefined || labArg === undefined)
+    throw new EnvironmentError(
+      `${verb} --instance PATTERN needs root: without it, name one lab (nslab ${verb} LAB)`,
+      `run nslab ${verb} once per lab ('nslab ls' lists them), or as root`,
+    );
+  return findInstance(labArg);
+}
+
+/**
+ * `nslab test --keep` without privilege, for one lab: the run happens in a holder, recorded first under a name of
+ * its own (status testing: `cleanup` ends it if this process dies). A lab the run keeps is recorded under its own
+ * instance with that holder, which then lives on; otherwise the holder ends with the run.
+ */
+export async function testKeepRootless(lab: string): Promise<number> {
+  await requireRootlessLabs();
+  const run: LabState = {
+    version: 1,
+    instance: instanceName(lab, randomId()),
+    lab,
+    file: '',
+    status: 'testing',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    services: [],
+    stages: [],
+    logDir: '',
+  };
+  run.logDir = logDirOf(run.instance);
+  claim(run);
+  let kept: LabState | undefined;
+  try {
+    run.holder = await startHolder(run.instance);
+    writeState(run);
+    const code = await runInside(run.holder, sameCommand());
+    const k = keptInside(run.holder, run.instance);
+    if (k) {
+      claim(k); // if this fails, the holder ends below: nothing is left without a record
+      kept = k;
+    }
+    return code;
+  } finally {
+    removeState(run.instance);
+    if (!kept && run.holder) await killHolder(run.holder);
+  }
+}
+
+/**
+ * The lab a run inside a holder left up, from the records in there (`nslab ls --json` inside), as the user's record
+ * of it: checked as every record is (its namespaces are the names its instance yields), naming the holder.
+ */
+function keptInside(holder: { pid: number; start: string }, run: string): LabState | undefined {
+  const full = enterArgv(holder, [process.execPath, ...process.execArgv, process.argv[1]!, 'ls', '--json']);
+  const r = spawnSync(full[0]!, full.slice(1), { encoding: 'utf8', env: innerEnv() });
+  if (r.status !== 0) return undefined;
+  let all: Partial<LabState>[];
+  try {
+    all = JSON.parse(r.stdout) as Partial<LabState>[];
+  } catch {
+    return undefined;
+  }
+  const k = all.find((s) => s.status === 'up' && s.instance !== run);
+  if (!k?.instance) return undefined;
+  const record = {
+    version: 1,
+    instance: k.instance,
+    lab: k.lab,
+    file: k.file,
+    status: 'up',
+    owner: me(),
+    createdAt: k.createdAt,
+    namespaces: k.namespaces,
+    services: [],
+    stages: k.stages,
+    logDir: logDirOf(k.instance),
+    holder,
+  };
+  return validState(record, k.instance);
+}
