@@ -13,6 +13,7 @@ import { programsFor } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
 import {
   claim,
+  creatingState,
   logDirOf,
   me,
   ownerAlive,
@@ -24,7 +25,6 @@ import {
 import type { LabModel } from '../lab/model.js';
 import { buildPlan } from '../plan/build.js';
 import { instanceName, randomId } from '../plan/names.js';
-import { resolve } from 'node:path';
 import { exitStatus, findInstance } from './common.js';
 
 /**
@@ -84,19 +84,7 @@ export function liveHolder(state: LabState): { pid: number; start: string } {
 export async function upRootless(model: LabModel, id: string | undefined, stage: string | undefined): Promise<number> {
   await requireRootlessLabs();
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
-  const state: LabState = {
-    version: 1,
-    instance: plan.instance,
-    lab: model.name,
-    file: resolve(model.file),
-    status: 'creating',
-    owner: me(),
-    createdAt: new Date().toISOString(),
-    namespaces: plan.namespaces,
-    services: [],
-    stages: plan.stages,
-    logDir: logDirOf(plan.instance),
-  };
+  const state: LabState = creatingState(model, plan);
   claim(state);
   let code = 1;
   try {

@@ -27,7 +27,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { EnvironmentError } from '../errors.js';
-import { OWN_USERNS } from './capabilities.js';
+import { UNSHARE } from './rootless.js';
 import { isRunning, startTime } from './proc.js';
 
 /** The state directory inside a holder: on its private tmpfs, gone with it. */
@@ -118,23 +118,8 @@ export function holderAlive(h: Holder | undefined): boolean {
  * is killed.
  */
 export async function startHolder(instance: string): Promise<Holder> {
-  const argv = [
-    'unshare',
-    ...OWN_USERNS,
-    '--net',
-    '--mount',
-    '--propagation',
-    'private',
-    '--pid',
-    '--fork',
-    '--mount-proc',
-    '--kill-child',
-    '--',
-    'sh',
-    '-c',
-    HOLDER_SH,
-    instance,
-  ];
+  // the same namespaces as a rootless `nslab test` run
+  const argv = [...UNSHARE, '--', 'sh', '-c', HOLDER_SH, instance];
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   const fd3 = child.stdio[3] as NodeJS.ReadableStream;
   let said = '';

@@ -1,7 +1,6 @@
 // A running lab: bring it up from a checked model, run commands in its nodes,
 // apply stages, take it down. The same engine serves the CLI and the API.
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
 import { join } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import type { LabModel, ServiceModel } from '../lab/model.js';
@@ -21,8 +20,7 @@ import { readyText, waitReady } from './readiness.js';
 import { asUser, checkServiceHosts, lookupUser } from './service-env.js';
 import {
   claim,
-  logDirOf,
-  me,
+  creatingState,
   mkdirPrivate,
   readState,
   removeState,
@@ -96,18 +94,7 @@ export class Lab {
     // table names for `ip netns exec` live in /etc/netns: only with the real runner (a recording one touches nothing)
     const names = opts.runner ? [] : (plan.tableNames ?? []);
     const state: LabState = {
-      // the absolute path: `check` and `exec` may run from another directory
-      version: 1,
-      instance: plan.instance,
-      lab: model.name,
-      file: resolve(model.file),
-      status: 'creating',
-      owner: me(),
-      createdAt: new Date().toISOString(),
-      namespaces: plan.namespaces,
-      services: [],
-      stages: plan.stages,
-      logDir: logDirOf(plan.instance),
+      ...creatingState(model, plan),
       ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
     };
     opts.signal?.throwIfAborted(); // interrupted while checking: nothing recorded, nothing made

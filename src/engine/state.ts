@@ -14,10 +14,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EnvironmentError, UsageError } from '../errors.js';
 import { NODE_NAME, SERVICE_NAME } from '../lab/grammar.js';
 import { INSTANCE, nsName } from '../plan/names.js';
+import type { Plan } from '../plan/step.js';
 import { isSame, startTime } from './proc.js';
 
 export interface ServiceState {
@@ -248,6 +249,27 @@ export function ownerAlive(s: LabState): boolean {
 
 export function me(): { pid: number; start?: string } {
   return { pid: process.pid, start: startTime(process.pid) };
+}
+
+/** A lab's record as `up` claims it, before anything of it exists: creating, owned by this process. */
+export function creatingState(
+  model: { name: string; file: string },
+  plan: Pick<Plan, 'instance' | 'namespaces' | 'stages'>,
+): LabState {
+  return {
+    version: 1,
+    instance: plan.instance,
+    lab: model.name,
+    // the absolute path: `check` and `exec` may run from another directory
+    file: resolve(model.file),
+    status: 'creating',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: plan.namespaces,
+    services: [],
+    stages: plan.stages,
+    logDir: logDirOf(plan.instance),
+  };
 }
 
 // ---- private scratch space of a running nslab process ----

@@ -8,13 +8,12 @@ import { Evidence } from '../capture/evidence.js';
 import { parseAddress } from '../lab/addr.js';
 import { httpTarget, shownReceived } from '../lab/payload.js';
 import type { ExpectT } from '../lab/schema.js';
-import { traces } from '../traces/build.js';
 import { agentOf } from './agent.js';
 import { answerMs } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
 import { endedFact, regexCheck } from './response.js';
 import { serviceReady } from './service-ready.js';
-import { ownerOf, target } from './targets.js';
+import { labTraces, ownerOf, target } from './targets.js';
 import { check, type Check, type Probe } from './types.js';
 import { givenWait, noteRtt, waitFor } from './wait.js';
 
@@ -146,15 +145,7 @@ export const http: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({
-      request,
-      reply,
-      origin: spec.from,
-      target: owner,
-      to,
-      expect: test.expect,
-      ownerOf: (a) => ownerOf(model, a),
-    }),
+    traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: {
       outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
       ...(outcome.status !== undefined ? { status: String(outcome.status) } : {}),

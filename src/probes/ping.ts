@@ -6,8 +6,7 @@
 import { Evidence } from '../capture/evidence.js';
 import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
-import { traces } from '../traces/build.js';
-import { ownerOf, target } from './targets.js';
+import { labTraces, ownerOf, target } from './targets.js';
 import { givenWait, noteRtt, parseRttMax, waitFor } from './wait.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
@@ -85,15 +84,7 @@ export const ping: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({
-      request,
-      reply,
-      origin: spec.from,
-      target: owner,
-      to,
-      expect: test.expect,
-      ownerOf: (a) => ownerOf(model, a),
-    }),
+    traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
   };
 };

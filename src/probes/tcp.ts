@@ -5,8 +5,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
-import { ownerOf } from './targets.js';
-import { traces } from '../traces/build.js';
+import { labTraces } from './targets.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 import { endedFact, responseCheck, talkOf } from './response.js';
@@ -74,15 +73,7 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({
-      request,
-      reply,
-      origin: spec.from,
-      target: owner,
-      to,
-      expect: test.expect,
-      ownerOf: (a) => ownerOf(model, a),
-    }),
+    traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: {
       outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
       peers: mine.join(' '),

@@ -2,8 +2,7 @@
 import type { NodePacket } from '../capture/tcpdump.js';
 import { exchange, type L4Spec } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
-import { ownerOf } from './targets.js';
-import { traces } from '../traces/build.js';
+import { labTraces } from './targets.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 import { responseCheck, samePayload, talkOf } from './response.js';
@@ -42,15 +41,7 @@ export const udp: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: traces({
-      request,
-      reply,
-      origin: spec.from,
-      target: owner,
-      to,
-      expect: test.expect,
-      ownerOf: (a) => ownerOf(model, a),
-    }),
+    traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: {
       outcome: outcome.outcome,
       ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),
