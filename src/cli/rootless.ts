@@ -4,9 +4,9 @@
 // `exec` and `shell` enter it straight into a node; `check`, `explain`,
 // `reset` and `snapshot --node` run the same command again inside it; `down`
 // ends the holder, and with it everything of the lab.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, InterruptedError, UsageError } from '../errors.js';
 import { isPrivileged, requireTools } from '../engine/capabilities.js';
 import { enterArgv, HOLDER_ENV, HOLDER_STATE_DIR, holderAlive, killHolder, startHolder } from '../engine/holder.js';
 import { programsFor } from '../engine/requirements.js';
@@ -85,12 +85,15 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
   await requireRootlessLabs();
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
   const state: LabState = creatingState(model, plan);
+  // caught from the claim on: a signal before the nslab inside runs must still end the holder and remove the record
+  const caught = catchSignals();
   claim(state);
   let code = 1;
   try {
     state.holder = await startHolder(plan.instance);
     writeState(state);
-    code = await runInside(state.holder, sameCommand());
+    caught.check();
+    code = await runInside(state.holder, sameCommand(), caught);
     if (code === 0) {
       state.status = 'up';
       writeState(state);
@@ -101,7 +104,42 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
       if (state.holder) await killHolder(state.holder);
       removeState(state.instance);
     }
+    caught.release();
   }
+}
+
+interface Caught {
+  /** Throws the interruption if a signal came (exit 130 or 143). */
+  check(): void;
+  /** The nslab inside, to which SIGTERM and SIGHUP are passed on (Ctrl-C reaches it directly: same process group). */
+  attach(child: ChildProcess | undefined): void;
+  release(): void;
+}
+
+/**
+ * SIGINT, SIGTERM and SIGHUP for the whole of a command that records a lab: remembered (so that the command unwinds
+ * instead of dying with its record and holder left behind) and passed on to the nslab inside once it runs.
+ */
+function catchSignals(): Caught {
+  let got: NodeJS.Signals | undefined;
+  let child: ChildProcess | undefined;
+  const on = (sig: NodeJS.Signals) => () => {
+    got ??= sig;
+    if (sig !== 'SIGINT') child?.kill(sig);
+  };
+  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, on(s)] as const);
+  for (const [s, h] of handlers) process.on(s, h);
+  return {
+    check: () => {
+      if (got) throw new InterruptedError(got);
+    },
+    attach: (c) => {
+      child = c;
+    },
+    release: () => {
+      for (const [s, h] of handlers) process.off(s, h);
+    },
+  };
 }
 
 /**
@@ -109,19 +147,17 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
  * Ctrl-C reaches it directly (same process group); SIGTERM and SIGHUP sent to
  * this process are passed on, and its exit status is returned.
  */
-function runInside(holder: { pid: number; start: string }, argv: string[]): Promise<number> {
+function runInside(holder: { pid: number; start: string }, argv: string[], caught?: Caught): Promise<number> {
   const full = enterArgv(holder, argv);
+  const signals = caught ?? catchSignals();
   const child = spawn(full[0]!, full.slice(1), { stdio: 'inherit', env: innerEnv() });
-  const pass = (sig: NodeJS.Signals) => () => {
-    if (sig !== 'SIGINT') child.kill(sig);
-  };
-  const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((s) => [s, pass(s)] as const);
-  for (const [s, h] of handlers) process.on(s, h);
+  signals.attach(child);
   return new Promise<number>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (c, sig) => resolve(c ?? 128 + (sig ? constants.signals[sig] : 0)));
   }).finally(() => {
-    for (const [s, h] of handlers) process.off(s, h);
+    signals.attach(undefined);
+    if (!caught) signals.release();
   });
 }
 
@@ -191,12 +227,14 @@ export async function testKeepRootless(lab: string): Promise<number> {
     logDir: '',
   };
   run.logDir = logDirOf(run.instance);
+  const caught = catchSignals();
   claim(run);
   let kept: LabState | undefined;
   try {
     run.holder = await startHolder(run.instance);
     writeState(run);
-    const code = await runInside(run.holder, sameCommand());
+    caught.check();
+    const code = await runInside(run.holder, sameCommand(), caught);
     const k = keptInside(run.holder, run.instance);
     if (k) {
       claim(k); // if this fails, the holder ends below: nothing is left without a record
@@ -206,6 +244,7 @@ export async function testKeepRootless(lab: string): Promise<number> {
   } finally {
     removeState(run.instance);
     if (!kept && run.holder) await killHolder(run.holder);
+    caught.release();
   }
 }
 
