@@ -8,6 +8,21 @@ function age(iso: string): string {
 }
 
 /** A rootless lab whose holder ended is gone, whatever its record says (src/engine/holder.ts). */
+/** Rows as columns padded to their widest cell, the first row the header. */
+function printTable(rows: string[][]): void {
+  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  process.stdout.write(
+    rows
+      .map((r) =>
+        r
+          .map((c, i) => c.padEnd(w[i]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n',
+  );
+}
+
 function statusOf(s: LabState): string {
   if (s.holder && !holderAlive(s.holder)) return 'gone (holder ended: nslab cleanup)';
   if (s.status !== 'up' && !ownerAlive(s)) return `${s.status} (owner gone: nslab cleanup)`;
@@ -47,17 +62,7 @@ export async function run(opts: { json?: boolean; allUsers?: boolean }): Promise
       s.services.length ? s.logDir : '-',
     ]);
   }
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  process.stdout.write(
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(w[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n',
-  );
+  printTable(rows);
   return 0;
 }
 
@@ -100,16 +105,6 @@ function allUsers(json?: boolean): number {
       s.holder ? `holder pid ${s.holder.pid}` : `pid ${s.owner.pid}`,
       age(s.createdAt),
     ]);
-  const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  process.stdout.write(
-    rows
-      .map((r) =>
-        r
-          .map((c, i) => c.padEnd(w[i]!))
-          .join('  ')
-          .trimEnd(),
-      )
-      .join('\n') + '\n',
-  );
+  printTable(rows);
   return 0;
 }

@@ -11,7 +11,7 @@ import type { ExpectT } from '../lab/schema.js';
 import { agentOf } from './agent.js';
 import { answerMs } from './exchange.js';
 import { pathChecks } from './judge-paths.js';
-import { endedFact, regexCheck } from './response.js';
+import { endedFact, outcomeFact, regexCheck } from './response.js';
 import { serviceReady } from './service-ready.js';
 import { labTraces, ownerOf, target } from './targets.js';
 import { check, type Check, type Probe } from './types.js';
@@ -147,7 +147,7 @@ export const http: Probe = async ({ lab, model, test }) => {
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: {
-      outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
+      outcome: outcomeFact(outcome),
       ...(outcome.status !== undefined ? { status: String(outcome.status) } : {}),
       ...(body !== undefined ? { body: shownReceived(body) } : {}),
       ...(ended ? { read: ended } : {}),

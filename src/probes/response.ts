@@ -35,6 +35,11 @@ const HOW: Record<string, string> = {
   reset: 'the connection was reset',
 };
 
+/** A tcp exchange's outcome as a fact of the test: what happened, from which local address, and the error if any. */
+export function outcomeFact(o: { outcome: string; local?: string; error?: string }): string {
+  return `${o.outcome}${o.local ? ` from ${o.local}` : ''}${o.error ? ` (${o.error})` : ''}`;
+}
+
 /** How the client's reading ended, as a fact of the test. */
 export function endedFact(ended: string | undefined): string | undefined {
   return ended === undefined ? undefined : (HOW[ended] ?? ended);

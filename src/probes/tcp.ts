@@ -8,7 +8,7 @@ import { pathChecks } from './judge-paths.js';
 import { labTraces } from './targets.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
-import { endedFact, responseCheck, talkOf } from './response.js';
+import { endedFact, outcomeFact, responseCheck, talkOf } from './response.js';
 import { asText, shownReceived } from '../lab/payload.js';
 
 const SYN = 0x02,
@@ -75,7 +75,7 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
     facts: {
-      outcome: `${outcome.outcome}${outcome.local ? ` from ${outcome.local}` : ''}${outcome.error ? ` (${outcome.error})` : ''}`,
+      outcome: outcomeFact(outcome),
       peers: mine.join(' '),
       ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),
       ...(outcome.received !== undefined
