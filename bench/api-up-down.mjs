@@ -6,7 +6,7 @@
 //   useLab:  a vitest file whose only test is empty: the time from a beforeAll registered before useLab's to an
 //            afterAll that runs after useLab's (vitest runs after-hooks in reverse), read inside the worker: what
 //            useLab adds to a test file (vitest's own start-up and the import of nslab/vitest are not in it)
-//   script:  a node process that imports nslab's API (dist/index.js), Lab.up(file), lab.down(), whole process
+//   script:  a node process that imports nslab's API ('nslab'), Lab.up(file), lab.down(), whole process
 //            (start-up and the API's import included: the CLI figure's like)
 // After every down the benchmark waits 500 ms + 5 ms per node (the kernel frees deleted namespaces in the
 // background; see up-down.mjs). Target: useLab costs no more than 1.2x the CLI.
@@ -26,6 +26,9 @@ const runs = Number(process.argv[2] ?? 7);
 const root = new URL('..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'nslab-bench-api-'));
 const cli = join(root, 'dist/bin/main.js');
+// the files the package's exports name ('nslab', 'nslab/vitest'): what a user's import loads
+const { exports } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const entry = (name) => join(root, exports[name].import);
 // a private state directory on tmpfs, as /run/nslab is (nslab's scratch files live there)
 const env = { ...process.env, NSLAB_STATE_DIR: mkdtempSync('/dev/shm/nslab-bench-state-'), NO_COLOR: '1' };
 const sh = $({ env, cwd: dir });
@@ -61,7 +64,7 @@ writeFileSync(
   join(dir, 'lab.test.mjs'),
   `import { appendFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useLab } from ${JSON.stringify(join(root, 'dist/api/vitest.js'))};
+import { useLab } from ${JSON.stringify(entry('./vitest'))};
 let t0, spent = 0;
 describe('bench', () => {
   beforeAll(() => { t0 = performance.now(); });
@@ -79,7 +82,7 @@ writeFileSync(join(dir, 'vitest.config.mjs'), `export default { test: { include:
 // the script: the API as a plain node program
 writeFileSync(
   join(dir, 'script.mjs'),
-  `import { Lab } from ${JSON.stringify(join(root, 'dist/index.js'))};
+  `import { Lab } from ${JSON.stringify(entry('.'))};
 const lab = await Lab.up(${JSON.stringify(file)}, { id: 'script' });
 await lab.down();
 `,

@@ -8,7 +8,7 @@
 // zod's message translations (~360 KB of the bundle, ~10 ms to compile at every
 // start) are left out: nslab reports its own messages, and zod's English is kept.
 import { build } from 'esbuild';
-import { readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -29,6 +29,10 @@ const onlyEnglish = {
   },
 };
 
+// ES module bundles with CommonJS dependencies inside need a require
+const cjsRequire = {
+  js: "import { createRequire as __nslabRequire } from 'node:module'; const require = __nslabRequire(import.meta.url);",
+};
 const common = { bundle: true, platform: 'node', logLevel: 'warning', legalComments: 'none', plugins: [onlyEnglish] };
 await build({
   ...common,
@@ -37,9 +41,7 @@ await build({
   splitting: true,
   outdir: 'dist/bin',
   outExtension: { '.js': '.mjs' },
-  banner: {
-    js: "import { createRequire as __nslabRequire } from 'node:module'; const require = __nslabRequire(import.meta.url);",
-  },
+  banner: cjsRequire,
 });
 await build({
   ...common,
@@ -72,5 +74,38 @@ await build({
   module.exports.warm('labs/dual-nic-reply-path.yaml');
   writeFileSync(`${path}.cache`, script.createCachedData());
 }
+// The library (exports '.' and './vitest'): nslab's own modules in one ES module file per entry plus a shared chunk,
+// and the two dependencies it imports at load time that are hundreds of files each (zod, execa) in one file each under
+// dist/lib/vendor/; the rest stays in node_modules. Loading the ~380 module files of tsc's output and those packages
+// took ~1.6x the CPU of loading the bundle (measured: docs/performance.md). dist/lib/ sits as deep as dist/api/, so the paths
+// the modules find their files by (import.meta.url: labs/, dist/probes/helper.js, dist/bin/main.js) stay right. The
+// library's source map chains tsc's maps (frames name src/*.ts, which the package ships); the vendor files have none
+// (a map would name node_modules/zod/... files the package does not have: their frames name the vendor file).
+const VENDORED = ['zod', 'execa'];
+mkdirSync('dist/lib/vendor-src', { recursive: true });
+for (const name of VENDORED) writeFileSync(`dist/lib/vendor-src/${name}.js`, `export * from '${name}';\n`);
+const vendor = { ...common, format: 'esm', splitting: true, outdir: 'dist/lib/vendor', banner: cjsRequire };
+await build({ ...vendor, entryPoints: VENDORED.map((name) => `dist/lib/vendor-src/${name}.js`) });
+rmSync('dist/lib/vendor-src', { recursive: true });
+const vendored = {
+  name: 'vendored',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${VENDORED.join('|')})$`) }, (args) => ({
+      path: `./vendor/${args.path}.js`,
+      external: true,
+    }));
+  },
+};
+await build({
+  ...common,
+  plugins: [vendored],
+  entryPoints: { index: 'dist/index.js', vitest: 'dist/api/vitest.js' },
+  format: 'esm',
+  splitting: true,
+  outdir: 'dist/lib',
+  packages: 'external',
+  sourcemap: true,
+  sourcesContent: false,
+});
 writeFileSync('dist/bin/package.json', '{ "type": "commonjs" }\n');
 chmodSync('dist/bin/main.js', 0o755);
