@@ -143,3 +143,18 @@ defineLab({ name: 'st', nodes: { a: { forwardng: true } } });
     ).toEqual([]);
   }, 120_000);
 });
+
+describe("the package's entries (the bundled library)", () => {
+  it("export what tsc's modules export, from the files package.json names", async () => {
+    const { exports } = JSON.parse(readFileSync('package.json', 'utf8')) as {
+      exports: Record<string, { types: string; import: string }>;
+    };
+    const names = async (file: string) => Object.keys(await import(join(process.cwd(), file))).sort();
+    // tsc's module of each entry: its .d.ts's twin
+    for (const entry of ['.', './vitest']) {
+      const tsc = exports[entry]!.types.replace(/\.d\.ts$/, '.js');
+      expect(exports[entry]!.import).not.toBe(tsc);
+      expect(await names(exports[entry]!.import)).toEqual(await names(tsc));
+    }
+  });
+});
