@@ -99,18 +99,26 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const settle = () => sleep(500 + 5 * N);
 
 const m = { cli: [], script: [], useLab: [], vitestWall: [] };
-for (let r = -1; r < runs; r++) {
-  // run -1 warms the page cache and npm-free paths; not counted
-  const c = (await ms(() => sh`node ${cli} up ${file}`)) + (await ms(() => sh`node ${cli} down bench-api`));
-  await settle();
-  const s = await ms(() => sh`node ${join(dir, 'script.mjs')}`);
-  await settle();
-  const w = await ms(() => sh`${vitest} run --config ${join(dir, 'vitest.config.mjs')} --root ${dir}`);
-  await settle();
-  if (r < 0) continue;
-  m.cli.push(c);
-  m.script.push(s);
-  m.vitestWall.push(w);
+try {
+  for (let r = -1; r < runs; r++) {
+    // run -1 warms the page cache; not counted
+    const c = (await ms(() => sh`node ${cli} up ${file}`)) + (await ms(() => sh`node ${cli} down bench-api`));
+    await settle();
+    const s = await ms(() => sh`node ${join(dir, 'script.mjs')}`);
+    await settle();
+    const w = await ms(() => sh`${vitest} run --config ${join(dir, 'vitest.config.mjs')} --root ${dir}`);
+    await settle();
+    if (r < 0) continue;
+    m.cli.push(c);
+    m.script.push(s);
+    m.vitestWall.push(w);
+  }
+} catch (e) {
+  // a failed command may leave its lab up: the state directory is this run's own, so --all takes only those
+  await sh({ nothrow: true })`node ${cli} down --all`;
+  rmSync(env.NSLAB_STATE_DIR, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  throw e;
 }
 m.useLab = readFileSync(timing, 'utf8').trim().split('\n').map(Number).slice(1);
 
