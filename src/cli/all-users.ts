@@ -13,6 +13,8 @@ import { validState, type LabState } from '../engine/state.js';
 export interface UserLab {
   user: string;
   uid: number;
+  gid: number;
+  home: string;
   dir: string;
   state: LabState;
   holderAlive?: boolean;
@@ -25,12 +27,12 @@ const candidates = (uid: number, home: string) => [
   `/tmp/nslab-${uid}`,
 ];
 
-function users(): { name: string; uid: number; home: string }[] {
+function users(): { name: string; uid: number; gid: number; home: string }[] {
   return readFileSync('/etc/passwd', 'utf8')
     .split('\n')
     .map((l) => l.split(':'))
-    .filter((f) => f.length >= 7 && /^\d+$/.test(f[2]!) && f[2] !== '0')
-    .map((f) => ({ name: f[0]!, uid: Number(f[2]), home: f[5]! }));
+    .filter((f) => f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!) && f[2] !== '0')
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
 }
 
 /** A file of a user's directory, read only if it is a regular file (a FIFO or device is never opened to block). */
@@ -93,6 +95,8 @@ export function allUsersLabs(): UserLab[] {
           out.push({
             user: u.name,
             uid: u.uid,
+            gid: u.gid,
+            home: u.home,
             dir,
             state,
             ...(state.holder ? { holderAlive: holderOf(u.uid, state.holder) } : {}),

@@ -24,7 +24,7 @@ const NEEDS: [verb: string, needs: ('userns' | 'make' | 'enter')[], note?: strin
   [
     'check, explain, reset, snapshot --node',
     ['enter'],
-    'check and reset --instance PATTERN (many labs at once) need root',
+    'check and reset --instance PATTERN of several labs at once need root',
   ],
 ];
 

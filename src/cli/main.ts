@@ -78,6 +78,11 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .argument('[lab]', 'lab file, lab name or instance name')
     .description('remove a running lab')
     .option('--all', 'remove the labs left up, and those whose owner is gone (never one a live run is using)')
+    .option(
+      '--instance <pattern>',
+      "remove every lab left up whose instance id or name matches ('ws*'); as root, other users' too",
+    )
+    .option('--user <name>', "as root, that user's lab (rootless): the trainer's, docs/workshop.md")
     .action(lazy(() => import('./down.js')));
   program
     .command('ls')
@@ -137,7 +142,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     )
     .option(
       '--instance <pattern>',
-      "grade every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, graded with LAB's tests if it is a file",
+      "grade every lab left up whose instance id or name matches ('ws*'; as root, every user's, with a user column); with LAB, only that lab's, graded with LAB's tests if it is a file",
     )
     .option('--artifacts <dir>', 'where to keep pcaps of failures (and report.html)')
     .addOption(
@@ -146,6 +151,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
         .default('console'),
     )
     .option('--html <dir>', 'also write the HTML report to DIR/report.html')
+    .option('--user <name>', "as root, only that user's labs (rootless), graded as that user: docs/workshop.md")
     .action(lazy(() => import('./check.js')));
   program
     .command('exercise')
@@ -162,6 +168,7 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
       '--instance <pattern>',
       "reset every lab left up whose instance id or name matches ('ws*'); with LAB, only that lab's, from LAB if it is a file",
     )
+    .option('--user <name>', "as root, only that user's labs (rootless), reset as that user: docs/workshop.md")
     .action(lazy(() => import('./reset.js')));
   program
     .command('explain')

@@ -12,6 +12,7 @@ import { loadLab } from '../lab/resolve.js';
 import type { LabModel } from '../lab/model.js';
 import { findInstance, findInstances, isFile } from './common.js';
 import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
+import { requireTrainer, resetStudents, studentLabs } from './trainer.js';
 
 /**
  * `nslab reset LAB [--stage S]`: the lab as `up --stage S` makes it, under the
@@ -21,17 +22,36 @@ import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
  * With --instance PATTERN, every lab left up whose instance matches (as check
  * grades them), one after the other.
  */
-export async function run(labArg: string | undefined, opts: { stage?: string; instance?: string }): Promise<number> {
-  if (labArg === undefined && opts.instance === undefined)
+export async function run(
+  labArg: string | undefined,
+  opts: { stage?: string; instance?: string; user?: string },
+): Promise<number> {
+  if (labArg === undefined && opts.instance === undefined && opts.user === undefined)
     throw new UsageError(
       'name the lab to reset, or the instances with --instance PATTERN',
       "'nslab ls' lists the running labs",
     );
+  requireTrainer(opts.user, 'reset');
   // without privilege: by the nslab inside the lab's holder, which takes the lab down and up in there
   if (rootlessHere()) return sameInside(await rootlessOne(labArg, opts.instance, 'reset'));
   requireRoot('resetting a lab');
+  // as root with --instance or --user: other users' rootless labs too, each reset as its user (trainer.ts)
+  const students =
+    opts.instance !== undefined || opts.user !== undefined ? await studentLabs(labArg, opts.instance, opts.user) : [];
+  if (opts.user !== undefined && !students.length)
+    throw new UsageError(
+      `user '${opts.user}' has no lab left up${labArg !== undefined ? ` matching '${labArg}'` : ''}${opts.instance !== undefined ? ` with an instance matching '${opts.instance}'` : ''}`,
+      "'nslab ls --all-users' lists every user's labs",
+    );
   const states =
-    opts.instance !== undefined ? await findInstances(labArg, opts.instance) : [await findInstance(labArg!)];
+    opts.user !== undefined
+      ? []
+      : opts.instance !== undefined
+        ? await findInstances(labArg, opts.instance).catch((e: unknown) => {
+            if (students.length && e instanceof UsageError) return [];
+            throw e;
+          })
+        : [await findInstance(labArg!)];
   // every lab file and stage is checked before anything is taken down
   const given = labArg !== undefined && isFile(labArg) ? labArg : undefined;
   const jobs = states.map((state) => ({ state, ...resettable(state, given, opts.stage) }));
@@ -43,7 +63,7 @@ export async function run(labArg: string | undefined, opts: { stage?: string; in
       `${chalk.green('reset')} lab '${lab.instance}'${lab.state.stages.length ? `, stages applied: ${lab.state.stages.join(', ')}` : ' to its base (no stage applied)'}\n`,
     );
   }
-  return 0;
+  return students.length ? resetStudents(students, opts.stage) : 0;
 }
 
 /** The model and stage a lab is reset to; a usage error, before anything changes, where it cannot be. */

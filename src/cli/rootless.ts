@@ -25,7 +25,7 @@ import {
 import type { LabModel } from '../lab/model.js';
 import { buildPlan } from '../plan/build.js';
 import { instanceName, randomId } from '../plan/names.js';
-import { exitStatus, findInstance } from './common.js';
+import { exitStatus, findInstance, findInstances } from './common.js';
 
 /**
  * Whether this verb runs through holders: no privilege here. Inside a holder an
@@ -190,20 +190,27 @@ export function rootlessGone(state: LabState): boolean {
 }
 
 /**
- * The one lab a rootless `check` or `reset` acts on. Across several labs (--instance PATTERN) each is in a holder
- * of its own; that is not done yet.
+ * The one lab a rootless `check` or `reset` acts on: LAB, or the one lab of the user's that --instance PATTERN
+ * matches (as root's nslab names a student's lab when it grades it as them, src/cli/trainer.ts). Each lab is in a
+ * holder of its own: several at once are root's.
  */
 export async function rootlessOne(
   labArg: string | undefined,
   pattern: string | undefined,
   verb: string,
 ): Promise<LabState> {
-  if (pattern !== undefined || labArg === undefined)
-    throw new EnvironmentError(
-      `${verb} --instance PATTERN needs root: without it, name one lab (nslab ${verb} LAB)`,
+  const several = () =>
+    new EnvironmentError(
+      `${verb} --instance PATTERN of several labs needs root: without it, name one lab (nslab ${verb} LAB)`,
       `run nslab ${verb} once per lab ('nslab ls' lists them), or as root`,
     );
-  return findInstance(labArg);
+  if (pattern === undefined) {
+    if (labArg === undefined) throw several();
+    return findInstance(labArg);
+  }
+  const found = await findInstances(labArg, pattern);
+  if (found.length !== 1) throw several();
+  return found[0]!;
 }
 
 /**

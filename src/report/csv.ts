@@ -9,6 +9,10 @@
 //   status    passed | failed | skipped
 //   hint      the test's hint, for a failed test that has one
 //   reason    for a failed test: why (the failed checks, expected vs observed, or the error)
+// When root grades other users' labs (rootless, docs/workshop.md), a first column
+//   user      whose lab it is (the Unix user; root for root's own)
+// comes before these: instance names are each user's own, so two students may both
+// have dual-nic-reply-path.ws1.
 // Written here rather than with a CSV library: quoting one field is all it takes.
 // Cells are text a student may have written (test names and hints of their own lab
 // file), and a spreadsheet runs a cell starting with = + - @ (or a tab or carriage
@@ -36,11 +40,15 @@ export function failureReason(t: TestResult): string {
 }
 
 export function csvReport(runs: LabRun[]): string {
-  const rows: string[][] = [[...CSV_COLUMNS]];
+  const users = runs.some((r) => r.user !== undefined);
+  const rows: string[][] = [[...(users ? ['user'] : []), ...CSV_COLUMNS]];
   for (const r of runs) {
     const id = r.instance.startsWith(`${r.lab}.`) ? r.instance.slice(r.lab.length + 1) : '';
     for (const t of r.tests)
-      rows.push([r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)]);
+      rows.push([
+        ...(users ? [r.user ?? ''] : []),
+        ...[r.instance, id, r.lab, t.stage, t.name, t.status, t.hint ?? '', failureReason(t)],
+      ]);
   }
   return rows.map((row) => row.map(csvField).join(',') + '\r\n').join('');
 }

