@@ -213,20 +213,7 @@ export async function rootlessOne(
  */
 export async function testKeepRootless(lab: string): Promise<number> {
   await requireRootlessLabs();
-  const run: LabState = {
-    version: 1,
-    instance: instanceName(lab, randomId()),
-    lab,
-    file: '',
-    status: 'testing',
-    owner: me(),
-    createdAt: new Date().toISOString(),
-    namespaces: [],
-    services: [],
-    stages: [],
-    logDir: '',
-  };
-  run.logDir = logDirOf(run.instance);
+  const run = runRecord(lab);
   const caught = catchSignals();
   claim(run);
   let kept: LabState | undefined;
@@ -244,6 +231,47 @@ export async function testKeepRootless(lab: string): Promise<number> {
   } finally {
     removeState(run.instance);
     if (!kept && run.holder) await killHolder(run.holder);
+    caught.release();
+  }
+}
+
+/** The record of a holder that a run uses (status testing: `cleanup` ends it if the run's process dies). */
+function runRecord(lab: string): LabState {
+  const instance = instanceName(lab, randomId());
+  return {
+    version: 1,
+    instance,
+    lab,
+    file: '',
+    status: 'testing',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    services: [],
+    stages: [],
+    logDir: logDirOf(instance),
+  };
+}
+
+/**
+ * `nslab run -- COMMAND` without privilege (the API without root): the command runs inside a holder of its own, with
+ * that user namespace's capabilities, so that the labs it brings up (vitest with nslab's API) are made in there as
+ * root's are on the machine. The holder is recorded while it runs (`ls` shows it, `cleanup` ends it if this process
+ * dies) and ends with the command, taking every lab of it along.
+ */
+export async function runInHolder(argv: string[]): Promise<number> {
+  await requireRootlessLabs();
+  const run = runRecord('nslab-run');
+  const caught = catchSignals();
+  claim(run);
+  try {
+    run.holder = await startHolder(run.instance);
+    writeState(run);
+    caught.check();
+    return await runInside(run.holder, argv, caught);
+  } finally {
+    if (run.holder) await killHolder(run.holder);
+    removeState(run.instance);
     caught.release();
   }
 }
