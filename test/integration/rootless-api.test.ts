@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot } from './helpers.js';
-import { as, makeUser, nslabAs, noneLeft, removeUser, usernsAllowed, type User } from './test-users.js';
+import { CLI, isRoot, sleep } from './helpers.js';
+import { as, makeUser, nslabAs, noneLeft, processesOf, removeUser, usernsAllowed, type User } from './test-users.js';
 
 const VITEST = join(process.cwd(), 'node_modules/vitest/vitest.mjs');
 
@@ -159,5 +159,32 @@ describe.skipIf(!isRoot || !usernsAllowed)('the vitest API without root (nslab r
     const none = await nslabAs(u, ['run']);
     expect(none.code).toBe(2);
     expect(await noneLeft(u)).toEqual([]);
+  }, 120_000);
+
+  it('nslab run SIGKILLed: its holder is recorded, and cleanup ends it', async () => {
+    const u = user!;
+    const running = nslabAs(u, ['run', '--', 'sleep', '300']);
+    // the nslab run of the user (its record names it as owner): SIGKILL once its holder is recorded
+    let owner: number | undefined;
+    for (let i = 0; i < 300 && !owner; i++) {
+      await sleep(50);
+      const ls = await nslabAs(u, ['ls', '--json']);
+      const rec = (
+        JSON.parse(ls.stdout || '[]') as { instance: string; holder?: unknown; owner: { pid: number } }[]
+      ).find((r) => r.instance.startsWith('nslab-run.') && r.holder);
+      owner = rec?.owner.pid;
+    }
+    expect(owner).toBeDefined();
+    process.kill(owner!, 'SIGKILL');
+    // (what it started still holds its output open: `running` ends once cleanup has ended them)
+    await sleep(500);
+    expect(processesOf(u).length).toBeGreaterThan(0); // the holder and its sleep live on, recorded
+    const ls = await nslabAs(u, ['ls']);
+    expect(ls.stdout).toMatch(/nslab-run\.[a-z0-9]+\s+testing \(owner gone: nslab cleanup\)/);
+    const clean = await nslabAs(u, ['cleanup']);
+    expect(clean.code, clean.stderr).toBe(0);
+    expect((await running).code).not.toBe(0);
+    expect(await noneLeft(u)).toEqual([]);
+    expect((await nslabAs(u, ['ls', '--json'])).stdout.trim()).toBe('[]');
   }, 120_000);
 });
