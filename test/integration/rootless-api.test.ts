@@ -6,7 +6,8 @@
 // same project run as root after), and nothing is left: no holder, no
 // process, no record. Without the wrapper it fails saying what to do.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, sleep } from './helpers.js';
@@ -121,8 +122,8 @@ describe.skipIf(!isRoot || !usernsAllowed)('the vitest API without root (nslab r
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
 
     // the same project as root (nslab run runs it as it is): the same verdict for each test
-    mkdirSync('/tmp/nslab-rootless-api', { recursive: true, mode: 0o700 });
-    const rootOut = `/tmp/nslab-rootless-api/root-${u.name}.json`;
+    const rootDir = mkdtempSync(join(tmpdir(), 'nslab-rootless-api-'));
+    const rootOut = join(rootDir, 'root.json');
     const root = spawnSync(
       process.execPath,
       [CLI, 'run', '--', process.execPath, VITEST, 'run', '--reporter=json', `--outputFile=${rootOut}`],
@@ -130,6 +131,7 @@ describe.skipIf(!isRoot || !usernsAllowed)('the vitest API without root (nslab r
     );
     expect(root.status, root.stdout + root.stderr).toBe(1);
     const asRoot = verdicts(rootOut);
+    rmSync(rootDir, { recursive: true });
     expect(Object.values(asRoot).filter((s) => s === 'passed')).toHaveLength(3);
     expect(Object.values(asRoot).filter((s) => s === 'failed')).toHaveLength(3);
     expect(rootless).toEqual(asRoot);
