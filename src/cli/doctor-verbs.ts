@@ -20,6 +20,7 @@ const NEEDS: [verb: string, needs: ('userns' | 'make' | 'enter')[], note?: strin
   ['ls, down, cleanup', []],
   ['up', ['userns', 'make', 'enter']],
   ['test', ['userns', 'make', 'enter'], '--keep: one lab file at a time'],
+  ['run', ['userns', 'make', 'enter'], "the vitest API: 'nslab run -- npx vitest run'"],
   ['exec, shell', ['enter']],
   [
     'check, explain, reset, snapshot --node',

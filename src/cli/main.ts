@@ -224,6 +224,13 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .option('-o, --output <file>', 'write the lab file here (default: print)')
     .action(lazy(() => import('./import.js')));
   program
+    .command('run')
+    .argument('<command...>')
+    .description(
+      "run a command (a test suite using nslab's API) where it can bring labs up: without root, in a holder of its own that ends with it (nslab run -- npx vitest run)",
+    )
+    .action(lazy(() => import('./run.js')));
+  program
     .command('cleanup')
     .argument('[instance...]', "only instances matching these names ('*' matches anything)")
     .description(

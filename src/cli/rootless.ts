@@ -8,7 +8,15 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import { EnvironmentError, InterruptedError, UsageError } from '../errors.js';
 import { isPrivileged, requireTools } from '../engine/capabilities.js';
-import { enterArgv, HOLDER_ENV, HOLDER_STATE_DIR, holderAlive, killHolder, startHolder } from '../engine/holder.js';
+import {
+  enterArgv,
+  HOLDER_ENV,
+  HOLDER_STATE_DIR,
+  holderAlive,
+  killHolder,
+  startHolder,
+  type Holder,
+} from '../engine/holder.js';
 import { programsFor } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
 import {
@@ -42,15 +50,28 @@ export function rootlessHere(): boolean {
   return true;
 }
 
-/** Why rootless labs cannot run here (exit 3, with the fix), before anything is made. */
-export async function requireRootlessLabs(): Promise<void> {
-  const problem = await rootlessProblem();
-  if (problem)
-    throw new EnvironmentError(
-      `a lab without root needs an unprivileged user namespace: ${problem.reason}`,
-      `${problem.fix}; or run as root`,
-    );
+/** The programs rootless labs need (exit 3 naming the first missing), before anything is made. */
+export function requireRootlessLabs(): void {
   requireTools(programsFor('lab', 'rootless'));
+}
+
+/**
+ * Starts a lab's holder. Whether user namespaces are allowed here is not tried first (that trial, `unshare ...
+ * true`, cost 0.1-0.3 s of every rootless up): the holder's own start is the trial, and only if it fails is the
+ * cause looked for (doctor's trial), so that the message still says why and the fix (exit 3).
+ */
+async function holderFor(instance: string): Promise<Holder> {
+  try {
+    return await startHolder(instance);
+  } catch (e) {
+    const problem = await rootlessProblem();
+    if (problem)
+      throw new EnvironmentError(
+        `a lab without root needs an unprivileged user namespace: ${problem.reason}`,
+        `${problem.fix}; or run as root`,
+      );
+    throw e;
+  }
 }
 
 /** The environment of an nslab inside a holder: the holder's own state directory. */
@@ -82,7 +103,7 @@ export function liveHolder(state: LabState): { pid: number; start: string } {
  * interrupted ends the holder and removes the record: nothing is left.
  */
 export async function upRootless(model: LabModel, id: string | undefined, stage: string | undefined): Promise<number> {
-  await requireRootlessLabs();
+  requireRootlessLabs();
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
   const state: LabState = creatingState(model, plan);
   // caught from the claim on: a signal before the nslab inside runs must still end the holder and remove the record
@@ -90,7 +111,7 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
   claim(state);
   let code = 1;
   try {
-    state.holder = await startHolder(plan.instance);
+    state.holder = await holderFor(plan.instance);
     writeState(state);
     caught.check();
     code = await runInside(state.holder, sameCommand(), caught);
@@ -219,26 +240,13 @@ export async function rootlessOne(
  * instance with that holder, which then lives on; otherwise the holder ends with the run.
  */
 export async function testKeepRootless(lab: string): Promise<number> {
-  await requireRootlessLabs();
-  const run: LabState = {
-    version: 1,
-    instance: instanceName(lab, randomId()),
-    lab,
-    file: '',
-    status: 'testing',
-    owner: me(),
-    createdAt: new Date().toISOString(),
-    namespaces: [],
-    services: [],
-    stages: [],
-    logDir: '',
-  };
-  run.logDir = logDirOf(run.instance);
+  requireRootlessLabs();
+  const run = runRecord(lab);
   const caught = catchSignals();
   claim(run);
   let kept: LabState | undefined;
   try {
-    run.holder = await startHolder(run.instance);
+    run.holder = await holderFor(run.instance);
     writeState(run);
     caught.check();
     const code = await runInside(run.holder, sameCommand(), caught);
@@ -251,6 +259,47 @@ export async function testKeepRootless(lab: string): Promise<number> {
   } finally {
     removeState(run.instance);
     if (!kept && run.holder) await killHolder(run.holder);
+    caught.release();
+  }
+}
+
+/** The record of a holder that a run uses (status testing: `cleanup` ends it if the run's process dies). */
+function runRecord(lab: string): LabState {
+  const instance = instanceName(lab, randomId());
+  return {
+    version: 1,
+    instance,
+    lab,
+    file: '',
+    status: 'testing',
+    owner: me(),
+    createdAt: new Date().toISOString(),
+    namespaces: [],
+    services: [],
+    stages: [],
+    logDir: logDirOf(instance),
+  };
+}
+
+/**
+ * `nslab run -- COMMAND` without privilege (the API without root): the command runs inside a holder of its own, with
+ * that user namespace's capabilities, so that the labs it brings up (vitest with nslab's API) are made in there as
+ * root's are on the machine. The holder is recorded while it runs (`ls` shows it, `cleanup` ends it if this process
+ * dies) and ends with the command, taking every lab of it along.
+ */
+export async function runInHolder(argv: string[]): Promise<number> {
+  requireRootlessLabs();
+  const run = runRecord('nslab-run');
+  const caught = catchSignals();
+  claim(run);
+  try {
+    run.holder = await holderFor(run.instance);
+    writeState(run);
+    caught.check();
+    return await runInside(run.holder, argv, caught);
+  } finally {
+    if (run.holder) await killHolder(run.holder);
+    removeState(run.instance);
     caught.release();
   }
 }

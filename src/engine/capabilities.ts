@@ -59,7 +59,7 @@ export function requireRoot(what: string): void {
     );
   throw new EnvironmentError(
     `${what} needs root`,
-    "run it as root or in a privileged container; without root, 'nslab test' runs rootless and 'nslab up' leaves a lab up in a holder of its own: see docs/rootless.md",
+    "run it as root or in a privileged container; without root, 'nslab test' runs rootless, 'nslab up' leaves a lab up in a holder of its own, and a test suite using the API runs as 'nslab run -- npx vitest run': see docs/rootless.md",
   );
 }
 

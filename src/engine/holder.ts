@@ -68,11 +68,11 @@ exec perl -e "\\$0 = 'nslab-holder '.\\$ARGV[0]; \\$SIG{\\$_} = sub { exit 0 } f
  * the signal that ended it); ignores SIGINT and SIGQUIT as a shell does while
  * its foreground command runs, and passes SIGTERM and SIGHUP on.
  */
-export const ENTER_PL = String.raw`use strict; use warnings; use POSIX ();
+export const ENTER_PL = String.raw`use strict; use Config ();
 my ($pid, $start, $sep, @cmd) = @ARGV;
 die "nslab: usage: enter PID START -- COMMAND...\n" unless defined $sep && $sep eq '--' && @cmd && $pid =~ /^\d+$/;
 my %nr = (x86_64 => [308, 126, 157], aarch64 => [268, 91, 167]);
-my $arch = (POSIX::uname())[4];
+my ($arch) = (($Config::Config{archname} // '') =~ /^([^-]+)/, 'unknown');
 my ($SETNS, $CAPSET, $PRCTL) = @{ $nr{$arch} || die "nslab: rootless labs know no system call numbers for $arch\n" };
 my @ns;
 for my $t (qw(user mnt net pid)) {
@@ -82,7 +82,7 @@ for my $t (qw(user mnt net pid)) {
 my $s = do { open(my $st, '<', "/proc/$pid/stat") or die "nslab: holder pid $pid is gone\n"; local $/; <$st> };
 $s =~ s/^.*\) //s;
 die "nslab: holder pid $pid is gone\n" unless ((split / /, $s)[19] // '') eq $start;
-my $cwd = POSIX::getcwd();
+my $cwd = readlink('/proc/self/cwd');
 for my $fh (@ns) { syscall($SETNS, fileno($fh), 0) == 0 or die "nslab: cannot enter holder pid $pid: $!\n" }
 close $_ for @ns;
 chdir($cwd) if defined $cwd;
@@ -94,7 +94,7 @@ my ($hdr, $data) = (pack('LL', 0x20080522, 0), pack('L6', $m[0], $m[0], $m[0], $
 syscall($CAPSET, $hdr, $data) == 0 or die "nslab: capset: $!\n";
 for my $c (0 .. $last) { syscall($PRCTL, 47, 2, $c, 0, 0) == 0 or die "nslab: ambient capability $c: $!\n" }
 my $child = fork() // die "nslab: fork: $!\n";
-if (!$child) { no warnings 'exec'; exec { $cmd[0] } @cmd; print STDERR "nslab: cannot run $cmd[0]: $!\n"; POSIX::_exit(127) }
+if (!$child) { exec { $cmd[0] } @cmd; print STDERR "nslab: cannot run $cmd[0]: $!\n"; exit 127 }
 $SIG{INT} = $SIG{QUIT} = 'IGNORE';
 $SIG{$_} = sub { kill $_[0], $child } for qw(TERM HUP);
 while (waitpid($child, 0) == -1) { last unless $!{EINTR} }

@@ -326,6 +326,17 @@ describe.skipIf(!isRoot)('doctor: container pitfalls, simulated', () => {
       /needs CAP_NET_ADMIN and CAP_SYS_ADMIN, which this root lacks .*or an unprivileged user namespace .*max_user_namespaces is 0/,
     );
     expect(t.stderr).toMatch(/hint: run the container with --privileged .*sysctl -w user\.max_user_namespaces=/);
+    // up: no trial before its holder (issue 21, speed); the holder's failed start is explained the same way, and the
+    // record it claimed is gone
+    const state = tempDir();
+    const up = await run([...argv, 'up', 'labs/dual-nic-reply-path.yaml', '--instance', `u${uid()}`], {
+      ...env,
+      NSLAB_STATE_DIR: state,
+    });
+    expect(up.code, up.stderr).toBe(3);
+    expect(up.stderr).toMatch(/a lab without root needs an unprivileged user namespace: .*max_user_namespaces is 0/);
+    expect(up.stderr).toMatch(/hint: sysctl -w user\.max_user_namespaces=/);
+    expect(readdirSync(state)).toEqual([]);
     expect(readFileSync('/proc/sys/user/max_user_namespaces', 'utf8').trim()).not.toBe('0'); // the machine's own limit is untouched
   });
 

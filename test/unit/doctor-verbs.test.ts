@@ -10,6 +10,7 @@ describe('doctor, per verb without root (issue 21)', () => {
     for (const x of Object.values(v)) expect(x.rootless, x.verb).toBe(true);
     expect(v.test!.note).toMatch(/--keep: one lab file at a time/);
     expect(v.up!.note).toBeUndefined();
+    expect(v.run!.note).toMatch(/nslab run -- npx vitest run/);
   });
 
   it('user namespaces blocked: up and test cannot, with the reason and its fix; exec, ls and down still can', () => {
@@ -19,6 +20,7 @@ describe('doctor, per verb without root (issue 21)', () => {
     expect(v.up).toMatchObject({ rootless: false, why: 'user.max_user_namespaces is 0' });
     expect(v.up!.fix).toContain('sysctl -w user.max_user_namespaces=15000');
     expect(v.test!.rootless).toBe(false);
+    expect(v.run!.rootless).toBe(false);
     expect(v['exec, shell']!.rootless).toBe(true);
     expect(v['ls, down, cleanup']!.rootless).toBe(true);
   });
