@@ -148,7 +148,11 @@ async function fromReport(report: Report, netns: string | undefined): Promise<So
   const tableFiles = [...report.files].filter((p) =>
     new RegExp(`^${escape(top)}etc/iproute2/(rt_tables|rt_tables\\.d/[^/]+\\.conf)$`).test(p),
   );
-  const wanted = [f.addr, f.routes, f.routes6, f.rules4, f.rules6, f.sysctl, ...tableFiles].filter(
+  const manifest = `${top}sos_reports/manifest.json`;
+  const hostnameFile = `${top}etc/hostname`;
+  // one read (a tarball: one extraction) for every file import reads
+  const extra = [manifest, hostnameFile].filter((p) => report.files.has(p));
+  const wanted = [f.addr, f.routes, f.routes6, f.rules4, f.rules6, f.sysctl, ...tableFiles, ...extra].filter(
     (p): p is string => !!p,
   );
   const text = await report.read(wanted);
@@ -253,22 +257,20 @@ async function fromReport(report: Report, netns: string | undefined): Promise<So
   notes.push({ note: NO_DECISIONS });
 
   if (problems.length) throw new LabFileError(problems.slice(0, 50));
-  const manifest = [...report.files].find((p) => p === `${top}sos_reports/manifest.json`);
   let taken = 'the time sos ran';
   let version = '';
-  if (manifest) {
+  if (text.has(manifest)) {
     try {
-      const m = JSON.parse((await report.read([manifest])).get(manifest)!) as Record<string, unknown>;
+      const m = JSON.parse(text.get(manifest)!) as Record<string, unknown>;
       if (typeof m.start_time === 'string' && /^[\d: .-]+$/.test(m.start_time)) taken = m.start_time;
       if (typeof m.version === 'string' && /^[\w.-]+$/.test(m.version)) version = ` ${m.version}`;
     } catch {
       /* the manifest is for humans here: the time is said as unknown */
     }
   }
-  const hostnameFile = `${top}etc/hostname`;
   let name = /sosreport-([A-Za-z0-9-]+?)-\d{4}-\d{2}-\d{2}/.exec(top)?.[1] ?? 'sos-host';
-  if (report.files.has(hostnameFile)) {
-    const h = (await report.read([hostnameFile])).get(hostnameFile)!.trim();
+  if (text.has(hostnameFile)) {
+    const h = text.get(hostnameFile)!.trim();
     if (/^[A-Za-z0-9.-]{1,253}$/.test(h)) name = h;
   }
   const snap = {
