@@ -5,7 +5,19 @@
 // made). A folder is walked the same way: a symlink in it that points outside it refuses the report, and the files
 // read must be regular files, not links. Every file read is bounded in size.
 import { execFile } from 'node:child_process';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
 import { promisify } from 'node:util';
@@ -96,13 +108,23 @@ function openFolder(top: string): Report {
   };
 }
 
-/** A regular file's text, at most MAX_FILE bytes; never through a symlink (the walk saw it a regular file). */
+/** A regular file's text, at most MAX_FILE bytes; opened without following a symlink, checked on the open file. */
 function readBounded(path: string, shown: string): string {
-  const s = lstatSync(path);
-  if (!s.isFile()) throw refuse(path, `${shown} is not a regular file`);
-  if (s.size > MAX_FILE)
-    throw refuse(path, `${s.size} bytes, more than the ${MAX_FILE} nslab import reads of one file`, HINT);
-  return readFileSync(path, 'utf8');
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (e) {
+    throw refuse(path, `${shown} cannot be read as a regular file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    const s = fstatSync(fd);
+    if (!s.isFile()) throw refuse(path, `${shown} is not a regular file`);
+    if (s.size > MAX_FILE)
+      throw refuse(path, `${s.size} bytes, more than the ${MAX_FILE} nslab import reads of one file`, HINT);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function tar(args: string[], given: string): Promise<string> {
