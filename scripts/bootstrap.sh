@@ -8,9 +8,12 @@ nslab_say() { printf 'nslab bootstrap: %s\n' "$*" >&2; }
 # What nslab runs and relies on, as name:package pairs: scripts/requirements.tsv,
 # rendered from src/engine/requirements.ts (the table doctor and the preflights check).
 nslab_requirements() {
-  local kind name pkg rest
-  while IFS=$'\t' read -r kind name pkg rest; do
-    case $kind in program|file) printf '%s:%s\n' "$name" "$pkg" ;; esac
+  # what nslab needs; with `suite`, what only its own test suite needs (sosreport: scripts/test installs it)
+  local kind name pkg need rest want=${1:-}
+  while IFS=$'\t' read -r kind name pkg need rest; do
+    case $kind in program|file) ;; *) continue ;; esac
+    if [ "$want" = suite ]; then [ "$need" = suite ] || continue; else [ "$need" != suite ] || continue; fi
+    printf '%s:%s\n' "$name" "$pkg"
   done < "$nslab_root/scripts/requirements.tsv"
 }
 

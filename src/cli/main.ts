@@ -217,11 +217,12 @@ Docs: docs/README.md. Lab file schema: schema/nslab-lab.schema.json.`,
     .action(lazy(() => import('./snapshot.js')));
   program
     .command('import')
-    .argument('<snapshot>', 'a file from nslab snapshot')
+    .argument('<snapshot>', 'a file from nslab snapshot, or a sos report (its tarball or unpacked folder)')
     .description(
-      'turn a snapshot into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in and that the lab decides as the machine did',
+      'turn a snapshot (or a sos report) into a lab: the machine, a router per subnet, a client beyond each, tests that replies leave where requests came in and that the lab decides as the machine did (a snapshot only)',
     )
     .option('-o, --output <file>', 'write the lab file here (default: print)')
+    .option('--netns <name>', "a sos report's network namespace to import (default: the host's own)")
     .action(lazy(() => import('./import.js')));
   program
     .command('run')

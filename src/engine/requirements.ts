@@ -16,8 +16,9 @@ import { buildPlan } from '../plan/build.js';
  *   test      running a lab's tests (test, check, explain): probes and captures
  *   rootless  a rootless run (`nslab test` without root)
  *   optional  only for what `use` says; without it, just that fails, saying so
+ *   suite     only nslab's own test suite (the bootstrap installs it); nslab never runs it, doctor does not ask for it
  */
-export type Need = 'lab' | 'test' | 'rootless' | 'optional';
+export type Need = 'lab' | 'test' | 'rootless' | 'optional' | 'suite';
 
 export interface Requirement {
   kind: 'program' | 'file';
@@ -185,6 +186,22 @@ export const REQUIREMENTS: readonly Requirement[] = [
     need: 'optional',
     minimal: false,
     use: 'nftables rulesets that name a service (tcp dport ssh)',
+  },
+  {
+    kind: 'program',
+    name: 'tar',
+    package: 'tar',
+    need: 'optional',
+    minimal: true,
+    use: 'nslab import of a sos report tarball (xz-utils for .tar.xz; a report unpacked needs no tar)',
+  },
+  {
+    kind: 'program',
+    name: 'sos',
+    package: 'sosreport',
+    need: 'suite',
+    minimal: false,
+    use: "the import tests on real sos reports (nslab import reads a report's files; it never runs sos)",
   },
 ];
 

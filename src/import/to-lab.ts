@@ -8,7 +8,7 @@
 import { LAB_NAME } from '../lab/grammar.js';
 import { hostNode } from './host.js';
 import { hostInterfaces } from './interfaces.js';
-import { newLedger, type Ledger } from './ledger.js';
+import { leaveOut, newLedger, type Ledger, type LeftOutKind } from './ledger.js';
 import { nodeName } from './names.js';
 import type { Snapshot } from './schema.js';
 import { surroundings } from './surroundings.js';
@@ -23,11 +23,21 @@ export interface Imported extends Ledger {
   summary: string;
 }
 
+/** What the source of a snapshot (a sos report, sos.ts) did not hold, said before the mapping's own notes. */
+export interface SourceNotes {
+  notes: { kind?: LeftOutKind; note: string }[];
+  /** Why the snapshot has no recorded decisions, for the summary line. */
+  noDecisions: string;
+}
+
 /**
  * The lab of a checked snapshot; FILE names the snapshot in errors (the snapshot's own problems are checkSnapshot's).
  */
-export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
+export function snapshotToLab(snap: Snapshot, file = 'the snapshot', source?: SourceNotes): Imported {
   const ledger = newLedger();
+  for (const n of source?.notes ?? [])
+    if (n.kind) leaveOut(ledger, n.kind, n.note);
+    else ledger.notes.push(n.note);
   const host = nodeName(snap.name, 'host');
   const coreName = host === 'core' ? 'core-2' : 'core';
   // refused here, before anything is made, if no lab can be made of the snapshot
@@ -66,7 +76,7 @@ export function snapshotToLab(snap: Snapshot, file = 'the snapshot'): Imported {
     lab,
     ...ledger,
     host,
-    summary: summaryLine(node, stageRoutes, ledger, snap.decisions ? decided : undefined),
+    summary: summaryLine(node, stageRoutes, ledger, snap.decisions ? decided : undefined, source?.noDecisions),
   };
 }
 
@@ -78,6 +88,7 @@ function summaryLine(
   stageRoutes: string[],
   ledger: Ledger,
   decided: number | undefined,
+  noDecisions = 'the snapshot has none',
 ): string {
   const ifs = Object.values((node.interfaces ?? {}) as Record<string, unknown>);
   const addresses = ifs.reduce<number>((n, i) => {
@@ -92,7 +103,7 @@ function summaryLine(
   return (
     `imported ${plural(addresses, 'address')}, ${plural(routes, 'route')}, ${plural(rules, 'rule')}, ` +
     (decided === undefined
-      ? 'no recorded decisions (the snapshot has none); '
+      ? `no recorded decisions (${noDecisions}); `
       : `${plural(decided, 'recorded decision')} as route tests; `) +
     `left out: ${out.length ? out.join(', ') : 'nothing'}`
   );

@@ -19,9 +19,9 @@ import { renderScript } from '../../src/plan/render.js';
 import { route } from '../../src/probes/route.js';
 
 /** The bootstrap's own reading of a requirements.tsv: name:package pairs. */
-function bootstrapPairs(root = process.cwd()): string[] {
-  const script = 'source scripts/bootstrap.sh && nslab_root="$1" && nslab_requirements';
-  return execFileSync('bash', ['-c', script, 'bash', root], { encoding: 'utf8' }).split('\n').filter(Boolean);
+function bootstrapPairs(root = process.cwd(), which = ''): string[] {
+  const script = 'source scripts/bootstrap.sh && nslab_root="$1" && nslab_requirements "$2"';
+  return execFileSync('bash', ['-c', script, 'bash', root, which], { encoding: 'utf8' }).split('\n').filter(Boolean);
 }
 
 describe('the requirements table and the file the bootstrap installs from', () => {
@@ -31,7 +31,12 @@ describe('the requirements table and the file the bootstrap installs from', () =
   });
 
   it('the bootstrap reads every entry, name and package; a file without an entry is not read into it', () => {
-    expect(bootstrapPairs()).toEqual(REQUIREMENTS.map((r) => `${r.name}:${r.package}`));
+    const pairs = (rs: typeof REQUIREMENTS) => rs.map((r) => `${r.name}:${r.package}`);
+    expect(bootstrapPairs()).toEqual(pairs(REQUIREMENTS.filter((r) => r.need !== 'suite')));
+    // what only the test suite needs (sosreport) is not installed for nslab itself; scripts/test asks for it
+    expect(bootstrapPairs(process.cwd(), 'suite')).toEqual(pairs(REQUIREMENTS.filter((r) => r.need === 'suite')));
+    expect(bootstrapPairs()).not.toContain('sos:sosreport');
+    expect(bootstrapPairs(process.cwd(), 'suite')).toContain('sos:sosreport');
     expect(bootstrapPairs()).toContain('sysctl:procps');
     // the twin: a table without procps's line gives no procps (the bootstrap reads the file, nothing else)
     const dir = mkdtempSync(join(tmpdir(), 'nslab-req-'));
@@ -44,7 +49,7 @@ describe('the requirements table and the file the bootstrap installs from', () =
         .join('\n'),
     );
     expect(bootstrapPairs(dir)).not.toContain('sysctl:procps');
-    expect(bootstrapPairs(dir).length).toBe(REQUIREMENTS.length - 1);
+    expect(bootstrapPairs(dir).length).toBe(REQUIREMENTS.filter((r) => r.need !== 'suite').length - 1);
   });
 
   it('what a test run needs includes sysctl (procps), which minimal images lack; optional ones are not needed by every run', () => {
@@ -106,7 +111,13 @@ describe('the requirements table and the file the bootstrap installs from', () =
 
   it('docs/ci.md lists the table', () => {
     const doc = readFileSync('docs/ci.md', 'utf8');
-    const need = { lab: 'every lab', test: 'tests', rootless: 'rootless runs', optional: 'optional' } as const;
+    const need = {
+      lab: 'every lab',
+      test: 'tests',
+      rootless: 'rootless runs',
+      optional: 'optional',
+      suite: "nslab's test suite only",
+    } as const;
     const rows = REQUIREMENTS.map(
       (r) => `| \`${r.name}\` | ${r.package} | ${need[r.need]} | ${r.minimal ? 'yes' : 'no'} | ${r.use} |`,
     );
