@@ -521,6 +521,26 @@ export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
   return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };
 }
 
+/** An echo the target's sysctl `key` (set to 1) keeps it from answering, with the stage's or the sysctl's fix. */
+async function echoIgnored(
+  ctx: WhyContext,
+  node: string,
+  what: string,
+  kind: 'echo-ignored' | 'broadcast-ignored',
+  key: string,
+): Promise<{ reply: Finding & { decision: string } }> {
+  const cause = `${node}: ${what} (${key}=1)`;
+  return {
+    reply: {
+      disposition: 'unanswered',
+      node,
+      decision: cause,
+      cause,
+      hint: await preferStage(ctx, node, undefined, kind, sysctlFix(node, [[key, '0']])),
+    },
+  };
+}
+
 /** A request that arrived and got no answer: a drop on its way in, echoes ignored, no route back, the output. */
 export async function unanswered(
   ctx: WhyContext,
@@ -534,35 +554,21 @@ export async function unanswered(
   const dst = last.nat?.dst ?? last.dst;
   if (ctx.proto === 'icmp') {
     const key = f === 6 ? 'net.ipv6.icmp.echo_ignore_all' : 'net.ipv4.icmp_echo_ignore_all';
-    if ((await sysctl(ctx, node, key)) === '1') {
-      const cause = `${node}: the request arrived; ${node} ignores echo requests (${key}=1)`;
-      return {
-        reply: {
-          disposition: 'unanswered',
-          node,
-          decision: cause,
-          cause,
-          hint: await preferStage(ctx, node, undefined, 'echo-ignored', sysctlFix(node, [[key, '0']])),
-        },
-      };
-    }
+    if ((await sysctl(ctx, node, key)) === '1')
+      return echoIgnored(ctx, node, `the request arrived; ${node} ignores echo requests`, 'echo-ignored', key);
   }
   // an echo to a broadcast address: the kernel's route for it says so (`ip route get` answers `broadcast`)
   if (ctx.proto === 'icmp' && f === 4 && last.in) {
     const b = await routeGet(ctx, node, { to: dst, from: last.src, iif: last.in });
     const key = 'net.ipv4.icmp_echo_ignore_broadcasts';
-    if (b.route?.type === 'broadcast' && (await sysctl(ctx, node, key)) === '1') {
-      const cause = `${node}: the request arrived, to the broadcast address ${dst}; ${node} ignores echo requests to a broadcast address (${key}=1)`;
-      return {
-        reply: {
-          disposition: 'unanswered',
-          node,
-          decision: cause,
-          cause,
-          hint: await preferStage(ctx, node, undefined, 'broadcast-ignored', sysctlFix(node, [[key, '0']])),
-        },
-      };
-    }
+    if (b.route?.type === 'broadcast' && (await sysctl(ctx, node, key)) === '1')
+      return echoIgnored(
+        ctx,
+        node,
+        `the request arrived, to the broadcast address ${dst}; ${node} ignores echo requests to a broadcast address`,
+        'broadcast-ignored',
+        key,
+      );
   }
   // the answer: from where the request went, back to its source, in its connection
   const answer: TraceHop = {
