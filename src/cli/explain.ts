@@ -8,7 +8,7 @@ import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { traceLine } from '../report/console.js';
-import { explain, portOf, protoOf } from '../explain/why.js';
+import { answeredBy, explain, portOf, protoOf } from '../explain/why.js';
 import { findInstance } from './common.js';
 import { rootlessHere, sameInside } from './rootless.js';
 import { testPreflight } from './test.js';
@@ -82,6 +82,7 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
       ask: (node, argv) => lab.exec(node, argv),
       counters: out.evidence?.counters,
       proto: protoOf(probe),
+      answeredBy: answeredBy(probe, spec),
       ...portOf(spec),
     });
     return { traces, why };

@@ -9,7 +9,7 @@
 // be evaluated, the drop rules that may still take it are named as suspects.
 import { counterName } from '../capture/counters.js';
 import type { Disposition, Trace, TraceHop } from '../traces/trace.js';
-import type { RouteRow, RuleRow, Selectors } from './fib.js';
+import type { Lookup, RouteRow, RuleRow, Selectors } from './fib.js';
 import { addressesOf, checkRouting, neighbours, noFix, ownerOf, routeTo, stageHint, type Hint } from './hints.js';
 import {
   agreedLookup,
@@ -35,7 +35,7 @@ import {
   type NftRule,
   type Ruleset,
 } from './nft.js';
-import { connMark, markWords, nftPacket, packetAt, type AtHop } from './packet.js';
+import { connMark, markWords, nftPacket, packetAt, UID_UNKNOWN, uidWords, type AtHop } from './packet.js';
 
 export interface Finding {
   disposition: Disposition;
@@ -257,12 +257,7 @@ async function refused(
     }
   }
   const refusal = await agreedLookup(ctx, node, s, g);
-  const how = refusal?.rule
-    ? `: rule ${refusal.rule.priority} (${tableName(
-        ctx.model.nodes.find((n) => n.name === node),
-        refusal.table ?? '254',
-      )})${refusal.route ? ` → ${describeRoute(refusal.route)}` : ` ${refusal.type}`}`
-    : '';
+  const how = refusalWords(ctx, node, refusal);
   const kernel = g.error ?? g.route?.type;
   const check = (add: { rules: RuleRow[]; routes: RouteRow[] }) =>
     checkRouting(ctx, node, s, g, add, (l) => l.type === 'unicast');
@@ -272,6 +267,16 @@ async function refused(
     cause: `${node}: no route to ${s.to}${s.from && iif ? ` for a packet from ${s.from} in on ${iif}` : ''}${withMark} (${kernel})${how}`,
     hint: await preferStage(ctx, node, s, 'no-route', () => routeTo(ctx, node, s, g, refusal), check, refusal?.table),
   };
+}
+
+/** The rule and entry that refused a packet, where nslab's lookup agrees with the kernel: `: rule 500 (t) → ...`. */
+function refusalWords(ctx: WhyContext, node: string, refusal: Lookup | undefined): string {
+  return refusal?.rule
+    ? `: rule ${refusal.rule.priority} (${tableName(
+        ctx.model.nodes.find((n) => n.name === node),
+        refusal.table ?? '254',
+      )})${refusal.route ? ` → ${describeRoute(refusal.route)}` : ` ${refusal.type}`}`
+    : '';
 }
 
 /** Why a next hop does not answer: no node has it, its interface is down, or arp_ignore/arp_filter silence it. */
@@ -409,6 +414,13 @@ export async function death(
       cause: `${node}: not established: a rule of ${node} selects by mark, and nslab cannot know this packet's: ${at.markUnknown}`,
       hint: noFix(`the routing decision depends on a mark nslab cannot tell`),
     };
+  if (at.uidUnknown)
+    return {
+      disposition: 'dropped',
+      node,
+      cause: `${node}: not established: the uid of its socket is not known: ${at.uidUnknown}`,
+      hint: noFix(UID_UNKNOWN),
+    };
   const g = await routeGet(ctx, node, at.sel);
   if (refuses(g)) {
     const c = counted(ctx, rs, node, ['ingress', 'prerouting', 'forward', 'input', 'postrouting', 'egress'], at.nft);
@@ -416,7 +428,12 @@ export async function death(
     return refused(ctx, at, h, g);
   }
   const route = g.route!;
-  const path: Path = route.type === 'local' ? 'input' : local ? 'output' : 'forward';
+  // a broadcast (or multicast) the node receives is delivered to it, as its own addresses are
+  const path: Path = ['local', 'broadcast', 'multicast'].includes(route.type ?? '')
+    ? 'input'
+    : local
+      ? 'output'
+      : 'forward';
   const v6 = family(at.sel.to) === 6;
   if (path === 'forward' && v6) {
     const fwd = await sysctl(ctx, node, 'net.ipv6.conf.all.forwarding');
@@ -487,7 +504,7 @@ export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
     return {
       disposition: 'not-sent',
       node,
-      cause,
+      cause: `${node}: no route to ${to}${uidWords(at)} (${g.error ?? g.route?.type})${refusalWords(ctx, node, refusal)}: the kernel refused to send`,
       hint: await preferStage(
         ctx,
         node,
@@ -504,6 +521,26 @@ export async function unsent(ctx: WhyContext, t: Trace): Promise<Finding> {
   return { ...d, disposition: 'not-sent', cause: d.cause.replace(/^[^:]+: /, `${node}: nothing left it: `) };
 }
 
+/** An echo the target's sysctl `key` (set to 1) keeps it from answering, with the stage's or the sysctl's fix. */
+async function echoIgnored(
+  ctx: WhyContext,
+  node: string,
+  what: string,
+  kind: 'echo-ignored' | 'broadcast-ignored',
+  key: string,
+): Promise<{ reply: Finding & { decision: string } }> {
+  const cause = `${node}: ${what} (${key}=1)`;
+  return {
+    reply: {
+      disposition: 'unanswered',
+      node,
+      decision: cause,
+      cause,
+      hint: await preferStage(ctx, node, undefined, kind, sysctlFix(node, [[key, '0']])),
+    },
+  };
+}
+
 /** A request that arrived and got no answer: a drop on its way in, echoes ignored, no route back, the output. */
 export async function unanswered(
   ctx: WhyContext,
@@ -517,18 +554,21 @@ export async function unanswered(
   const dst = last.nat?.dst ?? last.dst;
   if (ctx.proto === 'icmp') {
     const key = f === 6 ? 'net.ipv6.icmp.echo_ignore_all' : 'net.ipv4.icmp_echo_ignore_all';
-    if ((await sysctl(ctx, node, key)) === '1') {
-      const cause = `${node}: the request arrived; ${node} ignores echo requests (${key}=1)`;
-      return {
-        reply: {
-          disposition: 'unanswered',
-          node,
-          decision: cause,
-          cause,
-          hint: await preferStage(ctx, node, undefined, 'echo-ignored', sysctlFix(node, [[key, '0']])),
-        },
-      };
-    }
+    if ((await sysctl(ctx, node, key)) === '1')
+      return echoIgnored(ctx, node, `the request arrived; ${node} ignores echo requests`, 'echo-ignored', key);
+  }
+  // an echo to a broadcast address: the kernel's route for it says so (`ip route get` answers `broadcast`)
+  if (ctx.proto === 'icmp' && f === 4 && last.in) {
+    const b = await routeGet(ctx, node, { to: dst, from: last.src, iif: last.in });
+    const key = 'net.ipv4.icmp_echo_ignore_broadcasts';
+    if (b.route?.type === 'broadcast' && (await sysctl(ctx, node, key)) === '1')
+      return echoIgnored(
+        ctx,
+        node,
+        `the request arrived, to the broadcast address ${dst}; ${node} ignores echo requests to a broadcast address`,
+        'broadcast-ignored',
+        key,
+      );
   }
   // the answer: from where the request went, back to its source, in its connection
   const answer: TraceHop = {
@@ -541,10 +581,27 @@ export async function unanswered(
     evidence: [],
   };
   const at = await packetAt(ctx, answer, 'reply', request);
+  // where the answer's route depends on what nslab cannot know, it says so rather than answer for another packet
+  if (at.uidUnknown || at.markUnknown) {
+    const cause = `${node}: the request arrived; where its answer went is not established: ${
+      at.uidUnknown
+        ? `the uid of its socket is not known: ${at.uidUnknown}`
+        : `a rule of ${node} selects by mark, and nslab cannot know this packet's: ${at.markUnknown}`
+    }`;
+    return {
+      reply: {
+        disposition: 'unanswered',
+        node,
+        decision: cause,
+        cause: `its answer's ${at.uidUnknown ? 'uid' : 'mark'} is not known`,
+        hint: noFix(at.uidUnknown ? UID_UNKNOWN : 'the routing decision depends on a mark nslab cannot tell'),
+      },
+    };
+  }
   const g = await routeGet(ctx, node, at.sel);
   if (refuses(g)) {
     const refusal = await agreedLookup(ctx, node, at.sel, g);
-    const cause = `${node}: no route back to ${last.src} from ${dst}${markWords(at)} (${g.error ?? g.route?.type})`;
+    const cause = `${node}: no route back to ${last.src} from ${dst}${markWords(at)}${uidWords(at)} (${g.error ?? g.route?.type})`;
     return {
       reply: {
         disposition: 'unanswered',

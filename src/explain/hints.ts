@@ -259,7 +259,8 @@ const routeText = (l: Line) => `ip ${l.family === 6 ? '-6 ' : ''}route replace $
 const SYSCTL_FOR: Record<string, RegExp> = {
   'rp-filter': /\.rp_filter$|\.accept_local$/,
   forwarding: /ip_forward$|\.forwarding$/,
-  'echo-ignored': /icmp_echo_ignore|icmp\.echo_ignore/,
+  'echo-ignored': /icmp_echo_ignore_all$|icmp\.echo_ignore_all$/,
+  'broadcast-ignored': /icmp_echo_ignore_broadcasts$/,
   'arp-silent': /\.arp_(ignore|filter)$/,
 };
 

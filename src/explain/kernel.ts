@@ -27,6 +27,11 @@ export interface WhyContext {
   proto?: 'icmp' | 'tcp' | 'udp';
   /** the port the test sends to (tcp, udp), where it names one: what a packet that never left would have carried */
   port?: number;
+  /**
+   * who answers the request: nslab (its listener or responder, or the kernel's echo reply: uid 0), or a program of the
+   * lab's (`listen: false`, http), whose socket's uid nslab does not know
+   */
+  answeredBy?: 'nslab' | 'lab';
   /** what was read of each node for this explanation (filled as it goes) */
   cache?: Map<string, Promise<unknown>>;
 }
@@ -35,6 +40,12 @@ export interface WhyContext {
 // http is tcp on the wire: its drops are the tcp rules'
 export const protoOf = (probe: string): WhyContext['proto'] =>
   probe === 'ping' ? 'icmp' : probe === 'tcp' || probe === 'http' ? 'tcp' : probe === 'udp' ? 'udp' : undefined;
+
+/** Who answers a test's request (WhyContext.answeredBy): nslab's own listener, unless the test says a lab's does. */
+export const answeredBy = (probe: string, spec: unknown): WhyContext['answeredBy'] =>
+  probe === 'http' || ((probe === 'tcp' || probe === 'udp') && (spec as { listen?: unknown }).listen === false)
+    ? 'lab'
+    : 'nslab';
 
 /** What `ip route get` answered (the route probe's parser: table as an id). */
 export type RouteGot = RouteGet;

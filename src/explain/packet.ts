@@ -1,7 +1,8 @@
 // The packet as it was at a hop, which is what the kernel is asked about: its
 // destination after a DNAT there, its source, the interface it came in on, its
-// protocol, ports and tos as captured, the uid of a locally sent packet's socket (0:
-// nslab's probes and a lab's services run as root), and the mark the node's own
+// protocol, ports and tos as captured, the uid of a locally sent packet's socket (0 for
+// nslab's probes and listeners, and the kernel's echo replies; not known for an answer
+// from a lab's own program, see senderUid), and the mark the node's own
 // nftables gave it before the routing decision (prerouting for a packet that came in,
 // the output `route` chains for one the node sent), including a connection's mark
 // restored into it (`meta mark set ct mark`), that mark being set when the request
@@ -23,6 +24,10 @@ export interface AtHop {
   marks: Step[];
   /** where a rule selects by mark and nslab cannot know this packet's: why */
   markUnknown?: string;
+  /** a rule of the node selects by uid: the uid the packet was routed with, and why it is that, are worth saying */
+  byUid?: string;
+  /** where a rule selects by uid and nslab cannot know this packet's socket's: why */
+  uidUnknown?: string;
   /** sent by this node (its output path), rather than come in */
   local: boolean;
 }
@@ -38,6 +43,34 @@ const setsMark = (rs: Ruleset, hook: string) =>
   rs.chains.some(
     (c) => (c.hook === hook || !c.hook) && c.rules.some((r) => /\b(meta )?mark set\b|\bct mark set\b/.test(r.text)),
   );
+
+/** A why's "no fix found" where the routing decision depends on a uid nslab cannot know. */
+export const UID_UNKNOWN = 'the routing decision depends on the uid of a socket nslab does not know';
+
+/**
+ * The uid of the socket that sent a packet from `node`: nslab's probe sends the request, and nslab's listener (or the
+ * kernel, for an echo) the answer, as root: 0. An answer from a program of the lab's: 0 where every service the lab
+ * declares on the node runs as root; otherwise (a service with a `user:`, a program nslab did not start) not known.
+ */
+export function senderUid(
+  ctx: WhyContext,
+  node: string,
+  direction: 'request' | 'reply',
+): { uid: number; who: string } | { unknown: string } {
+  if (direction === 'request') return { uid: 0, who: "nslab's probe runs as root" };
+  if (ctx.answeredBy !== 'lab') return { uid: 0, who: "nslab's listener, or the kernel, answers as root" };
+  const services = [
+    ...(ctx.model.nodes.find((n) => n.name === node)?.config.services ?? []),
+    ...ctx.model.stages.flatMap((s) => s.apply.get(node)?.services ?? []),
+  ];
+  const users = [...new Set(services.map((s) => s.user).filter((u) => u !== undefined && u !== 'root' && u !== '0'))];
+  if (services.length && !users.length) return { uid: 0, who: `the lab's services on ${node} run as root` };
+  return {
+    unknown: users.length
+      ? `the answer is sent by a program of the lab's on ${node}, and ${users.length > 1 ? 'its services run as users' : 'a service there runs as user'} ${users.map((u) => `'${u}'`).join(', ')}: nslab does not know the uid of the socket that answered`
+      : `the answer is sent by a program of the lab's on ${node} that nslab did not start: it does not know the uid of its socket`,
+  };
+}
 
 /** The packet a trace's hop carried, as nftables sees it when it enters the node (before any rule). */
 export function nftPacket(
@@ -62,9 +95,11 @@ export function nftPacket(
     mark: 0,
     ...(conn.state ? { ctState: conn.state } : {}),
     ...(conn.mark !== undefined ? { ctMark: conn.mark } : {}),
-    ...(h.in ? {} : { uid: 0 }),
+    ...(h.in ? {} : uidOf(senderUid(ctx, h.node, direction))),
   };
 }
+
+const uidOf = (u: { uid: number } | { unknown: string }) => ('uid' in u ? { uid: u.uid } : {});
 
 /**
  * The connection's mark when the request had crossed this node (prerouting, then forward and postrouting, or input;
@@ -134,6 +169,13 @@ export async function packetAt(
     else markUnknown = undefined;
     p = { ...w.packet, mark: w.packet.mark ?? 0 };
   }
+  // a locally sent packet's uid matters to a rule that selects by one: where nslab does not know it, it says so
+  const sender = local ? senderUid(ctx, h.node, direction) : { uid: 0, who: '' };
+  const byUid = (await rulesOf(ctx, h.node, f)).find((r) => r.uid_start !== undefined);
+  const uidUnknown =
+    local && byUid && 'unknown' in sender
+      ? `rule ${byUid.priority} selects by uid (uidrange ${byUid.uid_start}-${byUid.uid_end ?? byUid.uid_start}); ${sender.unknown}`
+      : undefined;
   const proto = p.proto ? PROTO[p.proto][f === 6 ? 1 : 0] : undefined;
   const ports = p.proto === 'tcp' || p.proto === 'udp';
   const dport = h.nat?.dport ?? p.dport;
@@ -141,14 +183,28 @@ export async function packetAt(
     // a DNAT in prerouting has rewritten the destination before the routing decision; SNAT comes after it
     to: h.in ? (h.nat?.dst ?? h.dst) : h.dst,
     ...(opts.noFrom ? {} : { from: h.src }),
-    ...(h.in ? { iif: h.in } : { uid: 0 }),
+    ...(h.in ? { iif: h.in } : uidOf(sender)),
     ...(byMark ? { mark: p.mark ?? 0 } : {}),
     ...(p.tos ? { tos: p.tos } : {}),
     ...(proto !== undefined ? { ipproto: proto } : {}),
     ...(ports && p.sport !== undefined ? { sport: p.sport } : {}),
     ...(ports && dport !== undefined ? { dport } : {}),
   };
-  return { node: h.node, sel, nft: p, marks, local, ...(markUnknown ? { markUnknown } : {}) };
+  return {
+    node: h.node,
+    sel,
+    nft: p,
+    marks,
+    local,
+    ...(markUnknown ? { markUnknown } : {}),
+    ...(uidUnknown ? { uidUnknown } : {}),
+    ...(local && byUid && 'who' in sender ? { byUid: sender.who } : {}),
+  };
+}
+
+/** The uid a locally sent packet was routed with, where a rule of its node selects by uid: ` as uid 0 (...)`. */
+export function uidWords(at: AtHop): string {
+  return at.byUid && at.sel.uid !== undefined ? ` as uid ${at.sel.uid} (${at.byUid})` : '';
 }
 
 /** How a packet got its mark, in words: `with mark 0x1 (table inet m chain pre: ... meta mark set 0x00000001)`. */

@@ -27,10 +27,10 @@ import {
 } from './hints.js';
 import { decision, family, routeGet, type RouteGot, type WhyContext } from './kernel.js';
 import { dnatBefore, natWhy } from './nat.js';
-import { markWords, packetAt } from './packet.js';
+import { markWords, packetAt, UID_UNKNOWN, uidWords } from './packet.js';
 
 export type { Ask, WhyContext } from './kernel.js';
-export { protoOf } from './kernel.js';
+export { answeredBy, protoOf } from './kernel.js';
 
 /** The port a test's spec sends to, for the why of a packet that was never captured. */
 export const portOf = (spec: unknown): { port?: number } => {
@@ -86,10 +86,16 @@ async function divergence(ctx: WhyContext, t: Trace, request: Trace | undefined,
       decision: `${node}: ${t.direction} from ${h.src} to ${s.to}: a rule of ${node} selects by mark, and nslab cannot know this packet's: ${at.markUnknown}`,
       noFix: 'the routing decision depends on a mark nslab cannot tell',
     };
+  if (at.uidUnknown)
+    return {
+      node,
+      decision: `${node}: ${t.direction} from ${h.src} to ${s.to}: the uid of its socket is not known: ${at.uidUnknown}`,
+      noFix: UID_UNKNOWN,
+    };
   const g = await routeGet(ctx, node, s);
   if (!g.route) return { node, decision: `${node}: ${t.direction} to ${s.to}: ${g.error}` };
   const what = `${t.direction} ${s.from ? `from ${s.from} ` : ''}to ${s.to}`;
-  const d = await decision(ctx, node, what, s, g.route, markWords(at));
+  const d = await decision(ctx, node, what, s, g.route, markWords(at) + uidWords(at));
   let text = d.text;
   const want =
     t.direction === 'reply'

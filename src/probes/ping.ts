@@ -8,6 +8,8 @@ import { randomPattern, type NodePacket } from '../capture/tcpdump.js';
 import { pathChecks } from './judge-paths.js';
 import { labTraces, ownerOf, target } from './targets.js';
 import { givenWait, noteRtt, parseRttMax, waitFor } from './wait.js';
+import ipaddr from 'ipaddr.js';
+import type { LabModel } from '../lab/model.js';
 import type { ExpectT } from '../lab/schema.js';
 import { check, type Probe } from './types.js';
 
@@ -27,10 +29,35 @@ export function parsePing(output: string): { transmitted: number; received: numb
   return m ? { transmitted: Number(m[1]), received: Number(m[2]) } : undefined;
 }
 
+/**
+ * Where `to` is the broadcast address of a subnet of one of the sender's interfaces (IPv4): that interface, and the
+ * node at the other end of its link, which is the one the broadcast reaches (a link is a veth pair).
+ */
+export function broadcastTo(model: LabModel, from: string, to: string): { iface: string; peer?: string } | undefined {
+  if (to.includes(':')) return undefined;
+  const n = model.nodes.find((x) => x.name === from);
+  for (const i of n?.interfaces ?? [])
+    for (const c of i.addresses)
+      if (
+        c.family === 4 &&
+        c.prefix < 31 &&
+        ipaddr.IPv4.broadcastAddressFromCIDR(`${c.address}/${c.prefix}`).toString() === to
+      ) {
+        const l = model.links.find(
+          (x) => (x.a.node === from && x.a.iface === i.name) || (x.b.node === from && x.b.iface === i.name),
+        );
+        const peer = l && (l.a.node === from && l.a.iface === i.name ? l.b.node : l.a.node);
+        return { iface: i.name, ...(peer ? { peer } : {}) };
+      }
+  return undefined;
+}
+
 export const ping: Probe = async ({ lab, model, test }) => {
   const spec = test.spec as unknown as PingSpec;
   const to = target(model, spec.to, spec.ipv6);
-  const owner = ownerOf(model, to) ?? '(no lab node)';
+  // a ping to a subnet's broadcast address (ping -b): the neighbour on that link is the one that answers
+  const broadcast = broadcastTo(model, spec.from, to);
+  const owner = ownerOf(model, to) ?? broadcast?.peer ?? '(no lab node)';
   const v6 = to.includes(':');
   const count = spec.count ?? 3;
   const pattern = randomPattern(12);
@@ -49,6 +76,7 @@ export const ping: Probe = async ({ lab, model, test }) => {
     '-p',
     pattern,
     ...(via ? ['-I', via] : []),
+    ...(broadcast ? ['-b'] : []),
     ...(v6 ? ['-6'] : []),
     to,
   ];
@@ -84,7 +112,15 @@ export const ping: Probe = async ({ lab, model, test }) => {
     evidence,
     request,
     reply,
-    traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    traces: labTraces(model, {
+      request,
+      reply,
+      origin: spec.from,
+      target: owner,
+      to,
+      expect: test.expect,
+      ...(broadcast ? { broadcast: true } : {}),
+    }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
   };
 };

@@ -161,7 +161,7 @@ async function testArticle(r: TestResult, id: string, model: LabModel | undefine
   }
   for (const w of r.why ?? []) {
     out.push(
-      `<div class="why"><div><b>why</b> <code>${e(w.decision)}</code></div>${w.cause ? `<div><b>cause</b> ${e(w.cause)}</div>` : ''}${w.hint ? `<div><b>hint</b> <code>${e(w.hint)}</code></div>` : ''}${w.noFix ? `<div><b>no fix found</b> ${e(w.noFix)}</div>` : ''}</div>`,
+      `<div class="why"><div><b>why</b> <code>${e(w.decision)}</code></div>${w.cause && w.cause !== w.decision ? `<div><b>cause</b> ${e(w.cause)}</div>` : ''}${w.hint ? `<div><b>hint</b> <code>${e(w.hint)}</code></div>` : ''}${w.noFix ? `<div><b>no fix found</b> ${e(w.noFix)}</div>` : ''}</div>`,
     );
   }
   const traces = model

@@ -12,7 +12,7 @@ import { privateArtifacts } from './artifacts.js';
 import { failForDeaths } from './deaths.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../traces/trace.js';
-import { explain, explainRoute, portOf, protoOf } from '../explain/why.js';
+import { answeredBy, explain, explainRoute, portOf, protoOf } from '../explain/why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -307,6 +307,7 @@ async function whyOf(
     ask: (node: string, argv: string[]) => lab.exec(node, argv),
     counters,
     proto: protoOf(t.probe),
+    answeredBy: answeredBy(t.probe, t.spec),
     ...portOf(t.spec),
   };
   try {

@@ -16,6 +16,8 @@ export interface TraceInput {
   /** the address it was sent to: a request that never left carries it, as no hop does */
   to: string;
   expect: ExpectT;
+  /** sent to a broadcast address: the answer comes from the address of the node that answers, not the one asked */
+  broadcast?: boolean;
   /** the node that owns an address (a request whose destination NAT rewrote is delivered to that node) */
   ownerOf?: (address: string) => string | undefined;
 }
@@ -175,7 +177,7 @@ function replyTrace(t: TraceInput, request: Trace): Trace | undefined {
     return { ...base, disposition: 'dropped', at: last.node, detail };
   }
   const asked = request.hops[0] ? leaving(request.hops[0]).dst : undefined;
-  if (asked !== undefined && last.src !== asked)
+  if (asked !== undefined && last.src !== asked && !t.broadcast)
     return {
       ...base,
       disposition: 'wrong-source',

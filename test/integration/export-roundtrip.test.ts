@@ -3,125 +3,40 @@
 // cleared, the export of the fix is applied inside that node by the real
 // program that reads it at boot, and `nslab check` runs the fix stage's tests
 // against it. The twin: the base configuration exported and applied instead
-// fails those tests.
-//   ip        the script, run in the node
-//   ifupdown  ifupdown's ifup -i FILE (unpacked from Debian's package into .tools)
-//   networkd  the host's systemd-networkd, run inside the node with a private
-//             mount namespace: the exported files as /etc/systemd, a tmpfs as /run
-//             (no D-Bus: it reaches nothing outside the node), /sys read-only (so
-//             it does not wait for udev), killed after the check
-//   netplan   netplan's generator (from .tools) turns the export into networkd
-//             files, which systemd-networkd then applies as above
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// fails those tests. The node is cleared and the export applied (ip, ifupdown,
+// networkd, netplan) as export-apply.ts does for the export-apply tests; a daemon
+// is stopped after the check.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { caseSlug, FIX_CASES } from '../export-cases.js';
 import { finalNode, leftOutOf } from '../../src/export/index.js';
 import { loadLab } from '../../src/lab/resolve.js';
 import { cli, isRoot, namespaces, NOT_ROOT, sh, sleep, tempDir, uid } from './helpers.js';
-import { unpackedTool } from '../unpacked-tools.js';
+import { applyExport, cannotApply, clearNode, stop, stopAll, type Applier } from './export-apply.js';
 
 // unpacked into .tools/root with the libraries they need (test/unpacked-tools.ts); without them, skipped with the
 // reason
-const ifup = unpackedTool('sbin/ifup');
-const netplan = unpackedTool('usr/libexec/netplan/generate');
-const [IFUP, NETPLAN] = [ifup.path, netplan.path];
-const NETWORKD = '/lib/systemd/systemd-networkd';
-const can = { ifupdown: !ifup.missing, netplan: !netplan.missing, networkd: existsSync(NETWORKD) };
-const daemons = new Set<ChildProcess>();
+const can = {
+  ifupdown: !cannotApply('ifupdown'),
+  netplan: !cannotApply('netplan'),
+  networkd: !cannotApply('networkd'),
+};
+type Format = Extract<Applier, 'ip' | 'ifupdown' | 'networkd' | 'netplan'>;
 const RUN = `ex${uid()}`;
 const up: string[] = [];
 
-afterAll(() => {
-  for (const d of daemons) d.kill('SIGKILL');
+afterAll(async () => {
+  await stopAll();
   for (const inst of up) cli(['down', inst]);
   expect(namespaces().filter((n) => n.includes(`.${RUN}`))).toEqual([]);
 });
 
-/** Takes away what the node was configured with: addresses, and (with the links down) every route through them. */
-function clearNode(ns: string): void {
-  const links = JSON.parse(sh(['ip', '-n', ns, '-j', 'link', 'show'])) as { ifname: string }[];
-  for (const l of links) {
-    if (l.ifname === 'lo') continue;
-    sh(['ip', '-n', ns, 'addr', 'flush', 'dev', l.ifname]);
-    sh(['ip', '-n', ns, 'link', 'set', 'dev', l.ifname, 'down']);
-  }
-  expect(
-    sh(['ip', '-n', ns, '-4', 'route', 'show', 'table', 'all'])
-      .split('\n')
-      .filter((l) => l && !l.startsWith('local') && !l.startsWith('broadcast')),
-  ).toEqual([]);
-  // the base configurations of the bundled labs have no rules of their own: nothing else to take away
-  for (const fam of ['-4', '-6'])
-    expect(
-      sh(['ip', '-n', ns, fam, 'rule'])
-        .split('\n')
-        .filter((l) => l && !/^(0|32766|32767):\s+from all lookup (local|main|default)\s*$/.test(l)),
-    ).toEqual([]);
-}
-
-type Format = 'ip' | 'ifupdown' | 'networkd' | 'netplan';
-
-/** Applies an export (written under dir as under /) inside a namespace; returns what to stop afterwards. */
-async function apply(
-  format: Format,
-  dir: string,
-  ns: string,
-  expected: { rules: number; routes: number },
-): Promise<ChildProcess | undefined> {
-  const sysctl = join(dir, 'etc/sysctl.d');
-  if (existsSync(sysctl))
-    for (const f of readdirSync(sysctl)) sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-p', join(sysctl, f)]);
-  if (format === 'ip') {
-    const script = readdirSync(dir).find((f) => f.endsWith('.sh'))!;
-    sh(['ip', 'netns', 'exec', ns, 'sh', join(dir, script)]);
-    return undefined;
-  }
-  if (format === 'ifupdown') {
-    const state = join(dir, 'ifstate');
-    mkdirSync(state);
-    execFileSync(
-      'ip',
-      [
-        'netns',
-        'exec',
-        ns,
-        IFUP,
-        '-i',
-        join(dir, 'etc/network/interfaces'),
-        '--state-dir',
-        state,
-        '--no-scripts',
-        '-a',
-      ],
-      { env: ifup.env, stdio: 'pipe' },
-    );
-    return undefined;
-  }
-  let etc = join(dir, 'etc/systemd');
-  if (format === 'netplan') {
-    execFileSync(NETPLAN, ['--root-dir', dir], { env: netplan.env, stdio: 'pipe' });
-    etc = join(dir, 'run/systemd'); // the generator's output: run/systemd/network/*.network
-  }
-  mkdirSync(join(dir, 'empty'));
-  // everything below happens in the mount namespace `ip netns exec` makes for the command alone
-  const setup = [
-    'mount -t tmpfs tmpfs /run',
-    'mkdir -p /run/systemd/netif/links /run/systemd/netif/leases /run/systemd/netif/lldp',
-    'chown -R systemd-network:systemd-network /run/systemd/netif',
-    'mount -o remount,bind,ro /sys', // this mount only: the node's sysfs itself stays writable for later commands
-    `mount --bind ${etc} /etc/systemd`,
-    `mount --bind ${join(dir, 'empty')} /lib/systemd/network`,
-    `exec ${NETWORKD}`,
-  ].join(' && ');
-  const d = spawn('ip', ['netns', 'exec', ns, 'sh', '-c', setup], {
-    stdio: 'ignore',
-    env: { ...process.env, SYSTEMD_LOG_TARGET: 'console' },
-  });
-  daemons.add(d);
-  // configured when every route and rule is there (networkd marks its own proto static), and nothing changed for a
-  // moment
+/**
+ * Waits until a daemon has configured the node: every route and rule is there (networkd marks its own proto static),
+ * and nothing changed for a moment.
+ */
+async function configured(ns: string, expected: { rules: number; routes: number }): Promise<void> {
   let last = '';
   let same = 0;
   for (let i = 0; i < 150 && same < 3; i++) {
@@ -136,7 +51,6 @@ async function apply(
     same = done && routes + rules === last ? same + 1 : 0;
     last = routes + rules;
   }
-  return d;
 }
 
 async function roundTrip(
@@ -179,12 +93,10 @@ async function roundTrip(
     await sleep(100);
   clearNode(ns);
   const fin = finalNode(loadLab(file), c.node, exportStage);
-  const daemon = await apply(format, dir, ns, { rules: fin.rules.length, routes: fin.routes.length });
+  const daemon = applyExport(format, dir, ns);
+  if (daemon) await configured(ns, { rules: fin.rules.length, routes: fin.routes.length });
   const r = cli(['check', inst, '--stage', c.stage]);
-  if (daemon) {
-    daemon.kill('SIGTERM');
-    daemons.delete(daemon);
-  }
+  await stop(daemon);
   cli(['down', inst]);
   up.splice(up.indexOf(inst), 1);
   return { code: r.code, out: r.stdout + r.stderr };
@@ -268,11 +180,7 @@ describe.skipIf(!isRoot)('export round trip: the twins (the base configuration e
 if (!isRoot) describe('export round trips', () => it.skip(`export round trips: ${NOT_ROOT}`, () => {}));
 // what this machine lacks, each with its reason (the formats that need it are skipped)
 else
-  for (const why of [
-    ifup.missing,
-    netplan.missing,
-    can.networkd ? undefined : `${NETWORKD} is not installed (systemd)`,
-  ])
+  for (const why of new Set([cannotApply('ifupdown'), cannotApply('netplan'), cannotApply('networkd')]))
     if (why) describe('export round trips', () => it.skip(`export round trips: ${why}`, () => {}));
 
 describe('nslab export: the command line', () => {

@@ -1,6 +1,8 @@
 // The trace builder (pure): hops with their frames, dispositions, the divergence hop.
 import { describe, expect, it } from 'vitest';
 import { pathOf, type Observation, type Peers } from '../../src/capture/paths.js';
+import { loadLab } from '../../src/lab/resolve.js';
+import { broadcastTo } from '../../src/probes/ping.js';
 import { traces } from '../../src/traces/build.js';
 
 // pc2 eth0 — lan router net1 — eth1 server eth0 — net0 router
@@ -213,5 +215,48 @@ describe('firewall counters', async () => {
       { node: 'r', rule: 'table inet fw chain forward: ip daddr 10.5.2.3 counter drop', packets: 1 },
     ]);
     expect(moved(before, before)).toEqual([]);
+  });
+});
+
+describe('a ping to a broadcast address', () => {
+  const lab = loadLab('test/fixtures/labs/why/senders.yaml');
+  it("is a subnet's broadcast of one of the sender's interfaces: its target the node at the link's other end", () => {
+    expect(broadcastTo(lab, 'c', '10.64.3.255')).toEqual({ iface: 'eth2', peer: 'h' });
+    expect(broadcastTo(lab, 'c', '10.64.4.255')).toEqual({ iface: 'eth3', peer: 'k' });
+    // the twins: an address of the subnet, another node's subnet, IPv6
+    expect(broadcastTo(lab, 'c', '10.64.3.2')).toBeUndefined();
+    expect(broadcastTo(lab, 'h', '10.64.4.255')).toBeUndefined();
+    expect(broadcastTo(lab, 'c', '2001:db8:64:1::ffff')).toBeUndefined();
+  });
+  it('is answered from the answering node’s own address: delivered, not wrong-source (but for a broadcast)', () => {
+    const peers: Peers = new Map([
+      ['c:eth2', { node: 'h', iface: 'eth0' }],
+      ['h:eth0', { node: 'c', iface: 'eth2' }],
+    ]);
+    const q = (n: string, i: string, dir: 'in' | 'out', ts: number, src: string, dst: string): Observation => ({
+      node: n,
+      iface: i,
+      dir,
+      ts,
+      frame: ts,
+      src,
+      dst,
+    });
+    const input = {
+      request: pathOf(
+        [q('c', 'eth2', 'out', 1, '10.64.3.1', '10.64.3.255'), q('h', 'eth0', 'in', 2, '10.64.3.1', '10.64.3.255')],
+        peers,
+      ),
+      reply: pathOf(
+        [q('h', 'eth0', 'out', 3, '10.64.3.2', '10.64.3.1'), q('c', 'eth2', 'in', 4, '10.64.3.2', '10.64.3.1')],
+        peers,
+      ),
+      origin: 'c',
+      target: 'h',
+      to: '10.64.3.255',
+      expect: { replies: 1 },
+    };
+    expect(traces({ ...input, broadcast: true })[1]).toMatchObject({ disposition: 'delivered' });
+    expect(traces(input)[1]).toMatchObject({ disposition: 'wrong-source' });
   });
 });
