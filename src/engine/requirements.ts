@@ -16,8 +16,9 @@ import { buildPlan } from '../plan/build.js';
  *   test      running a lab's tests (test, check, explain): probes and captures
  *   rootless  a rootless run (`nslab test` without root)
  *   optional  only for what `use` says; without it, just that fails, saying so
+ *   suite     only nslab's own test suite (a real daemon its labs run); nslab never runs it, doctor never asks
  */
-export type Need = 'lab' | 'test' | 'rootless' | 'optional';
+export type Need = 'lab' | 'test' | 'rootless' | 'optional' | 'suite';
 
 export interface Requirement {
   kind: 'program' | 'file';
@@ -122,9 +123,25 @@ export const REQUIREMENTS: readonly Requirement[] = [
     kind: 'program',
     name: 'mount',
     package: 'mount',
-    need: 'rootless',
+    need: 'lab',
     minimal: true,
-    use: 'the private /run and /etc/netns of a rootless run',
+    use: "each node's own mount namespace (its /run, its files:); the private /run and /etc/netns of a rootless run",
+  },
+  {
+    kind: 'program',
+    name: 'umount',
+    package: 'mount',
+    need: 'lab',
+    minimal: true,
+    use: "removing a node's mount namespace at down",
+  },
+  {
+    kind: 'program',
+    name: 'awk',
+    package: 'mawk',
+    need: 'lab',
+    minimal: true,
+    use: "the mounts under a folder that a node's files: overlay carries over",
   },
   {
     kind: 'program',
@@ -185,6 +202,15 @@ export const REQUIREMENTS: readonly Requirement[] = [
     need: 'optional',
     minimal: false,
     use: 'nftables rulesets that name a service (tcp dport ssh)',
+  },
+  {
+    kind: 'program',
+    name: 'keepalived',
+    package: 'keepalived',
+    need: 'suite',
+    minimal: false,
+    version: ['keepalived', '--version'],
+    use: "nslab's own test suite: the bundled keepalived lab (labs/vip-keepalived.yaml), a real daemon in two nodes",
   },
 ];
 
