@@ -106,7 +106,11 @@ describe('the requirements table and the file the bootstrap installs from', () =
 
   it('docs/ci.md lists the table', () => {
     const doc = readFileSync('docs/ci.md', 'utf8');
-    const need = { lab: 'every lab', test: 'tests', rootless: 'rootless runs', optional: 'optional',
+    const need = {
+      lab: 'every lab',
+      test: 'tests',
+      rootless: 'rootless runs',
+      optional: 'optional',
       suite: "nslab's test suite",
     } as const;
     const rows = REQUIREMENTS.map(
