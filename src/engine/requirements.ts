@@ -210,7 +210,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
     need: 'suite',
     minimal: false,
     version: ['keepalived', '--version'],
-    use: "nslab's own test suite: the bundled keepalived lab (labs/vip-keepalived.yaml), a real daemon in two nodes",
+    use: "nslab's own test suite: the keepalived lab (examples/keepalived/vip-keepalived.yaml), a real daemon in two nodes",
   },
 ];
 
