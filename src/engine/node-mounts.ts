@@ -82,9 +82,29 @@ export interface NodeMount {
   targets: Map<string, string>;
 }
 
+/**
+ * Inside a rootless lab's holder (`nslab up` without root, holder.ts) the kernel refuses to bind a node's mount
+ * namespace (EINVAL, seen on Linux 6.18 inside the holder's user and PID namespaces; a rootless `nslab test` binds
+ * it): there nodes keep the holder's view, and a lab with files is refused.
+ */
+const inHolder = () => process.env.NSLAB_HOLDER === '1';
+
 /** Every host node's mount namespace: its overlays from its files. Located errors for files that cannot land. */
 export function planMounts(model: LabModel, instance: string): NodeMount[] {
   const problems: Problem[] = [];
+  if (inHolder()) {
+    const f = model.nodes.flatMap((n) => nodeFiles(model, n.name).map((file) => ({ node: n.name, file })))[0];
+    if (!f) return [];
+    throw new LabFileError([
+      {
+        file: f.file.at.file,
+        line: f.file.at.line,
+        col: f.file.at.col,
+        message: `file ${f.file.path} of node '${f.node}': files per node are not available in a rootless lab left up (nslab up without root)`,
+        hint: "run its tests with 'nslab test' (rootless too), or bring it up as root",
+      },
+    ]);
+  }
   const out = model.nodes
     .filter((n) => n.kind === 'host')
     .map((n) => {
@@ -240,8 +260,18 @@ export async function writeFiles(
 ): Promise<void> {
   const f = mountFileOf(ns);
   for (const file of files) {
-    const ids = file.owner !== undefined ? lookupUser(file.owner) : { uid: 0, gid: 0 };
+    // no owner: root's, or in a rootless lab (whose user namespace maps only the user) the user's own
+    const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    const ids = file.owner !== undefined ? lookupUser(file.owner) : self;
     if (!ids) throw new LabFileError([ownerMissing(file)]);
+    if (self.uid !== 0 && ids.uid !== self.uid)
+      throw new LabFileError([
+        {
+          ...ownerMissing(file),
+          message: `file ${file.path}: a rootless lab's files belong to its user (uid ${self.uid}); owner '${file.owner}' cannot be set`,
+          hint: 'leave owner out, or run the lab as root',
+        },
+      ]);
     const target = targets.get(file.path) ?? file.path;
     const r = await runner.run({
       argv: [
