@@ -336,7 +336,7 @@ export async function removeMounts(names: string[], runner: Runner): Promise<voi
 export function enterNodeArgv(ns: string, argv: string[], dir: string, cwd = process.cwd()): string[] {
   const sh = `f=$1 ns=$2 wd=$3; shift 3
 case $wd in /run|/run/*|/var/run|/var/run/*) wd=/;; esac
-if [ -e "$f" ]; then exec nsenter --net=/run/netns/"$ns" --mount="$f" --wd="$wd" -- "$@"; fi
+if [ -e "$f" ]; then exec nsenter --net=/run/netns/"$ns" --mount="$f" -- sh -c 'cd -- "$1" 2>/dev/null || cd /; shift; exec "$@"' sh "$wd" "$@"; fi
 exec ip netns exec "$ns" "$@"`;
   return ['sh', '-c', sh, 'sh', mountFileOf(ns, dir), ns, cwd, ...argv];
 }

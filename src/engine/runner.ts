@@ -51,9 +51,22 @@ export function inNamespace(ns: string | undefined, argv: string[], etc = false,
   if (!ns) return argv;
   if (!etc) return ['nsenter', `--net=/run/netns/${ns}`, '--', ...argv];
   if (!hasMountNs(ns)) return ['ip', 'netns', 'exec', ns, ...argv];
-  const here = cwd ?? process.cwd();
-  const wd = /^\/(var\/)?run(\/|$)/.test(here) && !cwd ? '/' : here;
-  return ['nsenter', `--net=/run/netns/${ns}`, `--mount=${mountFileOf(ns)}`, `--wd=${wd}`, '--', ...argv];
+  // the folder is entered once inside (nsenter's --wd opens it before entering: it would be the machine's, not the
+  // node's view of it); a service's cwd must exist there, nslab's own is only tried
+  const enter = cwd ? 'cd -- "$1" || exit 127' : 'cd -- "$1" 2>/dev/null || cd /';
+  const wd = cwd ?? (/^\/(var\/)?run(\/|$)/.test(process.cwd()) ? '/' : process.cwd());
+  return [
+    'nsenter',
+    `--net=/run/netns/${ns}`,
+    `--mount=${mountFileOf(ns)}`,
+    '--',
+    'sh',
+    '-c',
+    `${enter}; shift; exec "$@"`,
+    'sh',
+    wd,
+    ...argv,
+  ];
 }
 
 export class RealRunner implements Runner {
