@@ -13,6 +13,7 @@ import {
   workRoot,
 } from '../engine/state.js';
 import { teardown } from '../engine/teardown.js';
+import { listMountFiles, removeMounts } from '../engine/node-mounts.js';
 import { ETC_NETNS, listEtcNetns } from '../engine/etc-netns.js';
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -83,6 +84,16 @@ export async function run(patterns: string[] = []): Promise<number> {
       `left alone: ${strays.length} directories in ${ETC_NETNS} that no record in ${stateDir()} proves nslab's: ${strays.slice(0, 10).join(' ')}${strays.length > 10 ? ' …' : ''}\n` +
         `  (remove one with rm -r ${ETC_NETNS}/NAME once you know it is yours)`,
     );
+  // nodes' mount namespace files (node-mounts.ts) that no record names: in the private state directory, so nslab's;
+  // listed first, then the records read again (a lab coming up records its files before it makes them)
+  const files = listMountFiles().filter((ns) => wanted(parseNsName(ns)!.instance));
+  const named = new Set(listStates().flatMap((s) => s.mnt ?? []));
+  const orphans = files.filter((ns) => !named.has(ns));
+  if (orphans.length) {
+    await removeMounts(orphans, runner);
+    say(`removed ${orphans.length} mount namespace files that no record names: ${orphans.slice(0, 10).join(' ')}`);
+    removed++;
+  }
   if (!removed) say('nothing to clean up');
   return 0;
 }

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { requireRoot } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
+import { inNamespace } from '../engine/runner.js';
 import { exitStatus, findInstance } from './common.js';
 import { enterNode, rootlessHere } from './rootless.js';
 
@@ -11,7 +12,8 @@ export async function run(labArg: string, node: string, command: string[]): Prom
   }
   requireRoot('entering a node');
   const lab = Lab.attach((await findInstance(labArg)).instance);
-  // `ip netns exec` (not nsenter) for users: it also shows the namespace's own /sys and /etc/netns files
-  const r = spawnSync('ip', ['netns', 'exec', lab.ns(node), ...command], { stdio: 'inherit' });
+  // as the node: its mount namespace too (its /run and files, /sys, table names: node-mounts.ts)
+  const argv = inNamespace(lab.ns(node), command, true);
+  const r = spawnSync(argv[0]!, argv.slice(1), { stdio: 'inherit' });
   return exitStatus(r);
 }

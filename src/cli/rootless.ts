@@ -19,6 +19,7 @@ import {
 } from '../engine/holder.js';
 import { programsFor } from '../engine/requirements.js';
 import { rootlessProblem } from '../engine/rootless.js';
+import { enterNodeArgv } from '../engine/node-mounts.js';
 import {
   claim,
   creatingState,
@@ -185,7 +186,7 @@ function runInside(holder: { pid: number; start: string }, argv: string[], caugh
 /** `exec` and `shell`: straight into the node, `ip netns exec` inside the holder (no nslab in between). */
 export function enterNode(state: LabState, ns: string, argv: string[], env?: NodeJS.ProcessEnv): number {
   const holder = liveHolder(state);
-  const full = enterArgv(holder, ['ip', 'netns', 'exec', ns, ...argv]);
+  const full = enterArgv(holder, enterNodeArgv(ns, argv, HOLDER_STATE_DIR));
   return exitStatus(spawnSync(full[0]!, full.slice(1), { stdio: 'inherit', env: env ?? process.env }));
 }
 

@@ -2,14 +2,15 @@
 // apply stages, take it down. The same engine serves the CLI and the API.
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { EnvironmentError, UsageError } from '../errors.js';
+import { EnvironmentError, LabFileError, UsageError } from '../errors.js';
 import type { LabModel, ServiceModel } from '../lab/model.js';
 import { startStep } from '../plan/config.js';
 import { buildPlan, buildStagePlan } from '../plan/build.js';
 import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
-import { executeSteps } from './apply.js';
-import { etcExists, writeTableNames } from './etc-netns.js';
+import { executeSteps, pool } from './apply.js';
+import { etcDirOf, etcExists, writeTableNames } from './etc-netns.js';
+import { fileOwnerProblems, hasMountNs, makeMount, planMounts, writeFiles, type NodeMount } from './node-mounts.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { isRunning, netnsInode, startTime, stopAll } from './proc.js';
 import { programsFor } from './requirements.js';
@@ -93,9 +94,12 @@ export class Lab {
     if (!opts.runner) await preflight(model, plan.steps);
     // table names for `ip netns exec` live in /etc/netns: only with the real runner (a recording one touches nothing)
     const names = opts.runner ? [] : (plan.tableNames ?? []);
+    // each host node's own mount namespace (its /run, its files): only with the real runner, as the names
+    const mounts = opts.runner ? [] : planMounts(model, plan.instance);
     const state: LabState = {
       ...creatingState(model, plan),
       ...(names.length ? { etc: names.map((t) => t.ns) } : {}),
+      ...(mounts.length ? { mnt: mounts.map((m) => m.ns) } : {}),
     };
     opts.signal?.throwIfAborted(); // interrupted while checking: nothing recorded, nothing made
     claim(state); // recorded before anything exists, so any failure can be unwound
@@ -106,11 +110,13 @@ export class Lab {
     // can only exist if another state directory recorded this instance: refuse.
     const created = new Set<string>();
     const createdEtc = new Set<string>();
+    const createdMnt = new Set<string>();
     const taken = opts.runner
       ? []
       : [
           ...plan.namespaces.filter((n) => netnsInode(n.ns) !== undefined).map((n) => `namespace ${n.ns}`),
           ...names.filter((t) => etcExists(t.ns)).map((t) => `/etc/netns/${t.ns}`),
+          ...mounts.filter((m) => hasMountNs(m.ns)).map((m) => `the mount namespace file of ${m.ns}`),
         ];
     if (taken.length) {
       removeState(state.instance);
@@ -123,6 +129,7 @@ export class Lab {
     try {
       for (const t of names) writeTableNames(t, () => createdEtc.add(t.ns));
       await executeSteps(plan.steps, runner, opts.jobs ?? availableParallelism(), opts.signal, created);
+      await lab.makeMounts(mounts, new Set(names.map((t) => t.ns)), createdMnt, opts.jobs, opts.signal);
       configured = true;
       opts.configured?.(lab);
       await lab.startServices(plan.steps, opts.signal);
@@ -132,7 +139,7 @@ export class Lab {
       return lab;
     } catch (e) {
       if (configured) await opts.unwinding?.(lab).catch(() => {});
-      await teardown(lab.state, runner, opts.runner ? undefined : created, createdEtc);
+      await teardown(lab.state, runner, opts.runner ? undefined : created, createdEtc, createdMnt);
       throw e;
     }
   }
@@ -162,11 +169,65 @@ export class Lab {
     return this.runner.run({ argv, ns: this.ns(node), ...opts });
   }
 
+  /**
+   * The nodes' mount namespaces (node-mounts.ts), in parallel, each with its base files; `made` collects those this
+   * run created.
+   */
+  private async makeMounts(
+    mounts: NodeMount[],
+    withEtc: Set<string>,
+    made: Set<string>,
+    jobs: number | undefined,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    this.targets = new Map(mounts.map((m) => [m.ns, m.targets]));
+    await pool(
+      mounts,
+      jobs ?? availableParallelism(),
+      async (m) => {
+        await makeMount(m, withEtc.has(m.ns) ? etcDirOf(m.ns) : undefined, this.runner, () => made.add(m.ns));
+        // its base files, then those of the stages it is brought up through (`up --stage`), in order
+        const node = this.model!.nodes.find((n) => nsName(this.instance, n.name) === m.ns)!;
+        const files = [
+          ...node.config.files,
+          ...this.state.stages.flatMap(
+            (st) => this.model!.stages.find((s) => s.name === st)?.apply.get(node.name)?.files ?? [],
+          ),
+        ];
+        await writeFiles(m.ns, files, m.targets, this.runner);
+      },
+      signal,
+    );
+    signal?.throwIfAborted();
+  }
+
+  /** Where each node's files land (node-mounts.landing), by namespace; planned again for an attached lab. */
+  private targets: Map<string, Map<string, string>> | undefined;
+
+  /** A stage's files, written into their nodes' mount namespaces. */
+  private async stageFiles(name: string): Promise<void> {
+    const stage = this.model!.stages.find((s) => s.name === name);
+    const todo = [...(stage?.apply ?? [])].filter(([, c]) => c.files.length);
+    if (!todo.length) return;
+    this.targets ??= new Map(planMounts(this.model!, this.instance).map((m) => [m.ns, m.targets]));
+    for (const [node, c] of todo) {
+      const ns = this.ns(node);
+      if (!this.state.mnt?.includes(ns))
+        throw new UsageError(
+          `stage '${name}' writes files in node '${node}', which has no mount namespace of its own`,
+          'the lab was brought up by an nslab without files per node: take it down and up again',
+        );
+      await writeFiles(ns, c.files, this.targets.get(ns) ?? new Map<string, string>(), this.runner);
+    }
+  }
+
   /** Applies one stage's settings to the running lab. */
   async applyStage(name: string, signal?: AbortSignal): Promise<void> {
     if (!this.model) throw new Error('applyStage needs the lab model');
     const steps = buildStagePlan(this.model, name, this.instance);
     await executeSteps(steps, this.runner, availableParallelism(), signal);
+    // before the stage's services (re)start: a restarted daemon reads its new configuration
+    await this.stageFiles(name);
     await this.serviceActions(
       steps.filter((s) => s.tool === 'service' && s.action),
       signal,
@@ -334,6 +395,8 @@ function declaredService(model: LabModel, node: string, name: string): ServiceMo
 async function preflight(model: LabModel, steps: Step[]): Promise<void> {
   requireRoot('bringing a lab up (network namespaces)');
   checkServiceHosts(model); // users and working directories: a located error, nothing created
+  const owners = fileOwnerProblems(model);
+  if (owners.length) throw new LabFileError(owners);
   // every lab's programs (src/engine/requirements.ts), and those of this lab's steps (tc, nft)
   requireTools(new Set([...programsFor('lab'), ...steps.filter((s) => s.tool !== 'service').map((s) => s.tool)]));
   if (model.needs.length) {

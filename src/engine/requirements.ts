@@ -123,9 +123,25 @@ export const REQUIREMENTS: readonly Requirement[] = [
     kind: 'program',
     name: 'mount',
     package: 'mount',
-    need: 'rootless',
+    need: 'lab',
     minimal: true,
-    use: 'the private /run and /etc/netns of a rootless run',
+    use: "each node's own mount namespace (its /run, its files:); the private /run and /etc/netns of a rootless run",
+  },
+  {
+    kind: 'program',
+    name: 'umount',
+    package: 'mount',
+    need: 'lab',
+    minimal: true,
+    use: "removing a node's mount namespace at down",
+  },
+  {
+    kind: 'program',
+    name: 'awk',
+    package: 'mawk',
+    need: 'lab',
+    minimal: true,
+    use: "the mounts under a folder that a node's files: overlay carries over",
   },
   {
     kind: 'program',
@@ -202,6 +218,15 @@ export const REQUIREMENTS: readonly Requirement[] = [
     need: 'suite',
     minimal: false,
     use: "the import tests on real sos reports (nslab import reads a report's files; it never runs sos)",
+  },
+  {
+    kind: 'program',
+    name: 'keepalived',
+    package: 'keepalived',
+    need: 'suite',
+    minimal: false,
+    version: ['keepalived', '--version'],
+    use: "nslab's own test suite: the keepalived lab (examples/keepalived/vip-keepalived.yaml), a real daemon in two nodes",
   },
 ];
 

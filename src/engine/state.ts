@@ -48,6 +48,8 @@ export interface LabState {
   logDir: string;
   /** Namespaces whose /etc/netns/NS (table names) this lab makes; recorded before it is made. */
   etc?: string[];
+  /** Namespaces whose mount namespace (node-mounts.ts, STATE/mnt/NS) this lab makes; recorded before it is made. */
+  mnt?: string[];
   /**
    * A rootless lab (holder.ts): the process that holds its namespaces. Its namespaces exist only in there, never on
    * the machine; its own record, with its service logs, is inside the holder.
@@ -211,6 +213,8 @@ export function validState(s: unknown, instance: string): LabState | undefined {
   if (o.holder !== undefined && !(o.holder && pidOk(o.holder.pid) && /^\d+$/.test(String(o.holder.start))))
     return undefined;
   if (o.etc !== undefined && !(Array.isArray(o.etc) && o.etc.every((ns) => o.namespaces!.some((n) => n.ns === ns))))
+    return undefined;
+  if (o.mnt !== undefined && !(Array.isArray(o.mnt) && o.mnt.every((ns) => o.namespaces!.some((n) => n.ns === ns))))
     return undefined;
   if (
     o.logDir !== logDirOf(instance) ||

@@ -3,6 +3,7 @@
 // commands, users' shells), then delete the namespaces in one batch. Deleting
 // a namespace removes its veths, addresses, routes, rules, qdiscs and nftables.
 import { removeTableNames } from './etc-netns.js';
+import { removeMounts } from './node-mounts.js';
 import { netnsInode, processesIn, stopAll } from './proc.js';
 import type { Runner } from './runner.js';
 import { removeState, type LabState } from './state.js';
@@ -18,9 +19,15 @@ export async function teardown(
   runner: Runner,
   only?: Set<string>,
   onlyEtc?: Set<string>,
+  onlyMnt?: Set<string>,
 ): Promise<void> {
   const names = state.namespaces.map((n) => n.ns).filter((ns) => !only || only.has(ns));
   await stopNamespaceProcesses(names);
+  // the nodes' mount namespaces: their processes are gone, so each goes with its file's unmount
+  await removeMounts(
+    (state.mnt ?? []).filter((ns) => !only || onlyMnt?.has(ns)),
+    runner,
+  );
   await deleteNamespaces(names, runner);
   for (const ns of state.etc ?? []) if (!only || onlyEtc?.has(ns)) removeTableNames(ns);
   removeState(state.instance);

@@ -53,6 +53,16 @@ export type ReadyModel = (
   { kind: 'tcp' | 'udp'; port: number } | { kind: 'log'; pattern: string } | { kind: 'command'; argv: string[] }
 ) & { timeoutMs: number };
 
+/** A file only its node sees at its path (`files:`): written into the node's own mount namespace. */
+export interface FileModel {
+  path: string;
+  content: string;
+  mode: number;
+  /** A user name or uid, looked up on the machine at bring-up; root if absent. */
+  owner?: string;
+  at: Source;
+}
+
 /** Settings that a node's base configuration and a stage's apply have in common. */
 export interface NodeConfig {
   addresses: { iface: string; cidr: Cidr }[];
@@ -63,6 +73,7 @@ export interface NodeConfig {
   nftables?: { text: string; at: Source };
   masquerade: string[];
   services: ServiceModel[];
+  files: FileModel[];
   /** In a stage's apply: done to services after the network settings, before its new services start. */
   serviceActions?: ServiceAction[];
   up: string[];
@@ -136,6 +147,7 @@ export function emptyConfig(): NodeConfig {
     rules: [],
     masquerade: [],
     services: [],
+    files: [],
     up: [],
     down: [],
   };

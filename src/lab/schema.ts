@@ -77,6 +77,23 @@ export const Service = z.strictObject({
   ready: Ready.optional(),
 });
 
+/** A file of a node (`files:`): its content, or its content with mode and owner. */
+export const FileSpec = z.union([
+  z.string().describe('The content'),
+  z.strictObject({
+    content: z.string().describe('The content (UTF-8 text)'),
+    mode: z
+      .string()
+      .regex(/^0?[0-7]{3}$/, { error: "mode is an octal string such as '0644' or '600' (quote it in YAML)" })
+      .optional()
+      .describe("Permissions as an octal string, '0644' by default"),
+    owner: z
+      .union([z.string().min(1), z.int().min(0)])
+      .optional()
+      .describe('Owner (a user name or uid known to this machine, with its primary group); root by default'),
+  }),
+]);
+
 /** Settings shared by a node's base configuration and a stage's `apply`. */
 const nodeSettings = {
   interfaces: z.record(z.string(), InterfaceSpec).optional().describe('Interface name to address(es) or settings'),
@@ -88,6 +105,12 @@ const nodeSettings = {
   nftables: z.string().optional().describe('An nftables ruleset loaded with nft -f inside the node'),
   masquerade: z.array(z.string()).optional().describe('Interfaces to masquerade (source NAT) traffic out of'),
   services: z.array(Service).optional().describe('Long-running commands started in the node, stopped at teardown'),
+  files: z
+    .record(z.string(), FileSpec)
+    .optional()
+    .describe(
+      "Absolute path to a file only this node sees there (its content, mode, owner); the node's /run is its own",
+    ),
 };
 
 export const NodeSpec = z.strictObject({

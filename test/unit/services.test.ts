@@ -141,3 +141,11 @@ describe('docs/lab-format.md', () => {
     expect(m?.[1]).toBe(readFileSync('examples/services/echod.yaml', 'utf8'));
   });
 });
+
+describe('docs/lab-format.md: files per node', () => {
+  it('quotes examples/files/twind.yaml as it is (the suite runs that file)', () => {
+    const doc = readFileSync('docs/lab-format.md', 'utf8');
+    const m = /<!-- quoted: examples\/files\/twind\.yaml -->\n```yaml\n([\s\S]*?)```/.exec(doc);
+    expect(m?.[1]).toBe(readFileSync('examples/files/twind.yaml', 'utf8'));
+  });
+});

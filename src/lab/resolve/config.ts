@@ -11,6 +11,7 @@ import { suggest } from '../suggest.js';
 import type { ConfigScope, ResolveContext, Settings } from './context.js';
 import { resolveInterfaces, resolveUpDown } from './interfaces.js';
 import { resolveRoutes, resolveRules, resolveTables } from './routes-rules.js';
+import { resolveFiles } from './files.js';
 import { resolveServices } from './services.js';
 import { resolveSysctls } from './sysctl.js';
 
@@ -56,5 +57,6 @@ export function resolveConfig(
     else c.masquerade.push(ifname);
   });
   resolveServices(cx, node, spec, base, c, isBase);
+  resolveFiles(cx, spec, base, c);
   return c;
 }

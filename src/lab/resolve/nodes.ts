@@ -35,6 +35,7 @@ export function resolveNode(
       'masquerade',
       'nftables',
       'services',
+      'files',
       'forwarding',
       'sysctl',
     ] as const)
