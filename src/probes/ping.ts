@@ -85,6 +85,7 @@ export const ping: Probe = async ({ lab, model, test }) => {
     request,
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    tracesFor: (expect) => labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
   };
 };
