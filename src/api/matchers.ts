@@ -11,7 +11,8 @@ import type { NamesOf } from './names.js';
 import type { Expectation, ProbeResult } from './probes.js';
 
 export interface MatcherContext {
-  isNot: boolean;
+  /** true under `.not`; vitest leaves it undefined otherwise */
+  isNot?: boolean;
 }
 export interface MatcherResult {
   pass: boolean;
@@ -39,7 +40,7 @@ async function judged(
 ): Promise<MatcherResult> {
   if (!isResult(received)) {
     return {
-      pass: ctx.isNot,
+      pass: !!ctx.isNot,
       message: () =>
         `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}`,
     };
@@ -51,7 +52,7 @@ async function judged(
   const checks = notJudgedBy(received.probe, asked).length ? [] : received.judge(asked);
   if (!checks.length) {
     return {
-      pass: ctx.isNot,
+      pass: !!ctx.isNot,
       message: () =>
         [`${matcher}: the ${received.probe} probe cannot show whether ${claim}`, ...deathLines(received)].join('\n'),
     };
@@ -60,8 +61,8 @@ async function judged(
   const ok = checks.every((c) => c.ok);
   // vitest inverts `pass` under .not: with a negated expectation, its verdict is the claim's opposite;
   // without one, a claim that could not be judged must still fail
-  const pass = dead ? ctx.isNot : ctx.isNot ? (negated ? !ok : ok || unjudged) : ok;
-  const failed = pass === ctx.isNot;
+  const pass = dead ? !!ctx.isNot : ctx.isNot ? (negated ? !ok : ok || unjudged) : ok;
+  const failed = pass === !!ctx.isNot;
   // the why of what was asked, as `nslab test` asks it for a failed test; a `.not` without an opposite in the lab
   // file format has no expectation nslab could explain
   const why = failed && !ok && (!ctx.isNot || negated) ? await received.why(asked) : undefined;
