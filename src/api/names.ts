@@ -33,6 +33,9 @@ type Ifaces<Nodes> = {
   [K in keyof Nodes & string]: Nodes[K] extends { interfaces?: infer I } ? `${K}:${keyof I & string}` : never;
 }[keyof Nodes & string];
 type Items<A> = A extends readonly (infer X)[] ? X : never;
+/** The interfaces a stage's `apply` gives nodes (one stage at a time: a union distributes). */
+type StageIfaces<S> = S extends { apply: infer A } ? Ifaces<A> : never;
+type StageNames<S> = S extends { name: infer N extends string } ? N : never;
 
 /** The names of a lab definition, as inferred by `defineLab` (a definition typed as a whole gives plain strings). */
 export type DefinedNames<D> = D extends { nodes: infer Nodes; links?: infer Links; stages?: infer Stages }
@@ -40,10 +43,7 @@ export type DefinedNames<D> = D extends { nodes: infer Nodes; links?: infer Link
     ? LabNames
     : {
         node: keyof Nodes & string;
-        iface:
-          | Ifaces<Nodes>
-          | LinkRefs<Items<Links>>
-          | (Items<Stages> extends { apply?: infer A } ? Ifaces<NonNullable<A>> : never);
-        stage: Items<Stages> extends { name: infer S extends string } ? S : never;
+        iface: Ifaces<Nodes> | LinkRefs<Items<Links>> | StageIfaces<Items<Stages>>;
+        stage: StageNames<Items<Stages>>;
       }
   : LabNames;
