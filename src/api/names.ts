@@ -43,7 +43,14 @@ export type DefinedNames<D> = D extends { nodes: infer Nodes; links?: infer Link
     ? LabNames
     : {
         node: keyof Nodes & string;
-        iface: Ifaces<Nodes> | LinkRefs<Items<Links>> | StageIfaces<Items<Stages>>;
+        iface:
+          | {
+              [K in keyof Nodes & string]: Nodes[K] extends { interfaces?: infer I }
+                ? `${K}:${keyof I & string}`
+                : never;
+            }[keyof Nodes & string]
+          | LinkRefs<Items<Links>>
+          | StageIfaces<Items<Stages>>;
         stage: StageNames<Items<Stages>>;
       }
   : LabNames;

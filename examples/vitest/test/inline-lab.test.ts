@@ -25,7 +25,7 @@ it('spreads flows over both uplinks', async () => {
   await expect(flows).toSpread({ 'client:a': 1, 'client:b': 1 }, 0.25);
 });
 
-it("connects over tcp, the reply taking the request's way back", async () => {
+it('connects over tcp, the reply taking the request\'s way back', async () => {
   await using lab = await Lab.up(twoUplinks);
   const tcp = await lab.tcp({ from: 'server', to: 'client:b' });
   await expect(tcp).toMeet({ connected: true });
