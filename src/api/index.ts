@@ -1,6 +1,7 @@
 // The API surface of nslab for test suites (re-exported by the package root).
-export { Lab, type LabOptions, type LabSource } from './lab.js';
-export { defineLab, type LabDefinition } from './define.js';
+export { Lab, type LabOf, type LabOptions, type LabSource } from './lab.js';
+export { defineLab, type DefinedLab, type LabDefinition } from './define.js';
+export type { LabNames, DefinedNames } from './names.js';
 export { bundledLab } from './bundled.js';
 export type { LabNode, LabService, NodeShell } from './node.js';
 export type {
@@ -17,3 +18,6 @@ export type {
   HttpOptions,
 } from './probes.js';
 export { matchers, type NslabMatchers } from './matchers.js';
+export type { ExplainRequest, Explanation } from '../run/explain.js';
+export type { Why, Trace } from '../run/why.js';
+export type { DeadService } from '../run/results.js';

@@ -3,6 +3,7 @@
 // by default, taken down on SIGINT/SIGTERM/SIGHUP (also while it is coming up)
 // and by `await using`; probes as typed calls.
 import { readFileSync } from 'node:fs';
+import { stripVTControlCharacters } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { formatPath } from '../capture/paths.js';
 import { Lab as EngineLab } from '../engine/lab.js';
@@ -13,12 +14,17 @@ import { Expect, JUDGES, Probes, unjudged, type ExpectT, type ProbeKind } from '
 import { randomId } from '../plan/names.js';
 import { PROBES, closeProbes } from '../probes/index.js';
 import { privateArtifacts } from '../run/artifacts.js';
+import { deadService } from '../run/deaths.js';
+import { explainProbe, type ExplainRequest, type Explanation } from '../run/explain.js';
+import { explainText } from '../report/explain.js';
+import { whyOf } from '../run/why.js';
 import { callSite } from './call-site.js';
 import { shellFor, type LabNode, type LabService } from './node.js';
 import { isRunning } from '../engine/proc.js';
 import type { Expectation, ProbeOptions, ProbeResult } from './probes.js';
 import { reaped, startReaper } from './reapers.js';
 import { untrack, track } from './signals.js';
+import { labNames, type LabNames, type Named, type NamesOf } from './names.js';
 
 export interface LabOptions {
   /** Instance id (1-12 of a-z, 0-9); default: a random one, so parallel test files never collide. */
@@ -39,13 +45,19 @@ export interface LabOptions {
  */
 export type LabSource = string | URL | LabModel;
 
+/** The lab of a source: typed names for a `defineLab` model, plain strings for a file. */
+export type LabOf<S extends LabSource> = Lab<NamesOf<S>>;
+
 function modelOf(source: LabSource): LabModel {
   if (typeof source === 'string') return loadLab(source);
   if (source instanceof URL) return loadLab(fileURLToPath(source));
   return source;
 }
 
-export class Lab implements AsyncDisposable {
+export class Lab<N extends LabNames = LabNames> implements AsyncDisposable, Named<N> {
+  /** The lab's names, for the compiler only (never set). */
+  declare readonly [labNames]?: N;
+
   private constructor(
     readonly engine: EngineLab,
     readonly model: LabModel,
@@ -53,7 +65,7 @@ export class Lab implements AsyncDisposable {
   ) {}
 
   /** Brings a lab up for this process; it is taken down by down(), `await using`, or a signal. */
-  static async up(source: LabSource, opts: LabOptions = {}): Promise<Lab> {
+  static async up<S extends LabSource>(source: S, opts: LabOptions = {}): Promise<LabOf<S>> {
     const model = modelOf(source);
     // a signal while the lab comes up aborts the bringing up, which unwinds what it created
     const ac = new AbortController();
@@ -93,7 +105,7 @@ export class Lab implements AsyncDisposable {
     } finally {
       untrack(pending);
     }
-    const lab = new Lab(engine, model, opts.artifacts);
+    const lab = new Lab<NamesOf<S>>(engine, model, opts.artifacts);
     track(lab);
     return lab;
   }
@@ -106,7 +118,7 @@ export class Lab implements AsyncDisposable {
   }
 
   /** A node of the lab: its namespace, `$` (execa template) and exec. */
-  node(name: string): LabNode {
+  node(name: N['node']): LabNode {
     const ns = this.engine.ns(name);
     return {
       name,
@@ -140,13 +152,23 @@ export class Lab implements AsyncDisposable {
   }
 
   /** Runs an argv inside a node; never throws on a non-zero exit. */
-  exec(node: string, argv: string[], opts?: { input?: string; timeoutMs?: number }) {
+  exec(node: N['node'], argv: string[], opts?: { input?: string; timeoutMs?: number }) {
     return this.engine.exec(node, argv, opts);
   }
 
   /** Applies a stage of the lab's definition to the running lab. */
-  applyStage(name: string, signal?: AbortSignal): Promise<void> {
+  applyStage(name: N['stage'], signal?: AbortSignal): Promise<void> {
     return this.engine.applyStage(name, signal);
+  }
+
+  /**
+   * `nslab explain` for this lab: one probe (a ping by default) from a node to a target, its trace per direction
+   * and, where the path goes wrong, the kernel's decision, the cause and a fix (or "no fix found"). `ok` is true
+   * when both directions are delivered and the reply retraces the request; `text` is what `nslab explain` prints.
+   */
+  async explain(request: ExplainRequest & { from: N['node'] }): Promise<Explanation & { text: string }> {
+    const x = await explainProbe(this.engine, this.model, request);
+    return { ...x, text: stripVTControlCharacters(explainText(x)) };
   }
 
   ping(options: ProbeOptions<'ping'>, expect?: Expectation) {
@@ -181,7 +203,7 @@ export class Lab implements AsyncDisposable {
     kind: K,
     options: ProbeOptions<K>,
     expect: Expectation = {},
-  ): Promise<ProbeResult<K>> {
+  ): Promise<ProbeResult<K, N>> {
     const at = callSite();
     const where = `${at.file}:${at.line}:${at.col}`;
     const spec = parse(Probes[kind], options, `${kind} options`, where) as Record<string, unknown>;
@@ -197,17 +219,31 @@ export class Lab implements AsyncDisposable {
       if (typeof spec[k] === 'string') this.engine.ns(spec[k]);
     const test: TestModel = { name: `${kind} ${where}`, probe: kind, spec, expect: ex, requires: [], at };
     const out = await PROBES[kind]({ lab: this.engine, model: this.model, test });
+    // as `nslab test` at a test's end: the services dead now, and those found dead before that no probe reported
+    const services = (await this.engine.liveness.forTest(this.engine.state.services)).map((d) =>
+      deadService(d, () => ({ root: this.artifactDir(), folder: this.instance })),
+    );
     let saved: string[] | undefined;
-    const { judge, ...rest } = out;
+    const { judge, tracesFor, ...rest } = out;
+    const engine = this.engine;
+    const model = this.model;
     return {
       ...rest,
       probe: kind,
       options,
       at: where,
-      ok: out.checks.every((c) => c.ok),
+      ok: out.checks.every((c) => c.ok) && !services.length,
+      services,
       requestPath: out.request && formatPath(out.request),
       replyPath: out.reply && formatPath(out.reply),
       judge: (e: Expectation) => judge(parse(Expect, e, 'expectation', where) as ExpectT),
+      // asked of the lab as it is now, with the stages applied so far: as `nslab test` asks at the test's end
+      why: async (e: Expectation) => {
+        const ex = parse(Expect, e, 'expectation', where) as ExpectT;
+        const traces = tracesFor?.(ex);
+        if (!traces && kind !== 'route') return undefined;
+        return whyOf(engine, model, { probe: kind, spec, expect: ex }, traces, out.evidence?.counters);
+      },
       pcaps: () =>
         (saved ??= out.evidence
           ? out.evidence.save(this.artifactDir(), this.instance, `${kind}-${at.line}-${Date.now().toString(36)}`)

@@ -4,10 +4,15 @@
 // observed, both paths, the pcap files.
 import { unjudged as notJudgedBy } from '../lab/schema.js';
 import type { Check } from '../probes/types.js';
+import { deadLine } from '../run/deaths.js';
+import { deadServiceLines } from '../run/results.js';
+import { whyLines, type Why } from '../run/why.js';
+import type { NamesOf } from './names.js';
 import type { Expectation, ProbeResult } from './probes.js';
 
 export interface MatcherContext {
-  isNot: boolean;
+  /** true under `.not`; vitest leaves it undefined otherwise */
+  isNot?: boolean;
 }
 export interface MatcherResult {
   pass: boolean;
@@ -25,38 +30,42 @@ function isResult(v: unknown): v is ProbeResult {
   );
 }
 
-/**
- * Judges `expect` (the claim) or, under `.not`, `negated` (its opposite in the
- * engine's terms, e.g. not-seen for seen). A claim that could not be judged
- * (the place it names saw nothing) fails both ways: "not observed" proves
- * neither the claim nor its opposite.
- */
-function judged(
+async function judged(
   ctx: MatcherContext,
   received: unknown,
   matcher: string,
   claim: string,
   expect: Expectation,
   negated?: Expectation,
-): MatcherResult {
+): Promise<MatcherResult> {
   if (!isResult(received)) {
     return {
-      pass: ctx.isNot,
+      pass: !!ctx.isNot,
       message: () =>
         `${matcher}: expected the result of a probe (await lab.ping(...), lab.tcp(...), ...), got ${typeof received}`,
     };
   }
   const asked = ctx.isNot && negated ? negated : expect;
+  // a service that was dead while the probe ran fails every claim on its result, with and without .not
+  const dead = received.services.length > 0;
   // a claim the probe does not judge would pass on checks of something else (an exec's exit status)
   const checks = notJudgedBy(received.probe, asked).length ? [] : received.judge(asked);
   if (!checks.length) {
-    return { pass: ctx.isNot, message: () => `${matcher}: the ${received.probe} probe cannot show whether ${claim}` };
+    return {
+      pass: !!ctx.isNot,
+      message: () =>
+        [`${matcher}: the ${received.probe} probe cannot show whether ${claim}`, ...deathLines(received)].join('\n'),
+    };
   }
   const unjudged = checks.some((c) => c.notObserved);
   const ok = checks.every((c) => c.ok);
   // vitest inverts `pass` under .not: with a negated expectation, its verdict is the claim's opposite;
   // without one, a claim that could not be judged must still fail
-  const pass = ctx.isNot ? (negated ? !ok : ok || unjudged) : ok;
+  const pass = dead ? !!ctx.isNot : ctx.isNot ? (negated ? !ok : ok || unjudged) : ok;
+  const failed = pass === !!ctx.isNot;
+  // the why of what was asked, as `nslab test` asks it for a failed test; a `.not` without an opposite in the lab
+  // file format has no expectation nslab could explain
+  const why = failed && !ok && (!ctx.isNot || negated) ? await received.why(asked) : undefined;
   return {
     pass,
     actual: checks.map((c) => c.observed).join('; '),
@@ -66,16 +75,23 @@ function judged(
         received,
         `expected ${received.probe} ${ctx.isNot ? 'not ' : ''}to show that ${claim}`,
         ctx.isNot && !negated ? checks.map((c) => ({ ...c, expected: `not ${c.expected}` })) : checks,
+        why,
       ),
   };
 }
 
+/** The services dead while the probe ran, as `nslab test` words them (the reason, then the log's end). */
+function deathLines(r: ProbeResult): string[] {
+  return r.services.flatMap((s) => [deadLine(s), ...deadServiceLines(s)].map((l) => `  ${l}`));
+}
+
 /** Only called for a failure (vitest asks for the message then): that is when the pcaps are kept. */
-function describe(r: ProbeResult, head: string, checks: Check[]): string {
-  const lines = [`${head} (${r.at})`];
+function describe(r: ProbeResult, head: string, checks: Check[], why: Why[] | undefined): string {
+  const lines = [`${head} (${r.at})`, ...deathLines(r)];
   for (const c of checks) lines.push(`  ${c.name}: expected ${c.expected}, observed ${c.observed}`);
   if (r.request !== undefined) lines.push(`  request path: ${r.requestPath || '(not captured)'}`);
   if (r.reply !== undefined) lines.push(`  reply path:   ${r.replyPath || '(not captured)'}`);
+  for (const l of whyLines(why)) lines.push(`  ${l}`);
   for (const [k, v] of Object.entries(r.facts)) if (v) lines.push(`  ${k}: ${v}`);
   // a pcap nslab may not write (a link in the artifacts folder) must not hide the failure itself
   let files: string[] = [];
@@ -136,16 +152,12 @@ export const matchers = {
     );
   },
   /** Flows were delivered through these node:interface in these proportions (`spread`, `tolerance`). */
-  toSpread(this: MatcherContext, received: unknown, weights: Record<string, number>, tolerance?: number) {
-    return judged(
-      this,
-      received,
-      'toSpread',
-      `flows spread as ${Object.entries(weights)
-        .map(([k, v]) => `${k}: ${v}`)
-        .join(', ')}`,
-      { spread: weights, ...(tolerance === undefined ? {} : { tolerance }) },
-    );
+  toSpread(this: MatcherContext, received: unknown, weights: Partial<Record<string, number>>, tolerance?: number) {
+    const given = Object.entries(weights).filter((e): e is [string, number] => e[1] !== undefined);
+    return judged(this, received, 'toSpread', `flows spread as ${given.map(([k, v]) => `${k}: ${v}`).join(', ')}`, {
+      spread: Object.fromEntries(given),
+      ...(tolerance === undefined ? {} : { tolerance }),
+    });
   },
   /** The route came from this routing table, by name or id (`table`). */
   toUseTable(this: MatcherContext, received: unknown, table: string | number) {
@@ -161,14 +173,22 @@ export const matchers = {
   },
 };
 
-export type NslabMatchers<R = unknown> = {
-  toReplyVia(ref: string): R;
-  toBeSymmetric(): R;
-  toHaveSource(address: string): R;
-  toFollowPath(hops: string[], opts?: { reply?: boolean }): R;
-  toBeSeenAt(refs: string | string[]): R;
-  toSpread(weights: Record<string, number>, tolerance?: number): R;
-  toUseTable(table: string | number): R;
-  toBeReachable(): R;
-  toMeet(expect: Expectation): R;
+/** The interfaces (`node:interface`) and nodes of the lab a received probe result came from: typed for a defineLab lab. */
+type IfaceOf<T> = NamesOf<T>['iface'];
+type HopOf<T> = NamesOf<T>['node'] | NamesOf<T>['iface'];
+
+/**
+ * The matchers as vitest's `expect(result)` has them. Each returns a promise (a failure asks the kernel for its why):
+ * `await expect(ping).toReplyVia('server:eth1')`.
+ */
+export type NslabMatchers<T = unknown> = {
+  toReplyVia(ref: IfaceOf<T>): Promise<void>;
+  toBeSymmetric(): Promise<void>;
+  toHaveSource(address: string): Promise<void>;
+  toFollowPath(hops: HopOf<T>[], opts?: { reply?: boolean }): Promise<void>;
+  toBeSeenAt(refs: IfaceOf<T> | IfaceOf<T>[]): Promise<void>;
+  toSpread(weights: Partial<Record<IfaceOf<T>, number>>, tolerance?: number): Promise<void>;
+  toUseTable(table: string | number): Promise<void>;
+  toBeReachable(): Promise<void>;
+  toMeet(expect: Expectation): Promise<void>;
 };

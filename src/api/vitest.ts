@@ -1,7 +1,7 @@
 // nslab/vitest: the matchers registered with vitest's expect, and useLab, a
 // lab for a test file or a describe block that always comes down.
 import { afterAll, beforeAll, expect } from 'vitest';
-import { Lab, type LabOptions, type LabSource } from './lab.js';
+import { Lab, type LabOf, type LabOptions, type LabSource } from './lab.js';
 import { matchers, type NslabMatchers } from './matchers.js';
 
 expect.extend(matchers);
@@ -20,8 +20,8 @@ declare module 'vitest' {
 /** Long enough for a large lab on a loaded CI machine (vitest's own hook timeout is 10 s). */
 const UP_TIMEOUT_MS = 120_000;
 
-export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
-  let lab: Lab | undefined;
+export function useLab<S extends LabSource>(source: S, opts: LabOptions = {}): LabOf<S> {
+  let lab: LabOf<S> | undefined;
   beforeAll(async () => {
     // vitest gives up on a hook at its timeout but cannot stop it, and afterAll would find no
     // lab to take down: the bringing up is aborted just before, which unwinds what it made
@@ -43,7 +43,7 @@ export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
     await lab?.down();
     lab = undefined;
   }, UP_TIMEOUT_MS);
-  return new Proxy({} as Lab, {
+  return new Proxy({} as LabOf<S>, {
     get(_, key) {
       if (!lab)
         throw new Error(
@@ -56,4 +56,4 @@ export function useLab(source: LabSource, opts: LabOptions = {}): Lab {
 }
 
 export { Lab, defineLab, bundledLab } from './index.js';
-export type { LabOptions, LabSource };
+export type { LabOptions, LabSource, LabOf };

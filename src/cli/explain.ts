@@ -1,14 +1,12 @@
 // `nslab explain`: one probe between two nodes of a live lab, its traces, and
 // at the hop where the path goes wrong the kernel's decision and a fix.
-import chalk from 'chalk';
 import { UsageError } from '../errors.js';
 import { Lab } from '../engine/lab.js';
 import { withSignals } from '../engine/signals.js';
-import type { TestModel } from '../lab/model.js';
 import { loadLab } from '../lab/resolve.js';
-import { PROBES, closeProbes } from '../probes/index.js';
-import { traceLine } from '../report/console.js';
-import { answeredBy, explain, portOf, protoOf } from '../explain/why.js';
+import { closeProbes } from '../probes/index.js';
+import { explainText } from '../report/explain.js';
+import { explainProbe, explainSpec } from '../run/explain.js';
 import { findInstance } from './common.js';
 import { rootlessHere, sameInside } from './rootless.js';
 import { testPreflight } from './test.js';
@@ -35,85 +33,23 @@ export async function run(labArg: string, opts: ExplainOpts): Promise<number> {
   testPreflight();
   const state = await findInstance(labArg);
   const model = loadLab(state.file);
-  const k = opts.stage ? model.stages.findIndex((s) => s.name === opts.stage) : -1;
-  if (opts.stage && k < 0)
-    throw new UsageError(
-      `lab '${model.name}' has no stage '${opts.stage}'`,
-      `stages: ${model.stages.map((s) => `'${s.name}'`).join(', ')}`,
-    );
-  const applied = opts.stage ? model.stages.slice(0, k + 1).map((s) => s.name) : state.stages;
-  if (!model.nodes.some((n) => n.name === opts.from))
-    throw new UsageError(
-      `lab '${model.name}' has no node '${opts.from}'`,
-      `nodes: ${model.nodes.map((n) => n.name).join(', ')}`,
-    );
-  const probe = opts.probe ?? 'ping';
+  // usage errors before anything runs: the stage, the node, then the port as written
+  const req = { from: opts.from, to: opts.to, probe: opts.probe, ipv6: opts.ipv6, stage: opts.stage };
+  explainSpec(model, req, state.stages);
   const port = opts.port !== undefined ? Number(opts.port) : undefined;
   if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
     throw new UsageError(`--port must be a port number (1-65535), not '${opts.port}'`);
-  const spec: Record<string, unknown> =
-    probe === 'ping'
-      ? { from: opts.from, to: opts.to, count: 1 }
-      : { from: opts.from, to: opts.to, ...(port ? { port, listen: false } : {}) };
-  if (opts.ipv6) spec.ipv6 = true;
-  const test: TestModel = {
-    name: `explain ${opts.from} → ${opts.to}`,
-    probe,
-    spec,
-    expect: { symmetric: true },
-    requires: [],
-    at: { file: state.file, line: 0, col: 0 },
-  };
   const lab = Lab.attach(state.instance, model);
-  const { traces, why } = await withSignals(async () => {
-    let out;
+  const x = await withSignals(async () => {
     try {
-      out = await PROBES[probe]({ lab, model, test });
-    } catch (e) {
-      throw new UsageError((e as Error).message);
+      return await explainProbe(lab, model, { ...req, port });
     } finally {
       await closeProbes(lab);
     }
-    const traces = out.traces ?? [];
-    const why = await explain(traces, {
-      model,
-      applied,
-      expect: test.expect,
-      ask: (node, argv) => lab.exec(node, argv),
-      counters: out.evidence?.counters,
-      proto: protoOf(probe),
-      answeredBy: answeredBy(probe, spec),
-      ...portOf(spec),
-    });
-    return { traces, why };
   });
-  const ok = traces.length === 2 && traces.every((t) => t.disposition === 'delivered' && t.divergesAt === undefined);
+  const { version, instance, from, to, probe, traces, why, ok } = x;
   if (opts.json)
-    process.stdout.write(
-      JSON.stringify(
-        { version: 1, instance: state.instance, from: opts.from, to: opts.to, probe, traces, why },
-        null,
-        2,
-      ) + '\n',
-    );
-  else {
-    const lines = [
-      chalk.bold(
-        `${probe} ${opts.from} → ${opts.to} in '${state.instance}'${applied.length ? ` (stages applied: ${applied.join(', ')})` : ''}`,
-      ),
-    ];
-    for (const t of traces)
-      lines.push(
-        `  ${`${t.direction}:`.padEnd(9)}${traceLine(t)}${t.detail && t.disposition !== 'delivered' ? chalk.dim(` (${t.detail})`) : ''}`,
-      );
-    for (const w of why) {
-      lines.push(`  why: ${w.decision}`);
-      if (w.cause && w.cause !== w.decision) lines.push(`  cause: ${w.cause}`);
-      if (w.hint) lines.push(`  hint: ${chalk.cyan(w.hint)}`);
-      if (w.noFix) lines.push(`  no fix found: ${w.noFix}`);
-    }
-    if (ok) lines.push(chalk.green('  the reply retraces the request: nothing to explain'));
-    process.stdout.write(lines.join('\n') + '\n');
-  }
+    process.stdout.write(JSON.stringify({ version, instance, from, to, probe, traces, why }, null, 2) + '\n');
+  else process.stdout.write(explainText(x));
   return ok ? 0 : 1;
 }

@@ -6,8 +6,8 @@
 // the kernel, fib.ts reasons over its rules and tables, nft.ts walks its firewall,
 // drop-cause.ts finds what killed a packet, nat.ts names the NAT that rewrote one,
 // hints.ts words the fix: the lines of a stage not yet applied, or commands that are
-// checked before they are printed. Used by run/ (failed tests), api/ (matchers) and
-// cli/explain.ts.
+// checked before they are printed. Used through run/why.ts: by `nslab test` (failed tests), the API's matchers,
+// `nslab explain` and lab.explain().
 import { ipprotoNumber } from '../lab/iproute.js';
 import type { ExpectT } from '../lab/schema.js';
 import type { Trace, TraceHop, Why } from '../traces/trace.js';

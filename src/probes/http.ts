@@ -146,6 +146,7 @@ export const http: Probe = async ({ lab, model, test }) => {
     request,
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    tracesFor: (expect) => labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect }),
     facts: {
       outcome: outcomeFact(outcome),
       ...(outcome.status !== undefined ? { status: String(outcome.status) } : {}),

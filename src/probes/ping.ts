@@ -121,6 +121,16 @@ export const ping: Probe = async ({ lab, model, test }) => {
       expect: test.expect,
       ...(broadcast ? { broadcast: true } : {}),
     }),
+    tracesFor: (expect) =>
+      labTraces(model, {
+        request,
+        reply,
+        origin: spec.from,
+        target: owner,
+        to,
+        expect,
+        ...(broadcast ? { broadcast: true } : {}),
+      }),
     facts: { ping: summary, ...(received < count ? { wait: wait.why } : {}) },
   };
 };

@@ -74,6 +74,7 @@ export const tcp: Probe = async ({ lab, model, test }) => {
     request,
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    tracesFor: (expect) => labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect }),
     facts: {
       outcome: outcomeFact(outcome),
       peers: mine.join(' '),

@@ -40,6 +40,8 @@ export interface ProbeOutcome {
    * expectation would give, without sending again (the API's matchers use it).
    */
   judge: (expect: ExpectT) => Check[];
+  /** The traces as another expectation reads them (where a path parts from the one it claims): for its why. */
+  tracesFor?: (expect: ExpectT) => Trace[];
 }
 
 export type Probe = (ctx: ProbeContext) => Promise<ProbeOutcome>;

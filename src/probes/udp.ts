@@ -42,6 +42,7 @@ export const udp: Probe = async ({ lab, model, test }) => {
     request,
     reply,
     traces: labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect: test.expect }),
+    tracesFor: (expect) => labTraces(model, { request, reply, origin: spec.from, target: owner, to, expect }),
     facts: {
       outcome: outcome.outcome,
       ...(outcome.outcome === 'timeout' ? { wait: wait.why } : {}),

@@ -3,7 +3,7 @@
 // with the run's artifacts (the lab's log directory goes with the lab), once
 // per death however many tests report it.
 import { oneLine } from '../errors.js';
-import { deathLine, type Death } from '../engine/liveness.js';
+import type { Death } from '../engine/liveness.js';
 import { describeExit, keepLog, logTail, type KeepIn } from '../engine/service-logs.js';
 import type { DeadService, TestResult } from './results.js';
 
@@ -40,6 +40,14 @@ export function failForDeaths(r: TestResult, deaths: Death[], keepIn: (() => Kee
   if (!deaths.length) return;
   r.status = 'failed';
   r.services = deaths.map((d) => deadService(d, keepIn));
-  const lines = deaths.map((d) => `${deathLine(d)}: this test ran while it was not running`);
+  const lines = r.services.map(deadLine);
   r.reason = [...lines, ...(r.reason ? [r.reason] : [])].join('\n');
+}
+
+/** The line that leads a failure: `service 'svcd' of node 'server' exited (exit status 1) at ...: this test ran ...`. */
+export function deadLine(s: DeadService): string {
+  const how = s.exit.startsWith('unknown')
+    ? 'is no longer running (another nslab process started it)'
+    : `exited (${s.exit})`;
+  return `service '${s.service}' of node '${s.node}' ${how} at ${s.at}: this test ran while it was not running`;
 }

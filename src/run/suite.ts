@@ -1,6 +1,6 @@
 // Runs a lab's stages in order: apply the stage, run its tests (probe ->
 // evidence -> checks), keep the captures of what failed, tear down.
-import { countingNodes, type Moved } from '../capture/counters.js';
+import { countingNodes } from '../capture/counters.js';
 import { formatPath } from '../capture/paths.js';
 import { kernelFeatures } from '../engine/capabilities.js';
 import { Lab } from '../engine/lab.js';
@@ -12,7 +12,7 @@ import { privateArtifacts } from './artifacts.js';
 import { failForDeaths } from './deaths.js';
 import type { LabRun, TestResult } from './results.js';
 import { citePcaps } from '../traces/trace.js';
-import { answeredBy, explain, explainRoute, portOf, protoOf } from '../explain/why.js';
+import { whyOf } from './why.js';
 
 export interface RunOptions {
   /** Apply the stages up to this one and run only its tests. */
@@ -290,37 +290,6 @@ async function runTest(
   if (r.status === 'failed' && t.hint) r.hint = t.hint;
   r.durationMs = performance.now() - t0;
   return r;
-}
-
-/** The kernel's side of a failure; a question it cannot answer leaves the failure as it is. */
-async function whyOf(
-  lab: Lab,
-  model: LabModel,
-  t: TestModel,
-  traces: TestResult['traces'],
-  counters?: Moved[],
-): Promise<TestResult['why']> {
-  const ctx = {
-    model,
-    applied: lab.state.stages,
-    expect: t.expect,
-    ask: (node: string, argv: string[]) => lab.exec(node, argv),
-    counters,
-    proto: protoOf(t.probe),
-    answeredBy: answeredBy(t.probe, t.spec),
-    ...portOf(t.spec),
-  };
-  try {
-    const why =
-      t.probe === 'route'
-        ? await explainRoute(t.spec as Parameters<typeof explainRoute>[0], ctx)
-        : traces
-          ? await explain(traces, ctx)
-          : [];
-    return why.length ? why : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function slug(s: string): string {

@@ -9,6 +9,23 @@ import { isRoot, namespaces } from './helpers.js';
 
 const EXAMPLE = join(process.cwd(), 'examples/vitest');
 const bin = (name: string) => join(EXAMPLE, 'node_modules/.bin', name);
+// tsc as a user's project runs it, on one file
+const TSC = () => [
+  bin('tsc'),
+  '--noEmit',
+  '--strict',
+  '--module',
+  'nodenext',
+  '--moduleResolution',
+  'nodenext',
+  '--target',
+  'es2022',
+  '--lib',
+  'es2022,esnext.disposable',
+  '--types',
+  'node',
+  '--skipLibCheck',
+];
 const run = (argv: string[]) =>
   spawnSync(argv[0]!, argv.slice(1), {
     cwd: EXAMPLE,
@@ -29,23 +46,7 @@ describe('examples/vitest', () => {
   }, 120_000);
 
   it('tsc --strict rejects misspelled probe options, expectations, lab keys and matchers', () => {
-    const r = run([
-      bin('tsc'),
-      '--noEmit',
-      '--strict',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2022,esnext.disposable',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      'type-errors/misspelled.ts',
-    ]);
+    const r = run([...TSC(), 'type-errors/misspelled.ts']);
     expect(r.status).toBe(2);
     const errors = r.stdout
       .split('\n')
@@ -59,12 +60,26 @@ describe('examples/vitest', () => {
     ]);
   }, 120_000);
 
+  it("tsc --strict rejects a defined lab's misspelled node, interface and stage names", () => {
+    const r = run([...TSC(), 'type-errors/names.ts']);
+    expect(r.status).toBe(2);
+    const errors = r.stdout
+      .split('\n')
+      .filter((l) => l.includes('error TS'))
+      .map((l) => /\((\d+),\d+\): error (TS\d+): Argument of type '"([\w:]+)"'/.exec(l)?.slice(1));
+    expect(errors).toEqual([
+      ['19', 'TS2345', 'srever'],
+      ['21', 'TS2345', 'server:eth9'],
+      ['23', 'TS2345', 'fxi'],
+    ]);
+  }, 120_000);
+
   it.skipIf(!isRoot)(
     'its tests pass, and leave no lab behind',
     () => {
       const r = run([bin('vitest'), 'run']);
       expect(r.status, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/Tests +5 passed \(5\)/);
+      expect(r.stdout).toMatch(/Tests +7 passed \(7\)/);
       // the example's labs are owned by its vitest workers, all gone now: none of their records may be left
       // (other labs of the same bundled file may be up: left up on purpose, or owned by live processes)
       expect(

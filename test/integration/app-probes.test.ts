@@ -99,7 +99,7 @@ describe.skipIf(!isRoot)('application probes through the API', () => {
     expect(t.judge({ response: '^PANG' })).toEqual([
       { name: 'response', ok: false, expected: '/^PANG/', observed: '"PONG s\\r\\n"' },
     ]);
-    expect(t).toMeet({ response: '^PONG', 'reply-via': 'r:lan' });
+    await expect(t).toMeet({ response: '^PONG', 'reply-via': 'r:lan' });
     const u = await lab.udp(
       { from: 'c', to: 's', port: 7000, listen: false, send: 'x\\x41' },
       { response: '^ECHO xA$' },

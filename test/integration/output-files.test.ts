@@ -283,7 +283,7 @@ describe.skipIf(!isRoot)('the test API: pcaps() and failing matchers', () => {
     expect(() => r.pcaps()).toThrow(`${join(d, 'art', lab.instance)} is a symbolic link (to ${elsewhere})`);
     let message = '';
     try {
-      expect(r).toMeet({ replies: 0 });
+      await expect(r).toMeet({ replies: 0 });
     } catch (e) {
       message = (e as Error).message;
     }

@@ -22,13 +22,13 @@ const twoUplinks = defineLab({
 it('spreads flows over both uplinks', async () => {
   await using lab = await Lab.up(twoUplinks);
   const flows = await lab.flows({ from: 'client', to: 'server', count: 64 });
-  expect(flows).toSpread({ 'client:a': 1, 'client:b': 1 }, 0.25);
+  await expect(flows).toSpread({ 'client:a': 1, 'client:b': 1 }, 0.25);
 });
 
 it('connects over tcp, the reply taking the request\'s way back', async () => {
   await using lab = await Lab.up(twoUplinks);
   const tcp = await lab.tcp({ from: 'server', to: 'client:b' });
-  expect(tcp).toMeet({ connected: true });
-  expect(tcp).toFollowPath(['server', 'lan', 'r2', 'client:b']);
-  expect(tcp).toBeSymmetric();
+  await expect(tcp).toMeet({ connected: true });
+  await expect(tcp).toFollowPath(['server', 'lan', 'r2', 'client:b']);
+  await expect(tcp).toBeSymmetric();
 });
