@@ -8,11 +8,12 @@
 // and a SIGKILLed holder leave no process and no namespace, that the verdicts
 // are root's, and that two users cannot see, enter or take down each other's
 // labs, even labs of the same instance name.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTER_PL } from '../../src/engine/holder.js';
-import { isRoot } from './helpers.js';
+import { CLI, isRoot, sleep, uid } from './helpers.js';
 import {
   as,
   makeUser as makeUserOf,

@@ -8,7 +8,7 @@ import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFile
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, uid } from './helpers.js';
-import { as, makeUser, nslabAs, removeUser, run as exec, usernsAllowed, type User } from './test-users.js';
+import { as, makeUser, nslabAs, noneLeft, removeUser, run as exec, usernsAllowed, type User } from './test-users.js';
 
 const LAB = join(process.cwd(), 'labs/dual-nic-reply-path.yaml');
 const SOLUTION = 'with a routing table for eth1';
