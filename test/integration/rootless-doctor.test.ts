@@ -17,6 +17,7 @@ import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, isRoot, namespaces, NOT_ROOT, sleep, STATE_DIR, tempDir, uid } from './helpers.js';
+import { noneLeft as noneLeftOf, processesOf, removeTmpOf } from './test-users.js';
 
 // an unused uid and gid, with no passwd entry: a user nobody else runs as
 const UID = 60000 + Math.floor(Math.random() * 5000);
@@ -37,23 +38,9 @@ const usernsAllowed =
 const NO_USERNS = 'the kernel forbids unprivileged user namespaces here (see nslab doctor)';
 
 /** Pids of processes running as the test's uid. */
-function processesOfUser(): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(UID);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function noneLeft(): Promise<number[]> {
-  for (let i = 0; i < 50 && processesOfUser().length; i++) await sleep(100);
-  return processesOfUser();
-}
+const processesOfUser = () => processesOf({ uid: UID });
+/** The uid's processes still running after up to 10 s. */
+const noneLeft = () => noneLeftOf({ uid: UID });
 
 type R = { code: number | null; stdout: string; stderr: string };
 function run(argv: string[], env: Record<string, string> = ENV): Promise<R> & { pid?: number } {
@@ -78,6 +65,8 @@ const rootless = (args: string[]) => run([...asUser, process.execPath, CLI, ...a
 
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  // what the uid's nslab left in /tmp (its runtime directory /tmp/nslab-UID): the uid may be someone's next
+  removeTmpOf({ uid: UID });
 });
 
 describe.skipIf(!isRoot || !usernsAllowed)('rootless: nslab test as an unprivileged user', () => {

@@ -8,85 +8,34 @@
 // and a SIGKILLed holder leave no process and no namespace, that the verdicts
 // are root's, and that two users cannot see, enter or take down each other's
 // labs, even labs of the same instance name.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTER_PL } from '../../src/engine/holder.js';
 import { CLI, isRoot, sleep, uid } from './helpers.js';
+import {
+  as,
+  makeUser as makeUserOf,
+  nslabAs,
+  noneLeft,
+  processesOf,
+  removeUser,
+  usernsAllowed,
+  type User,
+} from './test-users.js';
 
 const LAB = join(process.cwd(), 'labs/dual-nic-reply-path.yaml');
 const FIX = 'with a routing table for eth1';
 
-const usernsAllowed =
-  isRoot &&
-  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--net', 'true'])
-    .status === 0;
-
-interface User {
-  name: string;
-  uid: number;
-  home: string;
-}
 const users: User[] = [];
-
-function makeUser(): User {
-  const name = `nslab21${uid()}`;
-  const r = spawnSync('useradd', ['-m', '-s', '/bin/sh', name], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`useradd ${name}: ${r.stderr}`);
-  const u = { name, uid: Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim()), home: '' };
-  u.home = `/home/${name}`;
+const makeUser = (): User => {
+  const u = makeUserOf('nslab21');
   users.push(u);
   return u;
-}
-
-type R = { code: number | null; stdout: string; stderr: string };
-function run(argv: string[]): Promise<R> {
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: '/' });
-  return new Promise<R>((resolve) => {
-    let stdout = '',
-      stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : null), stdout, stderr }));
-  });
-}
-
-/** Runs a command as a user, with the environment a login without a session has (no XDG_RUNTIME_DIR). */
-const as = (u: User, argv: string[], env: Record<string, string> = {}) =>
-  run([
-    'runuser',
-    '-u',
-    u.name,
-    '--',
-    'env',
-    '-i',
-    `PATH=${process.env.PATH}`,
-    `HOME=${u.home}`,
-    'FORCE_COLOR=0',
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...argv,
-  ]);
-const nslab = (u: User, args: string[], env?: Record<string, string>) => as(u, [process.execPath, CLI, ...args], env);
+};
+const nslab = (u: User, args: string[], env?: Record<string, string>) => nslabAs(u, args, { env });
 const stateDirOf = (u: User) => join(u.home, '.local/state/nslab');
-
-function processesOf(u: User): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(u.uid);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function noneLeft(u: User): Promise<number[]> {
-  for (let i = 0; i < 100 && processesOf(u).length; i++) await sleep(100);
-  return processesOf(u);
-}
 
 /** Where a network namespace (by inode) is still held: a process in it, or a mount of it, anywhere on the machine. */
 function holdersOf(inodes: Set<string>): string[] {
@@ -133,17 +82,9 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  for (const u of users) {
-    // whatever a failed test left: that user's processes (the holders, and their labs with them), then the user
-    for (const pid of processesOf(u))
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-    await noneLeft(u);
-    spawnSync('userdel', ['-r', '-f', u.name]);
-  }
+  // whatever a failed test left: that user's processes (the holders, and their labs with them), their files in /tmp,
+  // then the user
+  for (const u of users) await removeUser(u);
 });
 
 describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the command (issue 21)', () => {

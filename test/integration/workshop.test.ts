@@ -3,20 +3,12 @@
 // left), bring up the handed-out exercise rootless; half fix it with nslab exec; the trainer (root) grades the class
 // with its own lab file, which no student can read, to CSV in one command, resets a student's lab and takes every lab
 // down; nothing is left. A student cannot grade, reset or take down another's lab.
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  lstatSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-} from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot, sleep, uid } from './helpers.js';
+import { CLI, isRoot, uid } from './helpers.js';
+import { as, makeUser, nslabAs, noneLeft, removeUser, run as exec, usernsAllowed, type User } from './test-users.js';
 
 const LAB = join(process.cwd(), 'labs/dual-nic-reply-path.yaml');
 const SOLUTION = 'with a routing table for eth1';
@@ -32,50 +24,14 @@ const STUDENTS = 10;
 /** Students' commands at once (the trainer's are bounded by nslab itself). */
 const BOUND = 4;
 
-const usernsAllowed =
-  isRoot &&
-  spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'unshare', '--user', '--net', 'true'])
-    .status === 0;
-
-interface User {
-  name: string;
-  uid: number;
-  home: string;
-}
 const run = uid();
 const id = `ws${run}`;
 const inst = `dual-nic-reply-path.${id}`;
 const users: User[] = [];
 let dir = '';
 
-type R = { code: number | null; stdout: string; stderr: string };
-function exec(argv: string[], env: Record<string, string> = {}): Promise<R> {
-  const child = spawn(argv[0]!, argv.slice(1), { cwd: '/', env: { ...process.env, FORCE_COLOR: '0', ...env } });
-  return new Promise<R>((resolve) => {
-    let stdout = '',
-      stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : null), stdout, stderr }));
-  });
-}
-/** As a student: runuser without a login session (no XDG_RUNTIME_DIR), a clean environment. */
-const as = (u: User, argv: string[], env: Record<string, string> = {}) =>
-  exec([
-    'runuser',
-    '-u',
-    u.name,
-    '--',
-    'env',
-    '-i',
-    `PATH=${process.env.PATH}`,
-    `HOME=${u.home}`,
-    'FORCE_COLOR=0',
-    ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
-    ...argv,
-  ]);
-const nslab = (u: User, args: string[], env?: Record<string, string>) => as(u, [process.execPath, CLI, ...args], env);
-const trainer = (args: string[]) => exec([process.execPath, CLI, ...args]);
+const nslab = (u: User, args: string[], env?: Record<string, string>) => nslabAs(u, args, { env });
+const trainer = (args: string[]) => exec([process.execPath, CLI, ...args], { env: { FORCE_COLOR: '0' } });
 const stateDirOf = (u: User) => join(u.home, '.local/state/nslab');
 
 async function bounded<T>(items: T[], job: (x: T) => Promise<void>): Promise<void> {
@@ -85,23 +41,6 @@ async function bounded<T>(items: T[], job: (x: T) => Promise<void>): Promise<voi
       while (next < items.length) await job(items[next++]!);
     }),
   );
-}
-
-function processesOf(u: User): number[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] === String(u.uid);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-async function noneLeft(u: User): Promise<number[]> {
-  for (let i = 0; i < 100 && processesOf(u).length; i++) await sleep(100);
-  return processesOf(u);
 }
 
 /** CSV rows (no quoted newlines in these) as objects by the header's names. */
@@ -118,11 +57,7 @@ function rows(csv: string): Record<string, string>[] {
 beforeAll(() => {
   if (!isRoot || !usernsAllowed) return;
   for (let i = 1; i <= STUDENTS; i++) {
-    const name = `nsw${run}s${i}`;
-    const r = spawnSync('useradd', ['-m', '-s', '/bin/sh', name], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`useradd ${name}: ${r.stderr}`);
-    const u = Number(spawnSync('id', ['-u', name], { encoding: 'utf8' }).stdout.trim());
-    users.push({ name, uid: u, home: `/home/${name}` });
+    users.push(makeUser(`nsw${run}s`, String(i)));
   }
   // the trainer's file (with the solution) is root's alone; the students' file, the exercise, is handed out
   dir = mkdtempSync('/tmp/nslab-workshop-');
@@ -135,23 +70,9 @@ beforeAll(() => {
 }, 120_000);
 
 afterAll(async () => {
-  // whatever a failed test left: the users' processes (holders, and their labs with them), their files, the users
-  for (const u of users)
-    for (const pid of processesOf(u))
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-  for (const u of users) await noneLeft(u);
-  // pcaps a check kept for its student (/tmp/nslab-artifacts-*): theirs, gone with them
-  const uids = new Set(users.map((u) => u.uid));
-  for (const f of readdirSync('/tmp').filter((n) => n.startsWith('nslab-'))) {
-    const p = join('/tmp', f);
-    const st = lstatSync(p, { throwIfNoEntry: false });
-    if (st && uids.has(st.uid)) rmSync(p, { recursive: true, force: true });
-  }
-  for (const u of users) spawnSync('userdel', ['-r', '-f', u.name]);
+  // whatever a failed test left: the users' processes (holders, and their labs with them), their files in /tmp (pcaps
+  // a check kept for its student, /tmp/nslab-artifacts-*), the users
+  for (const u of users) await removeUser(u);
   if (dir) rmSync(dir, { recursive: true, force: true });
   // no user of this run is left
   expect(users.filter((u) => spawnSync('id', [u.name]).status === 0)).toEqual([]);
