@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The project's one formatting (Prettier) and its lint (ESLint with type
-// information), as CI runs them (scripts/test): a misformatted or lint-failing
+// The project's one formatting (Prettier), its lint (ESLint with type
+// information) and the types of its tests and scripts, as CI runs them (scripts/test): a misformatted or lint-failing
 // file fails with the command that fixes it. Arguments: files to check
 // (default: the whole tree the formatter and linter cover).
 import { dirname, join } from 'node:path';
@@ -36,5 +36,14 @@ if (lint.exitCode !== 0) {
     `  fix: npx eslint --fix ${files.length ? files.join(' ') : '.'} fixes some; the rest by hand (why each rule is on: docs/decisions.md)\n`,
   );
 }
-if (!failed) process.stderr.write('check-style: formatting and lint clean\n');
+// The types of the tests and scripts too (the build's tsc covers src/ only): a name a test uses but no longer
+// imports is caught here, not when the test runs.
+if (!files.length) {
+  const types = await $$`${bin('tsc')} -p tsconfig.lint.json --noEmit`;
+  if (types.exitCode !== 0) {
+    failed = true;
+    process.stderr.write(`check-style: type errors (tsc -p tsconfig.lint.json):\n${types.stdout}${types.stderr}`);
+  }
+}
+if (!failed) process.stderr.write(`check-style: formatting${files.length ? ' and lint' : ', lint and types'} clean\n`);
 process.exit(failed ? 1 : 0);

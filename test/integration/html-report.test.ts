@@ -11,7 +11,6 @@ import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-// @ts-expect-error a plain ES module shared with scripts/report-screenshot.sh
 import { hasChromium, openBrowser } from '../../scripts/browser.mjs';
 import { CLI, isRoot, namespaces, tempDir, uid } from './helpers.js';
 

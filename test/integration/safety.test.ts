@@ -29,11 +29,13 @@ const paired: string[] = [];
 afterAll(() => {
   for (const name of paired) if (existsSync(join(STATE_DIR, `${name}.json`))) cli(['down', name]);
 });
-const pair = (name: string, a = 'a', b = 'b', extra = '') =>
-  paired.push(name) &&
-  labFile(
+/** A two-node lab file, its name remembered so that the lab is taken down at the end if a test left it up. */
+function pair(name: string, a = 'a', b = 'b', extra = ''): string {
+  paired.push(name);
+  return labFile(
     `name: ${name}\nnodes:\n  ${a}: { interfaces: { eth0: 10.9.0.1/24 }${extra} }\n  ${b}: { interfaces: { eth0: 10.9.0.2/24 } }\nlinks: [${a}:eth0 ${b}:eth0]\n`,
   );
+}
 
 /** Pids of processes whose command line contains this word. */
 function pidsWith(word: string): number[] {

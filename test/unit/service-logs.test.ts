@@ -112,7 +112,7 @@ describe('keeping a log', () => {
 });
 
 describe('the failure', () => {
-  const failed = (logFile: string, exit = { code: 1, signal: null as NodeJS.Signals | null }) => [
+  const failed = (logFile: string, exit = { code: 1 as number | null, signal: null as NodeJS.Signals | null }) => [
     { node: 'a', service: 'web', argv: ['sh', '-c', 'cat /etc/web.conf'], exit, log: logFile },
   ];
 
