@@ -111,8 +111,8 @@ export function planMounts(model: LabModel, instance: string): NodeMount[] {
         file: f.file.at.file,
         line: f.file.at.line,
         col: f.file.at.col,
-        message: `file ${f.file.path} of node '${f.node}': files per node are not available in a rootless lab left up (nslab up without root)`,
-        hint: "run its tests with 'nslab test' (rootless too), or bring it up as root",
+        message: `file ${f.file.path} of node '${f.node}': files per node are not available inside a rootless holder (nslab up without root, nslab run)`,
+        hint: "run its tests with 'nslab test' (rootless too), or as root",
       },
     ]);
   }
