@@ -11,6 +11,8 @@ import { verifyImported } from './verify.js';
 export interface ImportOptions {
   /** A sos report's namespace to import (default: the host's own). */
   netns?: string;
+  /** Ends the reading of a sos report's tarball (SIGINT/SIGTERM): its temporary directory is removed. */
+  signal?: AbortSignal;
 }
 
 /** The lab file's text and the notes on what was left out; exit 2 for any problem, located in FILE. */
@@ -32,7 +34,7 @@ export async function importFile(
     verifyImported(text, imported, file);
     return { text, notes: imported.notes, summary: imported.summary };
   }
-  const sos = await readSosReport(file, opts.netns);
+  const sos = await readSosReport(file, opts.netns, opts.signal);
   try {
     const snap = checkSnapshot(sos.snap, file);
     const notes = [...sos.notes];

@@ -1,9 +1,11 @@
 // A sos report as nslab import reads it: the unpacked folder, or the tarball sos wrote (.tar.xz, .tar.gz, ...), read
 // without trusting it. A tarball is listed first (tar -tv): a member that leaves the report (an absolute name, a '..'
-// step, a symlink or a hard link whose target is outside it) refuses the whole report; then only the regular files
-// import reads are extracted, by name, into a private temporary directory that is removed afterwards (no link is ever
-// made). A folder is walked the same way: a symlink in it that points outside it refuses the report, and the files
-// read must be regular files, not links. Every file read is bounded in size.
+// step, a symlink or a hard link whose target is outside it, a device or a FIFO, a name given twice) refuses the whole
+// report; then only the regular files import reads are extracted, by name, into a private temporary directory that is
+// removed afterwards, also on SIGINT/SIGTERM (no link, device or owner is ever made). A folder is walked the same way:
+// a symlink in it that points outside it refuses the report, and the files read must be regular files, not links.
+// Nothing but a regular file is ever opened (lstat first, then the open file checked to be the same one), and every
+// file read is bounded in size.
 import { execFile } from 'node:child_process';
 import {
   closeSync,
@@ -17,6 +19,7 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  type Stats,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, posix } from 'node:path';
@@ -52,7 +55,8 @@ function inside(rel: string): boolean {
   return n !== '..' && !n.startsWith('../');
 }
 
-export async function openReport(given: string): Promise<Report> {
+/** The report at GIVEN; SIGNAL (SIGINT/SIGTERM) ends a tar that runs and leaves nothing behind. */
+export async function openReport(given: string, signal?: AbortSignal): Promise<Report> {
   let st;
   try {
     st = statSync(given);
@@ -60,7 +64,22 @@ export async function openReport(given: string): Promise<Report> {
     const code = (e as NodeJS.ErrnoException).code;
     throw refuse(given, code === 'ENOENT' ? 'no such file or folder' : `cannot read it (${code})`, 'check the path');
   }
-  return st.isDirectory() ? openFolder(given) : openTarball(given);
+  if (st.isDirectory()) return openFolder(given);
+  // a FIFO (or a device) would make tar wait, or read what is not a file, for ever
+  if (!st.isFile())
+    throw refuse(given, `not a regular file or folder (${kind(st)})`, 'give the folder or the tarball sos made');
+  return openTarball(given, signal);
+}
+
+/** What a non-regular file is, for messages. */
+function kind(s: Stats): string {
+  if (s.isFIFO()) return 'a FIFO';
+  if (s.isCharacterDevice()) return 'a character device';
+  if (s.isBlockDevice()) return 'a block device';
+  if (s.isSocket()) return 'a socket';
+  if (s.isSymbolicLink()) return 'a symlink';
+  if (s.isDirectory()) return 'a folder';
+  return 'not a regular file';
 }
 
 /** The folder of a report: its regular files by relative path; a symlink leading outside refuses it. */
@@ -103,35 +122,50 @@ function openFolder(top: string): Report {
   return {
     given: top,
     files,
-    read: (paths) => Promise.resolve(new Map(paths.map((p) => [p, readBounded(join(top, p), p)]))),
+    read: (paths) => Promise.resolve(new Map(paths.map((p) => [p, readRegularFile(join(top, p), join(top, p))]))),
     close: () => {},
   };
 }
 
-/** A regular file's text, at most MAX_FILE bytes; opened without following a symlink, checked on the open file. */
-function readBounded(path: string, shown: string): string {
+/**
+ * A regular file's text, at most MAX_FILE bytes; a problem is said at WHERE (the file inside the report, never a
+ * temporary path). Nothing but a regular file is opened (opening a device can have effects): lstat first, then open
+ * without following a symlink, and the open file must be the one lstat saw.
+ */
+export function readRegularFile(path: string, where: string): string {
+  const cannot = (e: unknown) =>
+    refuse(where, `cannot be read as a regular file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  let before: Stats;
+  try {
+    before = lstatSync(path);
+  } catch (e) {
+    throw cannot(e);
+  }
+  if (!before.isFile()) throw refuse(where, `${kind(before)}, not a regular file: not opened`);
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
-    throw refuse(path, `${shown} cannot be read as a regular file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw cannot(e);
   }
   try {
     const s = fstatSync(fd);
-    if (!s.isFile()) throw refuse(path, `${shown} is not a regular file`);
+    if (!s.isFile() || s.dev !== before.dev || s.ino !== before.ino)
+      throw refuse(where, 'changed while it was read: not a regular file');
     if (s.size > MAX_FILE)
-      throw refuse(path, `${s.size} bytes, more than the ${MAX_FILE} nslab import reads of one file`, HINT);
+      throw refuse(where, `${s.size} bytes, more than the ${MAX_FILE} nslab import reads of one file`, HINT);
     return readFileSync(fd, 'utf8');
   } finally {
     closeSync(fd);
   }
 }
 
-async function tar(args: string[], given: string): Promise<string> {
+async function tar(args: string[], given: string, signal?: AbortSignal): Promise<string> {
   try {
-    const { stdout } = await run('tar', args, { maxBuffer: 256 << 20, env: { ...process.env, LC_ALL: 'C' } });
+    const { stdout } = await run('tar', args, { maxBuffer: 256 << 20, env: { ...process.env, LC_ALL: 'C' }, signal });
     return stdout;
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     const err = e as NodeJS.ErrnoException & { stderr?: string };
     if (err.code === 'ENOENT')
       throw new EnvironmentError('tar is not installed', 'install tar (and xz-utils for .tar.xz)');
@@ -140,10 +174,18 @@ async function tar(args: string[], given: string): Promise<string> {
   }
 }
 
+/** What `tar -tv` says of a member by the first letter of its mode; what nslab import refuses in a report. */
+const REFUSED: Record<string, string> = {
+  c: 'a character device',
+  b: 'a block device',
+  p: 'a FIFO',
+  s: 'a socket',
+};
+
 /** A tarball: listed and checked, then its needed regular files extracted by name into a private directory. */
-async function openTarball(given: string): Promise<Report> {
-  const names = (await tar(['-tf', given], given)).split('\n').filter((l) => l);
-  const verbose = (await tar(['-tvf', given, '--numeric-owner'], given)).split('\n').filter((l) => l);
+async function openTarball(given: string, signal?: AbortSignal): Promise<Report> {
+  const names = (await tar(['-tf', given], given, signal)).split('\n').filter((l) => l);
+  const verbose = (await tar(['-tvf', given, '--numeric-owner'], given, signal)).split('\n').filter((l) => l);
   if (names.length !== verbose.length || names.length > MAX_ENTRIES)
     throw refuse(given, `a tarball of ${names.length} members nslab import cannot list one by one`);
   const problems: Problem[] = [];
@@ -157,8 +199,13 @@ async function openTarball(given: string): Promise<Report> {
     const bad = (message: string) =>
       problems.push({ file: given, line: 1, col: 1, message: `${at}: ${message}`, hint: HINT });
     if (!inside(name)) return bad('its name leaves the report (an absolute path or ..)');
-    const type = verbose[i]![0];
-    const rel = name;
+    // any type: `tar -x NAME` extracts every member of that name, the last one wins (a hard link replaced the file)
+    const rel = posix.normalize(name).replace(/\/+$/, '');
+    const type = verbose[i]![0]!;
+    const twice = seen.has(rel);
+    seen.add(rel);
+    if (REFUSED[type]) return bad(`${REFUSED[type]}: a sos report holds none`);
+    if (twice) return bad('given twice in the tarball: which one is the report is not clear');
     if (type === 'l' || type === 'h') {
       const sep = type === 'l' ? ' -> ' : ' link to ';
       const line = verbose[i]!;
@@ -169,8 +216,6 @@ async function openTarball(given: string): Promise<Report> {
       return;
     }
     if (type !== '-') return; // directories, and what import never reads
-    if (seen.has(rel)) return bad('given twice in the tarball: which one is the report is not clear');
-    seen.add(rel);
     files.add(rel);
     rawOf.set(rel, raw);
     const size = Number(verbose[i]!.split(/\s+/)[2]);
@@ -190,9 +235,11 @@ async function openTarball(given: string): Promise<Report> {
           );
       dir ??= mkdtempSync(join(tmpdir(), 'nslab-sos-'));
       const members = paths.map((p) => rawOf.get(p) ?? p);
-      // only these regular files, by name, without owners or modes from the tarball
-      await tar(['-xf', given, '-C', dir, '--no-same-owner', '--no-same-permissions', '--', ...members], given);
-      return new Map(paths.map((p) => [p, readBounded(join(dir!, p), `${given}: ${p}`)]));
+      // only these regular files (the listing refused devices, FIFOs and names given twice), by name, without owners
+      // or modes from the tarball, never replacing a file already made
+      const opts = ['--no-same-owner', '--no-same-permissions', '--keep-old-files', '--no-wildcards'];
+      await tar(['-xf', given, '-C', dir, ...opts, '--', ...members], given, signal);
+      return new Map(paths.map((p) => [p, readRegularFile(join(dir!, p), `${given}: member '${rawOf.get(p) ?? p}'`)]));
     },
     close: () => {
       if (dir) rmSync(dir, { recursive: true, force: true });

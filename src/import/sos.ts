@@ -111,8 +111,8 @@ function layout(report: Report): { top: string; namespaces: string[] } {
 }
 
 /** Reads the sos report at GIVEN (a folder or a tarball) as a snapshot of the namespace NETNS (default: the host's). */
-export async function readSosReport(given: string, netns?: string): Promise<SosSnapshot> {
-  const report = await openReport(given);
+export async function readSosReport(given: string, netns?: string, signal?: AbortSignal): Promise<SosSnapshot> {
+  const report = await openReport(given, signal);
   try {
     return await fromReport(report, netns);
   } finally {

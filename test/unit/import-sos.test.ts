@@ -3,7 +3,7 @@
 // same namespace), the report read as a folder and as a tarball into the same lab as the snapshot's (less the
 // recorded decisions, which a sos report has not, said), and hostile reports: each refused with exit 2 at the file
 // inside the report and its line, nothing left behind.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { reportError } from '../../src/cli/report-error.js';
+import { LabFileError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
+import { readRegularFile } from '../../src/import/sos-report.js';
 import { parseAddresses, parseRoutes, parseRules } from '../../src/import/iproute-text.js';
 
 const FIX = 'test/fixtures/sos';
@@ -254,5 +256,118 @@ describe('hostile and malformed reports: exit 2, located, nothing made', () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/ip_-d_address:13:1: 198\.18\.0\.9\/24 is in 198\.18\.0\.0\/15/);
+  });
+
+  it('a tarball with a device, a FIFO or a name given twice (a hard link too) is refused at listing, nothing extracted', async () => {
+    const d = temp();
+    const tmp = join(d, 'tmp');
+    mkdirSync(tmp);
+    cpSync(REPORT, join(d, 'r'), { recursive: true });
+    const addr = 'r/sos_commands/networking/ip_-d_address';
+    // python's tarfile writes members tar -c cannot (a device without root), after the regular ones
+    const make = (name: string, extra: string) => {
+      const t = join(d, name);
+      const py = [
+        'import sys, tarfile',
+        'with tarfile.open(sys.argv[1], "w:gz") as t:',
+        '    t.add("r")',
+        ...extra.split('\n').map((l) => `    ${l}`),
+      ].join('\n');
+      const r = spawnSync('python3', ['-c', py, t], { cwd: d, encoding: 'utf8' });
+      expect(r.status, r.stderr).toBe(0);
+      return t;
+    };
+    const member = (type: string, more = '') =>
+      `m = tarfile.TarInfo(${JSON.stringify(addr)}); m.type = tarfile.${type}; ${more}t.addfile(m)`;
+    const dev = make('dev.tar.gz', member('CHRTYPE', 'm.devmajor = 1; m.devminor = 5; '));
+    const fifo = make('fifo.tar.gz', member('FIFOTYPE'));
+    const link = make('link.tar.gz', member('LNKTYPE', 'm.linkname = "r/etc/hostname"; '));
+    const fine = make('fine.tar.gz', 'pass');
+    const env = process.env.TMPDIR;
+    process.env.TMPDIR = tmp; // where the extraction would go
+    try {
+      const r = await imported(dev);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /dev\.tar\.gz:1:1: .*member 'r\/sos_commands\/networking\/ip_-d_address': a character device/,
+      );
+      const f = await imported(fifo);
+      expect(f.code).toBe(2);
+      expect(f.stderr).toMatch(/member 'r\/sos_commands\/networking\/ip_-d_address': a FIFO/);
+      // a hard link named as a file import reads replaced its text with another file's
+      const l = await imported(link);
+      expect(l.code).toBe(2);
+      expect(l.stderr).toMatch(/member 'r\/sos_commands\/networking\/ip_-d_address': given twice in the tarball/);
+      expect(readdirSync(tmp)).toEqual([]);
+      // the twin: the same report without the extra member imports, and its temporary directory is gone
+      const ok = await imported(fine);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      if (env === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = env;
+    }
+  });
+
+  it('the reader opens nothing but a regular file, and says a problem at the name it is given', () => {
+    const d = temp();
+    writeFileSync(join(d, 'f'), 'text\n');
+    expect(readRegularFile(join(d, 'f'), 'r.tar: member f')).toBe('text\n');
+    const problem = (path: string) => {
+      try {
+        readRegularFile(path, 'r.tar: member x');
+      } catch (e) {
+        expect(e).toBeInstanceOf(LabFileError);
+        return (e as LabFileError).problems[0]!;
+      }
+      throw new Error('read');
+    };
+    // a device is not opened (lstat first): opening one can have effects
+    expect(problem('/dev/null')).toMatchObject({
+      file: 'r.tar: member x',
+      message: /a character device, not a regular/,
+    });
+    symlinkSync(join(d, 'f'), join(d, 'l'));
+    expect(problem(join(d, 'l'))).toMatchObject({ file: 'r.tar: member x', message: /a symlink, not a regular file/ });
+    expect(spawnSync('mkfifo', [join(d, 'p')]).status).toBe(0);
+    expect(problem(join(d, 'p'))).toMatchObject({ message: /a FIFO, not a regular file: not opened/ });
+  });
+
+  it('an input that is a FIFO named like a tarball is refused, not waited on', async () => {
+    const p = join(temp(), 'x.tar');
+    expect(spawnSync('mkfifo', [p]).status).toBe(0);
+    const r = await imported(p);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/x\.tar:1:1: not a regular file or folder \(a FIFO\)/);
+  });
+
+  it('SIGTERM while a tarball is extracted: exit 143, its temporary directory removed', async () => {
+    const d = temp();
+    const tmp = join(d, 'tmp');
+    mkdirSync(tmp);
+    cpSync(REPORT, join(d, 'r'), { recursive: true });
+    // a member import does not read, after those it does: tar -x reads through it while the directory exists
+    expect(spawnSync('truncate', ['-s', '256M', join(d, 'r/zz')]).status).toBe(0);
+    const t = join(d, 'big.tar.gz');
+    const made = spawnSync('sh', ['-c', `tar -cf - --sort=name -C "${d}" r | gzip -1 > "${t}"`]);
+    expect(made.status).toBe(0);
+    rmSync(join(d, 'r'), { recursive: true });
+    const child = spawn(process.execPath, [join(process.cwd(), 'dist/bin/main.js'), 'import', t], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: 'ignore',
+    });
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    let sawDir = false;
+    for (let i = 0; i < 3000 && child.exitCode === null; i++) {
+      if (readdirSync(tmp).some((n) => n.startsWith('nslab-sos-'))) {
+        sawDir = true;
+        break;
+      }
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(sawDir).toBe(true); // the twin: the directory was there while tar ran
+    child.kill('SIGTERM');
+    expect(await exited).toBe(143);
+    expect(readdirSync(tmp)).toEqual([]);
   });
 });
