@@ -10,7 +10,15 @@ import { instanceName, nsName } from '../plan/names.js';
 import type { Step } from '../plan/step.js';
 import { executeSteps, pool } from './apply.js';
 import { etcDirOf, etcExists, writeTableNames } from './etc-netns.js';
-import { fileOwnerProblems, hasMountNs, makeMount, planMounts, writeFiles, type NodeMount } from './node-mounts.js';
+import {
+  fileOwnerProblems,
+  hasMountNs,
+  makeMount,
+  planMounts,
+  writeFiles,
+  type NodeMount,
+  type Target,
+} from './node-mounts.js';
 import { kernelFeatures, requireRoot, requireTools } from './capabilities.js';
 import { isRunning, netnsInode, startTime, stopAll } from './proc.js';
 import { programsFor } from './requirements.js';
@@ -202,7 +210,7 @@ export class Lab {
   }
 
   /** Where each node's files land (node-mounts.landing), by namespace; planned again for an attached lab. */
-  private targets: Map<string, Map<string, string>> | undefined;
+  private targets: Map<string, Map<string, Target>> | undefined;
 
   /** A stage's files, written into their nodes' mount namespaces. */
   private async stageFiles(name: string): Promise<void> {
@@ -217,7 +225,7 @@ export class Lab {
           `stage '${name}' writes files in node '${node}', which has no mount namespace of its own`,
           'the lab was brought up by an nslab without files per node: take it down and up again',
         );
-      await writeFiles(ns, c.files, this.targets.get(ns) ?? new Map<string, string>(), this.runner);
+      await writeFiles(ns, c.files, this.targets.get(ns) ?? new Map<string, Target>(), this.runner);
     }
   }
 

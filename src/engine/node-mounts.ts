@@ -19,7 +19,17 @@
 // and go with it. The one trace outside is STATE/mnt/NS, recorded in the lab's state before it is made; down,
 // a failed up and cleanup unmount and remove it. The bind needs a mount that is not shared (the kernel refuses a
 // namespace file bound into a shared mount, as that could loop): NS is first bound onto itself, private.
-import { mkdirSync, openSync, closeSync, existsSync, readdirSync, realpathSync, rmdirSync } from 'node:fs';
+import {
+  mkdirSync,
+  openSync,
+  closeSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  realpathSync,
+  rmdirSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { EnvironmentError, LabFileError, type Problem } from '../errors.js';
 import type { FileModel, LabModel } from '../lab/model.js';
@@ -50,12 +60,24 @@ export function nodeFiles(model: LabModel, node: string): FileModel[] {
   ];
 }
 
+/** Where a file lands in its node: the node's own folder it is written under, and its path below that folder. */
+export interface Target {
+  /** The folder overlaid for the file, or the node's private /run: the write starts there. */
+  base: string;
+  /** The path below base, component by component (never followed through a link in the node). */
+  rel: string;
+}
+
 /**
- * Where a file lands: the path written in the node (links of the machine followed), and the folder overlaid for it
- * (undefined inside the node's private /run). A path whose nearest existing folder is / (or in /proc, /sys, /dev
- * after links) is refused: nslab never overlays those.
+ * Where a file lands: the path written in the node (links of the machine followed, once, here), and the folder
+ * overlaid for it (undefined inside the node's private /run). A path whose nearest existing folder is / (or in
+ * /proc, /sys, /dev after links) is refused: nslab never overlays those; so is one under a file of the machine, one
+ * that is a folder of the machine, and one in /etc/iproute2 (the node's table names are bound there from
+ * /etc/netns, which is the machine's: a file there would be written onto the machine).
  */
-export function landing(path: string): { target: string; overlay?: string } | { problem: string } {
+export function landing(
+  path: string,
+): { target: string; base: string; overlay?: string } | { problem: string; hint?: string } {
   let dir = dirname(path);
   while (dir !== '/' && !existsSync(dir)) dir = dirname(dir);
   let real: string;
@@ -64,22 +86,41 @@ export function landing(path: string): { target: string; overlay?: string } | { 
   } catch (e) {
     return { problem: `cannot read ${dir} on this machine (${(e as NodeJS.ErrnoException).code})` };
   }
+  if (!statSync(real).isDirectory())
+    return { problem: `${dir} is a file on this machine, not a folder`, hint: 'a file cannot be under a file' };
   const target = join(real, relative(dir, path));
-  if (PRIVATE.some((p) => real === p || real.startsWith(`${p}/`))) return { target };
+  if (dir === dirname(path) && isFolder(target))
+    return { problem: `${path} is a folder on this machine: a file cannot replace it`, hint: 'name a file in it' };
+  if (target === '/etc/iproute2' || target.startsWith('/etc/iproute2/'))
+    return {
+      problem: `${path} is in /etc/iproute2, where a node's table names are the machine's /etc/netns/NS/iproute2`,
+      hint: "name routing tables with the lab's 'tables:'; nslab never writes /etc/iproute2",
+    };
+  const priv = PRIVATE.find((p) => real === p || real.startsWith(`${p}/`));
+  if (priv) return { target, base: priv };
   if (real === '/')
     return { problem: `no folder of ${dirname(path)} exists on this machine, and nslab does not overlay /` };
   if (['/proc', '/sys', '/dev'].some((p) => real === p || real.startsWith(`${p}/`)))
     return { problem: `${path} lands in ${real}, which is the kernel's` };
   if (/[,:\\\n]/.test(real)) return { problem: `${real} contains ',', ':' or '\\', which an overlay cannot name` };
-  return { target, overlay: real };
+  return { target, base: real, overlay: real };
+}
+
+/** Whether a path is a folder of the machine (not through a link at its last component: a link is replaced). */
+function isFolder(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export interface NodeMount {
   ns: string;
   /** Folders to overlay, outermost first. */
   overlays: string[];
-  /** Where each file is written in the node. */
-  targets: Map<string, string>;
+  /** Where each file is written in the node, planned once at up (a link that appears later is never followed). */
+  targets: Map<string, Target>;
 }
 
 /**
@@ -120,7 +161,8 @@ export function planMounts(model: LabModel, instance: string): NodeMount[] {
     .filter((n) => n.kind === 'host' && wantsOwnMounts(model, n.name))
     .map((n) => {
       const overlays = new Set<string>();
-      const targets = new Map<string, string>();
+      const targets = new Map<string, Target>();
+      const spelled = new Map<string, FileModel>();
       for (const f of nodeFiles(model, n.name)) {
         const l = landing(f.path);
         if ('problem' in l) {
@@ -129,11 +171,23 @@ export function planMounts(model: LabModel, instance: string): NodeMount[] {
             line: f.at.line,
             col: f.at.col,
             message: `file ${f.path} of node '${n.name}': ${l.problem}`,
-            hint: 'put it in a folder that exists on this machine (e.g. /etc/APP/), or in /run',
+            hint: l.hint ?? 'put it in a folder that exists on this machine (e.g. /etc/APP/), or in /run',
           });
           continue;
         }
-        targets.set(f.path, l.target);
+        const other = spelled.get(l.target);
+        if (other && other.path !== f.path) {
+          problems.push({
+            file: f.at.file,
+            line: f.at.line,
+            col: f.at.col,
+            message: `file ${f.path} of node '${n.name}' is ${other.path} (${other.at.file}:${other.at.line}:${other.at.col}) by another name: both land in ${l.target}`,
+            hint: 'name each file once, by one path',
+          });
+          continue;
+        }
+        spelled.set(l.target, f);
+        targets.set(f.path, { base: l.base, rel: relative(l.base, l.target) });
         if (l.overlay) overlays.add(l.overlay);
       }
       // outermost first: a deeper overlay is then mounted on the outer one's view
@@ -178,6 +232,9 @@ k=0
 for d; do
   k=$((k+1))
   mkdir $s/u$k $s/w$k
+  # the overlay's root takes the upper layer's mode and owner: the machine's folder's (/tmp stays 1777)
+  chown --reference="$d" $s/u$k
+  chmod --reference="$d" $s/u$k
   # mounts under d (seen as mount points, unescaped ones only), outermost first: carried over onto the overlay
   subs=$(awk -v d="$d/" 'index($5, d) == 1 && $5 !~ /\\/ { print $5 }' /proc/self/mountinfo | sort -u)
   j=0; kept=
@@ -250,23 +307,45 @@ function mountError(ns: string, stderr: string): Error {
   );
 }
 
-// Writes one file in the node, as its owner with its mode: into a new file beside it (created exclusively), then
-// renamed over the path (a link there is replaced, never followed; a folder there is refused).
+// Writes one file in the node, as its owner with its mode: $1 the node's own folder it lands under (an overlay nslab
+// made, or the node's /run), $2 the path below it. Nothing is followed through a link in the node (the overlay's
+// lower layer is the live machine's folder, where anyone may make a link after up): the walk goes down from the
+// folder one component at a time, refusing a link, making a missing folder alone (mkdir fails if something
+// appeared), and checking after each `cd -P` that the real folder is the one expected (a swap between the check and
+// the cd). The file is made exclusively beside the name (set -C), then renamed over it relative to the folder
+// (rename replaces a link at the last component, never follows it; a folder there is refused).
 const WRITE_SH = `set -eC
-d=\${1%/*}
-mkdir -p "$d"
-t="$d/.nslab-$$"
+base=$1; rel=$2
+fail() { echo "$*" >&2; exit 1; }
+own=$(awk -v b="$base" '$5 == b { i = 6; while ($i != "-") i++; f = ($(i + 2) == "nslab-files" || $(i + 2) == "nslab-run") } END { print f + 0 }' /proc/self/mountinfo)
+[ "$own" = 1 ] || fail "$base is not a folder of the node's own (no overlay of nslab's there): refused"
+cd -P -- "$base"
+[ "$(pwd -P)" = "$base" ] || fail "$base is not itself in the node (a link?): refused"
+here=$base
+case $rel in */*) dirs=\${rel%/*};; *) dirs=;; esac
+name=\${rel##*/}
+set -f; IFS=/
+for c in $dirs; do
+  [ -L "$c" ] && fail "$here/$c is a link in the node: nslab never follows one for a file's folder"
+  [ -e "$c" ] || mkdir -m 0755 -- "$c"
+  cd -P -- "$c"
+  here=$here/$c
+  [ "$(pwd -P)" = "$here" ] || fail "$here became a link in the node: refused"
+done
+IFS=' '
+[ -d "$name" ] && [ ! -L "$name" ] && fail "$here/$name is a folder in the node: refused"
+t=.nslab-$$
 cat > "$t"
-chown "$3" "$t"
-chmod "$2" "$t"
-mv -fT "$t" "$1" || { rm -f "$t"; exit 1; }
+chown -h "$3" "$t"
+chmod "$4" "$t"
+mv -fT -- "$t" "$name" || { rm -f -- "$t"; exit 1; }
 `;
 
 /** Writes files into a node's mount namespace (at bring-up, its base files; at a stage, the stage's). */
 export async function writeFiles(
   ns: string,
   files: FileModel[],
-  targets: Map<string, string>,
+  targets: Map<string, Target>,
   runner: Runner,
 ): Promise<void> {
   const f = mountFileOf(ns);
@@ -283,7 +362,8 @@ export async function writeFiles(
           hint: 'leave owner out, or run the lab as root',
         },
       ]);
-    const target = targets.get(file.path) ?? file.path;
+    const target = targets.get(file.path);
+    if (!target) throw new Error(`internal: ${file.path} was not planned at up`);
     const r = await runner.run({
       argv: [
         'nsenter',
@@ -293,9 +373,10 @@ export async function writeFiles(
         '-c',
         WRITE_SH,
         'sh',
-        target,
-        file.mode.toString(8),
+        target.base,
+        target.rel,
         `${ids.uid}:${ids.gid}`,
+        file.mode.toString(8),
       ],
       input: file.content,
     });

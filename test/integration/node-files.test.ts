@@ -3,10 +3,21 @@
 // (examples/files/twind.yaml); /run is each node's own; nothing of it is left on the machine after down, a
 // failed up, or an up killed outright (then cleanup). Each lab here has a private state directory: its
 // mount namespace files are there, and its cleanup touches nothing of anyone else's.
-import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { Lab } from '../../src/api/index.js';
 import { CLI, cli, isRoot, namespaces, sleep, tempDir, uid } from './helpers.js';
 
 const TWIND = 'examples/files/twind.yaml';
@@ -169,6 +180,124 @@ links: [a:eth0 b:eth0]
     const g = cli(['up', file], env);
     expect(g.code, g.stderr).toBe(0);
     expect(cli(['down', name], env).code).toBe(0);
+    expect(left(env.NSLAB_STATE_DIR, `nslab-${name}.`)).toEqual(nothing);
+  }, 120_000);
+
+  it("a link that appears on the machine after up is never followed by a stage's file; an overlaid folder keeps its mode and owner", async () => {
+    const dir = tempDir();
+    const state = join(dir, 'state');
+    const name = `twinl${uid()}`;
+    const app = `/tmp/nslab-app-${uid()}`; // absent at up: /tmp is overlaid for it
+    const away = `/var/tmp/nslab-away-${uid()}`; // where a link on the machine would take the stage's file
+    const own = `/tmp/nslab-own-${uid()}`; // a folder of nobody's, mode 750: overlaid for its file
+    mkdirSync(away);
+    mkdirSync(own, { mode: 0o750 });
+    chownSync(own, 65534, 65534);
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(
+      file,
+      `name: ${name}
+nodes:
+  a:
+    interfaces: { eth0: 10.76.2.1/24 }
+    files:
+      ${own}/sub/x.conf: own
+  b: { interfaces: { eth0: 10.76.2.2/24 } }
+links: [a:eth0 b:eth0]
+stages:
+  - name: s2
+    apply:
+      a:
+        files:
+          ${app}/x.conf: staged
+  - name: s3
+    apply:
+      a:
+        files:
+          ${app}2/x.conf: staged
+`,
+    );
+    const saved = process.env.NSLAB_STATE_DIR;
+    process.env.NSLAB_STATE_DIR = state;
+    const env = { NSLAB_STATE_DIR: state };
+    try {
+      const lab = await Lab.up(pathToFileURL(file));
+      try {
+        const inA = (...argv: string[]) => cli(['exec', lab.instance, 'a', '--', ...argv], env).stdout;
+        // the overlaid folders' mode and owner are the machine's: /tmp's (1777 root) and own's (750 nobody)
+        const host = spawnSync('stat', ['-c', '%a %U', '/tmp', own], { encoding: 'utf8' }).stdout;
+        expect(host).toMatch(/^1777 root\n750 nobody\n$/);
+        expect(inA('stat', '-c', '%a %U', '/tmp', own)).toBe(host);
+        expect(inA('cat', `${own}/sub/x.conf`)).toBe('own');
+        // someone makes a link on the machine: the overlay's lower layer is the live /tmp, so a sees it too
+        symlinkSync(away, app);
+        expect(inA('readlink', app)).toBe(`${away}\n`);
+        await expect(lab.applyStage('s2')).rejects.toThrow(/is a link in the node: nslab never follows one/);
+        expect(existsSync(join(away, 'x.conf')), 'is not: nothing written on the machine through the link').toBe(false);
+        // the twin: a stage's file in another folder absent at up, with no link there: written in the node only
+        await lab.applyStage('s3');
+        expect(inA('cat', `${app}2/x.conf`)).toBe('staged');
+        expect(existsSync(`${app}2`)).toBe(false);
+      } finally {
+        await lab.down();
+      }
+    } finally {
+      if (saved === undefined) delete process.env.NSLAB_STATE_DIR;
+      else process.env.NSLAB_STATE_DIR = saved;
+      rmSync(app, { force: true });
+      rmSync(`${app}2`, { recursive: true, force: true });
+      rmSync(away, { recursive: true, force: true });
+      rmSync(own, { recursive: true, force: true });
+    }
+    expect(left(state, `nslab-${name}.`)).toEqual(nothing);
+  }, 120_000);
+
+  it('files that cannot land are refused before anything exists: /etc/iproute2, under a file, a folder, one file by two names', () => {
+    const dir = tempDir();
+    const env = { NSLAB_STATE_DIR: join(dir, 'state') };
+    const name = `twinw${uid()}`;
+    const folder = `/tmp/nslab-folder-${uid()}`;
+    const lnk = `/tmp/nslab-lnk-${uid()}`;
+    mkdirSync(folder);
+    symlinkSync('/etc', lnk);
+    const file = join(dir, 'bad.yaml');
+    const lab = (files: string) => `name: ${name}
+nodes:
+  a:
+    interfaces: { eth0: 10.76.3.1/24 }
+    files:
+${files}
+  b: { interfaces: { eth0: 10.76.3.2/24 } }
+links: [a:eth0 b:eth0]
+`;
+    try {
+      writeFileSync(
+        file,
+        lab(`      /etc/iproute2/rt_tables: "100 mine\\n"
+      /etc/passwd/x: x
+      ${folder}: x
+      /etc/nslab-a-${name}.conf: one
+      ${lnk}/nslab-a-${name}.conf: two`),
+      );
+      const r = cli(['up', file], env);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(/bad\.yaml:6:\d+: .*is in \/etc\/iproute2/);
+      expect(r.stderr).toMatch(/bad\.yaml:7:\d+: .*\/etc\/passwd is a file on this machine, not a folder/);
+      expect(r.stderr).toMatch(/bad\.yaml:8:\d+: .*is a folder on this machine/);
+      expect(r.stderr).toMatch(/bad\.yaml:10:\d+: .*is \/etc\/nslab-a-\S+ \(.*bad\.yaml:9:\d+\) by another name/);
+      expect(r.stderr).not.toMatch(/^\S*bad\.yaml:9:/m);
+      expect(left(env.NSLAB_STATE_DIR, `nslab-${name}.`)).toEqual(nothing);
+      // the twin: a file in that folder, and the one file by one name, come up
+      writeFileSync(file, lab(`      ${folder}/x: x\n      ${lnk}/nslab-a-${name}.conf: two`));
+      const g = cli(['up', file], env);
+      expect(g.code, g.stderr).toBe(0);
+      expect(cli(['exec', name, 'a', '--', 'cat', `/etc/nslab-a-${name}.conf`], env).stdout).toBe('two');
+      expect(cli(['down', name], env).code).toBe(0);
+      expect(existsSync(`/etc/nslab-a-${name}.conf`)).toBe(false);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+      rmSync(lnk, { force: true });
+    }
     expect(left(env.NSLAB_STATE_DIR, `nslab-${name}.`)).toEqual(nothing);
   }, 120_000);
 });
