@@ -12,9 +12,9 @@ import { csvReport, scoreOf } from '../report/csv.js';
 import { jsonReport } from '../report/json.js';
 import type { LabRun, TestResult } from '../run/results.js';
 import { checkStage } from '../run/suite.js';
-import { findInstance, findInstances, isFile } from './common.js';
+import { isFile } from './common.js';
 import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
-import { gradeStudents, gradingCopy, requireTrainer, studentLabs, type UserLab } from './trainer.js';
+import { gradeStudents, gradingCopy, labsToActOn, requireTrainer, type UserLab } from './trainer.js';
 import { checkOutputs, exitFor, report, testPreflight, type TestOpts } from './test.js';
 
 export type CheckOpts = Pick<TestOpts, 'stage' | 'artifacts' | 'reporter' | 'html'> & {
@@ -41,22 +41,7 @@ export async function run(labArg: string | undefined, opts: CheckOpts): Promise<
   if (rootlessHere()) return sameInside(await rootlessOne(labArg, opts.instance, 'check'));
   testPreflight();
   // as root: students' labs too, graded as each student (trainer.ts); with --user, only that user's
-  const students =
-    opts.instance !== undefined || opts.user !== undefined ? await studentLabs(labArg, opts.instance, opts.user) : [];
-  const states =
-    opts.user !== undefined
-      ? []
-      : opts.instance !== undefined
-        ? await findInstances(labArg, opts.instance).catch((e: unknown) => {
-            if (students.length && e instanceof UsageError) return [];
-            throw e;
-          })
-        : [await findInstance(labArg!)];
-  if (opts.user !== undefined && !students.length)
-    throw new UsageError(
-      `user '${opts.user}' has no lab left up${labArg !== undefined ? ` matching '${labArg}'` : ''}${opts.instance !== undefined ? ` with an instance matching '${opts.instance}'` : ''}`,
-      "'nslab ls --all-users' lists every user's labs",
-    );
+  const { students, states } = await labsToActOn(labArg, opts);
   // graded with the tests of LAB when it is a file (the instructor's), else each lab's own file
   const given = labArg !== undefined && isFile(labArg) ? loadLab(labArg) : undefined;
   const models = new Map<string, LabModel>();

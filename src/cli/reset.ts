@@ -10,9 +10,9 @@ import { teardown } from '../engine/teardown.js';
 import { stagesUpTo } from '../plan/build.js';
 import { loadLab } from '../lab/resolve.js';
 import type { LabModel } from '../lab/model.js';
-import { findInstance, findInstances, isFile } from './common.js';
+import { isFile } from './common.js';
 import { rootlessHere, rootlessOne, sameInside } from './rootless.js';
-import { requireTrainer, resetStudents, studentLabs } from './trainer.js';
+import { labsToActOn, requireTrainer, resetStudents } from './trainer.js';
 
 /**
  * `nslab reset LAB [--stage S]`: the lab as `up --stage S` makes it, under the
@@ -36,22 +36,7 @@ export async function run(
   if (rootlessHere()) return sameInside(await rootlessOne(labArg, opts.instance, 'reset'));
   requireRoot('resetting a lab');
   // as root with --instance or --user: other users' rootless labs too, each reset as its user (trainer.ts)
-  const students =
-    opts.instance !== undefined || opts.user !== undefined ? await studentLabs(labArg, opts.instance, opts.user) : [];
-  if (opts.user !== undefined && !students.length)
-    throw new UsageError(
-      `user '${opts.user}' has no lab left up${labArg !== undefined ? ` matching '${labArg}'` : ''}${opts.instance !== undefined ? ` with an instance matching '${opts.instance}'` : ''}`,
-      "'nslab ls --all-users' lists every user's labs",
-    );
-  const states =
-    opts.user !== undefined
-      ? []
-      : opts.instance !== undefined
-        ? await findInstances(labArg, opts.instance).catch((e: unknown) => {
-            if (students.length && e instanceof UsageError) return [];
-            throw e;
-          })
-        : [await findInstance(labArg!)];
+  const { students, states } = await labsToActOn(labArg, opts);
   // every lab file and stage is checked before anything is taken down
   const given = labArg !== undefined && isFile(labArg) ? labArg : undefined;
   const jobs = states.map((state) => ({ state, ...resettable(state, given, opts.stage) }));

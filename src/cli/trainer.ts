@@ -22,7 +22,8 @@ import { checkInstanceName } from '../plan/names.js';
 import type { LabRun, TestResult } from '../run/results.js';
 import type { LabModel } from '../lab/model.js';
 import { allUsersLabs, type UserLab } from './all-users.js';
-import { isFile, labNameOf, matcher } from './common.js';
+import { findInstance, findInstances, isFile, labNameOf, matcher } from './common.js';
+import type { LabState } from '../engine/state.js';
 
 /** Labs graded, reset or taken down at once (each as its student: one nslab, and one inside its holder). */
 export const STUDENT_JOBS = 4;
@@ -252,3 +253,31 @@ export async function resetStudents(labs: UserLab[], stage: string | undefined):
 }
 
 export type { UserLab };
+
+/**
+ * What `check` and `reset` act on as root: the students' labs (with --instance or --user) and root's own (unless
+ * --user narrows it to one user). An --instance pattern that matches none of root's labs is no error where it matches
+ * students'.
+ */
+export async function labsToActOn(
+  labArg: string | undefined,
+  opts: { instance?: string; user?: string },
+): Promise<{ students: UserLab[]; states: LabState[] }> {
+  const students =
+    opts.instance !== undefined || opts.user !== undefined ? await studentLabs(labArg, opts.instance, opts.user) : [];
+  if (opts.user !== undefined && !students.length)
+    throw new UsageError(
+      `user '${opts.user}' has no lab left up${labArg !== undefined ? ` matching '${labArg}'` : ''}${opts.instance !== undefined ? ` with an instance matching '${opts.instance}'` : ''}`,
+      "'nslab ls --all-users' lists every user's labs",
+    );
+  const states =
+    opts.user !== undefined
+      ? []
+      : opts.instance !== undefined
+        ? await findInstances(labArg, opts.instance).catch((e: unknown) => {
+            if (students.length && e instanceof UsageError) return [];
+            throw e;
+          })
+        : [await findInstance(labArg!)];
+  return { students, states };
+}
