@@ -213,10 +213,13 @@ function atTrainers(t: TestResult, model: LabModel): TestResult {
   return { ...t, file: model.file, ...(mine ? { at: `${mine.at.file}:${mine.at.line}:${mine.at.col}` } : {}) };
 }
 
-/** `down` of a student's lab: their own `nslab down INSTANCE`, as them (it ends the holder, removes the record). */
-export async function downStudents(labs: UserLab[]): Promise<number> {
+/**
+ * One nslab command per student, as that student (at most STUDENT_JOBS at once): what each printed, said with the
+ * student's name; a failure on stderr. Exit 1 if any failed.
+ */
+async function asEachStudent(labs: UserLab[], argvOf: (s: UserLab) => string[]): Promise<number> {
   let failed = 0;
-  const done = await bounded(labs, STUDENT_JOBS, (s) => asStudent(s, ['down', s.state.instance]));
+  const done = await bounded(labs, STUDENT_JOBS, (s) => asStudent(s, argvOf(s)));
   labs.forEach((s, i) => {
     const r = done[i]!;
     if (r.code === 0) process.stdout.write(`${r.stdout.trimEnd()} of user '${s.user}'\n`);
@@ -227,30 +230,26 @@ export async function downStudents(labs: UserLab[]): Promise<number> {
   });
   return failed ? 1 : 0;
 }
+
+/** `down` of a student's lab: their own `nslab down INSTANCE`, as them (it ends the holder, removes the record). */
+export const downStudents = (labs: UserLab[]): Promise<number> =>
+  asEachStudent(labs, (s) => ['down', s.state.instance]);
+
+// a verb of nslab's, not a program: written apart from its options, which the requirements scan would read as one
+const VERB_RESET = 'reset';
 
 /**
  * `reset` of students' labs: `nslab reset --instance INSTANCE [--stage S]` as each student, from the file each
  * brought the lab up with (the students' file: a copy of the trainer's would be gone after this command, and the lab
  * is graded with the trainer's anyway).
  */
-// a verb of nslab's, not a program: written apart from its options, which the requirements scan would read as one
-const VERB_RESET = 'reset';
-
-export async function resetStudents(labs: UserLab[], stage: string | undefined): Promise<number> {
-  let failed = 0;
-  const done = await bounded(labs, STUDENT_JOBS, (s) =>
-    asStudent(s, [VERB_RESET, '--instance', s.state.instance, ...(stage !== undefined ? ['--stage', stage] : [])]),
-  );
-  labs.forEach((s, i) => {
-    const r = done[i]!;
-    if (r.code === 0) process.stdout.write(`${r.stdout.trimEnd()} of user '${s.user}'\n`);
-    else {
-      failed++;
-      process.stderr.write(`nslab: lab '${s.state.instance}' of user '${s.user}': ${lastError(r)}\n`);
-    }
-  });
-  return failed ? 1 : 0;
-}
+export const resetStudents = (labs: UserLab[], stage: string | undefined): Promise<number> =>
+  asEachStudent(labs, (s) => [
+    VERB_RESET,
+    '--instance',
+    s.state.instance,
+    ...(stage !== undefined ? ['--stage', stage] : []),
+  ]);
 
 export type { UserLab };
 

@@ -5,6 +5,7 @@
 // 6.1 prints (ip/ipaddress.c, ip/iproute.c, ip/iprule.c). A value is kept as the word iproute2 printed; the schema then
 // checks its shape as for a snapshot.
 import { parseAddress, parsePrefix, type Family } from '../lab/addr.js';
+import { METRICS } from './routes.js';
 
 /** One problem at a line (1-based) and column of the text. */
 export interface TextProblem {
@@ -174,25 +175,8 @@ const ROUTE_TYPES = ['unicast', 'local', 'broadcast', 'multicast', 'blackhole', 
 const ROUTE_TYPES_OTHER = ['anycast', 'nat', 'xresolve'];
 /** Route flags as iproute2 prints them (a word alone). */
 const ROUTE_FLAGS = ['onlink', 'pervasive', 'linkdown', 'dead', 'offload', 'trap', 'notify', 'rt_offload', 'rt_trap'];
-/** Route metrics `ip -j` prints as numbers under `metrics`. */
-const ROUTE_METRICS = [
-  'mtu',
-  'advmss',
-  'hoplimit',
-  'reordering',
-  'window',
-  'cwnd',
-  'initcwnd',
-  'initrwnd',
-  'ssthresh',
-  'quickack',
-  'fastopen_no_cookie',
-  'rtt',
-  'rttvar',
-  'rto_min',
-  'features',
-  'congctl',
-];
+/** Route metrics `ip -j` prints under `metrics`: those a lab takes (routes.ts), and those it leaves out with a note. */
+const ROUTE_METRICS = [...METRICS, 'rtt', 'rttvar', 'rto_min', 'features', 'congctl'];
 
 /** The family of a route line by its addresses: undefined if it names none. */
 export function lineFamily(route: Json): Family | undefined {

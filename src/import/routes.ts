@@ -97,7 +97,7 @@ const READ = new Set([
   'uid',
 ]);
 /** The route metrics a lab takes (lab/iproute.ts), as iproute2 prints them. */
-const METRICS = [
+export const METRICS = [
   'mtu',
   'advmss',
   'hoplimit',
