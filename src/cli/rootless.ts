@@ -1,6 +1,6 @@
 // The verbs without privilege (issue 21): each lab lives in a holder of its own
 // (src/engine/holder.ts), recorded in the user's state directory. `up` starts
-// the holder and brings the lab up inside it with the nslab that runs there;
+// the holder and brings the lab up in it (upRootless says how);
 // `exec` and `shell` enter it straight into a node; `check`, `explain`,
 // `reset` and `snapshot --node` run the same command again inside it; `down`
 // ends the holder, and with it everything of the lab.
@@ -17,7 +17,10 @@ import {
   startHolder,
   type Holder,
 } from '../engine/holder.js';
+import type { HolderChannel } from '../engine/holder-channel.js';
+import { upInHolder, wantsInnerNslab } from '../engine/holder-up.js';
 import { programsFor } from '../engine/requirements.js';
+import { withSignals } from '../engine/signals.js';
 import { rootlessProblem } from '../engine/rootless.js';
 import { enterNodeArgv } from '../engine/node-mounts.js';
 import {
@@ -35,6 +38,7 @@ import type { LabModel } from '../lab/model.js';
 import { buildPlan } from '../plan/build.js';
 import { instanceName, randomId } from '../plan/names.js';
 import { exitStatus, findInstance, findInstances } from './common.js';
+import { upReport } from './up-report.js';
 
 /**
  * Whether this verb runs through holders: no privilege here. Inside a holder an
@@ -61,7 +65,7 @@ export function requireRootlessLabs(): void {
  * true`, cost 0.1-0.3 s of every rootless up): the holder's own start is the trial, and only if it fails is the
  * cause looked for (doctor's trial), so that the message still says why and the fix (exit 3).
  */
-async function holderFor(instance: string): Promise<Holder> {
+async function holderFor(instance: string): Promise<{ holder: Holder; channel: HolderChannel }> {
   try {
     return await startHolder(instance);
   } catch (e) {
@@ -100,8 +104,10 @@ export function liveHolder(state: LabState): { pid: number; start: string } {
 
 /**
  * `nslab up` without privilege: the record first (claimed, as for root), then
- * the holder, then the same `nslab up` inside it. Anything that fails or is
- * interrupted ends the holder and removes the record: nothing is left.
+ * the holder, then the lab in it: brought up from here through the holder's
+ * channel (holder-up.ts), or, if it has services or files, by the same
+ * `nslab up` run inside the holder. Anything that fails or is interrupted ends
+ * the holder and removes the record: nothing is left.
  */
 export async function upRootless(model: LabModel, id: string | undefined, stage: string | undefined): Promise<number> {
   requireRootlessLabs();
@@ -111,18 +117,37 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
   const caught = catchSignals();
   claim(state);
   let code = 1;
+  let channel: HolderChannel | undefined;
   try {
-    state.holder = await holderFor(plan.instance);
+    const t0 = performance.now();
+    const started = await holderFor(plan.instance);
+    channel = started.channel;
+    state.holder = started.holder;
     writeState(state);
     caught.check();
-    code = await runInside(state.holder, sameCommand(), caught);
-    if (code === 0) {
+    if (wantsInnerNslab(model)) {
+      // services and files: by the nslab inside, which prints what follows
+      channel.release();
+      code = await runInside(state.holder, sameCommand(), caught);
+      if (code === 0) {
+        state.status = 'up';
+        writeState(state);
+      }
+    } else {
+      const [ch, holder] = [channel, state.holder];
+      const inner = await withSignals((signal) => upInHolder(model, plan, holder, ch.runner(signal), signal));
+      // recorded up before the holder is released: killed in between, the record names a holder that ended with
+      // its channel (`ls` says gone), never a live holder of a lab recorded as still coming up
       state.status = 'up';
       writeState(state);
+      channel.release();
+      code = 0;
+      process.stdout.write(upReport(inner, Math.round(performance.now() - t0)));
     }
     return code;
   } finally {
     if (code !== 0) {
+      channel?.abandon();
       if (state.holder) await killHolder(state.holder);
       removeState(state.instance);
     }
@@ -247,7 +272,9 @@ export async function testKeepRootless(lab: string): Promise<number> {
   claim(run);
   let kept: LabState | undefined;
   try {
-    run.holder = await holderFor(run.instance);
+    const started = await holderFor(run.instance);
+    started.channel.release();
+    run.holder = started.holder;
     writeState(run);
     caught.check();
     const code = await runInside(run.holder, sameCommand(), caught);
@@ -294,7 +321,9 @@ export async function runInHolder(argv: string[]): Promise<number> {
   const caught = catchSignals();
   claim(run);
   try {
-    run.holder = await holderFor(run.instance);
+    const started = await holderFor(run.instance);
+    started.channel.release();
+    run.holder = started.holder;
     writeState(run);
     caught.check();
     return await runInside(run.holder, argv, caught);

@@ -42,14 +42,16 @@ export function etcExists(ns: string): boolean {
  * Creates /etc/netns/NS/iproute2 with the node's rt_tables. The NS directory is
  * made without `recursive`, so one that exists (someone else's) is never written
  * into: that is reported as taken. `made` is called as soon as it exists, so a
- * failure filling it still unwinds it.
+ * failure filling it still unwinds it. `root`: the root of another mount
+ * namespace's view, seen from here (/proc/PID/root of a rootless lab's holder,
+ * whose /etc/netns is its own and goes with it: no marker).
  */
-export function writeTableNames(t: TableNames, made: () => void): void {
-  const dir = etcDirOf(t.ns);
+export function writeTableNames(t: TableNames, made: () => void, root = ''): void {
+  const dir = root + etcDirOf(t.ns);
   for (let attempt = 0; ; attempt++) {
     try {
-      mkdirSync(ETC_NETNS, { mode: 0o755 });
-      writeFileSync(marker(), `${ETC_NETNS} was made by nslab; removed once empty\n`, { mode: 0o600 });
+      mkdirSync(root + ETC_NETNS, { mode: 0o755 });
+      if (!root) writeFileSync(marker(), `${ETC_NETNS} was made by nslab; removed once empty\n`, { mode: 0o600 });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }

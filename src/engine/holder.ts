@@ -6,9 +6,11 @@
 //
 // It mounts a private tmpfs on /run (so /run/netns, where `ip netns` names the
 // lab's network namespaces, and nslab's state inside, /run/nslab, are the lab's
-// alone) and a private /etc/netns, then waits, reaping orphans. The lab's
-// namespaces are made inside it and owned by its user namespace; nothing is
-// created on the machine (no name in its /run/netns, no file in its /etc).
+// alone) and a private /etc/netns, then runs the programs of the lab's bring-up
+// for the nslab that started it (HOLDER_PL, holder-channel.ts), then waits,
+// reaping orphans. The lab's namespaces are made inside it and owned by its
+// user namespace; nothing is created on the machine (no name in its /run/netns,
+// no file in its /etc).
 // Killing the holder, even with SIGKILL, ends its PID namespace and with it
 // every process of the lab; its mount namespace goes with the last of them, and
 // with it the names that kept the lab's network namespaces alive.
@@ -26,7 +28,9 @@
 // are the machine's, and the user can write only what their uid can.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { EnvironmentError } from '../errors.js';
+import { HolderChannel } from './holder-channel.js';
 import { UNSHARE } from './rootless.js';
 import { isRunning, startTime } from './proc.js';
 
@@ -42,9 +46,7 @@ export interface Holder {
 
 /**
  * PID 1 of the holder: the private mounts, "ready" on fd 3 for the nslab that
- * starts it, then a perl that reaps the orphans of the PID namespace (as an
- * init must) and ends on SIGTERM, SIGHUP or SIGINT (as PID 1 it ignores every
- * signal it has no handler for). /etc/netns (table names, etc-netns.ts) is a
+ * starts it, then HOLDER_PL. /etc/netns (table names, etc-netns.ts) is a
  * private tmpfs where the machine has one, else /etc gets a private overlay
  * whose changes stay in the tmpfs (Linux 5.11 or later).
  */
@@ -58,7 +60,103 @@ else
   mount -t overlay -o lowerdir=/etc,upperdir=/run/nslab-etc/upper,workdir=/run/nslab-etc/work nslab-etc /etc
 fi
 echo ready >&3
-exec perl -e "\\$0 = 'nslab-holder '.\\$ARGV[0]; \\$SIG{\\$_} = sub { exit 0 } for qw(TERM HUP INT); while (1) { sleep 1 if wait() == -1 }" "$0" </dev/null >/dev/null 2>&1 3>&-
+exec perl -e "$1" "$0" >/dev/null 2>&1
+`;
+
+/**
+ * The holder's PID 1 after its mounts. First it serves the nslab that started it (the channel: requests on standard
+ * input, answers on fd 3): `X ID ARGVLEN INLEN`, then the argv (NUL-separated) and the input, runs a program in the
+ * holder's namespaces with its capabilities (unshare --keep-caps made them ambient), its output in files of the
+ * holder's own /run, and answers `E ID STATUS OUTLEN ERRLEN`, then the output; `K ID SIGNAL` signals one; `D` (done)
+ * ends the serving. An end of input without `D` means that the nslab died while it brought the lab up: PID 1 exits,
+ * and the lab ends with it. After `D` it reaps the orphans of the PID namespace (as an init must) and ends on
+ * SIGTERM, SIGHUP or SIGINT (as PID 1 it ignores every signal it has no handler for).
+ */
+export const HOLDER_PL = String.raw`use strict;
+$0 = "nslab-holder $ARGV[0]";
+open(my $ans, '>&', 3) or exit 1; # perl's own fds are close-on-exec: no program it runs keeps the channel
+{ open(my $f3, '>&=', 3) or exit 1; close $f3 }
+binmode STDIN; binmode $ans;
+my $dir = '/run/nslab-exec';
+mkdir($dir, 0700) or exit 1;
+pipe(my $wake_r, my $wake_w) or exit 1;
+{ use Fcntl qw(F_GETFL F_SETFL O_NONBLOCK); fcntl($_, F_SETFL, fcntl($_, F_GETFL, 0) | O_NONBLOCK) for $wake_r, $wake_w }
+$SIG{$_} = sub { exit 0 } for qw(TERM HUP INT);
+$SIG{CHLD} = sub { syswrite($wake_w, 'c') };
+my (%id_of, %pid_of);
+sub answer {
+  my ($id, $code, $out, $err) = @_;
+  my $m = "E $id $code " . length($out) . ' ' . length($err) . "\n" . $out . $err;
+  while (length $m) {
+    my $w = syswrite($ans, $m);
+    if (!defined $w) { next if $!{EINTR}; exit 0 }
+    substr($m, 0, $w, '');
+  }
+}
+sub slurp { open(my $h, '<:raw', $_[0]) or return ''; local $/; my $s = <$h>; defined $s ? $s : '' }
+sub reap {
+  while ((my $p = waitpid(-1, 1)) > 0) {
+    my $st = $?;
+    my $id = delete $id_of{$p};
+    next unless defined $id;
+    delete $pid_of{$id};
+    my ($o, $e) = (slurp("$dir/$id.out"), slurp("$dir/$id.err"));
+    unlink "$dir/$id.in", "$dir/$id.out", "$dir/$id.err";
+    answer($id, $st & 127 ? 128 + ($st & 127) : $st >> 8, $o, $e);
+  }
+}
+sub start {
+  my ($id, $argv, $in) = @_;
+  my $f = "$dir/$id";
+  open(my $h, '>:raw', "$f.in") or return answer($id, 127, '', "nslab holder: $f.in: $!\n");
+  print $h $in;
+  close $h;
+  my $pid = fork();
+  return answer($id, 127, '', "nslab holder: fork: $!\n") unless defined $pid;
+  if (!$pid) {
+    open(STDIN, '<', "$f.in") && open(STDOUT, '>', "$f.out") && open(STDERR, '>', "$f.err") or exit 127;
+    exec { $argv->[0] } @$argv;
+    print STDERR "nslab: cannot run $argv->[0]: $!\n";
+    exit 127;
+  }
+  $id_of{$pid} = $id;
+  $pid_of{$id} = $pid;
+}
+my $buf = '';
+SERVE: while (1) {
+  my $rin = '';
+  vec($rin, fileno(STDIN), 1) = 1;
+  vec($rin, fileno($wake_r), 1) = 1;
+  my $n = select(my $rout = $rin, undef, undef, undef);
+  1 while sysread($wake_r, my $x, 512);
+  reap();
+  next unless $n > 0 && vec($rout, fileno(STDIN), 1);
+  my $got = sysread(STDIN, $buf, 65536, length $buf);
+  next if !defined $got && $!{EINTR};
+  exit 0 unless $got;
+  while ($buf =~ /\A([^\n]*)\n/) {
+    my $hl = length($1) + 1;
+    my @h = split / /, $1;
+    if ($h[0] eq 'X' && @h == 4 && "@h[1..3]" =~ /^\d+ \d+ \d+$/) {
+      last if length($buf) < $hl + $h[2] + $h[3];
+      my @argv = split /\0/, substr($buf, $hl, $h[2]), -1;
+      my $in = substr($buf, $hl + $h[2], $h[3]);
+      substr($buf, 0, $hl + $h[2] + $h[3], '');
+      @argv ? start($h[1], \@argv, $in) : answer($h[1], 127, '', "nslab holder: no program\n");
+    } elsif ($h[0] eq 'K' && @h == 3 && "@h[1..2]" =~ /^\d+ \d+$/) {
+      substr($buf, 0, $hl, '');
+      kill($h[2], $pid_of{$h[1]}) if $pid_of{$h[1]};
+    } elsif ($h[0] eq 'D' && @h == 1) {
+      last SERVE;
+    } else {
+      exit 1;
+    }
+  }
+}
+close $ans;
+open(STDIN, '<', '/dev/null');
+$SIG{CHLD} = 'DEFAULT';
+while (1) { sleep 1 if wait() == -1 }
 `;
 
 /**
@@ -112,39 +210,46 @@ export function holderAlive(h: Holder | undefined): boolean {
 }
 
 /**
- * Starts a holder for an instance and returns once its mounts are made. The
- * holder runs in a session of its own (a terminal's hangup or Ctrl-C does not
- * reach it); `unshare` stays its parent, and --kill-child ends it if `unshare`
- * is killed.
+ * Starts a holder for an instance and returns once its mounts are made, with
+ * the channel to its PID 1 (holder-channel.ts), which the caller either uses
+ * and then releases, or releases at once. The holder runs in a session of its
+ * own (a terminal's hangup or Ctrl-C does not reach it); `unshare` stays its
+ * parent, and --kill-child ends it if `unshare` is killed.
  */
-export async function startHolder(instance: string): Promise<Holder> {
+export async function startHolder(instance: string): Promise<{ holder: Holder; channel: HolderChannel }> {
   // the same namespaces as a rootless `nslab test` run
-  const argv = [...UNSHARE, '--', 'sh', '-c', HOLDER_SH, instance];
-  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
-  const fd3 = child.stdio[3] as NodeJS.ReadableStream;
-  let said = '';
-  fd3.setEncoding('utf8');
-  fd3.on('data', (d: string) => (said += d));
+  const argv = [...UNSHARE, '--', 'sh', '-c', HOLDER_SH, instance, HOLDER_PL];
+  const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
+  const fd3 = child.stdio[3] as Readable;
+  let said = Buffer.alloc(0);
+  const hasReady = () => said.indexOf('ready\n') >= 0;
+  const onData = (d: Buffer) => (said = Buffer.concat([said, d]));
+  fd3.on('data', onData);
   const ready = await new Promise<boolean>((resolve) => {
     fd3.on('data', () => {
-      if (said.includes('ready\n')) resolve(true);
+      if (hasReady()) resolve(true);
     });
-    fd3.on('end', () => resolve(said.includes('ready\n')));
+    fd3.on('end', () => resolve(hasReady()));
     child.on('error', () => resolve(false));
-    child.on('exit', () => setTimeout(() => resolve(said.includes('ready\n')), 50));
+    child.on('exit', () => setTimeout(() => resolve(hasReady()), 50));
   });
-  (fd3 as NodeJS.ReadableStream & { destroy(): void }).destroy();
-  child.unref();
+  fd3.removeAllListeners('data');
+  fd3.removeAllListeners('end');
   const pid = ready ? holderPidOf(child.pid) : undefined;
   const start = pid && startTime(pid);
   if (!pid || !start) {
+    fd3.destroy();
+    child.stdin?.destroy();
+    child.unref();
     if (child.pid && child.exitCode === null) child.kill('SIGKILL');
+    const text = said.toString('utf8').trim();
     throw new EnvironmentError(
-      `rootless: the lab's holder could not start${said.trim() ? ` (${said.trim().split('\n').pop()})` : ''}`,
+      `rootless: the lab's holder could not start${text ? ` (${text.split('\n').pop()})` : ''}`,
       "'nslab doctor' says what keeps rootless labs from running here, and the fix",
     );
   }
-  return { pid, start };
+  const rest = said.subarray(said.indexOf('ready\n') + 'ready\n'.length);
+  return { holder: { pid, start }, channel: new HolderChannel(child, child.stdin!, fd3, rest) };
 }
 
 /** The holder is the one child of `unshare --fork`. */

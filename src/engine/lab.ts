@@ -400,8 +400,9 @@ function declaredService(model: LabModel, node: string, name: string): ServiceMo
   ].find((s) => s.name === name);
 }
 
-async function preflight(model: LabModel, steps: Step[]): Promise<void> {
-  requireRoot('bringing a lab up (network namespaces)');
+/** What a bring-up checks before it creates anything; without `root`, for a lab brought up in a holder (holder-up.ts). */
+export async function preflight(model: LabModel, steps: Step[], root = true): Promise<void> {
+  if (root) requireRoot('bringing a lab up (network namespaces)');
   checkServiceHosts(model); // users and working directories: a located error, nothing created
   const owners = fileOwnerProblems(model);
   if (owners.length) throw new LabFileError(owners);

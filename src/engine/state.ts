@@ -57,12 +57,29 @@ export interface LabState {
   holder?: { pid: number; start: string };
 }
 
+let dirOverride: string | undefined;
+
+/**
+ * Runs `fn` with the state directory at `dir`: a rootless `up` writes the record of a lab inside its holder from
+ * outside it (holder-up.ts).
+ */
+export function inStateDir<T>(dir: string, fn: () => T): T {
+  const was = dirOverride;
+  dirOverride = dir;
+  try {
+    return fn();
+  } finally {
+    dirOverride = was;
+  }
+}
+
 /**
  * Root's records are the machine's (/run/nslab); another user's are their own: in their runtime directory, else
  * their XDG state folder (a user without a login session, e.g. under runuser, has no runtime directory), and only
  * without a home in /tmp.
  */
 export function stateDir(): string {
+  if (dirOverride) return dirOverride;
   const uid = process.getuid?.();
   if (process.env.NSLAB_STATE_DIR) return process.env.NSLAB_STATE_DIR;
   if (uid === 0) return '/run/nslab';
