@@ -22,7 +22,7 @@ import { upInHolder, wantsInnerNslab } from '../engine/holder-up.js';
 import { programsFor } from '../engine/requirements.js';
 import { withSignals } from '../engine/signals.js';
 import { rootlessProblem } from '../engine/rootless.js';
-import { enterNodeArgv } from '../engine/node-mounts.js';
+import { enterNodeArgv, refuseFilesWithoutRoot } from '../engine/node-mounts.js';
 import {
   claim,
   creatingState,
@@ -111,6 +111,7 @@ export function liveHolder(state: LabState): { pid: number; start: string } {
  */
 export async function upRootless(model: LabModel, id: string | undefined, stage: string | undefined): Promise<number> {
   requireRootlessLabs();
+  refuseFilesWithoutRoot(model); // before anything is made (the nslab inside would refuse it too)
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
   const state: LabState = creatingState(model, plan);
   // caught from the claim on: a signal before the nslab inside runs must still end the holder and remove the record

@@ -15,6 +15,8 @@ import {
   hasMountNs,
   makeMount,
   planMounts,
+  refuseFilesWithoutRoot,
+  withoutRoot,
   writeFiles,
   type NodeMount,
   type Target,
@@ -404,6 +406,7 @@ function declaredService(model: LabModel, node: string, name: string): ServiceMo
 export async function preflight(model: LabModel, steps: Step[], root = true): Promise<void> {
   if (root) requireRoot('bringing a lab up (network namespaces)');
   checkServiceHosts(model); // users and working directories: a located error, nothing created
+  if (withoutRoot()) refuseFilesWithoutRoot(model); // the reason first: no owner or mode of a file matters then
   const owners = fileOwnerProblems(model);
   if (owners.length) throw new LabFileError(owners);
   // every lab's programs (src/engine/requirements.ts), and those of this lab's steps (tc, nft)

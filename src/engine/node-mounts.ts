@@ -34,6 +34,7 @@ import { dirname, join, relative } from 'node:path';
 import { EnvironmentError, LabFileError, type Problem } from '../errors.js';
 import type { FileModel, LabModel } from '../lab/model.js';
 import { nsName, parseNsName } from '../plan/names.js';
+import { isInitialUserNamespace } from './proc.js';
 import type { Runner } from './runner.js';
 import { lookupUser } from './service-env.js';
 import { stateDir } from './state.js';
@@ -130,9 +131,16 @@ export interface NodeMount {
  * (its private /run), and a lab with files is refused, so that rootless and root never give different verdicts by
  * chance.
  */
-// NSLAB_ROOTLESS is rootless.ts's ROOTLESS_ENV, spelled out: importing rootless.ts from here makes an import cycle
-// (capabilities.ts) that leaves its constants undefined at start-up
-const withoutRoot = () => process.env.NSLAB_HOLDER === '1' || process.env.NSLAB_ROOTLESS === '1';
+// Known by the user namespace, not by an environment variable alone: a rootless `nslab test` removes NSLAB_ROOTLESS
+// from its environment once inside (its services must not inherit it), and an earlier check of that variable alone
+// then let such a run make mount namespaces after all. NSLAB_ROOTLESS is rootless.ts's ROOTLESS_ENV, spelled out:
+// importing rootless.ts from here makes an import cycle (capabilities.ts) that leaves its constants undefined at
+// start-up.
+let initialUserns: boolean | undefined;
+export const withoutRoot = () =>
+  process.env.NSLAB_HOLDER === '1' ||
+  process.env.NSLAB_ROOTLESS === '1' ||
+  !(initialUserns ??= isInitialUserNamespace());
 
 /**
  * Whether a node gets a mount namespace of its own: where it has files, or runs services (in its base or any
@@ -145,21 +153,27 @@ export function wantsOwnMounts(model: LabModel, node: string): boolean {
   return configs.some((c) => c && (c.files.length > 0 || c.services.length > 0));
 }
 
+/** Without root, a lab with files per node is refused (withoutRoot says why): a located error at its first file. */
+export function refuseFilesWithoutRoot(model: LabModel): void {
+  const f = model.nodes.flatMap((n) => nodeFiles(model, n.name).map((file) => ({ node: n.name, file })))[0];
+  if (!f) return;
+  throw new LabFileError([
+    {
+      file: f.file.at.file,
+      line: f.file.at.line,
+      col: f.file.at.col,
+      message: `file ${f.file.path} of node '${f.node}': files per node are not available without root (nslab test, up or run as an ordinary user)`,
+      hint: 'run this lab as root',
+    },
+  ]);
+}
+
 /** The mount namespaces of the nodes that want one: their overlays from their files. Located errors for files that cannot land. */
 export function planMounts(model: LabModel, instance: string): NodeMount[] {
   const problems: Problem[] = [];
   if (withoutRoot()) {
-    const f = model.nodes.flatMap((n) => nodeFiles(model, n.name).map((file) => ({ node: n.name, file })))[0];
-    if (!f) return [];
-    throw new LabFileError([
-      {
-        file: f.file.at.file,
-        line: f.file.at.line,
-        col: f.file.at.col,
-        message: `file ${f.file.path} of node '${f.node}': files per node are not available without root (nslab test, up or run as an ordinary user)`,
-        hint: 'run this lab as root',
-      },
-    ]);
+    refuseFilesWithoutRoot(model);
+    return [];
   }
   const out = model.nodes
     .filter((n) => n.kind === 'host' && wantsOwnMounts(model, n.name))

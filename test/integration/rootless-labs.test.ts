@@ -215,7 +215,11 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
       }
       expect(outer).toBeDefined();
       // runuser, its parent, stops itself when its child stops (su's job control): it is resumed too
-      const runuser = Number(readFileSync(`/proc/${outer}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+      const runuser = Number(
+        readFileSync(`/proc/${outer}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .split(' ')[1],
+      );
       process.kill(outer!, 'SIGSTOP');
       const rec = JSON.parse(readFileSync(record, 'utf8')) as { status: string; holder: { pid: number } };
       if (rec.status === 'up') {
@@ -239,6 +243,26 @@ describe.skipIf(!isRoot || !usernsAllowed)('rootless labs that outlive the comma
       return;
     }
     throw new Error('every up was done before it could be stopped');
+  }, 120_000);
+
+  it('a lab with files per node is refused without root, at its first file, before anything is made', async () => {
+    const file = join(process.cwd(), 'examples/files/twind.yaml');
+    // is not: the file itself is valid; only its files need root
+    expect((await nslab(a, ['validate', file])).code).toBe(0);
+    const up = await nslab(a, ['up', file, '--instance', `f${uid()}`]);
+    expect(up.code, up.stderr).toBe(2);
+    expect(up.stderr).toMatch(
+      /twind\.yaml:9:7: file \/etc\/twind\/twind\.conf of node 'a': files per node are not available without root/,
+    );
+    expect(up.stderr).toContain('run this lab as root');
+    // a test run reports the lab as not run, with the same reason, and goes on to the next lab
+    const test = await nslab(a, ['test', file]);
+    expect(test.code, test.stderr).toBe(1);
+    expect(test.stdout + test.stderr).toMatch(
+      /not run: the lab could not be brought up: \S*twind\.yaml:9:7: .*files per node are not available without root/,
+    );
+    expect(await ls(a)).toEqual([]);
+    expect(await noneLeft(a)).toEqual([]);
   }, 120_000);
 
   it('test --keep keeps a failed lab up in its holder; a passing run keeps nothing and leaves nothing', async () => {
