@@ -18,7 +18,7 @@ import {
   type Holder,
 } from '../engine/holder.js';
 import type { HolderChannel } from '../engine/holder-channel.js';
-import { upInHolder, wantsInnerNslab } from '../engine/holder-up.js';
+import { preflightInHolder, upInHolder, wantsInnerNslab } from '../engine/holder-up.js';
 import { programsFor } from '../engine/requirements.js';
 import { withSignals } from '../engine/signals.js';
 import { rootlessProblem } from '../engine/rootless.js';
@@ -113,6 +113,8 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
   requireRootlessLabs();
   refuseFilesWithoutRoot(model); // before anything is made (the nslab inside would refuse it too)
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
+  const inner = wantsInnerNslab(model);
+  if (!inner) await preflightInHolder(model, plan); // as root's up: before anything is made (the nslab inside checks its own)
   const state: LabState = creatingState(model, plan);
   // caught from the claim on: a signal before the nslab inside runs must still end the holder and remove the record
   const caught = catchSignals();
@@ -126,7 +128,7 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
     state.holder = started.holder;
     writeState(state);
     caught.check();
-    if (wantsInnerNslab(model)) {
+    if (inner) {
       // services and files: by the nslab inside, which prints what follows
       channel.release();
       code = await runInside(state.holder, sameCommand(), caught);
@@ -136,14 +138,14 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
       }
     } else {
       const [ch, holder] = [channel, state.holder];
-      const inner = await withSignals((signal) => upInHolder(model, plan, holder, ch.runner(signal), signal));
+      const up = await withSignals((signal) => upInHolder(model, plan, holder, ch.runner(signal), signal));
       // recorded up before the holder is released: killed in between, the record names a holder that ended with
       // its channel (`ls` says gone), never a live holder of a lab recorded as still coming up
       state.status = 'up';
       writeState(state);
       channel.release();
       code = 0;
-      process.stdout.write(upReport(inner, Math.round(performance.now() - t0)));
+      process.stdout.write(upReport(up, Math.round(performance.now() - t0)));
     }
     return code;
   } finally {

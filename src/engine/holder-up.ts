@@ -14,6 +14,9 @@ import { preflight } from './lab.js';
 import type { Runner } from './runner.js';
 import { claim, creatingState, inStateDir, type LabState } from './state.js';
 
+/** What root's `up` checks before it creates anything (its programs, the kernel's features), but root itself. */
+export const preflightInHolder = (model: LabModel, plan: Plan) => preflight(model, plan.steps, false);
+
 /** Whether a lab needs an nslab inside its holder to come up: it has services or files, on a node or in a stage. */
 export function wantsInnerNslab(model: LabModel): boolean {
   const configs = [...model.nodes.map((n) => n.config), ...model.stages.flatMap((s) => [...s.apply.values()])];
@@ -21,7 +24,8 @@ export function wantsInnerNslab(model: LabModel): boolean {
 }
 
 /**
- * Brings the planned lab up inside `holder` through `runner` (the holder's channel), then writes the lab's record
+ * Brings the planned lab up inside `holder` through `runner` (the holder's channel; checked first with preflightInHolder,
+ * before the holder exists), then writes the lab's record
  * inside the holder (its /run/nslab, where the nslab that `check`, `explain` and `reset` run inside finds it), as
  * the nslab inside would have. Returns that record.
  */
@@ -32,8 +36,6 @@ export async function upInHolder(
   runner: Runner,
   signal: AbortSignal,
 ): Promise<LabState> {
-  await preflight(model, plan.steps, false);
-  signal.throwIfAborted();
   const names = plan.tableNames ?? [];
   const state: LabState = {
     ...creatingState(model, plan),
