@@ -128,22 +128,16 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
     state.holder = started.holder;
     writeState(state);
     caught.check();
+    // the channel stays open until the lab is recorded up: if this process dies before (even by SIGKILL), the holder's
+    // PID 1 sees its input end without "done" and ends, and the lab with it; no live holder behind a dead `up`
     if (inner) {
       // services and files: by the nslab inside, which prints what follows
-      channel.release();
       code = await runInside(state.holder, sameCommand(), caught);
-      if (code === 0) {
-        state.status = 'up';
-        writeState(state);
-      }
+      if (code === 0) upAndReleased(state, channel, caught);
     } else {
       const [ch, holder] = [channel, state.holder];
       const up = await withSignals((signal) => upInHolder(model, plan, holder, ch.runner(signal), signal));
-      // recorded up before the holder is released: killed in between, the record names a holder that ended with
-      // its channel (`ls` says gone), never a live holder of a lab recorded as still coming up
-      state.status = 'up';
-      writeState(state);
-      channel.release();
+      upAndReleased(state, channel, caught);
       code = 0;
       process.stdout.write(upReport(up, Math.round(performance.now() - t0)));
     }
@@ -156,6 +150,24 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
     }
     caught.release();
   }
+}
+
+/**
+ * A rootless lab that came up: recorded up, then its holder released (it lives on). A signal that came meanwhile is
+ * the command's end (exit 130/143, the caller ends the holder). Recorded before the release: killed in between, the
+ * record names a holder that ended with its channel (`ls` says gone), never a live holder of a lab still coming up.
+ * A holder that died before the release (its last answer given) is a failure, not an `up`.
+ */
+function upAndReleased(state: LabState, channel: HolderChannel, caught: Caught): void {
+  caught.check();
+  state.status = 'up';
+  writeState(state);
+  channel.release();
+  if (!holderAlive(state.holder))
+    throw new EnvironmentError(
+      `rootless: the holder of lab '${state.instance}' ended as the lab came up`,
+      "'nslab doctor' says what keeps rootless labs from running here",
+    );
 }
 
 interface Caught {
@@ -274,9 +286,10 @@ export async function testKeepRootless(lab: string): Promise<number> {
   const caught = catchSignals();
   claim(run);
   let kept: LabState | undefined;
+  let channel: HolderChannel | undefined;
   try {
     const started = await holderFor(run.instance);
-    started.channel.release();
+    channel = started.channel; // open until a kept lab is recorded: this process dying ends the holder before
     run.holder = started.holder;
     writeState(run);
     caught.check();
@@ -285,11 +298,15 @@ export async function testKeepRootless(lab: string): Promise<number> {
     if (k) {
       claim(k); // if this fails, the holder ends below: nothing is left without a record
       kept = k;
+      channel.release();
     }
     return code;
   } finally {
     removeState(run.instance);
-    if (!kept && run.holder) await killHolder(run.holder);
+    if (!kept) {
+      channel?.abandon();
+      if (run.holder) await killHolder(run.holder);
+    }
     caught.release();
   }
 }
@@ -323,14 +340,16 @@ export async function runInHolder(argv: string[]): Promise<number> {
   const run = runRecord('nslab-run');
   const caught = catchSignals();
   claim(run);
+  let channel: HolderChannel | undefined;
   try {
     const started = await holderFor(run.instance);
-    started.channel.release();
+    channel = started.channel; // never released: the holder ends with the command, or with this process
     run.holder = started.holder;
     writeState(run);
     caught.check();
     return await runInside(run.holder, argv, caught);
   } finally {
+    channel?.abandon();
     if (run.holder) await killHolder(run.holder);
     removeState(run.instance);
     caught.release();

@@ -36,8 +36,19 @@ export class HolderChannel {
 
   /** A runner over this channel; `signal` stops what runs (SIGTERM), as RealRunner's does. */
   runner(signal?: AbortSignal): Runner {
+    // one listener for the runner, not one per command (a bring-up runs many at once: Node warns past ten)
+    const stoppable = new Set<number>();
+    signal?.addEventListener('abort', () => stoppable.forEach((id) => this.stop(id)), { once: true });
     return {
-      run: (cmd) => this.run(cmd, cmd.uninterruptible ? undefined : signal),
+      run: (cmd) => {
+        const interruptible = !!signal && !cmd.uninterruptible;
+        return this.run(cmd, (id) => {
+          if (!interruptible) return () => {};
+          if (signal.aborted) this.stop(id);
+          stoppable.add(id);
+          return () => stoppable.delete(id);
+        });
+      },
       start: (): Started => {
         throw new Error('internal: services are started by the nslab inside a holder, not through its channel');
       },
@@ -64,7 +75,13 @@ export class HolderChannel {
     this.child.unref();
   }
 
-  private run(cmd: Command, signal: AbortSignal | undefined): Promise<Result> {
+  /** Asks the holder to stop a program that still runs (SIGTERM, as runArgv's stop). */
+  private stop(id: number): void {
+    if (!this.ended && this.waiting.has(id)) this.requests.write(`K ${id} 15\n`);
+  }
+
+  /** Runs a command; `watch` makes it stoppable by the runner's signal and returns how to forget it. */
+  private run(cmd: Command, watch: (id: number) => () => void): Promise<Result> {
     const argv = inNamespace(cmd.ns, cmd.argv, cmd.etc);
     const t0 = performance.now();
     const result = (a: Answer): Result => ({
@@ -79,18 +96,15 @@ export class HolderChannel {
     const args = Buffer.from(argv.join('\0'));
     const input = Buffer.from(cmd.input ?? '');
     return new Promise<Result>((resolve) => {
-      const stop = () => {
-        if (!this.ended && this.waiting.has(id)) this.requests.write(`K ${id} 15\n`);
-      };
-      const timer = cmd.timeoutMs ? setTimeout(stop, cmd.timeoutMs) : undefined;
+      const timer = cmd.timeoutMs ? setTimeout(() => this.stop(id), cmd.timeoutMs) : undefined;
+      let forget = () => {};
       this.waiting.set(id, (a) => {
-        signal?.removeEventListener('abort', stop);
+        forget();
         if (timer) clearTimeout(timer);
         resolve(result(a));
       });
       this.requests.write(Buffer.concat([Buffer.from(`X ${id} ${args.length} ${input.length}\n`), args, input]));
-      if (signal?.aborted) stop();
-      else signal?.addEventListener('abort', stop, { once: true });
+      forget = watch(id);
     });
   }
 

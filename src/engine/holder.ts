@@ -55,7 +55,7 @@ export interface Holder {
  * ERRLEN`, then the output; `K ID SIGNAL` signals one; `D` (done) ends the serving. An end of input without `D` means
  * that the nslab died while it brought the lab up: PID 1 exits, and the lab ends with it. After `D` it reaps the
  * orphans of the PID namespace (as an init must) and ends on SIGTERM, SIGHUP or SIGINT (as PID 1 it ignores every
- * signal it has no handler for). Arguments: the instance (its process title) and Node's name of the architecture.
+ * signal it has no handler for). Argument: the instance (its process title).
  */
 export const HOLDER_PL = String.raw`use strict;
 $0 = "nslab-holder $ARGV[0]";
@@ -64,7 +64,10 @@ open(my $ans, '>&', 3) or exit 1; # perl's own fds are close-on-exec: no program
 binmode STDIN; binmode $ans;
 open(STDERR, '>&', $ans) or exit 1;
 sub fail { syswrite($ans, "$_[0]\n"); exit 1 }
-my $MOUNT = { x64 => 165, arm64 => 40 }->{$ARGV[1]};
+use Config ();
+# perl's own architecture (as ENTER_PL's), not Node's: a 32-bit perl beside a 64-bit Node must not call another syscall
+my ($arch) = ($Config::Config{archname} // '') =~ /^([^-]+)/;
+my $MOUNT = { x86_64 => 165, aarch64 => 40 }->{$arch // ''};
 sub mnt {
   my ($src, $target, $type, $data) = @_;
   if ($MOUNT) { syscall($MOUNT, $src, $target, $type, 6, $data) == 0 or fail("mount $type on $target: $!") } # 6: nosuid, nodev
@@ -110,8 +113,7 @@ sub start {
   my ($id, $argv, $in) = @_;
   my $f = "$dir/$id";
   open(my $h, '>:raw', "$f.in") or return answer($id, 127, '', "nslab holder: $f.in: $!\n");
-  print $h $in;
-  close $h;
+  (print $h $in) && close($h) or return answer($id, 127, '', "nslab holder: $f.in: $!\n");
   my $pid = fork();
   return answer($id, 127, '', "nslab holder: fork: $!\n") unless defined $pid;
   if (!$pid) {
@@ -219,7 +221,7 @@ export function holderAlive(h: Holder | undefined): boolean {
  */
 export async function startHolder(instance: string): Promise<{ holder: Holder; channel: HolderChannel }> {
   // the same namespaces as a rootless `nslab test` run
-  const argv = [...UNSHARE, '--', 'perl', '-e', HOLDER_PL, instance, process.arch];
+  const argv = [...UNSHARE, '--', 'perl', '-e', HOLDER_PL, instance];
   const child = spawn(argv[0]!, argv.slice(1), { detached: true, stdio: ['pipe', 'ignore', 'ignore', 'pipe'] });
   const fd3 = child.stdio[3] as Readable;
   let said = Buffer.alloc(0);

@@ -34,7 +34,6 @@ import { dirname, join, relative } from 'node:path';
 import { EnvironmentError, LabFileError, type Problem } from '../errors.js';
 import type { FileModel, LabModel } from '../lab/model.js';
 import { nsName, parseNsName } from '../plan/names.js';
-import { isInitialUserNamespace } from './proc.js';
 import type { Runner } from './runner.js';
 import { lookupUser } from './service-env.js';
 import { stateDir } from './state.js';
@@ -131,16 +130,17 @@ export interface NodeMount {
  * (its private /run), and a lab with files is refused, so that rootless and root never give different verdicts by
  * chance.
  */
-// Known by the user namespace, not by an environment variable alone: a rootless `nslab test` removes NSLAB_ROOTLESS
-// from its environment once inside (its services must not inherit it), and an earlier check of that variable alone
-// then let such a run make mount namespaces after all. NSLAB_ROOTLESS is rootless.ts's ROOTLESS_ENV, spelled out:
-// importing rootless.ts from here makes an import cycle (capabilities.ts) that leaves its constants undefined at
-// start-up.
-let initialUserns: boolean | undefined;
-export const withoutRoot = () =>
-  process.env.NSLAB_HOLDER === '1' ||
-  process.env.NSLAB_ROOTLESS === '1' ||
-  !(initialUserns ??= isInitialUserNamespace());
+// NSLAB_ROOTLESS is rootless.ts's ROOTLESS_ENV, spelled out: importing rootless.ts from here makes an import cycle
+// (capabilities.ts) that leaves its constants undefined at start-up. A rootless `nslab test` removes that variable
+// once inside (its services must not inherit it) and says so with markRootlessRun: an earlier check of the variable
+// alone let such a run make mount namespaces after all. Not the user namespace: root in a user-namespaced container
+// is root, and keeps files and mount namespaces per node.
+let rootlessRun = false;
+/** Called by a rootless `nslab test` once inside its namespaces (rootless.ts's enterRootless). */
+export function markRootlessRun(): void {
+  rootlessRun = true;
+}
+export const withoutRoot = () => process.env.NSLAB_HOLDER === '1' || process.env.NSLAB_ROOTLESS === '1' || rootlessRun;
 
 /**
  * Whether a node gets a mount namespace of its own: where it has files, or runs services (in its base or any

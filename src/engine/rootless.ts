@@ -22,6 +22,7 @@ import { constants } from 'node:os';
 import { EnvironmentError } from '../errors.js';
 import { isPrivileged, isRoot, onPath, OWN_USERNS, requireTools } from './capabilities.js';
 import { installHint, programsFor } from './requirements.js';
+import { markRootlessRun } from './node-mounts.js';
 import { isInitialUserNamespace } from './proc.js';
 import { runArgv } from './runner.js';
 
@@ -209,6 +210,7 @@ export async function enterRootless(): Promise<void> {
   // not handed down to the lab's services and commands (an nslab among them is not this one)
   delete process.env[ROOTLESS_ENV];
   entered = true;
+  markRootlessRun();
   const r = await runArgv(['mount', '-t', 'tmpfs', '-o', 'mode=0755,nosuid,nodev', 'nslab-rootless', '/run']);
   if (r.exitCode !== 0)
     throw new EnvironmentError(
