@@ -114,7 +114,6 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
   refuseFilesWithoutRoot(model); // before anything is made (the nslab inside would refuse it too)
   const plan = buildPlan(model, { instance: instanceName(model.name, id), stage });
   const inner = wantsInnerNslab(model);
-  if (!inner) await preflightInHolder(model, plan); // as root's up: before anything is made (the nslab inside checks its own)
   const state: LabState = creatingState(model, plan);
   // caught from the claim on: a signal before the nslab inside runs must still end the holder and remove the record
   const caught = catchSignals();
@@ -135,6 +134,10 @@ export async function upRootless(model: LabModel, id: string | undefined, stage:
       code = await runInside(state.holder, sameCommand(), caught);
       if (code === 0) upAndReleased(state, channel, caught);
     } else {
+      // what root's up checks first; here once the holder runs, since its start is the trial of user namespaces
+      // (kernelFeatures' trial without privilege needs one too, and would otherwise blame a missing qdisc): a
+      // failure ends the holder and removes the record, nothing is left
+      await preflightInHolder(model, plan);
       const [ch, holder] = [channel, state.holder];
       const up = await withSignals((signal) => upInHolder(model, plan, holder, ch.runner(signal), signal));
       upAndReleased(state, channel, caught);

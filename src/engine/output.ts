@@ -332,18 +332,23 @@ function fill(fd: number, data: string | Uint8Array, mode: number | undefined): 
 
 /**
  * Removes the file FD is open on, wherever it is now (PATH without /proc), only if that name is still this very file.
+ * A folder moved back between the kernel's answer and the unlink leaves the file where it went (an unlink of the old
+ * name fails): tried again while the file still has a name (its link count), a few times.
  */
 function discard(fd: number, path?: string): void {
-  const at = whereIs(fd) ?? path;
-  if (!at) return;
-  const there = lstatOf(at);
-  const mine = fstatSync(fd);
-  if (there?.isFile() && there.ino === mine.ino && there.dev === mine.dev) {
-    try {
-      unlinkSync(at);
-    } catch {
-      /* gone meanwhile */
-    }
+  for (let i = 0; i < 20 && fstatSync(fd).nlink > 0; i++) {
+    const seen = whereIs(fd);
+    const at = seen ?? path;
+    if (!at) return;
+    const there = lstatOf(at);
+    const mine = fstatSync(fd);
+    if (there?.isFile() && there.ino === mine.ino && there.dev === mine.dev) {
+      try {
+        unlinkSync(at);
+      } catch {
+        /* moved meanwhile: tried again */
+      }
+    } else if (!seen) return; // without /proc, PATH is all there is
   }
 }
 

@@ -94,6 +94,29 @@ describe.skipIf(!isRoot)(`a holder's channel (${NOT_ROOT})`, () => {
     channel.abandon();
   });
 
+  it('many programs at once under one signal add one abort listener, not one each (Node warns past ten)', async () => {
+    const { channel } = await holder();
+    const warnings: string[] = [];
+    const on = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', on);
+    try {
+      // is not: eleven listeners on one signal do warn, so the check below can fail
+      const probe = new AbortController();
+      for (let i = 0; i < 11; i++) probe.signal.addEventListener('abort', () => {});
+      await sleep(20);
+      expect(warnings.some((w) => /abort listeners/.test(w))).toBe(true);
+      warnings.length = 0;
+      const run = channel.runner(new AbortController().signal);
+      const all = await Promise.all(Array.from({ length: 30 }, () => run.run({ argv: ['sleep', '0.1'] })));
+      expect(all.every((r) => r.exitCode === 0)).toBe(true);
+      await sleep(20);
+      expect(warnings).toEqual([]);
+    } finally {
+      process.off('warning', on);
+      channel.abandon();
+    }
+  });
+
   it('released, the holder lives on; closed without release (nslab died mid-up), it ends with what it ran', async () => {
     const kept = await holder();
     await kept.channel.runner().run({ argv: ['true'] });
