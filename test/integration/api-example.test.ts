@@ -5,27 +5,13 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { listStates, ownerAlive } from '../../src/engine/state.js';
+import { USER_TSC_FLAGS } from '../user-tsc.js';
 import { isRoot, namespaces } from './helpers.js';
 
 const EXAMPLE = join(process.cwd(), 'examples/vitest');
 const bin = (name: string) => join(EXAMPLE, 'node_modules/.bin', name);
 // tsc as a user's project runs it, on one file
-const TSC = () => [
-  bin('tsc'),
-  '--noEmit',
-  '--strict',
-  '--module',
-  'nodenext',
-  '--moduleResolution',
-  'nodenext',
-  '--target',
-  'es2022',
-  '--lib',
-  'es2022,esnext.disposable',
-  '--types',
-  'node',
-  '--skipLibCheck',
-];
+const TSC = () => [bin('tsc'), ...USER_TSC_FLAGS];
 const run = (argv: string[]) =>
   spawnSync(argv[0]!, argv.slice(1), {
     cwd: EXAMPLE,

@@ -9,16 +9,7 @@ import { Lab, type Expectation, type ProbeResult } from '../../src/api/index.js'
 import { useLab } from '../../src/api/vitest.js';
 import type { LabRun, TestResult } from '../../src/run/results.js';
 import { whyLines } from '../../src/run/why.js';
-import { cli, isRoot, namespaces, sleep, tempDir, uid } from './helpers.js';
-
-const fails = async (f: () => Promise<unknown>): Promise<string> => {
-  try {
-    await f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('the assertion passed, and its twin must fail');
-};
+import { cli, fails, isRoot, namespaces, sleep, tempDir, uid } from './helpers.js';
 
 type Ping = { from: string; to: string; count: number; timeout: string };
 interface Case {

@@ -7,16 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { bundledLab, Lab } from '../../src/api/index.js';
 import { useLab } from '../../src/api/vitest.js';
 import { multipath } from '../fixtures/api/multipath.js';
-import { isRoot, namespaces, tempDir } from './helpers.js';
+import { fails, isRoot, namespaces, tempDir } from './helpers.js';
 
-const fails = async (f: () => Promise<unknown>): Promise<string> => {
-  try {
-    await f();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('the assertion passed, and its twin must fail');
-};
 const pcapsIn = (msg: string) => (/pcaps kept: (.+)/.exec(msg)?.[1] ?? '').split(' ').filter(Boolean);
 
 describe.skipIf(!isRoot)('matchers on dual-nic-reply-path', () => {

@@ -50,3 +50,13 @@ export function etcNetns(prefix = 'nslab-'): string[] {
     return [];
   }
 }
+
+/** The message of the assertion `f` makes fail; throws if it passes (a twin that must fail). */
+export const fails = async (f: () => Promise<unknown>): Promise<string> => {
+  try {
+    await f();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  throw new Error('the assertion passed, and its twin must fail');
+};

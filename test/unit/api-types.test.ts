@@ -4,30 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { USER_TSC_FLAGS } from '../user-tsc.js';
 
 const FILE = 'test/types/lab-names.ts';
 const tsc = (...files: string[]) =>
-  spawnSync(
-    process.execPath,
-    [
-      'node_modules/typescript/bin/tsc',
-      '--noEmit',
-      '--strict',
-      '--module',
-      'nodenext',
-      '--moduleResolution',
-      'nodenext',
-      '--target',
-      'es2022',
-      '--lib',
-      'es2022,esnext.disposable',
-      '--types',
-      'node',
-      '--skipLibCheck',
-      ...files,
-    ],
-    { encoding: 'utf8' },
-  );
+  spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', ...USER_TSC_FLAGS, ...files], { encoding: 'utf8' });
 
 describe("defineLab's names, checked by tsc", () => {
   // one tsc run for both files (it costs seconds): the file as written, and a copy without the directives

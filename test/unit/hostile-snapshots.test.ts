@@ -12,9 +12,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { reportError } from '../../src/cli/report-error.js';
 import { MAX_INTERFACES } from '../../src/import/addressing.js';
 import { importFile } from '../../src/import/import-file.js';
+import { reported } from './reported.js';
 
 const dir = 'test/fixtures/hostile/snapshots';
 const files = readdirSync(dir)
@@ -38,17 +38,7 @@ async function imported(file: string): Promise<{ code: number; stderr: string }>
     await importFile(file);
     return { code: 0, stderr: '' };
   } catch (e) {
-    let stderr = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (s: string) => {
-      stderr += s;
-      return true;
-    };
-    try {
-      return { code: reportError(e), stderr };
-    } finally {
-      process.stderr.write = write;
-    }
+    return reported(e);
   }
 }
 

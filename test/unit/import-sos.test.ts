@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { reportError } from '../../src/cli/report-error.js';
+import { reported } from './reported.js';
 import { LabFileError } from '../../src/errors.js';
 import { importFile } from '../../src/import/import-file.js';
 import { readRegularFile } from '../../src/import/sos-report.js';
@@ -116,17 +116,7 @@ async function imported(path: string, netns?: string) {
     notes.push(...r.notes);
     return { code: 0, stderr: '', text: r.text, notes, summary: r.summary };
   } catch (e) {
-    let stderr = '';
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = (s: string) => {
-      stderr += s;
-      return true;
-    };
-    try {
-      return { code: reportError(e), stderr, text: '', notes, summary: '' };
-    } finally {
-      process.stderr.write = write;
-    }
+    return { ...reported(e), text: '', notes, summary: '' };
   }
 }
 
