@@ -11,23 +11,23 @@ import { executeSteps } from './apply.js';
 import { writeTableNames } from './etc-netns.js';
 import { HOLDER_STATE_DIR, type Holder } from './holder.js';
 import { preflight } from './lab.js';
+import { wantsOwnMounts } from './node-mounts.js';
 import type { Runner } from './runner.js';
 import { claim, creatingState, inStateDir, type LabState } from './state.js';
 
 /** What root's `up` checks before it creates anything (its programs, the kernel's features), but root itself. */
 export const preflightInHolder = (model: LabModel, plan: Plan) => preflight(model, plan.steps, false);
 
-/** Whether a lab needs an nslab inside its holder to come up: it has services or files, on a node or in a stage. */
-export function wantsInnerNslab(model: LabModel): boolean {
-  const configs = [...model.nodes.map((n) => n.config), ...model.stages.flatMap((s) => [...s.apply.values()])];
-  return configs.some((c) => c.services.length > 0 || c.files.length > 0);
-}
+/**
+ * Whether a lab needs an nslab inside its holder to come up: a node of it would get a mount namespace of its own as
+ * root (node-mounts.ts), for its services or files.
+ */
+export const wantsInnerNslab = (model: LabModel): boolean => model.nodes.some((n) => wantsOwnMounts(model, n.name));
 
 /**
- * Brings the planned lab up inside `holder` through `runner` (the holder's channel; checked first with preflightInHolder,
- * before the holder exists), then writes the lab's record
- * inside the holder (its /run/nslab, where the nslab that `check`, `explain` and `reset` run inside finds it), as
- * the nslab inside would have. Returns that record.
+ * Brings the planned lab up inside `holder` through `runner` (the holder's channel; checked with preflightInHolder
+ * once the holder runs), then writes the lab's record inside the holder (its /run/nslab, where the nslab that
+ * `check`, `explain` and `reset` run inside finds it), as the nslab inside would have. Returns that record.
  */
 export async function upInHolder(
   model: LabModel,

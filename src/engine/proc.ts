@@ -103,16 +103,3 @@ export async function stopAll(procs: Proc[], graceMs = 1000): Promise<void> {
   // a SIGKILLed process is gone from /proc once reaped; wait briefly so the namespace is free when we return
   for (let t = 0; t < 1000 && live().length; t += 10) await sleep(10);
 }
-
-/** The machine's own user namespace maps every uid to itself. */
-export function isInitialUserNamespace(
-  map = (() => {
-    try {
-      return readFileSync('/proc/self/uid_map', 'utf8');
-    } catch {
-      return '';
-    }
-  })(),
-): boolean {
-  return /^\s*0\s+0\s+4294967295\s*$/.test(map);
-}

@@ -23,10 +23,7 @@ import { EnvironmentError } from '../errors.js';
 import { isPrivileged, isRoot, onPath, OWN_USERNS, requireTools } from './capabilities.js';
 import { installHint, programsFor } from './requirements.js';
 import { markRootlessRun } from './node-mounts.js';
-import { isInitialUserNamespace } from './proc.js';
 import { runArgv } from './runner.js';
-
-export { isInitialUserNamespace };
 
 /** Set in the environment of the nslab that runs inside the rootless namespaces. */
 export const ROOTLESS_ENV = 'NSLAB_ROOTLESS';
@@ -254,4 +251,17 @@ async function privateEtcNetns(): Promise<void> {
       `rootless: cannot make a private /etc/netns for the nodes' table names (${r.stderr.trim()})`,
       'run as root, or on Linux 5.11 or later (unprivileged overlay mounts)',
     );
+}
+
+/** The machine's own user namespace maps every uid to itself. */
+export function isInitialUserNamespace(
+  map = (() => {
+    try {
+      return readFileSync('/proc/self/uid_map', 'utf8');
+    } catch {
+      return '';
+    }
+  })(),
+): boolean {
+  return /^\s*0\s+0\s+4294967295\s*$/.test(map);
 }
